@@ -1,0 +1,164 @@
+//! The database edge: connecting by URL scheme, the SQL dialect of each backend, reading
+//! the current state, and writing a plan in one transaction.
+//!
+//! There is no `sqlx::Any` here: each backend has its own concrete pool, and the few
+//! statements the tool runs are built by [`Dialect`] with validated, quoted identifiers and
+//! bound values. [`on_pool!`] runs the same code against whichever pool is open.
+
+pub mod dialect;
+pub mod read;
+pub mod write;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
+
+pub use dialect::{Backend, Dialect};
+
+use crate::error::{Error, Result};
+
+/// The name of the table where the tool records which rows it manages.
+pub const STATE_TABLE: &str = "reconcile_state";
+
+/// An open connection pool to one of the supported backends.
+pub enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+    MySql(MySqlPool),
+}
+
+/// Runs `$body` with `$p` bound to the concrete pool, whatever the backend.
+macro_rules! on_pool {
+    ($pool:expr, $p:ident => $body:expr) => {
+        match $pool {
+            $crate::db::Pool::Sqlite($p) => $body,
+            $crate::db::Pool::Postgres($p) => $body,
+            $crate::db::Pool::MySql($p) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+/// A database to plan against or apply to.
+pub struct Database {
+    /// The URL as given (never shown: see [`Database::display_url`]).
+    url: String,
+    pub dialect: Dialect,
+    /// `None` for an SQLite file that does not exist yet: it reads as empty.
+    pub pool: Option<Pool>,
+}
+
+impl Database {
+    /// The URL with any password removed.
+    pub fn display_url(&self) -> String {
+        crate::error::redact_url(&self.url)
+    }
+
+    pub fn error(&self, e: impl std::fmt::Display) -> Error {
+        Error::database(&self.url, e)
+    }
+
+    /// Opens the database to read it. A missing SQLite file is not created: it reads as an
+    /// empty database, so `plan` writes nothing.
+    pub async fn open_read(url: &str) -> Result<Database> {
+        Self::open(url, false).await
+    }
+
+    /// Opens the database to write it, creating an SQLite file if needed.
+    pub async fn open_write(url: &str) -> Result<Database> {
+        Self::open(url, true).await
+    }
+
+    async fn open(url: &str, write: bool) -> Result<Database> {
+        let backend = Backend::from_url(url).ok_or_else(|| Error::Database {
+            url: crate::error::redact_url(url),
+            message: "unknown database URL scheme".into(),
+            help: Some(
+                "use sqlite://path/to/file.db, postgres://user@host/db or mysql://user@host/db"
+                    .into(),
+            ),
+        })?;
+        let err = |e: sqlx::Error| connect_error(url, backend, e);
+        let pool = match backend {
+            Backend::Sqlite => {
+                let opts = SqliteConnectOptions::from_str(url).map_err(err)?;
+                let memory = url.contains(":memory:") || url.contains("mode=memory");
+                let exists = memory || opts.get_filename().exists();
+                if !write && !exists {
+                    None
+                } else {
+                    let opts = opts
+                        .create_if_missing(write)
+                        .read_only(!write)
+                        .busy_timeout(Duration::from_secs(10))
+                        .foreign_keys(true);
+                    let pool = SqlitePoolOptions::new()
+                        .max_connections(1)
+                        .connect_with(opts)
+                        .await
+                        .map_err(err)?;
+                    Some(Pool::Sqlite(pool))
+                }
+            }
+            Backend::Postgres => {
+                let opts = PgConnectOptions::from_str(url).map_err(err)?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(2)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(opts)
+                    .await
+                    .map_err(err)?;
+                Some(Pool::Postgres(pool))
+            }
+            Backend::MySql => {
+                let opts = MySqlConnectOptions::from_str(url).map_err(err)?;
+                let pool = MySqlPoolOptions::new()
+                    .max_connections(2)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(opts)
+                    .await
+                    .map_err(err)?;
+                Some(Pool::MySql(pool))
+            }
+        };
+        Ok(Database {
+            url: url.to_string(),
+            dialect: Dialect::new(backend),
+            pool,
+        })
+    }
+
+    pub async fn close(self) {
+        if let Some(pool) = self.pool {
+            on_pool!(pool, p => p.close().await);
+        }
+    }
+}
+
+fn connect_error(url: &str, backend: Backend, e: sqlx::Error) -> Error {
+    let help = match backend {
+        Backend::Sqlite => "check the path in the URL and that its folder exists",
+        Backend::Postgres | Backend::MySql => {
+            "check that the server is running and that the URL's host, port, user and database are right"
+        }
+    };
+    Error::Database {
+        url: crate::error::redact_url(url),
+        message: format!("cannot connect: {e}"),
+        help: Some(help.into()),
+    }
+}
+
+/// The URL used when none is given: an SQLite file `reconcile.db` beside the spec.
+pub fn default_url(spec_file: &Path) -> String {
+    let dir = spec_file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    format!("sqlite://{}", dir.join("reconcile.db").display())
+}

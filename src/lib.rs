@@ -1,0 +1,21 @@
+//! reconcile keeps a database table in line with a declarative YAML spec.
+//!
+//! The stages, each a module with plain data in and out:
+//! [`spec`] (YAML → compiled spec) → [`source`] (files → raw records) → [`normalize`] →
+//! [`exclude`] → [`matching`] (clusters) → [`merge`] (golden records) → [`plan`] (against the
+//! rows [`db`] reads) → [`render`] (text or JSON) → [`db::write`] (one transaction).
+//! [`pipeline`] composes the pure stages on one screen; [`cli`] holds the commands.
+
+pub mod cli;
+pub mod db;
+pub mod error;
+pub mod exclude;
+pub mod matching;
+pub mod merge;
+pub mod normalize;
+pub mod pipeline;
+pub mod plan;
+pub mod render;
+pub mod source;
+pub mod spec;
+pub mod value;

@@ -1,0 +1,94 @@
+//! Merge: each cluster becomes one golden record. Per field, the first non-empty value in
+//! priority order survives, and every value keeps its provenance (`source:record-id`).
+
+use std::fmt;
+
+use crate::error::{SourceErrors, SourceProblem};
+use crate::matching::Matches;
+use crate::normalize::Record;
+use crate::source;
+use crate::spec::compiled::Compiled;
+use crate::value::Value;
+
+/// A source record, named as `source:id` in plans.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SourceRef {
+    pub source: String,
+    pub id: String,
+}
+
+impl fmt::Display for SourceRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.source, self.id)
+    }
+}
+
+/// A golden record: the values the target row must have, and where each came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredRecord {
+    pub values: Vec<Value>,
+    /// Per field: the record the value came from (`None` for an empty field).
+    pub provenance: Vec<Option<SourceRef>>,
+    /// Every member of the cluster, highest priority first.
+    pub members: Vec<SourceRef>,
+    /// Index of the cluster in the match result.
+    pub cluster: usize,
+}
+
+/// Merges every cluster. A golden record missing a required field is a problem naming its
+/// members.
+pub fn merge(spec: &Compiled, kept: &[Vec<Record>], matches: &Matches) -> Result<Vec<DesiredRecord>, SourceErrors> {
+    let mut out = Vec::with_capacity(matches.clusters.len());
+    let mut problems = Vec::new();
+    for (ci, cluster) in matches.clusters.iter().enumerate() {
+        let mut members = cluster.members.clone();
+        members.sort();
+        let records: Vec<&Record> = members.iter().map(|m| &kept[m.source][m.index]).collect();
+        let refs: Vec<SourceRef> = records
+            .iter()
+            .map(|r| SourceRef {
+                source: spec.sources[r.source].name.clone(),
+                id: r.id.clone(),
+            })
+            .collect();
+        let mut values = Vec::with_capacity(spec.fields.len());
+        let mut provenance = Vec::with_capacity(spec.fields.len());
+        for (fi, field) in spec.fields.iter().enumerate() {
+            match records.iter().zip(&refs).find(|(r, _)| !r.values[fi].is_null()) {
+                Some((r, sref)) => {
+                    values.push(r.values[fi].clone());
+                    provenance.push(Some(sref.clone()));
+                }
+                None => {
+                    if field.required {
+                        let first = records[0];
+                        let source = &spec.sources[first.source];
+                        problems.push(SourceProblem {
+                            source_name: source.name.clone(),
+                            file: source::describe(source),
+                            row: Some(format!("{} (id {})", first.row, first.id)),
+                            message: format!(
+                                "required field `{}` is empty in every matched record ({})",
+                                field.name,
+                                refs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+                            ),
+                        });
+                    }
+                    values.push(Value::Null);
+                    provenance.push(None);
+                }
+            }
+        }
+        out.push(DesiredRecord {
+            values,
+            provenance,
+            members: refs,
+            cluster: ci,
+        });
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(SourceErrors { problems })
+    }
+}

@@ -1,0 +1,37 @@
+//! The pipeline on one screen: spec → records → normalise → exclude → match → merge.
+//! Each stage takes plain data and returns plain data; only the source readers do I/O.
+//! The plan stage (desired state against the database) follows in [`crate::plan`].
+
+use crate::error::Result;
+use crate::exclude::{self, Excluded};
+use crate::matching::{self, Matches};
+use crate::merge::{self, DesiredRecord};
+use crate::normalize::{self, Record};
+use crate::source;
+use crate::spec::compiled::Compiled;
+
+/// Everything the spec and its sources say the target should hold, with the evidence.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// Records that passed exclusion, per source in priority order.
+    pub kept: Vec<Vec<Record>>,
+    pub excluded: Vec<Excluded>,
+    pub matches: Matches,
+    /// One golden record per cluster (same order as `matches.clusters`).
+    pub desired: Vec<DesiredRecord>,
+}
+
+/// Runs every stage up to the desired state. Touches no database.
+pub fn resolve(spec: &Compiled) -> Result<Resolved> {
+    let raw = source::load_all(spec)?;
+    let records = normalize::normalize_all(spec, raw)?;
+    let (kept, excluded) = exclude::exclude(spec, records);
+    let matches = matching::cluster(&spec.matching, &kept);
+    let desired = merge::merge(spec, &kept, &matches)?;
+    Ok(Resolved {
+        kept,
+        excluded,
+        matches,
+        desired,
+    })
+}

@@ -1,0 +1,363 @@
+//! The plan: desired records against the rows the database holds now. Pure data in, a
+//! [`Plan`] out; renderers read it, `apply` executes it.
+//!
+//! Each desired record gets a stable address and is paired with a row: first by the state
+//! table (rows this tool manages), then by the natural key, then by the matcher, so that an
+//! existing row is adopted rather than duplicated. The pairing decides the action: create,
+//! update (changed fields only) or no-op, each with its reason.
+
+pub mod address;
+
+use std::collections::{HashMap, HashSet};
+
+use crate::db::read::{CurrentState, key_text, values_hash};
+use crate::exclude::Excluded;
+use crate::matching::{Matcher, Member, Score, compare};
+use crate::merge::SourceRef;
+use crate::pipeline::Resolved;
+use crate::spec::compiled::Compiled;
+use crate::value::Value;
+
+/// What will happen to one address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Action {
+    #[serde(rename = "create")]
+    Create,
+    #[serde(rename = "update")]
+    Update,
+    #[serde(rename = "delete")]
+    Delete,
+    #[serde(rename = "no-op")]
+    NoOp,
+}
+
+/// Why an action is planned.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reason {
+    /// No row holds this record yet.
+    New,
+    /// The row this tool created was deleted outside it.
+    Vanished,
+    /// The sources changed since the last apply.
+    SourceChanged,
+    /// The row was changed outside reconcile since the last apply; these fields differ from
+    /// what was applied.
+    Drift { fields: Vec<usize> },
+    /// An existing row not yet managed, found by the natural key.
+    AdoptByKey,
+    /// An existing row not yet managed, found by the matcher.
+    AdoptByMatch { score: f64 },
+    /// Nothing to do.
+    UpToDate,
+}
+
+/// One planned change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    /// The key inside `resource["…"]`.
+    pub address: String,
+    pub action: Action,
+    pub reason: Reason,
+    /// The row's primary key, when a row exists.
+    pub row_key: Option<Value>,
+    pub before: Option<Vec<Value>>,
+    pub after: Option<Vec<Value>>,
+    /// Field indexes whose value changes.
+    pub changed: Vec<usize>,
+    pub provenance: Vec<Option<SourceRef>>,
+    pub members: Vec<SourceRef>,
+    /// The state table entry must be written (new, adopted, or its members changed).
+    pub write_state: bool,
+}
+
+/// A managed row whose record left every source; kept by `on_missing: keep`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Missing {
+    pub address: String,
+    pub row_key: String,
+    pub members: Vec<String>,
+}
+
+/// A pair listed for review.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReviewItem {
+    pub left: SourceRef,
+    pub right: SourceRef,
+    pub score: f64,
+    pub reason: String,
+}
+
+/// An excluded record, by name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExcludedItem {
+    pub record: SourceRef,
+    pub rule: String,
+}
+
+/// The whole plan for one resource.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub resource: String,
+    pub table: String,
+    /// Field names and their columns, in order.
+    pub fields: Vec<(String, String)>,
+    /// The target table does not exist and will be created.
+    pub create_table: bool,
+    pub changes: Vec<Change>,
+    pub missing: Vec<Missing>,
+    pub excluded: Vec<ExcludedItem>,
+    pub review: Vec<ReviewItem>,
+    /// Fingerprint of everything read from the database.
+    pub fingerprint: String,
+    /// Number of rows the table holds now.
+    pub rows_read: usize,
+}
+
+/// Counts per action.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub create: usize,
+    pub update: usize,
+    pub delete: usize,
+    pub no_op: usize,
+}
+
+impl Plan {
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for c in &self.changes {
+            match c.action {
+                Action::Create => s.create += 1,
+                Action::Update => s.update += 1,
+                Action::Delete => s.delete += 1,
+                Action::NoOp => s.no_op += 1,
+            }
+        }
+        s
+    }
+
+    /// True when applying would change the table (state-only bookkeeping does not count).
+    pub fn has_changes(&self) -> bool {
+        self.create_table || self.changes.iter().any(|c| c.action != Action::NoOp)
+    }
+
+    /// Whether apply has anything to write, bookkeeping included.
+    pub fn has_writes(&self) -> bool {
+        self.has_changes() || self.changes.iter().any(|c| c.write_state)
+    }
+
+    pub fn address(&self, key: &str) -> String {
+        address::display(&self.resource, key)
+    }
+}
+
+/// Builds the plan from the resolved desired state and what the database holds.
+pub fn plan(spec: &Compiled, resolved: &Resolved, current: &CurrentState) -> Plan {
+    let desired = &resolved.desired;
+    let addresses = address::assign(spec, desired, &current.state);
+
+    let rows_by_key: HashMap<String, usize> = current
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (key_text(&r.key), i))
+        .collect();
+    let state_by_address: HashMap<&str, &crate::db::read::StateRow> =
+        current.state.iter().map(|s| (s.address.as_str(), s)).collect();
+    let managed_keys: HashSet<&str> = current.state.iter().map(|s| s.row_key.as_str()).collect();
+
+    // 1. Pair by the state table.
+    let mut row_of: Vec<Option<(usize, Reason)>> = vec![None; desired.len()];
+    let mut taken: HashSet<usize> = HashSet::new();
+    for (i, addr) in addresses.iter().enumerate() {
+        if let Some(s) = state_by_address.get(addr.as_str())
+            && let Some(&row) = rows_by_key.get(&s.row_key)
+            && taken.insert(row)
+        {
+            row_of[i] = Some((row, Reason::UpToDate));
+        }
+    }
+    let free_row = |row: usize, taken: &HashSet<usize>| {
+        !taken.contains(&row) && !managed_keys.contains(key_text(&current.rows[row].key).as_str())
+    };
+
+    // 2. Adopt unmanaged rows by the natural key.
+    if let Some(k) = spec.key {
+        let mut by_value: HashMap<&Value, usize> = HashMap::new();
+        for (ri, r) in current.rows.iter().enumerate() {
+            if !r.values[k].is_null() && free_row(ri, &taken) {
+                by_value.entry(&r.values[k]).or_insert(ri);
+            }
+        }
+        for (i, d) in desired.iter().enumerate() {
+            if row_of[i].is_some() || d.values[k].is_null() {
+                continue;
+            }
+            if let Some(&ri) = by_value.get(&d.values[k])
+                && taken.insert(ri)
+            {
+                row_of[i] = Some((ri, Reason::AdoptByKey));
+            }
+        }
+    }
+
+    // 3. Adopt unmanaged rows by the matcher, one-to-one, best score first.
+    if !spec.matching.comparisons.is_empty() {
+        let matcher = Matcher::new(&spec.matching);
+        let free: Vec<usize> = (0..current.rows.len()).filter(|&r| free_row(r, &taken)).collect();
+        let open: Vec<usize> = (0..desired.len()).filter(|&i| row_of[i].is_none()).collect();
+        if !free.is_empty() && !open.is_empty() {
+            let prior = compare::prior_bits(free.len(), open.len());
+            let mut index: HashMap<String, Vec<usize>> = HashMap::new();
+            let prepared_rows: HashMap<usize, Vec<compare::Prepared>> = free
+                .iter()
+                .map(|&r| (r, matcher.prepare(&current.rows[r].values)))
+                .collect();
+            for &r in &free {
+                for k in matcher.blocking_keys(&prepared_rows[&r]) {
+                    index.entry(k).or_default().push(r);
+                }
+            }
+            let mut candidates: Vec<(f64, usize, usize)> = Vec::new();
+            for &i in &open {
+                let p = matcher.prepare(&desired[i].values);
+                let mut seen = HashSet::new();
+                for k in matcher.blocking_keys(&p) {
+                    for &r in index.get(&k).map(Vec::as_slice).unwrap_or(&[]) {
+                        if seen.insert(r) {
+                            let s: Score = matcher.score(prior, &p, &prepared_rows[&r]);
+                            if s.probability >= spec.matching.threshold {
+                                candidates.push((s.probability, i, r));
+                            }
+                        }
+                    }
+                }
+            }
+            candidates.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+            for (score, i, r) in candidates {
+                if row_of[i].is_none() && taken.insert(r) {
+                    row_of[i] = Some((r, Reason::AdoptByMatch { score }));
+                }
+            }
+        }
+    }
+
+    // 4. Actions.
+    let mut changes = Vec::with_capacity(desired.len());
+    for (i, d) in desired.iter().enumerate() {
+        let address = addresses[i].clone();
+        let members_text: Vec<String> = d.members.iter().map(ToString::to_string).collect();
+        let state = state_by_address.get(address.as_str());
+        let change = match &row_of[i] {
+            None => Change {
+                reason: if state.is_some() {
+                    Reason::Vanished
+                } else {
+                    Reason::New
+                },
+                address,
+                action: Action::Create,
+                row_key: None,
+                before: None,
+                after: Some(d.values.clone()),
+                changed: (0..d.values.len()).collect(),
+                provenance: d.provenance.clone(),
+                members: d.members.clone(),
+                write_state: true,
+            },
+            Some((ri, how)) => {
+                let row = &current.rows[*ri];
+                let changed: Vec<usize> = (0..d.values.len())
+                    .filter(|&f| d.values[f] != row.values[f])
+                    .collect();
+                let (action, reason, write_state) = match how {
+                    Reason::UpToDate => {
+                        let s = state.expect("paired by the state table");
+                        let stale_state = s.members != members_text;
+                        if changed.is_empty() {
+                            (Action::NoOp, Reason::UpToDate, stale_state || s.hash != values_hash(&d.values))
+                        } else if s.hash != values_hash(&row.values) {
+                            // The row no longer holds what was applied: it was edited outside
+                            // reconcile. The state keeps only a hash, so every differing field
+                            // is reported.
+                            (Action::Update, Reason::Drift { fields: changed.clone() }, true)
+                        } else {
+                            (Action::Update, Reason::SourceChanged, true)
+                        }
+                    }
+                    other => (Action::Update, other.clone(), true),
+                };
+                Change {
+                    address,
+                    action,
+                    reason,
+                    row_key: Some(row.key.clone()),
+                    before: Some(row.values.clone()),
+                    after: Some(d.values.clone()),
+                    changed,
+                    provenance: d.provenance.clone(),
+                    members: d.members.clone(),
+                    write_state,
+                }
+            }
+        };
+        changes.push(change);
+    }
+
+    // Managed rows no source claims any more.
+    let claimed: HashSet<&str> = addresses.iter().map(String::as_str).collect();
+    let missing = current
+        .state
+        .iter()
+        .filter(|s| !claimed.contains(s.address.as_str()) && rows_by_key.contains_key(&s.row_key))
+        .map(|s| Missing {
+            address: s.address.clone(),
+            row_key: s.row_key.clone(),
+            members: s.members.clone(),
+        })
+        .collect();
+
+    let name_of = |m: Member| SourceRef {
+        source: spec.sources[m.source].name.clone(),
+        id: resolved.kept[m.source][m.index].id.clone(),
+    };
+    let review = resolved
+        .matches
+        .review
+        .iter()
+        .map(|r| ReviewItem {
+            left: name_of(r.to),
+            right: name_of(r.record),
+            score: r.score.probability,
+            reason: r.reason.clone(),
+        })
+        .collect();
+    let excluded = resolved
+        .excluded
+        .iter()
+        .map(|Excluded { source, id, rule }| ExcludedItem {
+            record: SourceRef {
+                source: spec.sources[*source].name.clone(),
+                id: id.clone(),
+            },
+            rule: rule.clone(),
+        })
+        .collect();
+
+    Plan {
+        resource: spec.resource.clone(),
+        table: spec.table.clone(),
+        fields: spec
+            .fields
+            .iter()
+            .map(|f| (f.name.clone(), f.column.clone()))
+            .collect(),
+        create_table: !current.table_exists,
+        changes,
+        missing,
+        excluded,
+        review,
+        fingerprint: current.fingerprint.clone(),
+        rows_read: current.rows.len(),
+    }
+}

@@ -1,0 +1,163 @@
+//! The machine-readable plan: its own serialisable types, apart from the model, so the
+//! contract (`format_version`) changes only on purpose.
+
+use indexmap::IndexMap;
+use serde::Serialize;
+
+use crate::plan::{Action, Plan, Reason};
+
+/// Bumped on any breaking change to the JSON shape.
+pub const FORMAT_VERSION: &str = "1";
+
+#[derive(Serialize)]
+pub struct JsonPlan {
+    pub format_version: &'static str,
+    pub resource: String,
+    pub table: String,
+    pub create_table: bool,
+    pub summary: JsonSummary,
+    pub changes: Vec<JsonChange>,
+    pub excluded: Vec<JsonExcluded>,
+    pub review: Vec<JsonReview>,
+    pub kept: Vec<JsonKept>,
+    pub fingerprint: String,
+}
+
+#[derive(Serialize)]
+pub struct JsonSummary {
+    pub create: usize,
+    pub update: usize,
+    pub delete: usize,
+    pub no_op: usize,
+    pub excluded: usize,
+    pub review: usize,
+}
+
+#[derive(Serialize)]
+pub struct JsonChange {
+    pub address: String,
+    pub action: Action,
+    pub reason: &'static str,
+    pub before: Option<IndexMap<String, serde_json::Value>>,
+    pub after: Option<IndexMap<String, serde_json::Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changed: Option<Vec<String>>,
+    pub provenance: IndexMap<String, String>,
+    pub sources: Vec<String>,
+}
+
+#[derive(Serialize)]
+pub struct JsonExcluded {
+    pub source: String,
+    pub record: String,
+    pub rule: String,
+}
+
+#[derive(Serialize)]
+pub struct JsonReview {
+    pub left: String,
+    pub right: String,
+    pub score: f64,
+    pub reason: String,
+}
+
+#[derive(Serialize)]
+pub struct JsonKept {
+    pub address: String,
+    pub row_key: String,
+}
+
+fn reason_code(r: &Reason) -> &'static str {
+    match r {
+        Reason::New => "new",
+        Reason::Vanished => "row_deleted_outside",
+        Reason::SourceChanged => "source_changed",
+        Reason::Drift { .. } => "changed_outside",
+        Reason::AdoptByKey => "adopt_by_key",
+        Reason::AdoptByMatch { .. } => "adopt_by_match",
+        Reason::UpToDate => "up_to_date",
+    }
+}
+
+/// Builds the JSON view of a plan.
+pub fn to_json(plan: &Plan) -> JsonPlan {
+    let s = plan.summary();
+    let row = |values: &Option<Vec<crate::value::Value>>| {
+        values.as_ref().map(|vs| {
+            plan.fields
+                .iter()
+                .zip(vs)
+                .map(|((name, _), v)| (name.clone(), v.to_json()))
+                .collect()
+        })
+    };
+    JsonPlan {
+        format_version: FORMAT_VERSION,
+        resource: plan.resource.clone(),
+        table: plan.table.clone(),
+        create_table: plan.create_table,
+        summary: JsonSummary {
+            create: s.create,
+            update: s.update,
+            delete: s.delete,
+            no_op: s.no_op,
+            excluded: plan.excluded.len(),
+            review: plan.review.len(),
+        },
+        changes: plan
+            .changes
+            .iter()
+            .map(|c| JsonChange {
+                address: plan.address(&c.address),
+                action: c.action,
+                reason: reason_code(&c.reason),
+                before: row(&c.before),
+                after: row(&c.after),
+                changed: (c.action == Action::Update)
+                    .then(|| c.changed.iter().map(|&f| plan.fields[f].0.clone()).collect()),
+                provenance: plan
+                    .fields
+                    .iter()
+                    .zip(&c.provenance)
+                    .filter_map(|((name, _), p)| p.as_ref().map(|p| (name.clone(), p.to_string())))
+                    .collect(),
+                sources: c.members.iter().map(ToString::to_string).collect(),
+            })
+            .collect(),
+        excluded: plan
+            .excluded
+            .iter()
+            .map(|e| JsonExcluded {
+                source: e.record.source.clone(),
+                record: e.record.id.clone(),
+                rule: e.rule.clone(),
+            })
+            .collect(),
+        review: plan
+            .review
+            .iter()
+            .map(|r| JsonReview {
+                left: r.left.to_string(),
+                right: r.right.to_string(),
+                score: (r.score * 1e6).round() / 1e6,
+                reason: r.reason.clone(),
+            })
+            .collect(),
+        kept: plan
+            .missing
+            .iter()
+            .map(|m| JsonKept {
+                address: plan.address(&m.address),
+                row_key: m.row_key.clone(),
+            })
+            .collect(),
+        fingerprint: plan.fingerprint.clone(),
+    }
+}
+
+/// The plan as pretty-printed JSON.
+pub fn render(plan: &Plan) -> String {
+    let mut s = serde_json::to_string_pretty(&to_json(plan)).expect("plan JSON serialises");
+    s.push('\n');
+    s
+}

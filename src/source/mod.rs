@@ -1,0 +1,205 @@
+//! Reading sources: files in JSON, NDJSON, CSV or YAML, or records written inline in the spec.
+//! Each reader yields records as JSON values with a row label; [`map_records`] then picks the
+//! mapped fields and the record id out of each. Every problem names the source, file and row.
+
+mod csv;
+mod json;
+mod yaml;
+
+use std::collections::HashSet;
+
+use crate::error::{SourceErrors, SourceProblem};
+use crate::spec::SourceFormat;
+use crate::spec::compiled::{Compiled, Input, Source};
+
+/// A source record before normalisation: one raw JSON value per target field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawRecord {
+    /// Index of the source (its priority rank).
+    pub source: usize,
+    /// The record's id within its source: the `id` field, else the 1-based row number.
+    pub id: String,
+    /// Where the record is, for messages ("line 4", "record 3").
+    pub row: String,
+    /// Raw values by target field index; `Null` where the source has no value.
+    pub fields: Vec<serde_json::Value>,
+}
+
+/// A record as read from a file, before mapping.
+pub struct Row {
+    pub label: String,
+    pub value: serde_json::Value,
+}
+
+/// What a reader returns: rows, or a problem (with the row label when there is one).
+pub type ReadResult = Result<Vec<Row>, (Option<String>, String)>;
+
+/// Reads every source of the spec. All problems of all sources are gathered.
+pub fn load_all(spec: &Compiled) -> Result<Vec<Vec<RawRecord>>, SourceErrors> {
+    let mut problems = Vec::new();
+    let mut out = Vec::new();
+    for (i, source) in spec.sources.iter().enumerate() {
+        match load_one(spec, i, source) {
+            Ok(records) => out.push(records),
+            Err(mut p) => problems.append(&mut p),
+        }
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(SourceErrors { problems })
+    }
+}
+
+/// The file name shown in messages for a source.
+pub fn describe(source: &Source) -> String {
+    match &source.input {
+        Input::File { path, .. } => path.display().to_string(),
+        Input::Inline(_) => "inline records in the spec".to_string(),
+    }
+}
+
+fn load_one(spec: &Compiled, index: usize, source: &Source) -> Result<Vec<RawRecord>, Vec<SourceProblem>> {
+    let problem = |row: Option<String>, message: String| SourceProblem {
+        source_name: source.name.clone(),
+        file: describe(source),
+        row,
+        message,
+    };
+    let rows = match &source.input {
+        Input::Inline(records) => Ok(records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| Row {
+                label: format!("record {}", i + 1),
+                value: serde_json::Value::Object(r.clone()),
+            })
+            .collect()),
+        Input::File { path, format } => {
+            let bytes = match std::fs::read(path) {
+                Ok(b) => b,
+                Err(e) => {
+                    return Err(vec![problem(None, format!("cannot read the file: {e}"))]);
+                }
+            };
+            match format {
+                SourceFormat::Json => json::read_json(&bytes, &source.records),
+                SourceFormat::Ndjson => json::read_ndjson(&bytes),
+                SourceFormat::Csv => csv::read(&bytes),
+                SourceFormat::Yaml => yaml::read(&bytes, &source.records),
+            }
+        }
+    };
+    let rows = rows.map_err(|(row, msg)| vec![problem(row, msg)])?;
+    map_records(spec, index, source, rows).map_err(|ps| {
+        ps.into_iter()
+            .map(|(row, msg)| problem(Some(row), msg))
+            .collect()
+    })
+}
+
+/// Extracts the id and the mapped fields of each row. Rows that are not objects, ids that
+/// are missing or repeated, and values that are lists or mappings are problems.
+pub fn map_records(
+    spec: &Compiled,
+    index: usize,
+    source: &Source,
+    rows: Vec<Row>,
+) -> Result<Vec<RawRecord>, Vec<(String, String)>> {
+    let mut problems = Vec::new();
+    let mut seen = HashSet::new();
+    let mut out = Vec::with_capacity(rows.len());
+    for (n, row) in rows.into_iter().enumerate() {
+        if !row.value.is_object() {
+            problems.push((row.label, "expected a record (a mapping of fields)".to_string()));
+            continue;
+        }
+        let id = match &source.id {
+            None => (n + 1).to_string(),
+            Some(path) => match path.get(&row.value) {
+                Some(serde_json::Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
+                Some(serde_json::Value::Number(num)) => num.to_string(),
+                _ => {
+                    problems.push((row.label, format!("the id field `{}` is missing or empty", path.raw)));
+                    continue;
+                }
+            },
+        };
+        if !seen.insert(id.clone()) {
+            problems.push((
+                row.label,
+                format!("id `{id}` appears more than once in this source"),
+            ));
+            continue;
+        }
+        let mut fields = vec![serde_json::Value::Null; spec.fields.len()];
+        let mut bad = false;
+        for (fi, path) in &source.mapping {
+            if let Some(v) = path.get(&row.value) {
+                if v.is_object() || v.is_array() {
+                    problems.push((
+                        row.label.clone(),
+                        format!(
+                            "`{}` holds a {} where field `{}` needs a single value",
+                            path.raw,
+                            if v.is_array() { "list" } else { "mapping" },
+                            spec.fields[*fi].name
+                        ),
+                    ));
+                    bad = true;
+                } else {
+                    fields[*fi] = v.clone();
+                }
+            }
+        }
+        if !bad {
+            out.push(RawRecord {
+                source: index,
+                id,
+                row: row.label,
+                fields,
+            });
+        }
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(problems)
+    }
+}
+
+/// Follows a JSON pointer to the list of records.
+pub fn records_at(doc: serde_json::Value, pointer: &str) -> Result<Vec<serde_json::Value>, String> {
+    let target = if pointer.is_empty() {
+        doc
+    } else {
+        let mut doc = doc;
+        match doc.pointer_mut(pointer) {
+            Some(v) => v.take(),
+            None => return Err(format!("the pointer `{pointer}` points to nothing in this file")),
+        }
+    };
+    match target {
+        serde_json::Value::Array(items) => Ok(items),
+        other => Err(format!(
+            "expected a list of records{}, found {}",
+            if pointer.is_empty() {
+                String::new()
+            } else {
+                format!(" at `{pointer}`")
+            },
+            kind_of(&other)
+        )),
+    }
+}
+
+fn kind_of(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "text",
+        serde_json::Value::Array(_) => "a list",
+        serde_json::Value::Object(_) => "a mapping",
+    }
+}

@@ -1,0 +1,630 @@
+//! The spec compiled into the forms the engine runs on: fields by index, sources in priority
+//! order with resolved paths, rules with compiled regexes. The semantic checks that the JSON
+//! Schema cannot express (a field mapped that the target does not declare, a priority naming
+//! no source, a review band above the threshold, ...) happen here, each placed at its line.
+
+use std::path::{Path, PathBuf};
+
+use regex::Regex;
+
+use super::load::{Reporter, did_you_mean};
+use super::yaml::escape_segment;
+use super::{CompareMethod, Condition, FieldType, OnMissing, SourceFormat, Spec};
+
+/// A compiled spec.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    /// The spec file.
+    pub file: PathBuf,
+    pub resource: String,
+    /// The database URL as written (may hold `${VAR}`), expanded when used.
+    pub database: Option<String>,
+    pub table: String,
+    pub primary_key: String,
+    pub fields: Vec<Field>,
+    /// Index of the natural key field, if any.
+    pub key: Option<usize>,
+    /// Index of the field addresses are made from.
+    pub address_field: usize,
+    /// Sources, highest priority first: a source's index is its rank.
+    pub sources: Vec<Source>,
+    pub exclude: Vec<Rule>,
+    pub matching: MatchConfig,
+    pub on_missing: OnMissing,
+}
+
+impl Compiled {
+    pub fn field_index(&self, name: &str) -> Option<usize> {
+        self.fields.iter().position(|f| f.name == name)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Field {
+    pub name: String,
+    pub column: String,
+    pub kind: FieldType,
+    pub required: bool,
+    pub region: Option<phonenumber::country::Id>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub name: String,
+    pub input: Input,
+    /// JSON pointer to the records inside a JSON or YAML document.
+    pub records: String,
+    pub id: Option<FieldPath>,
+    /// (target field index, where its value is in a source record).
+    pub mapping: Vec<(usize, FieldPath)>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Input {
+    File { path: PathBuf, format: SourceFormat },
+    Inline(Vec<serde_json::Map<String, serde_json::Value>>),
+}
+
+/// Where a value sits in a source record: `fields.email` (dotted) or `/fields/email` (pointer).
+/// For CSV the whole text is the column header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldPath {
+    pub raw: String,
+    pub segments: Vec<String>,
+}
+
+impl FieldPath {
+    pub fn parse(raw: &str) -> Self {
+        let segments = if let Some(p) = raw.strip_prefix('/') {
+            p.split('/')
+                .map(|s| s.replace("~1", "/").replace("~0", "~"))
+                .collect()
+        } else {
+            raw.split('.').map(String::from).collect()
+        };
+        FieldPath {
+            raw: raw.to_string(),
+            segments,
+        }
+    }
+
+    /// The value at this path in a JSON record; `None` when any step is missing.
+    pub fn get<'v>(&self, record: &'v serde_json::Value) -> Option<&'v serde_json::Value> {
+        // A key containing dots (`"first.name"`) is tried whole first.
+        if let Some(v) = record.get(&self.raw) {
+            return Some(v);
+        }
+        let mut v = record;
+        for seg in &self.segments {
+            v = match v {
+                serde_json::Value::Object(m) => m.get(seg)?,
+                serde_json::Value::Array(a) => a.get(seg.parse::<usize>().ok()?)?,
+                _ => return None,
+            };
+        }
+        Some(v)
+    }
+}
+
+/// A compiled exclusion rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub name: String,
+    pub when: Predicate,
+    /// Source indexes the rule applies to; empty means all.
+    pub sources: Vec<usize>,
+}
+
+/// A compiled condition.
+#[derive(Debug, Clone)]
+pub enum Predicate {
+    Equals(usize, serde_json::Value),
+    In(usize, Vec<serde_json::Value>),
+    Matches(usize, Regex),
+    Missing(usize, bool),
+    All(Vec<Predicate>),
+    Any(Vec<Predicate>),
+    Not(Box<Predicate>),
+}
+
+#[derive(Debug, Clone)]
+pub struct MatchConfig {
+    pub threshold: f64,
+    pub review: f64,
+    pub comparisons: Vec<Comparison>,
+    pub same: Vec<(RecordRef, RecordRef)>,
+    pub distinct: Vec<(RecordRef, RecordRef)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Comparison {
+    pub field: usize,
+    pub method: CompareMethod,
+    pub weight: f64,
+}
+
+/// A record named in the spec as `source:id`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RecordRef {
+    pub source: usize,
+    pub id: String,
+}
+
+fn valid_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && s.len() <= 63
+}
+
+fn identifier_help() -> Option<String> {
+    Some(
+        "table and column names may hold letters, digits and underscores, start with a letter, \
+         and be at most 63 characters"
+            .into(),
+    )
+}
+
+/// Checks what the schema cannot and builds the compiled spec. Problems go to `r`; the
+/// result is `None` only when a problem was reported.
+pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> Option<Compiled> {
+    let before = r.problems.len();
+
+    // Target.
+    if !valid_identifier(&spec.target.table) {
+        r.at_value(
+            "/target/table",
+            format!("`{}` is not a valid table name", spec.target.table),
+            identifier_help(),
+        );
+    }
+    if !valid_identifier(&spec.target.primary_key) {
+        r.at_value(
+            "/target/primary_key",
+            format!("`{}` is not a valid column name", spec.target.primary_key),
+            identifier_help(),
+        );
+    }
+    if spec.target.fields.is_empty() {
+        r.at("/target/fields", "declare at least one field", None);
+    }
+    let mut fields = Vec::new();
+    for (name, f) in &spec.target.fields {
+        let p = format!("/target/fields/{}", escape_segment(name));
+        let column = f.column.clone().unwrap_or_else(|| name.clone());
+        if !valid_identifier(&column) {
+            r.at(&p, format!("`{column}` is not a valid column name"), identifier_help());
+        }
+        if column == spec.target.primary_key {
+            r.at(
+                &p,
+                format!("`{column}` is the primary key column; it is generated by the database"),
+                Some("map this field to another column with `column:`".into()),
+            );
+        }
+        let region = match (&f.region, f.kind) {
+            (Some(code), FieldType::Phone) => match code.to_uppercase().parse() {
+                Ok(id) => Some(id),
+                Err(_) => {
+                    r.at_value(
+                        &format!("{p}/region"),
+                        format!("`{code}` is not a region code"),
+                        Some("use a two-letter ISO 3166 code such as `ZA`, `GB` or `US`".into()),
+                    );
+                    None
+                }
+            },
+            (Some(_), _) => {
+                r.at(
+                    &format!("{p}/region"),
+                    "`region` only applies to fields of type `phone`",
+                    None,
+                );
+                None
+            }
+            (None, _) => None,
+        };
+        fields.push(Field {
+            name: name.clone(),
+            column,
+            kind: f.kind,
+            required: f.required,
+            region,
+        });
+    }
+    for (i, f) in fields.iter().enumerate() {
+        if fields[..i].iter().any(|g| g.column == f.column) {
+            r.at(
+                &format!("/target/fields/{}", escape_segment(&f.name)),
+                format!("column `{}` is used by two fields", f.column),
+                None,
+            );
+        }
+    }
+    let field_names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
+    let mut field_ref = |r: &mut Reporter<'_>, pointer: &str, name: &str, value: bool| {
+        let idx = fields.iter().position(|f| f.name == name);
+        if idx.is_none() {
+            let help = did_you_mean(name, field_names.iter().copied())
+                .map(|s| format!("did you mean `{s}`?"))
+                .or_else(|| Some(format!("declared fields: {}", field_names.join(", "))));
+            let msg = format!("`{name}` is not a field of the target");
+            if value {
+                r.at_value(pointer, msg, help);
+            } else {
+                r.at(pointer, msg, help);
+            }
+        }
+        idx
+    };
+    let key = spec
+        .target
+        .key
+        .as_ref()
+        .and_then(|k| field_ref(r, "/target/key", k, true));
+    let address_field = match &spec.target.address {
+        Some(a) => field_ref(r, "/target/address", a, true).unwrap_or(0),
+        None => 0,
+    };
+
+    // Sources, in priority order.
+    if spec.sources.is_empty() {
+        r.at("/sources", "declare at least one source", None);
+    }
+    let declared: Vec<&str> = spec.sources.keys().map(String::as_str).collect();
+    let mut order: Vec<usize> = Vec::new();
+    for (i, name) in spec.priority.iter().enumerate() {
+        match spec.sources.get_index_of(name) {
+            Some(idx) if order.contains(&idx) => r.at_value(
+                &format!("/priority/{i}"),
+                format!("`{name}` is listed twice"),
+                None,
+            ),
+            Some(idx) => order.push(idx),
+            None => {
+                let help = did_you_mean(name, declared.iter().copied())
+                    .map(|s| format!("did you mean `{s}`?"))
+                    .or_else(|| Some(format!("declared sources: {}", declared.join(", "))));
+                r.at_value(
+                    &format!("/priority/{i}"),
+                    format!("`{name}` is not a declared source"),
+                    help,
+                );
+            }
+        }
+    }
+    for idx in 0..spec.sources.len() {
+        if !order.contains(&idx) {
+            order.push(idx);
+        }
+    }
+    let mut sources = Vec::new();
+    for &idx in &order {
+        let (name, s) = spec.sources.get_index(idx).expect("index from the map");
+        let p = format!("/sources/{}", escape_segment(name));
+        let input = match (&s.file, &s.inline) {
+            (Some(_), Some(_)) => {
+                r.at(&p, "give either `file` or `inline`, not both", None);
+                continue;
+            }
+            (None, None) => {
+                r.at(
+                    &p,
+                    "a source needs `file` (a path) or `inline` (a list of records)",
+                    None,
+                );
+                continue;
+            }
+            (None, Some(rows)) => Input::Inline(rows.clone()),
+            (Some(f), None) => {
+                let path = base.join(f);
+                let format = s.format.or_else(|| format_from_extension(&path));
+                match format {
+                    Some(format) => Input::File { path, format },
+                    None => {
+                        r.at_value(
+                            &format!("{p}/file"),
+                            format!("cannot tell the format of `{f}` from its extension"),
+                            Some("add `format: json`, `ndjson`, `csv` or `yaml`".into()),
+                        );
+                        continue;
+                    }
+                }
+            }
+        };
+        if let (Input::File { format, .. }, Some(_)) = (&input, &s.records)
+            && matches!(format, SourceFormat::Csv | SourceFormat::Ndjson)
+        {
+            r.at(
+                &format!("{p}/records"),
+                "`records` only applies to JSON and YAML files",
+                None,
+            );
+        }
+        let records = s.records.clone().unwrap_or_default();
+        let records = if records == "/" { String::new() } else { records };
+        if !records.is_empty() && !records.starts_with('/') {
+            r.at_value(
+                &format!("{p}/records"),
+                format!("`{records}` is not a JSON pointer"),
+                Some(format!("write it with a leading slash: `/{records}`")),
+            );
+        }
+        let mut mapping = Vec::new();
+        for (field, path) in &s.fields {
+            if let Some(fi) = field_ref(r, &format!("{p}/fields/{}", escape_segment(field)), field, false)
+            {
+                mapping.push((fi, FieldPath::parse(path)));
+            }
+        }
+        if s.fields.is_empty() {
+            r.at(&format!("{p}/fields"), "map at least one target field", None);
+        }
+        sources.push(Source {
+            name: name.clone(),
+            input,
+            records,
+            id: s.id.as_deref().map(FieldPath::parse),
+            mapping,
+        });
+    }
+    for (i, f) in fields.iter().enumerate() {
+        if f.required && !sources.iter().any(|s| s.mapping.iter().any(|(fi, _)| *fi == i)) {
+            r.at(
+                &format!("/target/fields/{}", escape_segment(&f.name)),
+                format!("field `{}` is required but no source maps it", f.name),
+                Some(format!("add `{}: <path>` under a source's `fields`", f.name)),
+            );
+        }
+    }
+    let source_index = |name: &str| sources.iter().position(|s| s.name == name);
+
+    // Exclusion rules.
+    let mut exclude = Vec::new();
+    for (i, rule) in spec.exclude.iter().enumerate() {
+        let p = format!("/exclude/{i}");
+        let when = compile_condition(&rule.when, &format!("{p}/when"), r, &mut field_ref);
+        let mut rule_sources = Vec::new();
+        for (j, s) in rule.sources.iter().enumerate() {
+            match source_index(s) {
+                Some(idx) => rule_sources.push(idx),
+                None => r.at_value(
+                    &format!("{p}/sources/{j}"),
+                    format!("`{s}` is not a declared source"),
+                    did_you_mean(s, declared.iter().copied()).map(|s| format!("did you mean `{s}`?")),
+                ),
+            }
+        }
+        if let Some(when) = when {
+            exclude.push(Rule {
+                name: rule.name.clone(),
+                when,
+                sources: rule_sources,
+            });
+        }
+    }
+
+    // Matching.
+    let m = &spec.matching;
+    if m.review > m.threshold {
+        r.at_value(
+            "/match/review",
+            format!(
+                "the review band ({}) must not be above the threshold ({})",
+                m.review, m.threshold
+            ),
+            Some("lower `review`, or raise `threshold`".into()),
+        );
+    }
+    let mut comparisons = Vec::new();
+    for (name, c) in &m.compare {
+        let p = format!("/match/compare/{}", escape_segment(name));
+        if let Some(field) = field_ref(r, &p, name, false) {
+            comparisons.push(super::compiled::Comparison {
+                field,
+                method: c.method,
+                weight: c.weight,
+            });
+        }
+    }
+    if comparisons.is_empty() && sources.len() > 1 {
+        // Without comparisons, records of different sources are never linked; say so only
+        // when the user wrote a `match` section that compares nothing.
+        if !m.compare.is_empty() {
+            r.at("/match/compare", "no usable comparison", None);
+        }
+    }
+    let pairs = |list: &Vec<[String; 2]>, key: &str, r: &mut Reporter<'_>| {
+        let mut out = Vec::new();
+        for (i, pair) in list.iter().enumerate() {
+            let mut refs = Vec::new();
+            for (j, item) in pair.iter().enumerate() {
+                let pointer = format!("/match/{key}/{i}/{j}");
+                match item.split_once(':') {
+                    Some((s, id)) => match source_index(s) {
+                        Some(source) => refs.push(RecordRef {
+                            source,
+                            id: id.to_string(),
+                        }),
+                        None => r.at_value(
+                            &pointer,
+                            format!("`{s}` is not a declared source"),
+                            did_you_mean(s, declared.iter().copied())
+                                .map(|s| format!("did you mean `{s}`?")),
+                        ),
+                    },
+                    None => r.at_value(
+                        &pointer,
+                        format!("`{item}` does not name a record"),
+                        Some("write records as `source:id`, e.g. `production:7`".into()),
+                    ),
+                }
+            }
+            if let [a, b] = refs.as_slice() {
+                out.push((a.clone(), b.clone()));
+            }
+        }
+        out
+    };
+    let same = pairs(&m.same, "same", r);
+    let distinct = pairs(&m.distinct, "distinct", r);
+
+    if r.problems.len() > before {
+        return None;
+    }
+    Some(Compiled {
+        file: file.to_path_buf(),
+        resource: spec.resource.clone(),
+        database: spec.database.clone(),
+        table: spec.target.table.clone(),
+        primary_key: spec.target.primary_key.clone(),
+        fields,
+        key,
+        address_field,
+        sources,
+        exclude,
+        matching: MatchConfig {
+            threshold: m.threshold,
+            review: m.review,
+            comparisons,
+            same,
+            distinct,
+        },
+        on_missing: spec.on_missing,
+    })
+}
+
+fn format_from_extension(path: &Path) -> Option<SourceFormat> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    Some(match ext.as_str() {
+        "json" => SourceFormat::Json,
+        "ndjson" | "jsonl" => SourceFormat::Ndjson,
+        "csv" => SourceFormat::Csv,
+        "yaml" | "yml" => SourceFormat::Yaml,
+        _ => return None,
+    })
+}
+
+type FieldRef<'f> = dyn FnMut(&mut Reporter<'_>, &str, &str, bool) -> Option<usize> + 'f;
+
+fn compile_condition(
+    c: &Condition,
+    p: &str,
+    r: &mut Reporter<'_>,
+    field_ref: &mut FieldRef<'_>,
+) -> Option<Predicate> {
+    let tests = [
+        c.equals.is_some(),
+        c.one_of.is_some(),
+        c.matches.is_some(),
+        c.missing.is_some(),
+    ]
+    .iter()
+    .filter(|b| **b)
+    .count();
+    let groups = [c.all.is_some(), c.any.is_some(), c.not.is_some()]
+        .iter()
+        .filter(|b| **b)
+        .count();
+    let shape_help = Some(
+        "write `{ field: kind, equals: private }`, or combine conditions with `all`, `any`, `not`"
+            .to_string(),
+    );
+    if let Some(field) = &c.field {
+        if groups > 0 || tests != 1 {
+            r.at(
+                p,
+                "a field condition needs exactly one test: `equals`, `in`, `matches` or `missing`",
+                shape_help,
+            );
+            return None;
+        }
+        let idx = field_ref(r, &format!("{p}/field"), field, true)?;
+        if let Some(v) = &c.equals {
+            return Some(Predicate::Equals(idx, v.clone()));
+        }
+        if let Some(v) = &c.one_of {
+            return Some(Predicate::In(idx, v.clone()));
+        }
+        if let Some(m) = &c.missing {
+            return Some(Predicate::Missing(idx, *m));
+        }
+        if let Some(re) = &c.matches {
+            return match Regex::new(re) {
+                Ok(re) => Some(Predicate::Matches(idx, re)),
+                Err(e) => {
+                    r.at_value(
+                        &format!("{p}/matches"),
+                        format!("invalid regular expression: {e}"),
+                        None,
+                    );
+                    None
+                }
+            };
+        }
+        return None;
+    }
+    if tests > 0 || groups != 1 {
+        r.at(
+            p,
+            if tests > 0 {
+                "`equals`, `in`, `matches` and `missing` need a `field`"
+            } else {
+                "a condition needs a `field` test, or exactly one of `all`, `any`, `not`"
+            },
+            shape_help,
+        );
+        return None;
+    }
+    let list = |items: &Vec<Condition>, key: &str, r: &mut Reporter<'_>, fr: &mut FieldRef<'_>| {
+        let out: Vec<Predicate> = items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| compile_condition(c, &format!("{p}/{key}/{i}"), r, fr))
+            .collect();
+        (out.len() == items.len()).then_some(out)
+    };
+    if let Some(items) = &c.all {
+        return list(items, "all", r, field_ref).map(Predicate::All);
+    }
+    if let Some(items) = &c.any {
+        return list(items, "any", r, field_ref).map(Predicate::Any);
+    }
+    if let Some(inner) = &c.not {
+        return compile_condition(inner, &format!("{p}/not"), r, field_ref)
+            .map(|x| Predicate::Not(Box::new(x)));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dotted_paths_and_pointers() {
+        let rec = serde_json::json!({"fields": {"email": "a@b.c"}, "first.name": "Ann"});
+        assert_eq!(
+            FieldPath::parse("fields.email").get(&rec),
+            Some(&serde_json::json!("a@b.c"))
+        );
+        assert_eq!(
+            FieldPath::parse("/fields/email").get(&rec),
+            Some(&serde_json::json!("a@b.c"))
+        );
+        assert_eq!(
+            FieldPath::parse("first.name").get(&rec),
+            Some(&serde_json::json!("Ann"))
+        );
+        assert_eq!(FieldPath::parse("fields.nope").get(&rec), None);
+    }
+
+    #[test]
+    fn identifiers_are_checked() {
+        assert!(valid_identifier("customers"));
+        assert!(valid_identifier("_x1"));
+        assert!(!valid_identifier("customers; DROP TABLE x"));
+        assert!(!valid_identifier("1abc"));
+        assert!(!valid_identifier(""));
+    }
+}
