@@ -154,10 +154,7 @@ mod tests {
             redact_url("postgres://bob:s3cret@db:5432/app"),
             "postgres://bob:***@db:5432/app"
         );
-        assert_eq!(
-            redact_url("sqlite://reconcile.db"),
-            "sqlite://reconcile.db"
-        );
+        assert_eq!(redact_url("sqlite://reconcile.db"), "sqlite://reconcile.db");
         assert_eq!(redact_url("mysql://root@h/x"), "mysql://root@h/x");
     }
 }

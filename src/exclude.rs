@@ -66,13 +66,19 @@ pub fn holds(p: &Predicate, values: &[Value]) -> bool {
 fn equals(v: &Value, expected: &serde_json::Value) -> bool {
     match (v, expected) {
         (Value::Null, serde_json::Value::Null) => true,
-        (Value::Text(s), serde_json::Value::String(e)) => s.trim().to_lowercase() == e.trim().to_lowercase(),
+        (Value::Text(s), serde_json::Value::String(e)) => {
+            s.trim().to_lowercase() == e.trim().to_lowercase()
+        }
         (Value::Text(s), serde_json::Value::Number(n)) => s.trim() == n.to_string(),
-        (Value::Text(s), serde_json::Value::Bool(b)) => s.trim().eq_ignore_ascii_case(&b.to_string()),
+        (Value::Text(s), serde_json::Value::Bool(b)) => {
+            s.trim().eq_ignore_ascii_case(&b.to_string())
+        }
         (Value::Int(i), serde_json::Value::Number(n)) => n.as_i64() == Some(*i),
         (Value::Int(i), serde_json::Value::String(s)) => s.trim() == i.to_string(),
         (Value::Bool(b), serde_json::Value::Bool(e)) => b == e,
-        (Value::Bool(b), serde_json::Value::String(s)) => s.trim().eq_ignore_ascii_case(&b.to_string()),
+        (Value::Bool(b), serde_json::Value::String(s)) => {
+            s.trim().eq_ignore_ascii_case(&b.to_string())
+        }
         _ => false,
     }
 }
@@ -88,8 +94,14 @@ mod tests {
 
     #[test]
     fn equals_ignores_case() {
-        assert!(holds(&Predicate::Equals(0, json!("private")), &[t("Private")]));
-        assert!(!holds(&Predicate::Equals(0, json!("private")), &[t("business")]));
+        assert!(holds(
+            &Predicate::Equals(0, json!("private")),
+            &[t("Private")]
+        ));
+        assert!(!holds(
+            &Predicate::Equals(0, json!("private")),
+            &[t("business")]
+        ));
     }
 
     #[test]

@@ -37,7 +37,11 @@ pub struct DesiredRecord {
 
 /// Merges every cluster. A golden record missing a required field is a problem naming its
 /// members.
-pub fn merge(spec: &Compiled, kept: &[Vec<Record>], matches: &Matches) -> Result<Vec<DesiredRecord>, SourceErrors> {
+pub fn merge(
+    spec: &Compiled,
+    kept: &[Vec<Record>],
+    matches: &Matches,
+) -> Result<Vec<DesiredRecord>, SourceErrors> {
     let mut out = Vec::with_capacity(matches.clusters.len());
     let mut problems = Vec::new();
     for (ci, cluster) in matches.clusters.iter().enumerate() {
@@ -54,7 +58,11 @@ pub fn merge(spec: &Compiled, kept: &[Vec<Record>], matches: &Matches) -> Result
         let mut values = Vec::with_capacity(spec.fields.len());
         let mut provenance = Vec::with_capacity(spec.fields.len());
         for (fi, field) in spec.fields.iter().enumerate() {
-            match records.iter().zip(&refs).find(|(r, _)| !r.values[fi].is_null()) {
+            match records
+                .iter()
+                .zip(&refs)
+                .find(|(r, _)| !r.values[fi].is_null())
+            {
                 Some((r, sref)) => {
                     values.push(r.values[fi].clone());
                     provenance.push(Some(sref.clone()));
@@ -70,7 +78,10 @@ pub fn merge(spec: &Compiled, kept: &[Vec<Record>], matches: &Matches) -> Result
                             message: format!(
                                 "required field `{}` is empty in every matched record ({})",
                                 field.name,
-                                refs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+                                refs.iter()
+                                    .map(ToString::to_string)
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
                             ),
                         });
                     }

@@ -27,7 +27,10 @@ pub struct Record {
 }
 
 /// Normalises every record of every source.
-pub fn normalize_all(spec: &Compiled, raw: Vec<Vec<RawRecord>>) -> Result<Vec<Vec<Record>>, SourceErrors> {
+pub fn normalize_all(
+    spec: &Compiled,
+    raw: Vec<Vec<RawRecord>>,
+) -> Result<Vec<Vec<Record>>, SourceErrors> {
     let mut phones = PhoneCache::default();
     let mut problems = Vec::new();
     let mut out = Vec::with_capacity(raw.len());
@@ -73,7 +76,11 @@ pub struct PhoneCache {
 }
 
 impl PhoneCache {
-    fn parse(&mut self, raw: &str, region: Option<phonenumber::country::Id>) -> Result<String, String> {
+    fn parse(
+        &mut self,
+        raw: &str,
+        region: Option<phonenumber::country::Id>,
+    ) -> Result<String, String> {
         self.seen
             .entry((raw.to_string(), region))
             .or_insert_with(|| parse_phone(raw, region))
@@ -103,7 +110,11 @@ pub fn clean_text(s: &str) -> String {
         }
         out.push_str(word);
     }
-    if out.is_ascii() { out } else { out.nfc().collect() }
+    if out.is_ascii() {
+        out
+    } else {
+        out.nfc().collect()
+    }
 }
 
 fn as_text(raw: &serde_json::Value) -> Option<String> {
@@ -118,7 +129,11 @@ fn as_text(raw: &serde_json::Value) -> Option<String> {
 }
 
 /// Normalises one value for a field.
-pub fn normalize_value(field: &Field, raw: &serde_json::Value, phones: &mut PhoneCache) -> Result<Value, String> {
+pub fn normalize_value(
+    field: &Field,
+    raw: &serde_json::Value,
+    phones: &mut PhoneCache,
+) -> Result<Value, String> {
     let Some(text) = as_text(raw) else {
         return Ok(Value::Null);
     };
@@ -228,10 +243,22 @@ mod tests {
 
     #[test]
     fn integers_and_booleans() {
-        assert_eq!(norm(FieldType::Integer, serde_json::json!(7)).unwrap(), Value::Int(7));
-        assert_eq!(norm(FieldType::Integer, " 12 ".into()).unwrap(), Value::Int(12));
+        assert_eq!(
+            norm(FieldType::Integer, serde_json::json!(7)).unwrap(),
+            Value::Int(7)
+        );
+        assert_eq!(
+            norm(FieldType::Integer, " 12 ".into()).unwrap(),
+            Value::Int(12)
+        );
         assert!(norm(FieldType::Integer, "x".into()).is_err());
-        assert_eq!(norm(FieldType::Boolean, "Yes".into()).unwrap(), Value::Bool(true));
-        assert_eq!(norm(FieldType::Boolean, serde_json::json!(false)).unwrap(), Value::Bool(false));
+        assert_eq!(
+            norm(FieldType::Boolean, "Yes".into()).unwrap(),
+            Value::Bool(true)
+        );
+        assert_eq!(
+            norm(FieldType::Boolean, serde_json::json!(false)).unwrap(),
+            Value::Bool(false)
+        );
     }
 }

@@ -15,14 +15,16 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode> {
     let plan = make_plan(&spec, &url)?;
     let mut out = anstream::stdout();
     let io = |e: std::io::Error| Error::Io(format!("cannot write to the terminal: {e}"));
-    out.write_all(render::human::render(&plan).as_bytes()).map_err(io)?;
+    out.write_all(render::human::render(&plan).as_bytes())
+        .map_err(io)?;
     if !plan.has_writes() {
         return Ok(ExitCode::SUCCESS);
     }
     if plan.has_changes() && !args.auto_approve {
         if !std::io::stdin().is_terminal() {
             return Err(Error::Cancelled(
-                "there is no terminal to confirm on; review the plan and pass --auto-approve".into(),
+                "there is no terminal to confirm on; review the plan and pass --auto-approve"
+                    .into(),
             ));
         }
         write!(
@@ -37,7 +39,9 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode> {
             .read_line(&mut answer)
             .map_err(|e| Error::Io(format!("cannot read the answer: {e}")))?;
         if answer.trim() != "yes" {
-            return Err(Error::Cancelled("the answer was not 'yes'; nothing was written".into()));
+            return Err(Error::Cancelled(
+                "the answer was not 'yes'; nothing was written".into(),
+            ));
         }
     }
     let rt = runtime()?;

@@ -14,7 +14,11 @@ use crate::error::{Error, Result};
 use crate::spec::compiled::Compiled;
 
 #[derive(Debug, Parser)]
-#[command(name = "reconcile", version, about = "Keep a database table in line with a declarative YAML spec.")]
+#[command(
+    name = "reconcile",
+    version,
+    about = "Keep a database table in line with a declarative YAML spec."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -35,7 +39,12 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct SpecArgs {
     /// The spec file, or a folder holding one spec.
-    #[arg(short = 'f', long = "file", value_name = "PATH", default_value = "specs")]
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "PATH",
+        default_value = "specs"
+    )]
     pub file: PathBuf,
 }
 
@@ -87,6 +96,17 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 
 /// Prints an error with its context and suggestions to stderr.
 pub fn report(err: Error) {
+    use std::io::IsTerminal as _;
+    // Wrapped lines help on a terminal; in a log or a pipe, one problem per line greps better.
+    let wrap = std::io::stderr().is_terminal();
+    let _ = miette::set_hook(Box::new(move |_| {
+        Box::new(
+            miette::MietteHandlerOpts::new()
+                .wrap_lines(wrap)
+                .terminal_links(false)
+                .build(),
+        )
+    }));
     eprintln!("{:?}", miette::Report::new(err));
 }
 
@@ -101,7 +121,9 @@ pub fn find_spec(path: &Path) -> Result<PathBuf> {
             reason: e.to_string(),
         })?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")))
+        .filter(|p| {
+            p.is_file() && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+        })
         .collect();
     specs.sort();
     match specs.len() {

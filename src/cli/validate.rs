@@ -10,7 +10,8 @@ use crate::pipeline;
 pub fn run(args: SpecArgs) -> Result<ExitCode> {
     let spec = load_spec(&args)?;
     let resolved = pipeline::resolve(&spec)?;
-    let records: usize = resolved.kept.iter().map(Vec::len).sum::<usize>() + resolved.excluded.len();
+    let records: usize =
+        resolved.kept.iter().map(Vec::len).sum::<usize>() + resolved.excluded.len();
     println!(
         "{} is valid: {} read from {}, {} excluded, {} to review, {} golden.",
         spec.file.display(),

@@ -146,7 +146,10 @@ mod tests {
     #[test]
     fn schemes() {
         assert_eq!(Backend::from_url("sqlite://x.db"), Some(Backend::Sqlite));
-        assert_eq!(Backend::from_url("postgresql://h/db"), Some(Backend::Postgres));
+        assert_eq!(
+            Backend::from_url("postgresql://h/db"),
+            Some(Backend::Postgres)
+        );
         assert_eq!(Backend::from_url("mysql://h/db"), Some(Backend::MySql));
         assert_eq!(Backend::from_url("oracle://h"), None);
     }

@@ -211,7 +211,11 @@ pub(crate) fn select_rows(spec: &Compiled, d: Dialect, integer_key: bool) -> Str
 }
 
 /// An existing table must have the primary key and every mapped column.
-pub(crate) fn check_columns(spec: &Compiled, columns: &[(String, String)], d: Dialect) -> Result<()> {
+pub(crate) fn check_columns(
+    spec: &Compiled,
+    columns: &[(String, String)],
+    d: Dialect,
+) -> Result<()> {
     let has = |c: &str| columns.iter().any(|(n, _)| n.eq_ignore_ascii_case(c));
     let mut missing: Vec<String> = Vec::new();
     if !has(&spec.primary_key) {

@@ -48,7 +48,11 @@ pub fn create_table_sql(spec: &Compiled, d: Dialect) -> String {
         }
         cols.push(col);
     }
-    format!("CREATE TABLE {} ({})", d.quote(&spec.table), cols.join(", "))
+    format!(
+        "CREATE TABLE {} ({})",
+        d.quote(&spec.table),
+        cols.join(", ")
+    )
 }
 
 fn insert_sql(spec: &Compiled, d: Dialect) -> String {
@@ -67,7 +71,13 @@ fn update_sql(spec: &Compiled, d: Dialect, changed: &[usize]) -> String {
     let sets: Vec<String> = changed
         .iter()
         .enumerate()
-        .map(|(n, &f)| format!("{} = {}", d.quote(&spec.fields[f].column), d.placeholder(n + 1)))
+        .map(|(n, &f)| {
+            format!(
+                "{} = {}",
+                d.quote(&spec.fields[f].column),
+                d.placeholder(n + 1)
+            )
+        })
         .collect();
     format!(
         "UPDATE {} SET {} WHERE {} = {}",
@@ -99,7 +109,10 @@ fn state_insert_sql(d: Dialect) -> String {
 /// Applies a plan in one transaction.
 pub async fn apply(db: &Database, spec: &Compiled, plan: &Plan) -> Result<Applied> {
     let d = db.dialect;
-    let pool = db.pool.as_ref().ok_or_else(|| db.error("the database is not open for writing"))?;
+    let pool = db
+        .pool
+        .as_ref()
+        .ok_or_else(|| db.error("the database is not open for writing"))?;
     let now = now_rfc3339();
     let result: std::result::Result<Applied, ApplyError> = on_pool!(pool, p => {
         async {

@@ -26,29 +26,72 @@ impl Level {
 }
 
 const NAME_LEVELS: &[Level] = &[
-    Level { name: "exact", m: 0.65, u: 0.0001 },
-    Level { name: "contained or near", m: 0.20, u: 0.0002 },
-    Level { name: "similar", m: 0.08, u: 0.005 },
-    Level { name: "different", m: 0.07, u: 0.9947 },
+    Level {
+        name: "exact",
+        m: 0.65,
+        u: 0.0001,
+    },
+    Level {
+        name: "contained or near",
+        m: 0.20,
+        u: 0.0002,
+    },
+    Level {
+        name: "similar",
+        m: 0.08,
+        u: 0.005,
+    },
+    Level {
+        name: "different",
+        m: 0.07,
+        u: 0.9947,
+    },
 ];
 
 const EXACT_LEVELS: &[Level] = &[
-    Level { name: "exact", m: 0.60, u: 0.0001 },
-    Level { name: "different", m: 0.40, u: 0.9999 },
+    Level {
+        name: "exact",
+        m: 0.60,
+        u: 0.0001,
+    },
+    Level {
+        name: "different",
+        m: 0.40,
+        u: 0.9999,
+    },
 ];
 
 const JARO_WINKLER_LEVELS: &[Level] = &[
-    Level { name: "exact", m: 0.70, u: 0.0005 },
-    Level { name: "jaro-winkler >= 0.92", m: 0.15, u: 0.005 },
-    Level { name: "jaro-winkler >= 0.80", m: 0.08, u: 0.02 },
-    Level { name: "different", m: 0.07, u: 0.9745 },
+    Level {
+        name: "exact",
+        m: 0.70,
+        u: 0.0005,
+    },
+    Level {
+        name: "jaro-winkler >= 0.92",
+        m: 0.15,
+        u: 0.005,
+    },
+    Level {
+        name: "jaro-winkler >= 0.80",
+        m: 0.08,
+        u: 0.02,
+    },
+    Level {
+        name: "different",
+        m: 0.07,
+        u: 0.9745,
+    },
 ];
 
 /// A value prepared once for comparison (name tokens computed, text lower-cased).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Prepared {
     Missing,
-    Name { tokens: Vec<String>, canonical: String },
+    Name {
+        tokens: Vec<String>,
+        canonical: String,
+    },
     Text(String),
     Other(Value),
 }
@@ -108,7 +151,11 @@ pub fn compare(c: &Comparison, a: &Prepared, b: &Prepared) -> Term {
     };
     let (level, similarity) = match (c.method, a, b) {
         (_, Prepared::Missing, _) | (_, _, Prepared::Missing) => return missing,
-        (CompareMethod::Name, Prepared::Name { tokens: ta, .. }, Prepared::Name { tokens: tb, .. }) => {
+        (
+            CompareMethod::Name,
+            Prepared::Name { tokens: ta, .. },
+            Prepared::Name { tokens: tb, .. },
+        ) => {
             let s = name::similarity(ta, tb);
             let level = if s >= 1.0 {
                 0
@@ -160,7 +207,11 @@ impl Score {
     pub fn new(prior_bits: f64, terms: Vec<Term>) -> Score {
         let total = prior_bits + terms.iter().map(|t| t.bits).sum::<f64>();
         let odds = total.exp2();
-        let probability = if odds.is_infinite() { 1.0 } else { odds / (1.0 + odds) };
+        let probability = if odds.is_infinite() {
+            1.0
+        } else {
+            odds / (1.0 + odds)
+        };
         Score {
             prior_bits,
             terms,
@@ -205,12 +256,18 @@ mod tests {
 
     #[test]
     fn name_levels() {
-        assert_eq!(cmp(CompareMethod::Name, "The T Junction", "T-junction").level, Some("exact"));
+        assert_eq!(
+            cmp(CompareMethod::Name, "The T Junction", "T-junction").level,
+            Some("exact")
+        );
         assert_eq!(
             cmp(CompareMethod::Name, "Maltos", "Maltos Sun City").level,
             Some("contained or near")
         );
-        assert_eq!(cmp(CompareMethod::Name, "Venue", "Revue Bar").level, Some("different"));
+        assert_eq!(
+            cmp(CompareMethod::Name, "Venue", "Revue Bar").level,
+            Some("different")
+        );
         assert!(cmp(CompareMethod::Name, "Venue", "Revue Bar").bits < 0.0);
     }
 

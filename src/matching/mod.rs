@@ -171,7 +171,11 @@ pub fn cluster(config: &MatchConfig, sources: &[Vec<Record>]) -> Matches {
     let lookup: HashMap<(usize, &str), usize> = sources
         .iter()
         .enumerate()
-        .flat_map(|(s, recs)| recs.iter().enumerate().map(move |(i, r)| ((s, r.id.as_str()), i)))
+        .flat_map(|(s, recs)| {
+            recs.iter()
+                .enumerate()
+                .map(move |(i, r)| ((s, r.id.as_str()), i))
+        })
         .collect();
     let resolve = |r: &RecordRef| {
         lookup.get(&(r.source, r.id.as_str())).map(|&index| Member {
@@ -200,14 +204,17 @@ pub fn cluster(config: &MatchConfig, sources: &[Vec<Record>]) -> Matches {
 
     for (s, records) in sources.iter().enumerate() {
         if s == 0 || out.clusters.is_empty() {
-            for i in 0..records.len() {
-                let m = Member { source: s, index: i };
+            for (i, record_keys) in keys[s].iter().enumerate() {
+                let m = Member {
+                    source: s,
+                    index: i,
+                };
                 cluster_of.insert(m, out.clusters.len());
                 out.clusters.push(Cluster {
                     members: vec![m],
                     links: Vec::new(),
                 });
-                index.add(&keys[s][i], m);
+                index.add(record_keys, m);
             }
             continue;
         }
@@ -215,12 +222,16 @@ pub fn cluster(config: &MatchConfig, sources: &[Vec<Record>]) -> Matches {
         // (forced, probability, record, cluster, best member, score)
         let mut candidates: Vec<(bool, Member, usize, Member, Score)> = Vec::new();
         for i in 0..records.len() {
-            let rec = Member { source: s, index: i };
+            let rec = Member {
+                source: s,
+                index: i,
+            };
             let mut best: HashMap<usize, (Member, Score)> = HashMap::new();
             let found = index.candidates(&keys[s][i], &mut out.oversized_blocks);
             out.candidate_pairs += found.len();
             for other in found {
-                let score = matcher.score(prior, &prepared[s][i], &prepared[other.source][other.index]);
+                let score =
+                    matcher.score(prior, &prepared[s][i], &prepared[other.source][other.index]);
                 let c = cluster_of[&other];
                 match best.get(&c) {
                     Some((_, b)) if b.probability >= score.probability => {}
@@ -290,8 +301,11 @@ pub fn cluster(config: &MatchConfig, sources: &[Vec<Record>]) -> Matches {
         // A pair whose two records ended up in one cluster anyway needs no review.
         reviews.retain(|r| cluster_of.get(&r.record) != cluster_of.get(&r.to));
         out.review.extend(reviews);
-        for i in 0..records.len() {
-            let m = Member { source: s, index: i };
+        for (i, record_keys) in keys[s].iter().enumerate() {
+            let m = Member {
+                source: s,
+                index: i,
+            };
             if !linked.contains(&m) {
                 cluster_of.insert(m, out.clusters.len());
                 out.clusters.push(Cluster {
@@ -299,7 +313,7 @@ pub fn cluster(config: &MatchConfig, sources: &[Vec<Record>]) -> Matches {
                     links: Vec::new(),
                 });
             }
-            index.add(&keys[s][i], m);
+            index.add(record_keys, m);
         }
     }
     out
@@ -387,8 +401,14 @@ mod tests {
     fn distinct_beats_a_high_score() {
         let mut c = config();
         c.distinct.push((
-            RecordRef { source: 0, id: "3".into() },
-            RecordRef { source: 1, id: "3".into() },
+            RecordRef {
+                source: 0,
+                id: "3".into(),
+            },
+            RecordRef {
+                source: 1,
+                id: "3".into(),
+            },
         ));
         let m = cluster(&c, &seed());
         assert_eq!(pairs(&m), vec![(0, 1), (1, 0)]);
@@ -398,8 +418,14 @@ mod tests {
     fn same_links_whatever_the_score() {
         let mut c = config();
         c.same.push((
-            RecordRef { source: 0, id: "3".into() },
-            RecordRef { source: 1, id: "4".into() },
+            RecordRef {
+                source: 0,
+                id: "3".into(),
+            },
+            RecordRef {
+                source: 1,
+                id: "4".into(),
+            },
         ));
         let m = cluster(&c, &seed());
         assert!(pairs(&m).contains(&(2, 3)));
@@ -416,7 +442,12 @@ mod tests {
             let mut v: Vec<Vec<String>> = m
                 .clusters
                 .iter()
-                .map(|c| c.members.iter().map(|x| format!("{}:{}", x.source, s[x.source][x.index].id)).collect())
+                .map(|c| {
+                    c.members
+                        .iter()
+                        .map(|x| format!("{}:{}", x.source, s[x.source][x.index].id))
+                        .collect()
+                })
                 .collect();
             v.sort();
             v

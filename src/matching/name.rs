@@ -9,8 +9,23 @@ const STOP_WORDS: &[&str] = &["the", "and", "of", "a", "an", "die", "de"];
 
 /// Legal-form suffixes, dropped wherever they stand.
 const LEGAL_SUFFIXES: &[&str] = &[
-    "pty", "ltd", "limited", "llc", "inc", "incorporated", "cc", "corp", "corporation", "gmbh", "plc",
-    "llp", "sa", "bv", "nv", "ag", "proprietary",
+    "pty",
+    "ltd",
+    "limited",
+    "llc",
+    "inc",
+    "incorporated",
+    "cc",
+    "corp",
+    "corporation",
+    "gmbh",
+    "plc",
+    "llp",
+    "sa",
+    "bv",
+    "nv",
+    "ag",
+    "proprietary",
 ];
 
 /// The identity-bearing tokens of a name.
@@ -122,7 +137,11 @@ mod tests {
 
     #[test]
     fn symmetric() {
-        for (a, b) in [("Luma", "Luma Bar"), ("Casa Bella", "Bella Casa"), ("x", "yz")] {
+        for (a, b) in [
+            ("Luma", "Luma Bar"),
+            ("Casa Bella", "Bella Casa"),
+            ("x", "yz"),
+        ] {
             assert_eq!(sim(a, b), sim(b, a));
         }
     }

@@ -13,7 +13,10 @@ use crate::value::Value;
 
 /// `resource["key"]`, with quotes and backslashes in the key escaped.
 pub fn display(resource: &str, key: &str) -> String {
-    format!("{resource}[\"{}\"]", key.replace('\\', "\\\\").replace('"', "\\\""))
+    format!(
+        "{resource}[\"{}\"]",
+        key.replace('\\', "\\\\").replace('"', "\\\"")
+    )
 }
 
 /// Lower-case ASCII words joined by hyphens: "Die Joint Koffiehuis & Kwekery" →
@@ -21,7 +24,10 @@ pub fn display(resource: &str, key: &str) -> String {
 pub fn slug(s: &str) -> String {
     let folded = deunicode::deunicode(s).to_lowercase();
     let mut out = String::with_capacity(folded.len());
-    for word in folded.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()) {
+    for word in folded
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
         if !out.is_empty() {
             out.push('-');
         }
@@ -80,7 +86,9 @@ pub fn assign(spec: &Compiled, desired: &[DesiredRecord], state: &[StateRow]) ->
         used.insert(candidate.clone());
         out[i] = Some(candidate);
     }
-    out.into_iter().map(|a| a.expect("every record got an address")).collect()
+    out.into_iter()
+        .map(|a| a.expect("every record got an address"))
+        .collect()
 }
 
 #[cfg(test)]
@@ -89,7 +97,10 @@ mod tests {
 
     #[test]
     fn slugs() {
-        assert_eq!(slug("Die Joint Koffiehuis & Kwekery"), "die-joint-koffiehuis-kwekery");
+        assert_eq!(
+            slug("Die Joint Koffiehuis & Kwekery"),
+            "die-joint-koffiehuis-kwekery"
+        );
         assert_eq!(slug("Valley (Barchefz Branch)"), "valley-barchefz-branch");
         assert_eq!(slug("Café Zoë"), "cafe-zoe");
         assert_eq!(slug("!!!"), "");

@@ -162,8 +162,11 @@ pub fn plan(spec: &Compiled, resolved: &Resolved, current: &CurrentState) -> Pla
         .enumerate()
         .map(|(i, r)| (key_text(&r.key), i))
         .collect();
-    let state_by_address: HashMap<&str, &crate::db::read::StateRow> =
-        current.state.iter().map(|s| (s.address.as_str(), s)).collect();
+    let state_by_address: HashMap<&str, &crate::db::read::StateRow> = current
+        .state
+        .iter()
+        .map(|s| (s.address.as_str(), s))
+        .collect();
     let managed_keys: HashSet<&str> = current.state.iter().map(|s| s.row_key.as_str()).collect();
 
     // 1. Pair by the state table.
@@ -204,8 +207,12 @@ pub fn plan(spec: &Compiled, resolved: &Resolved, current: &CurrentState) -> Pla
     // 3. Adopt unmanaged rows by the matcher, one-to-one, best score first.
     if !spec.matching.comparisons.is_empty() {
         let matcher = Matcher::new(&spec.matching);
-        let free: Vec<usize> = (0..current.rows.len()).filter(|&r| free_row(r, &taken)).collect();
-        let open: Vec<usize> = (0..desired.len()).filter(|&i| row_of[i].is_none()).collect();
+        let free: Vec<usize> = (0..current.rows.len())
+            .filter(|&r| free_row(r, &taken))
+            .collect();
+        let open: Vec<usize> = (0..desired.len())
+            .filter(|&i| row_of[i].is_none())
+            .collect();
         if !free.is_empty() && !open.is_empty() {
             let prior = compare::prior_bits(free.len(), open.len());
             let mut index: HashMap<String, Vec<usize>> = HashMap::new();
@@ -275,12 +282,22 @@ pub fn plan(spec: &Compiled, resolved: &Resolved, current: &CurrentState) -> Pla
                         let s = state.expect("paired by the state table");
                         let stale_state = s.members != members_text;
                         if changed.is_empty() {
-                            (Action::NoOp, Reason::UpToDate, stale_state || s.hash != values_hash(&d.values))
+                            (
+                                Action::NoOp,
+                                Reason::UpToDate,
+                                stale_state || s.hash != values_hash(&d.values),
+                            )
                         } else if s.hash != values_hash(&row.values) {
                             // The row no longer holds what was applied: it was edited outside
                             // reconcile. The state keeps only a hash, so every differing field
                             // is reported.
-                            (Action::Update, Reason::Drift { fields: changed.clone() }, true)
+                            (
+                                Action::Update,
+                                Reason::Drift {
+                                    fields: changed.clone(),
+                                },
+                                true,
+                            )
                         } else {
                             (Action::Update, Reason::SourceChanged, true)
                         }

@@ -49,8 +49,17 @@ pub fn render(plan: &Plan) -> String {
     }
 
     if !plan.excluded.is_empty() {
-        let _ = writeln!(out, "{}", paint(BOLD, format!("Excluded ({}):", plan.excluded.len())));
-        let w = plan.excluded.iter().map(|e| e.record.to_string().len()).max().unwrap_or(0);
+        let _ = writeln!(
+            out,
+            "{}",
+            paint(BOLD, format!("Excluded ({}):", plan.excluded.len()))
+        );
+        let w = plan
+            .excluded
+            .iter()
+            .map(|e| e.record.to_string().len())
+            .max()
+            .unwrap_or(0);
         for e in &plan.excluded {
             let _ = writeln!(
                 out,
@@ -66,7 +75,10 @@ pub fn render(plan: &Plan) -> String {
         let _ = writeln!(
             out,
             "{}",
-            paint(BOLD, format!("To review ({}), not linked:", plan.review.len()))
+            paint(
+                BOLD,
+                format!("To review ({}), not linked:", plan.review.len())
+            )
         );
         for r in &plan.review {
             let _ = writeln!(
@@ -105,7 +117,14 @@ pub fn render(plan: &Plan) -> String {
             s.delete
         );
         if s.no_op > 0 {
-            let _ = writeln!(out, "{}", paint(DIM, format!("{} already up to date.", plural(s.no_op, "record"))));
+            let _ = writeln!(
+                out,
+                "{}",
+                paint(
+                    DIM,
+                    format!("{} already up to date.", plural(s.no_op, "record"))
+                )
+            );
         }
     } else {
         let _ = writeln!(
@@ -138,12 +157,20 @@ fn change(out: &mut String, plan: &Plan, c: &Change, width: usize) {
     let address = plan.address(&c.address);
     let (symbol, style, verb) = match c.action {
         Action::Create => ("+", GREEN, "will be created"),
-        Action::Update if c.changed.is_empty() => ("~", YELLOW, "will be adopted (no field changes)"),
+        Action::Update if c.changed.is_empty() => {
+            ("~", YELLOW, "will be adopted (no field changes)")
+        }
         Action::Update => ("~", YELLOW, "will be updated in-place"),
         Action::Delete => ("-", RED, "will be destroyed"),
         Action::NoOp => return,
     };
-    let _ = writeln!(out, "  {} {} {}", paint(BOLD, "#"), paint(BOLD, &address), verb);
+    let _ = writeln!(
+        out,
+        "  {} {} {}",
+        paint(BOLD, "#"),
+        paint(BOLD, &address),
+        verb
+    );
     if let Some(why) = reason_text(c, plan) {
         let _ = writeln!(out, "  {}", paint(DIM, format!("# ({why})")));
     }
@@ -199,12 +226,22 @@ fn change(out: &mut String, plan: &Plan, c: &Change, width: usize) {
                 let _ = writeln!(
                     out,
                     "        {}",
-                    paint(DIM, format!("# ({} unchanged hidden)", plural(hidden, "field")))
+                    paint(
+                        DIM,
+                        format!(
+                            "# ({hidden} unchanged {} hidden)",
+                            if hidden == 1 { "field" } else { "fields" }
+                        )
+                    )
                 );
             }
         }
         _ => {}
     }
     let from: Vec<String> = c.members.iter().map(ToString::to_string).collect();
-    let _ = writeln!(out, "    }}{}\n", paint(DIM, format!("  # from {}", from.join(", "))));
+    let _ = writeln!(
+        out,
+        "    }}{}\n",
+        paint(DIM, format!("  # from {}", from.join(", ")))
+    );
 }

@@ -113,8 +113,12 @@ pub fn to_json(plan: &Plan) -> JsonPlan {
                 reason: reason_code(&c.reason),
                 before: row(&c.before),
                 after: row(&c.after),
-                changed: (c.action == Action::Update)
-                    .then(|| c.changed.iter().map(|&f| plan.fields[f].0.clone()).collect()),
+                changed: (c.action == Action::Update).then(|| {
+                    c.changed
+                        .iter()
+                        .map(|&f| plan.fields[f].0.clone())
+                        .collect()
+                }),
                 provenance: plan
                     .fields
                     .iter()

@@ -10,7 +10,12 @@ pub fn read(bytes: &[u8]) -> ReadResult {
         .from_reader(bytes);
     let headers: Vec<String> = reader
         .headers()
-        .map_err(|e| (Some("line 1".to_string()), format!("cannot read the header row: {e}")))?
+        .map_err(|e| {
+            (
+                Some("line 1".to_string()),
+                format!("cannot read the header row: {e}"),
+            )
+        })?
         .iter()
         .map(|h| h.trim().to_string())
         .collect();
@@ -35,9 +40,9 @@ pub fn read(bytes: &[u8]) -> ReadResult {
             Err(e) => {
                 let at = e.position().map_or(line, |p| p.line());
                 let message = match e.kind() {
-                    ::csv::ErrorKind::UnequalLengths { expected_len, len, .. } => format!(
-                        "this row has {len} fields, the header has {expected_len}"
-                    ),
+                    ::csv::ErrorKind::UnequalLengths {
+                        expected_len, len, ..
+                    } => format!("this row has {len} fields, the header has {expected_len}"),
                     ::csv::ErrorKind::Utf8 { .. } => "the row is not valid UTF-8".to_string(),
                     _ => e.to_string(),
                 };

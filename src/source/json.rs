@@ -23,8 +23,15 @@ pub fn read_json(bytes: &[u8], pointer: &str) -> ReadResult {
 
 pub fn read_ndjson(bytes: &[u8]) -> ReadResult {
     let text = std::str::from_utf8(bytes).map_err(|e| {
-        let line = bytes[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() + 1;
-        (Some(format!("line {line}")), "the file is not valid UTF-8".to_string())
+        let line = bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1;
+        (
+            Some(format!("line {line}")),
+            "the file is not valid UTF-8".to_string(),
+        )
     })?;
     let mut rows = Vec::new();
     for (i, line) in text.lines().enumerate() {
@@ -32,7 +39,10 @@ pub fn read_ndjson(bytes: &[u8]) -> ReadResult {
             continue;
         }
         let value = serde_json::from_str(line).map_err(|e| {
-            (Some(format!("line {}", i + 1)), format!("invalid JSON: {e}"))
+            (
+                Some(format!("line {}", i + 1)),
+                format!("invalid JSON: {e}"),
+            )
         })?;
         rows.push(Row {
             label: format!("line {}", i + 1),
@@ -48,7 +58,11 @@ mod tests {
 
     #[test]
     fn reads_under_a_pointer() {
-        let rows = read_json(br#"{"data": {"items": [{"a": 1}, {"a": 2}]}}"#, "/data/items").unwrap();
+        let rows = read_json(
+            br#"{"data": {"items": [{"a": 1}, {"a": 2}]}}"#,
+            "/data/items",
+        )
+        .unwrap();
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[1].label, "record 2");
     }

@@ -26,6 +26,7 @@ pub struct RawRecord {
 }
 
 /// A record as read from a file, before mapping.
+#[derive(Debug)]
 pub struct Row {
     pub label: String,
     pub value: serde_json::Value,
@@ -59,7 +60,11 @@ pub fn describe(source: &Source) -> String {
     }
 }
 
-fn load_one(spec: &Compiled, index: usize, source: &Source) -> Result<Vec<RawRecord>, Vec<SourceProblem>> {
+fn load_one(
+    spec: &Compiled,
+    index: usize,
+    source: &Source,
+) -> Result<Vec<RawRecord>, Vec<SourceProblem>> {
     let problem = |row: Option<String>, message: String| SourceProblem {
         source_name: source.name.clone(),
         file: describe(source),
@@ -111,7 +116,10 @@ pub fn map_records(
     let mut out = Vec::with_capacity(rows.len());
     for (n, row) in rows.into_iter().enumerate() {
         if !row.value.is_object() {
-            problems.push((row.label, "expected a record (a mapping of fields)".to_string()));
+            problems.push((
+                row.label,
+                "expected a record (a mapping of fields)".to_string(),
+            ));
             continue;
         }
         let id = match &source.id {
@@ -120,7 +128,10 @@ pub fn map_records(
                 Some(serde_json::Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
                 Some(serde_json::Value::Number(num)) => num.to_string(),
                 _ => {
-                    problems.push((row.label, format!("the id field `{}` is missing or empty", path.raw)));
+                    problems.push((
+                        row.label,
+                        format!("the id field `{}` is missing or empty", path.raw),
+                    ));
                     continue;
                 }
             },
@@ -176,7 +187,11 @@ pub fn records_at(doc: serde_json::Value, pointer: &str) -> Result<Vec<serde_jso
         let mut doc = doc;
         match doc.pointer_mut(pointer) {
             Some(v) => v.take(),
-            None => return Err(format!("the pointer `{pointer}` points to nothing in this file")),
+            None => {
+                return Err(format!(
+                    "the pointer `{pointer}` points to nothing in this file"
+                ));
+            }
         }
     };
     match target {

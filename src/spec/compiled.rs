@@ -193,7 +193,11 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
         let p = format!("/target/fields/{}", escape_segment(name));
         let column = f.column.clone().unwrap_or_else(|| name.clone());
         if !valid_identifier(&column) {
-            r.at(&p, format!("`{column}` is not a valid column name"), identifier_help());
+            r.at(
+                &p,
+                format!("`{column}` is not a valid column name"),
+                identifier_help(),
+            );
         }
         if column == spec.target.primary_key {
             r.at(
@@ -342,7 +346,11 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
             );
         }
         let records = s.records.clone().unwrap_or_default();
-        let records = if records == "/" { String::new() } else { records };
+        let records = if records == "/" {
+            String::new()
+        } else {
+            records
+        };
         if !records.is_empty() && !records.starts_with('/') {
             r.at_value(
                 &format!("{p}/records"),
@@ -352,13 +360,21 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
         }
         let mut mapping = Vec::new();
         for (field, path) in &s.fields {
-            if let Some(fi) = field_ref(r, &format!("{p}/fields/{}", escape_segment(field)), field, false)
-            {
+            if let Some(fi) = field_ref(
+                r,
+                &format!("{p}/fields/{}", escape_segment(field)),
+                field,
+                false,
+            ) {
                 mapping.push((fi, FieldPath::parse(path)));
             }
         }
         if s.fields.is_empty() {
-            r.at(&format!("{p}/fields"), "map at least one target field", None);
+            r.at(
+                &format!("{p}/fields"),
+                "map at least one target field",
+                None,
+            );
         }
         sources.push(Source {
             name: name.clone(),
@@ -369,11 +385,18 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
         });
     }
     for (i, f) in fields.iter().enumerate() {
-        if f.required && !sources.iter().any(|s| s.mapping.iter().any(|(fi, _)| *fi == i)) {
+        if f.required
+            && !sources
+                .iter()
+                .any(|s| s.mapping.iter().any(|(fi, _)| *fi == i))
+        {
             r.at(
                 &format!("/target/fields/{}", escape_segment(&f.name)),
                 format!("field `{}` is required but no source maps it", f.name),
-                Some(format!("add `{}: <path>` under a source's `fields`", f.name)),
+                Some(format!(
+                    "add `{}: <path>` under a source's `fields`",
+                    f.name
+                )),
             );
         }
     }
@@ -391,7 +414,8 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
                 None => r.at_value(
                     &format!("{p}/sources/{j}"),
                     format!("`{s}` is not a declared source"),
-                    did_you_mean(s, declared.iter().copied()).map(|s| format!("did you mean `{s}`?")),
+                    did_you_mean(s, declared.iter().copied())
+                        .map(|s| format!("did you mean `{s}`?")),
                 ),
             }
         }

@@ -9,10 +9,10 @@ use jsonschema::error::ValidationErrorKind;
 use miette::{NamedSource, SourceSpan};
 use serde_json::Value;
 
+use super::Spec;
 use super::compiled::{self, Compiled};
 use super::schema;
 use super::yaml::{self, Located, Location};
-use super::Spec;
 use crate::error::{Error, Result, SpecErrors, SpecProblem};
 
 /// The most YAML nodes a spec may hold (aliases expanded).
@@ -99,7 +99,10 @@ pub fn display_path(pointer: &str) -> String {
 }
 
 /// The closest candidate to `word`, if any is close enough to be a likely typo.
-pub fn did_you_mean<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<String> {
+pub fn did_you_mean<'c>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'c str>,
+) -> Option<String> {
     candidates
         .into_iter()
         .map(|c| (strsim::jaro_winkler(word, c), c))
@@ -145,7 +148,9 @@ pub fn load_str(text: &str, path: &Path) -> Result<Compiled> {
             let empty = Located::default();
             let mut r = Reporter::new(file.clone(), text, &empty);
             r.push(e.location, "", format!("invalid YAML: {}", e.message), None);
-            return r.finish().map(|_| unreachable!("a YAML error was reported"));
+            return r
+                .finish()
+                .map(|_| unreachable!("a YAML error was reported"));
         }
     };
 
@@ -159,7 +164,9 @@ pub fn load_str(text: &str, path: &Path) -> Result<Compiled> {
         r.at_value(
             &pointer,
             format!("environment variable `{var}` is not set"),
-            Some(format!("set `{var}`, or write `${{{var}:-default}}` to give a default")),
+            Some(format!(
+                "set `{var}`, or write `${{{var}:-default}}` to give a default"
+            )),
         );
     }
     schema_problems(&located.value, &mut r);
@@ -185,12 +192,10 @@ pub fn load_str(text: &str, path: &Path) -> Result<Compiled> {
 /// Replaces `${VAR}` and `${VAR:-default}` in every string; collects unset variables.
 fn expand_env(v: &mut Value, pointer: &str, unset: &mut Vec<(String, String)>) {
     match v {
-        Value::String(s) if pointer != "/database" && s.contains("${") => {
-            match expand_str(s) {
-                Ok(x) => *s = x,
-                Err(var) => unset.push((pointer.to_string(), var)),
-            }
-        }
+        Value::String(s) if pointer != "/database" && s.contains("${") => match expand_str(s) {
+            Ok(x) => *s = x,
+            Err(var) => unset.push((pointer.to_string(), var)),
+        },
         Value::Array(items) => {
             for (i, item) in items.iter_mut().enumerate() {
                 expand_env(item, &format!("{pointer}/{i}"), unset);
@@ -198,7 +203,11 @@ fn expand_env(v: &mut Value, pointer: &str, unset: &mut Vec<(String, String)>) {
         }
         Value::Object(map) => {
             for (k, item) in map.iter_mut() {
-                expand_env(item, &format!("{pointer}/{}", yaml::escape_segment(k)), unset);
+                expand_env(
+                    item,
+                    &format!("{pointer}/{}", yaml::escape_segment(k)),
+                    unset,
+                );
             }
         }
         _ => {}
@@ -340,7 +349,10 @@ mod tests {
 
     #[test]
     fn paths_read_like_yaml() {
-        assert_eq!(display_path("/target/fields/email/type"), "target.fields.email.type");
+        assert_eq!(
+            display_path("/target/fields/email/type"),
+            "target.fields.email.type"
+        );
         assert_eq!(display_path("/exclude/0/when"), "exclude[0].when");
         assert_eq!(display_path(""), "");
     }

@@ -294,20 +294,22 @@ fn resolve_plain(s: &str) -> Value {
         _ => {}
     }
     let unsigned = s.strip_prefix(['-', '+']).unwrap_or(s);
-    if !unsigned.is_empty() && unsigned.bytes().all(|b| b.is_ascii_digit()) {
-        if let Ok(i) = s.parse::<i64>() {
-            return Value::Number(i.into());
-        }
+    let integer = if !unsigned.is_empty() && unsigned.bytes().all(|b| b.is_ascii_digit()) {
+        s.parse::<i64>().ok()
     } else if let Some(hex) = s.strip_prefix("0x") {
-        if let Ok(i) = i64::from_str_radix(hex, 16) {
-            return Value::Number(i.into());
-        }
+        i64::from_str_radix(hex, 16).ok()
     } else if let Some(oct) = s.strip_prefix("0o") {
-        if let Ok(i) = i64::from_str_radix(oct, 8) {
-            return Value::Number(i.into());
-        }
+        i64::from_str_radix(oct, 8).ok()
+    } else {
+        None
+    };
+    if let Some(i) = integer {
+        return Value::Number(i.into());
     }
-    let looks_float = unsigned.bytes().next().is_some_and(|b| b.is_ascii_digit() || b == b'.')
+    let looks_float = unsigned
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_digit() || b == b'.')
         && unsigned
             .bytes()
             .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'));
@@ -326,7 +328,11 @@ mod tests {
 
     #[test]
     fn core_schema_keeps_yes_and_no_as_text() {
-        let d = parse("a: yes\nb: no\nc: true\nd: '12'\ne: 12\nf: 0.5\ng: ~\n", 100).unwrap();
+        let d = parse(
+            "a: yes\nb: no\nc: true\nd: '12'\ne: 12\nf: 0.5\ng: ~\n",
+            100,
+        )
+        .unwrap();
         assert_eq!(
             d.value,
             serde_json::json!({"a": "yes", "b": "no", "c": true, "d": "12", "e": 12, "f": 0.5, "g": null})

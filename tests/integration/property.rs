@@ -1,0 +1,103 @@
+//! Property: from any starting table and any sources, plan → apply → plan has no changes,
+//! and the table then holds exactly the plan's `after` rows.
+
+use std::fmt::Write as _;
+
+use proptest::prelude::*;
+
+use crate::common::Workspace;
+
+const NAMES: &[&str] = &[
+    "Casa Bella",
+    "Casa Bella Dining",
+    "Luma",
+    "Luma Bar",
+    "Shebeen",
+    "Revue Bar",
+    "Venue",
+    "Barchefz",
+    "Valley",
+    "Mugg & Bean",
+    "Mugg and Bean",
+    "The Junction",
+    "Junction",
+];
+
+fn record() -> impl Strategy<Value = (usize, Option<u8>)> {
+    (0..NAMES.len(), proptest::option::of(0u8..6))
+}
+
+fn csv(records: &[(usize, Option<u8>)]) -> String {
+    let mut s = String::from("name,email\n");
+    for (n, e) in records {
+        let email = e
+            .map(|e| format!("contact{e}@example.com"))
+            .unwrap_or_default();
+        let _ = writeln!(s, "{},{}", NAMES[*n], email);
+    }
+    s
+}
+
+const SPEC: &str = r#"
+version: 1
+resource: things
+target:
+  table: things
+  key: email
+  fields:
+    name: { type: text, required: true }
+    email: { type: email }
+sources:
+  a: { file: a.csv, fields: { name: name, email: email } }
+  b: { file: b.csv, fields: { name: name, email: email } }
+match:
+  compare:
+    name: { method: name }
+    email: { method: exact }
+"#;
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, .. ProptestConfig::default() })]
+
+    #[test]
+    fn plan_apply_plan_is_empty(
+        a in proptest::collection::vec(record(), 0..6),
+        b in proptest::collection::vec(record(), 0..6),
+        existing in proptest::collection::vec(record(), 0..5),
+    ) {
+        let ws = Workspace::empty();
+        ws.write("specs/things.yaml", SPEC);
+        ws.write("specs/a.csv", &csv(&a));
+        ws.write("specs/b.csv", &csv(&b));
+        if !existing.is_empty() {
+            let mut sql = String::from(
+                "CREATE TABLE things (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, email TEXT);",
+            );
+            for (n, e) in &existing {
+                let email = e.map_or("NULL".to_string(), |e| format!("'contact{e}@example.com'"));
+                let _ = write!(sql, "INSERT INTO things (name, email) VALUES ('{}', {email});", NAMES[*n]);
+            }
+            ws.execute(&sql);
+        }
+        let plan = ws.run(&["plan", "--json"]);
+        prop_assert_eq!(plan.code, 0, "{}", plan.stderr);
+        let plan = plan.json();
+        let applied = ws.run(&["apply", "--auto-approve"]);
+        prop_assert_eq!(applied.code, 0, "{}", applied.stderr);
+        let again = ws.run(&["plan", "--detailed-exitcode"]);
+        prop_assert_eq!(again.code, 0, "second plan has changes:\n{}", again.stdout);
+
+        // Every planned `after` row is in the table.
+        let rows = ws.query("SELECT name, email FROM things");
+        for c in plan["changes"].as_array().unwrap() {
+            let want = vec![
+                c["after"]["name"].as_str().map(String::from),
+                c["after"]["email"].as_str().map(String::from),
+            ];
+            prop_assert!(rows.contains(&want), "{:?} not in {:?}", want, rows);
+        }
+        // No row was added beyond the plan's creates.
+        let creates = plan["summary"]["create"].as_u64().unwrap() as usize;
+        prop_assert_eq!(rows.len(), existing.len() + creates);
+    }
+}
