@@ -149,7 +149,7 @@ fn entity(rng: &mut Rng, i: usize) -> Entity {
             slug
         ),
         // Unique per entity: Johannesburg landline range 011 xxx xxxx, then mobiles.
-        phone: 2_710_000_0000 + i as u64 * 7 % 89_999_999,
+        phone: 27_100_000_000 + i as u64 * 7 % 89_999_999,
         city: rng.pick(CITIES),
         name,
     }
