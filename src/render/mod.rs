@@ -3,5 +3,6 @@
 //! they are given; none changes it.
 
 pub mod diagnostics;
+pub mod html;
 pub mod human;
 pub mod json;

@@ -95,6 +95,10 @@ pub struct FieldSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(example = &"ZA")]
     pub region: Option<String>,
+    /// For `text`: keep line breaks (notes, postal addresses). Each line is still trimmed and
+    /// its runs of spaces collapsed. Plans diff such values line by line.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub multiline: bool,
 }
 
 /// Field types. Each has its own normalisation.
