@@ -1,5 +1,6 @@
 //! End-to-end tests: each spawns the real binary on real files and a real SQLite database.
 
+mod browser;
 mod cli;
 mod common;
 mod diagnostics;
