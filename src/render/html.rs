@@ -446,6 +446,14 @@ fn shown(v: &Value) -> String {
     }
 }
 
+/// A comparison method as the spec spells it (`jaro_winkler`).
+fn method_name(m: crate::spec::CompareMethod) -> String {
+    serde_json::to_value(m)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
+}
+
 /// What each comparison contributed to a score, in bits of evidence, with a bar.
 fn terms(out: &mut String, score: &Score, fields: &[&str]) {
     if score.terms.is_empty() {
@@ -462,10 +470,10 @@ fn terms(out: &mut String, score: &Score, fields: &[&str]) {
         let width = (t.bits.abs() * 4.0).min(80.0);
         let _ = write!(
             out,
-            "<tr><td>{} <small>({:?})</small></td><td>{}</td><td>{}</td><td class=\"bits\">{:+.2} bits \
+            "<tr><td>{} <small>({})</small></td><td>{}</td><td>{}</td><td class=\"bits\">{:+.2} bits \
              <span class=\"bar {}\" style=\"width:{width:.0}px\"></span></td></tr>",
             esc(name),
-            t.method,
+            method_name(t.method),
             esc(t.level.unwrap_or("missing")),
             t.similarity.map_or(String::new(), |s| format!("{s:.3}")),
             t.bits,
@@ -487,6 +495,7 @@ h1 { font-size: 18px; margin: 0 0 4px; }
 h2 { font-size: 16px; margin: 28px 0 8px; }
 h2 .shown { font-weight: normal; color: var(--muted); font-size: 13px; margin-left: 8px; }
 main { padding: 0 24px 48px; }
+section { scroll-margin-top: 190px; }
 code { font: 12.5px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 .verdict { font-weight: 600; margin: 4px 0 8px; }
 .cards { list-style: none; display: flex; flex-wrap: wrap; gap: 8px; padding: 0; margin: 0 0 8px; }
