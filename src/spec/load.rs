@@ -157,7 +157,12 @@ pub fn load_str(text: &str, path: &Path) -> Result<Compiled> {
         Err(e) => {
             let empty = Located::default();
             let mut r = Reporter::new(file.clone(), text, &empty);
-            r.push(e.location, "", format!("invalid YAML: {}", e.message), None);
+            let help = (!e.message.starts_with("document too large")).then(|| {
+                "check the indentation and the brackets and quotes on this line and the lines \
+                 above it"
+                    .to_string()
+            });
+            r.push(e.location, "", format!("invalid YAML: {}", e.message), help);
             return r
                 .finish()
                 .map(|_| unreachable!("a YAML error was reported"));
@@ -379,7 +384,14 @@ fn schema_problems(value: &Value, r: &mut Reporter<'_>) -> Vec<Rejected> {
             }
             ValidationErrorKind::Required { property } => {
                 let name = property.as_str().unwrap_or_default();
-                r.at(&pointer, format!("missing required key `{name}`"), None);
+                // The schema's own example shows what to write.
+                let example = schema::schema_at(&pointer)
+                    .and_then(|s| s.get("properties"))
+                    .and_then(|p| p.get(name))
+                    .and_then(|p| p.get("examples"))
+                    .and_then(|e| e.get(0));
+                let help = example.map(|e| format!("add it, e.g. `{name}: {e}`"));
+                r.at(&pointer, format!("missing required key `{name}`"), help);
             }
             ValidationErrorKind::Type { kind } => {
                 let expected = format!("{kind:?}").to_lowercase();
