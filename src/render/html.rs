@@ -18,6 +18,26 @@ use crate::render::human::count;
 use crate::spec::compiled::Compiled;
 use crate::value::Value;
 
+/// Rows each table shows before "Show all": a plan of 100,000 rows would otherwise ask the
+/// browser to lay out every one of them before showing anything.
+const FIRST_ROWS: usize = 500;
+
+/// The opening `<tr>` of the `i`-th row of a table, with its classes.
+fn tr(i: usize, class: &str) -> String {
+    let later = if i >= FIRST_ROWS { "later" } else { "" };
+    let classes = [class, later]
+        .iter()
+        .filter(|c| !c.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if classes.is_empty() {
+        "<tr>".to_string()
+    } else {
+        format!("<tr class=\"{classes}\">")
+    }
+}
+
 /// Renders the report.
 pub fn render(spec: &Compiled, resolved: &Resolved, plan: &Plan) -> String {
     let r = Report {
@@ -183,7 +203,7 @@ impl Report<'_> {
         self.excluded(out);
         let _ = write!(
             out,
-            "</main>\n<script>{SCRIPT}</script>\n</body>\n</html>\n"
+            "</main>\n<script>var FIRST_ROWS = {FIRST_ROWS};{SCRIPT}</script>\n</body>\n</html>\n"
         );
     }
 
@@ -196,7 +216,9 @@ impl Report<'_> {
     ) {
         let _ = writeln!(
             out,
-            "<section id=\"{id}\"><h2>{title} <span class=\"shown\" data-total=\"{total}\">{total} of {total}</span></h2>"
+            "<section id=\"{id}\"><h2>{title} <span class=\"shown\" data-total=\"{total}\">{} of {}</span></h2>",
+            count(total.min(FIRST_ROWS)),
+            count(total)
         );
         if total == 0 {
             let _ = writeln!(out, "<p class=\"none\">None.</p>");
@@ -210,6 +232,19 @@ impl Report<'_> {
             );
         }
         out.push_str("</tr></thead>\n<tbody>\n");
+    }
+
+    fn section_end(out: &mut String, id: &str, total: usize) {
+        out.push_str("</tbody></table>");
+        if total > FIRST_ROWS {
+            let _ = write!(
+                out,
+                "<p><button type=\"button\" class=\"show-all\" data-for=\"{id}\">Show all {} rows</button> \
+                 <small>(the search looks through all of them)</small></p>",
+                count(total)
+            );
+        }
+        out.push_str("</section>\n");
     }
 
     fn changes(&self, out: &mut String) {
@@ -233,16 +268,21 @@ impl Report<'_> {
             &[
                 ("Action", false),
                 ("Address", false),
-                ("Fields", false),
+                (
+                    "Fields (values from the first source record unless marked)",
+                    false,
+                ),
                 ("Sources", true),
             ],
         );
-        for c in rows {
+        let total = rows.len();
+        for (i, c) in rows.into_iter().enumerate() {
             let address = plan.address(&c.address);
             let action = action_word(c.action);
             let _ = write!(
                 out,
-                "<tr class=\"{action}\"><td><span class=\"badge {action}\">{action}</span><br><small>{}</small></td><td><code>{}</code></td><td>",
+                "{}<td><span class=\"badge {action}\">{action}</span><br><small>{}</small></td><td><code>{}</code></td><td>",
+                tr(i, action),
                 esc(&reason_words(c)),
                 esc(&address)
             );
@@ -256,7 +296,7 @@ impl Report<'_> {
             }
             out.push_str("</td></tr>\n");
         }
-        out.push_str("</tbody></table></section>\n");
+        Self::section_end(out, "changes", total);
     }
 
     /// Every field of a change: before and after where they differ, the value alone where
@@ -280,7 +320,13 @@ impl Report<'_> {
                     continue;
                 }
             }
-            let from = c.provenance.get(f).and_then(Option::as_ref);
+            // As in the text plan: a value from the first (highest-priority) record goes
+            // unmarked; one another record supplied names it.
+            let from = c
+                .provenance
+                .get(f)
+                .and_then(Option::as_ref)
+                .filter(|p| Some(*p) != c.members.first());
             let prov = from
                 .map(|p| {
                     format!(
@@ -321,11 +367,29 @@ impl Report<'_> {
             .map(|c| (c.members.as_slice(), c.address.as_str()))
             .collect();
         let field_names: Vec<&str> = self.spec.fields.iter().map(|f| f.name.as_str()).collect();
+        // A record that joined nothing has no evidence to show; such clusters are counted,
+        // not listed, so the links stand out (and a large report stays a manageable size).
+        let linked: Vec<(usize, &crate::matching::Cluster)> = matches
+            .clusters
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.members.len() > 1)
+            .collect();
+        let singles = matches.clusters.len() - linked.len();
+        let title = if singles > 0 {
+            format!(
+                "Clusters of several records <small>({} {} of one record not listed)</small>",
+                count(singles),
+                if singles == 1 { "cluster" } else { "clusters" }
+            )
+        } else {
+            "Clusters of several records".to_string()
+        };
         Self::section_start(
             out,
             "clusters",
-            "Clusters",
-            matches.clusters.len(),
+            &title,
+            linked.len(),
             &[
                 ("Address", false),
                 ("Members", true),
@@ -333,7 +397,8 @@ impl Report<'_> {
                 ("Links and what each comparison contributed", false),
             ],
         );
-        for (ci, cluster) in matches.clusters.iter().enumerate() {
+        let total = linked.len();
+        for (i, (ci, cluster)) in linked.into_iter().enumerate() {
             let desired = self.resolved.desired.iter().find(|d| d.cluster == ci);
             let address = desired
                 .and_then(|d| address_of.get(d.members.as_slice()))
@@ -346,7 +411,8 @@ impl Report<'_> {
                 .min_by(f64::total_cmp);
             let _ = write!(
                 out,
-                "<tr><td><code>{}</code></td><td data-value=\"{}\">",
+                "{}<td><code>{}</code></td><td data-value=\"{}\">",
+                tr(i, ""),
                 esc(&address),
                 cluster.members.len()
             );
@@ -362,9 +428,6 @@ impl Report<'_> {
                 weakest.map_or(2.0, |w| w),
                 weakest.map_or("—".to_string(), |w| format!("{w:.3}"))
             );
-            if cluster.links.is_empty() {
-                out.push_str("<small>a single record</small>");
-            }
             for link in &cluster.links {
                 let _ = write!(
                     out,
@@ -382,7 +445,7 @@ impl Report<'_> {
             }
             out.push_str("</td></tr>\n");
         }
-        out.push_str("</tbody></table></section>\n");
+        Self::section_end(out, "clusters", total);
     }
 
     fn review(&self, out: &mut String) {
@@ -400,10 +463,11 @@ impl Report<'_> {
                 ("Why not linked, and the comparisons", false),
             ],
         );
-        for r in review {
+        for (i, r) in review.iter().enumerate() {
             let _ = write!(
                 out,
-                "<tr><td>{}</td><td>{}</td><td data-value=\"{}\">{:.3}</td><td>{}",
+                "{}<td>{}</td><td>{}</td><td data-value=\"{}\">{:.3}</td><td>{}",
+                tr(i, ""),
                 self.member_label(r.record),
                 self.member_label(r.to),
                 r.score.probability,
@@ -413,7 +477,7 @@ impl Report<'_> {
             terms(out, &r.score, &field_names);
             out.push_str("</td></tr>\n");
         }
-        out.push_str("</tbody></table></section>\n");
+        Self::section_end(out, "review", review.len());
     }
 
     fn excluded(&self, out: &mut String) {
@@ -425,16 +489,17 @@ impl Report<'_> {
             excluded.len(),
             &[("Source", false), ("Record", false), ("Rule", false)],
         );
-        for e in excluded {
+        for (i, e) in excluded.iter().enumerate() {
             let _ = writeln!(
                 out,
-                "<tr><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
+                "{}<td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
+                tr(i, ""),
                 esc(&e.record.source),
                 esc(&e.record.id),
                 esc(&e.rule)
             );
         }
-        out.push_str("</tbody></table></section>\n");
+        Self::section_end(out, "excluded", excluded.len());
     }
 }
 
@@ -523,7 +588,10 @@ del { color: var(--delete); } ins { color: var(--create); text-decoration: none;
 .badge.delete { color: var(--delete); } .badge.no-op { color: var(--noop); }
 .name { color: var(--muted); }
 .link { margin-top: 4px; }
-tr.hidden { display: none; }
+tr.later { display: none; }
+table.all tr.later, table.searching tr.later { display: table-row; }
+tr.hidden { display: none !important; }
+.show-all { font: inherit; padding: 3px 10px; cursor: pointer; }
 "#;
 
 /// Search filters the rows of every table and updates each "shown" count; a click on a
@@ -532,26 +600,50 @@ const SCRIPT: &str = r#"
 "use strict";
 (function () {
   var tables = Array.prototype.slice.call(document.querySelectorAll("table[data-table]"));
-  var rows = tables.map(function (t) {
-    return Array.prototype.slice.call(t.tBodies[0].rows).map(function (tr) {
-      return { tr: tr, text: tr.textContent.toLowerCase() };
-    });
-  });
+  var rows = null;
+  // The text of every row, read on the first search rather than when the page loads.
+  function index() {
+    if (rows === null) {
+      rows = tables.map(function (t) {
+        return Array.prototype.slice.call(t.tBodies[0].rows).map(function (tr) {
+          return { tr: tr, text: tr.textContent.toLowerCase() };
+        });
+      });
+    }
+    return rows;
+  }
+  function label(t) { return t.closest("section").querySelector(".shown"); }
+  function says(t, shown) {
+    var total = Number(label(t).getAttribute("data-total"));
+    label(t).textContent = shown.toLocaleString("en-US") + " of " + total.toLocaleString("en-US");
+    label(t).setAttribute("data-shown", String(shown));
+  }
+  function visible(t) {
+    return Array.prototype.filter.call(t.tBodies[0].rows, function (tr) {
+      return getComputedStyle(tr).display !== "none";
+    }).length;
+  }
   function filter() {
     var words = document.getElementById("search").value.toLowerCase().split(/\s+/).filter(Boolean);
-    tables.forEach(function (t, i) {
-      var shown = 0;
-      rows[i].forEach(function (r) {
+    index().forEach(function (list, i) {
+      var t = tables[i];
+      t.classList.toggle("searching", words.length > 0);
+      list.forEach(function (r) {
         var hit = words.every(function (w) { return r.text.indexOf(w) !== -1; });
         r.tr.classList.toggle("hidden", !hit);
-        if (hit) { shown += 1; }
       });
-      var label = t.closest("section").querySelector(".shown");
-      label.textContent = shown + " of " + label.getAttribute("data-total");
-      label.setAttribute("data-shown", String(shown));
+      says(t, visible(t));
     });
   }
   document.getElementById("search").addEventListener("input", filter);
+  document.querySelectorAll("button.show-all").forEach(function (b) {
+    b.addEventListener("click", function () {
+      var t = document.querySelector("table[data-table=" + b.getAttribute("data-for") + "]");
+      t.classList.add("all");
+      says(t, visible(t));
+      b.parentNode.removeChild(b);
+    });
+  });
   function sortBy(th) {
     var table = th.closest("table"), i = th.cellIndex;
     var numeric = th.getAttribute("data-sort") === "number";
@@ -568,7 +660,11 @@ const SCRIPT: &str = r#"
       var x = key(a), y = key(b);
       return (x < y ? -1 : x > y ? 1 : 0) * dir;
     });
-    list.forEach(function (tr) { body.appendChild(tr); });
+    // Sorting brings rows forward, so which rows come "later" is decided again.
+    list.forEach(function (tr, n) {
+      tr.classList.toggle("later", n >= FIRST_ROWS);
+      body.appendChild(tr);
+    });
   }
   document.querySelectorAll("thead th").forEach(function (th) {
     th.addEventListener("click", function () { sortBy(th); });

@@ -211,6 +211,22 @@ fn visible_rows(b: &Browser, table: &str) -> u64 {
     .unwrap()
 }
 
+/// A workspace whose spec reads `n` customers from a CSV file.
+fn long_plan(n: usize) -> Workspace {
+    let ws = Workspace::empty();
+    let mut csv = String::from("id,name\n");
+    for i in 0..n {
+        csv.push_str(&format!("{i},Customer {i:06}\n"));
+    }
+    ws.write("specs/customers.csv", &csv);
+    ws.write(
+        "specs/customers.yaml",
+        "version: 1\nresource: customers\ntarget:\n  table: customers\n  fields:\n    name: { type: text }\n\
+         sources:\n  crm:\n    file: customers.csv\n    id: id\n    fields: { name: name }\n",
+    );
+    ws
+}
+
 #[test]
 fn the_html_report_works_in_a_real_browser() {
     if !Path::new(CHROMIUM).exists() || !Path::new(CHROMEDRIVER).exists() {
@@ -357,6 +373,42 @@ fn the_html_report_works_in_a_real_browser() {
     screenshot("report.png");
     b.script("document.getElementById('clusters').scrollIntoView();");
     screenshot("report-clusters.png");
+
+    // A long plan: the first rows are laid out, the search looks through all of them, and
+    // "Show all" shows the rest.
+    let long = long_plan(700);
+    long.run(&["plan", "--html", "report.html"]).ok();
+    let url = format!("file://{}", long.path("report.html").display());
+    b.call("POST", "/url", Some(json!({ "url": url })));
+    assert_eq!(visible_rows(&b, "changes"), 500);
+    assert_eq!(
+        b.script("return document.querySelector('#changes .shown').textContent;"),
+        "500 of 700"
+    );
+    let search = b.element("#search");
+    b.call(
+        "POST",
+        &format!("/element/{search}/value"),
+        Some(json!({"text": "customer 000654"})),
+    );
+    assert_eq!(
+        visible_rows(&b, "changes"),
+        1,
+        "rows past the first 500 are searched"
+    );
+    b.call(
+        "POST",
+        &format!("/element/{search}/value"),
+        Some(json!({"text": "\u{E003}".repeat("customer 000654".len())})),
+    );
+    assert_eq!(visible_rows(&b, "changes"), 500);
+    let more = b.element("button.show-all[data-for=changes]");
+    b.call("POST", &format!("/element/{more}/click"), None);
+    assert_eq!(visible_rows(&b, "changes"), 700);
+    assert_eq!(
+        b.script("return document.querySelector('#changes .shown').textContent;"),
+        "700 of 700"
+    );
 
     let late: Vec<Value> = b
         .console()

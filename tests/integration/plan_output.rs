@@ -156,3 +156,25 @@ fn colour_only_when_wanted_and_never_with_no_color() {
     let plain = ws.run(&["plan"]).fails();
     assert!(!plain.stderr.contains('\u{1b}'), "{}", plain.stderr);
 }
+
+#[test]
+fn the_html_report_is_one_file_that_loads_nothing() {
+    let ws = Workspace::seed();
+    let run = ws.run(&["plan", "--html", "report.html"]).ok();
+    assert!(
+        run.stdout.contains("Plan: 17 to add"),
+        "the text plan still prints"
+    );
+    let html = ws.read("report.html");
+    assert!(html.starts_with("<!doctype html>"));
+    assert!(html.contains("Content-Security-Policy\" content=\"default-src 'none';"));
+    for outside in ["http://", "https://", " src=", "<link", "@import", "url("] {
+        assert!(!html.contains(outside), "the report refers to {outside:?}");
+    }
+    assert!(html.contains("data-kind=\"create\" data-count=\"17\""));
+    assert!(html.contains("data-kind=\"excluded\" data-count=\"3\""));
+    assert!(html.contains("private customers"));
+    // Each of the five similar names is a cluster of two, with its scores.
+    assert!(html.matches("class=\"link\"").count() >= 5);
+    assert!(html.contains("<table class=\"terms\">"));
+}
