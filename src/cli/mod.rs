@@ -58,7 +58,9 @@ pub enum Command {
     Schema,
     /// Write a commented starter spec (and the schema editors use to check it).
     Init(InitArgs),
-    /// Print a shell completion script, e.g. `reconcile completions bash > ~/.local/share/bash-completion/completions/reconcile`.
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    ///
+    /// For bash: `reconcile completions bash > ~/.local/share/bash-completion/completions/reconcile`.
     Completions(CompletionsArgs),
     /// Print the manual page (roff), e.g. `reconcile man > reconcile.1`.
     Man,
