@@ -95,6 +95,13 @@ pub enum Error {
         help: Option<String>,
     },
 
+    #[error("{} already exists; `reconcile init` never overwrites a file", .path.display())]
+    #[diagnostic(
+        code(reconcile::init),
+        help("name another file (`reconcile init PATH`), or move the existing one away first")
+    )]
+    Init { path: PathBuf },
+
     #[error("apply cancelled: {0}")]
     #[diagnostic(code(reconcile::cancelled))]
     Cancelled(String),

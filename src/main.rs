@@ -4,14 +4,27 @@
 use std::process::ExitCode;
 
 use clap::Parser as _;
+use reconcile::cli::exit;
 
 fn main() -> ExitCode {
-    let cli = reconcile::cli::Cli::parse();
+    let cli = match reconcile::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            // `--help` and `--version` succeed. A usage error is an error like any other:
+            // clap's usual 2 would read as "the plan has changes" under --detailed-exitcode.
+            return if err.use_stderr() {
+                ExitCode::from(exit::ERROR)
+            } else {
+                ExitCode::from(exit::SUCCESS)
+            };
+        }
+    };
     match reconcile::cli::run(cli) {
         Ok(code) => code,
         Err(err) => {
-            reconcile::cli::report(err);
-            ExitCode::from(1)
+            reconcile::cli::report(&err);
+            ExitCode::from(exit::ERROR)
         }
     }
 }

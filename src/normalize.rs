@@ -117,6 +117,21 @@ pub fn clean_text(s: &str) -> String {
     }
 }
 
+/// For `multiline` text: [`clean_text`] line by line, keeping the line breaks (`\r\n` read as
+/// `\n`) and dropping blank lines at the start and end.
+pub fn clean_lines(s: &str) -> String {
+    let lines: Vec<String> = s.lines().map(clean_text).collect();
+    let start = lines
+        .iter()
+        .position(|l| !l.is_empty())
+        .unwrap_or(lines.len());
+    let end = lines
+        .iter()
+        .rposition(|l| !l.is_empty())
+        .map_or(start, |i| i + 1);
+    lines[start..end].join("\n")
+}
+
 fn as_text(raw: &serde_json::Value) -> Option<String> {
     match raw {
         serde_json::Value::Null => None,
@@ -137,7 +152,11 @@ pub fn normalize_value(
     let Some(text) = as_text(raw) else {
         return Ok(Value::Null);
     };
-    let text = clean_text(&text);
+    let text = if field.multiline {
+        clean_lines(&text)
+    } else {
+        clean_text(&text)
+    };
     if text.is_empty() {
         return Ok(Value::Null);
     }
@@ -200,6 +219,7 @@ mod tests {
             column: "f".into(),
             kind,
             required: false,
+            multiline: false,
             region: Some(phonenumber::country::Id::ZA),
         }
     }
@@ -220,6 +240,15 @@ mod tests {
             Value::Text("Caf\u{e9}".into())
         );
         assert_eq!(norm(FieldType::Text, "   ".into()).unwrap(), Value::Null);
+    }
+
+    #[test]
+    fn multiline_text_keeps_its_line_breaks() {
+        assert_eq!(
+            clean_lines("\n  First  line \r\n\n second\tline\n\n"),
+            "First line\n\nsecond line"
+        );
+        assert_eq!(clean_lines(" \n "), "");
     }
 
     #[test]

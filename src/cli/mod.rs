@@ -2,6 +2,8 @@
 //! command. Diagnostics go to stderr; plans and JSON to stdout.
 
 mod apply;
+mod generate;
+mod init;
 mod plan;
 mod validate;
 
@@ -13,11 +15,31 @@ use clap::{Args, Parser, Subcommand};
 use crate::error::{Error, Result};
 use crate::spec::compiled::Compiled;
 
+/// Exit codes. They are part of the interface: scripts and CI depend on them.
+pub mod exit {
+    /// The command did what was asked; for `plan --detailed-exitcode`, there are no changes.
+    pub const SUCCESS: u8 = 0;
+    /// Something went wrong (a spec or source problem, a database error, a refused or
+    /// cancelled apply, a usage error). Nothing was written.
+    pub const ERROR: u8 = 1;
+    /// Only with `plan --detailed-exitcode`: the plan succeeded and has changes.
+    pub const CHANGES: u8 = 2;
+}
+
+const AFTER_HELP: &str = "\
+Exit codes:
+  0  success (with --detailed-exitcode: no changes)
+  1  error: spec, sources, database, usage, or a cancelled apply; nothing was written
+  2  with `plan --detailed-exitcode`: success, and the plan has changes
+
+Start with `reconcile init`, then `reconcile plan`.";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "reconcile",
     version,
-    about = "Keep a database table in line with a declarative YAML spec."
+    about = "Keep a database table in line with a declarative YAML spec.",
+    after_help = AFTER_HELP
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -34,6 +56,28 @@ pub enum Command {
     Validate(SpecArgs),
     /// Print the JSON Schema of the spec format.
     Schema,
+    /// Write a commented starter spec (and the schema editors use to check it).
+    Init(InitArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    ///
+    /// For bash: `reconcile completions bash > ~/.local/share/bash-completion/completions/reconcile`.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), e.g. `reconcile man > reconcile.1`.
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where to write the spec.
+    #[arg(value_name = "PATH", default_value = "specs/customers.yaml")]
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
@@ -63,8 +107,15 @@ pub struct PlanArgs {
     #[command(flatten)]
     pub db: DbArgs,
     /// Print the plan as JSON.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "full")]
     pub json: bool,
+    /// Show every change; by default a long plan shows the first few of each kind.
+    #[arg(long)]
+    pub full: bool,
+    /// Also write the plan as a self-contained HTML report (changes, clusters with their
+    /// scores, pairs to review, excluded records), searchable and sortable.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Exit with 2 when the plan has changes, 0 when it has none, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
@@ -91,23 +142,18 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             print!("{}", crate::spec::schema::schema_text());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Init(args) => init::run(args),
+        Command::Completions(args) => generate::completions(args),
+        Command::Man => generate::man(),
     }
 }
 
-/// Prints an error with its context and suggestions to stderr.
-pub fn report(err: Error) {
-    use std::io::IsTerminal as _;
-    // Wrapped lines help on a terminal; in a log or a pipe, one problem per line greps better.
-    let wrap = std::io::stderr().is_terminal();
-    let _ = miette::set_hook(Box::new(move |_| {
-        Box::new(
-            miette::MietteHandlerOpts::new()
-                .wrap_lines(wrap)
-                .terminal_links(false)
-                .build(),
-        )
-    }));
-    eprintln!("{:?}", miette::Report::new(err));
+/// Prints an error, with every problem it carries and what to do, to stderr. Colour only
+/// when stderr is a terminal and `NO_COLOR` is not set.
+pub fn report(err: &Error) {
+    use std::io::Write as _;
+    let mut stderr = anstream::stderr();
+    let _ = stderr.write_all(crate::render::diagnostics::render(err).as_bytes());
 }
 
 /// Finds the spec file: the path itself, or the one spec in a folder.

@@ -11,31 +11,43 @@ use crate::{pipeline, plan, render};
 
 /// Resolves the spec and plans it against the database, without writing anything.
 pub fn make_plan(spec: &Compiled, url: &str) -> Result<plan::Plan> {
+    Ok(resolve_and_plan(spec, url)?.1)
+}
+
+/// Like [`make_plan`], keeping the evidence (clusters, scores) the HTML report shows.
+fn resolve_and_plan(spec: &Compiled, url: &str) -> Result<(pipeline::Resolved, plan::Plan)> {
     let resolved = pipeline::resolve(spec)?;
     let rt = runtime()?;
-    rt.block_on(async {
+    let plan = rt.block_on(async {
         let db = Database::open_read(url).await?;
         let current = read::read(&db, spec).await;
         db.close().await;
-        Ok(plan::plan(spec, &resolved, &current?))
-    })
+        Ok::<_, Error>(plan::plan(spec, &resolved, &current?))
+    })?;
+    Ok((resolved, plan))
 }
 
 pub fn run(args: PlanArgs) -> Result<ExitCode> {
     let spec = load_spec(&args.spec)?;
     let url = database_url(&args.db, &spec)?;
-    let plan = make_plan(&spec, &url)?;
+    let (resolved, plan) = resolve_and_plan(&spec, &url)?;
+    if let Some(path) = &args.html {
+        let html = render::html::render(&spec, &resolved, &plan);
+        std::fs::write(path, html)
+            .map_err(|e| Error::Io(format!("cannot write the report {}: {e}", path.display())))?;
+        eprintln!("Wrote the report to {}.", path.display());
+    }
     let text = if args.json {
         render::json::render(&plan)
     } else {
-        render::human::render(&plan)
+        render::human::render_with(&plan, render::human::Options { full: args.full })
     };
     let mut out = anstream::stdout();
     out.write_all(text.as_bytes())
         .and_then(|_| out.flush())
         .map_err(|e| Error::Io(format!("cannot write the plan: {e}")))?;
     Ok(if args.detailed_exitcode && plan.has_changes() {
-        ExitCode::from(2)
+        ExitCode::from(super::exit::CHANGES)
     } else {
         ExitCode::SUCCESS
     })

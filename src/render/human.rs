@@ -7,7 +7,6 @@ use std::fmt::Write as _;
 
 use anstyle::{AnsiColor, Style};
 
-use crate::error::plural;
 use crate::plan::{Action, Change, Plan, Reason};
 use crate::value::Value;
 
@@ -21,11 +20,36 @@ fn paint(style: Style, text: impl std::fmt::Display) -> String {
     format!("{style}{text}{style:#}")
 }
 
-/// Renders a plan.
+/// How much of a plan to show.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Show every change, every excluded record and every pair to review.
+    pub full: bool,
+}
+
+/// Beyond this many changes in all, each kind shows its first [`SHOWN_PER_GROUP`] in full and
+/// counts the rest: a plan of 100,000 rows stays readable, and `--full` shows them all.
+const SHOW_ALL_UP_TO: usize = 50;
+const SHOWN_PER_GROUP: usize = 10;
+
+/// Renders a plan, shortened when it is long.
 pub fn render(plan: &Plan) -> String {
+    render_with(plan, Options::default())
+}
+
+/// Renders a plan: the summary first, then the changes grouped by action, then what was
+/// excluded, what needs review and what is kept, and the summary again at the end, where a
+/// long plan leaves the reader.
+pub fn render_with(plan: &Plan, opts: Options) -> String {
     let mut out = String::new();
     let s = plan.summary();
     let width = plan.fields.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
+    let pending = s.create + s.update + s.delete;
+    let limit = if opts.full || pending <= SHOW_ALL_UP_TO {
+        usize::MAX
+    } else {
+        SHOWN_PER_GROUP
+    };
 
     if plan.has_changes() {
         let _ = writeln!(
@@ -33,6 +57,7 @@ pub fn render(plan: &Plan) -> String {
             "reconcile will perform the following actions on table {}:\n",
             paint(BOLD, &plan.table)
         );
+        let _ = writeln!(out, "{}\n", summary_line(plan));
         if plan.create_table {
             let cols: Vec<&str> = plan.fields.iter().map(|(_, c)| c.as_str()).collect();
             let _ = writeln!(
@@ -43,33 +68,67 @@ pub fn render(plan: &Plan) -> String {
                 cols.join(", ")
             );
         }
-        for c in plan.changes.iter().filter(|c| c.action != Action::NoOp) {
-            change(&mut out, plan, c, width);
+        let groups = [
+            (Action::Create, "to add", GREEN),
+            (Action::Update, "to change", YELLOW),
+            (Action::Delete, "to destroy", RED),
+        ];
+        for (action, words, style) in groups {
+            let total = plan.changes.iter().filter(|c| c.action == action).count();
+            if total == 0 {
+                continue;
+            }
+            let _ = writeln!(
+                out,
+                "{}\n",
+                paint(style.bold(), format!("{} {words}:", count(total)))
+            );
+            for c in plan
+                .changes
+                .iter()
+                .filter(|c| c.action == action)
+                .take(limit)
+            {
+                change(&mut out, plan, c, width);
+            }
+            if total > limit && action == Action::Update {
+                // Which fields the hidden updates touch, most often first.
+                let mut per_field = vec![0usize; plan.fields.len()];
+                for c in plan.changes.iter().filter(|c| c.action == action) {
+                    for &f in &c.changed {
+                        per_field[f] += 1;
+                    }
+                }
+                let mut touched: Vec<(usize, usize)> = per_field
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(_, n)| *n > 0)
+                    .collect();
+                touched.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                let words: Vec<String> = touched
+                    .iter()
+                    .map(|(f, n)| format!("{} ({})", plan.fields[*f].0, count(*n)))
+                    .collect();
+                let _ = writeln!(out, "  Fields changed: {}\n", words.join(", "));
+            }
+            if total > limit {
+                let _ = writeln!(
+                    out,
+                    "  {}\n",
+                    paint(
+                        DIM,
+                        format!(
+                            "... and {} more {words} (`--full` shows them all; `--html FILE` writes a searchable report)",
+                            count(total - limit)
+                        )
+                    )
+                );
+            }
         }
     }
 
     if !plan.excluded.is_empty() {
-        let _ = writeln!(
-            out,
-            "{}",
-            paint(BOLD, format!("Excluded ({}):", plan.excluded.len()))
-        );
-        let w = plan
-            .excluded
-            .iter()
-            .map(|e| e.record.to_string().len())
-            .max()
-            .unwrap_or(0);
-        for e in &plan.excluded {
-            let _ = writeln!(
-                out,
-                "  - {:w$}  by rule {:?}",
-                e.record.to_string(),
-                e.rule,
-                w = w
-            );
-        }
-        out.push('\n');
+        excluded(&mut out, plan, limit);
     }
     if !plan.review.is_empty() {
         let _ = writeln!(
@@ -77,16 +136,17 @@ pub fn render(plan: &Plan) -> String {
             "{}",
             paint(
                 BOLD,
-                format!("To review ({}), not linked:", plan.review.len())
+                format!("To review ({}), not linked:", count(plan.review.len()))
             )
         );
-        for r in &plan.review {
+        for r in plan.review.iter().take(limit) {
             let _ = writeln!(
                 out,
                 "  ? {} ~ {}  score {:.3}: {}",
                 r.left, r.right, r.score, r.reason
             );
         }
+        more(&mut out, plan.review.len(), limit, "to review");
         out.push('\n');
     }
     if !plan.missing.is_empty() {
@@ -97,32 +157,26 @@ pub fn render(plan: &Plan) -> String {
                 BOLD,
                 format!(
                     "Kept ({}): managed, but no longer in any source (on_missing: keep):",
-                    plan.missing.len()
+                    count(plan.missing.len())
                 )
             )
         );
-        for m in &plan.missing {
+        for m in plan.missing.iter().take(limit) {
             let _ = writeln!(out, "  = {} (row {})", plan.address(&m.address), m.row_key);
         }
+        more(&mut out, plan.missing.len(), limit, "kept");
         out.push('\n');
     }
 
     if plan.has_changes() {
-        let _ = writeln!(
-            out,
-            "{} {} to add, {} to change, {} to destroy.",
-            paint(BOLD, "Plan:"),
-            s.create,
-            s.update,
-            s.delete
-        );
+        let _ = writeln!(out, "{}", summary_line(plan));
         if s.no_op > 0 {
             let _ = writeln!(
                 out,
                 "{}",
                 paint(
                     DIM,
-                    format!("{} already up to date.", plural(s.no_op, "record"))
+                    format!("{} already up to date.", plural_count(s.no_op, "record"))
                 )
             );
         }
@@ -131,10 +185,109 @@ pub fn render(plan: &Plan) -> String {
             out,
             "{} The database matches the spec ({} up to date).",
             paint(GREEN.bold(), "No changes."),
-            plural(s.no_op, "record")
+            plural_count(s.no_op, "record")
         );
     }
     out
+}
+
+/// `Plan: 17 to add, 0 to change, 0 to destroy.`, with what was set aside when there is any.
+fn summary_line(plan: &Plan) -> String {
+    let s = plan.summary();
+    let mut line = format!(
+        "{} {} to add, {} to change, {} to destroy.",
+        paint(BOLD, "Plan:"),
+        count(s.create),
+        count(s.update),
+        count(s.delete)
+    );
+    let mut aside = Vec::new();
+    if !plan.excluded.is_empty() {
+        aside.push(format!("{} excluded", count(plan.excluded.len())));
+    }
+    if !plan.review.is_empty() {
+        aside.push(format!("{} to review", count(plan.review.len())));
+    }
+    if !aside.is_empty() {
+        line.push_str(&paint(DIM, format!(" ({})", aside.join(", "))));
+    }
+    line
+}
+
+fn excluded(out: &mut String, plan: &Plan, limit: usize) {
+    let _ = writeln!(
+        out,
+        "{}",
+        paint(BOLD, format!("Excluded ({}):", count(plan.excluded.len())))
+    );
+    if plan.excluded.len() > limit {
+        // Long lists say first how many each rule dropped.
+        let mut by_rule: Vec<(&str, usize)> = Vec::new();
+        for e in &plan.excluded {
+            match by_rule.iter_mut().find(|(r, _)| *r == e.rule) {
+                Some((_, n)) => *n += 1,
+                None => by_rule.push((&e.rule, 1)),
+            }
+        }
+        for (rule, n) in by_rule {
+            let _ = writeln!(out, "  {} by rule {rule:?}", count(n));
+        }
+    }
+    let w = plan
+        .excluded
+        .iter()
+        .take(limit)
+        .map(|e| e.record.to_string().len())
+        .max()
+        .unwrap_or(0);
+    for e in plan.excluded.iter().take(limit) {
+        let _ = writeln!(
+            out,
+            "  - {:w$}  by rule {:?}",
+            e.record.to_string(),
+            e.rule,
+            w = w
+        );
+    }
+    more(out, plan.excluded.len(), limit, "excluded");
+    out.push('\n');
+}
+
+fn more(out: &mut String, total: usize, limit: usize, what: &str) {
+    if total > limit {
+        let _ = writeln!(
+            out,
+            "  {}",
+            paint(
+                DIM,
+                format!(
+                    "... and {} more {what} (`--full` shows them all)",
+                    count(total - limit)
+                )
+            )
+        );
+    }
+}
+
+/// A count with thousands separated: `100,000`.
+pub fn count(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn plural_count(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{} {word}s", count(n))
+    }
 }
 
 fn reason_text(c: &Change, plan: &Plan) -> Option<String> {
@@ -190,6 +343,10 @@ fn change(out: &mut String, plan: &Plan, c: &Change, width: usize) {
                 if v.is_null() {
                     continue;
                 }
+                if let Some(text) = v.as_str().filter(|t| t.contains('\n')) {
+                    text_diff(out, &plan.fields[f].0, "", text, width, &origin(f));
+                    continue;
+                }
                 let _ = writeln!(
                     out,
                     "      {} {:width$} = {}{}",
@@ -206,6 +363,12 @@ fn change(out: &mut String, plan: &Plan, c: &Change, width: usize) {
             let after = c.after.as_deref().unwrap_or_default();
             for &f in &c.changed {
                 let (b, a) = (&before[f], &after[f]);
+                if let (Some(old), Some(new)) = (b.as_str(), a.as_str())
+                    && (old.contains('\n') || new.contains('\n'))
+                {
+                    text_diff(out, &plan.fields[f].0, old, new, width, &origin(f));
+                    continue;
+                }
                 let (sym, st, text) = match (b, a) {
                     (Value::Null, _) => ("+", GREEN, format!("{a}")),
                     (_, Value::Null) => ("-", RED, format!("{b} -> null")),
@@ -244,4 +407,70 @@ fn change(out: &mut String, plan: &Plan, c: &Change, width: usize) {
         "    }}{}\n",
         paint(DIM, format!("  # from {}", from.join(", ")))
     );
+}
+
+/// A multi-line text value, changed line by line: only the lines that differ and two lines of
+/// context around them, as `diff -u` would show, instead of two long quoted strings.
+fn text_diff(out: &mut String, name: &str, old: &str, new: &str, width: usize, origin: &str) {
+    let (sym, style) = if old.is_empty() {
+        ("+", GREEN)
+    } else {
+        ("~", YELLOW)
+    };
+    let _ = writeln!(
+        out,
+        "      {} {name:width$} = <<-EOT{origin}",
+        paint(style, sym),
+        width = width
+    );
+    let diff = similar::TextDiff::from_lines(old, new);
+    let groups = diff.grouped_ops(2);
+    for (i, group) in groups.iter().enumerate() {
+        if i > 0 {
+            let _ = writeln!(out, "            {}", paint(DIM, "..."));
+        }
+        for op in group {
+            for change in diff.iter_changes(op) {
+                let line = change.value().trim_end_matches(['\n', '\r']);
+                let _ = match change.tag() {
+                    similar::ChangeTag::Equal => writeln!(out, "            {line}"),
+                    similar::ChangeTag::Delete => {
+                        writeln!(out, "          {} {}", paint(RED, "-"), paint(RED, line))
+                    }
+                    similar::ChangeTag::Insert => {
+                        writeln!(
+                            out,
+                            "          {} {}",
+                            paint(GREEN, "+"),
+                            paint(GREEN, line)
+                        )
+                    }
+                };
+            }
+        }
+    }
+    let hidden = diff
+        .iter_all_changes()
+        .filter(|c| c.tag() == similar::ChangeTag::Equal)
+        .count()
+        - groups
+            .iter()
+            .flatten()
+            .flat_map(|op| diff.iter_changes(op))
+            .filter(|c| c.tag() == similar::ChangeTag::Equal)
+            .count();
+    if hidden > 0 {
+        let _ = writeln!(
+            out,
+            "            {}",
+            paint(
+                DIM,
+                format!(
+                    "# ({hidden} unchanged {} hidden)",
+                    if hidden == 1 { "line" } else { "lines" }
+                )
+            )
+        );
+    }
+    let _ = writeln!(out, "        EOT");
 }

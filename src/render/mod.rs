@@ -1,5 +1,8 @@
-//! Views of a plan: [`human`] text for people and [`json`] for machines. Renderers only read
-//! the plan; neither changes it.
+//! Views of a plan: [`human`] text for people, [`json`] for machines and [`html`] as a report
+//! to open in a browser; and [`diagnostics`], the wording of errors. Renderers only read what
+//! they are given; none changes it.
 
+pub mod diagnostics;
+pub mod html;
 pub mod human;
 pub mod json;

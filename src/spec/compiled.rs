@@ -46,6 +46,8 @@ pub struct Field {
     pub kind: FieldType,
     pub required: bool,
     pub region: Option<phonenumber::country::Id>,
+    /// Text that keeps its line breaks (`multiline: true`).
+    pub multiline: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -228,12 +230,20 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
             }
             (None, _) => None,
         };
+        if f.multiline && f.kind != FieldType::Text {
+            r.at(
+                &format!("{p}/multiline"),
+                "`multiline` only applies to fields of type `text`",
+                None,
+            );
+        }
         fields.push(Field {
             name: name.clone(),
             column,
             kind: f.kind,
             required: f.required,
             region,
+            multiline: f.multiline,
         });
     }
     for (i, f) in fields.iter().enumerate() {

@@ -48,7 +48,13 @@ impl<'a> Reporter<'a> {
         self.push(loc, pointer, message.into(), help);
     }
 
-    fn push(&mut self, loc: Location, pointer: &str, message: String, help: Option<String>) {
+    pub(crate) fn push(
+        &mut self,
+        loc: Location,
+        pointer: &str,
+        message: String,
+        help: Option<String>,
+    ) {
         let path = display_path(pointer);
         self.problems.push(SpecProblem {
             file: self.file.clone(),
@@ -140,14 +146,23 @@ pub fn load(path: &Path) -> Result<Compiled> {
 }
 
 /// Loads a spec from text; `path` names the file in messages and anchors relative paths.
+///
+/// Problems are gathered, not returned one at a time: duplicate keys, unset variables and
+/// schema errors first; then, when the parts the schema rejected can be set aside, the
+/// semantic checks run on the rest, so one run shows (nearly) everything there is to fix.
 pub fn load_str(text: &str, path: &Path) -> Result<Compiled> {
     let file = path.display().to_string();
-    let mut located = match yaml::parse(text, SPEC_NODE_BUDGET) {
+    let mut located = match yaml::parse_collecting_duplicates(text, SPEC_NODE_BUDGET) {
         Ok(l) => l,
         Err(e) => {
             let empty = Located::default();
             let mut r = Reporter::new(file.clone(), text, &empty);
-            r.push(e.location, "", format!("invalid YAML: {}", e.message), None);
+            let help = (!e.message.starts_with("document too large")).then(|| {
+                "check the indentation and the brackets and quotes on this line and the lines \
+                 above it"
+                    .to_string()
+            });
+            r.push(e.location, "", format!("invalid YAML: {}", e.message), help);
             return r
                 .finish()
                 .map(|_| unreachable!("a YAML error was reported"));
@@ -160,6 +175,9 @@ pub fn load_str(text: &str, path: &Path) -> Result<Compiled> {
     expand_env(&mut located.value, "", &mut unset);
 
     let mut r = Reporter::new(file.clone(), text, &located);
+    for d in &located.duplicates {
+        duplicate_problem(d, &mut r);
+    }
     for (pointer, var) in unset {
         r.at_value(
             &pointer,
@@ -169,8 +187,13 @@ pub fn load_str(text: &str, path: &Path) -> Result<Compiled> {
             )),
         );
     }
-    schema_problems(&located.value, &mut r);
+    let rejected = schema_problems(&located.value, &mut r);
+    let base = path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
     if !r.problems.is_empty() {
+        semantic_problems_beside(&located.value, &rejected, path, &base, &mut r);
         return r.finish().map(|_| unreachable!("problems were reported"));
     }
     let spec: Spec = match serde_json::from_value(located.value.clone()) {
@@ -180,13 +203,99 @@ pub fn load_str(text: &str, path: &Path) -> Result<Compiled> {
             return r.finish().map(|_| unreachable!("a problem was reported"));
         }
     };
-    let base = path
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."));
     let compiled = compiled::compile(&spec, path, &base, &mut r);
     r.finish()?;
     Ok(compiled.expect("compile returns a spec when it reports no problem"))
+}
+
+/// A key written twice. Most YAML readers silently keep the last value, which hides mistakes
+/// such as two sources with the same name; here it is an error, pointing at both.
+fn duplicate_problem(d: &yaml::Duplicate, r: &mut Reporter<'_>) {
+    let parent = &d.pointer[..d.pointer.rfind('/').unwrap_or(0)];
+    let first = format!("the first `{}` is at line {}", d.key, d.first.line);
+    let (message, help) = match parent {
+        "/sources" => (
+            format!("two sources are named `{}`", d.key),
+            format!("{first}; give each source its own name"),
+        ),
+        "/target/fields" => (
+            format!("two target fields are named `{}`", d.key),
+            format!("{first}; give each field its own name"),
+        ),
+        _ => (
+            format!("duplicate key `{}`", d.key),
+            format!("{first}; remove one of them"),
+        ),
+    };
+    r.push(d.at, &d.pointer, message, Some(help));
+}
+
+/// How the schema rejected a node, for setting it aside before the semantic checks.
+enum Rejected {
+    /// An unknown key: dropping it leaves the rest as written.
+    Key(String),
+    /// A value of the wrong type or out of range: dropping it lets a default stand in, so
+    /// semantic problems next to it may be artefacts of that default.
+    Value(String),
+    /// Cannot be set aside (a missing key, a list item): no semantic checks this time.
+    Blocking,
+}
+
+/// Runs the semantic checks on the spec with the nodes the schema rejected removed, so their
+/// problems are reported in the same run. Problems beside a replaced value are left out,
+/// since they may only reflect the default standing in for it.
+fn semantic_problems_beside(
+    value: &Value,
+    rejected: &[Rejected],
+    path: &Path,
+    base: &Path,
+    r: &mut Reporter<'_>,
+) {
+    let mut pruned = value.clone();
+    let mut replaced_parents = Vec::new();
+    for rej in rejected {
+        let pointer = match rej {
+            Rejected::Blocking => return,
+            Rejected::Key(p) => p,
+            Rejected::Value(p) => {
+                let parent = &p[..p.rfind('/').unwrap_or(0)];
+                replaced_parents.push(display_path(parent));
+                p
+            }
+        };
+        let Some((parent, last)) = pointer.rsplit_once('/') else {
+            return;
+        };
+        let last = last.replace("~1", "/").replace("~0", "~");
+        match pruned.pointer_mut(parent) {
+            Some(Value::Object(m)) => {
+                m.shift_remove(&last);
+            }
+            _ => return,
+        }
+    }
+    let Ok(spec) = serde_json::from_value::<Spec>(pruned) else {
+        return;
+    };
+    let before = r.problems.len();
+    let _ = compiled::compile(&spec, path, base, r);
+    let beside = |p: &SpecProblem| {
+        let at = p.path.trim_end_matches(": ");
+        replaced_parents.iter().any(|parent| {
+            parent.is_empty()
+                || at == parent
+                || at.starts_with(&format!("{parent}."))
+                || at.starts_with(&format!("{parent}["))
+        })
+    };
+    let mut i = before;
+    while i < r.problems.len() {
+        if beside(&r.problems[i]) {
+            r.problems.remove(i);
+        } else {
+            i += 1;
+        }
+    }
 }
 
 /// Replaces `${VAR}` and `${VAR:-default}` in every string; collects unset variables.
@@ -243,28 +352,46 @@ pub fn expand_str(s: &str) -> std::result::Result<String, String> {
     Ok(out)
 }
 
-/// Validates against the JSON Schema and words each error for people.
-fn schema_problems(value: &Value, r: &mut Reporter<'_>) {
+/// Validates against the JSON Schema and words each error for people. Returns how each
+/// rejected node could be set aside.
+fn schema_problems(value: &Value, r: &mut Reporter<'_>) -> Vec<Rejected> {
+    let mut rejected = Vec::new();
     for err in schema::validator().iter_errors(value) {
         let pointer = err.instance_path().as_str().to_string();
+        let in_list = pointer
+            .rsplit('/')
+            .next()
+            .is_some_and(|s| s.parse::<usize>().is_ok());
+        rejected.push(match err.kind() {
+            ValidationErrorKind::AdditionalProperties { .. } => Rejected::Blocking,
+            ValidationErrorKind::Required { .. } => Rejected::Blocking,
+            _ if in_list || pointer.is_empty() => Rejected::Blocking,
+            _ => Rejected::Value(pointer.clone()),
+        });
         match err.kind() {
             ValidationErrorKind::AdditionalProperties { unexpected } => {
                 let allowed = schema::allowed_keys(&pointer);
+                rejected.pop();
                 for key in unexpected {
                     let help = match did_you_mean(key, allowed.iter().map(String::as_str)) {
                         Some(s) => Some(format!("did you mean `{s}`?")),
                         None => Some(format!("valid keys here: {}", allowed.join(", "))),
                     };
-                    r.at(
-                        &format!("{pointer}/{}", yaml::escape_segment(key)),
-                        format!("unknown key `{key}`"),
-                        help,
-                    );
+                    let at = format!("{pointer}/{}", yaml::escape_segment(key));
+                    r.at(&at, format!("unknown key `{key}`"), help);
+                    rejected.push(Rejected::Key(at));
                 }
             }
             ValidationErrorKind::Required { property } => {
                 let name = property.as_str().unwrap_or_default();
-                r.at(&pointer, format!("missing required key `{name}`"), None);
+                // The schema's own example shows what to write.
+                let example = schema::schema_at(&pointer)
+                    .and_then(|s| s.get("properties"))
+                    .and_then(|p| p.get(name))
+                    .and_then(|p| p.get("examples"))
+                    .and_then(|e| e.get(0));
+                let help = example.map(|e| format!("add it, e.g. `{name}: {e}`"));
+                r.at(&pointer, format!("missing required key `{name}`"), help);
             }
             ValidationErrorKind::Type { kind } => {
                 let expected = format!("{kind:?}").to_lowercase();
@@ -304,11 +431,25 @@ fn schema_problems(value: &Value, r: &mut Reporter<'_>) {
                     help,
                 );
             }
-            ValidationErrorKind::Minimum { limit } => {
-                r.at_value(&pointer, format!("must be at least {limit}"), None);
-            }
-            ValidationErrorKind::Maximum { limit } => {
-                r.at_value(&pointer, format!("must be at most {limit}"), None);
+            ValidationErrorKind::Minimum { .. } | ValidationErrorKind::Maximum { .. } => {
+                let node = schema::schema_at(&pointer);
+                let bound = |k: &str| node.and_then(|n| n.get(k)).and_then(Value::as_f64);
+                let expected = match (bound("minimum"), bound("maximum")) {
+                    (Some(lo), Some(hi)) => format!("a number from {lo} to {hi}"),
+                    (Some(lo), None) => format!("a number of at least {lo}"),
+                    (None, Some(hi)) => format!("a number of at most {hi}"),
+                    (None, None) => "a number in range".to_string(),
+                };
+                let help =
+                    (pointer == "/match/threshold" || pointer == "/match/review").then(|| {
+                        "`threshold` and `review` are match probabilities, between 0 and 1"
+                            .to_string()
+                    });
+                r.at_value(
+                    &pointer,
+                    format!("expected {expected}, found {}", err.instance()),
+                    help,
+                );
             }
             ValidationErrorKind::Pattern { pattern } => r.at_value(
                 &pointer,
@@ -318,6 +459,7 @@ fn schema_problems(value: &Value, r: &mut Reporter<'_>) {
             _ => r.at_value(&pointer, err.to_string(), None),
         }
     }
+    rejected
 }
 
 fn expected_words(kind: &str) -> String {

@@ -123,6 +123,43 @@ mod tests {
         assert!(keys.contains(&"file".to_string()), "{keys:?}");
     }
 
+    /// The schema is the editor's documentation: every property of every object says what
+    /// it is (title), what it does (description) and shows a value (examples), and each
+    /// example is itself valid there.
+    #[test]
+    fn every_property_has_a_title_a_description_and_a_valid_example() {
+        let root = schema();
+        let mut objects = vec![("spec".to_string(), root)];
+        for (name, def) in root["$defs"].as_object().unwrap() {
+            objects.push((name.clone(), def));
+        }
+        let mut missing = Vec::new();
+        let mut checked = 0;
+        for (name, object) in objects {
+            let Some(props) = object.get("properties").and_then(Value::as_object) else {
+                continue;
+            };
+            for (key, prop) in props {
+                for what in ["title", "description", "examples"] {
+                    if prop.get(what).is_none() {
+                        missing.push(format!("{name}.{key}: no {what}"));
+                    }
+                }
+                let mut sub = prop.clone();
+                sub["$defs"] = root["$defs"].clone();
+                let validator = jsonschema::validator_for(&sub).unwrap();
+                for example in prop["examples"].as_array().into_iter().flatten() {
+                    checked += 1;
+                    if let Err(e) = validator.validate(example) {
+                        missing.push(format!("{name}.{key}: example {example} is invalid: {e}"));
+                    }
+                }
+            }
+        }
+        assert!(missing.is_empty(), "{}", missing.join("\n"));
+        assert!(checked >= 40, "only {checked} examples");
+    }
+
     #[test]
     fn finds_enumerations() {
         let values = allowed_values("/target/fields/email/type");

@@ -28,6 +28,18 @@ pub struct Located {
     pub values: HashMap<String, Location>,
     /// Pointer → location of the mapping key that holds the node.
     pub keys: HashMap<String, Location>,
+    /// Keys written twice in one mapping, when parsed with [`parse_collecting_duplicates`]:
+    /// the pointer, where the repeat is, and where the first one is. The first value is kept.
+    pub duplicates: Vec<Duplicate>,
+}
+
+/// A mapping key written a second time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Duplicate {
+    pub pointer: String,
+    pub key: String,
+    pub at: Location,
+    pub first: Location,
 }
 
 impl Located {
@@ -68,7 +80,18 @@ pub fn escape_segment(s: &str) -> String {
 }
 
 /// Parses one YAML document. `budget` bounds the number of nodes, aliases expanded included.
+/// A duplicate key is an error.
 pub fn parse(text: &str, budget: usize) -> Result<Located, YamlError> {
+    parse_with(text, budget, false)
+}
+
+/// Like [`parse`], but a duplicate key is recorded in [`Located::duplicates`] (the first value
+/// is kept) so that it can be reported together with every other problem of a spec.
+pub fn parse_collecting_duplicates(text: &str, budget: usize) -> Result<Located, YamlError> {
+    parse_with(text, budget, true)
+}
+
+fn parse_with(text: &str, budget: usize, collect_duplicates: bool) -> Result<Located, YamlError> {
     let mut builder = Builder {
         text,
         out: Located::default(),
@@ -76,6 +99,7 @@ pub fn parse(text: &str, budget: usize) -> Result<Located, YamlError> {
         nodes: 0,
         budget,
         char_to_byte: None,
+        collect_duplicates,
     };
     let mut parser = Parser::new_from_str(text);
     let mut documents = 0;
@@ -136,6 +160,7 @@ struct Builder<'t> {
     budget: usize,
     /// Char index → byte offset, built lazily for non-ASCII text.
     char_to_byte: Option<Vec<usize>>,
+    collect_duplicates: bool,
 }
 
 impl Builder<'_> {
@@ -226,10 +251,25 @@ impl Builder<'_> {
                     };
                     let child = format!("{pointer}/{}", escape_segment(&key));
                     if map.contains_key(&key) {
-                        return Err(YamlError {
-                            message: format!("duplicate key `{key}`"),
-                            location: key_loc,
+                        if !self.collect_duplicates {
+                            return Err(YamlError {
+                                message: format!("duplicate key `{key}`"),
+                                location: key_loc,
+                            });
+                        }
+                        let first = self.out.keys.get(&child).copied().unwrap_or_default();
+                        self.out.duplicates.push(Duplicate {
+                            pointer: child.clone(),
+                            key,
+                            at: key_loc,
+                            first,
                         });
+                        // Parse the repeated value under a pointer nothing refers to, so the
+                        // first value and its locations stay as they were.
+                        let (ev, sp) = next(parser, self)?;
+                        let shadow = format!("{pointer}/\u{0}duplicate{}", self.nodes);
+                        self.node(parser, ev, sp, shadow)?;
+                        continue;
                     }
                     self.out.keys.insert(child.clone(), key_loc);
                     let (ev, sp) = next(parser, self)?;
@@ -353,6 +393,19 @@ mod tests {
         let e = parse("a: 1\nb: 2\na: 3\n", 100).unwrap_err();
         assert!(e.message.contains("duplicate key `a`"), "{}", e.message);
         assert_eq!(e.location.line, 3);
+    }
+
+    #[test]
+    fn duplicate_keys_can_be_collected_keeping_the_first() {
+        let d = parse_collecting_duplicates("a: 1\nb: 2\na:\n  x: 3\n", 100).unwrap();
+        assert_eq!(d.value, serde_json::json!({"a": 1, "b": 2}));
+        assert_eq!(d.duplicates.len(), 1);
+        assert_eq!(d.duplicates[0].pointer, "/a");
+        assert_eq!(
+            (d.duplicates[0].at.line, d.duplicates[0].first.line),
+            (3, 1)
+        );
+        assert_eq!(d.values["/a"].line, 1);
     }
 
     #[test]

@@ -89,15 +89,27 @@ impl Workspace {
 
     /// Runs the binary in the workspace.
     pub fn run(&self, args: &[&str]) -> Run {
-        let out: Output = Command::new(env!("CARGO_BIN_EXE_reconcile"))
-            .args(args)
+        self.run_with_env(args, &[])
+    }
+
+    /// Runs the binary with environment variables set (`Some`) or removed (`None`), after the
+    /// defaults (`NO_COLOR=1`, no `DATABASE_URL`).
+    pub fn run_with_env(&self, args: &[&str], env: &[(&str, Option<&str>)]) -> Run {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_reconcile"));
+        cmd.args(args)
             .current_dir(self.dir.path())
             .env_remove("DATABASE_URL")
+            .env_remove("CLICOLOR_FORCE")
             .env("NO_COLOR", "1")
             .env("COLUMNS", "100")
-            .stdin(std::process::Stdio::null())
-            .output()
-            .expect("run reconcile");
+            .stdin(std::process::Stdio::null());
+        for (k, v) in env {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        let out: Output = cmd.output().expect("run reconcile");
         Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

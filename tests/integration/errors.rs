@@ -59,9 +59,10 @@ fn unknown_key_suggests_the_nearest() {
         .unwrap()
         + 1;
     assert!(
-        err.contains(&format!("customers.yaml:{line}:3: match.threshhold")),
+        err.contains("error: match.threshhold: unknown key `threshhold`"),
         "{err}"
     );
+    assert!(err.contains(&format!("customers.yaml:{line}:3\n")), "{err}");
 }
 
 #[test]

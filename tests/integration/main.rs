@@ -1,7 +1,11 @@
 //! End-to-end tests: each spawns the real binary on real files and a real SQLite database.
 
+mod browser;
+mod cli;
 mod common;
+mod diagnostics;
 mod errors;
 mod lifecycle;
+mod plan_output;
 mod property;
 mod seed;
