@@ -24,12 +24,29 @@ pub fn make_plan(spec: &Compiled, url: &str) -> Result<plan::Plan> {
 pub fn run(args: PlanArgs) -> Result<ExitCode> {
     let spec = load_spec(&args.spec)?;
     let url = database_url(&args.db, &spec)?;
-    let plan = make_plan(&spec, &url)?;
-    let text = if args.json {
+    let (plan, explained) = if args.explain {
+        let (resolved, timings) = super::explain::resolve_timed(&spec)?;
+        let plan = super::explain::plan_with(&spec, &url, &resolved)?;
+        let mut text = render::explain::summary(&spec, &resolved, &timings);
+        for (i, d) in resolved.desired.iter().enumerate() {
+            if d.members.len() > 1 {
+                text.push('\n');
+                text.push_str(&render::explain::record(&spec, &resolved, &plan, i));
+            }
+        }
+        (plan, Some(text))
+    } else {
+        (make_plan(&spec, &url)?, None)
+    };
+    let mut text = if args.json {
         render::json::render(&plan)
     } else {
         render::human::render(&plan)
     };
+    if let Some(explained) = explained {
+        text.push('\n');
+        text.push_str(&explained);
+    }
     let mut out = anstream::stdout();
     out.write_all(text.as_bytes())
         .and_then(|_| out.flush())

@@ -128,7 +128,7 @@ pub struct Matches {
 pub const KEEP_REJECTED: f64 = 0.01;
 
 /// Random pairs drawn to estimate u with `weights: auto`.
-const U_SAMPLES: usize = 300_000;
+const U_SAMPLES: usize = 60_000;
 
 /// A compiled matcher: the comparisons of the spec with a model, ready to score prepared
 /// records.
@@ -922,5 +922,91 @@ mod tests {
             v
         };
         assert_eq!(ids(&a, &seed()), ids(&b, &s));
+    }
+
+    const POOL: &[&str] = &[
+        "Luma",
+        "Luma Bar and Lounge",
+        "Ocean Basket Menlyn",
+        "Ocean Basket Brooklyn",
+        "Mugg & Bean",
+        "Mugg and Bean",
+        "Barchefz",
+        "Barchef Entertainment",
+        "The Junction",
+        "Junction",
+    ];
+
+    fn records(source: usize, picks: &[(usize, Option<u8>)]) -> Vec<Record> {
+        picks
+            .iter()
+            .enumerate()
+            .map(|(i, (n, e))| {
+                let email = e.map(|e| format!("c{e}@x.co")).unwrap_or_default();
+                rec(source, &format!("r{i}"), POOL[*n], &email)
+            })
+            .collect()
+    }
+
+    fn cluster_ids(m: &Matches, s: &[Vec<Record>]) -> Vec<Vec<String>> {
+        let mut v: Vec<Vec<String>> = m
+            .clusters
+            .iter()
+            .map(|c| {
+                let mut ids: Vec<String> = c
+                    .members
+                    .iter()
+                    .map(|x| format!("{}:{}", x.source, s[x.source][x.index].id))
+                    .collect();
+                ids.sort();
+                ids
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 64, .. Default::default() })]
+
+        #[test]
+        fn clusters_do_not_depend_on_input_order(
+            a in proptest::collection::vec((0..POOL.len(), proptest::option::of(0u8..4)), 0..8),
+            b in proptest::collection::vec((0..POOL.len(), proptest::option::of(0u8..4)), 0..8),
+            dedupe in proptest::bool::ANY,
+            auto in proptest::bool::ANY,
+            rotate in 0usize..8,
+        ) {
+            let mut c = config();
+            c.dedupe = vec![dedupe, dedupe];
+            if auto {
+                c.weights = Weights::Auto;
+            }
+            let sources = vec![records(0, &a), records(1, &b)];
+            let mut shuffled = sources.clone();
+            shuffled[0].reverse();
+            let len = shuffled[1].len().max(1);
+            shuffled[1].rotate_left(rotate % len);
+            let x = cluster(&c, &sources);
+            let y = cluster(&c, &shuffled);
+            proptest::prop_assert_eq!(cluster_ids(&x, &sources), cluster_ids(&y, &shuffled));
+        }
+
+        #[test]
+        fn a_pair_score_is_symmetric(
+            x in 0..POOL.len(), y in 0..POOL.len(),
+            ex in proptest::option::of(0u8..3), ey in proptest::option::of(0u8..3),
+        ) {
+            let c = config();
+            let mut with_tf = Model::given(&c);
+            let all = records(0, &[(x, ex), (y, ey), (0, None), (2, None), (3, None)]);
+            let prepared: Vec<Vec<Prepared>> = all.iter().map(|r| Matcher::new(&c).prepare(&r.values)).collect();
+            with_tf.tf[0] = Some(TermFrequency::build(prepared.iter().map(|p| &p[0])));
+            let m = Matcher::with_model(&c, with_tf);
+            let ab = m.score(-3.0, &prepared[0], &prepared[1]);
+            let ba = m.score(-3.0, &prepared[1], &prepared[0]);
+            proptest::prop_assert_eq!(ab.probability, ba.probability);
+            proptest::prop_assert_eq!(ab.terms, ba.terms);
+        }
     }
 }

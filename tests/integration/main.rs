@@ -3,5 +3,6 @@
 mod common;
 mod errors;
 mod lifecycle;
+mod matching;
 mod property;
 mod seed;
