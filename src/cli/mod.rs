@@ -2,6 +2,7 @@
 //! command. Diagnostics go to stderr; plans and JSON to stdout.
 
 mod apply;
+pub mod explain;
 mod generate;
 mod init;
 mod plan;
@@ -54,6 +55,9 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Check a spec and its sources without touching a database.
     Validate(SpecArgs),
+    /// Explain matching: without ADDRESS, a summary (blocking, model, time per stage); with
+    /// ADDRESS, why that golden record looks the way it does.
+    Explain(ExplainArgs),
     /// Print the JSON Schema of the spec format.
     Schema,
     /// Write a commented starter spec (and the schema editors use to check it).
@@ -119,6 +123,23 @@ pub struct PlanArgs {
     /// Exit with 2 when the plan has changes, 0 when it has none, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// After the plan, explain matching: blocking statistics, the model, and every golden
+    /// record of several source records.
+    #[arg(long, conflicts_with = "json")]
+    pub explain: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// A golden record's address, e.g. `customers["maltos-sun-city"]` (or just the key).
+    pub address: Option<String>,
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Print the summary as JSON, with every cluster of several records.
+    #[arg(long, conflicts_with = "address")]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -138,6 +159,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Plan(args) => plan::run(args),
         Command::Apply(args) => apply::run(args),
         Command::Validate(args) => validate::run(args),
+        Command::Explain(args) => explain::run(args),
         Command::Schema => {
             print!("{}", crate::spec::schema::schema_text());
             Ok(ExitCode::SUCCESS)

@@ -30,18 +30,36 @@ fn resolve_and_plan(spec: &Compiled, url: &str) -> Result<(pipeline::Resolved, p
 pub fn run(args: PlanArgs) -> Result<ExitCode> {
     let spec = load_spec(&args.spec)?;
     let url = database_url(&args.db, &spec)?;
-    let (resolved, plan) = resolve_and_plan(&spec, &url)?;
+    let (resolved, plan, explained) = if args.explain {
+        let (resolved, timings) = super::explain::resolve_timed(&spec)?;
+        let plan = super::explain::plan_with(&spec, &url, &resolved)?;
+        let mut text = render::explain::summary(&spec, &resolved, &timings);
+        for (i, d) in resolved.desired.iter().enumerate() {
+            if d.members.len() > 1 {
+                text.push('\n');
+                text.push_str(&render::explain::record(&spec, &resolved, &plan, i));
+            }
+        }
+        (resolved, plan, Some(text))
+    } else {
+        let (resolved, plan) = resolve_and_plan(&spec, &url)?;
+        (resolved, plan, None)
+    };
     if let Some(path) = &args.html {
         let html = render::html::render(&spec, &resolved, &plan);
         std::fs::write(path, html)
             .map_err(|e| Error::Io(format!("cannot write the report {}: {e}", path.display())))?;
         eprintln!("Wrote the report to {}.", path.display());
     }
-    let text = if args.json {
+    let mut text = if args.json {
         render::json::render(&plan)
     } else {
         render::human::render_with(&plan, render::human::Options { full: args.full })
     };
+    if let Some(explained) = explained {
+        text.push('\n');
+        text.push_str(&explained);
+    }
     let mut out = anstream::stdout();
     out.write_all(text.as_bytes())
         .and_then(|_| out.flush())

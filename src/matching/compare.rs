@@ -1,8 +1,12 @@
-//! Comparisons and scoring. Each comparison puts a pair of values into a level (exact,
-//! close, different, ...); each level carries Fellegi-Sunter m and u probabilities, and its
-//! evidence is log2(m/u) bits, scaled by the comparison's weight. A missing value on either
-//! side is neither evidence for nor against. The bits of all comparisons plus the prior give
-//! the match probability that `threshold` and `review` are compared with.
+//! Comparisons and scoring. Each comparison puts a pair of values into one of its ordered
+//! levels (`exact`, the method's fuzzy levels, `else`), Splink-style; each level carries
+//! Fellegi-Sunter m and u probabilities, and its evidence is log2(m/u) bits, scaled by the
+//! comparison's weight. A missing value on either side is neither evidence for nor against.
+//! Term-frequency adjustment makes agreement on a common value count less. The bits of all
+//! comparisons plus the prior give the match probability that `threshold` and `review` are
+//! compared with.
+
+use std::collections::HashMap;
 
 use crate::spec::CompareMethod;
 use crate::spec::compiled::Comparison;
@@ -12,9 +16,9 @@ use super::name;
 
 /// One level of a comparison: its name and how often it occurs among true matches (m) and
 /// among non-matches (u).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Level {
-    pub name: &'static str,
+    pub name: String,
     pub m: f64,
     pub u: f64,
 }
@@ -25,66 +29,108 @@ impl Level {
     }
 }
 
-const NAME_LEVELS: &[Level] = &[
-    Level {
-        name: "exact",
-        m: 0.65,
-        u: 0.0001,
-    },
-    Level {
-        name: "contained or near",
-        m: 0.20,
-        u: 0.0002,
-    },
-    Level {
-        name: "similar",
-        m: 0.08,
-        u: 0.005,
-    },
-    Level {
-        name: "different",
-        m: 0.07,
-        u: 0.9947,
-    },
-];
+/// Levels are stored per pair as one byte; this one means "a value was missing".
+pub const MISSING: u8 = u8::MAX;
 
-const EXACT_LEVELS: &[Level] = &[
-    Level {
-        name: "exact",
-        m: 0.60,
-        u: 0.0001,
-    },
-    Level {
-        name: "different",
-        m: 0.40,
-        u: 0.9999,
-    },
-];
+/// The default fuzzy cut-offs of a method.
+pub fn default_thresholds(method: CompareMethod) -> Vec<f64> {
+    match method {
+        CompareMethod::Name | CompareMethod::JaroWinkler => vec![0.92, 0.80],
+        CompareMethod::Levenshtein | CompareMethod::DamerauLevenshtein => vec![1.0, 2.0],
+        CompareMethod::Jaccard | CompareMethod::TokenSet => vec![0.7, 0.5],
+        _ => Vec::new(),
+    }
+}
 
-const JARO_WINKLER_LEVELS: &[Level] = &[
-    Level {
-        name: "exact",
-        m: 0.70,
-        u: 0.0005,
-    },
-    Level {
-        name: "jaro-winkler >= 0.92",
-        m: 0.15,
-        u: 0.005,
-    },
-    Level {
-        name: "jaro-winkler >= 0.80",
-        m: 0.08,
-        u: 0.02,
-    },
-    Level {
-        name: "different",
-        m: 0.07,
-        u: 0.9745,
-    },
-];
+/// Whether `levels:` applies to a method.
+pub fn has_fuzzy_levels(method: CompareMethod) -> bool {
+    !default_thresholds(method).is_empty()
+}
 
-/// A value prepared once for comparison (name tokens computed, text lower-cased).
+/// The names of a comparison's levels, in order; the last is always `else`.
+pub fn level_names(c: &Comparison) -> Vec<String> {
+    let mut out = vec!["exact".to_string()];
+    let cut = |t: &f64| format!("{t}");
+    match c.method {
+        CompareMethod::Name => {
+            out.extend(c.thresholds.iter().map(|t| format!("name ≥ {}", cut(t))))
+        }
+        CompareMethod::JaroWinkler => out.extend(
+            c.thresholds
+                .iter()
+                .map(|t| format!("jaro-winkler ≥ {}", cut(t))),
+        ),
+        CompareMethod::Levenshtein | CompareMethod::DamerauLevenshtein => out.extend(
+            c.thresholds
+                .iter()
+                .map(|t| format!("≤ {} edit{}", cut(t), if *t == 1.0 { "" } else { "s" })),
+        ),
+        CompareMethod::Jaccard | CompareMethod::TokenSet => {
+            out.extend(c.thresholds.iter().map(|t| format!("jaccard ≥ {}", cut(t))))
+        }
+        CompareMethod::Email => out.push("same domain".into()),
+        CompareMethod::Date => {
+            out.push("one character off".into());
+            out.push("day and month swapped".into());
+            out.push(format!("within {} days", c.days));
+        }
+        CompareMethod::Numeric => {
+            if let Some(t) = c.tolerance {
+                out.push(format!("within {t}"));
+            }
+        }
+        CompareMethod::Exact | CompareMethod::Phone => {}
+    }
+    out.push("else".into());
+    out
+}
+
+/// The levels of a comparison with m and u from the spec, else the method's defaults.
+pub fn given_levels(c: &Comparison) -> Vec<Level> {
+    let names = level_names(c);
+    let k = names.len();
+    let (m, u): (Vec<f64>, Vec<f64>) = match (c.method, k) {
+        // Calibrated on business names: exact canonical names are rare among non-matches,
+        // containment and near-typos almost as rare. Two records of one business with
+        // unrelated names are rare too (1%), so a shared phone or email alone does not merge
+        // two differently named businesses.
+        (CompareMethod::Name, 4) => (
+            vec![0.69, 0.21, 0.09, 0.01],
+            vec![0.0001, 0.0002, 0.005, 0.9947],
+        ),
+        (CompareMethod::Exact, 2) => (vec![0.60, 0.40], vec![0.0001, 0.9999]),
+        // A switchboard or a group's head office shares one number among businesses.
+        (CompareMethod::Phone, 2) => (vec![0.60, 0.40], vec![0.001, 0.999]),
+        (CompareMethod::JaroWinkler, 4) => (
+            vec![0.70, 0.15, 0.08, 0.07],
+            vec![0.0005, 0.005, 0.02, 0.9745],
+        ),
+        _ => {
+            // Generic: exact is strong, each fuzzy level weaker, `else` mild evidence against.
+            let fuzzy = k - 2;
+            let mut m = vec![0.70];
+            let mut u = vec![0.001];
+            for i in 0..fuzzy {
+                m.push(0.2 / fuzzy as f64);
+                u.push(0.005 * (i + 1) as f64);
+            }
+            let (sm, su): (f64, f64) = (m.iter().sum(), u.iter().sum());
+            m.push((1.0 - sm).max(0.01));
+            u.push((1.0 - su).max(0.01));
+            (m, u)
+        }
+    };
+    let m = c.m.clone().unwrap_or(m);
+    let u = c.u.clone().unwrap_or(u);
+    names
+        .into_iter()
+        .zip(m.into_iter().zip(u))
+        .map(|(name, (m, u))| Level { name, m, u })
+        .collect()
+}
+
+/// A value prepared once for all its comparisons (name tokens computed, text lower-cased,
+/// dates parsed).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Prepared {
     Missing,
@@ -93,15 +139,39 @@ pub enum Prepared {
         canonical: String,
     },
     Text(String),
+    /// Character bigrams, sorted and distinct, with the text they came from.
+    Grams {
+        text: String,
+        grams: Vec<u32>,
+    },
+    /// Words, sorted and distinct.
+    Tokens {
+        text: String,
+        tokens: Vec<String>,
+    },
+    Date {
+        text: String,
+        /// (year, month, day, days since the epoch) when the text is a valid date.
+        ymd: Option<(i32, u32, u32, i64)>,
+    },
+    Number(f64),
     Other(Value),
 }
 
 impl Prepared {
     pub fn new(method: CompareMethod, v: &Value) -> Prepared {
-        match (method, v) {
-            (_, Value::Null) => Prepared::Missing,
-            (CompareMethod::Name, Value::Text(s)) => {
-                let tokens = name::tokens(s);
+        let text = match v {
+            Value::Null => return Prepared::Missing,
+            Value::Text(s) => s.trim().to_lowercase(),
+            Value::Int(i) => i.to_string(),
+            other => return Prepared::Other(other.clone()),
+        };
+        if text.is_empty() {
+            return Prepared::Missing;
+        }
+        match method {
+            CompareMethod::Name => {
+                let tokens = name::tokens(&text);
                 if tokens.is_empty() {
                     Prepared::Missing
                 } else {
@@ -109,89 +179,394 @@ impl Prepared {
                     Prepared::Name { tokens, canonical }
                 }
             }
-            (CompareMethod::Exact | CompareMethod::JaroWinkler, Value::Text(s)) => {
-                Prepared::Text(s.to_lowercase())
+            CompareMethod::Jaccard => {
+                let chars: Vec<char> = text.chars().collect();
+                let mut grams: Vec<u32> = if chars.len() < 2 {
+                    chars.iter().map(|&c| c as u32).collect()
+                } else {
+                    chars
+                        .windows(2)
+                        .map(|w| (w[0] as u32).wrapping_mul(65_599) ^ w[1] as u32)
+                        .collect()
+                };
+                grams.sort_unstable();
+                grams.dedup();
+                Prepared::Grams { text, grams }
             }
-            (_, other) => Prepared::Other(other.clone()),
+            CompareMethod::TokenSet => {
+                let mut tokens: Vec<String> = text
+                    .split(|c: char| !c.is_alphanumeric())
+                    .filter(|t| !t.is_empty())
+                    .map(String::from)
+                    .collect();
+                tokens.sort();
+                tokens.dedup();
+                Prepared::Tokens { text, tokens }
+            }
+            CompareMethod::Date => {
+                let ymd = parse_date(&text);
+                Prepared::Date { text, ymd }
+            }
+            CompareMethod::Numeric => match text.parse::<f64>() {
+                Ok(x) if x.is_finite() => Prepared::Number(x),
+                _ => Prepared::Text(text),
+            },
+            _ => Prepared::Text(text),
         }
     }
 
-    /// The text blocking keys are made from.
+    /// The text blocking keys and term frequencies are made from.
     pub fn text(&self) -> Option<&str> {
         match self {
             Prepared::Name { canonical, .. } => Some(canonical),
-            Prepared::Text(s) => Some(s),
+            Prepared::Text(s)
+            | Prepared::Grams { text: s, .. }
+            | Prepared::Tokens { text: s, .. }
+            | Prepared::Date { text: s, .. } => Some(s),
             _ => None,
+        }
+    }
+
+    /// A key for exact equality and term frequencies.
+    pub fn key(&self) -> Option<String> {
+        match self {
+            Prepared::Missing => None,
+            Prepared::Number(x) => Some(x.to_string()),
+            Prepared::Other(v) => Some(v.to_string()),
+            p => p.text().map(String::from),
         }
     }
 }
 
-/// The outcome of one comparison on one pair.
+/// Parses `YYYY-MM-DD`, `YYYY/MM/DD` or `YYYYMMDD`.
+fn parse_date(s: &str) -> Option<(i32, u32, u32, i64)> {
+    let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() != 8 || !s.chars().all(|c| c.is_ascii_digit() || "-/.".contains(c)) {
+        return None;
+    }
+    let y: i32 = digits[0..4].parse().ok()?;
+    let m: u32 = digits[4..6].parse().ok()?;
+    let d: u32 = digits[6..8].parse().ok()?;
+    let days = days_from_civil(y, m, d)?;
+    Some((y, m, d, days))
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date; `None` when the date does not exist.
+fn days_from_civil(y: i32, m: u32, d: u32) -> Option<i64> {
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if !(1..=12).contains(&m) || d == 0 || d > month_days[m as usize - 1] {
+        return None;
+    }
+    let y = i64::from(y) - i64::from(m <= 2);
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (i64::from(m) + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
+}
+
+/// How often each value (or, for names, each word) occurs, for term-frequency adjustment.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TermFrequency {
+    pub counts: HashMap<String, u32>,
+    /// Records with a value.
+    pub total: u32,
+}
+
+impl TermFrequency {
+    /// Counts values (or name words, once per record) over prepared records.
+    pub fn build<'a>(values: impl Iterator<Item = &'a Prepared>) -> TermFrequency {
+        let mut tf = TermFrequency::default();
+        for p in values {
+            match p {
+                Prepared::Missing => continue,
+                Prepared::Name { tokens, .. } => {
+                    let mut seen: Vec<&String> = Vec::with_capacity(tokens.len());
+                    for t in tokens {
+                        if !seen.contains(&t) {
+                            seen.push(t);
+                            *tf.counts.entry(t.clone()).or_default() += 1;
+                        }
+                    }
+                }
+                other => {
+                    if let Some(k) = other.key() {
+                        *tf.counts.entry(k).or_default() += 1;
+                    }
+                }
+            }
+            tf.total += 1;
+        }
+        tf
+    }
+
+    fn count(&self, key: &str) -> u32 {
+        self.counts.get(key).copied().unwrap_or(1).max(1)
+    }
+}
+
+/// The outcome of one comparison on one pair, for explanations.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Term {
+    /// Index of the comparison in the spec.
+    pub comparison: usize,
     /// Target field index.
     pub field: usize,
     pub method: CompareMethod,
-    /// `None` when a value was missing.
-    pub level: Option<&'static str>,
-    /// Similarity in 0..=1 where the method has one.
+    /// Level index; `None` when a value was missing.
+    pub level: Option<usize>,
+    /// Level name, or `missing`.
+    pub label: String,
+    /// Similarity (0..=1) or distance where the method has one.
     pub similarity: Option<f64>,
-    /// Evidence in bits (log2 of the likelihood ratio), after the weight.
+    /// Evidence in bits (log2 of the likelihood ratio) after the weight, term frequency
+    /// included.
     pub bits: f64,
+    /// The part of `bits` due to term-frequency adjustment.
+    pub tf_bits: f64,
 }
 
-/// Compares two prepared values with a comparison.
-pub fn compare(c: &Comparison, a: &Prepared, b: &Prepared) -> Term {
-    let missing = Term {
-        field: c.field,
-        method: c.method,
-        level: None,
-        similarity: None,
-        bits: 0.0,
+/// Similarity of two name token lists, words weighted by rarity when a table is given.
+pub fn name_similarity(a: &[String], b: &[String], tf: Option<&TermFrequency>) -> f64 {
+    match tf {
+        Some(tf) if tf.total > 0 => {
+            let n = f64::from(tf.total);
+            name::similarity_weighted(a, b, &|t: &str| {
+                t.len() as f64 * (1.0 + n / f64::from(tf.count(t))).log2()
+            })
+        }
+        _ => name::similarity(a, b),
+    }
+}
+
+/// Puts a pair of prepared values into a level of a comparison: `None` when a value is
+/// missing, else the level index and the similarity the method measured.
+pub fn level(
+    c: &Comparison,
+    tf: Option<&TermFrequency>,
+    a: &Prepared,
+    b: &Prepared,
+) -> (Option<usize>, Option<f64>) {
+    let last = |c: &Comparison| level_count(c) - 1;
+    let by_cut = |s: f64, exact: bool| {
+        if exact {
+            return 0;
+        }
+        c.thresholds
+            .iter()
+            .position(|&t| s >= t)
+            .map_or(last(c), |i| i + 1)
     };
-    let (level, similarity) = match (c.method, a, b) {
-        (_, Prepared::Missing, _) | (_, _, Prepared::Missing) => return missing,
+    let by_edits = |d: usize| {
+        if d == 0 {
+            return 0;
+        }
+        c.thresholds
+            .iter()
+            .position(|&t| d as f64 <= t)
+            .map_or(last(c), |i| i + 1)
+    };
+    match (c.method, a, b) {
+        (_, Prepared::Missing, _) | (_, _, Prepared::Missing) => (None, None),
+        (
+            CompareMethod::Name,
+            Prepared::Name {
+                tokens: ta,
+                canonical: ca,
+            },
+            Prepared::Name {
+                tokens: tb,
+                canonical: cb,
+            },
+        ) => {
+            if ca == cb {
+                return (Some(0), Some(1.0));
+            }
+            let s = name_similarity(ta, tb, if c.term_frequency { tf } else { None });
+            (Some(by_cut(s, false)), Some(s))
+        }
+        (CompareMethod::JaroWinkler, Prepared::Text(x), Prepared::Text(y)) => {
+            let s = name::jaro_winkler(x, y);
+            (Some(by_cut(s, x == y)), Some(s))
+        }
+        (CompareMethod::Levenshtein, Prepared::Text(x), Prepared::Text(y)) => {
+            let d = rapidfuzz::distance::levenshtein::distance(x.chars(), y.chars());
+            (Some(by_edits(d)), Some(d as f64))
+        }
+        (CompareMethod::DamerauLevenshtein, Prepared::Text(x), Prepared::Text(y)) => {
+            let d = rapidfuzz::distance::damerau_levenshtein::distance(x.chars(), y.chars());
+            (Some(by_edits(d)), Some(d as f64))
+        }
+        (
+            CompareMethod::Jaccard,
+            Prepared::Grams { text: x, grams: gx },
+            Prepared::Grams { text: y, grams: gy },
+        ) => {
+            let s = jaccard(gx, gy);
+            (Some(by_cut(s, x == y)), Some(s))
+        }
+        (
+            CompareMethod::TokenSet,
+            Prepared::Tokens {
+                text: x,
+                tokens: tx,
+            },
+            Prepared::Tokens {
+                text: y,
+                tokens: ty,
+            },
+        ) => {
+            let s = jaccard(tx, ty);
+            (Some(by_cut(s, x == y || tx == ty)), Some(s))
+        }
+        (CompareMethod::Email, Prepared::Text(x), Prepared::Text(y)) => {
+            let domain = |s: &str| s.rsplit_once('@').map(|(_, d)| d.to_string());
+            let l = if x == y {
+                0
+            } else if domain(x).is_some() && domain(x) == domain(y) {
+                1
+            } else {
+                2
+            };
+            (Some(l), None)
+        }
+        (
+            CompareMethod::Date,
+            Prepared::Date { text: x, ymd: dx },
+            Prepared::Date { text: y, ymd: dy },
+        ) => {
+            if x == y || (dx.is_some() && dx.map(|d| d.3) == dy.map(|d| d.3)) {
+                return (Some(0), Some(0.0));
+            }
+            let typo = x.chars().count() == y.chars().count()
+                && rapidfuzz::distance::levenshtein::distance(x.chars(), y.chars()) <= 1;
+            if typo {
+                return (Some(1), None);
+            }
+            match (dx, dy) {
+                (Some((y1, m1, d1, n1)), Some((y2, m2, d2, n2))) => {
+                    let delta = (n1 - n2).abs();
+                    if y1 == y2 && m1 == d2 && d1 == m2 {
+                        (Some(2), Some(delta as f64))
+                    } else if delta <= i64::from(c.days) {
+                        (Some(3), Some(delta as f64))
+                    } else {
+                        (Some(4), Some(delta as f64))
+                    }
+                }
+                _ => (Some(4), None),
+            }
+        }
+        (CompareMethod::Numeric, Prepared::Number(x), Prepared::Number(y)) => {
+            let d = (x - y).abs();
+            if d == 0.0 {
+                (Some(0), Some(0.0))
+            } else if c.tolerance.is_some_and(|t| d <= t) {
+                (Some(1), Some(d))
+            } else {
+                (Some(last(c)), Some(d))
+            }
+        }
+        (_, x, y) => {
+            let equal = x == y;
+            (Some(if equal { 0 } else { last(c) }), None)
+        }
+    }
+}
+
+/// Number of levels of a comparison, `else` included.
+pub fn level_count(c: &Comparison) -> usize {
+    match c.method {
+        CompareMethod::Name
+        | CompareMethod::JaroWinkler
+        | CompareMethod::Levenshtein
+        | CompareMethod::DamerauLevenshtein
+        | CompareMethod::Jaccard
+        | CompareMethod::TokenSet => c.thresholds.len() + 2,
+        CompareMethod::Email => 3,
+        CompareMethod::Date => 5,
+        CompareMethod::Numeric => 2 + usize::from(c.tolerance.is_some()),
+        CompareMethod::Exact | CompareMethod::Phone => 2,
+    }
+}
+
+fn jaccard<T: Ord>(a: &[T], b: &[T]) -> f64 {
+    if a.is_empty() && b.is_empty() {
+        return 1.0;
+    }
+    let (mut i, mut j, mut both) = (0, 0, 0usize);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                both += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    both as f64 / (a.len() + b.len() - both) as f64
+}
+
+/// Term-frequency adjustment in bits for a pair at an agreeing level.
+///
+/// For exact-style methods (Splink's adjustment): agreeing on a value that a share f of
+/// records hold is worth log2(m/f) rather than log2(m/u), so the adjustment is log2(u/f).
+/// For names: the words the two names share are counted; when the rarest shared word is
+/// held by other records besides this pair (a brand with several branches, "kitchen"), the
+/// evidence is divided by the number of those other records, never below zero.
+pub fn tf_adjustment(
+    c: &Comparison,
+    level: &Level,
+    level_index: usize,
+    tf: &TermFrequency,
+    a: &Prepared,
+    b: &Prepared,
+    level_bits: f64,
+) -> f64 {
+    match (c.method, a, b) {
         (
             CompareMethod::Name,
             Prepared::Name { tokens: ta, .. },
             Prepared::Name { tokens: tb, .. },
         ) => {
-            let s = name::similarity(ta, tb);
-            let level = if s >= 1.0 {
-                0
-            } else if s >= 0.92 {
-                1
-            } else if s >= 0.80 {
-                2
-            } else {
-                3
-            };
-            (NAME_LEVELS[level], Some(s))
+            if level_index + 1 >= level_count(c) {
+                return 0.0;
+            }
+            let rarest = ta
+                .iter()
+                .filter(|t| tb.contains(t))
+                .map(|t| tf.count(t))
+                .min();
+            match rarest {
+                Some(n) if n > 2 => (-(f64::from(n - 1)).log2()).max(-level_bits.max(0.0)),
+                _ => 0.0,
+            }
         }
-        (CompareMethod::JaroWinkler, Prepared::Text(x), Prepared::Text(y)) => {
-            let s = name::jaro_winkler(x, y);
-            let level = if x == y {
-                0
-            } else if s >= 0.92 {
-                1
-            } else if s >= 0.80 {
-                2
-            } else {
-                3
-            };
-            (JARO_WINKLER_LEVELS[level], Some(s))
-        }
-        (_, x, y) => {
-            let equal = x == y;
-            (EXACT_LEVELS[usize::from(!equal)], None)
-        }
-    };
-    Term {
-        field: c.field,
-        method: c.method,
-        level: Some(level.name),
-        similarity,
-        bits: level.bits() * c.weight,
+        (_, x, _) if level_index == 0 && tf.total > 0 => match x.key() {
+            Some(k) => {
+                let f = f64::from(tf.count(&k)) / f64::from(tf.total);
+                (level.u / f).log2()
+            }
+            None => 0.0,
+        },
+        _ => 0.0,
     }
 }
 
@@ -206,17 +581,16 @@ pub struct Score {
 impl Score {
     pub fn new(prior_bits: f64, terms: Vec<Term>) -> Score {
         let total = prior_bits + terms.iter().map(|t| t.bits).sum::<f64>();
-        let odds = total.exp2();
-        let probability = if odds.is_infinite() {
-            1.0
-        } else {
-            odds / (1.0 + odds)
-        };
         Score {
             prior_bits,
             terms,
-            probability,
+            probability: probability(total),
         }
+    }
+
+    /// Total evidence, prior included.
+    pub fn bits(&self) -> f64 {
+        self.prior_bits + self.terms.iter().map(|t| t.bits).sum::<f64>()
     }
 
     /// A link or split the user asked for in `same` / `distinct`.
@@ -226,6 +600,16 @@ impl Score {
             terms: Vec::new(),
             probability,
         }
+    }
+}
+
+/// Match probability from total bits (log2 odds).
+pub fn probability(bits: f64) -> f64 {
+    let odds = bits.exp2();
+    if odds.is_infinite() {
+        1.0
+    } else {
+        odds / (1.0 + odds)
     }
 }
 
@@ -241,54 +625,154 @@ pub fn prior_bits(left: usize, right: usize) -> f64 {
 mod tests {
     use super::*;
 
-    fn cmp(method: CompareMethod, a: &str, b: &str) -> Term {
-        let c = Comparison {
-            field: 0,
-            method,
-            weight: 1.0,
-        };
-        compare(
-            &c,
-            &Prepared::new(method, &Value::Text(a.into())),
-            &Prepared::new(method, &Value::Text(b.into())),
-        )
+    fn comparison(method: CompareMethod) -> Comparison {
+        Comparison::new(0, "f", method)
+    }
+
+    fn lvl(c: &Comparison, a: &str, b: &str) -> String {
+        let p = |s: &str| Prepared::new(c.method, &Value::Text(s.into()));
+        let (l, _) = level(c, None, &p(a), &p(b));
+        let (r, _) = level(c, None, &p(b), &p(a));
+        assert_eq!(l, r, "levels must be symmetric for {a:?} / {b:?}");
+        l.map_or("missing".into(), |i| level_names(c)[i].clone())
     }
 
     #[test]
     fn name_levels() {
+        let c = comparison(CompareMethod::Name);
+        assert_eq!(lvl(&c, "The T Junction", "T-junction"), "exact");
+        assert_eq!(lvl(&c, "Maltos", "Maltos Sun City"), "name ≥ 0.92");
+        assert_eq!(lvl(&c, "Venue", "Revue Bar"), "else");
         assert_eq!(
-            cmp(CompareMethod::Name, "The T Junction", "T-junction").level,
-            Some("exact")
+            lvl(&c, "Ocean Basket Menlyn", "Ocean Basket Brooklyn"),
+            "else"
         );
-        assert_eq!(
-            cmp(CompareMethod::Name, "Maltos", "Maltos Sun City").level,
-            Some("contained or near")
-        );
-        assert_eq!(
-            cmp(CompareMethod::Name, "Venue", "Revue Bar").level,
-            Some("different")
-        );
-        assert!(cmp(CompareMethod::Name, "Venue", "Revue Bar").bits < 0.0);
+    }
+
+    #[test]
+    fn exact_and_phone() {
+        for m in [CompareMethod::Exact, CompareMethod::Phone] {
+            let c = comparison(m);
+            assert_eq!(lvl(&c, "+27828748637", "+27828748637"), "exact");
+            assert_eq!(lvl(&c, "+27828748637", "+27828748638"), "else");
+        }
+    }
+
+    #[test]
+    fn jaro_winkler_levels() {
+        let c = comparison(CompareMethod::JaroWinkler);
+        assert_eq!(lvl(&c, "martha", "martha"), "exact");
+        assert_eq!(lvl(&c, "martha", "marhta"), "jaro-winkler ≥ 0.92");
+        assert_eq!(lvl(&c, "dixon", "dicksonx"), "jaro-winkler ≥ 0.8");
+        assert_eq!(lvl(&c, "smith", "jones"), "else");
+    }
+
+    #[test]
+    fn edit_distance_levels() {
+        let c = comparison(CompareMethod::Levenshtein);
+        assert_eq!(lvl(&c, "1234567", "1234567"), "exact");
+        assert_eq!(lvl(&c, "1234567", "1234568"), "≤ 1 edit");
+        assert_eq!(lvl(&c, "1234567", "1243567"), "≤ 2 edits");
+        let d = comparison(CompareMethod::DamerauLevenshtein);
+        assert_eq!(lvl(&d, "1234567", "1243567"), "≤ 1 edit");
+        assert_eq!(lvl(&d, "1234567", "7654321"), "else");
+    }
+
+    #[test]
+    fn jaccard_and_token_set() {
+        let c = comparison(CompareMethod::Jaccard);
+        assert_eq!(lvl(&c, "night", "night"), "exact");
+        assert_eq!(lvl(&c, "nightingale", "nightingales"), "jaccard ≥ 0.7");
+        assert_eq!(lvl(&c, "abc", "xyz"), "else");
+        let t = comparison(CompareMethod::TokenSet);
+        assert_eq!(lvl(&t, "main road 12", "12 Main Road"), "exact");
+        assert_eq!(lvl(&t, "main road", "main road east"), "jaccard ≥ 0.5");
+    }
+
+    #[test]
+    fn email_levels() {
+        let c = comparison(CompareMethod::Email);
+        assert_eq!(lvl(&c, "a@x.co.za", "A@x.co.za"), "exact");
+        assert_eq!(lvl(&c, "a@x.co.za", "b@x.co.za"), "same domain");
+        assert_eq!(lvl(&c, "a@x.co.za", "a@y.co.za"), "else");
+    }
+
+    #[test]
+    fn date_levels() {
+        let c = comparison(CompareMethod::Date);
+        assert_eq!(lvl(&c, "1985-03-12", "19850312"), "exact");
+        assert_eq!(lvl(&c, "19850312", "19850313"), "one character off");
+        assert_eq!(lvl(&c, "1985-03-12", "1985-12-03"), "day and month swapped");
+        assert_eq!(lvl(&c, "1985-03-12", "1985-03-30"), "within 30 days");
+        assert_eq!(lvl(&c, "1985-03-12", "1990-07-01"), "else");
+        assert_eq!(days_from_civil(1970, 1, 1), Some(0));
+        assert_eq!(days_from_civil(2001, 2, 29), None);
+    }
+
+    #[test]
+    fn numeric_levels() {
+        let mut c = comparison(CompareMethod::Numeric);
+        c.tolerance = Some(0.5);
+        assert_eq!(lvl(&c, "10", "10.0"), "exact");
+        assert_eq!(lvl(&c, "10", "10.4"), "within 0.5");
+        assert_eq!(lvl(&c, "10", "12"), "else");
     }
 
     #[test]
     fn missing_is_no_evidence() {
-        let c = Comparison {
-            field: 0,
-            method: CompareMethod::Exact,
-            weight: 1.0,
-        };
-        let t = compare(&c, &Prepared::Missing, &Prepared::Text("x".into()));
-        assert_eq!(t.bits, 0.0);
-        assert_eq!(t.level, None);
+        let c = comparison(CompareMethod::Exact);
+        let (l, _) = level(&c, None, &Prepared::Missing, &Prepared::Text("x".into()));
+        assert_eq!(l, None);
+        assert_eq!(
+            Prepared::new(CompareMethod::Exact, &Value::Text("  ".into())),
+            Prepared::Missing
+        );
     }
 
     #[test]
     fn exact_agreement_is_strong_and_disagreement_mild() {
-        let agree = cmp(CompareMethod::Exact, "a@b.co", "a@b.co").bits;
-        let disagree = cmp(CompareMethod::Exact, "a@b.co", "c@d.co").bits;
-        assert!(agree > 10.0);
-        assert!(disagree < 0.0 && disagree > -2.0);
+        let levels = given_levels(&comparison(CompareMethod::Exact));
+        assert!(levels[0].bits() > 10.0);
+        assert!(levels[1].bits() < 0.0 && levels[1].bits() > -2.0);
+    }
+
+    #[test]
+    fn every_method_has_valid_default_levels() {
+        use CompareMethod::*;
+        for m in [
+            Name,
+            Exact,
+            JaroWinkler,
+            Levenshtein,
+            DamerauLevenshtein,
+            Jaccard,
+            TokenSet,
+            Email,
+            Phone,
+            Date,
+            Numeric,
+        ] {
+            let c = comparison(m);
+            let levels = given_levels(&c);
+            assert_eq!(levels.len(), level_count(&c), "{m:?}");
+            assert!(levels.iter().all(|l| l.m > 0.0 && l.u > 0.0), "{m:?}");
+            assert!(levels.first().unwrap().bits() > 0.0);
+            assert!(levels.last().unwrap().bits() < 0.0);
+        }
+    }
+
+    #[test]
+    fn common_values_count_less() {
+        let c = comparison(CompareMethod::Exact);
+        let level = &given_levels(&c)[0];
+        let values: Vec<Prepared> = ["smith", "smith", "smith", "smith", "zyx", "abc"]
+            .iter()
+            .map(|s| Prepared::new(c.method, &Value::Text((*s).into())))
+            .collect();
+        let tf = TermFrequency::build(values.iter());
+        let common = tf_adjustment(&c, level, 0, &tf, &values[0], &values[1], level.bits());
+        let rare = tf_adjustment(&c, level, 0, &tf, &values[4], &values[4], level.bits());
+        assert!(common < rare);
     }
 
     #[test]

@@ -1,21 +1,35 @@
-//! Matching: which records of different sources are the same entity.
+//! Matching: which records are the same entity.
 //!
-//! Sources are taken in priority order. The records of the first source each start a
-//! cluster; each later source's records are scored against the clusters built so far, among
-//! candidate pairs found by blocking (never all pairs). Pairs are then linked one-to-one, best
-//! score first, so a cluster takes at most one record from each source and "Barchefz" and
-//! "Valley (Barchefz Branch)" each keep their own variant. `same` / `distinct` overrides from
-//! the spec win over scores; pairs in the review band are reported, never merged.
-//! This stage is pure: plain records in, clusters out.
+//! 1. Every record's values are prepared once per comparison (name words, dates, ...).
+//! 2. Blocking ([`blocking`]) finds candidate pairs: never all pairs.
+//! 3. Each pair gets a level per comparison ([`compare`]); with `weights: auto` the m/u of
+//!    each level are estimated from those levels ([`em`]).
+//! 4. Each pair's score is the prior plus the bits of its levels (term frequencies included),
+//!    in parallel.
+//! 5. Clustering: within a source with `dedupe: true`, pairs above the threshold join groups,
+//!    best first, never beyond `max_cluster` records. Then sources are taken in priority
+//!    order: each group of a later source joins at most one cluster built so far, and a
+//!    cluster takes at most one group from each source, best pairs first, so "Barchefz" and
+//!    "Valley (Barchefz Branch)" each keep their own variant. `same` / `distinct` overrides
+//!    win over scores; pairs in the review band are reported, never merged.
+//!
+//! This stage is pure and synchronous: plain records in, clusters out.
 
+pub mod blocking;
 pub mod compare;
+pub mod em;
 pub mod name;
 
 use std::collections::{HashMap, HashSet};
+use std::time::Instant;
+
+use rayon::prelude::*;
 
 use crate::normalize::Record;
-use crate::spec::compiled::{MatchConfig, RecordRef};
-pub use compare::{Prepared, Score, Term};
+use crate::spec::Weights;
+use crate::spec::compiled::MatchConfig;
+pub use blocking::BlockStats;
+pub use compare::{Level, Prepared, Score, Term, TermFrequency};
 
 /// A record, by source and position in that source's kept records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -51,6 +65,46 @@ pub struct Review {
     pub reason: String,
 }
 
+/// A candidate pair that was scored but whose records ended in different clusters, kept
+/// when its probability is not negligible, for explanations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejected {
+    pub a: Member,
+    pub b: Member,
+    pub probability: f64,
+}
+
+/// The scoring model in force: levels with their m/u per comparison, term frequencies, and
+/// how the prior was set.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Model {
+    pub levels: Vec<Vec<Level>>,
+    /// Term frequencies per comparison, where adjustment is on.
+    pub tf: Vec<Option<TermFrequency>>,
+    /// With `weights: auto`, the estimated prior (bits) that two records match.
+    pub prior_bits: Option<f64>,
+    /// With `weights: auto`: share of matches among candidate pairs, EM iterations, and the
+    /// number of random pairs u was estimated on.
+    pub lambda: Option<f64>,
+    pub iterations: usize,
+    pub u_samples: usize,
+}
+
+impl Model {
+    /// The m/u the spec gives (or each method's defaults), without term frequencies.
+    pub fn given(config: &MatchConfig) -> Model {
+        Model {
+            levels: config
+                .comparisons
+                .iter()
+                .map(compare::given_levels)
+                .collect(),
+            tf: vec![None; config.comparisons.len()],
+            ..Model::default()
+        }
+    }
+}
+
 /// The matching stage's output.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Matches {
@@ -60,20 +114,50 @@ pub struct Matches {
     pub candidate_pairs: usize,
     /// Blocking keys skipped because too many records shared them.
     pub oversized_blocks: usize,
+    pub blocking: BlockStats,
+    pub model: Model,
+    /// Pairs not linked whose probability was at least [`KEEP_REJECTED`].
+    pub rejected: Vec<Rejected>,
+    /// Links refused because the group would have grown beyond `max_cluster`.
+    pub guard_refusals: usize,
+    /// Wall time of each step, in seconds.
+    pub timings: Vec<(&'static str, f64)>,
 }
 
-/// Keys shared by more records than this are not used for blocking: such a key ("bar",
-/// "restaurant") says little and would make the pair count explode.
-const MAX_BLOCK: usize = 2_000;
+/// Rejected pairs below this probability are not kept for explanations.
+pub const KEEP_REJECTED: f64 = 0.01;
 
-/// A compiled matcher: the comparisons of the spec, ready to score prepared records.
+/// Random pairs drawn to estimate u with `weights: auto`.
+const U_SAMPLES: usize = 60_000;
+
+/// A compiled matcher: the comparisons of the spec with a model, ready to score prepared
+/// records.
 pub struct Matcher<'c> {
     pub config: &'c MatchConfig,
+    pub model: Model,
+    /// Evidence per comparison and level, weight applied.
+    table: Vec<Vec<f64>>,
 }
 
 impl<'c> Matcher<'c> {
+    /// A matcher with the given m/u (no term frequencies).
     pub fn new(config: &'c MatchConfig) -> Self {
-        Matcher { config }
+        Matcher::with_model(config, Model::given(config))
+    }
+
+    /// A matcher with a model, e.g. the one a clustering run estimated.
+    pub fn with_model(config: &'c MatchConfig, model: Model) -> Self {
+        let table = config
+            .comparisons
+            .iter()
+            .zip(&model.levels)
+            .map(|(c, levels)| levels.iter().map(|l| l.bits() * c.weight).collect())
+            .collect();
+        Matcher {
+            config,
+            model,
+            table,
+        }
     }
 
     /// Prepares a record's values once for all its comparisons.
@@ -85,237 +169,636 @@ impl<'c> Matcher<'c> {
             .collect()
     }
 
-    /// Scores two prepared records.
+    /// Keys derived from the comparisons: records that share no key are never compared.
+    pub fn blocking_keys(&self, p: &[Prepared]) -> Vec<String> {
+        blocking::comparison_keys(self.config, p)
+    }
+
+    fn tf(&self, c: usize) -> Option<&TermFrequency> {
+        self.model.tf.get(c).and_then(Option::as_ref)
+    }
+
+    /// The level of every comparison for a pair, written into `out`.
+    pub fn levels_into(&self, a: &[Prepared], b: &[Prepared], out: &mut [u8]) {
+        for (i, c) in self.config.comparisons.iter().enumerate() {
+            out[i] = compare::level(c, self.tf(i), &a[i], &b[i])
+                .0
+                .map_or(compare::MISSING, |l| l as u8);
+        }
+    }
+
+    /// Evidence of a pair from its levels, term frequencies included (prior excluded).
+    pub fn bits_of(&self, levels: &[u8], a: &[Prepared], b: &[Prepared]) -> f64 {
+        let mut bits = 0.0;
+        for (i, &l) in levels.iter().enumerate() {
+            if l == compare::MISSING {
+                continue;
+            }
+            let level_bits = self.table[i][l as usize];
+            bits += level_bits;
+            if let Some(tf) = self.tf(i) {
+                let c = &self.config.comparisons[i];
+                bits += c.weight
+                    * compare::tf_adjustment(
+                        c,
+                        &self.model.levels[i][l as usize],
+                        l as usize,
+                        tf,
+                        &a[i],
+                        &b[i],
+                        level_bits,
+                    );
+            }
+        }
+        bits
+    }
+
+    /// Scores two prepared records, with the contribution of every comparison.
     pub fn score(&self, prior_bits: f64, a: &[Prepared], b: &[Prepared]) -> Score {
         let terms = self
             .config
             .comparisons
             .iter()
-            .zip(a.iter().zip(b))
-            .map(|(c, (x, y))| compare::compare(c, x, y))
+            .enumerate()
+            .map(|(i, c)| {
+                let (level, similarity) = compare::level(c, self.tf(i), &a[i], &b[i]);
+                let (bits, tf_bits) = match level {
+                    None => (0.0, 0.0),
+                    Some(l) => {
+                        let base = self.table[i][l];
+                        let tf_bits = self.tf(i).map_or(0.0, |tf| {
+                            c.weight
+                                * compare::tf_adjustment(
+                                    c,
+                                    &self.model.levels[i][l],
+                                    l,
+                                    tf,
+                                    &a[i],
+                                    &b[i],
+                                    base,
+                                )
+                        });
+                        (base + tf_bits, tf_bits)
+                    }
+                };
+                Term {
+                    comparison: i,
+                    field: c.field,
+                    method: c.method,
+                    level,
+                    label: level.map_or_else(
+                        || "missing".to_string(),
+                        |l| self.model.levels[i][l].name.clone(),
+                    ),
+                    similarity,
+                    bits,
+                    tf_bits,
+                }
+            })
             .collect();
         Score::new(prior_bits, terms)
     }
 
-    /// Blocking keys of a prepared record: records that share no key are never compared.
-    pub fn blocking_keys(&self, p: &[Prepared]) -> Vec<String> {
-        let mut keys = Vec::new();
-        for (i, (c, v)) in self.config.comparisons.iter().zip(p).enumerate() {
-            match (c.method, v) {
-                (_, Prepared::Missing) => {}
-                (crate::spec::CompareMethod::Name, Prepared::Name { tokens, canonical }) => {
-                    keys.push(format!("{i}={canonical}"));
-                    for t in tokens {
-                        if t.len() >= 3 || tokens.len() == 1 {
-                            let prefix: String = t.chars().take(4).collect();
-                            keys.push(format!("{i}^{prefix}"));
-                        }
-                    }
-                }
-                (crate::spec::CompareMethod::JaroWinkler, Prepared::Text(s)) => {
-                    let prefix: String = s.chars().take(3).collect();
-                    keys.push(format!("{i}^{prefix}"));
-                }
-                (_, Prepared::Text(s)) => keys.push(format!("{i}={s}")),
-                (_, Prepared::Other(v)) => keys.push(format!("{i}={v}")),
-                (_, Prepared::Name { canonical, .. }) => keys.push(format!("{i}={canonical}")),
-            }
-        }
-        keys.sort();
-        keys.dedup();
-        keys
+    /// The prior for a pair of records of these sources (sizes given).
+    pub fn prior_for(&self, left: usize, right: usize) -> f64 {
+        self.model
+            .prior_bits
+            .unwrap_or_else(|| compare::prior_bits(left, right))
     }
 }
 
-/// Candidate lookup over the records clustered so far.
-#[derive(Default)]
-struct BlockIndex {
-    postings: HashMap<String, Vec<Member>>,
+/// Disjoint sets with sizes, for within-source groups.
+struct Groups {
+    parent: Vec<usize>,
+    members: Vec<Vec<usize>>,
 }
 
-impl BlockIndex {
-    fn add(&mut self, keys: &[String], m: Member) {
-        for k in keys {
-            self.postings.entry(k.clone()).or_default().push(m);
+impl Groups {
+    fn new(n: usize) -> Groups {
+        Groups {
+            parent: (0..n).collect(),
+            members: (0..n).map(|i| vec![i]).collect(),
         }
     }
 
-    fn candidates(&self, keys: &[String], oversized: &mut usize) -> Vec<Member> {
-        let mut out: Vec<Member> = Vec::new();
-        for k in keys {
-            if let Some(list) = self.postings.get(k) {
-                if list.len() > MAX_BLOCK {
-                    *oversized += 1;
-                    continue;
-                }
-                out.extend_from_slice(list);
-            }
+    fn find(&mut self, mut x: usize) -> usize {
+        while self.parent[x] != x {
+            self.parent[x] = self.parent[self.parent[x]];
+            x = self.parent[x];
         }
-        out.sort_unstable();
-        out.dedup();
-        out
+        x
+    }
+
+    fn union(&mut self, a: usize, b: usize) -> usize {
+        let (ra, rb) = (self.find(a), self.find(b));
+        let (big, small) = if self.members[ra].len() >= self.members[rb].len() {
+            (ra, rb)
+        } else {
+            (rb, ra)
+        };
+        let moved = std::mem::take(&mut self.members[small]);
+        self.members[big].extend(moved);
+        self.parent[small] = big;
+        big
     }
 }
 
 /// Clusters the kept records of all sources (given in priority order).
 pub fn cluster(config: &MatchConfig, sources: &[Vec<Record>]) -> Matches {
-    let matcher = Matcher::new(config);
-    let prepared: Vec<Vec<Vec<Prepared>>> = sources
-        .iter()
-        .map(|records| records.iter().map(|r| matcher.prepare(&r.values)).collect())
+    let mut timings: Vec<(&'static str, f64)> = Vec::new();
+    let mut clock = Instant::now();
+    let mut lap = |name: &'static str, timings: &mut Vec<(&'static str, f64)>| {
+        timings.push((name, clock.elapsed().as_secs_f64()));
+        clock = Instant::now();
+    };
+    let flat = blocking::Flat::new(sources);
+    let records: Vec<&Record> = sources.iter().flatten().collect();
+    let n = records.len();
+    let k = config.comparisons.len();
+
+    // 1. Prepare.
+    let given = Matcher::new(config);
+    let prepared: Vec<Vec<Prepared>> = records
+        .par_iter()
+        .map(|r| given.prepare(&r.values))
         .collect();
-    let keys: Vec<Vec<Vec<String>>> = prepared
-        .iter()
-        .map(|recs| recs.iter().map(|p| matcher.blocking_keys(p)).collect())
-        .collect();
-    let lookup: HashMap<(usize, &str), usize> = sources
+    let tf: Vec<Option<TermFrequency>> = config
+        .comparisons
         .iter()
         .enumerate()
-        .flat_map(|(s, recs)| {
-            recs.iter()
-                .enumerate()
-                .map(move |(i, r)| ((s, r.id.as_str()), i))
+        .map(|(i, c)| {
+            c.term_frequency
+                .then(|| TermFrequency::build(prepared.iter().map(|p| &p[i])))
         })
         .collect();
-    let resolve = |r: &RecordRef| {
-        lookup.get(&(r.source, r.id.as_str())).map(|&index| Member {
-            source: r.source,
-            index,
-        })
+    lap("prepare", &mut timings);
+
+    // 2. Block.
+    let keys_per_rule: Vec<(String, Vec<Vec<String>>)> = if config.blocking.is_empty() {
+        vec![(
+            "keys from the comparisons".to_string(),
+            prepared
+                .par_iter()
+                .map(|p| blocking::comparison_keys(config, p))
+                .collect(),
+        )]
+    } else {
+        config
+            .blocking
+            .iter()
+            .map(|rule| {
+                (
+                    rule.name.clone(),
+                    records
+                        .par_iter()
+                        .map(|r| blocking::rule_keys(config, rule, &r.values))
+                        .collect(),
+                )
+            })
+            .collect()
     };
-    let same: Vec<(Member, Member)> = config
+    let (pairs, block_stats) = if k == 0 {
+        (Vec::new(), BlockStats::default())
+    } else {
+        blocking::candidate_pairs(config, &flat, &keys_per_rule)
+    };
+    drop(keys_per_rule);
+    lap("block", &mut timings);
+
+    // 3. Levels of every candidate pair.
+    let mut with_tf = Model::given(config);
+    with_tf.tf = tf;
+    let base = Matcher::with_model(config, with_tf);
+    let mut levels = vec![0u8; pairs.len() * k];
+    if k > 0 {
+        levels
+            .par_chunks_mut(k)
+            .zip(pairs.par_iter())
+            .for_each(|(out, &(a, b))| {
+                base.levels_into(&prepared[a as usize], &prepared[b as usize], out)
+            });
+    }
+    lap("compare", &mut timings);
+
+    // 4. The model: given, or estimated.
+    let allowed_pairs = allowed_pair_count(config, sources);
+    let mut model = base.model.clone();
+    if config.weights == Weights::Auto && k > 0 && n > 1 {
+        let sample = sample_levels(config, &base, &flat, &prepared, allowed_pairs);
+        model.u_samples = sample.len() / k;
+        let level_counts: Vec<usize> = model.levels.iter().map(Vec::len).collect();
+        let u = em::u_from_sample(&em::patterns(&sample, k), &level_counts);
+        let m0: Vec<Vec<f64>> = model
+            .levels
+            .iter()
+            .map(|ls| ls.iter().map(|l| l.m).collect())
+            .collect();
+        let fit = em::fit_m(&em::patterns(&levels, k), &u, &m0, 0.1);
+        for (c, ls) in model.levels.iter_mut().enumerate() {
+            for (l, level) in ls.iter_mut().enumerate() {
+                level.m = fit.m[c][l];
+                level.u = u[c][l];
+            }
+        }
+        let expected = (fit.lambda * pairs.len() as f64).max(1.0);
+        let p = (expected / allowed_pairs.max(1) as f64).clamp(1e-12, 0.5);
+        model.prior_bits = Some((p / (1.0 - p)).log2());
+        model.lambda = Some(fit.lambda);
+        model.iterations = fit.iterations;
+        lap("estimate", &mut timings);
+    }
+    let matcher = Matcher::with_model(config, model);
+
+    // 5. Score.
+    let sizes: Vec<usize> = sources.iter().map(Vec::len).collect();
+    let probability: Vec<f64> = pairs
+        .par_iter()
+        .enumerate()
+        .map(|(p, &(a, b))| {
+            let (a, b) = (a as usize, b as usize);
+            let prior = matcher.prior_for(sizes[flat.source_of[a]], sizes[flat.source_of[b]]);
+            let bits = matcher.bits_of(&levels[p * k..(p + 1) * k], &prepared[a], &prepared[b]);
+            compare::probability(prior + bits)
+        })
+        .collect();
+    drop(levels);
+    lap("score", &mut timings);
+
+    // 6. Cluster.
+    let mut out = link(
+        config,
+        &matcher,
+        &flat,
+        &records,
+        &prepared,
+        &pairs,
+        &probability,
+    );
+    lap("cluster", &mut timings);
+    out.candidate_pairs = block_stats.candidate_pairs;
+    out.oversized_blocks = block_stats.oversized.len();
+    out.blocking = block_stats;
+    out.model = matcher.model;
+    out.timings = timings;
+    out
+}
+
+/// Pairs that could be compared at all: across sources, and within deduped ones.
+fn allowed_pair_count(config: &MatchConfig, sources: &[Vec<Record>]) -> usize {
+    let mut total = 0usize;
+    for (i, a) in sources.iter().enumerate() {
+        if config.dedupes(i) {
+            total += a.len() * a.len().saturating_sub(1) / 2;
+        }
+        for b in &sources[i + 1..] {
+            total += a.len() * b.len();
+        }
+    }
+    total
+}
+
+/// Levels of random allowed pairs (all of them when there are few), for estimating u.
+fn sample_levels(
+    config: &MatchConfig,
+    matcher: &Matcher<'_>,
+    flat: &blocking::Flat,
+    prepared: &[Vec<Prepared>],
+    allowed: usize,
+) -> Vec<u8> {
+    let k = config.comparisons.len();
+    let n = flat.len();
+    let allowed_pair = |a: usize, b: usize| {
+        a != b && (flat.source_of[a] != flat.source_of[b] || config.dedupes(flat.source_of[a]))
+    };
+    let pairs: Vec<(usize, usize)> = if allowed <= U_SAMPLES {
+        (0..n)
+            .flat_map(|a| (a + 1..n).map(move |b| (a, b)))
+            .filter(|&(a, b)| allowed_pair(a, b))
+            .collect()
+    } else {
+        let mut rng = em::SplitMix(0x005E_ED0F_F5EC);
+        let mut out = Vec::with_capacity(U_SAMPLES);
+        let mut tries = 0;
+        while out.len() < U_SAMPLES && tries < U_SAMPLES * 20 {
+            tries += 1;
+            let (a, b) = (rng.below(n), rng.below(n));
+            if allowed_pair(a, b) {
+                out.push((a, b));
+            }
+        }
+        out
+    };
+    let mut levels = vec![0u8; pairs.len() * k];
+    levels
+        .par_chunks_mut(k)
+        .zip(pairs.par_iter())
+        .for_each(|(out, &(a, b))| matcher.levels_into(&prepared[a], &prepared[b], out));
+    levels
+}
+
+/// Turns scored pairs into clusters (see the module documentation).
+fn link(
+    config: &MatchConfig,
+    matcher: &Matcher<'_>,
+    flat: &blocking::Flat,
+    records: &[&Record],
+    prepared: &[Vec<Prepared>],
+    pairs: &[(u32, u32)],
+    probability: &[f64],
+) -> Matches {
+    let n = records.len();
+    // Ties are broken by (source, id), never by input position.
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| {
+        (flat.source_of[a], records[a].id.as_str())
+            .cmp(&(flat.source_of[b], records[b].id.as_str()))
+    });
+    let mut rank = vec![0usize; n];
+    for (r, &g) in order.iter().enumerate() {
+        rank[g] = r;
+    }
+    let lookup: HashMap<(usize, &str), usize> = (0..n)
+        .map(|g| ((flat.source_of[g], records[g].id.as_str()), g))
+        .collect();
+    let resolve =
+        |r: &crate::spec::compiled::RecordRef| lookup.get(&(r.source, r.id.as_str())).copied();
+    let same: Vec<(usize, usize)> = config
         .same
         .iter()
         .filter_map(|(a, b)| Some((resolve(a)?, resolve(b)?)))
+        .filter(|(a, b)| a != b)
         .collect();
-    let distinct: HashSet<(Member, Member)> = config
+    let distinct: Vec<(usize, usize)> = config
         .distinct
         .iter()
-        .filter_map(|(a, b)| {
-            let (a, b) = (resolve(a)?, resolve(b)?);
-            Some((a.min(b), a.max(b)))
-        })
+        .filter_map(|(a, b)| Some((resolve(a)?, resolve(b)?)))
         .collect();
-    let is_distinct = |a: Member, b: Member| distinct.contains(&(a.min(b), a.max(b)));
-
+    let sizes: Vec<usize> = (0..flat.offsets.len() - 1)
+        .map(|s| flat.offsets[s + 1] - flat.offsets[s])
+        .collect();
+    let score_of = |a: usize, b: usize| {
+        let prior = matcher.prior_for(sizes[flat.source_of[a]], sizes[flat.source_of[b]]);
+        matcher.score(prior, &prepared[a], &prepared[b])
+    };
     let mut out = Matches::default();
-    let mut cluster_of: HashMap<Member, usize> = HashMap::new();
-    let mut index = BlockIndex::default();
+    let mut reviews: Vec<(usize, usize, String)> = Vec::new();
 
-    for (s, records) in sources.iter().enumerate() {
-        if s == 0 || out.clusters.is_empty() {
-            for (i, record_keys) in keys[s].iter().enumerate() {
-                let m = Member {
-                    source: s,
-                    index: i,
-                };
-                cluster_of.insert(m, out.clusters.len());
-                out.clusters.push(Cluster {
-                    members: vec![m],
-                    links: Vec::new(),
-                });
-                index.add(record_keys, m);
+    // Within-source groups.
+    let mut groups = Groups::new(n);
+    let mut group_links: HashMap<usize, Vec<(usize, usize, bool)>> = HashMap::new();
+    let mut within: Vec<(bool, f64, usize, usize)> = pairs
+        .iter()
+        .zip(probability)
+        .filter(|((a, b), p)| {
+            flat.source_of[*a as usize] == flat.source_of[*b as usize]
+                && **p >= config.review.min(config.threshold)
+        })
+        .map(|(&(a, b), &p)| (false, p, a as usize, b as usize))
+        .collect();
+    within.extend(
+        same.iter()
+            .filter(|(a, b)| flat.source_of[*a] == flat.source_of[*b])
+            .map(|&(a, b)| (true, 1.0, a, b)),
+    );
+    within.sort_by(|x, y| {
+        y.0.cmp(&x.0)
+            .then(y.1.total_cmp(&x.1))
+            .then(rank[x.2].min(rank[x.3]).cmp(&rank[y.2].min(rank[y.3])))
+            .then(rank[x.2].max(rank[x.3]).cmp(&rank[y.2].max(rank[y.3])))
+    });
+    for (forced, p, a, b) in within {
+        let (ra, rb) = (groups.find(a), groups.find(b));
+        if ra == rb {
+            continue;
+        }
+        let split = distinct.iter().any(|&(x, y)| {
+            let (gx, gy) = (groups.find(x), groups.find(y));
+            (gx == ra && gy == rb) || (gx == rb && gy == ra)
+        });
+        if split && !forced {
+            continue;
+        }
+        if !forced && p < config.threshold {
+            reviews.push((a, b, "in the review band, below the threshold".into()));
+            continue;
+        }
+        if !forced && groups.members[ra].len() + groups.members[rb].len() > config.max_cluster {
+            out.guard_refusals += 1;
+            reviews.push((
+                a,
+                b,
+                format!(
+                    "above the threshold, but linking would make a group of more than {} records",
+                    config.max_cluster
+                ),
+            ));
+            continue;
+        }
+        let mut moved = group_links.remove(&ra).unwrap_or_default();
+        moved.extend(group_links.remove(&rb).unwrap_or_default());
+        let (to, rec) = if rank[a] < rank[b] { (a, b) } else { (b, a) };
+        moved.push((rec, to, forced));
+        let root = groups.union(a, b);
+        group_links.insert(root, moved);
+    }
+
+    // Across sources, in priority order.
+    let mut cluster_of = vec![usize::MAX; n];
+    let mut by_top_source: Vec<Vec<usize>> = vec![Vec::new(); sizes.len()];
+    for (p, &(a, b)) in pairs.iter().enumerate() {
+        let (sa, sb) = (flat.source_of[a as usize], flat.source_of[b as usize]);
+        if sa != sb {
+            by_top_source[sa.max(sb)].push(p);
+        }
+    }
+    let new_cluster = |root: usize,
+                       groups: &mut Groups,
+                       group_links: &mut HashMap<usize, Vec<(usize, usize, bool)>>,
+                       out: &mut Matches,
+                       cluster_of: &mut Vec<usize>| {
+        let mut members = groups.members[root].clone();
+        members.sort_by_key(|&g| rank[g]);
+        for &g in &members {
+            cluster_of[g] = out.clusters.len();
+        }
+        let links = group_links
+            .remove(&root)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(rec, to, forced)| Link {
+                record: flat.member(rec),
+                to: flat.member(to),
+                score: if forced {
+                    Score::forced(1.0)
+                } else {
+                    score_of(rec, to)
+                },
+                forced,
+            })
+            .collect();
+        out.clusters.push(Cluster {
+            members: members.iter().map(|&g| flat.member(g)).collect(),
+            links,
+        });
+    };
+    for (s, top_pairs) in by_top_source.iter().enumerate() {
+        let mut roots: Vec<usize> = (flat.offsets[s]..flat.offsets[s + 1])
+            .map(|g| groups.find(g))
+            .collect();
+        // New clusters keep the sources' own order.
+        roots.sort_by_key(|&r| groups.members[r].iter().min().copied());
+        roots.dedup();
+        if out.clusters.is_empty() {
+            for root in roots {
+                new_cluster(
+                    root,
+                    &mut groups,
+                    &mut group_links,
+                    &mut out,
+                    &mut cluster_of,
+                );
             }
             continue;
         }
-        let prior = compare::prior_bits(out.clusters.len(), records.len());
-        // (forced, probability, record, cluster, best member, score)
-        let mut candidates: Vec<(bool, Member, usize, Member, Score)> = Vec::new();
-        for i in 0..records.len() {
-            let rec = Member {
-                source: s,
-                index: i,
+        // Best pair per (group, cluster).
+        let mut best: HashMap<(usize, usize), (f64, usize, usize)> = HashMap::new();
+        for &p in top_pairs {
+            let (a, b) = (pairs[p].0 as usize, pairs[p].1 as usize);
+            let (x, y) = if flat.source_of[a] == s {
+                (a, b)
+            } else {
+                (b, a)
             };
-            let mut best: HashMap<usize, (Member, Score)> = HashMap::new();
-            let found = index.candidates(&keys[s][i], &mut out.oversized_blocks);
-            out.candidate_pairs += found.len();
-            for other in found {
-                let score =
-                    matcher.score(prior, &prepared[s][i], &prepared[other.source][other.index]);
-                let c = cluster_of[&other];
-                match best.get(&c) {
-                    Some((_, b)) if b.probability >= score.probability => {}
-                    _ => {
-                        best.insert(c, (other, score));
-                    }
+            let key = (groups.find(x), cluster_of[y]);
+            let cand = (probability[p], x, y);
+            match best.get(&key) {
+                Some(&(q, bx, by))
+                    if q > cand.0
+                        || (q == cand.0 && (rank[bx], rank[by]) <= (rank[x], rank[y])) => {}
+                _ => {
+                    best.insert(key, cand);
                 }
             }
-            for (c, (to, score)) in best {
-                candidates.push((false, rec, c, to, score));
-            }
         }
+        let mut candidates: Vec<(bool, f64, usize, usize, usize, usize)> = best
+            .into_iter()
+            .filter(|(_, (p, _, _))| *p >= config.review.min(config.threshold))
+            .map(|((g, c), (p, x, y))| (false, p, g, c, x, y))
+            .collect();
         for &(a, b) in &same {
-            let (rec, to) = if a.source == s && b.source < s {
+            let (x, y) = if flat.source_of[a] == s && flat.source_of[b] < s {
                 (a, b)
-            } else if b.source == s && a.source < s {
+            } else if flat.source_of[b] == s && flat.source_of[a] < s {
                 (b, a)
             } else {
                 continue;
             };
-            candidates.push((true, rec, cluster_of[&to], to, Score::forced(1.0)));
+            candidates.push((true, 1.0, groups.find(x), cluster_of[y], x, y));
         }
-        candidates.sort_by(|x, y| {
-            y.0.cmp(&x.0)
-                .then(y.4.probability.total_cmp(&x.4.probability))
-                .then(x.1.cmp(&y.1))
-                .then(x.3.cmp(&y.3))
+        candidates.sort_by(|p, q| {
+            q.0.cmp(&p.0)
+                .then(q.1.total_cmp(&p.1))
+                .then(rank[p.4].cmp(&rank[q.4]))
+                .then(rank[p.5].cmp(&rank[q.5]))
         });
-        let mut linked: HashSet<Member> = HashSet::new();
+        let mut linked: HashSet<usize> = HashSet::new();
         let mut filled: HashSet<usize> = HashSet::new();
-        let mut reviews = Vec::new();
-        for (forced, rec, c, to, score) in candidates {
-            let blocked = out.clusters[c].members.iter().any(|&m| is_distinct(rec, m));
-            if blocked && !forced {
+        for (forced, p, g, c, x, y) in candidates {
+            let split = distinct.iter().any(|&(d1, d2)| {
+                (groups.find(d1) == g && cluster_of[d2] == c)
+                    || (groups.find(d2) == g && cluster_of[d1] == c)
+            });
+            if split && !forced {
                 continue;
             }
-            let p = score.probability;
             if forced || p >= config.threshold {
-                if !linked.contains(&rec) && !filled.contains(&c) {
-                    linked.insert(rec);
+                if !linked.contains(&g) && !filled.contains(&c) {
+                    linked.insert(g);
                     filled.insert(c);
-                    out.clusters[c].members.push(rec);
-                    out.clusters[c].links.push(Link {
-                        record: rec,
-                        to,
-                        score,
+                    let mut members = groups.members[g].clone();
+                    members.sort_by_key(|&m| rank[m]);
+                    for &m in &members {
+                        cluster_of[m] = c;
+                    }
+                    let cluster = &mut out.clusters[c];
+                    cluster
+                        .members
+                        .extend(members.iter().map(|&m| flat.member(m)));
+                    cluster.links.push(Link {
+                        record: flat.member(x),
+                        to: flat.member(y),
+                        score: if forced {
+                            Score::forced(1.0)
+                        } else {
+                            score_of(x, y)
+                        },
                         forced,
                     });
-                    cluster_of.insert(rec, c);
-                } else if p >= config.review {
-                    reviews.push(Review {
-                        record: rec,
-                        to,
-                        score,
-                        reason: "above the threshold, but a better match was linked instead".into(),
-                    });
+                    for (rec, to, forced) in group_links.remove(&g).unwrap_or_default() {
+                        cluster.links.push(Link {
+                            record: flat.member(rec),
+                            to: flat.member(to),
+                            score: if forced {
+                                Score::forced(1.0)
+                            } else {
+                                score_of(rec, to)
+                            },
+                            forced,
+                        });
+                    }
+                } else {
+                    reviews.push((
+                        x,
+                        y,
+                        "above the threshold, but a better match was linked instead".into(),
+                    ));
                 }
-            } else if p >= config.review {
-                reviews.push(Review {
-                    record: rec,
-                    to,
-                    score,
-                    reason: "in the review band, below the threshold".into(),
-                });
+            } else {
+                reviews.push((x, y, "in the review band, below the threshold".into()));
             }
         }
-        // A pair whose two records ended up in one cluster anyway needs no review.
-        reviews.retain(|r| cluster_of.get(&r.record) != cluster_of.get(&r.to));
-        out.review.extend(reviews);
-        for (i, record_keys) in keys[s].iter().enumerate() {
-            let m = Member {
-                source: s,
-                index: i,
-            };
-            if !linked.contains(&m) {
-                cluster_of.insert(m, out.clusters.len());
-                out.clusters.push(Cluster {
-                    members: vec![m],
-                    links: Vec::new(),
-                });
+        for root in roots {
+            if !linked.contains(&root) {
+                new_cluster(
+                    root,
+                    &mut groups,
+                    &mut group_links,
+                    &mut out,
+                    &mut cluster_of,
+                );
             }
-            index.add(record_keys, m);
         }
     }
+
+    // A pair whose two records ended up in one cluster anyway needs no review.
+    let mut seen = HashSet::new();
+    for (x, y, reason) in reviews {
+        if cluster_of[x] == cluster_of[y] || !seen.insert((x.min(y), x.max(y))) {
+            continue;
+        }
+        let score = score_of(x, y);
+        if score.probability < config.review {
+            continue;
+        }
+        out.review.push(Review {
+            record: flat.member(x),
+            to: flat.member(y),
+            score,
+            reason,
+        });
+    }
+    out.rejected = pairs
+        .iter()
+        .zip(probability)
+        .filter(|((a, b), p)| {
+            **p >= KEEP_REJECTED && cluster_of[*a as usize] != cluster_of[*b as usize]
+        })
+        .map(|(&(a, b), &p)| Rejected {
+            a: flat.member(a as usize),
+            b: flat.member(b as usize),
+            probability: p,
+        })
+        .collect();
     out
 }
 
@@ -323,28 +806,14 @@ pub fn cluster(config: &MatchConfig, sources: &[Vec<Record>]) -> Matches {
 mod tests {
     use super::*;
     use crate::spec::CompareMethod;
-    use crate::spec::compiled::Comparison;
+    use crate::spec::compiled::{Comparison, RecordRef};
     use crate::value::Value;
 
     fn config() -> MatchConfig {
-        MatchConfig {
-            threshold: 0.85,
-            review: 0.5,
-            comparisons: vec![
-                Comparison {
-                    field: 0,
-                    method: CompareMethod::Name,
-                    weight: 1.0,
-                },
-                Comparison {
-                    field: 1,
-                    method: CompareMethod::Exact,
-                    weight: 1.0,
-                },
-            ],
-            same: vec![],
-            distinct: vec![],
-        }
+        MatchConfig::new(vec![
+            Comparison::new(0, "name", CompareMethod::Name),
+            Comparison::new(1, "email", CompareMethod::Exact),
+        ])
     }
 
     fn rec(source: usize, id: &str, name: &str, email: &str) -> Record {
@@ -453,5 +922,91 @@ mod tests {
             v
         };
         assert_eq!(ids(&a, &seed()), ids(&b, &s));
+    }
+
+    const POOL: &[&str] = &[
+        "Luma",
+        "Luma Bar and Lounge",
+        "Ocean Basket Menlyn",
+        "Ocean Basket Brooklyn",
+        "Mugg & Bean",
+        "Mugg and Bean",
+        "Barchefz",
+        "Barchef Entertainment",
+        "The Junction",
+        "Junction",
+    ];
+
+    fn records(source: usize, picks: &[(usize, Option<u8>)]) -> Vec<Record> {
+        picks
+            .iter()
+            .enumerate()
+            .map(|(i, (n, e))| {
+                let email = e.map(|e| format!("c{e}@x.co")).unwrap_or_default();
+                rec(source, &format!("r{i}"), POOL[*n], &email)
+            })
+            .collect()
+    }
+
+    fn cluster_ids(m: &Matches, s: &[Vec<Record>]) -> Vec<Vec<String>> {
+        let mut v: Vec<Vec<String>> = m
+            .clusters
+            .iter()
+            .map(|c| {
+                let mut ids: Vec<String> = c
+                    .members
+                    .iter()
+                    .map(|x| format!("{}:{}", x.source, s[x.source][x.index].id))
+                    .collect();
+                ids.sort();
+                ids
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 64, .. Default::default() })]
+
+        #[test]
+        fn clusters_do_not_depend_on_input_order(
+            a in proptest::collection::vec((0..POOL.len(), proptest::option::of(0u8..4)), 0..8),
+            b in proptest::collection::vec((0..POOL.len(), proptest::option::of(0u8..4)), 0..8),
+            dedupe in proptest::bool::ANY,
+            auto in proptest::bool::ANY,
+            rotate in 0usize..8,
+        ) {
+            let mut c = config();
+            c.dedupe = vec![dedupe, dedupe];
+            if auto {
+                c.weights = Weights::Auto;
+            }
+            let sources = vec![records(0, &a), records(1, &b)];
+            let mut shuffled = sources.clone();
+            shuffled[0].reverse();
+            let len = shuffled[1].len().max(1);
+            shuffled[1].rotate_left(rotate % len);
+            let x = cluster(&c, &sources);
+            let y = cluster(&c, &shuffled);
+            proptest::prop_assert_eq!(cluster_ids(&x, &sources), cluster_ids(&y, &shuffled));
+        }
+
+        #[test]
+        fn a_pair_score_is_symmetric(
+            x in 0..POOL.len(), y in 0..POOL.len(),
+            ex in proptest::option::of(0u8..3), ey in proptest::option::of(0u8..3),
+        ) {
+            let c = config();
+            let mut with_tf = Model::given(&c);
+            let all = records(0, &[(x, ex), (y, ey), (0, None), (2, None), (3, None)]);
+            let prepared: Vec<Vec<Prepared>> = all.iter().map(|r| Matcher::new(&c).prepare(&r.values)).collect();
+            with_tf.tf[0] = Some(TermFrequency::build(prepared.iter().map(|p| &p[0])));
+            let m = Matcher::with_model(&c, with_tf);
+            let ab = m.score(-3.0, &prepared[0], &prepared[1]);
+            let ba = m.score(-3.0, &prepared[1], &prepared[0]);
+            proptest::prop_assert_eq!(ab.probability, ba.probability);
+            proptest::prop_assert_eq!(ab.terms, ba.terms);
+        }
     }
 }

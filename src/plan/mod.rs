@@ -206,7 +206,13 @@ pub fn plan(spec: &Compiled, resolved: &Resolved, current: &CurrentState) -> Pla
 
     // 3. Adopt unmanaged rows by the matcher, one-to-one, best score first.
     if !spec.matching.comparisons.is_empty() {
-        let matcher = Matcher::new(&spec.matching);
+        // The model the matching stage used (estimated with `weights: auto`).
+        let model = &resolved.matches.model;
+        let matcher = if model.levels.len() == spec.matching.comparisons.len() {
+            Matcher::with_model(&spec.matching, model.clone())
+        } else {
+            Matcher::new(&spec.matching)
+        };
         let free: Vec<usize> = (0..current.rows.len())
             .filter(|&r| free_row(r, &taken))
             .collect();

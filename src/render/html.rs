@@ -539,7 +539,7 @@ fn terms(out: &mut String, score: &Score, fields: &[&str]) {
              <span class=\"bar {}\" style=\"width:{width:.0}px\"></span></td></tr>",
             esc(name),
             method_name(t.method),
-            esc(t.level.unwrap_or("missing")),
+            esc(&t.label),
             t.similarity.map_or(String::new(), |s| format!("{s:.3}")),
             t.bits,
             if t.bits >= 0.0 { "for" } else { "against" }

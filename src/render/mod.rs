@@ -1,8 +1,9 @@
 //! Views of a plan: [`human`] text for people, [`json`] for machines and [`html`] as a report
-//! to open in a browser; and [`diagnostics`], the wording of errors. Renderers only read what
-//! they are given; none changes it.
+//! to open in a browser; [`explain`] shows why records matched; and [`diagnostics`], the
+//! wording of errors. Renderers only read what they are given; none changes it.
 
 pub mod diagnostics;
+pub mod explain;
 pub mod html;
 pub mod human;
 pub mod json;

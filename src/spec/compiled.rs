@@ -9,7 +9,10 @@ use regex::Regex;
 
 use super::load::{Reporter, did_you_mean};
 use super::yaml::escape_segment;
-use super::{CompareMethod, Condition, FieldType, OnMissing, SourceFormat, Spec};
+use super::{
+    BlockingKey, CompareMethod, Condition, FieldType, KeyTransform, OnMissing, SourceFormat, Spec,
+    Weights,
+};
 
 /// A compiled spec.
 #[derive(Debug, Clone)]
@@ -133,16 +136,87 @@ pub enum Predicate {
 pub struct MatchConfig {
     pub threshold: f64,
     pub review: f64,
+    pub weights: Weights,
     pub comparisons: Vec<Comparison>,
+    /// Blocking rules, OR'd together; empty means keys derived from the comparisons.
+    pub blocking: Vec<Blocking>,
+    pub max_block: usize,
+    pub max_cluster: usize,
+    /// Per source rank: whether its records are also matched with each other.
+    pub dedupe: Vec<bool>,
     pub same: Vec<(RecordRef, RecordRef)>,
     pub distinct: Vec<(RecordRef, RecordRef)>,
+}
+
+impl MatchConfig {
+    /// A configuration with these comparisons and every other setting at its default.
+    pub fn new(comparisons: Vec<Comparison>) -> MatchConfig {
+        MatchConfig {
+            threshold: 0.85,
+            review: 0.5,
+            weights: Weights::Given,
+            comparisons,
+            blocking: Vec::new(),
+            max_block: 2_000,
+            max_cluster: 10,
+            dedupe: Vec::new(),
+            same: Vec::new(),
+            distinct: Vec::new(),
+        }
+    }
+
+    /// Whether records of this source are matched with each other.
+    pub fn dedupes(&self, source: usize) -> bool {
+        self.dedupe.get(source).copied().unwrap_or(false)
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct Comparison {
     pub field: usize,
+    /// The field's name, for explanations.
+    pub name: String,
     pub method: CompareMethod,
     pub weight: f64,
+    /// Fuzzy level cut-offs, strongest first.
+    pub thresholds: Vec<f64>,
+    /// For dates: the "within N days" level.
+    pub days: u32,
+    /// For numbers: the "within tolerance" level.
+    pub tolerance: Option<f64>,
+    /// Term-frequency adjustment on agreeing levels.
+    pub term_frequency: bool,
+    /// Given m and u per level, when written in the spec.
+    pub m: Option<Vec<f64>>,
+    pub u: Option<Vec<f64>>,
+}
+
+impl Comparison {
+    /// A comparison with the method's default levels.
+    pub fn new(field: usize, name: &str, method: CompareMethod) -> Comparison {
+        Comparison {
+            field,
+            name: name.to_string(),
+            method,
+            weight: 1.0,
+            thresholds: crate::matching::compare::default_thresholds(method),
+            days: 30,
+            tolerance: None,
+            term_frequency: method == CompareMethod::Name,
+            m: None,
+            u: None,
+        }
+    }
+}
+
+/// A compiled blocking rule.
+#[derive(Debug, Clone)]
+pub struct Blocking {
+    /// How the rule is shown in statistics, e.g. `given_name+surname`.
+    pub name: String,
+    /// (field index, transform, prefix length).
+    pub keys: Vec<(usize, KeyTransform, usize)>,
+    pub unordered: bool,
 }
 
 /// A record named in the spec as `source:id`.
@@ -453,14 +527,155 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
     let mut comparisons = Vec::new();
     for (name, c) in &m.compare {
         let p = format!("/match/compare/{}", escape_segment(name));
-        if let Some(field) = field_ref(r, &p, name, false) {
-            comparisons.push(super::compiled::Comparison {
-                field,
-                method: c.method,
-                weight: c.weight,
+        let Some(field) = field_ref(r, &p, name, false) else {
+            continue;
+        };
+        let mut comp = Comparison::new(field, name, c.method);
+        comp.weight = c.weight;
+        if let Some(levels) = &c.levels {
+            let similarity = !matches!(
+                c.method,
+                CompareMethod::Levenshtein | CompareMethod::DamerauLevenshtein
+            );
+            let sorted = if similarity {
+                levels.windows(2).all(|w| w[0] > w[1])
+            } else {
+                levels.windows(2).all(|w| w[0] < w[1])
+            };
+            let in_range = levels.iter().all(|&x| {
+                if similarity {
+                    (0.0..1.0).contains(&x)
+                } else {
+                    x >= 1.0 && x.fract() == 0.0
+                }
+            });
+            if !crate::matching::compare::has_fuzzy_levels(c.method) {
+                r.at(
+                    &format!("{p}/levels"),
+                    format!("method `{}` has no fuzzy levels", method_name(c.method)),
+                    None,
+                );
+            } else if !sorted || !in_range {
+                r.at_value(
+                    &format!("{p}/levels"),
+                    if similarity {
+                        "levels are similarities below 1, strongest (highest) first".to_string()
+                    } else {
+                        "levels are whole edit counts of at least 1, smallest first".to_string()
+                    },
+                    Some(if similarity {
+                        "e.g. `levels: [0.92, 0.8]`".into()
+                    } else {
+                        "e.g. `levels: [1, 2]`".into()
+                    }),
+                );
+            } else {
+                comp.thresholds = levels.clone();
+            }
+        }
+        if let Some(days) = c.days {
+            if c.method != CompareMethod::Date {
+                r.at(
+                    &format!("{p}/days"),
+                    "`days` only applies to `method: date`",
+                    None,
+                );
+            }
+            comp.days = days;
+        }
+        if c.tolerance.is_some() && c.method != CompareMethod::Numeric {
+            r.at(
+                &format!("{p}/tolerance"),
+                "`tolerance` only applies to `method: numeric`",
+                None,
+            );
+        }
+        comp.tolerance = c.tolerance;
+        if let Some(tf) = c.term_frequency {
+            comp.term_frequency = tf;
+        }
+        let count = crate::matching::compare::level_names(&comp).len();
+        for (key, list) in [("m", &c.m), ("u", &c.u)] {
+            if let Some(list) = list {
+                if list.len() != count {
+                    r.at_value(
+                        &format!("{p}/{key}"),
+                        format!(
+                            "{} values given, but this comparison has {count} levels ({})",
+                            list.len(),
+                            crate::matching::compare::level_names(&comp).join(", ")
+                        ),
+                        None,
+                    );
+                } else if list.iter().any(|&x| !(x > 0.0 && x <= 1.0)) {
+                    r.at_value(
+                        &format!("{p}/{key}"),
+                        "probabilities must be above 0 and at most 1",
+                        None,
+                    );
+                }
+            }
+        }
+        if (c.m.is_some() || c.u.is_some()) && m.weights == Weights::Auto {
+            r.at(
+                &p,
+                "`m` and `u` are estimated with `weights: auto`",
+                Some("remove them, or set `weights: given`".into()),
+            );
+        }
+        comp.m = c.m.clone();
+        comp.u = c.u.clone();
+        comparisons.push(comp);
+    }
+    let mut blocking = Vec::new();
+    for (i, rule) in m.blocking.iter().enumerate() {
+        let p = format!("/match/blocking/{i}");
+        if rule.on.is_empty() {
+            r.at(
+                &format!("{p}/on"),
+                "a blocking rule needs at least one key",
+                None,
+            );
+        }
+        let mut keys = Vec::new();
+        let mut names = Vec::new();
+        for (j, k) in rule.on.iter().enumerate() {
+            let (field, transform, length) = match k {
+                BlockingKey::Field(f) => (f, KeyTransform::Exact, None),
+                BlockingKey::Transformed(t) => (&t.field, t.key, t.length),
+            };
+            let kp = match k {
+                BlockingKey::Field(_) => format!("{p}/on/{j}"),
+                BlockingKey::Transformed(_) => format!("{p}/on/{j}/field"),
+            };
+            if length.is_some() && transform != KeyTransform::Prefix {
+                r.at(
+                    &format!("{p}/on/{j}/length"),
+                    "`length` only applies to `key: prefix`",
+                    None,
+                );
+            }
+            if let Some(fi) = field_ref(r, &kp, field, true) {
+                keys.push((fi, transform, length.unwrap_or(4)));
+                names.push(match transform {
+                    KeyTransform::Exact => field.clone(),
+                    KeyTransform::Prefix => format!("prefix{}({field})", length.unwrap_or(4)),
+                    KeyTransform::FirstToken => format!("first_token({field})"),
+                    KeyTransform::Tokens => format!("tokens({field})"),
+                    KeyTransform::Soundex => format!("soundex({field})"),
+                });
+            }
+        }
+        if keys.len() == rule.on.len() && !keys.is_empty() {
+            let sep = if rule.unordered { "~" } else { "+" };
+            blocking.push(Blocking {
+                name: names.join(sep),
+                keys,
+                unordered: rule.unordered,
             });
         }
     }
+    let dedupe: Vec<bool> = order.iter().map(|&idx| spec.sources[idx].dedupe).collect();
     if comparisons.is_empty() && sources.len() > 1 {
         // Without comparisons, records of different sources are never linked; say so only
         // when the user wrote a `match` section that compares nothing.
@@ -520,12 +735,24 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
         matching: MatchConfig {
             threshold: m.threshold,
             review: m.review,
+            weights: m.weights,
             comparisons,
+            blocking,
+            max_block: m.max_block,
+            max_cluster: m.max_cluster,
+            dedupe,
             same,
             distinct,
         },
         on_missing: spec.on_missing,
     })
+}
+
+fn method_name(m: CompareMethod) -> String {
+    serde_json::to_value(m)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
 }
 
 fn format_from_extension(path: &Path) -> Option<SourceFormat> {

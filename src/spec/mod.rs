@@ -170,6 +170,15 @@ pub struct SourceSpec {
     /// column header for CSV).
     #[schemars(title = "Field mapping", example = serde_json::json!({"name": "fields.business_name", "email": "fields.email"}))]
     pub fields: IndexMap<String, String>,
+    /// This source may hold the same entity more than once: its records are matched with
+    /// each other too, not only with other sources.
+    #[serde(default, skip_serializing_if = "is_false")]
+    #[schemars(title = "Deduplicate within the source", example = serde_json::json!(true))]
+    pub dedupe: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// Formats a source file can have.
@@ -263,10 +272,34 @@ pub struct MatchSpec {
     #[schemars(range(min = 0.0, max = 1.0))]
     #[schemars(title = "Review band", example = serde_json::json!(0.5))]
     pub review: f64,
+    /// Where the m and u probabilities of each comparison level come from: `given` (the
+    /// defaults of each method, or `m`/`u` written on the comparison) or `auto` (estimated
+    /// from the data: u from random pairs, m and the share of matches by expectation
+    /// maximisation over the blocked pairs).
+    #[serde(default)]
+    #[schemars(title = "Where weights come from", example = serde_json::json!("auto"))]
+    pub weights: Weights,
     /// Comparisons by target field. Each adds evidence for or against a match.
     #[serde(default)]
     #[schemars(title = "Comparisons", example = serde_json::json!({"name": {"method": "name", "weight": 3}, "email": {"method": "exact"}}))]
     pub compare: IndexMap<String, CompareSpec>,
+    /// Blocking rules: only pairs of records that agree on at least one rule are compared.
+    /// Without rules, keys are derived from the comparisons (name tokens, exact values).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(title = "Blocking rules", example = serde_json::json!([{"on": ["email"]}, {"on": [{"field": "name", "key": "first_token"}]}]))]
+    pub blocking: Vec<BlockingRule>,
+    /// A blocking key shared by more records than this is skipped (and reported): such a key
+    /// says little and would make the number of pairs explode.
+    #[serde(default = "default_max_block")]
+    #[schemars(range(min = 2))]
+    #[schemars(title = "Largest usable block", example = serde_json::json!(2000))]
+    pub max_block: usize,
+    /// Within a source with `dedupe: true`, a group of records linked together never grows
+    /// beyond this many: chained matches must not snowball into one giant cluster.
+    #[serde(default = "default_max_cluster")]
+    #[schemars(range(min = 2))]
+    #[schemars(title = "Largest cluster within a source", example = serde_json::json!(10))]
+    pub max_cluster: usize,
     /// Pairs of records (`source:id`) that are always linked.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(title = "Always linked", example = serde_json::json!([["production:7", "import:3"]]))]
@@ -282,7 +315,11 @@ impl Default for MatchSpec {
         MatchSpec {
             threshold: default_threshold(),
             review: default_review(),
+            weights: Weights::default(),
             compare: IndexMap::new(),
+            blocking: Vec::new(),
+            max_block: default_max_block(),
+            max_cluster: default_max_cluster(),
             same: Vec::new(),
             distinct: Vec::new(),
         }
@@ -297,7 +334,85 @@ fn default_review() -> f64 {
     0.5
 }
 
-/// One comparison between two records' values of a field.
+fn default_max_block() -> usize {
+    2_000
+}
+
+fn default_max_cluster() -> usize {
+    10
+}
+
+/// Where the m/u probabilities come from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Weights {
+    /// Each method's defaults, or the `m`/`u` lists written on a comparison.
+    #[default]
+    Given,
+    /// Estimated from the data on every run (unsupervised, deterministic).
+    Auto,
+}
+
+/// One blocking rule: records agreeing on every listed key are compared.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BlockingRule {
+    /// The keys, all of which must agree.
+    #[schemars(title = "Keys that must agree", example = serde_json::json!(["postcode"]))]
+    pub on: Vec<BlockingKey>,
+    /// The keys' values are taken as a set, so `[given_name, surname]` also pairs records
+    /// whose given name and surname were swapped.
+    #[serde(default, skip_serializing_if = "is_false")]
+    #[schemars(title = "Keys as a set", example = serde_json::json!(true))]
+    pub unordered: bool,
+}
+
+/// A blocking key: a field name (its whole normalised value), or a field with a transform.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum BlockingKey {
+    /// A target field; its whole normalised value is the key.
+    Field(String),
+    /// A target field with a transform.
+    Transformed(TransformedKey),
+}
+
+/// A field with a transform applied before blocking.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransformedKey {
+    /// The target field.
+    #[schemars(title = "Field", example = serde_json::json!("name"))]
+    pub field: String,
+    /// How the value becomes a key.
+    #[schemars(title = "Key transform", example = serde_json::json!("first_token"))]
+    pub key: KeyTransform,
+    /// For `prefix`: how many characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    #[schemars(title = "Prefix length", example = serde_json::json!(4))]
+    pub length: Option<usize>,
+}
+
+/// Transforms of a blocking key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyTransform {
+    /// The whole value, lower-cased.
+    Exact,
+    /// The first `length` characters (default 4).
+    Prefix,
+    /// The first word.
+    FirstToken,
+    /// Every word on its own (for names: the identity-bearing words after normalisation).
+    Tokens,
+    /// The Soundex code of the first word: "Smith" and "Smyth" share S530.
+    Soundex,
+}
+
+/// One comparison between two records' values of a field. Its outcome is one of ordered
+/// levels: `exact`, then the fuzzy levels of the method (from `levels`), then `else`; a
+/// missing value on either side is no evidence either way.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "Comparison")]
@@ -310,6 +425,36 @@ pub struct CompareSpec {
     #[schemars(range(min = 0.0))]
     #[schemars(title = "Weight", example = serde_json::json!(1.0))]
     pub weight: f64,
+    /// The fuzzy levels between `exact` and `else`, strongest first: similarity cut-offs
+    /// (0–1) for `name`, `jaro_winkler`, `jaccard`, `token_set`; edit counts for
+    /// `levenshtein` and `damerau_levenshtein`. Each method has defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "Fuzzy levels", example = serde_json::json!([0.92, 0.8]))]
+    pub levels: Option<Vec<f64>>,
+    /// For `date`: a level for dates at most this many days apart (default 30).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "Days apart", example = serde_json::json!(30))]
+    pub days: Option<u32>,
+    /// For `numeric`: a level for numbers at most this far apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "Numeric tolerance", example = serde_json::json!(0.5))]
+    pub tolerance: Option<f64>,
+    /// Term-frequency adjustment: agreeing on a common value (a frequent surname, a word
+    /// shared by many names) counts less than agreeing on a rare one. Default: on for
+    /// `name`, off otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "Term-frequency adjustment", example = serde_json::json!(true))]
+    pub term_frequency: Option<bool>,
+    /// With `weights: given`, the probability of each level among true matches, in level
+    /// order (`exact`, the fuzzy levels, `else`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "m probabilities", example = serde_json::json!([0.9, 0.08, 0.02]))]
+    pub m: Option<Vec<f64>>,
+    /// With `weights: given`, the probability of each level among non-matches, in level
+    /// order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "u probabilities", example = serde_json::json!([0.001, 0.01, 0.989]))]
+    pub u: Option<Vec<f64>>,
 }
 
 fn default_weight() -> f64 {
@@ -317,17 +462,35 @@ fn default_weight() -> f64 {
 }
 
 /// Comparison methods.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 #[schemars(title = "Comparison method")]
 pub enum CompareMethod {
     /// Organisation names: case, accents, punctuation, "the", "&"/"and" and legal suffixes are
-    /// ignored; containment ("Luma" in "Luma Bar and Lounge") and typos count as similar.
+    /// ignored; containment ("Luma" in "Luma Bar and Lounge") and typos count as similar, a
+    /// distinguishing word on both sides ("Menlyn" / "Brooklyn") does not.
     Name,
     /// Equal after normalisation.
     Exact,
     /// Jaro-Winkler similarity of the normalised values.
     JaroWinkler,
+    /// Levenshtein edit count.
+    Levenshtein,
+    /// Damerau-Levenshtein edit count (a swap of two neighbours is one edit).
+    DamerauLevenshtein,
+    /// Jaccard similarity of the character bigrams.
+    Jaccard,
+    /// Jaccard similarity of the word sets, in any order.
+    TokenSet,
+    /// Email addresses: the same address, else the same domain.
+    Email,
+    /// Phone numbers: the same E.164 number.
+    Phone,
+    /// Dates (YYYY-MM-DD or YYYYMMDD): exact, one character off, day and month swapped,
+    /// within `days`.
+    Date,
+    /// Numbers: equal, or within `tolerance`.
+    Numeric,
 }
 
 /// Merge settings.

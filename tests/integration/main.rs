@@ -6,6 +6,7 @@ mod common;
 mod diagnostics;
 mod errors;
 mod lifecycle;
+mod matching;
 mod plan_output;
 mod property;
 mod seed;

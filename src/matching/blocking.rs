@@ -1,0 +1,338 @@
+//! Blocking: which pairs of records are compared at all (never all pairs). Each rule maps a
+//! record to keys; records sharing a key under some rule form a candidate pair, and the
+//! rules are OR'd together. A key shared by more than `max_block` records is skipped and
+//! reported. Without rules, keys are derived from the comparisons: the canonical name and
+//! the 4-letter prefix of each name word, the 3-letter prefix for Jaro-Winkler, the whole
+//! value otherwise.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::normalize::Record;
+use crate::spec::compiled::{Blocking, MatchConfig};
+use crate::spec::{CompareMethod, KeyTransform};
+use crate::value::Value;
+
+use super::compare::Prepared;
+use super::name;
+
+/// Statistics of one blocking rule.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RuleStats {
+    pub name: String,
+    /// Pairs the rule generates on its own.
+    pub pairs: usize,
+    /// Pairs no earlier rule had generated.
+    pub new_pairs: usize,
+}
+
+/// A key skipped because too many records shared it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Oversized {
+    pub rule: String,
+    pub key: String,
+    pub records: usize,
+}
+
+/// What blocking did.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BlockStats {
+    pub rules: Vec<RuleStats>,
+    pub oversized: Vec<Oversized>,
+    /// Distinct pairs compared.
+    pub candidate_pairs: usize,
+}
+
+/// Records flattened over sources: global index → (source, index in source).
+pub struct Flat {
+    pub offsets: Vec<usize>,
+    pub source_of: Vec<usize>,
+}
+
+impl Flat {
+    pub fn new(sources: &[Vec<Record>]) -> Flat {
+        let mut offsets = Vec::with_capacity(sources.len() + 1);
+        let mut source_of = Vec::new();
+        let mut n = 0;
+        for (s, recs) in sources.iter().enumerate() {
+            offsets.push(n);
+            n += recs.len();
+            source_of.extend(std::iter::repeat_n(s, recs.len()));
+        }
+        offsets.push(n);
+        Flat { offsets, source_of }
+    }
+
+    pub fn len(&self) -> usize {
+        self.source_of.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.source_of.is_empty()
+    }
+
+    pub fn member(&self, g: usize) -> super::Member {
+        let source = self.source_of[g];
+        super::Member {
+            source,
+            index: g - self.offsets[source],
+        }
+    }
+
+    pub fn global(&self, m: super::Member) -> usize {
+        self.offsets[m.source] + m.index
+    }
+}
+
+/// Soundex code of the first word: a letter and three digits.
+pub fn soundex(s: &str) -> Option<String> {
+    let word: String = deunicode::deunicode(s)
+        .chars()
+        .skip_while(|c| !c.is_ascii_alphabetic())
+        .take_while(char::is_ascii_alphabetic)
+        .collect::<String>()
+        .to_ascii_uppercase();
+    let mut chars = word.chars();
+    let first = chars.next()?;
+    let code = |c: char| match c {
+        'B' | 'F' | 'P' | 'V' => '1',
+        'C' | 'G' | 'J' | 'K' | 'Q' | 'S' | 'X' | 'Z' => '2',
+        'D' | 'T' => '3',
+        'L' => '4',
+        'M' | 'N' => '5',
+        'R' => '6',
+        'H' | 'W' => '-',
+        _ => '0',
+    };
+    let mut out = String::from(first);
+    let mut last = code(first);
+    for c in chars {
+        let d = code(c);
+        if d == '-' {
+            continue;
+        }
+        if d != '0' && d != last {
+            out.push(d);
+            if out.len() == 4 {
+                break;
+            }
+        }
+        last = d;
+    }
+    while out.len() < 4 {
+        out.push('0');
+    }
+    Some(out)
+}
+
+fn value_text(v: &Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::Text(s) => {
+            let t = s.trim().to_lowercase();
+            (!t.is_empty()).then_some(t)
+        }
+        other => Some(other.to_string()),
+    }
+}
+
+/// The keys of one field under a transform (several for `tokens`).
+fn field_keys(v: &Value, transform: KeyTransform, length: usize, name_field: bool) -> Vec<String> {
+    let Some(text) = value_text(v) else {
+        return Vec::new();
+    };
+    match transform {
+        KeyTransform::Exact => vec![text],
+        KeyTransform::Prefix => vec![text.chars().take(length).collect()],
+        KeyTransform::FirstToken => text
+            .split_whitespace()
+            .next()
+            .map(String::from)
+            .into_iter()
+            .collect(),
+        KeyTransform::Tokens => {
+            let mut t: Vec<String> = if name_field {
+                name::tokens(&text)
+            } else {
+                text.split(|c: char| !c.is_alphanumeric())
+                    .filter(|w| !w.is_empty())
+                    .map(String::from)
+                    .collect()
+            };
+            t.sort();
+            t.dedup();
+            t
+        }
+        KeyTransform::Soundex => soundex(&text).into_iter().collect(),
+    }
+}
+
+/// The keys of a record under one rule: every combination of its fields' keys.
+pub fn rule_keys(config: &MatchConfig, rule: &Blocking, values: &[Value]) -> Vec<String> {
+    let mut parts: Vec<Vec<String>> = Vec::with_capacity(rule.keys.len());
+    for &(field, transform, length) in &rule.keys {
+        let name_field = config
+            .comparisons
+            .iter()
+            .any(|c| c.field == field && c.method == CompareMethod::Name);
+        let keys = field_keys(&values[field], transform, length, name_field);
+        if keys.is_empty() {
+            return Vec::new();
+        }
+        parts.push(keys);
+    }
+    let mut combos: Vec<Vec<&str>> = vec![Vec::new()];
+    for p in &parts {
+        let mut next = Vec::with_capacity(combos.len() * p.len());
+        for c in &combos {
+            for k in p {
+                let mut c = c.clone();
+                c.push(k);
+                next.push(c);
+            }
+        }
+        combos = next;
+        if combos.len() > 64 {
+            combos.truncate(64);
+        }
+    }
+    combos
+        .into_iter()
+        .map(|mut c| {
+            if rule.unordered {
+                c.sort_unstable();
+            }
+            c.join("\u{1f}")
+        })
+        .collect()
+}
+
+/// Keys derived from the comparisons, when the spec gives no blocking rules.
+pub fn comparison_keys(config: &MatchConfig, p: &[Prepared]) -> Vec<String> {
+    let mut keys = Vec::new();
+    for (i, (c, v)) in config.comparisons.iter().zip(p).enumerate() {
+        match (c.method, v) {
+            (_, Prepared::Missing) => {}
+            (CompareMethod::Name, Prepared::Name { tokens, canonical }) => {
+                keys.push(format!("{i}={canonical}"));
+                for t in tokens {
+                    if t.len() >= 3 || tokens.len() == 1 {
+                        let prefix: String = t.chars().take(4).collect();
+                        keys.push(format!("{i}^{prefix}"));
+                    }
+                }
+            }
+            (CompareMethod::JaroWinkler, p) => {
+                if let Some(s) = p.text() {
+                    let prefix: String = s.chars().take(3).collect();
+                    keys.push(format!("{i}^{prefix}"));
+                }
+            }
+            (_, p) => {
+                if let Some(k) = p.key() {
+                    keys.push(format!("{i}={k}"));
+                }
+            }
+        }
+    }
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// Candidate pairs `(a, b)` of global indexes with `a < b`, sorted, and the statistics.
+/// Records of one source are paired only when that source dedupes.
+pub fn candidate_pairs(
+    config: &MatchConfig,
+    flat: &Flat,
+    keys_per_rule: &[(String, Vec<Vec<String>>)],
+) -> (Vec<(u32, u32)>, BlockStats) {
+    let mut stats = BlockStats::default();
+    let mut seen: HashSet<u64> = HashSet::new();
+    let mut all: Vec<u64> = Vec::new();
+    for (rule_name, keys) in keys_per_rule {
+        let mut postings: HashMap<&str, Vec<u32>> = HashMap::new();
+        for (g, ks) in keys.iter().enumerate() {
+            for k in ks {
+                postings.entry(k.as_str()).or_default().push(g as u32);
+            }
+        }
+        let mut buckets: Vec<(&str, Vec<u32>)> = postings.into_iter().collect();
+        buckets.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let mut rule_pairs: Vec<u64> = Vec::new();
+        for (key, mut list) in buckets {
+            list.dedup();
+            if list.len() < 2 {
+                continue;
+            }
+            if list.len() > config.max_block {
+                stats.oversized.push(Oversized {
+                    rule: rule_name.clone(),
+                    key: key.replace('\u{1f}', " | "),
+                    records: list.len(),
+                });
+                continue;
+            }
+            for (i, &a) in list.iter().enumerate() {
+                let sa = flat.source_of[a as usize];
+                for &b in &list[i + 1..] {
+                    let sb = flat.source_of[b as usize];
+                    if sa != sb || config.dedupes(sa) {
+                        rule_pairs.push((u64::from(a) << 32) | u64::from(b));
+                    }
+                }
+            }
+        }
+        rule_pairs.sort_unstable();
+        rule_pairs.dedup();
+        let mut new_pairs = 0;
+        for &p in &rule_pairs {
+            if seen.insert(p) {
+                new_pairs += 1;
+                all.push(p);
+            }
+        }
+        stats.rules.push(RuleStats {
+            name: rule_name.clone(),
+            pairs: rule_pairs.len(),
+            new_pairs,
+        });
+    }
+    all.sort_unstable();
+    stats.candidate_pairs = all.len();
+    let pairs = all
+        .into_iter()
+        .map(|p| ((p >> 32) as u32, p as u32))
+        .collect();
+    (pairs, stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn soundex_codes() {
+        assert_eq!(soundex("Robert").as_deref(), Some("R163"));
+        assert_eq!(soundex("Rupert").as_deref(), Some("R163"));
+        assert_eq!(soundex("Smith").as_deref(), Some("S530"));
+        assert_eq!(soundex("Smyth").as_deref(), Some("S530"));
+        assert_eq!(soundex("Tymczak").as_deref(), Some("T522"));
+        assert_eq!(soundex("Ashcraft").as_deref(), Some("A261"));
+        assert_eq!(soundex("123"), None);
+    }
+
+    #[test]
+    fn keys_per_transform() {
+        let v = Value::Text("Ocean Basket Menlyn".into());
+        assert_eq!(field_keys(&v, KeyTransform::Prefix, 3, false), vec!["oce"]);
+        assert_eq!(
+            field_keys(&v, KeyTransform::FirstToken, 0, false),
+            vec!["ocean"]
+        );
+        assert_eq!(
+            field_keys(&v, KeyTransform::Tokens, 0, true),
+            vec!["basket", "menlyn", "ocean"]
+        );
+        assert!(field_keys(&Value::Null, KeyTransform::Exact, 0, false).is_empty());
+    }
+}

@@ -1,0 +1,336 @@
+//! Explanations of matching, for people and machines: the summary of a matching run
+//! (records, blocking statistics per rule, the model's levels with m/u and bits, time per
+//! stage) and, for one golden record, its members, each link's score as a text waterfall of
+//! per-comparison contributions, the pairs considered and rejected near the threshold, and
+//! where each value came from. Renderers only read; nothing here changes the data.
+
+use std::fmt::Write as _;
+
+use serde_json::json;
+
+use crate::matching::{Matches, Member, Score};
+use crate::pipeline::Resolved;
+use crate::plan::{Action, Plan};
+use crate::spec::compiled::Compiled;
+
+/// How many rejected pairs an explanation lists per golden record.
+const REJECTED_SHOWN: usize = 5;
+
+fn member_name(spec: &Compiled, resolved: &Resolved, m: Member) -> String {
+    format!(
+        "{}:{}",
+        spec.sources[m.source].name, resolved.kept[m.source][m.index].id
+    )
+}
+
+fn method_name(m: crate::spec::CompareMethod) -> String {
+    serde_json::to_value(m)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
+}
+
+/// Wall time of each stage, in seconds, in order.
+pub type Timings = Vec<(String, f64)>;
+
+/// The matching summary as text.
+pub fn summary(spec: &Compiled, resolved: &Resolved, timings: &Timings) -> String {
+    let mut out = String::new();
+    let m = &resolved.matches;
+    let _ = writeln!(out, "Matching");
+    for (s, recs) in resolved.kept.iter().enumerate() {
+        let dedupe = if spec.matching.dedupes(s) {
+            " (deduplicated)"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "  source {:<12} {:>8} records{dedupe}",
+            spec.sources[s].name,
+            recs.len()
+        );
+    }
+    let _ = writeln!(out, "\nBlocking: {} candidate pairs", m.candidate_pairs);
+    for r in &m.blocking.rules {
+        let _ = writeln!(
+            out,
+            "  {:<40} {:>10} pairs  {:>10} new",
+            r.name, r.pairs, r.new_pairs
+        );
+    }
+    for o in &m.blocking.oversized {
+        let _ = writeln!(
+            out,
+            "  skipped: key {:?} of rule {} is shared by {} records (max_block {})",
+            o.key, o.rule, o.records, spec.matching.max_block
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nModel ({}):",
+        if m.model.lambda.is_some() {
+            "weights estimated from the data"
+        } else {
+            "weights as given"
+        }
+    );
+    if let (Some(prior), Some(lambda)) = (m.model.prior_bits, m.model.lambda) {
+        let _ = writeln!(
+            out,
+            "  prior {prior:+.2} bits; {:.2}% of candidate pairs are matches; {} EM iterations; u from {} random pairs",
+            lambda * 100.0,
+            m.model.iterations,
+            m.model.u_samples
+        );
+    }
+    for (c, levels) in spec.matching.comparisons.iter().zip(&m.model.levels) {
+        let _ = writeln!(
+            out,
+            "  {} ({}{}{})",
+            c.name,
+            method_name(c.method),
+            if c.weight == 1.0 {
+                String::new()
+            } else {
+                format!(", weight {}", c.weight)
+            },
+            if c.term_frequency {
+                ", term frequencies"
+            } else {
+                ""
+            }
+        );
+        for l in levels {
+            let _ = writeln!(
+                out,
+                "    {:<24} m {:<10.6} u {:<10.6} {:+7.2} bits",
+                l.name,
+                l.m,
+                l.u,
+                l.bits() * c.weight
+            );
+        }
+    }
+    let linked = m.clusters.iter().filter(|c| c.members.len() > 1).count();
+    let _ = writeln!(
+        out,
+        "\nClusters: {} golden records, {} of them with several members; {} pairs to review",
+        m.clusters.len(),
+        linked,
+        m.review.len()
+    );
+    if m.guard_refusals > 0 {
+        let _ = writeln!(
+            out,
+            "  {} links refused: the group would have grown beyond max_cluster {}",
+            m.guard_refusals, spec.matching.max_cluster
+        );
+    }
+    let _ = writeln!(out, "\nTime:");
+    for (name, secs) in timings {
+        let _ = writeln!(out, "  {name:<20} {:>9.1} ms", secs * 1000.0);
+    }
+    out
+}
+
+/// The matching summary as JSON, with every cluster of several records (as `source:id`).
+pub fn summary_json(spec: &Compiled, resolved: &Resolved, timings: &Timings) -> serde_json::Value {
+    let m: &Matches = &resolved.matches;
+    let clusters: Vec<Vec<String>> = m
+        .clusters
+        .iter()
+        .filter(|c| c.members.len() > 1)
+        .map(|c| {
+            c.members
+                .iter()
+                .map(|&x| member_name(spec, resolved, x))
+                .collect()
+        })
+        .collect();
+    json!({
+        "format_version": "1",
+        "records": spec.sources.iter().zip(&resolved.kept).map(|(s, r)| (s.name.clone(), json!(r.len()))).collect::<serde_json::Map<_, _>>(),
+        "excluded": resolved.excluded.len(),
+        "blocking": {
+            "candidate_pairs": m.candidate_pairs,
+            "rules": m.blocking.rules.iter().map(|r| json!({"rule": r.name, "pairs": r.pairs, "new_pairs": r.new_pairs})).collect::<Vec<_>>(),
+            "oversized": m.blocking.oversized.iter().map(|o| json!({"rule": o.rule, "key": o.key, "records": o.records})).collect::<Vec<_>>(),
+        },
+        "model": {
+            "estimated": m.model.lambda.is_some(),
+            "prior_bits": m.model.prior_bits,
+            "lambda": m.model.lambda,
+            "iterations": m.model.iterations,
+            "u_samples": m.model.u_samples,
+            "comparisons": spec.matching.comparisons.iter().zip(&m.model.levels).map(|(c, levels)| json!({
+                "field": c.name,
+                "method": method_name(c.method),
+                "levels": levels.iter().map(|l| json!({"name": l.name, "m": l.m, "u": l.u, "bits": l.bits() * c.weight})).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        },
+        "golden_records": resolved.desired.len(),
+        "clusters": clusters,
+        "review": m.review.iter().map(|r| json!({
+            "left": member_name(spec, resolved, r.to),
+            "right": member_name(spec, resolved, r.record),
+            "score": r.score.probability,
+            "reason": r.reason,
+        })).collect::<Vec<_>>(),
+        "guard_refusals": m.guard_refusals,
+        "timings": timings.iter().map(|(n, s)| (n.clone(), json!(s))).collect::<serde_json::Map<_, _>>(),
+    })
+}
+
+/// One bit of evidence is one character of bar, up to this many.
+const BAR: usize = 24;
+
+fn bar(bits: f64) -> String {
+    let n = (bits.abs().round() as usize).min(BAR);
+    if bits >= 0.0 {
+        "█".repeat(n)
+    } else {
+        "░".repeat(n)
+    }
+}
+
+/// A score as a waterfall: the prior, then every comparison's bits, then the total.
+pub fn waterfall(spec: &Compiled, score: &Score, out: &mut String, indent: &str) {
+    if score.terms.is_empty() {
+        let _ = writeln!(
+            out,
+            "{indent}linked by a `same` override in the spec, whatever the score"
+        );
+        return;
+    }
+    let width = spec
+        .matching
+        .comparisons
+        .iter()
+        .map(|c| c.name.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let _ = writeln!(
+        out,
+        "{indent}{:<width$}  {:<26} {:>7}",
+        "prior",
+        "",
+        format!("{:+.2}", score.prior_bits),
+    );
+    for t in &score.terms {
+        let c = &spec.matching.comparisons[t.comparison];
+        let level = match t.similarity {
+            Some(s) if t.level.is_some_and(|l| l > 0) => format!("{} ({s:.3})", t.label),
+            _ => t.label.clone(),
+        };
+        let tf = if t.tf_bits != 0.0 {
+            format!("  (term frequency {:+.2})", t.tf_bits)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "{indent}{:<width$}  {:<26} {:>7}  {}{tf}",
+            c.name,
+            level,
+            format!("{:+.2}", t.bits),
+            bar(t.bits),
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{indent}{:<width$}  {:<26} {:>7}  → probability {:.4}",
+        "total",
+        "",
+        format!("{:+.2}", score.bits()),
+        score.probability
+    );
+}
+
+/// The explanation of one golden record (the change at `index` of the plan).
+pub fn record(spec: &Compiled, resolved: &Resolved, plan: &Plan, index: usize) -> String {
+    let mut out = String::new();
+    let change = &plan.changes[index];
+    let desired = &resolved.desired[index];
+    let cluster = &resolved.matches.clusters[desired.cluster];
+    let action = match change.action {
+        Action::Create => "will be created",
+        Action::Update => "will be updated",
+        Action::Delete => "will be deleted",
+        Action::NoOp => "is up to date",
+    };
+    let _ = writeln!(out, "{} {action}", plan.address(&change.address));
+    let _ = writeln!(out, "  members:");
+    let address_field = spec.address_field;
+    for &m in &cluster.members {
+        let rec = &resolved.kept[m.source][m.index];
+        let _ = writeln!(
+            out,
+            "    {:<24} {}",
+            member_name(spec, resolved, m),
+            rec.values[address_field]
+        );
+    }
+    if cluster.links.is_empty() {
+        let _ = writeln!(out, "  links: none (a record of its own)");
+    }
+    for l in &cluster.links {
+        let _ = writeln!(
+            out,
+            "  link {} → {}  probability {:.4}",
+            member_name(spec, resolved, l.record),
+            member_name(spec, resolved, l.to),
+            l.score.probability
+        );
+        waterfall(spec, &l.score, &mut out, "      ");
+    }
+    let in_cluster = |m: Member| cluster.members.contains(&m);
+    let mut rejected: Vec<_> = resolved
+        .matches
+        .rejected
+        .iter()
+        .filter(|r| in_cluster(r.a) || in_cluster(r.b))
+        .collect();
+    rejected.sort_by(|a, b| b.probability.total_cmp(&a.probability));
+    if !rejected.is_empty() {
+        let _ = writeln!(
+            out,
+            "  considered and not linked (threshold {}):",
+            spec.matching.threshold
+        );
+        for r in rejected.iter().take(REJECTED_SHOWN) {
+            let (inside, outside) = if in_cluster(r.a) {
+                (r.a, r.b)
+            } else {
+                (r.b, r.a)
+            };
+            let review = resolved.matches.review.iter().find(|x| {
+                (x.record == inside && x.to == outside) || (x.record == outside && x.to == inside)
+            });
+            let _ = writeln!(
+                out,
+                "    {} ~ {}  probability {:.4}{}",
+                member_name(spec, resolved, inside),
+                member_name(spec, resolved, outside),
+                r.probability,
+                review.map_or(String::new(), |x| format!(": {}", x.reason))
+            );
+        }
+    }
+    let _ = writeln!(out, "  values:");
+    let width = plan.fields.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
+    for (fi, (name, _)) in plan.fields.iter().enumerate() {
+        let value = &desired.values[fi];
+        let from = desired.provenance[fi]
+            .as_ref()
+            .map_or("no source has a value".to_string(), |p| format!("from {p}"));
+        let shown = if value.is_null() {
+            "(empty)".to_string()
+        } else {
+            value.to_string()
+        };
+        let _ = writeln!(out, "    {name:<width$} = {shown}  {from}");
+    }
+    out
+}

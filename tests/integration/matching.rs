@@ -1,0 +1,326 @@
+//! Matching on tricky business names, overrides, the review band, within-source dedupe and
+//! `explain`, end to end through the binary.
+
+use crate::common::Workspace;
+
+/// Two sources of customers; `extra` is appended under `match:`.
+fn spec(production: &[(&str, &str, &str)], import: &[(&str, &str, &str)], extra: &str) -> String {
+    let rows = |rs: &[(&str, &str, &str)]| {
+        rs.iter()
+            .map(|(id, name, phone)| {
+                format!("      - {{ id: \"{id}\", name: \"{name}\", phone: \"{phone}\" }}\n")
+            })
+            .collect::<String>()
+    };
+    format!(
+        r#"version: 1
+resource: customers
+target:
+  table: customers
+  fields:
+    name: {{ type: text, required: true }}
+    phone: {{ type: phone, region: ZA }}
+sources:
+  production:
+    id: id
+    fields: {{ name: name, phone: phone }}
+    inline:
+{}  import:
+    id: id
+    fields: {{ name: name, phone: phone }}
+    inline:
+{}match:
+  threshold: 0.85
+  review: 0.5
+  compare:
+    name: {{ method: name }}
+    phone: {{ method: phone }}
+{extra}"#,
+        rows(production),
+        rows(import)
+    )
+}
+
+/// The clusters of several records, as sorted lists of `source:id`.
+fn clusters(ws: &Workspace) -> Vec<Vec<String>> {
+    let doc = ws.run(&["explain", "--json"]).ok().json();
+    let mut out: Vec<Vec<String>> = doc["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let mut v: Vec<String> = c
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s.as_str().unwrap().to_string())
+                .collect();
+            v.sort();
+            v
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn pair(a: &str, b: &str) -> Vec<String> {
+    let mut v = vec![format!("production:{a}"), format!("import:{b}")];
+    v.sort();
+    v
+}
+
+#[test]
+fn tricky_business_names_link_to_the_right_record() {
+    let production = [
+        ("1", "Ocean Basket Menlyn", ""),
+        ("2", "Ocean Basket Brooklyn", ""),
+        ("3", "The Junction", ""),
+        ("4", "Mugg & Bean", ""),
+        ("5", "Café Zoë", ""),
+        ("6", "Acme Holdings (Pty) Ltd", ""),
+        ("7", "Shebeen", ""),
+        ("8", "Luma Bar and Lounge", ""),
+    ];
+    let import = [
+        ("a", "Ocean Basket Brooklyn", ""),
+        ("b", "Ocean Basket Menlyn", ""),
+        ("c", "Junction", ""),
+        ("d", "Mugg and Bean", ""),
+        ("e", "Cafe Zoe", ""),
+        ("f", "ACME HOLDINGS", ""),
+        ("g", "Shebeeen", ""),
+        ("h", "Luma", ""),
+    ];
+    let ws = Workspace::empty();
+    ws.write("specs/customers.yaml", &spec(&production, &import, ""));
+    let got = clusters(&ws);
+    let want: Vec<Vec<String>> = {
+        let mut w = vec![
+            pair("1", "b"), // branches of one brand each keep their own record
+            pair("2", "a"),
+            pair("3", "c"), // "The X" / "X"
+            pair("4", "d"), // "&" / "and"
+            pair("5", "e"), // accents
+            pair("6", "f"), // legal suffix, case
+            pair("7", "g"), // a typo
+            pair("8", "h"), // containment
+        ];
+        w.sort();
+        w
+    };
+    assert_eq!(got, want);
+}
+
+#[test]
+fn one_brand_without_its_branch_name_is_not_merged_into_a_branch() {
+    let ws = Workspace::empty();
+    ws.write(
+        "specs/customers.yaml",
+        &spec(
+            &[
+                ("1", "Ocean Basket Menlyn", ""),
+                ("2", "Ocean Basket Brooklyn", ""),
+            ],
+            &[("a", "Ocean Basket Hatfield", "")],
+            "",
+        ),
+    );
+    assert!(clusters(&ws).is_empty());
+}
+
+#[test]
+fn the_same_phone_with_different_names_is_reviewed_not_merged() {
+    let ws = Workspace::empty();
+    ws.write(
+        "specs/customers.yaml",
+        &spec(
+            &[
+                ("1", "Pemba Mozambican Restaurant", "082 874 8637"),
+                ("2", "Luma", ""),
+                ("3", "Shebeen", ""),
+                ("4", "Venue", ""),
+                ("5", "Debonair Pizza", ""),
+                ("6", "Culinary Institute", ""),
+            ],
+            &[
+                ("a", "Chameleon Village", "+27 82 874 8637"),
+                ("b", "Luma", ""),
+                ("c", "Revue Bar", ""),
+                ("d", "Casa Bella", ""),
+                ("e", "Spur", ""),
+                ("f", "Nandos", ""),
+            ],
+            "",
+        ),
+    );
+    assert_eq!(clusters(&ws), vec![pair("2", "b")]);
+    let plan = ws.run(&["plan", "--json"]).ok().json();
+    let review = plan["review"].as_array().unwrap();
+    assert_eq!(review.len(), 1, "{review:?}");
+    assert_eq!(review[0]["left"], "production:1");
+    assert_eq!(review[0]["right"], "import:a");
+    let score = review[0]["score"].as_f64().unwrap();
+    assert!((0.5..0.85).contains(&score), "{score}");
+    assert_eq!(plan["summary"]["create"], 11);
+}
+
+#[test]
+fn a_review_band_pair_is_listed_and_not_merged() {
+    let ws = Workspace::empty();
+    ws.write(
+        "specs/customers.yaml",
+        &spec(
+            &[("1", "Luma Bar and Lounge", "")],
+            &[("a", "Luma", "")],
+            "",
+        )
+        .replace("threshold: 0.85", "threshold: 0.9999"),
+    );
+    assert!(clusters(&ws).is_empty());
+    let plan = ws.run(&["plan", "--json"]).ok().json();
+    assert_eq!(plan["summary"]["create"], 2);
+    let review = plan["review"].as_array().unwrap();
+    assert_eq!(review.len(), 1, "{review:?}");
+    let score = review[0]["score"].as_f64().unwrap();
+    assert!((0.5..0.9999).contains(&score), "{score}");
+    let text = ws.run(&["plan"]).ok().stdout;
+    assert!(text.contains("To review (1), not linked:"), "{text}");
+}
+
+#[test]
+fn a_distinct_override_beats_a_high_score() {
+    let ws = Workspace::empty();
+    let records = [("1", "Luma Bar", "011 555 0001")];
+    let same = [("a", "Luma Bar", "011 555 0001")];
+    ws.write("specs/customers.yaml", &spec(&records, &same, ""));
+    assert_eq!(clusters(&ws), vec![pair("1", "a")]);
+    ws.write(
+        "specs/customers.yaml",
+        &spec(&records, &same, "  distinct: [[production:1, import:a]]\n"),
+    );
+    assert!(clusters(&ws).is_empty());
+}
+
+#[test]
+fn a_same_override_links_whatever_the_score() {
+    let ws = Workspace::empty();
+    ws.write(
+        "specs/customers.yaml",
+        &spec(
+            &[("1", "Venue", "")],
+            &[("a", "Revue Bar", "")],
+            "  same: [[production:1, import:a]]\n",
+        ),
+    );
+    assert_eq!(clusters(&ws), vec![pair("1", "a")]);
+}
+
+const DEDUPE: &str = r#"version: 1
+resource: customers
+target:
+  table: customers
+  fields:
+    name: { type: text, required: true }
+sources:
+  list:
+    id: id
+    dedupe: true
+    fields: { name: name }
+    inline:
+      - { id: "1", name: "Luma Bar" }
+      - { id: "2", name: "Luma Bar" }
+      - { id: "3", name: "LUMA BAR" }
+      - { id: "4", name: "Shebeen" }
+match:
+  max_cluster: MAX
+  compare:
+    name: { method: name }
+"#;
+
+#[test]
+fn a_deduped_source_links_its_own_records_within_the_size_guard() {
+    let ws = Workspace::empty();
+    ws.write("specs/customers.yaml", &DEDUPE.replace("MAX", "10"));
+    assert_eq!(
+        clusters(&ws),
+        vec![vec!["list:1".to_string(), "list:2".into(), "list:3".into()]]
+    );
+    ws.write("specs/customers.yaml", &DEDUPE.replace("MAX", "2"));
+    let doc = ws.run(&["explain", "--json"]).ok().json();
+    assert_eq!(doc["clusters"].as_array().unwrap().len(), 1);
+    assert_eq!(doc["clusters"][0].as_array().unwrap().len(), 2);
+    // Both other pairs with the third record would have made a group of three.
+    assert_eq!(doc["guard_refusals"], 2);
+    assert_eq!(doc["golden_records"], 3);
+}
+
+#[test]
+fn explain_shows_members_waterfall_and_provenance() {
+    let ws = Workspace::seed();
+    let run = ws.run(&["explain", "customers[\"maltos-sun-city\"]"]).ok();
+    let text = run.stdout;
+    for want in [
+        "customers[\"maltos-sun-city\"] will be created",
+        "import:2",
+        "link import:2 → production:",
+        "prior",
+        "name ≥ 0.92",
+        "total",
+        "= \"suncity@maltos.co.za\"  from production:",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in\n{text}");
+    }
+    // Just the key works too; an unknown address is an error with a suggestion.
+    ws.run(&["explain", "maltos-sun-city"]).ok();
+    let bad = ws
+        .run(&["explain", "customers[\"maltos-sun-cty\"]"])
+        .fails();
+    assert!(bad.stderr.contains("maltos-sun-city"), "{}", bad.stderr);
+    assert!(
+        !ws.db_path().exists(),
+        "explain must not create the database"
+    );
+}
+
+#[test]
+fn explain_summary_reports_blocking_and_plan_explain_adds_it() {
+    let ws = Workspace::seed();
+    let doc = ws.run(&["explain", "--json"]).ok().json();
+    assert!(doc["blocking"]["candidate_pairs"].as_u64().unwrap() > 0);
+    assert_eq!(doc["blocking"]["rules"].as_array().unwrap().len(), 1);
+    assert_eq!(doc["clusters"].as_array().unwrap().len(), 8);
+    let text = ws.run(&["plan", "--explain"]).ok().stdout;
+    assert!(text.contains("Plan: 17 to add"), "{text}");
+    assert!(text.contains("Blocking:"), "{text}");
+    assert!(
+        text.contains("customers[\"barchefz\"] will be created"),
+        "{text}"
+    );
+}
+
+#[test]
+fn blocking_rules_are_counted_per_rule() {
+    let ws = Workspace::empty();
+    ws.write(
+        "specs/customers.yaml",
+        &spec(
+            &[
+                ("1", "Luma Bar", "011 555 0001"),
+                ("2", "Shebeen", "011 555 0002"),
+            ],
+            &[
+                ("a", "Luma", "011 555 0001"),
+                ("b", "Shebeen Tavern", "011 555 0009"),
+            ],
+            "  blocking:\n    - on: [phone]\n    - on: [{ field: name, key: first_token }]\n",
+        ),
+    );
+    let doc = ws.run(&["explain", "--json"]).ok().json();
+    let rules = doc["blocking"]["rules"].as_array().unwrap();
+    assert_eq!(rules[0]["rule"], "phone");
+    assert_eq!(rules[0]["pairs"], 1);
+    assert_eq!(rules[1]["rule"], "first_token(name)");
+    assert_eq!(rules[1]["pairs"], 2);
+    assert_eq!(rules[1]["new_pairs"], 1);
+    assert_eq!(doc["blocking"]["candidate_pairs"], 2);
+}
