@@ -17,7 +17,11 @@ pub fn make_plan(spec: &Compiled, url: &str) -> Result<plan::Plan> {
         let db = Database::open_read(url).await?;
         let current = read::read(&db, spec).await;
         db.close().await;
-        Ok(plan::plan(spec, &resolved, &current?))
+        let current = current?;
+        let plan = plan::plan(spec, &resolved, &current);
+        // The table's own rules (NOT NULL, unique constraints) are checked before any write.
+        crate::db::check::check(spec, &current, &plan, db.dialect.backend)?;
+        Ok(plan)
     })
 }
 

@@ -5,6 +5,7 @@
 //! statements the tool runs are built by [`Dialect`] with validated, quoted identifiers and
 //! bound values. [`on_pool!`] runs the same code against whichever pool is open.
 
+pub mod check;
 pub mod dialect;
 pub mod read;
 pub mod write;
