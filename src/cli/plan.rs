@@ -16,11 +16,12 @@ pub fn make_plan(spec: &Compiled, url: &str) -> Result<plan::Plan> {
     rt.block_on(async {
         let db = Database::open_read(url).await?;
         let current = read::read(&db, spec).await;
+        let backend = db.dialect.backend;
         db.close().await;
         let current = current?;
         let plan = plan::plan(spec, &resolved, &current);
         // The table's own rules (NOT NULL, unique constraints) are checked before any write.
-        crate::db::check::check(spec, &current, &plan, db.dialect.backend)?;
+        crate::db::check::check(spec, &current, &plan, backend)?;
         Ok(plan)
     })
 }
