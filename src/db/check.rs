@@ -137,7 +137,7 @@ pub fn check(spec: &Compiled, current: &CurrentState, plan: &Plan, backend: Back
                 .map(|(&f, v)| format!("{} = {v}", spec.fields[f].name))
                 .collect();
             problems.push(format!(
-                "unique constraint {:?} on ({}) would be violated: {} would all have {}; give \
+                "unique constraint {:?} on ({}) would be violated: {} would each have {}; give \
                  them different values, link them with `match.same`, or exclude one",
                 u.name,
                 u.columns.join(", "),

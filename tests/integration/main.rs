@@ -1,6 +1,7 @@
 //! End-to-end tests: each spawns the real binary on real files and a real SQLite database.
 
 mod common;
+mod databases;
 mod errors;
 mod lifecycle;
 mod property;
