@@ -162,7 +162,11 @@ pub fn check(spec: &Compiled, current: &CurrentState, plan: &Plan, backend: Back
 }
 
 /// Every row the table will hold after the plan, each named for messages.
-fn simulate<'a>(spec: &Compiled, current: &'a CurrentState, plan: &'a Plan) -> Vec<(String, &'a [Value])> {
+fn simulate<'a>(
+    spec: &Compiled,
+    current: &'a CurrentState,
+    plan: &'a Plan,
+) -> Vec<(String, &'a [Value])> {
     let mut by_key: HashMap<String, usize> = HashMap::new();
     let mut rows: Vec<(String, &[Value])> = current
         .rows

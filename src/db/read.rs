@@ -280,8 +280,7 @@ pub fn from_database(kind: FieldType, text: Option<String>) -> Value {
         FieldType::Decimal => types::decimal(&text),
         FieldType::Date => types::date(&text).or_else(|| {
             // A DATETIME column holding midnight reads as a date.
-            types::timestamp(&text)
-                .and_then(|t| t.strip_suffix(" 00:00:00").map(str::to_string))
+            types::timestamp(&text).and_then(|t| t.strip_suffix(" 00:00:00").map(str::to_string))
         }),
         FieldType::Timestamp => types::timestamp(&text),
         FieldType::Json => types::json_text(&text),
@@ -311,11 +310,7 @@ pub(crate) fn select_rows(spec: &Compiled, d: Dialect, integer_key: bool) -> Str
 }
 
 /// An existing table must have the primary key and every mapped column.
-pub(crate) fn check_columns(
-    spec: &Compiled,
-    columns: &[Column],
-    d: Dialect,
-) -> Result<()> {
+pub(crate) fn check_columns(spec: &Compiled, columns: &[Column], d: Dialect) -> Result<()> {
     let has = |c: &str| columns.iter().any(|col| col.name.eq_ignore_ascii_case(c));
     let mut missing: Vec<String> = Vec::new();
     if !has(&spec.primary_key) {

@@ -140,7 +140,11 @@ async fn sqlite_creates(
     let mut keys = Vec::with_capacity(rows.len());
     if ins.generated_int_key {
         for chunk in rows.chunks(ins.batch()) {
-            let q = bind_rows!(sqlx::query(AssertSqlSafe(ins.sql(chunk.len(), false))), ins, chunk);
+            let q = bind_rows!(
+                sqlx::query(AssertSqlSafe(ins.sql(chunk.len(), false))),
+                ins,
+                chunk
+            );
             let done = q.execute(&mut *conn).await?;
             if done.rows_affected() != chunk.len() as u64 {
                 return Err(count_mismatch(chunk.len(), done.rows_affected() as usize));
@@ -177,7 +181,11 @@ async fn pg_creates(
     let Some(sequence) = sequence else {
         let mut keys = Vec::with_capacity(rows.len());
         for chunk in rows.chunks(ins.batch()) {
-            let q = bind_rows!(sqlx::query(AssertSqlSafe(ins.sql(chunk.len(), true))), ins, chunk);
+            let q = bind_rows!(
+                sqlx::query(AssertSqlSafe(ins.sql(chunk.len(), true))),
+                ins,
+                chunk
+            );
             let returned = q.fetch_all(&mut *conn).await?;
             if returned.len() != chunk.len() {
                 return Err(count_mismatch(chunk.len(), returned.len()));
@@ -188,16 +196,19 @@ async fn pg_creates(
         }
         return Ok(keys);
     };
-    let ids: Vec<i64> = sqlx::query_scalar(
-        "SELECT nextval(CAST($1 AS regclass)) FROM generate_series(1, $2)",
-    )
-    .bind(sequence)
-    .bind(rows.len() as i64)
-    .fetch_all(&mut *conn)
-    .await?;
+    let ids: Vec<i64> =
+        sqlx::query_scalar("SELECT nextval(CAST($1 AS regclass)) FROM generate_series(1, $2)")
+            .bind(sequence)
+            .bind(rows.len() as i64)
+            .fetch_all(&mut *conn)
+            .await?;
     let mut cols = vec![d.quote(&spec.primary_key)];
     cols.extend(spec.fields.iter().map(|f| d.quote(&f.column)));
-    let statement = format!("COPY {} ({}) FROM STDIN", d.quote(&spec.table), cols.join(", "));
+    let statement = format!(
+        "COPY {} ({}) FROM STDIN",
+        d.quote(&spec.table),
+        cols.join(", ")
+    );
     let mut copy = conn.copy_in_raw(&statement).await?;
     let mut buf = String::with_capacity(1 << 20);
     for (id, values) in ids.iter().zip(rows) {
@@ -265,7 +276,11 @@ async fn mysql_creates(
     let mariadb = version.to_ascii_lowercase().contains("mariadb");
     if ins.generated_int_key && lock_mode <= 1 {
         for chunk in rows.chunks(ins.batch()) {
-            let q = bind_rows!(sqlx::query(AssertSqlSafe(ins.sql(chunk.len(), false))), ins, chunk);
+            let q = bind_rows!(
+                sqlx::query(AssertSqlSafe(ins.sql(chunk.len(), false))),
+                ins,
+                chunk
+            );
             let done = q.execute(&mut *conn).await?;
             if done.rows_affected() != chunk.len() as u64 {
                 return Err(count_mismatch(chunk.len(), done.rows_affected() as usize));
@@ -275,7 +290,11 @@ async fn mysql_creates(
         }
     } else if mariadb {
         for chunk in rows.chunks(ins.batch()) {
-            let q = bind_rows!(sqlx::query(AssertSqlSafe(ins.sql(chunk.len(), true))), ins, chunk);
+            let q = bind_rows!(
+                sqlx::query(AssertSqlSafe(ins.sql(chunk.len(), true))),
+                ins,
+                chunk
+            );
             let returned = q.fetch_all(&mut *conn).await?;
             if returned.len() != chunk.len() {
                 return Err(count_mismatch(chunk.len(), returned.len()));
@@ -375,10 +394,16 @@ macro_rules! apply_with {
             let ddl_first = d.backend == Backend::MySql;
             if ddl_first {
                 if plan.create_table {
-                    let sql = create_table_sql(spec, d).replacen("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1);
+                    let sql = create_table_sql(spec, d).replacen(
+                        "CREATE TABLE",
+                        "CREATE TABLE IF NOT EXISTS",
+                        1,
+                    );
                     sqlx::query(AssertSqlSafe(sql)).execute(p).await?;
                 }
-                sqlx::query(AssertSqlSafe(d.create_state_table())).execute(p).await?;
+                sqlx::query(AssertSqlSafe(d.create_state_table()))
+                    .execute(p)
+                    .await?;
             }
             let mut tx = match d.backend {
                 Backend::Sqlite => p.begin_with("BEGIN IMMEDIATE").await?,
@@ -403,9 +428,13 @@ macro_rules! apply_with {
             check::check(spec, &current, plan, d.backend).map_err(ApplyError::Other)?;
             if !ddl_first {
                 if plan.create_table {
-                    sqlx::query(AssertSqlSafe(create_table_sql(spec, d))).execute(&mut *tx).await?;
+                    sqlx::query(AssertSqlSafe(create_table_sql(spec, d)))
+                        .execute(&mut *tx)
+                        .await?;
                 }
-                sqlx::query(AssertSqlSafe(d.create_state_table())).execute(&mut *tx).await?;
+                sqlx::query(AssertSqlSafe(d.create_state_table()))
+                    .execute(&mut *tx)
+                    .await?;
             }
             let ins = Insert {
                 spec,
@@ -421,8 +450,11 @@ macro_rules! apply_with {
             };
             let mut applied = Applied::default();
 
-            let creates: Vec<&Change> =
-                plan.changes.iter().filter(|c| c.action == Action::Create).collect();
+            let creates: Vec<&Change> = plan
+                .changes
+                .iter()
+                .filter(|c| c.action == Action::Create)
+                .collect();
             let rows: Vec<&[Value]> = creates
                 .iter()
                 .map(|c| c.after.as_deref().expect("a create has values"))
@@ -445,7 +477,12 @@ macro_rules! apply_with {
                         if !c.changed.is_empty() {
                             let mut q = sqlx::query(AssertSqlSafe(update_sql(spec, d, &c.changed)));
                             for &f in &c.changed {
-                                q = bind_value!(q, &values[f], spec.fields[f].kind, ins.not_null[f]);
+                                q = bind_value!(
+                                    q,
+                                    &values[f],
+                                    spec.fields[f].kind,
+                                    ins.not_null[f]
+                                );
                             }
                             q = match row_key {
                                 Value::Int(i) => q.bind(*i),
@@ -473,8 +510,11 @@ macro_rules! apply_with {
             // The state table: old entries of the addresses written, then the new ones.
             let known: std::collections::HashSet<&str> =
                 current.state.iter().map(|s| s.address.as_str()).collect();
-            let stale: Vec<&str> =
-                entries.iter().map(|e| e.address).filter(|a| known.contains(a)).collect();
+            let stale: Vec<&str> = entries
+                .iter()
+                .map(|e| e.address)
+                .filter(|a| known.contains(a))
+                .collect();
             for chunk in stale.chunks(1000) {
                 let mut q = sqlx::query(AssertSqlSafe(state_delete_sql(d, chunk.len())))
                     .bind(plan.resource.clone());
@@ -517,7 +557,9 @@ pub async fn apply(db: &Database, spec: &Compiled, plan: &Plan) -> Result<Applie
     result.map_err(|e| match e {
         ApplyError::Sql(e) => Error::Database {
             url: db.display_url(),
-            message: format!("apply failed and was rolled back, nothing was written: {e}"),
+            message: db.scrub(format!(
+                "apply failed and was rolled back, nothing was written: {e}"
+            )),
             help: None,
         },
         ApplyError::Other(e) => e,

@@ -11,8 +11,8 @@ mod yaml;
 use std::collections::HashSet;
 
 use crate::error::{SourceErrors, SourceProblem};
-use crate::spec::{FieldType, SourceFormat};
 use crate::spec::compiled::{Compiled, Input, Source};
+use crate::spec::{FieldType, SourceFormat};
 
 /// A source record before normalisation: one raw JSON value per target field.
 #[derive(Debug, Clone, PartialEq)]

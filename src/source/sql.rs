@@ -46,7 +46,8 @@ pub fn read(query: &str, url: &str) -> ReadResult {
             }
             Ok(out)
         }.await);
+        let result = result.map_err(|e| (None, db.scrub(format!("the query failed: {e}"))));
         db.close().await;
-        result.map_err(|e| (None, format!("the query failed: {e}")))
+        result
     })
 }

@@ -61,10 +61,16 @@ pub struct Source {
 
 #[derive(Debug, Clone)]
 pub enum Input {
-    File { path: PathBuf, format: SourceFormat },
+    File {
+        path: PathBuf,
+        format: SourceFormat,
+    },
     Inline(Vec<serde_json::Map<String, serde_json::Value>>),
     /// A query against a database; the URL as written (may hold `${VAR}`), expanded when read.
-    Sql { query: String, database: String },
+    Sql {
+        query: String,
+        database: String,
+    },
 }
 
 /// Where a value sits in a source record: `fields.email` (dotted) or `/fields/email` (pointer).
@@ -325,7 +331,11 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
         }
         let given = [s.file.is_some(), s.inline.is_some(), s.sql.is_some()];
         if given.iter().filter(|g| **g).count() > 1 {
-            r.at(&p, "give one of `file`, `inline` or `sql`, not several", None);
+            r.at(
+                &p,
+                "give one of `file`, `inline` or `sql`, not several",
+                None,
+            );
             continue;
         }
         if let Some(query) = &s.sql {

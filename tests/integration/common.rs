@@ -154,7 +154,9 @@ impl Workspace {
     }
 
     pub fn backend(&self) -> Backend {
-        self.server.as_ref().map_or(Backend::Sqlite, |db| db.backend)
+        self.server
+            .as_ref()
+            .map_or(Backend::Sqlite, |db| db.backend)
     }
 
     /// The URL of the workspace database.
@@ -256,7 +258,11 @@ impl ServerDb {
             admin_url,
             name,
         };
-        server_execute(backend, &db.admin_url, &format!("CREATE DATABASE {}", db.name));
+        server_execute(
+            backend,
+            &db.admin_url,
+            &format!("CREATE DATABASE {}", db.name),
+        );
         Some(db)
     }
 

@@ -1,7 +1,7 @@
 //! The same scenarios on SQLite, PostgreSQL and MySQL/MariaDB: each test below runs once per
 //! backend, on its own freshly created database (see `common.rs`).
 
-use crate::common::{Backend, Workspace, on_each_backend};
+use crate::common::{Workspace, on_each_backend};
 
 fn count(ws: &Workspace, table: &str) -> String {
     ws.query(&format!("SELECT count(*) FROM {table}"))[0][0]
