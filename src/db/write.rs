@@ -232,6 +232,39 @@ async fn pg_creates(
     Ok(ids.iter().map(ToString::to_string).collect())
 }
 
+/// Many state entries at once on PostgreSQL, through COPY.
+async fn pg_copy_state(
+    conn: &mut sqlx::PgConnection,
+    d: Dialect,
+    resource: &str,
+    now: &str,
+    entries: &[StateEntry<'_>],
+) -> Result<(), ApplyError> {
+    let statement = format!("COPY {} ({STATE_COLUMNS}) FROM STDIN", d.quote(STATE_TABLE));
+    let mut copy = conn.copy_in_raw(&statement).await?;
+    let mut buf = String::with_capacity(1 << 20);
+    for e in entries {
+        for (i, part) in [resource, e.address, &e.row_key, &e.members, &e.hash, now]
+            .into_iter()
+            .enumerate()
+        {
+            if i > 0 {
+                buf.push('\t');
+            }
+            copy_field(&mut buf, &Value::Text(part.to_string()), false);
+        }
+        buf.push('\n');
+        if buf.len() >= 1 << 20 {
+            copy.send(std::mem::take(&mut buf).into_bytes()).await?;
+        }
+    }
+    if !buf.is_empty() {
+        copy.send(buf.into_bytes()).await?;
+    }
+    copy.finish().await?;
+    Ok(())
+}
+
 /// One value in COPY's text format: `\N` for NULL, backslash escapes for the separators.
 fn copy_field(buf: &mut String, v: &Value, blank: bool) {
     match v {
@@ -523,18 +556,22 @@ macro_rules! apply_with {
                 }
                 q.execute(&mut *tx).await?;
             }
-            for chunk in entries.chunks((d.max_params() / 6).min(1000)) {
-                let mut q = sqlx::query(AssertSqlSafe(state_insert_sql(d, chunk.len())));
-                for e in chunk {
-                    q = q
-                        .bind(plan.resource.clone())
-                        .bind(e.address.to_string())
-                        .bind(e.row_key.clone())
-                        .bind(e.members.clone())
-                        .bind(e.hash.clone())
-                        .bind(now.clone());
+            if d.backend == Backend::Postgres && entries.len() > 100 {
+                copy_state!(&mut *tx, d, &plan.resource, &now, &entries);
+            } else {
+                for chunk in entries.chunks((d.max_params() / 6).min(1000)) {
+                    let mut q = sqlx::query(AssertSqlSafe(state_insert_sql(d, chunk.len())));
+                    for e in chunk {
+                        q = q
+                            .bind(plan.resource.clone())
+                            .bind(e.address.to_string())
+                            .bind(e.row_key.clone())
+                            .bind(e.members.clone())
+                            .bind(e.hash.clone())
+                            .bind(now.clone());
+                    }
+                    q.execute(&mut *tx).await?;
                 }
-                q.execute(&mut *tx).await?;
             }
             tx.commit().await?;
             Ok::<Applied, ApplyError>(applied)
@@ -550,9 +587,30 @@ pub async fn apply(db: &Database, spec: &Compiled, plan: &Plan) -> Result<Applie
         .as_ref()
         .ok_or_else(|| db.error("the database is not open for writing"))?;
     let result = match pool {
-        Pool::Sqlite(p) => apply_with!(p, db, spec, plan, sqlite_creates),
-        Pool::Postgres(p) => apply_with!(p, db, spec, plan, pg_creates),
-        Pool::MySql(p) => apply_with!(p, db, spec, plan, mysql_creates),
+        Pool::Sqlite(p) => {
+            macro_rules! copy_state {
+                ($($t:tt)*) => {
+                    unreachable!("COPY is only used on PostgreSQL")
+                };
+            }
+            apply_with!(p, db, spec, plan, sqlite_creates)
+        }
+        Pool::Postgres(p) => {
+            macro_rules! copy_state {
+                ($conn:expr, $d:expr, $resource:expr, $now:expr, $entries:expr) => {
+                    pg_copy_state($conn, $d, $resource, $now, $entries).await?
+                };
+            }
+            apply_with!(p, db, spec, plan, pg_creates)
+        }
+        Pool::MySql(p) => {
+            macro_rules! copy_state {
+                ($($t:tt)*) => {
+                    unreachable!("COPY is only used on PostgreSQL")
+                };
+            }
+            apply_with!(p, db, spec, plan, mysql_creates)
+        }
     };
     result.map_err(|e| match e {
         ApplyError::Sql(e) => Error::Database {
@@ -604,6 +662,55 @@ pub fn now_rfc3339() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn copy_text_escapes_separators_and_marks_null() {
+        let mut buf = String::new();
+        copy_field(&mut buf, &Value::Text("a\tb\nc\\d\re".into()), false);
+        assert_eq!(buf, "a\\tb\\nc\\\\d\\re");
+        buf.clear();
+        copy_field(&mut buf, &Value::Null, false);
+        copy_field(&mut buf, &Value::Null, true);
+        copy_field(&mut buf, &Value::Bool(true), false);
+        copy_field(&mut buf, &Value::Int(-3), false);
+        assert_eq!(buf, "\\Nt-3");
+    }
+
+    #[test]
+    fn multi_row_insert_numbers_and_casts_its_placeholders() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.yaml");
+        std::fs::write(
+            &path,
+            "version: 1\nresource: r\ntarget:\n  table: t\n  fields:\n    name: {}\n    \
+             price: { type: decimal }\nsources:\n  s:\n    inline: [{ name: x }]\n    \
+             fields: { name: name }\n",
+        )
+        .unwrap();
+        let spec = crate::spec::load::load(&path).unwrap();
+        let ins = |backend| Insert {
+            spec: &spec,
+            d: Dialect::new(backend),
+            not_null: vec![false, false],
+            generated_int_key: true,
+        };
+        assert_eq!(
+            ins(Backend::Postgres).sql(2, true),
+            "INSERT INTO \"t\" (\"name\", \"price\") VALUES ($1, CAST($2 AS NUMERIC)), \
+             ($3, CAST($4 AS NUMERIC)) RETURNING CAST(\"id\" AS TEXT)"
+        );
+        assert_eq!(
+            ins(Backend::MySql).sql(2, false),
+            "INSERT INTO `t` (`name`, `price`) VALUES (?, ?), (?, ?)"
+        );
+        assert_eq!(ins(Backend::Sqlite).batch(), 1000);
+        assert_eq!(
+            state_insert_sql(Dialect::new(Backend::Postgres), 2)
+                .matches('$')
+                .count(),
+            12
+        );
+    }
 
     #[test]
     fn timestamps_look_right() {

@@ -388,3 +388,50 @@ fn passwords_never_appear_in_messages() {
         assert!(run.stderr.contains("app:***@127.0.0.1:1"), "{}", run.stderr);
     }
 }
+
+on_each_backend! {
+    /// Columns new rows cannot do without are named before anything is written: an unmapped
+    /// NOT NULL column without a default, and a NOT NULL number the records leave empty.
+    fn not_null_columns_the_spec_cannot_fill_are_plan_errors(ws) {
+        let ddl = ws.backend().pick(
+            "CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT NOT NULL, \
+             age INTEGER NOT NULL, tenant_id INTEGER NOT NULL)",
+            "CREATE TABLE people (id SERIAL PRIMARY KEY, name TEXT NOT NULL, \
+             age INTEGER NOT NULL, tenant_id INTEGER NOT NULL)",
+            "CREATE TABLE people (id INT AUTO_INCREMENT PRIMARY KEY, name TEXT NOT NULL, \
+             age INTEGER NOT NULL, tenant_id INTEGER NOT NULL)",
+        );
+        ws.execute(ddl);
+        ws.write(
+            "specs/customers.yaml",
+            r#"
+version: 1
+resource: people
+target:
+  table: people
+  fields:
+    name: { type: text, required: true }
+    age: { type: integer }
+sources:
+  list:
+    fields: { name: name, age: age }
+    inline:
+      - { name: Ann, age: 30 }
+      - { name: Bob }
+"#,
+        );
+        let run = ws.run(&["apply", "--auto-approve"]).fails();
+        assert!(run.stderr.contains("2 problems"), "{}", run.stderr);
+        assert!(
+            run.stderr.contains(r#"column "tenant_id" is NOT NULL without a default"#),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains(r#"people["bob"]: field `age` is empty but column "age" is NOT NULL"#),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(count(&ws, "people"), "0");
+    }
+}
