@@ -18,4 +18,5 @@ pub mod plan;
 pub mod render;
 pub mod source;
 pub mod spec;
+pub mod types;
 pub mod value;

@@ -149,6 +149,9 @@ pub fn normalize_value(
     raw: &serde_json::Value,
     phones: &mut PhoneCache,
 ) -> Result<Value, String> {
+    if field.kind == FieldType::Json {
+        return normalize_json(raw);
+    }
     let Some(text) = as_text(raw) else {
         return Ok(Value::Null);
     };
@@ -188,6 +191,34 @@ pub fn normalize_value(
             "false" | "no" | "n" | "0" | "f" => Ok(Value::Bool(false)),
             _ => Err(format!("{text:?} is not true or false")),
         },
+        FieldType::Decimal => crate::types::decimal(&text)
+            .map(Value::Text)
+            .ok_or_else(|| format!("{text:?} is not a decimal number")),
+        FieldType::Date => crate::types::date(&text)
+            .map(Value::Text)
+            .ok_or_else(|| format!("{text:?} is not a date (write it as YYYY-MM-DD)")),
+        FieldType::Timestamp => crate::types::timestamp(&text)
+            .map(Value::Text)
+            .ok_or_else(|| {
+                format!(
+                    "{text:?} is not a timestamp (write it as YYYY-MM-DD HH:MM:SS, optionally \
+                     with a fraction of at most 6 digits and a zone such as Z or +02:00)"
+                )
+            }),
+        FieldType::Json => normalize_json(raw),
+    }
+}
+
+/// A JSON field keeps structure: text (from CSV, SQL or a JSON string) is parsed as JSON,
+/// anything else is taken as it is. White space inside is never touched.
+fn normalize_json(raw: &serde_json::Value) -> Result<Value, String> {
+    match raw {
+        serde_json::Value::Null => Ok(Value::Null),
+        serde_json::Value::String(s) if s.trim().is_empty() => Ok(Value::Null),
+        serde_json::Value::String(s) => crate::types::json_text(s.trim())
+            .map(Value::Text)
+            .ok_or_else(|| format!("{:?} is not valid JSON", s.trim())),
+        other => Ok(Value::Text(crate::types::json(other))),
     }
 }
 

@@ -11,8 +11,7 @@ use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use super::{ExplainArgs, database_url, load_spec, runtime};
-use crate::db::{Database, read};
+use super::{ExplainArgs, database_url, load_spec};
 use crate::error::{Error, Result};
 use crate::pipeline::Resolved;
 use crate::render::explain::{self, Timings};
@@ -66,13 +65,7 @@ pub fn resolve_timed(spec: &Compiled) -> Result<(Resolved, Timings)> {
 
 /// Plans against the database, keeping the resolved stages for explanations.
 pub fn plan_with(spec: &Compiled, url: &str, resolved: &Resolved) -> Result<plan::Plan> {
-    let rt = runtime()?;
-    rt.block_on(async {
-        let db = Database::open_read(url).await?;
-        let current = read::read(&db, spec).await;
-        db.close().await;
-        Ok(plan::plan(spec, resolved, &current?))
-    })
+    super::plan::plan_resolved(spec, url, resolved)
 }
 
 /// Finds a change by its address (`customers["x"]`) or its key (`x`).

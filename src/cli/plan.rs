@@ -17,14 +17,28 @@ pub fn make_plan(spec: &Compiled, url: &str) -> Result<plan::Plan> {
 /// Like [`make_plan`], keeping the evidence (clusters, scores) the HTML report shows.
 fn resolve_and_plan(spec: &Compiled, url: &str) -> Result<(pipeline::Resolved, plan::Plan)> {
     let resolved = pipeline::resolve(spec)?;
+    let plan = plan_resolved(spec, url, &resolved)?;
+    Ok((resolved, plan))
+}
+
+/// Plans an already resolved spec against the database, without writing anything.
+pub fn plan_resolved(
+    spec: &Compiled,
+    url: &str,
+    resolved: &pipeline::Resolved,
+) -> Result<plan::Plan> {
     let rt = runtime()?;
-    let plan = rt.block_on(async {
+    rt.block_on(async {
         let db = Database::open_read(url).await?;
         let current = read::read(&db, spec).await;
+        let backend = db.dialect.backend;
         db.close().await;
-        Ok::<_, Error>(plan::plan(spec, &resolved, &current?))
-    })?;
-    Ok((resolved, plan))
+        let current = current?;
+        let plan = plan::plan(spec, resolved, &current);
+        // The table's own rules (NOT NULL, unique constraints) are checked before any write.
+        crate::db::check::check(spec, &current, &plan, backend)?;
+        Ok(plan)
+    })
 }
 
 pub fn run(args: PlanArgs) -> Result<ExitCode> {

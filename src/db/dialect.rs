@@ -75,16 +75,51 @@ impl Dialect {
     }
 
     /// The column type for a field type, in a table the tool creates. `indexed` columns
-    /// (the natural key) need a bounded type on MySQL.
+    /// (the natural key) need a bounded type on MySQL. SQLite keeps decimals, dates,
+    /// timestamps and JSON as text: its NUMERIC affinity would turn `12.50` into a float.
     pub fn column_type(&self, kind: FieldType, indexed: bool) -> &'static str {
+        use FieldType as F;
         match (self.backend, kind) {
-            (Backend::MySql, FieldType::Text | FieldType::Email | FieldType::Phone) if indexed => {
-                "VARCHAR(255)"
-            }
-            (_, FieldType::Text | FieldType::Email | FieldType::Phone) => "TEXT",
-            (Backend::Sqlite, FieldType::Integer) => "INTEGER",
-            (_, FieldType::Integer) => "BIGINT",
-            (_, FieldType::Boolean) => "BOOLEAN",
+            (Backend::MySql, F::Text | F::Email | F::Phone) if indexed => "VARCHAR(255)",
+            (_, F::Text | F::Email | F::Phone) => "TEXT",
+            (Backend::Sqlite, F::Integer) => "INTEGER",
+            (_, F::Integer) => "BIGINT",
+            (_, F::Boolean) => "BOOLEAN",
+            (Backend::Sqlite, F::Decimal | F::Date | F::Timestamp | F::Json) => "TEXT",
+            (Backend::Postgres, F::Decimal) => "NUMERIC",
+            (Backend::MySql, F::Decimal) => "DECIMAL(65,30)",
+            (_, F::Date) => "DATE",
+            (Backend::Postgres, F::Timestamp) => "TIMESTAMP(6)",
+            (Backend::MySql, F::Timestamp) => "DATETIME(6)",
+            (Backend::Postgres, F::Json) => "JSONB",
+            (Backend::MySql, F::Json) => "JSON",
+        }
+    }
+
+    /// The `n`th bind placeholder for a value of field type `kind`. Values of the types that
+    /// travel as text are cast on PostgreSQL, which converts text to numbers, dates or JSON
+    /// only when asked; MySQL and SQLite convert on assignment.
+    pub fn value_placeholder(&self, n: usize, kind: FieldType) -> String {
+        let p = self.placeholder(n);
+        if self.backend != Backend::Postgres {
+            return p;
+        }
+        match kind {
+            FieldType::Decimal => format!("CAST({p} AS NUMERIC)"),
+            FieldType::Date => format!("CAST({p} AS DATE)"),
+            FieldType::Timestamp => format!("CAST({p} AS TIMESTAMP)"),
+            FieldType::Json => format!("CAST({p} AS JSONB)"),
+            _ => p,
+        }
+    }
+
+    /// The most bind parameters one statement may carry.
+    pub fn max_params(&self) -> usize {
+        match self.backend {
+            // SQLITE_MAX_VARIABLE_NUMBER is 32766 since 3.32.
+            Backend::Sqlite => 32_000,
+            // Both count parameters in 16 bits.
+            Backend::Postgres | Backend::MySql => 65_000,
         }
     }
 
@@ -98,17 +133,67 @@ impl Dialect {
         }
     }
 
-    /// A query listing a table's columns (name, declared type), with the table name bound.
+    /// A query listing a table's columns, with the table name bound: name, declared type,
+    /// NOT NULL (0/1), filled by the database when left out (0/1), generated key (0/1).
     pub fn columns_query(&self) -> &'static str {
         match self.backend {
-            Backend::Sqlite => "SELECT name, type FROM pragma_table_info(?)",
+            Backend::Sqlite => {
+                "SELECT name, type, CAST(\"notnull\" AS INTEGER), \
+                 CAST(dflt_value IS NOT NULL OR (pk = 1 AND upper(type) = 'INTEGER') AS INTEGER), \
+                 CAST(pk = 1 AND upper(type) = 'INTEGER' AS INTEGER) \
+                 FROM pragma_table_info(?) ORDER BY cid"
+            }
             Backend::Postgres => {
-                "SELECT CAST(column_name AS TEXT), CAST(data_type AS TEXT) FROM information_schema.columns \
+                "SELECT CAST(column_name AS TEXT), CAST(data_type AS TEXT), \
+                 CAST(CASE WHEN is_nullable = 'NO' THEN 1 ELSE 0 END AS BIGINT), \
+                 CAST(CASE WHEN column_default IS NOT NULL OR is_identity = 'YES' \
+                   OR is_generated = 'ALWAYS' THEN 1 ELSE 0 END AS BIGINT), \
+                 CAST(CASE WHEN is_identity = 'YES' OR column_default LIKE 'nextval(%' \
+                   THEN 1 ELSE 0 END AS BIGINT) \
+                 FROM information_schema.columns \
                  WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position"
             }
             Backend::MySql => {
-                "SELECT CAST(column_name AS CHAR), CAST(data_type AS CHAR) FROM information_schema.columns \
+                "SELECT CAST(column_name AS CHAR), CAST(data_type AS CHAR), \
+                 CAST(is_nullable = 'NO' AS SIGNED), \
+                 CAST(column_default IS NOT NULL OR extra LIKE '%auto_increment%' \
+                   OR extra LIKE '%GENERATED%' AS SIGNED), \
+                 CAST(extra LIKE '%auto_increment%' AS SIGNED) \
+                 FROM information_schema.columns \
                  WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position"
+            }
+        }
+    }
+
+    /// A query listing the unique indexes of a table other than its primary key, one row per
+    /// (index name, column) in column order; the column is NULL for an expression. Partial
+    /// indexes are left out.
+    pub fn unique_query(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => {
+                "SELECT il.name, ii.name FROM pragma_index_list(?1) AS il, \
+                 pragma_index_info(il.name) AS ii \
+                 WHERE il.\"unique\" = 1 AND il.origin <> 'pk' AND il.partial = 0 \
+                 ORDER BY il.name, ii.seqno"
+            }
+            Backend::Postgres => {
+                "SELECT CAST(ic.relname AS TEXT), CAST(a.attname AS TEXT) \
+                 FROM pg_index x \
+                 JOIN pg_class t ON t.oid = x.indrelid \
+                 JOIN pg_class ic ON ic.oid = x.indexrelid \
+                 JOIN pg_namespace n ON n.oid = t.relnamespace \
+                 CROSS JOIN LATERAL unnest(CAST(x.indkey AS int2[])) WITH ORDINALITY AS k(attnum, ord) \
+                 LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum AND k.attnum > 0 \
+                 WHERE n.nspname = current_schema() AND t.relname = $1 \
+                   AND x.indisunique AND NOT x.indisprimary AND x.indpred IS NULL \
+                 ORDER BY 1, k.ord"
+            }
+            Backend::MySql => {
+                "SELECT CAST(index_name AS CHAR), CAST(column_name AS CHAR) \
+                 FROM information_schema.statistics \
+                 WHERE table_schema = DATABASE() AND table_name = ? AND non_unique = 0 \
+                   AND index_name <> 'PRIMARY' \
+                 ORDER BY index_name, seq_in_index"
             }
         }
     }

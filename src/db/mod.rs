@@ -5,6 +5,7 @@
 //! statements the tool runs are built by [`Dialect`] with validated, quoted identifiers and
 //! bound values. [`on_pool!`] runs the same code against whichever pool is open.
 
+pub mod check;
 pub mod dialect;
 pub mod read;
 pub mod write;
@@ -12,6 +13,8 @@ pub mod write;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
+
+use sqlx::{ConnectOptions as _, Connection as _};
 
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -59,7 +62,12 @@ impl Database {
     }
 
     pub fn error(&self, e: impl std::fmt::Display) -> Error {
-        Error::database(&self.url, e)
+        Error::database(&self.url, scrub(&self.url, e.to_string()))
+    }
+
+    /// An error message about this database with any trace of its password removed.
+    pub fn scrub(&self, message: String) -> String {
+        scrub(&self.url, message)
     }
 
     /// Opens the database to read it. A missing SQLite file is not created: it reads as an
@@ -106,6 +114,14 @@ impl Database {
             }
             Backend::Postgres => {
                 let opts = PgConnectOptions::from_str(url).map_err(err)?;
+                // One plain attempt first: the pool would retry a refused connection until its
+                // timeout, where the user is better served by the reason at once.
+                opts.connect()
+                    .await
+                    .map_err(err)?
+                    .close()
+                    .await
+                    .map_err(err)?;
                 let pool = PgPoolOptions::new()
                     .max_connections(2)
                     .acquire_timeout(Duration::from_secs(10))
@@ -116,6 +132,12 @@ impl Database {
             }
             Backend::MySql => {
                 let opts = MySqlConnectOptions::from_str(url).map_err(err)?;
+                opts.connect()
+                    .await
+                    .map_err(err)?
+                    .close()
+                    .await
+                    .map_err(err)?;
                 let pool = MySqlPoolOptions::new()
                     .max_connections(2)
                     .acquire_timeout(Duration::from_secs(10))
@@ -139,6 +161,22 @@ impl Database {
     }
 }
 
+/// Removes the URL's password from a message, should a driver ever quote it. URLs are
+/// shown through [`crate::error::redact_url`]; this is the second line of defence.
+pub fn scrub(url: &str, message: String) -> String {
+    let password = url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split('/').next())
+        .and_then(|authority| authority.rsplit_once('@'))
+        .and_then(|(userinfo, _)| userinfo.split_once(':'))
+        .map(|(_, password)| password)
+        .filter(|p| !p.is_empty());
+    match password {
+        Some(p) => message.replace(p, "***"),
+        None => message,
+    }
+}
+
 fn connect_error(url: &str, backend: Backend, e: sqlx::Error) -> Error {
     let help = match backend {
         Backend::Sqlite => "check the path in the URL and that its folder exists",
@@ -148,7 +186,7 @@ fn connect_error(url: &str, backend: Backend, e: sqlx::Error) -> Error {
     };
     Error::Database {
         url: crate::error::redact_url(url),
-        message: format!("cannot connect: {e}"),
+        message: scrub(url, format!("cannot connect: {e}")),
         help: Some(help.into()),
     }
 }
@@ -161,4 +199,19 @@ pub fn default_url(spec_file: &Path) -> String {
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
     format!("sqlite://{}", dir.join("reconcile.db").display())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn messages_lose_the_password() {
+        assert_eq!(
+            super::scrub(
+                "postgres://u:hunter2@h/db",
+                "auth failed for hunter2".into()
+            ),
+            "auth failed for ***"
+        );
+        assert_eq!(super::scrub("sqlite://x.db", "x".into()), "x");
+    }
 }

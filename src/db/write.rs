@@ -1,13 +1,15 @@
 //! Writing a plan: one transaction that re-reads the state, refuses to go on if it changed
-//! since the plan was made, creates the table if needed, inserts, updates, and records every
-//! managed row in the state table. Any failure rolls everything back.
+//! since the plan was made or if the table's constraints would be broken, creates the table if
+//! needed, inserts in batches (COPY on PostgreSQL), updates, and records every managed row in
+//! the state table with multi-row statements. Any failure rolls everything back.
 
-use sqlx::Row as _;
+use sqlx::{AssertSqlSafe, Row as _};
 
-use super::read::{ReadError, key_text, read_on, values_hash};
-use super::{Backend, Database, Dialect, STATE_TABLE, on_pool};
+use super::check::{self, blank_for_null, not_null_fields};
+use super::read::{ReadError, fingerprint, key_text, read_on, values_hash};
+use super::{Backend, Database, Dialect, Pool, STATE_TABLE};
 use crate::error::{Error, Result};
-use crate::plan::{Action, Plan};
+use crate::plan::{Action, Change, Plan};
 use crate::spec::FieldType;
 use crate::spec::compiled::Compiled;
 use crate::value::Value;
@@ -20,10 +22,12 @@ pub struct Applied {
     pub deleted: usize,
 }
 
-/// Binds a value with the SQL type of its field, so NULLs are typed too.
+/// Binds a value with the SQL type of its field, so NULLs are typed too. An empty text value
+/// bound for a NOT NULL column is written as `''`.
 macro_rules! bind_value {
-    ($q:expr, $v:expr, $kind:expr) => {
+    ($q:expr, $v:expr, $kind:expr, $not_null:expr) => {
         match ($v, $kind) {
+            (Value::Null, k) if $not_null && blank_for_null(k) => $q.bind(String::new()),
             (Value::Null, FieldType::Integer) => $q.bind(None::<i64>),
             (Value::Null, FieldType::Boolean) => $q.bind(None::<bool>),
             (Value::Null, _) => $q.bind(None::<String>),
@@ -55,16 +59,304 @@ pub fn create_table_sql(spec: &Compiled, d: Dialect) -> String {
     )
 }
 
-fn insert_sql(spec: &Compiled, d: Dialect) -> String {
-    let cols: Vec<String> = spec.fields.iter().map(|f| d.quote(&f.column)).collect();
-    let params: Vec<String> = (1..=spec.fields.len()).map(|n| d.placeholder(n)).collect();
-    format!(
-        "INSERT INTO {} ({}) VALUES ({}) RETURNING {}",
+/// What inserting new rows needs to know about the table.
+struct Insert<'a> {
+    spec: &'a Compiled,
+    d: Dialect,
+    /// Per field: its column is NOT NULL.
+    not_null: Vec<bool>,
+    /// The primary key is an integer the database generates (rowid, identity, serial,
+    /// AUTO_INCREMENT).
+    generated_int_key: bool,
+}
+
+impl Insert<'_> {
+    /// Rows per multi-row statement: as many as the parameter limit allows, at most 1000.
+    fn batch(&self) -> usize {
+        (self.d.max_params() / self.spec.fields.len().max(1)).clamp(1, 1000)
+    }
+
+    /// `INSERT INTO t (cols) VALUES (…), (…)`, optionally returning the key as text.
+    fn sql(&self, rows: usize, returning: bool) -> String {
+        let (d, spec) = (self.d, self.spec);
+        let cols: Vec<String> = spec.fields.iter().map(|f| d.quote(&f.column)).collect();
+        let mut sql = format!(
+            "INSERT INTO {} ({}) VALUES ",
+            d.quote(&spec.table),
+            cols.join(", ")
+        );
+        let mut n = 0;
+        for r in 0..rows {
+            if r > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+            for (i, f) in spec.fields.iter().enumerate() {
+                n += 1;
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&d.value_placeholder(n, f.kind));
+            }
+            sql.push(')');
+        }
+        if returning {
+            sql.push_str(" RETURNING ");
+            sql.push_str(&d.as_text(&spec.primary_key));
+        }
+        sql
+    }
+}
+
+/// Binds the values of `rows`, in order, to a multi-row INSERT.
+macro_rules! bind_rows {
+    ($q:expr, $ins:expr, $rows:expr) => {{
+        let mut q = $q;
+        for values in $rows {
+            for (i, (v, f)) in values.iter().zip(&$ins.spec.fields).enumerate() {
+                q = bind_value!(q, v, f.kind, $ins.not_null[i]);
+            }
+        }
+        q
+    }};
+}
+
+fn count_mismatch(expected: usize, got: usize) -> ApplyError {
+    ApplyError::Other(Error::Plan {
+        message: format!("the database inserted {got} rows where {expected} were sent"),
+        help: None,
+    })
+}
+
+/// SQLite: the writer holds the database (`BEGIN IMMEDIATE`), and a rowid key is always one
+/// more than the largest in the table (or ever used, with AUTOINCREMENT), so a multi-row
+/// INSERT numbers its rows consecutively up to `last_insert_rowid()`. Other keys are read
+/// back one row at a time with RETURNING, whose order SQLite does not promise for many rows.
+async fn sqlite_creates(
+    conn: &mut sqlx::SqliteConnection,
+    ins: &Insert<'_>,
+    rows: &[&[Value]],
+) -> Result<Vec<String>, ApplyError> {
+    let mut keys = Vec::with_capacity(rows.len());
+    if ins.generated_int_key {
+        for chunk in rows.chunks(ins.batch()) {
+            let q = bind_rows!(
+                sqlx::query(AssertSqlSafe(ins.sql(chunk.len(), false))),
+                ins,
+                chunk
+            );
+            let done = q.execute(&mut *conn).await?;
+            if done.rows_affected() != chunk.len() as u64 {
+                return Err(count_mismatch(chunk.len(), done.rows_affected() as usize));
+            }
+            let last = done.last_insert_rowid();
+            keys.extend((last + 1 - chunk.len() as i64..=last).map(|k| k.to_string()));
+        }
+    } else {
+        let sql = ins.sql(1, true);
+        for values in rows {
+            let q = bind_rows!(sqlx::query(AssertSqlSafe(sql.clone())), ins, [values]);
+            keys.push(q.fetch_one(&mut *conn).await?.try_get::<String, _>(0)?);
+        }
+    }
+    Ok(keys)
+}
+
+/// PostgreSQL: when the key has a sequence (identity or serial), the keys are drawn from it
+/// first in one query and the rows, keys included, are sent with COPY: the fastest way in,
+/// and no question of which returned key belongs to which row. Without a sequence, multi-row
+/// INSERT … RETURNING, whose rows come back in VALUES order.
+async fn pg_creates(
+    conn: &mut sqlx::PgConnection,
+    ins: &Insert<'_>,
+    rows: &[&[Value]],
+) -> Result<Vec<String>, ApplyError> {
+    let (d, spec) = (ins.d, ins.spec);
+    let sequence: Option<String> = sqlx::query("SELECT pg_get_serial_sequence($1, $2)")
+        .bind(d.quote(&spec.table))
+        .bind(spec.primary_key.clone())
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get(0)?;
+    let Some(sequence) = sequence else {
+        let mut keys = Vec::with_capacity(rows.len());
+        for chunk in rows.chunks(ins.batch()) {
+            let q = bind_rows!(
+                sqlx::query(AssertSqlSafe(ins.sql(chunk.len(), true))),
+                ins,
+                chunk
+            );
+            let returned = q.fetch_all(&mut *conn).await?;
+            if returned.len() != chunk.len() {
+                return Err(count_mismatch(chunk.len(), returned.len()));
+            }
+            for r in returned {
+                keys.push(r.try_get::<String, _>(0)?);
+            }
+        }
+        return Ok(keys);
+    };
+    let ids: Vec<i64> =
+        sqlx::query_scalar("SELECT nextval(CAST($1 AS regclass)) FROM generate_series(1, $2)")
+            .bind(sequence)
+            .bind(rows.len() as i64)
+            .fetch_all(&mut *conn)
+            .await?;
+    let mut cols = vec![d.quote(&spec.primary_key)];
+    cols.extend(spec.fields.iter().map(|f| d.quote(&f.column)));
+    let statement = format!(
+        "COPY {} ({}) FROM STDIN",
         d.quote(&spec.table),
-        cols.join(", "),
-        params.join(", "),
-        d.quote(&spec.primary_key)
+        cols.join(", ")
+    );
+    let mut copy = conn.copy_in_raw(&statement).await?;
+    let mut buf = String::with_capacity(1 << 20);
+    for (id, values) in ids.iter().zip(rows) {
+        buf.push_str(&id.to_string());
+        for (i, (v, f)) in values.iter().zip(&spec.fields).enumerate() {
+            buf.push('\t');
+            copy_field(&mut buf, v, ins.not_null[i] && blank_for_null(f.kind));
+        }
+        buf.push('\n');
+        if buf.len() >= 1 << 20 {
+            copy.send(std::mem::take(&mut buf).into_bytes()).await?;
+        }
+    }
+    if !buf.is_empty() {
+        copy.send(buf.into_bytes()).await?;
+    }
+    let copied = copy.finish().await?;
+    if copied != rows.len() as u64 {
+        return Err(count_mismatch(rows.len(), copied as usize));
+    }
+    Ok(ids.iter().map(ToString::to_string).collect())
+}
+
+/// Many state entries at once on PostgreSQL, through COPY.
+async fn pg_copy_state(
+    conn: &mut sqlx::PgConnection,
+    d: Dialect,
+    resource: &str,
+    now: &str,
+    entries: &[StateEntry<'_>],
+) -> Result<(), ApplyError> {
+    let statement = format!("COPY {} ({STATE_COLUMNS}) FROM STDIN", d.quote(STATE_TABLE));
+    let mut copy = conn.copy_in_raw(&statement).await?;
+    let mut buf = String::with_capacity(1 << 20);
+    for e in entries {
+        for (i, part) in [resource, e.address, &e.row_key, &e.members, &e.hash, now]
+            .into_iter()
+            .enumerate()
+        {
+            if i > 0 {
+                buf.push('\t');
+            }
+            copy_field(&mut buf, &Value::Text(part.to_string()), false);
+        }
+        buf.push('\n');
+        if buf.len() >= 1 << 20 {
+            copy.send(std::mem::take(&mut buf).into_bytes()).await?;
+        }
+    }
+    if !buf.is_empty() {
+        copy.send(buf.into_bytes()).await?;
+    }
+    copy.finish().await?;
+    Ok(())
+}
+
+/// One value in COPY's text format: `\N` for NULL, backslash escapes for the separators.
+fn copy_field(buf: &mut String, v: &Value, blank: bool) {
+    match v {
+        Value::Null if blank => {}
+        Value::Null => buf.push_str("\\N"),
+        Value::Bool(b) => buf.push(if *b { 't' } else { 'f' }),
+        Value::Int(i) => buf.push_str(&i.to_string()),
+        Value::Text(s) => {
+            for c in s.chars() {
+                match c {
+                    '\\' => buf.push_str("\\\\"),
+                    '\n' => buf.push_str("\\n"),
+                    '\r' => buf.push_str("\\r"),
+                    '\t' => buf.push_str("\\t"),
+                    c => buf.push(c),
+                }
+            }
+        }
+    }
+}
+
+/// MySQL has no INSERT … RETURNING; MariaDB has it since 10.5. For an AUTO_INCREMENT key
+/// both get multi-row INSERTs: with `innodb_autoinc_lock_mode` 0 or 1 (MariaDB's default
+/// and MySQL's before 8.0) InnoDB gives the rows of one such statement consecutive keys, the
+/// first being `LAST_INSERT_ID()`, spaced by `auto_increment_increment`. Otherwise MariaDB
+/// uses multi-row INSERT … RETURNING, and MySQL inserts one row per statement.
+async fn mysql_creates(
+    conn: &mut sqlx::MySqlConnection,
+    ins: &Insert<'_>,
+    rows: &[&[Value]],
+) -> Result<Vec<String>, ApplyError> {
+    let mut keys = Vec::with_capacity(rows.len());
+    let settings = sqlx::query(
+        "SELECT CAST(@@innodb_autoinc_lock_mode AS SIGNED), \
+         CAST(@@auto_increment_increment AS SIGNED), VERSION()",
     )
+    .fetch_one(&mut *conn)
+    .await?;
+    let lock_mode: i64 = settings.try_get(0)?;
+    let increment: i64 = settings.try_get(1)?;
+    let version: String = settings.try_get(2)?;
+    let mariadb = version.to_ascii_lowercase().contains("mariadb");
+    if ins.generated_int_key && lock_mode <= 1 {
+        for chunk in rows.chunks(ins.batch()) {
+            let q = bind_rows!(
+                sqlx::query(AssertSqlSafe(ins.sql(chunk.len(), false))),
+                ins,
+                chunk
+            );
+            let done = q.execute(&mut *conn).await?;
+            if done.rows_affected() != chunk.len() as u64 {
+                return Err(count_mismatch(chunk.len(), done.rows_affected() as usize));
+            }
+            let first = done.last_insert_id() as i64;
+            keys.extend((0..chunk.len() as i64).map(|i| (first + i * increment).to_string()));
+        }
+    } else if mariadb {
+        for chunk in rows.chunks(ins.batch()) {
+            let q = bind_rows!(
+                sqlx::query(AssertSqlSafe(ins.sql(chunk.len(), true))),
+                ins,
+                chunk
+            );
+            let returned = q.fetch_all(&mut *conn).await?;
+            if returned.len() != chunk.len() {
+                return Err(count_mismatch(chunk.len(), returned.len()));
+            }
+            for r in returned {
+                keys.push(r.try_get::<String, _>(0)?);
+            }
+        }
+    } else if ins.generated_int_key {
+        let sql = ins.sql(1, false);
+        for values in rows {
+            let q = bind_rows!(sqlx::query(AssertSqlSafe(sql.clone())), ins, [values]);
+            keys.push(q.execute(&mut *conn).await?.last_insert_id().to_string());
+        }
+    } else {
+        return Err(ApplyError::Other(Error::Plan {
+            message: format!(
+                "the primary key {:?} of table {:?} is not AUTO_INCREMENT, and MySQL cannot \
+                 return the key it gave a new row",
+                ins.spec.primary_key, ins.spec.table
+            ),
+            help: Some(
+                "make the key AUTO_INCREMENT, or use MariaDB 10.5 or later, which has \
+                 INSERT … RETURNING"
+                    .into(),
+            ),
+        }));
+    }
+    Ok(keys)
 }
 
 fn update_sql(spec: &Compiled, d: Dialect, changed: &[usize]) -> String {
@@ -75,7 +367,7 @@ fn update_sql(spec: &Compiled, d: Dialect, changed: &[usize]) -> String {
             format!(
                 "{} = {}",
                 d.quote(&spec.fields[f].column),
-                d.placeholder(n + 1)
+                d.value_placeholder(n + 1, spec.fields[f].kind)
             )
         })
         .collect();
@@ -88,34 +380,64 @@ fn update_sql(spec: &Compiled, d: Dialect, changed: &[usize]) -> String {
     )
 }
 
-fn state_delete_sql(d: Dialect) -> String {
-    format!(
-        "DELETE FROM {} WHERE resource = {} AND address = {}",
-        d.quote(STATE_TABLE),
-        d.placeholder(1),
-        d.placeholder(2)
-    )
+/// One row of the state table.
+struct StateEntry<'a> {
+    address: &'a str,
+    row_key: String,
+    members: String,
+    hash: String,
 }
 
-fn state_insert_sql(d: Dialect) -> String {
-    let p: Vec<String> = (1..=6).map(|n| d.placeholder(n)).collect();
+const STATE_COLUMNS: &str = "resource, address, row_key, members, hash, applied_at";
+
+fn state_delete_sql(d: Dialect, n: usize) -> String {
+    let p: Vec<String> = (2..n + 2).map(|i| d.placeholder(i)).collect();
     format!(
-        "INSERT INTO {} (resource, address, row_key, members, hash, applied_at) VALUES ({})",
+        "DELETE FROM {} WHERE resource = {} AND address IN ({})",
         d.quote(STATE_TABLE),
+        d.placeholder(1),
         p.join(", ")
     )
 }
 
-/// Applies a plan in one transaction.
-pub async fn apply(db: &Database, spec: &Compiled, plan: &Plan) -> Result<Applied> {
-    let d = db.dialect;
-    let pool = db
-        .pool
-        .as_ref()
-        .ok_or_else(|| db.error("the database is not open for writing"))?;
-    let now = now_rfc3339();
-    let result: std::result::Result<Applied, ApplyError> = on_pool!(pool, p => {
+fn state_insert_sql(d: Dialect, rows: usize) -> String {
+    let groups: Vec<String> = (0..rows)
+        .map(|r| {
+            let p: Vec<String> = (1..=6).map(|n| d.placeholder(r * 6 + n)).collect();
+            format!("({})", p.join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT INTO {} ({STATE_COLUMNS}) VALUES {}",
+        d.quote(STATE_TABLE),
+        groups.join(", ")
+    )
+}
+
+/// Writes a plan in one transaction, with `$creates` inserting new rows for this backend.
+macro_rules! apply_with {
+    ($pool:expr, $db:expr, $spec:expr, $plan:expr, $creates:ident) => {
         async {
+            let (db, spec, plan): (&Database, &Compiled, &Plan) = ($db, $spec, $plan);
+            let (d, p) = (db.dialect, $pool);
+            let now = now_rfc3339();
+            // MySQL and MariaDB commit the open transaction on any DDL, so there the tables
+            // are created before it starts. A failure later leaves them empty, which the
+            // next plan reads like a missing table.
+            let ddl_first = d.backend == Backend::MySql;
+            if ddl_first {
+                if plan.create_table {
+                    let sql = create_table_sql(spec, d).replacen(
+                        "CREATE TABLE",
+                        "CREATE TABLE IF NOT EXISTS",
+                        1,
+                    );
+                    sqlx::query(AssertSqlSafe(sql)).execute(p).await?;
+                }
+                sqlx::query(AssertSqlSafe(d.create_state_table()))
+                    .execute(p)
+                    .await?;
+            }
             let mut tx = match d.backend {
                 Backend::Sqlite => p.begin_with("BEGIN IMMEDIATE").await?,
                 _ => p.begin().await?,
@@ -124,43 +446,76 @@ pub async fn apply(db: &Database, spec: &Compiled, plan: &Plan) -> Result<Applie
                 ReadError::Sql(e) => ApplyError::Sql(e),
                 ReadError::Spec(e) => ApplyError::Other(e),
             })?;
-            if current.fingerprint != plan.fingerprint {
+            let fingerprint = if ddl_first && plan.create_table {
+                // The table this apply just created reads as the missing table planned on.
+                fingerprint(&current.rows, &current.state, false)
+            } else {
+                current.fingerprint.clone()
+            };
+            if fingerprint != plan.fingerprint {
                 return Err(ApplyError::Other(Error::Plan {
                     message: "the database changed since this plan was made".into(),
                     help: Some("run `reconcile plan` again and review the new plan".into()),
                 }));
             }
-            if plan.create_table {
-                sqlx::query(sqlx::AssertSqlSafe(create_table_sql(spec, d))).execute(&mut *tx).await?;
+            check::check(spec, &current, plan, d.backend).map_err(ApplyError::Other)?;
+            if !ddl_first {
+                if plan.create_table {
+                    sqlx::query(AssertSqlSafe(create_table_sql(spec, d)))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                sqlx::query(AssertSqlSafe(d.create_state_table()))
+                    .execute(&mut *tx)
+                    .await?;
             }
-            sqlx::query(sqlx::AssertSqlSafe(d.create_state_table())).execute(&mut *tx).await?;
-            let insert = insert_sql(spec, d);
-            let (state_delete, state_insert) = (state_delete_sql(d), state_insert_sql(d));
+            let ins = Insert {
+                spec,
+                d,
+                not_null: not_null_fields(spec, &current),
+                generated_int_key: if current.columns.is_empty() {
+                    true
+                } else {
+                    current
+                        .column(&spec.primary_key)
+                        .is_some_and(|c| c.generated && current.integer_key)
+                },
+            };
             let mut applied = Applied::default();
+
+            let creates: Vec<&Change> = plan
+                .changes
+                .iter()
+                .filter(|c| c.action == Action::Create)
+                .collect();
+            let rows: Vec<&[Value]> = creates
+                .iter()
+                .map(|c| c.after.as_deref().expect("a create has values"))
+                .collect();
+            let new_keys = if rows.is_empty() {
+                Vec::new()
+            } else {
+                $creates(&mut *tx, &ins, &rows).await?
+            };
+            applied.created = new_keys.len();
+            let mut new_keys = new_keys.into_iter();
+
+            let mut entries: Vec<StateEntry<'_>> = Vec::new();
             for c in &plan.changes {
-                let after = c.after.as_ref();
-                let key: Option<String> = match c.action {
-                    Action::Create => {
-                        let values = after.expect("a create has values");
-                        let mut q = sqlx::query(sqlx::AssertSqlSafe(insert.clone()));
-                        for (v, f) in values.iter().zip(&spec.fields) {
-                            q = bind_value!(q, v, f.kind);
-                        }
-                        let row = q.fetch_one(&mut *tx).await?;
-                        applied.created += 1;
-                        Some(if current.integer_key {
-                            row.try_get::<i64, _>(0)?.to_string()
-                        } else {
-                            row.try_get::<String, _>(0)?
-                        })
-                    }
+                let key = match c.action {
+                    Action::Create => new_keys.next(),
                     Action::Update => {
-                        let values = after.expect("an update has values");
+                        let values = c.after.as_ref().expect("an update has values");
                         let row_key = c.row_key.as_ref().expect("an update has a row");
                         if !c.changed.is_empty() {
-                            let mut q = sqlx::query(sqlx::AssertSqlSafe(update_sql(spec, d, &c.changed)));
+                            let mut q = sqlx::query(AssertSqlSafe(update_sql(spec, d, &c.changed)));
                             for &f in &c.changed {
-                                q = bind_value!(q, &values[f], spec.fields[f].kind);
+                                q = bind_value!(
+                                    q,
+                                    &values[f],
+                                    spec.fields[f].kind,
+                                    ins.not_null[f]
+                                );
                             }
                             q = match row_key {
                                 Value::Int(i) => q.bind(*i),
@@ -174,33 +529,95 @@ pub async fn apply(db: &Database, spec: &Compiled, plan: &Plan) -> Result<Applie
                     Action::NoOp if c.write_state => c.row_key.as_ref().map(key_text),
                     Action::NoOp | Action::Delete => None,
                 };
-                if let (Some(key), Some(values)) = (key, after) {
-                    sqlx::query(sqlx::AssertSqlSafe(state_delete.clone()))
-                        .bind(plan.resource.clone())
-                        .bind(c.address.clone())
-                        .execute(&mut *tx)
-                        .await?;
+                if let (Some(row_key), Some(values)) = (key, c.after.as_ref()) {
                     let members: Vec<String> = c.members.iter().map(ToString::to_string).collect();
-                    sqlx::query(sqlx::AssertSqlSafe(state_insert.clone()))
-                        .bind(plan.resource.clone())
-                        .bind(c.address.clone())
-                        .bind(key)
-                        .bind(serde_json::to_string(&members).expect("strings serialise"))
-                        .bind(values_hash(values))
-                        .bind(now.clone())
-                        .execute(&mut *tx)
-                        .await?;
+                    entries.push(StateEntry {
+                        address: &c.address,
+                        row_key,
+                        members: serde_json::to_string(&members).expect("strings serialise"),
+                        hash: values_hash(values),
+                    });
+                }
+            }
+
+            // The state table: old entries of the addresses written, then the new ones.
+            let known: std::collections::HashSet<&str> =
+                current.state.iter().map(|s| s.address.as_str()).collect();
+            let stale: Vec<&str> = entries
+                .iter()
+                .map(|e| e.address)
+                .filter(|a| known.contains(a))
+                .collect();
+            for chunk in stale.chunks(1000) {
+                let mut q = sqlx::query(AssertSqlSafe(state_delete_sql(d, chunk.len())))
+                    .bind(plan.resource.clone());
+                for a in chunk {
+                    q = q.bind(a.to_string());
+                }
+                q.execute(&mut *tx).await?;
+            }
+            if d.backend == Backend::Postgres && entries.len() > 100 {
+                copy_state!(&mut *tx, d, &plan.resource, &now, &entries);
+            } else {
+                for chunk in entries.chunks((d.max_params() / 6).min(1000)) {
+                    let mut q = sqlx::query(AssertSqlSafe(state_insert_sql(d, chunk.len())));
+                    for e in chunk {
+                        q = q
+                            .bind(plan.resource.clone())
+                            .bind(e.address.to_string())
+                            .bind(e.row_key.clone())
+                            .bind(e.members.clone())
+                            .bind(e.hash.clone())
+                            .bind(now.clone());
+                    }
+                    q.execute(&mut *tx).await?;
                 }
             }
             tx.commit().await?;
-            Ok(applied)
+            Ok::<Applied, ApplyError>(applied)
         }
         .await
-    });
+    };
+}
+
+/// Applies a plan in one transaction.
+pub async fn apply(db: &Database, spec: &Compiled, plan: &Plan) -> Result<Applied> {
+    let pool = db
+        .pool
+        .as_ref()
+        .ok_or_else(|| db.error("the database is not open for writing"))?;
+    let result = match pool {
+        Pool::Sqlite(p) => {
+            macro_rules! copy_state {
+                ($($t:tt)*) => {
+                    unreachable!("COPY is only used on PostgreSQL")
+                };
+            }
+            apply_with!(p, db, spec, plan, sqlite_creates)
+        }
+        Pool::Postgres(p) => {
+            macro_rules! copy_state {
+                ($conn:expr, $d:expr, $resource:expr, $now:expr, $entries:expr) => {
+                    pg_copy_state($conn, $d, $resource, $now, $entries).await?
+                };
+            }
+            apply_with!(p, db, spec, plan, pg_creates)
+        }
+        Pool::MySql(p) => {
+            macro_rules! copy_state {
+                ($($t:tt)*) => {
+                    unreachable!("COPY is only used on PostgreSQL")
+                };
+            }
+            apply_with!(p, db, spec, plan, mysql_creates)
+        }
+    };
     result.map_err(|e| match e {
         ApplyError::Sql(e) => Error::Database {
             url: db.display_url(),
-            message: format!("apply failed and was rolled back, nothing was written: {e}"),
+            message: db.scrub(format!(
+                "apply failed and was rolled back, nothing was written: {e}"
+            )),
             help: None,
         },
         ApplyError::Other(e) => e,
@@ -245,6 +662,55 @@ pub fn now_rfc3339() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn copy_text_escapes_separators_and_marks_null() {
+        let mut buf = String::new();
+        copy_field(&mut buf, &Value::Text("a\tb\nc\\d\re".into()), false);
+        assert_eq!(buf, "a\\tb\\nc\\\\d\\re");
+        buf.clear();
+        copy_field(&mut buf, &Value::Null, false);
+        copy_field(&mut buf, &Value::Null, true);
+        copy_field(&mut buf, &Value::Bool(true), false);
+        copy_field(&mut buf, &Value::Int(-3), false);
+        assert_eq!(buf, "\\Nt-3");
+    }
+
+    #[test]
+    fn multi_row_insert_numbers_and_casts_its_placeholders() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.yaml");
+        std::fs::write(
+            &path,
+            "version: 1\nresource: r\ntarget:\n  table: t\n  fields:\n    name: {}\n    \
+             price: { type: decimal }\nsources:\n  s:\n    inline: [{ name: x }]\n    \
+             fields: { name: name }\n",
+        )
+        .unwrap();
+        let spec = crate::spec::load::load(&path).unwrap();
+        let ins = |backend| Insert {
+            spec: &spec,
+            d: Dialect::new(backend),
+            not_null: vec![false, false],
+            generated_int_key: true,
+        };
+        assert_eq!(
+            ins(Backend::Postgres).sql(2, true),
+            "INSERT INTO \"t\" (\"name\", \"price\") VALUES ($1, CAST($2 AS NUMERIC)), \
+             ($3, CAST($4 AS NUMERIC)) RETURNING CAST(\"id\" AS TEXT)"
+        );
+        assert_eq!(
+            ins(Backend::MySql).sql(2, false),
+            "INSERT INTO `t` (`name`, `price`) VALUES (?, ?), (?, ?)"
+        );
+        assert_eq!(ins(Backend::Sqlite).batch(), 1000);
+        assert_eq!(
+            state_insert_sql(Dialect::new(Backend::Postgres), 2)
+                .matches('$')
+                .count(),
+            12
+        );
+    }
 
     #[test]
     fn timestamps_look_right() {

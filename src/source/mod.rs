@@ -1,16 +1,18 @@
-//! Reading sources: files in JSON, NDJSON, CSV or YAML, or records written inline in the spec.
+//! Reading sources: files in JSON, NDJSON, CSV or YAML, records written inline in the spec,
+//! or the rows of an SQL query.
 //! Each reader yields records as JSON values with a row label; [`map_records`] then picks the
 //! mapped fields and the record id out of each. Every problem names the source, file and row.
 
 mod csv;
 mod json;
+mod sql;
 mod yaml;
 
 use std::collections::HashSet;
 
 use crate::error::{SourceErrors, SourceProblem};
-use crate::spec::SourceFormat;
 use crate::spec::compiled::{Compiled, Input, Source};
+use crate::spec::{FieldType, SourceFormat};
 
 /// A source record before normalisation: one raw JSON value per target field.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,6 +59,7 @@ pub fn describe(source: &Source) -> String {
     match &source.input {
         Input::File { path, .. } => path.display().to_string(),
         Input::Inline(_) => "inline records in the spec".to_string(),
+        Input::Sql { database, .. } => format!("query on {}", crate::error::redact_url(database)),
     }
 }
 
@@ -80,6 +83,7 @@ fn load_one(
                 value: serde_json::Value::Object(r.clone()),
             })
             .collect()),
+        Input::Sql { query, database } => sql::read(query, database),
         Input::File { path, format } => {
             let bytes = match std::fs::read(path) {
                 Ok(b) => b,
@@ -147,7 +151,7 @@ pub fn map_records(
         let mut bad = false;
         for (fi, path) in &source.mapping {
             if let Some(v) = path.get(&row.value) {
-                if v.is_object() || v.is_array() {
+                if (v.is_object() || v.is_array()) && spec.fields[*fi].kind != FieldType::Json {
                     problems.push((
                         row.label.clone(),
                         format!(

@@ -66,8 +66,16 @@ pub struct Source {
 
 #[derive(Debug, Clone)]
 pub enum Input {
-    File { path: PathBuf, format: SourceFormat },
+    File {
+        path: PathBuf,
+        format: SourceFormat,
+    },
     Inline(Vec<serde_json::Map<String, serde_json::Value>>),
+    /// A query against a database; the URL as written (may hold `${VAR}`), expanded when read.
+    Sql {
+        query: String,
+        database: String,
+    },
 }
 
 /// Where a value sits in a source record: `fields.email` (dotted) or `/fields/email` (pointer).
@@ -90,6 +98,14 @@ impl FieldPath {
         FieldPath {
             raw: raw.to_string(),
             segments,
+        }
+    }
+
+    /// A path that is one key, used whole (an SQL column name).
+    pub fn column(raw: &str) -> Self {
+        FieldPath {
+            raw: raw.to_string(),
+            segments: vec![raw.to_string()],
         }
     }
 
@@ -390,6 +406,67 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
     for &idx in &order {
         let (name, s) = spec.sources.get_index(idx).expect("index from the map");
         let p = format!("/sources/{}", escape_segment(name));
+        if s.database.is_some() && s.sql.is_none() {
+            r.at(
+                &format!("{p}/database"),
+                "`database` only applies to `sql` sources",
+                None,
+            );
+        }
+        let given = [s.file.is_some(), s.inline.is_some(), s.sql.is_some()];
+        if given.iter().filter(|g| **g).count() > 1 {
+            r.at(
+                &p,
+                "give one of `file`, `inline` or `sql`, not several",
+                None,
+            );
+            continue;
+        }
+        if let Some(query) = &s.sql {
+            let Some(database) = &s.database else {
+                r.at(
+                    &p,
+                    "an `sql` source needs `database`, the URL to run the query against",
+                    Some("e.g. `database: ${LEGACY_DATABASE_URL}`".into()),
+                );
+                continue;
+            };
+            if query.trim().is_empty() {
+                r.at_value(&format!("{p}/sql"), "the query is empty", None);
+                continue;
+            }
+            if s.records.is_some() {
+                r.at(
+                    &format!("{p}/records"),
+                    "`records` only applies to JSON and YAML files",
+                    None,
+                );
+            }
+            let input = Input::Sql {
+                query: query.clone(),
+                database: database.clone(),
+            };
+            let mut mapping = Vec::new();
+            for (field, path) in &s.fields {
+                if let Some(fi) = field_ref(
+                    r,
+                    &format!("{p}/fields/{}", escape_segment(field)),
+                    field,
+                    false,
+                ) {
+                    // Column names are used whole, even when they hold dots.
+                    mapping.push((fi, FieldPath::column(path)));
+                }
+            }
+            sources.push(Source {
+                name: name.clone(),
+                input,
+                records: String::new(),
+                id: s.id.as_deref().map(FieldPath::column),
+                mapping,
+            });
+            continue;
+        }
         let input = match (&s.file, &s.inline) {
             (Some(_), Some(_)) => {
                 r.at(&p, "give either `file` or `inline`, not both", None);
@@ -398,7 +475,8 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
             (None, None) => {
                 r.at(
                     &p,
-                    "a source needs `file` (a path) or `inline` (a list of records)",
+                    "a source needs `file` (a path), `inline` (a list of records) or `sql` \
+                     (a query)",
                     None,
                 );
                 continue;

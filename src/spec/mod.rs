@@ -137,6 +137,15 @@ pub enum FieldType {
     Integer,
     /// `true` / `false` (also `yes`/`no`, `1`/`0` in sources).
     Boolean,
+    /// An exact decimal number (`12.50` and `12.5` are equal); stored as NUMERIC / DECIMAL.
+    Decimal,
+    /// A calendar date, `YYYY-MM-DD`.
+    Date,
+    /// A date and time, `YYYY-MM-DD HH:MM:SS[.ffffff]` with an optional `Z` or `+02:00`;
+    /// stored in UTC without a zone.
+    Timestamp,
+    /// Any JSON value. Text from a source is parsed as JSON; object keys compare in any order.
+    Json,
 }
 
 /// One source of records.
@@ -161,6 +170,16 @@ pub struct SourceSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(title = "Inline records", example = serde_json::json!([{"id": 1, "name": "Acme Trading", "email": "sales@acme.example"}]))]
     pub inline: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
+    /// A query whose rows are the records, e.g. `select * from legacy_customers`, run against
+    /// `database`. Column names are the paths `fields` maps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "SQL query", example = serde_json::json!("select id, name, email from legacy_customers"))]
+    pub sql: Option<String>,
+    /// The database an `sql` source reads: `sqlite://…`, `postgres://…` or `mysql://…`. Write
+    /// passwords as `${VAR}` so they stay out of the spec.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "Source database URL", example = serde_json::json!("${LEGACY_DATABASE_URL}"))]
+    pub database: Option<String>,
     /// Path of the field that identifies a record within this source (e.g. `pk`). Defaults to
     /// the row number. Stable ids keep addresses stable when names change.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -3,6 +3,7 @@
 mod browser;
 mod cli;
 mod common;
+mod databases;
 mod diagnostics;
 mod errors;
 mod lifecycle;
