@@ -1,35 +1,82 @@
-//! `reconcile plan`: resolve the spec, read the database, print the plan. Writes nothing.
+//! `reconcile plan`: resolve the spec, read the database, print the plan. Writes nothing to
+//! the database; `--out FILE` saves the plan for `reconcile apply FILE`.
 
 use std::io::Write as _;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use super::{PlanArgs, database_url, load_spec, runtime};
+use crate::db::lock::{self, LockRequest};
 use crate::db::{Database, read};
 use crate::error::{Error, Result};
 use crate::spec::compiled::Compiled;
 use crate::{pipeline, plan, render};
 
-/// Resolves the spec and plans it against the database, without writing anything.
-pub fn make_plan(spec: &Compiled, url: &str) -> Result<plan::Plan> {
+/// Resolves the spec and plans it against the database, without writing anything. With
+/// `lock`, the database is read under the table's lock (waiting up to that long for it).
+/// The guards (empty sources, `prevent_destroy`, `max_delete`) are checked here.
+pub fn make_plan(
+    spec: &Compiled,
+    url: &str,
+    options: plan::Options,
+    lock: Option<Duration>,
+) -> Result<plan::Plan> {
     let resolved = pipeline::resolve(spec)?;
     let rt = runtime()?;
-    rt.block_on(async {
-        let db = Database::open_read(url).await?;
-        let current = read::read(&db, spec).await;
+    let current = rt.block_on(async {
+        let db = match lock {
+            // Locking an SQLite file needs a writable connection; a file that does not
+            // exist yet has nothing to lock and is not created.
+            Some(_) if sqlite_file_exists(url) => Database::open_write(url).await?,
+            _ => Database::open_read(url).await?,
+        };
+        let current = match lock {
+            Some(timeout) => {
+                let req = LockRequest::new(url, &spec.table, timeout, "plan");
+                lock::read_locked(&db, spec, &req).await
+            }
+            None => read::read(&db, spec).await,
+        };
         db.close().await;
-        Ok(plan::plan(spec, &resolved, &current?))
-    })
+        current
+    })?;
+    let plan = plan::plan_with(spec, &resolved, &current, options);
+    plan::guard::check(spec, &resolved, &current, &plan, options)?;
+    Ok(plan)
+}
+
+fn sqlite_file_exists(url: &str) -> bool {
+    url.strip_prefix("sqlite:")
+        .map(|r| r.trim_start_matches("//"))
+        .map(|r| r.split('?').next().unwrap_or(r))
+        .is_some_and(|p| std::path::Path::new(p).is_file())
 }
 
 pub fn run(args: PlanArgs) -> Result<ExitCode> {
     let spec = load_spec(&args.spec)?;
     let url = database_url(&args.db, &spec)?;
-    let plan = make_plan(&spec, &url)?;
-    let text = if args.json {
+    let options = args.safety.options();
+    let plan = make_plan(
+        &spec,
+        &url,
+        options,
+        args.lock.then_some(args.safety.lock_timeout),
+    )?;
+    if let Some(out) = &args.out {
+        plan::file::save(out, &spec, &plan, &url, options)?;
+    }
+    let mut text = if args.json {
         render::json::render(&plan)
     } else {
         render::human::render(&plan)
     };
+    if let (Some(out), false) = (&args.out, args.json) {
+        text.push_str(&format!(
+            "\nSaved the plan to {}. To apply exactly this plan, run:\n    reconcile apply {}\n",
+            out.display(),
+            out.display()
+        ));
+    }
     let mut out = anstream::stdout();
     out.write_all(text.as_bytes())
         .and_then(|_| out.flush())

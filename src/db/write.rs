@@ -4,8 +4,9 @@
 
 use sqlx::Row as _;
 
+use super::lock::{LockRequest, Locking as _};
 use super::read::{ReadError, key_text, read_on, values_hash};
-use super::{Backend, Database, Dialect, STATE_TABLE, on_pool};
+use super::{Database, Dialect, STATE_TABLE, on_pool};
 use crate::error::{Error, Result};
 use crate::plan::{Action, Plan};
 use crate::spec::FieldType;
@@ -47,6 +48,18 @@ pub fn create_table_sql(spec: &Compiled, d: Dialect) -> String {
             col.push_str(" NOT NULL");
         }
         cols.push(col);
+    }
+    if let Some(sd) = &spec.soft_delete {
+        let kind = match sd.value {
+            Value::Bool(_) => FieldType::Boolean,
+            Value::Int(_) => FieldType::Integer,
+            _ => FieldType::Text,
+        };
+        cols.push(format!(
+            "{} {}",
+            d.quote(&sd.column),
+            d.column_type(kind, false)
+        ));
     }
     format!(
         "CREATE TABLE {} ({})",
@@ -106,8 +119,43 @@ fn state_insert_sql(d: Dialect) -> String {
     )
 }
 
-/// Applies a plan in one transaction.
+/// The statement that deletes a row (`None`) or soft-deletes it (`Some(column)`).
+fn delete_sql(spec: &Compiled, d: Dialect, soft: Option<&str>) -> String {
+    let set = match soft {
+        Some(col) => format!(
+            "UPDATE {} SET {} = {}",
+            d.quote(&spec.table),
+            d.quote(col),
+            d.placeholder(1)
+        ),
+        None => format!("DELETE FROM {}", d.quote(&spec.table)),
+    };
+    let n = if soft.is_some() { 2 } else { 1 };
+    format!(
+        "{set} WHERE {} = {}",
+        d.quote(&spec.primary_key),
+        d.placeholder(n)
+    )
+}
+
+/// Applies a plan in one transaction, waiting up to 10 seconds for the lock.
 pub async fn apply(db: &Database, spec: &Compiled, plan: &Plan) -> Result<Applied> {
+    let req = LockRequest::new(
+        &db.url,
+        &spec.table,
+        std::time::Duration::from_secs(10),
+        "apply",
+    );
+    apply_locked(db, spec, plan, &req).await
+}
+
+/// Applies a plan in one transaction that holds the table's lock.
+pub async fn apply_locked(
+    db: &Database,
+    spec: &Compiled,
+    plan: &Plan,
+    lock: &LockRequest,
+) -> Result<Applied> {
     let d = db.dialect;
     let pool = db
         .pool
@@ -115,20 +163,17 @@ pub async fn apply(db: &Database, spec: &Compiled, plan: &Plan) -> Result<Applie
         .ok_or_else(|| db.error("the database is not open for writing"))?;
     let now = now_rfc3339();
     let result: std::result::Result<Applied, ApplyError> = on_pool!(pool, p => {
-        async {
-            let mut tx = match d.backend {
-                Backend::Sqlite => p.begin_with("BEGIN IMMEDIATE").await?,
-                _ => p.begin().await?,
-            };
+        match p.acquire().await {
+        Err(e) => Err(ApplyError::Sql(e)),
+        Ok(mut conn) => {
+        let result = async {
+            let mut tx = conn.begin_locked(lock).await.map_err(ApplyError::Other)?;
             let current = read_on!(&mut *tx, d, spec).map_err(|e| match e {
                 ReadError::Sql(e) => ApplyError::Sql(e),
                 ReadError::Spec(e) => ApplyError::Other(e),
             })?;
             if current.fingerprint != plan.fingerprint {
-                return Err(ApplyError::Other(Error::Plan {
-                    message: "the database changed since this plan was made".into(),
-                    help: Some("run `reconcile plan` again and review the new plan".into()),
-                }));
+                return Err(ApplyError::Other(crate::plan::file::stale_error(plan, &current)));
             }
             if plan.create_table {
                 sqlx::query(sqlx::AssertSqlSafe(create_table_sql(spec, d))).execute(&mut *tx).await?;
@@ -172,7 +217,31 @@ pub async fn apply(db: &Database, spec: &Compiled, plan: &Plan) -> Result<Applie
                         Some(key_text(row_key))
                     }
                     Action::NoOp if c.write_state => c.row_key.as_ref().map(key_text),
-                    Action::NoOp | Action::Delete => None,
+                    Action::NoOp => None,
+                    Action::Delete => {
+                        let row_key = c.row_key.as_ref().expect("a delete has a row");
+                        let soft = spec.soft_delete.as_ref().filter(|_| c.reason == crate::plan::Reason::MissingSoft);
+                        let mut q = sqlx::query(sqlx::AssertSqlSafe(delete_sql(spec, d, soft.map(|s| s.column.as_str()))));
+                        if let Some(sd) = soft {
+                            q = match &sd.value {
+                                Value::Bool(b) => q.bind(*b),
+                                Value::Int(i) => q.bind(*i),
+                                other => q.bind(key_text(other)),
+                            };
+                        }
+                        q = match row_key {
+                            Value::Int(i) => q.bind(*i),
+                            other => q.bind(key_text(other)),
+                        };
+                        q.execute(&mut *tx).await?;
+                        sqlx::query(sqlx::AssertSqlSafe(state_delete.clone()))
+                            .bind(plan.resource.clone())
+                            .bind(c.address.clone())
+                            .execute(&mut *tx)
+                            .await?;
+                        applied.deleted += 1;
+                        None
+                    }
                 };
                 if let (Some(key), Some(values)) = (key, after) {
                     sqlx::query(sqlx::AssertSqlSafe(state_delete.clone()))
@@ -195,7 +264,11 @@ pub async fn apply(db: &Database, spec: &Compiled, plan: &Plan) -> Result<Applie
             tx.commit().await?;
             Ok(applied)
         }
-        .await
+        .await;
+        conn.release(lock).await;
+        result
+        }
+        }
     });
     result.map_err(|e| match e {
         ApplyError::Sql(e) => Error::Database {

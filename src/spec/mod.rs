@@ -49,6 +49,43 @@ pub struct Spec {
     /// What happens to a managed row whose record has left every source.
     #[serde(default)]
     pub on_missing: OnMissing,
+    /// For `on_missing: soft_delete`: the column set on a row instead of deleting it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub soft_delete: Option<SoftDeleteSpec>,
+    /// The most rows one plan may delete (or soft-delete): a count such as `5`, or a share of
+    /// the table such as `"10%"`. A bigger plan is refused unless `--allow-mass-delete` is
+    /// given. Defaults to `"10%"` (deleting a single row is always allowed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_delete: Option<MaxDelete>,
+    /// Refuse any plan that would delete a row, whatever `on_missing` or `--prune` say.
+    #[serde(default)]
+    pub prevent_destroy: bool,
+}
+
+/// The column that marks a row as deleted, and the value it is set to.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SoftDeleteSpec {
+    /// Column name. It is not one of the target's fields; a table the tool creates gets it.
+    #[schemars(example = &"archived")]
+    pub column: String,
+    /// The value written to the column: `true`, a number or a text.
+    #[serde(default = "default_soft_delete_value")]
+    pub value: serde_json::Value,
+}
+
+fn default_soft_delete_value() -> serde_json::Value {
+    serde_json::Value::Bool(true)
+}
+
+/// A limit on deletes: a count of rows, or a share of the table written as a percentage.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum MaxDelete {
+    /// At most this many rows.
+    Count(u64),
+    /// At most this share of the table's rows, e.g. `"10%"`.
+    Share(#[schemars(regex(pattern = r"^[0-9]+(\.[0-9]+)?%$"))] String),
 }
 
 /// The target table and its fields.
@@ -71,6 +108,11 @@ pub struct TargetSpec {
     pub address: Option<String>,
     /// The fields of a golden record, by name, in column order.
     pub fields: IndexMap<String, FieldSpec>,
+    /// This spec owns every row of the table, not only the rows it created or adopted: a row
+    /// no source claims counts as missing and `on_missing` applies to it. Off by default, so
+    /// rows written by others are never deleted.
+    #[serde(default)]
+    pub owns_table: bool,
 }
 
 fn default_primary_key() -> String {
@@ -95,6 +137,13 @@ pub struct FieldSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(example = &"ZA")]
     pub region: Option<String>,
+    /// Mask this field's values in plans (text and JSON). They are still written.
+    #[serde(default)]
+    pub sensitive: bool,
+    /// Set this field when a row is created, then leave it alone: later changes, in the
+    /// sources or made outside reconcile, are not planned.
+    #[serde(default)]
+    pub ignore_changes: bool,
 }
 
 /// Field types. Each has its own normalisation.
@@ -295,4 +344,8 @@ pub enum OnMissing {
     /// Leave the row in the table; the plan lists it.
     #[default]
     Keep,
+    /// Delete the row (guarded by `max_delete` and `prevent_destroy`).
+    Delete,
+    /// Keep the row but set the `soft_delete` column on it; it is no longer managed.
+    SoftDelete,
 }
