@@ -86,9 +86,9 @@ impl LockRequest {
         Error::Database {
             url: self.url.clone(),
             message: format!(
-                "table {} is locked by another reconcile{waited}: {}",
+                "table {} is locked{waited}, held by {}",
                 self.table,
-                who.unwrap_or_else(|| "the holder could not be identified".into())
+                who.unwrap_or_else(|| "another connection that does not say who it is".into())
             ),
             help: Some(
                 "wait for it to finish, or pass --lock-timeout (e.g. --lock-timeout 5m) to wait \

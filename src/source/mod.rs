@@ -2,9 +2,9 @@
 //! Each reader yields records as JSON values with a row label; [`map_records`] then picks the
 //! mapped fields and the record id out of each. Every problem names the source, file and row.
 
-mod csv;
-mod json;
-mod yaml;
+pub mod csv;
+pub mod json;
+pub mod yaml;
 
 use std::collections::HashSet;
 
