@@ -72,6 +72,9 @@ fn plan(spec: &Compiled, rows: usize, fingerprint: String) -> Plan {
         review: Vec::new(),
         fingerprint,
         rows_read: 0,
+        sensitive: vec![false; spec.fields.len()],
+        soft_delete: None,
+        read: Vec::new(),
     }
 }
 

@@ -11,7 +11,9 @@ use crate::spec::compiled::Compiled;
 use crate::value::Value;
 
 /// A source record, named as `source:id` in plans.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct SourceRef {
     pub source: String,
     pub id: String,

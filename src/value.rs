@@ -3,11 +3,11 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One field's value. `Null` stands for "absent": an empty string in a source, a missing key,
 /// or SQL `NULL` all become `Null`, so that "empty" has a single meaning everywhere.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Value {
     #[default]

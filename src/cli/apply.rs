@@ -1,53 +1,51 @@
 //! `reconcile apply`: plan, show the plan, ask for `yes` (unless `--auto-approve`), then
-//! write it in one transaction. Without a terminal to ask on, it refuses unless told.
+//! write it in one transaction under the table's lock. Without a terminal to ask on, it
+//! refuses unless told. `reconcile apply PLANFILE` applies a saved plan as it is, without
+//! asking: the saved plan is the approval, and it is refused when anything it was made from
+//! changed since.
 
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::process::ExitCode;
 
 use super::{ApplyArgs, database_url, load_spec, plan::make_plan, runtime};
+use crate::db::lock::LockRequest;
 use crate::db::{Database, write};
 use crate::error::{Error, Result};
-use crate::render;
+use crate::{plan, render};
 
 pub fn run(args: ApplyArgs) -> Result<ExitCode> {
-    let spec = load_spec(&args.spec)?;
-    let url = database_url(&args.db, &spec)?;
-    let plan = make_plan(&spec, &url)?;
     let mut out = anstream::stdout();
     let io = |e: std::io::Error| Error::Io(format!("cannot write to the terminal: {e}"));
-    out.write_all(render::human::render(&plan).as_bytes())
-        .map_err(io)?;
+    let (spec, url, plan) = match &args.plan_file {
+        Some(file) => {
+            let saved = plan::file::load(file)?;
+            let spec = crate::spec::load::load(&saved.spec.path)?;
+            let url = database_url(&args.db, &spec)?;
+            saved.check_inputs(&spec, &url)?;
+            out.write_all(render::human::render(&saved.plan).as_bytes())
+                .map_err(io)?;
+            (spec, url, saved.plan)
+        }
+        None => {
+            let spec = load_spec(&args.spec)?;
+            let url = database_url(&args.db, &spec)?;
+            let plan = make_plan(&spec, &url, args.safety.options(), None)?;
+            out.write_all(render::human::render(&plan).as_bytes())
+                .map_err(io)?;
+            if plan.has_changes() && !args.auto_approve {
+                confirm(&mut out)?;
+            }
+            (spec, url, plan)
+        }
+    };
     if !plan.has_writes() {
         return Ok(ExitCode::SUCCESS);
     }
-    if plan.has_changes() && !args.auto_approve {
-        if !std::io::stdin().is_terminal() {
-            return Err(Error::Cancelled(
-                "there is no terminal to confirm on; review the plan and pass --auto-approve"
-                    .into(),
-            ));
-        }
-        write!(
-            out,
-            "\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
-        )
-        .and_then(|_| out.flush())
-        .map_err(io)?;
-        let mut answer = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut answer)
-            .map_err(|e| Error::Io(format!("cannot read the answer: {e}")))?;
-        if answer.trim() != "yes" {
-            return Err(Error::Cancelled(
-                "the answer was not 'yes'; nothing was written".into(),
-            ));
-        }
-    }
     let rt = runtime()?;
+    let lock = LockRequest::new(&url, &spec.table, args.safety.lock_timeout, "apply");
     let applied = rt.block_on(async {
         let db = Database::open_write(&url).await?;
-        let result = write::apply(&db, &spec, &plan).await;
+        let result = write::apply_locked(&db, &spec, &plan, &lock).await;
         db.close().await;
         result
     })?;
@@ -58,4 +56,31 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode> {
     )
     .map_err(io)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Asks for `yes` on the terminal.
+fn confirm(out: &mut impl std::io::Write) -> Result<()> {
+    let io = |e: std::io::Error| Error::Io(format!("cannot write to the terminal: {e}"));
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::Cancelled(
+            "there is no terminal to confirm on; review the plan and pass --auto-approve".into(),
+        ));
+    }
+    write!(
+        out,
+        "\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
+    )
+    .and_then(|_| out.flush())
+    .map_err(io)?;
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Error::Io(format!("cannot read the answer: {e}")))?;
+    if answer.trim() != "yes" {
+        return Err(Error::Cancelled(
+            "the answer was not 'yes'; nothing was written".into(),
+        ));
+    }
+    Ok(())
 }

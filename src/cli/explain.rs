@@ -65,7 +65,7 @@ pub fn resolve_timed(spec: &Compiled) -> Result<(Resolved, Timings)> {
 
 /// Plans against the database, keeping the resolved stages for explanations.
 pub fn plan_with(spec: &Compiled, url: &str, resolved: &Resolved) -> Result<plan::Plan> {
-    super::plan::plan_resolved(spec, url, resolved)
+    super::plan::plan_resolved(spec, url, resolved, plan::Options::default(), None)
 }
 
 /// Finds a change by its address (`customers["x"]`) or its key (`x`).

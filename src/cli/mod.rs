@@ -104,12 +104,46 @@ pub struct DbArgs {
     pub database: Option<String>,
 }
 
+/// Deletes, their guards, and the lock: shared by `plan` and `apply`.
+#[derive(Debug, Args)]
+pub struct SafetyArgs {
+    /// Delete managed rows whose record left every source, for this run (as if
+    /// `on_missing: delete`).
+    #[arg(long)]
+    pub prune: bool,
+    /// Go on although the plan deletes more rows than `max_delete` allows, or a source that
+    /// fed managed rows came back empty.
+    #[arg(long)]
+    pub allow_mass_delete: bool,
+    /// How long to wait for another reconcile holding the table's lock (`0s` fails at once;
+    /// e.g. `30s`, `5m`).
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = crate::db::lock::parse_duration)]
+    pub lock_timeout: std::time::Duration,
+}
+
+impl SafetyArgs {
+    pub fn options(&self) -> crate::plan::Options {
+        crate::plan::Options {
+            prune: self.prune,
+            allow_mass_delete: self.allow_mass_delete,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     #[command(flatten)]
     pub spec: SpecArgs,
     #[command(flatten)]
     pub db: DbArgs,
+    #[command(flatten)]
+    pub safety: SafetyArgs,
+    /// Save the plan to FILE; `reconcile apply FILE` then applies exactly it.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Hold the table's lock while reading, so the plan waits for a running apply.
+    #[arg(long)]
+    pub lock: bool,
     /// Print the plan as JSON.
     #[arg(long, conflicts_with = "full")]
     pub json: bool,
@@ -144,10 +178,15 @@ pub struct ExplainArgs {
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
+    /// A plan saved with `reconcile plan --out FILE`: applied as it is, without asking.
+    #[arg(value_name = "PLANFILE")]
+    pub plan_file: Option<PathBuf>,
     #[command(flatten)]
     pub spec: SpecArgs,
     #[command(flatten)]
     pub db: DbArgs,
+    #[command(flatten)]
+    pub safety: SafetyArgs,
     /// Apply without asking for confirmation.
     #[arg(long)]
     pub auto_approve: bool,

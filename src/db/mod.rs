@@ -7,6 +7,7 @@
 
 pub mod check;
 pub mod dialect;
+pub mod lock;
 pub mod read;
 pub mod write;
 
@@ -49,7 +50,7 @@ pub(crate) use on_pool;
 /// A database to plan against or apply to.
 pub struct Database {
     /// The URL as given (never shown: see [`Database::display_url`]).
-    url: String,
+    pub(crate) url: String,
     pub dialect: Dialect,
     /// `None` for an SQLite file that does not exist yet: it reads as empty.
     pub pool: Option<Pool>,

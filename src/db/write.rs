@@ -6,6 +6,7 @@
 use sqlx::{AssertSqlSafe, Row as _};
 
 use super::check::{self, blank_for_null, not_null_fields};
+use super::lock::{LockRequest, Locking as _};
 use super::read::{ReadError, fingerprint, key_text, read_on, values_hash};
 use super::{Backend, Database, Dialect, Pool, STATE_TABLE};
 use crate::error::{Error, Result};
@@ -51,6 +52,18 @@ pub fn create_table_sql(spec: &Compiled, d: Dialect) -> String {
             col.push_str(" NOT NULL");
         }
         cols.push(col);
+    }
+    if let Some(sd) = &spec.soft_delete {
+        let kind = match sd.value {
+            Value::Bool(_) => FieldType::Boolean,
+            Value::Int(_) => FieldType::Integer,
+            _ => FieldType::Text,
+        };
+        cols.push(format!(
+            "{} {}",
+            d.quote(&sd.column),
+            d.column_type(kind, false)
+        ));
     }
     format!(
         "CREATE TABLE {} ({})",
@@ -400,6 +413,25 @@ fn state_delete_sql(d: Dialect, n: usize) -> String {
     )
 }
 
+/// The statement that deletes a row (`None`) or soft-deletes it (`Some(column)`).
+fn delete_sql(spec: &Compiled, d: Dialect, soft: Option<&str>) -> String {
+    let set = match soft {
+        Some(col) => format!(
+            "UPDATE {} SET {} = {}",
+            d.quote(&spec.table),
+            d.quote(col),
+            d.placeholder(1)
+        ),
+        None => format!("DELETE FROM {}", d.quote(&spec.table)),
+    };
+    let n = if soft.is_some() { 2 } else { 1 };
+    format!(
+        "{set} WHERE {} = {}",
+        d.quote(&spec.primary_key),
+        d.placeholder(n)
+    )
+}
+
 fn state_insert_sql(d: Dialect, rows: usize) -> String {
     let groups: Vec<String> = (0..rows)
         .map(|r| {
@@ -416,9 +448,10 @@ fn state_insert_sql(d: Dialect, rows: usize) -> String {
 
 /// Writes a plan in one transaction, with `$creates` inserting new rows for this backend.
 macro_rules! apply_with {
-    ($pool:expr, $db:expr, $spec:expr, $plan:expr, $creates:ident) => {
+    ($pool:expr, $db:expr, $spec:expr, $plan:expr, $lock:expr, $creates:ident) => {
         async {
-            let (db, spec, plan): (&Database, &Compiled, &Plan) = ($db, $spec, $plan);
+            let (db, spec, plan, lock): (&Database, &Compiled, &Plan, &LockRequest) =
+                ($db, $spec, $plan, $lock);
             let (d, p) = (db.dialect, $pool);
             let now = now_rfc3339();
             // MySQL and MariaDB commit the open transaction on any DDL, so there the tables
@@ -438,150 +471,201 @@ macro_rules! apply_with {
                     .execute(p)
                     .await?;
             }
-            let mut tx = match d.backend {
-                Backend::Sqlite => p.begin_with("BEGIN IMMEDIATE").await?,
-                _ => p.begin().await?,
-            };
-            let current = read_on!(&mut *tx, d, spec).map_err(|e| match e {
-                ReadError::Sql(e) => ApplyError::Sql(e),
-                ReadError::Spec(e) => ApplyError::Other(e),
-            })?;
-            let fingerprint = if ddl_first && plan.create_table {
-                // The table this apply just created reads as the missing table planned on.
-                fingerprint(&current.rows, &current.state, false)
-            } else {
-                current.fingerprint.clone()
-            };
-            if fingerprint != plan.fingerprint {
-                return Err(ApplyError::Other(Error::Plan {
-                    message: "the database changed since this plan was made".into(),
-                    help: Some("run `reconcile plan` again and review the new plan".into()),
-                }));
-            }
-            check::check(spec, &current, plan, d.backend).map_err(ApplyError::Other)?;
-            if !ddl_first {
-                if plan.create_table {
-                    sqlx::query(AssertSqlSafe(create_table_sql(spec, d)))
+            let mut conn = p.acquire().await?;
+            let result = async {
+                let mut tx = conn.begin_locked(lock).await.map_err(ApplyError::Other)?;
+                let current = read_on!(&mut *tx, d, spec).map_err(|e| match e {
+                    ReadError::Sql(e) => ApplyError::Sql(e),
+                    ReadError::Spec(e) => ApplyError::Other(e),
+                })?;
+                let fingerprint = if ddl_first && plan.create_table {
+                    // The table this apply just created reads as the missing table planned on.
+                    fingerprint(&current.rows, &current.state, false)
+                } else {
+                    current.fingerprint.clone()
+                };
+                if fingerprint != plan.fingerprint {
+                    return Err(ApplyError::Other(crate::plan::file::stale_error(
+                        plan, &current,
+                    )));
+                }
+                check::check(spec, &current, plan, d.backend).map_err(ApplyError::Other)?;
+                if !ddl_first {
+                    if plan.create_table {
+                        sqlx::query(AssertSqlSafe(create_table_sql(spec, d)))
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    sqlx::query(AssertSqlSafe(d.create_state_table()))
                         .execute(&mut *tx)
                         .await?;
                 }
-                sqlx::query(AssertSqlSafe(d.create_state_table()))
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            let ins = Insert {
-                spec,
-                d,
-                not_null: not_null_fields(spec, &current),
-                generated_int_key: if current.columns.is_empty() {
-                    true
+                let ins = Insert {
+                    spec,
+                    d,
+                    not_null: not_null_fields(spec, &current),
+                    generated_int_key: if current.columns.is_empty() {
+                        true
+                    } else {
+                        current
+                            .column(&spec.primary_key)
+                            .is_some_and(|c| c.generated && current.integer_key)
+                    },
+                };
+                let mut applied = Applied::default();
+
+                let creates: Vec<&Change> = plan
+                    .changes
+                    .iter()
+                    .filter(|c| c.action == Action::Create)
+                    .collect();
+                let rows: Vec<&[Value]> = creates
+                    .iter()
+                    .map(|c| c.after.as_deref().expect("a create has values"))
+                    .collect();
+                let new_keys = if rows.is_empty() {
+                    Vec::new()
                 } else {
-                    current
-                        .column(&spec.primary_key)
-                        .is_some_and(|c| c.generated && current.integer_key)
-                },
-            };
-            let mut applied = Applied::default();
+                    $creates(&mut *tx, &ins, &rows).await?
+                };
+                applied.created = new_keys.len();
+                let mut new_keys = new_keys.into_iter();
 
-            let creates: Vec<&Change> = plan
-                .changes
-                .iter()
-                .filter(|c| c.action == Action::Create)
-                .collect();
-            let rows: Vec<&[Value]> = creates
-                .iter()
-                .map(|c| c.after.as_deref().expect("a create has values"))
-                .collect();
-            let new_keys = if rows.is_empty() {
-                Vec::new()
-            } else {
-                $creates(&mut *tx, &ins, &rows).await?
-            };
-            applied.created = new_keys.len();
-            let mut new_keys = new_keys.into_iter();
-
-            let mut entries: Vec<StateEntry<'_>> = Vec::new();
-            for c in &plan.changes {
-                let key = match c.action {
-                    Action::Create => new_keys.next(),
-                    Action::Update => {
-                        let values = c.after.as_ref().expect("an update has values");
-                        let row_key = c.row_key.as_ref().expect("an update has a row");
-                        if !c.changed.is_empty() {
-                            let mut q = sqlx::query(AssertSqlSafe(update_sql(spec, d, &c.changed)));
-                            for &f in &c.changed {
-                                q = bind_value!(
-                                    q,
-                                    &values[f],
-                                    spec.fields[f].kind,
-                                    ins.not_null[f]
-                                );
+                let mut entries: Vec<StateEntry<'_>> = Vec::new();
+                for c in &plan.changes {
+                    let key = match c.action {
+                        Action::Create => new_keys.next(),
+                        Action::Update => {
+                            let values = c.after.as_ref().expect("an update has values");
+                            let row_key = c.row_key.as_ref().expect("an update has a row");
+                            if !c.changed.is_empty() {
+                                let mut q =
+                                    sqlx::query(AssertSqlSafe(update_sql(spec, d, &c.changed)));
+                                for &f in &c.changed {
+                                    q = bind_value!(
+                                        q,
+                                        &values[f],
+                                        spec.fields[f].kind,
+                                        ins.not_null[f]
+                                    );
+                                }
+                                q = match row_key {
+                                    Value::Int(i) => q.bind(*i),
+                                    other => q.bind(key_text(other)),
+                                };
+                                q.execute(&mut *tx).await?;
+                            }
+                            applied.updated += 1;
+                            Some(key_text(row_key))
+                        }
+                        Action::NoOp if c.write_state => c.row_key.as_ref().map(key_text),
+                        Action::NoOp => None,
+                        Action::Delete => {
+                            let row_key = c.row_key.as_ref().expect("a delete has a row");
+                            let soft = spec
+                                .soft_delete
+                                .as_ref()
+                                .filter(|_| c.reason == crate::plan::Reason::MissingSoft);
+                            let mut q = sqlx::query(sqlx::AssertSqlSafe(delete_sql(
+                                spec,
+                                d,
+                                soft.map(|s| s.column.as_str()),
+                            )));
+                            if let Some(sd) = soft {
+                                q = match &sd.value {
+                                    Value::Bool(b) => q.bind(*b),
+                                    Value::Int(i) => q.bind(*i),
+                                    other => q.bind(key_text(other)),
+                                };
                             }
                             q = match row_key {
                                 Value::Int(i) => q.bind(*i),
                                 other => q.bind(key_text(other)),
                             };
                             q.execute(&mut *tx).await?;
+                            sqlx::query(AssertSqlSafe(state_delete_sql(d, 1)))
+                                .bind(plan.resource.clone())
+                                .bind(c.address.clone())
+                                .execute(&mut *tx)
+                                .await?;
+                            applied.deleted += 1;
+                            None
                         }
-                        applied.updated += 1;
-                        Some(key_text(row_key))
+                    };
+                    if let (Some(row_key), Some(values)) = (key, c.after.as_ref()) {
+                        let members: Vec<String> =
+                            c.members.iter().map(ToString::to_string).collect();
+                        entries.push(StateEntry {
+                            address: &c.address,
+                            row_key,
+                            members: serde_json::to_string(&members).expect("strings serialise"),
+                            hash: values_hash(values),
+                        });
                     }
-                    Action::NoOp if c.write_state => c.row_key.as_ref().map(key_text),
-                    Action::NoOp | Action::Delete => None,
-                };
-                if let (Some(row_key), Some(values)) = (key, c.after.as_ref()) {
-                    let members: Vec<String> = c.members.iter().map(ToString::to_string).collect();
-                    entries.push(StateEntry {
-                        address: &c.address,
-                        row_key,
-                        members: serde_json::to_string(&members).expect("strings serialise"),
-                        hash: values_hash(values),
-                    });
                 }
-            }
 
-            // The state table: old entries of the addresses written, then the new ones.
-            let known: std::collections::HashSet<&str> =
-                current.state.iter().map(|s| s.address.as_str()).collect();
-            let stale: Vec<&str> = entries
-                .iter()
-                .map(|e| e.address)
-                .filter(|a| known.contains(a))
-                .collect();
-            for chunk in stale.chunks(1000) {
-                let mut q = sqlx::query(AssertSqlSafe(state_delete_sql(d, chunk.len())))
-                    .bind(plan.resource.clone());
-                for a in chunk {
-                    q = q.bind(a.to_string());
-                }
-                q.execute(&mut *tx).await?;
-            }
-            if d.backend == Backend::Postgres && entries.len() > 100 {
-                copy_state!(&mut *tx, d, &plan.resource, &now, &entries);
-            } else {
-                for chunk in entries.chunks((d.max_params() / 6).min(1000)) {
-                    let mut q = sqlx::query(AssertSqlSafe(state_insert_sql(d, chunk.len())));
-                    for e in chunk {
-                        q = q
-                            .bind(plan.resource.clone())
-                            .bind(e.address.to_string())
-                            .bind(e.row_key.clone())
-                            .bind(e.members.clone())
-                            .bind(e.hash.clone())
-                            .bind(now.clone());
+                // The state table: old entries of the addresses written, then the new ones.
+                let known: std::collections::HashSet<&str> =
+                    current.state.iter().map(|s| s.address.as_str()).collect();
+                let stale: Vec<&str> = entries
+                    .iter()
+                    .map(|e| e.address)
+                    .filter(|a| known.contains(a))
+                    .collect();
+                for chunk in stale.chunks(1000) {
+                    let mut q = sqlx::query(AssertSqlSafe(state_delete_sql(d, chunk.len())))
+                        .bind(plan.resource.clone());
+                    for a in chunk {
+                        q = q.bind(a.to_string());
                     }
                     q.execute(&mut *tx).await?;
                 }
+                if d.backend == Backend::Postgres && entries.len() > 100 {
+                    copy_state!(&mut *tx, d, &plan.resource, &now, &entries);
+                } else {
+                    for chunk in entries.chunks((d.max_params() / 6).min(1000)) {
+                        let mut q = sqlx::query(AssertSqlSafe(state_insert_sql(d, chunk.len())));
+                        for e in chunk {
+                            q = q
+                                .bind(plan.resource.clone())
+                                .bind(e.address.to_string())
+                                .bind(e.row_key.clone())
+                                .bind(e.members.clone())
+                                .bind(e.hash.clone())
+                                .bind(now.clone());
+                        }
+                        q.execute(&mut *tx).await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok::<Applied, ApplyError>(applied)
             }
-            tx.commit().await?;
-            Ok::<Applied, ApplyError>(applied)
+            .await;
+            conn.release(lock).await;
+            result
         }
         .await
     };
 }
 
-/// Applies a plan in one transaction.
+/// Applies a plan in one transaction, waiting up to 10 seconds for the table's lock.
 pub async fn apply(db: &Database, spec: &Compiled, plan: &Plan) -> Result<Applied> {
+    let req = LockRequest::new(
+        &db.url,
+        &spec.table,
+        std::time::Duration::from_secs(10),
+        "apply",
+    );
+    apply_locked(db, spec, plan, &req).await
+}
+
+/// Applies a plan in one transaction that holds the table's lock.
+pub async fn apply_locked(
+    db: &Database,
+    spec: &Compiled,
+    plan: &Plan,
+    lock: &LockRequest,
+) -> Result<Applied> {
     let pool = db
         .pool
         .as_ref()
@@ -593,7 +677,7 @@ pub async fn apply(db: &Database, spec: &Compiled, plan: &Plan) -> Result<Applie
                     unreachable!("COPY is only used on PostgreSQL")
                 };
             }
-            apply_with!(p, db, spec, plan, sqlite_creates)
+            apply_with!(p, db, spec, plan, lock, sqlite_creates)
         }
         Pool::Postgres(p) => {
             macro_rules! copy_state {
@@ -601,7 +685,7 @@ pub async fn apply(db: &Database, spec: &Compiled, plan: &Plan) -> Result<Applie
                     pg_copy_state($conn, $d, $resource, $now, $entries).await?
                 };
             }
-            apply_with!(p, db, spec, plan, pg_creates)
+            apply_with!(p, db, spec, plan, lock, pg_creates)
         }
         Pool::MySql(p) => {
             macro_rules! copy_state {
@@ -609,7 +693,7 @@ pub async fn apply(db: &Database, spec: &Compiled, plan: &Plan) -> Result<Applie
                     unreachable!("COPY is only used on PostgreSQL")
                 };
             }
-            apply_with!(p, db, spec, plan, mysql_creates)
+            apply_with!(p, db, spec, plan, lock, mysql_creates)
         }
     };
     result.map_err(|e| match e {

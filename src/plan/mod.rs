@@ -7,19 +7,34 @@
 //! update (changed fields only) or no-op, each with its reason.
 
 pub mod address;
+pub mod file;
+pub mod guard;
 
 use std::collections::{HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
 
 use crate::db::read::{CurrentState, key_text, values_hash};
 use crate::exclude::Excluded;
 use crate::matching::{Matcher, Member, Score, compare};
 use crate::merge::SourceRef;
 use crate::pipeline::Resolved;
-use crate::spec::compiled::Compiled;
+use crate::spec::OnMissing;
+use crate::spec::compiled::{Compiled, SoftDelete};
 use crate::value::Value;
 
+/// Choices made for one run, on the command line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Options {
+    /// Delete managed rows whose record left every source, whatever `on_missing` says.
+    pub prune: bool,
+    /// Go on with a plan that deletes more than `max_delete`, or after a source came back
+    /// empty.
+    pub allow_mass_delete: bool,
+}
+
 /// What will happen to one address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Action {
     #[serde(rename = "create")]
     Create,
@@ -32,7 +47,7 @@ pub enum Action {
 }
 
 /// Why an action is planned.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Reason {
     /// No row holds this record yet.
     New,
@@ -49,10 +64,14 @@ pub enum Reason {
     AdoptByMatch { score: f64 },
     /// Nothing to do.
     UpToDate,
+    /// The row's record left every source; `on_missing: delete` or `--prune` deletes it.
+    Missing,
+    /// The row's record left every source; `on_missing: soft_delete` marks it.
+    MissingSoft,
 }
 
 /// One planned change.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {
     /// The key inside `resource["…"]`.
     pub address: String,
@@ -71,7 +90,7 @@ pub struct Change {
 }
 
 /// A managed row whose record left every source; kept by `on_missing: keep`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Missing {
     pub address: String,
     pub row_key: String,
@@ -79,7 +98,7 @@ pub struct Missing {
 }
 
 /// A pair listed for review.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReviewItem {
     pub left: SourceRef,
     pub right: SourceRef,
@@ -88,14 +107,14 @@ pub struct ReviewItem {
 }
 
 /// An excluded record, by name.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExcludedItem {
     pub record: SourceRef,
     pub rule: String,
 }
 
 /// The whole plan for one resource.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     pub resource: String,
     pub table: String,
@@ -111,6 +130,45 @@ pub struct Plan {
     pub fingerprint: String,
     /// Number of rows the table holds now.
     pub rows_read: usize,
+    /// Per field: values are masked when the plan is shown.
+    #[serde(default)]
+    pub sensitive: Vec<bool>,
+    /// The column and value a soft delete writes.
+    #[serde(default)]
+    pub soft_delete: Option<SoftDelete>,
+    /// A fingerprint of each row and state entry read, so a stale plan can name what changed.
+    #[serde(default)]
+    pub read: Vec<RowPrint>,
+}
+
+/// The fingerprint of one thing a plan read: a row of the table (`address` is its state
+/// address when managed) or an entry of the state table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowPrint {
+    /// `row:<primary key>` or `state:<address>`.
+    pub id: String,
+    pub hash: String,
+}
+
+/// The fingerprints of everything in `current`.
+pub fn row_prints(current: &CurrentState) -> Vec<RowPrint> {
+    let mut out: Vec<RowPrint> = current
+        .rows
+        .iter()
+        .map(|r| RowPrint {
+            id: format!("row:{}", key_text(&r.key)),
+            hash: values_hash(&r.values),
+        })
+        .collect();
+    out.extend(current.state.iter().map(|s| RowPrint {
+        id: format!("state:{}", s.address),
+        hash: values_hash(&[
+            Value::Text(s.row_key.clone()),
+            Value::Text(s.members.join(",")),
+            Value::Text(s.hash.clone()),
+        ]),
+    }));
+    out
 }
 
 /// Counts per action.
@@ -151,8 +209,19 @@ impl Plan {
     }
 }
 
-/// Builds the plan from the resolved desired state and what the database holds.
+/// Builds the plan from the resolved desired state and what the database holds, with the
+/// default options.
 pub fn plan(spec: &Compiled, resolved: &Resolved, current: &CurrentState) -> Plan {
+    plan_with(spec, resolved, current, Options::default())
+}
+
+/// Builds the plan from the resolved desired state and what the database holds.
+pub fn plan_with(
+    spec: &Compiled,
+    resolved: &Resolved,
+    current: &CurrentState,
+    options: Options,
+) -> Plan {
     let desired = &resolved.desired;
     let addresses = address::assign(spec, desired, &current.state);
 
@@ -280,8 +349,21 @@ pub fn plan(spec: &Compiled, resolved: &Resolved, current: &CurrentState) -> Pla
             },
             Some((ri, how)) => {
                 let row = &current.rows[*ri];
-                let changed: Vec<usize> = (0..d.values.len())
-                    .filter(|&f| d.values[f] != row.values[f])
+                // Fields under `ignore_changes` keep what the row holds.
+                let after: Vec<Value> = d
+                    .values
+                    .iter()
+                    .enumerate()
+                    .map(|(f, v)| {
+                        if spec.ignore_changes.get(f).copied().unwrap_or(false) {
+                            row.values[f].clone()
+                        } else {
+                            v.clone()
+                        }
+                    })
+                    .collect();
+                let changed: Vec<usize> = (0..after.len())
+                    .filter(|&f| after[f] != row.values[f])
                     .collect();
                 let (action, reason, write_state) = match how {
                     Reason::UpToDate => {
@@ -291,7 +373,7 @@ pub fn plan(spec: &Compiled, resolved: &Resolved, current: &CurrentState) -> Pla
                             (
                                 Action::NoOp,
                                 Reason::UpToDate,
-                                stale_state || s.hash != values_hash(&d.values),
+                                stale_state || s.hash != values_hash(&after),
                             )
                         } else if s.hash != values_hash(&row.values) {
                             // The row no longer holds what was applied: it was edited outside
@@ -316,7 +398,7 @@ pub fn plan(spec: &Compiled, resolved: &Resolved, current: &CurrentState) -> Pla
                     reason,
                     row_key: Some(row.key.clone()),
                     before: Some(row.values.clone()),
-                    after: Some(d.values.clone()),
+                    after: Some(after),
                     changed,
                     provenance: d.provenance.clone(),
                     members: d.members.clone(),
@@ -327,9 +409,9 @@ pub fn plan(spec: &Compiled, resolved: &Resolved, current: &CurrentState) -> Pla
         changes.push(change);
     }
 
-    // Managed rows no source claims any more.
+    // Managed rows no source claims any more; with `owns_table`, unpaired rows too.
     let claimed: HashSet<&str> = addresses.iter().map(String::as_str).collect();
-    let missing = current
+    let mut missing: Vec<Missing> = current
         .state
         .iter()
         .filter(|s| !claimed.contains(s.address.as_str()) && rows_by_key.contains_key(&s.row_key))
@@ -339,6 +421,54 @@ pub fn plan(spec: &Compiled, resolved: &Resolved, current: &CurrentState) -> Pla
             members: s.members.clone(),
         })
         .collect();
+    if spec.owns_table {
+        for (ri, r) in current.rows.iter().enumerate() {
+            let key = key_text(&r.key);
+            if !taken.contains(&ri) && !managed_keys.contains(key.as_str()) {
+                missing.push(Missing {
+                    address: format!("#{key}"),
+                    row_key: key,
+                    members: Vec::new(),
+                });
+            }
+        }
+    }
+    let delete = match spec.on_missing {
+        OnMissing::Keep if options.prune => Some(Reason::Missing),
+        OnMissing::Keep => None,
+        OnMissing::Delete => Some(Reason::Missing),
+        OnMissing::SoftDelete => Some(Reason::MissingSoft),
+    };
+    if let Some(reason) = delete {
+        for m in std::mem::take(&mut missing) {
+            let row = &current.rows[rows_by_key[&m.row_key]];
+            changes.push(Change {
+                address: m.address,
+                action: Action::Delete,
+                reason: reason.clone(),
+                row_key: Some(row.key.clone()),
+                before: Some(row.values.clone()),
+                after: None,
+                changed: Vec::new(),
+                provenance: vec![None; row.values.len()],
+                members: m
+                    .members
+                    .iter()
+                    .map(|t| match t.split_once(':') {
+                        Some((source, id)) => SourceRef {
+                            source: source.to_string(),
+                            id: id.to_string(),
+                        },
+                        None => SourceRef {
+                            source: t.clone(),
+                            id: String::new(),
+                        },
+                    })
+                    .collect(),
+                write_state: true,
+            });
+        }
+    }
 
     let name_of = |m: Member| SourceRef {
         source: spec.sources[m.source].name.clone(),
@@ -382,5 +512,8 @@ pub fn plan(spec: &Compiled, resolved: &Resolved, current: &CurrentState) -> Pla
         review,
         fingerprint: current.fingerprint.clone(),
         rows_read: current.rows.len(),
+        sensitive: spec.sensitive.clone(),
+        soft_delete: spec.soft_delete.clone(),
+        read: row_prints(current),
     }
 }

@@ -100,6 +100,8 @@ fn reason_words(c: &Change) -> String {
             format!("adopts an existing row that matches (score {score:.3})")
         }
         Reason::UpToDate => "up to date".into(),
+        Reason::Missing => "no source holds this record any more".into(),
+        Reason::MissingSoft => "no source holds this record any more; marked deleted".into(),
     }
 }
 

@@ -303,7 +303,24 @@ fn reason_text(c: &Change, plan: &Plan) -> Option<String> {
         Reason::AdoptByMatch { score } => {
             format!("an existing row that matches (score {score:.3}); it becomes managed")
         }
+        Reason::Missing => "no source holds this record any more".into(),
+        Reason::MissingSoft => match &plan.soft_delete {
+            Some(sd) => format!(
+                "no source holds this record any more; {} will be set to {}",
+                sd.column, sd.value
+            ),
+            None => "no source holds this record any more".into(),
+        },
     })
+}
+
+/// A value as shown: masked when its field is sensitive.
+fn shown(plan: &Plan, f: usize, v: &Value) -> String {
+    if plan.sensitive.get(f).copied().unwrap_or(false) && !v.is_null() {
+        "(sensitive value)".into()
+    } else {
+        v.to_string()
+    }
 }
 
 fn change(out: &mut String, plan: &Plan, c: &Change, width: usize) {
@@ -314,6 +331,7 @@ fn change(out: &mut String, plan: &Plan, c: &Change, width: usize) {
             ("~", YELLOW, "will be adopted (no field changes)")
         }
         Action::Update => ("~", YELLOW, "will be updated in-place"),
+        Action::Delete if c.reason == Reason::MissingSoft => ("-", RED, "will be soft-deleted"),
         Action::Delete => ("-", RED, "will be destroyed"),
         Action::NoOp => return,
     };
@@ -352,7 +370,7 @@ fn change(out: &mut String, plan: &Plan, c: &Change, width: usize) {
                     "      {} {:width$} = {}{}",
                     paint(GREEN, "+"),
                     plan.fields[f].0,
-                    v,
+                    shown(plan, f, v),
                     origin(f),
                     width = width
                 );
@@ -363,14 +381,16 @@ fn change(out: &mut String, plan: &Plan, c: &Change, width: usize) {
             let after = c.after.as_deref().unwrap_or_default();
             for &f in &c.changed {
                 let (b, a) = (&before[f], &after[f]);
-                if let (Some(old), Some(new)) = (b.as_str(), a.as_str())
+                let sensitive = plan.sensitive.get(f).copied().unwrap_or(false);
+                if let (Some(old), Some(new), false) = (b.as_str(), a.as_str(), sensitive)
                     && (old.contains('\n') || new.contains('\n'))
                 {
                     text_diff(out, &plan.fields[f].0, old, new, width, &origin(f));
                     continue;
                 }
-                let (sym, st, text) = match (b, a) {
-                    (Value::Null, _) => ("+", GREEN, format!("{a}")),
+                let (b, a) = (shown(plan, f, b), shown(plan, f, a));
+                let (sym, st, text) = match (&before[f], &after[f]) {
+                    (Value::Null, _) => ("+", GREEN, a),
                     (_, Value::Null) => ("-", RED, format!("{b} -> null")),
                     _ => ("~", YELLOW, format!("{b} -> {a}")),
                 };
@@ -399,7 +419,22 @@ fn change(out: &mut String, plan: &Plan, c: &Change, width: usize) {
                 );
             }
         }
-        _ => {}
+        Action::Delete => {
+            let before = c.before.as_deref().unwrap_or_default();
+            for (f, v) in before.iter().enumerate() {
+                if !v.is_null() {
+                    let _ = writeln!(
+                        out,
+                        "      {} {:width$} = {}",
+                        paint(RED, "-"),
+                        plan.fields[f].0,
+                        shown(plan, f, v),
+                        width = width
+                    );
+                }
+            }
+        }
+        Action::NoOp => {}
     }
     let from: Vec<String> = c.members.iter().map(ToString::to_string).collect();
     let _ = writeln!(

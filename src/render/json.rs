@@ -20,8 +20,14 @@ pub struct JsonPlan {
     pub excluded: Vec<JsonExcluded>,
     pub review: Vec<JsonReview>,
     pub kept: Vec<JsonKept>,
+    /// Fields whose values are masked as `"(sensitive value)"`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sensitive: Vec<String>,
     pub fingerprint: String,
 }
+
+/// What a sensitive value reads as in the JSON plan.
+pub const MASK: &str = "(sensitive value)";
 
 #[derive(Serialize)]
 pub struct JsonSummary {
@@ -44,6 +50,15 @@ pub struct JsonChange {
     pub changed: Option<Vec<String>>,
     pub provenance: IndexMap<String, String>,
     pub sources: Vec<String>,
+    /// For a soft delete: the column set and its value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub soft_delete: Option<JsonSoftDelete>,
+}
+
+#[derive(Serialize)]
+pub struct JsonSoftDelete {
+    pub column: String,
+    pub value: serde_json::Value,
 }
 
 #[derive(Serialize)]
@@ -76,6 +91,8 @@ fn reason_code(r: &Reason) -> &'static str {
         Reason::AdoptByKey => "adopt_by_key",
         Reason::AdoptByMatch { .. } => "adopt_by_match",
         Reason::UpToDate => "up_to_date",
+        Reason::Missing => "missing",
+        Reason::MissingSoft => "missing_soft_delete",
     }
 }
 
@@ -87,7 +104,16 @@ pub fn to_json(plan: &Plan) -> JsonPlan {
             plan.fields
                 .iter()
                 .zip(vs)
-                .map(|((name, _), v)| (name.clone(), v.to_json()))
+                .enumerate()
+                .map(|(f, ((name, _), v))| {
+                    let masked = plan.sensitive.get(f).copied().unwrap_or(false) && !v.is_null();
+                    let v = if masked {
+                        serde_json::Value::String(MASK.into())
+                    } else {
+                        v.to_json()
+                    };
+                    (name.clone(), v)
+                })
                 .collect()
         })
     };
@@ -126,6 +152,14 @@ pub fn to_json(plan: &Plan) -> JsonPlan {
                     .filter_map(|((name, _), p)| p.as_ref().map(|p| (name.clone(), p.to_string())))
                     .collect(),
                 sources: c.members.iter().map(ToString::to_string).collect(),
+                soft_delete: plan
+                    .soft_delete
+                    .as_ref()
+                    .filter(|_| c.reason == Reason::MissingSoft)
+                    .map(|sd| JsonSoftDelete {
+                        column: sd.column.clone(),
+                        value: sd.value.to_json(),
+                    }),
             })
             .collect(),
         excluded: plan
@@ -154,6 +188,13 @@ pub fn to_json(plan: &Plan) -> JsonPlan {
                 address: plan.address(&m.address),
                 row_key: m.row_key.clone(),
             })
+            .collect(),
+        sensitive: plan
+            .fields
+            .iter()
+            .zip(&plan.sensitive)
+            .filter(|(_, s)| **s)
+            .map(|((name, _), _)| name.clone())
             .collect(),
         fingerprint: plan.fingerprint.clone(),
     }

@@ -3,10 +3,10 @@
 //! Each reader yields records as JSON values with a row label; [`map_records`] then picks the
 //! mapped fields and the record id out of each. Every problem names the source, file and row.
 
-mod csv;
-mod json;
+pub mod csv;
+pub mod json;
 mod sql;
-mod yaml;
+pub mod yaml;
 
 use std::collections::HashSet;
 

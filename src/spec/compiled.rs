@@ -34,6 +34,53 @@ pub struct Compiled {
     pub exclude: Vec<Rule>,
     pub matching: MatchConfig,
     pub on_missing: OnMissing,
+    /// The column and value `on_missing: soft_delete` writes.
+    pub soft_delete: Option<SoftDelete>,
+    /// The most rows one plan may delete.
+    pub max_delete: DeleteLimit,
+    /// No plan may delete a row.
+    pub prevent_destroy: bool,
+    /// Every row of the table belongs to this spec, managed or not.
+    pub owns_table: bool,
+    /// Per field (same order as `fields`): values are masked in plans.
+    pub sensitive: Vec<bool>,
+    /// Per field: set on create, never updated afterwards.
+    pub ignore_changes: Vec<bool>,
+}
+
+/// The column `on_missing: soft_delete` sets, and its value.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SoftDelete {
+    pub column: String,
+    pub value: crate::value::Value,
+}
+
+/// How many rows one plan may delete.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DeleteLimit {
+    Count(u64),
+    /// A share of the table's rows, 0–1.
+    Share(f64),
+}
+
+impl DeleteLimit {
+    /// The most rows a plan may delete from a table of `rows` rows. A share never forbids
+    /// deleting one row: a single delete is not a mass delete.
+    pub fn rows(self, rows: usize) -> usize {
+        match self {
+            DeleteLimit::Count(n) => usize::try_from(n).unwrap_or(usize::MAX),
+            DeleteLimit::Share(s) => ((rows as f64 * s).floor() as usize).max(1),
+        }
+    }
+}
+
+impl std::fmt::Display for DeleteLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DeleteLimit::Count(n) => write!(f, "{n} rows"),
+            DeleteLimit::Share(s) => write!(f, "{}% of the table", s * 100.0),
+        }
+    }
 }
 
 impl Compiled {
@@ -796,6 +843,24 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
     let same = pairs(&m.same, "same", r);
     let distinct = pairs(&m.distinct, "distinct", r);
 
+    // Deletes.
+    let soft_delete = compile_soft_delete(spec, &fields, r);
+    let max_delete = match &spec.max_delete {
+        None => DeleteLimit::Share(0.1),
+        Some(super::MaxDelete::Count(n)) => DeleteLimit::Count(*n),
+        Some(super::MaxDelete::Share(s)) => match s.trim_end_matches('%').parse::<f64>() {
+            Ok(p) if (0.0..=100.0).contains(&p) => DeleteLimit::Share(p / 100.0),
+            _ => {
+                r.at_value(
+                    "/max_delete",
+                    format!("`{s}` is not a share between 0% and 100%"),
+                    Some("write a count such as `5`, or a share such as `\"10%\"`".into()),
+                );
+                DeleteLimit::Share(0.1)
+            }
+        },
+    };
+
     if r.problems.len() > before {
         return None;
     }
@@ -823,6 +888,86 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
             distinct,
         },
         on_missing: spec.on_missing,
+        soft_delete,
+        max_delete,
+        prevent_destroy: spec.prevent_destroy,
+        owns_table: spec.target.owns_table,
+        sensitive: spec.target.fields.values().map(|f| f.sensitive).collect(),
+        ignore_changes: spec
+            .target
+            .fields
+            .values()
+            .map(|f| f.ignore_changes)
+            .collect(),
+    })
+}
+
+/// `soft_delete` must name a valid column that no field uses, with a scalar value, and is
+/// needed exactly when `on_missing: soft_delete`.
+fn compile_soft_delete(spec: &Spec, fields: &[Field], r: &mut Reporter<'_>) -> Option<SoftDelete> {
+    let Some(sd) = &spec.soft_delete else {
+        if spec.on_missing == OnMissing::SoftDelete {
+            r.at_value(
+                "/on_missing",
+                "`on_missing: soft_delete` needs a `soft_delete` column",
+                Some("add `soft_delete: { column: archived, value: true }`".into()),
+            );
+        }
+        return None;
+    };
+    if spec.target.owns_table {
+        r.at(
+            "/soft_delete",
+            "`soft_delete` cannot be combined with `owns_table: true`",
+            Some(
+                "a soft-deleted row is no longer managed, so a spec that owns the whole table \
+                 would find it missing again on every plan; use `on_missing: delete`"
+                    .into(),
+            ),
+        );
+    }
+    if spec.on_missing != OnMissing::SoftDelete {
+        r.at(
+            "/soft_delete",
+            "`soft_delete` only applies with `on_missing: soft_delete`",
+            None,
+        );
+    }
+    if !valid_identifier(&sd.column) {
+        r.at_value(
+            "/soft_delete/column",
+            format!("`{}` is not a valid column name", sd.column),
+            identifier_help(),
+        );
+    }
+    if sd.column == spec.target.primary_key || fields.iter().any(|f| f.column == sd.column) {
+        r.at_value(
+            "/soft_delete/column",
+            format!(
+                "column `{}` is already used by the target; soft deletes need a column of their own",
+                sd.column
+            ),
+            None,
+        );
+    }
+    let value = match &sd.value {
+        serde_json::Value::Bool(b) => crate::value::Value::Bool(*b),
+        serde_json::Value::Number(n) if n.is_i64() => {
+            crate::value::Value::Int(n.as_i64().unwrap_or_default())
+        }
+        serde_json::Value::String(s) if !s.is_empty() => crate::value::Value::Text(s.clone()),
+        _ => {
+            r.at_value(
+                "/soft_delete/value",
+                "the soft-delete value must be `true`/`false`, a whole number or a non-empty text",
+                None,
+            );
+            return None;
+        }
+    };
+    Some(SoftDelete {
+        column: sd.column.clone(),
+        value,
     })
 }
 

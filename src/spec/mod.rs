@@ -59,6 +59,47 @@ pub struct Spec {
     #[serde(default)]
     #[schemars(title = "When a record leaves every source", example = serde_json::json!("keep"))]
     pub on_missing: OnMissing,
+    /// For `on_missing: soft_delete`: the column set on a row instead of deleting it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "Soft-delete column", example = serde_json::json!({"column": "archived", "value": true}))]
+    pub soft_delete: Option<SoftDeleteSpec>,
+    /// The most rows one plan may delete (or soft-delete): a count such as `5`, or a share of
+    /// the table such as `"10%"`. A bigger plan is refused unless `--allow-mass-delete` is
+    /// given. Defaults to `"10%"` (deleting a single row is always allowed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "Most rows one plan may delete", example = serde_json::json!("10%"))]
+    pub max_delete: Option<MaxDelete>,
+    /// Refuse any plan that would delete a row, whatever `on_missing` or `--prune` say.
+    #[serde(default)]
+    #[schemars(title = "Never delete", example = serde_json::json!(true))]
+    pub prevent_destroy: bool,
+}
+
+/// The column that marks a row as deleted, and the value it is set to.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SoftDeleteSpec {
+    /// Column name. It is not one of the target's fields; a table the tool creates gets it.
+    #[schemars(title = "Soft-delete column name", example = serde_json::json!("archived"))]
+    pub column: String,
+    /// The value written to the column: `true`, a number or a text.
+    #[serde(default = "default_soft_delete_value")]
+    #[schemars(title = "Value written", example = serde_json::json!(true))]
+    pub value: serde_json::Value,
+}
+
+fn default_soft_delete_value() -> serde_json::Value {
+    serde_json::Value::Bool(true)
+}
+
+/// A limit on deletes: a count of rows, or a share of the table written as a percentage.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum MaxDelete {
+    /// At most this many rows.
+    Count(u64),
+    /// At most this share of the table's rows, e.g. `"10%"`.
+    Share(#[schemars(regex(pattern = r"^[0-9]+(\.[0-9]+)?%$"))] String),
 }
 
 /// The target table and its fields.
@@ -86,6 +127,12 @@ pub struct TargetSpec {
     /// The fields of a golden record, by name, in column order.
     #[schemars(title = "Fields", example = serde_json::json!({"name": {"type": "text", "required": true}, "phone": {"type": "phone", "region": "ZA"}}))]
     pub fields: IndexMap<String, FieldSpec>,
+    /// This spec owns every row of the table, not only the rows it created or adopted: a row
+    /// no source claims counts as missing and `on_missing` applies to it. Off by default, so
+    /// rows written by others are never deleted.
+    #[serde(default)]
+    #[schemars(title = "Owns the whole table", example = serde_json::json!(false))]
+    pub owns_table: bool,
 }
 
 fn default_primary_key() -> String {
@@ -119,6 +166,15 @@ pub struct FieldSpec {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     #[schemars(title = "Keep line breaks", example = serde_json::json!(true))]
     pub multiline: bool,
+    /// Mask this field's values in plans (text and JSON). They are still written.
+    #[serde(default)]
+    #[schemars(title = "Sensitive", example = serde_json::json!(true))]
+    pub sensitive: bool,
+    /// Set this field when a row is created, then leave it alone: later changes, in the
+    /// sources or made outside reconcile, are not planned.
+    #[serde(default)]
+    #[schemars(title = "Ignore later changes", example = serde_json::json!(true))]
+    pub ignore_changes: bool,
 }
 
 /// Field types. Each has its own normalisation.
@@ -541,4 +597,8 @@ pub enum OnMissing {
     /// Leave the row in the table; the plan lists it.
     #[default]
     Keep,
+    /// Delete the row (guarded by `max_delete` and `prevent_destroy`).
+    Delete,
+    /// Keep the row but set the `soft_delete` column on it; it is no longer managed.
+    SoftDelete,
 }

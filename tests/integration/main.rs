@@ -3,6 +3,8 @@
 mod browser;
 mod cli;
 mod common;
+mod corpus;
+mod crash;
 mod databases;
 mod diagnostics;
 mod errors;
@@ -10,4 +12,5 @@ mod lifecycle;
 mod matching;
 mod plan_output;
 mod property;
+mod safety;
 mod seed;

@@ -1,5 +1,6 @@
-//! Property: from any starting table and any sources, plan → apply → plan has no changes,
-//! and the table then holds exactly the plan's `after` rows.
+//! Properties: from any starting table and any sources, plan → apply → plan has no changes,
+//! and the table then holds exactly the plan's `after` rows plus the rows the plan left
+//! alone; with `owns_table` and `on_missing: delete`, exactly the `after` rows.
 
 use std::fmt::Write as _;
 
@@ -56,6 +57,26 @@ match:
     email: { method: exact }
 "#;
 
+/// The same spec, owning the whole table and deleting what no source holds.
+fn owning_spec() -> String {
+    format!("{SPEC}on_missing: delete\nmax_delete: \"100%\"\n")
+        .replace("  key: email\n", "  key: email\n  owns_table: true\n")
+}
+
+type Row = Vec<Option<String>>;
+
+fn row_of(v: &serde_json::Value) -> Row {
+    vec![
+        v["name"].as_str().map(String::from),
+        v["email"].as_str().map(String::from),
+    ]
+}
+
+fn sorted(mut rows: Vec<Row>) -> Vec<Row> {
+    rows.sort();
+    rows
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 16, .. ProptestConfig::default() })]
 
@@ -64,9 +85,10 @@ proptest! {
         a in proptest::collection::vec(record(), 0..6),
         b in proptest::collection::vec(record(), 0..6),
         existing in proptest::collection::vec(record(), 0..5),
+        owning in proptest::bool::ANY,
     ) {
         let ws = Workspace::empty();
-        ws.write("specs/things.yaml", SPEC);
+        ws.write("specs/things.yaml", &if owning { owning_spec() } else { SPEC.to_string() });
         ws.write("specs/a.csv", &csv(&a));
         ws.write("specs/b.csv", &csv(&b));
         if !existing.is_empty() {
@@ -89,7 +111,7 @@ proptest! {
 
         // Every planned `after` row is in the table.
         let rows = ws.query("SELECT name, email FROM things");
-        for c in plan["changes"].as_array().unwrap() {
+        for c in plan["changes"].as_array().unwrap().iter().filter(|c| !c["after"].is_null()) {
             let want = vec![
                 c["after"]["name"].as_str().map(String::from),
                 c["after"]["email"].as_str().map(String::from),
@@ -98,6 +120,29 @@ proptest! {
         }
         // No row was added beyond the plan's creates.
         let creates = plan["summary"]["create"].as_u64().unwrap() as usize;
-        prop_assert_eq!(rows.len(), existing.len() + creates);
+        let deletes = plan["summary"]["delete"].as_u64().unwrap() as usize;
+        prop_assert_eq!(rows.len(), existing.len() + creates - deletes);
+
+        // Exactly: the rows before, less every row the plan touched, plus every `after`.
+        let mut expected: Vec<Row> = existing
+            .iter()
+            .map(|(n, e)| vec![Some(NAMES[*n].to_string()), e.map(|e| format!("contact{e}@example.com"))])
+            .collect();
+        for c in plan["changes"].as_array().unwrap() {
+            if !c["before"].is_null() {
+                let before = row_of(&c["before"]);
+                let at = expected.iter().position(|r| *r == before);
+                prop_assert!(at.is_some(), "{:?} was not in the table", before);
+                expected.remove(at.unwrap());
+            }
+            if !c["after"].is_null() {
+                expected.push(row_of(&c["after"]));
+            }
+        }
+        if owning {
+            // Nothing but the plan's rows remain.
+            prop_assert_eq!(plan["kept"].as_array().unwrap().len(), 0);
+        }
+        prop_assert_eq!(sorted(rows), sorted(expected));
     }
 }
