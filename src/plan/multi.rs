@@ -318,3 +318,76 @@ pub fn parse_address(text: &str) -> Option<(String, String)> {
         key.replace("\\\"", "\"").replace("\\\\", "\\"),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(dir: &std::path::Path, resource: &str, extra: &str) -> Compiled {
+        let path = dir.join(format!("{resource}.yaml"));
+        std::fs::write(
+            &path,
+            format!(
+                "version: 1\nresource: {resource}\ntarget:\n  table: {resource}\n  fields:\n    \
+                 name: {{}}\nsources:\n  s:\n    inline: [{{ name: x }}]\n    fields: {{ name: name }}\n{extra}"
+            ),
+        )
+        .unwrap();
+        crate::spec::load::load(&path).unwrap()
+    }
+
+    fn names(specs: &[Compiled], order: &[usize]) -> Vec<String> {
+        order.iter().map(|&i| specs[i].resource.clone()).collect()
+    }
+
+    #[test]
+    fn parents_come_first_whatever_the_folder_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let specs = vec![
+            spec(
+                dir.path(),
+                "invoices",
+                "depends_on: [branches, customers]\n",
+            ),
+            spec(dir.path(), "branches", "depends_on: [customers]\n"),
+            spec(dir.path(), "customers", ""),
+        ];
+        assert_eq!(
+            names(&specs, &order(&specs).unwrap()),
+            ["customers", "branches", "invoices"]
+        );
+    }
+
+    #[test]
+    fn a_cycle_is_named_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let specs = vec![
+            spec(dir.path(), "a", "depends_on: [b]\n"),
+            spec(dir.path(), "b", "depends_on: [c]\n"),
+            spec(dir.path(), "c", "depends_on: [a]\n"),
+        ];
+        let err = order(&specs).unwrap_err().to_string();
+        assert!(err.contains("cycle: a → b → c → a"), "{err}");
+    }
+
+    #[test]
+    fn a_resource_declared_twice_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = spec(dir.path(), "a", "");
+        let err = order(&[a.clone(), a]).unwrap_err().to_string();
+        assert!(err.contains("resource `a` is declared twice"), "{err}");
+    }
+
+    #[test]
+    fn addresses_parse_back() {
+        assert_eq!(
+            parse_address(r#"branches["valley-barchefz"]"#),
+            Some(("branches".into(), "valley-barchefz".into()))
+        );
+        assert_eq!(
+            parse_address(&address::display("r", r#"a "q" \ b"#)),
+            Some(("r".into(), r#"a "q" \ b"#.into()))
+        );
+        assert_eq!(parse_address("branches"), None);
+    }
+}
