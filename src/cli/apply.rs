@@ -17,9 +17,9 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode> {
     let mut out = anstream::stdout();
     let io = |e: std::io::Error| Error::Io(format!("cannot write to the terminal: {e}"));
     if args.plan_file.is_none() {
-        let paths = super::find_specs(&args.spec.file)?;
-        if paths.len() > 1 || !args.target.is_empty() {
-            return run_many(&args, &paths);
+        let specs = super::multi::load(&super::find_specs(&args.spec.file)?)?;
+        if super::multi::needs_group(&specs, &args.target) {
+            return run_many(&args, specs);
         }
     } else if !args.target.is_empty() {
         return Err(Error::Plan {
@@ -71,10 +71,9 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode> {
 
 /// `apply` of a folder of several specs (or with `--target`): one plan, one confirmation,
 /// one transaction.
-fn run_many(args: &ApplyArgs, paths: &[std::path::PathBuf]) -> Result<ExitCode> {
+fn run_many(args: &ApplyArgs, specs: Vec<crate::spec::compiled::Compiled>) -> Result<ExitCode> {
     let mut out = anstream::stdout();
     let io = |e: std::io::Error| Error::Io(format!("cannot write to the terminal: {e}"));
-    let specs = super::multi::load(paths)?;
     let url = super::multi::database_url(&args.db, &specs)?;
     super::multi::warn_targets(&args.target);
     let planned = super::multi::plan_all(specs, &url, args.safety.options(), &args.target)?;

@@ -35,8 +35,30 @@ pub fn load(paths: &[std::path::PathBuf]) -> Result<Vec<Compiled>> {
 }
 
 /// The database URL of a folder: as for one spec, the first spec of the folder deciding.
+/// Specs naming different databases cannot be applied in one transaction.
 pub fn database_url(args: &DbArgs, specs: &[Compiled]) -> Result<String> {
+    if let Some(other) = specs.iter().find(|s| s.database != specs[0].database) {
+        return Err(Error::Plan {
+            message: format!(
+                "{} and {} name different databases; the resources of a folder are written \
+                 in one transaction, to one database",
+                specs[0].file.display(),
+                other.file.display()
+            ),
+            help: Some("give them the same `database:` (or none), or pass --database".into()),
+        });
+    }
     super::database_url(args, &specs[0])
+}
+
+/// Whether the specs must be planned as a group: several of them, `--target`, or a spec that
+/// references or depends on another resource (which then names what is missing).
+pub fn needs_group(specs: &[Compiled], targets: &[String]) -> bool {
+    specs.len() > 1
+        || !targets.is_empty()
+        || specs
+            .iter()
+            .any(|s| !crate::plan::multi::dependencies(s).is_empty())
 }
 
 /// Prints Terraform's warning when only part of the specs is planned.

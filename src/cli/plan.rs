@@ -79,8 +79,9 @@ fn sqlite_file_exists(url: &str) -> bool {
 
 pub fn run(args: PlanArgs) -> Result<ExitCode> {
     let paths = super::find_specs(&args.spec.file)?;
-    if paths.len() > 1 || !args.target.is_empty() {
-        return run_many(&args, &paths);
+    let specs = super::multi::load(&paths)?;
+    if super::multi::needs_group(&specs, &args.target) {
+        return run_many(&args, specs);
     }
     let spec = load_spec(&args.spec)?;
     let url = database_url(&args.db, &spec)?;
@@ -138,7 +139,7 @@ pub fn run(args: PlanArgs) -> Result<ExitCode> {
 }
 
 /// `plan` of a folder of several specs (or with `--target`): one plan for every resource.
-fn run_many(args: &PlanArgs, paths: &[std::path::PathBuf]) -> Result<ExitCode> {
+fn run_many(args: &PlanArgs, specs: Vec<Compiled>) -> Result<ExitCode> {
     for (given, flag) in [
         (args.out.is_some(), "--out"),
         (args.html.is_some(), "--html"),
@@ -152,7 +153,6 @@ fn run_many(args: &PlanArgs, paths: &[std::path::PathBuf]) -> Result<ExitCode> {
             });
         }
     }
-    let specs = super::multi::load(paths)?;
     let url = super::multi::database_url(&args.db, &specs)?;
     super::multi::warn_targets(&args.target);
     let planned = super::multi::plan_all(specs, &url, args.safety.options(), &args.target)?;

@@ -53,11 +53,14 @@ pub fn order(specs: &[Compiled]) -> Result<Vec<usize>> {
                     known.sort_unstable();
                     return Err(Error::Plan {
                         message: format!(
-                            "resource `{}` ({}) depends on `{name}`, which no spec of the folder declares",
+                            "resource `{}` ({}) depends on `{name}`, which no spec planned with it declares",
                             s.resource,
                             s.file.display()
                         ),
-                        help: Some(format!("the resources are {}", known.join(", "))),
+                        help: Some(format!(
+                            "plan the folder holding both specs (-f FOLDER); the resources planned are {}",
+                            known.join(", ")
+                        )),
                     });
                 }
             }

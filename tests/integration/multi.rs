@@ -184,7 +184,7 @@ fn an_unknown_dependency_is_an_error() {
     let run = on_folder(&ws, &["plan"]).fails();
     assert!(
         run.stderr
-            .contains("depends on `clients`, which no spec of the folder declares"),
+            .contains("depends on `clients`, which no spec planned with it declares"),
         "{}",
         run.stderr
     );
@@ -340,4 +340,45 @@ on_each_backend! {
         let again = on_folder(&ws, &["plan", "--detailed-exitcode"]);
         assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
     }
+}
+
+#[test]
+fn a_spec_with_references_planned_alone_names_what_is_missing() {
+    let ws = Workspace::seed();
+    seeding(&ws);
+    let url = ws.url();
+    let run = ws
+        .run(&[
+            "plan",
+            "-f",
+            "examples/seeding/branches.yaml",
+            "--database",
+            &url,
+        ])
+        .fails();
+    assert!(
+        run.stderr.contains(
+            "resource `branches` (examples/seeding/branches.yaml) depends on `customers`"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn specs_naming_different_databases_are_refused() {
+    let ws = Workspace::seed();
+    seeding(&ws);
+    ws.edit(
+        "examples/seeding/branches.yaml",
+        "resource: branches",
+        "resource: branches\ndatabase: sqlite://elsewhere.db",
+    );
+    let run = ws.run(&["plan", "-f", "examples/seeding"]).fails();
+    assert!(
+        run.stderr.contains("name different databases"),
+        "{}",
+        run.stderr
+    );
+    assert!(!ws.path("elsewhere.db").exists());
 }
