@@ -190,69 +190,69 @@ fn an_unknown_dependency_is_an_error() {
     );
 }
 
-#[test]
-fn target_plans_part_with_a_warning() {
-    let ws = Workspace::seed();
-    seeding(&ws);
+on_each_backend! {
+    fn target_plans_and_applies_part_with_a_warning(ws) {
+        seeding(&ws);
 
-    // A resource alone: its dependents are left out.
-    let run = on_folder(&ws, &["plan", "--target", "customers"]).ok();
-    assert!(
-        run.stderr
-            .contains("Warning: resource targeting is in effect (customers)"),
-        "{}",
-        run.stderr
-    );
-    assert!(!run.stdout.contains("# branches"), "{}", run.stdout);
-    assert!(run.stdout.contains("17 to add"), "{}", run.stdout);
+        // A resource alone: its dependents are left out.
+        let run = on_folder(&ws, &["plan", "--target", "customers"]).ok();
+        assert!(
+            run.stderr
+                .contains("Warning: resource targeting is in effect (customers)"),
+            "{}",
+            run.stderr
+        );
+        assert!(!run.stdout.contains("# branches"), "{}", run.stdout);
+        assert!(run.stdout.contains("17 to add"), "{}", run.stdout);
 
-    // One record: it comes with the resources it depends on, whole.
-    let run = on_folder(
-        &ws,
-        &["plan", "--target", r#"branches["barchefz-centurion"]"#],
-    )
-    .ok();
-    assert!(run.stdout.contains("# customers"), "{}", run.stdout);
-    assert!(
-        run.stdout
-            .contains(r#"branches["barchefz-centurion"] will be created"#),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        !run.stdout.contains(r#"branches["maltos-rustenburg"]"#),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout.contains(
-            "Plan (all resources): 18 to add, 0 to change, 0 to destroy, in 2 resources."
-        ),
-        "{}",
-        run.stdout
-    );
+        // One record: it comes with the resources it depends on, whole.
+        let run = on_folder(
+            &ws,
+            &["plan", "--target", r#"branches["barchefz-centurion"]"#],
+        )
+        .ok();
+        assert!(run.stdout.contains("# customers"), "{}", run.stdout);
+        assert!(
+            run.stdout
+                .contains(r#"branches["barchefz-centurion"] will be created"#),
+            "{}",
+            run.stdout
+        );
+        assert!(
+            !run.stdout.contains(r#"branches["maltos-rustenburg"]"#),
+            "{}",
+            run.stdout
+        );
+        assert!(
+            run.stdout.contains(
+                "Plan (all resources): 18 to add, 0 to change, 0 to destroy, in 2 resources."
+            ),
+            "{}",
+            run.stdout
+        );
 
-    // Applying a target writes only that part; the rest follows on the next full apply.
-    on_folder(&ws, &["apply", "--auto-approve", "--target", "customers"]).ok();
-    assert_eq!(
-        ws.query("SELECT COUNT(*) FROM customers"),
-        vec![vec![Some("17".into())]]
-    );
-    let rest = on_folder(&ws, &["plan"]).ok();
-    assert!(
-        rest.stdout
-            .contains("Plan (all resources): 5 to add, 0 to change, 0 to destroy, in 2 resources."),
-        "{}",
-        rest.stdout
-    );
+        // Applying a target writes only that part; the rest follows on the next full apply.
+        on_folder(&ws, &["apply", "--auto-approve", "--target", "customers"]).ok();
+        assert_eq!(
+            ws.query("SELECT COUNT(*) FROM customers"),
+            vec![vec![Some("17".into())]]
+        );
+        let rest = on_folder(&ws, &["plan"]).ok();
+        assert!(
+            rest.stdout
+                .contains("Plan (all resources): 5 to add, 0 to change, 0 to destroy, in 2 resources."),
+            "{}",
+            rest.stdout
+        );
 
-    let run = on_folder(&ws, &["plan", "--target", "suppliers"]).fails();
-    assert!(
-        run.stderr
-            .contains("--target suppliers: no spec of the folder declares `suppliers`"),
-        "{}",
-        run.stderr
-    );
+        let run = on_folder(&ws, &["plan", "--target", "suppliers"]).fails();
+        assert!(
+            run.stderr
+                .contains("--target suppliers: no spec of the folder declares `suppliers`"),
+            "{}",
+            run.stderr
+        );
+    }
 }
 
 #[test]
