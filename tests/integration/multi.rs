@@ -382,3 +382,34 @@ fn specs_naming_different_databases_are_refused() {
     );
     assert!(!ws.path("elsewhere.db").exists());
 }
+
+#[test]
+fn validate_checks_every_spec_of_a_folder_and_by_needs_ref() {
+    let ws = Workspace::seed();
+    seeding(&ws);
+    let run = ws.run(&["validate", "-f", "examples/seeding"]).ok();
+    assert!(
+        run.stdout
+            .contains("examples/seeding/branches.yaml is valid: 5 records read from 1 source"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("examples/seeding/customers.yaml is valid"),
+        "{}",
+        run.stdout
+    );
+    ws.edit(
+        "examples/seeding/branches.yaml",
+        "ref: customers, by: name,",
+        "by: name,",
+    );
+    let run = ws.run(&["validate", "-f", "examples/seeding"]).fails();
+    assert!(
+        run.stderr
+            .contains("`by` only applies to fields with `ref`"),
+        "{}",
+        run.stderr
+    );
+}
