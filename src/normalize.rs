@@ -163,6 +163,10 @@ pub fn normalize_value(
     if text.is_empty() {
         return Ok(Value::Null);
     }
+    if field.reference.is_some() {
+        // The name of a referenced record: resolved to its address when planning.
+        return Ok(Value::Text(text));
+    }
     match field.kind {
         FieldType::Text => Ok(Value::Text(text)),
         FieldType::Email => {
@@ -251,6 +255,7 @@ mod tests {
             kind,
             required: false,
             multiline: false,
+            reference: None,
             region: Some(phonenumber::country::Id::ZA),
         }
     }

@@ -16,6 +16,17 @@ use crate::{plan, render};
 pub fn run(args: ApplyArgs) -> Result<ExitCode> {
     let mut out = anstream::stdout();
     let io = |e: std::io::Error| Error::Io(format!("cannot write to the terminal: {e}"));
+    if args.plan_file.is_none() {
+        let specs = super::multi::load(&super::find_specs(&args.spec.file)?)?;
+        if super::multi::needs_group(&specs, &args.target) {
+            return run_many(&args, specs);
+        }
+    } else if !args.target.is_empty() {
+        return Err(Error::Plan {
+            message: "--target does not apply to a saved plan".into(),
+            help: Some("apply the saved plan as it is, or plan again with --target".into()),
+        });
+    }
     let (spec, url, plan) = match &args.plan_file {
         Some(file) => {
             let saved = plan::file::load(file)?;
@@ -49,6 +60,34 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode> {
         db.close().await;
         result
     })?;
+    writeln!(
+        out,
+        "\nApply complete! Resources: {} added, {} changed, {} destroyed.",
+        applied.created, applied.updated, applied.deleted
+    )
+    .map_err(io)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `apply` of a folder of several specs (or with `--target`): one plan, one confirmation,
+/// one transaction.
+fn run_many(args: &ApplyArgs, specs: Vec<crate::spec::compiled::Compiled>) -> Result<ExitCode> {
+    let mut out = anstream::stdout();
+    let io = |e: std::io::Error| Error::Io(format!("cannot write to the terminal: {e}"));
+    let url = super::multi::database_url(&args.db, &specs)?;
+    super::multi::warn_targets(&args.target);
+    let planned = super::multi::plan_all(specs, &url, args.safety.options(), &args.target)?;
+    out.write_all(
+        render::human::render_many(&planned.plans, render::human::Options::default()).as_bytes(),
+    )
+    .map_err(io)?;
+    if planned.has_changes() && !args.auto_approve {
+        confirm(&mut out)?;
+    }
+    if !planned.has_writes() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let applied = super::multi::apply_all(&planned, &url, args.safety.lock_timeout)?;
     writeln!(
         out,
         "\nApply complete! Resources: {} added, {} changed, {} destroyed.",

@@ -5,6 +5,7 @@ mod apply;
 pub mod explain;
 mod generate;
 mod init;
+mod multi;
 mod plan;
 mod validate;
 
@@ -86,7 +87,7 @@ pub struct CompletionsArgs {
 
 #[derive(Debug, Args)]
 pub struct SpecArgs {
-    /// The spec file, or a folder holding one spec.
+    /// The spec file, or a folder of specs (one resource each, planned together).
     #[arg(
         short = 'f',
         long = "file",
@@ -138,6 +139,10 @@ pub struct PlanArgs {
     pub db: DbArgs,
     #[command(flatten)]
     pub safety: SafetyArgs,
+    /// Plan only this resource (`branches`) or record (`branches["valley"]`), with the
+    /// resources it depends on. May be repeated. For exceptional cases, not routine use.
+    #[arg(long = "target", value_name = "RESOURCE|ADDRESS")]
+    pub target: Vec<String>,
     /// Save the plan to FILE; `reconcile apply FILE` then applies exactly it.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -187,6 +192,10 @@ pub struct ApplyArgs {
     pub db: DbArgs,
     #[command(flatten)]
     pub safety: SafetyArgs,
+    /// Plan only this resource (`branches`) or record (`branches["valley"]`), with the
+    /// resources it depends on. May be repeated. For exceptional cases, not routine use.
+    #[arg(long = "target", value_name = "RESOURCE|ADDRESS")]
+    pub target: Vec<String>,
     /// Apply without asking for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
@@ -217,7 +226,33 @@ pub fn report(err: &Error) {
     let _ = stderr.write_all(crate::render::diagnostics::render(err).as_bytes());
 }
 
-/// Finds the spec file: the path itself, or the one spec in a folder.
+/// Finds the spec files: the path itself, or every spec of a folder (sorted by name).
+pub fn find_specs(path: &Path) -> Result<Vec<PathBuf>> {
+    if !path.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut specs: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(|e| Error::SpecNotFound {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.is_file() && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+        })
+        .collect();
+    specs.sort();
+    if specs.is_empty() {
+        return Err(Error::SpecNotFound {
+            path: path.to_path_buf(),
+            reason: "the folder holds no .yaml spec".into(),
+        });
+    }
+    Ok(specs)
+}
+
+/// Finds the spec file: the path itself, or the one spec in a folder (for commands that work
+/// on one resource).
 pub fn find_spec(path: &Path) -> Result<PathBuf> {
     if !path.is_dir() {
         return Ok(path.to_path_buf());

@@ -78,6 +78,11 @@ fn sqlite_file_exists(url: &str) -> bool {
 }
 
 pub fn run(args: PlanArgs) -> Result<ExitCode> {
+    let paths = super::find_specs(&args.spec.file)?;
+    let specs = super::multi::load(&paths)?;
+    if super::multi::needs_group(&specs, &args.target) {
+        return run_many(&args, specs);
+    }
     let spec = load_spec(&args.spec)?;
     let url = database_url(&args.db, &spec)?;
     let options = args.safety.options();
@@ -127,6 +132,40 @@ pub fn run(args: PlanArgs) -> Result<ExitCode> {
         .and_then(|_| out.flush())
         .map_err(|e| Error::Io(format!("cannot write the plan: {e}")))?;
     Ok(if args.detailed_exitcode && plan.has_changes() {
+        ExitCode::from(super::exit::CHANGES)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `plan` of a folder of several specs (or with `--target`): one plan for every resource.
+fn run_many(args: &PlanArgs, specs: Vec<Compiled>) -> Result<ExitCode> {
+    for (given, flag) in [
+        (args.out.is_some(), "--out"),
+        (args.html.is_some(), "--html"),
+        (args.explain, "--explain"),
+        (args.lock, "--lock"),
+    ] {
+        if given {
+            return Err(Error::Plan {
+                message: format!("{flag} works on one spec, not on a folder of several"),
+                help: Some("name one spec with -f FILE, without --target".into()),
+            });
+        }
+    }
+    let url = super::multi::database_url(&args.db, &specs)?;
+    super::multi::warn_targets(&args.target);
+    let planned = super::multi::plan_all(specs, &url, args.safety.options(), &args.target)?;
+    let text = if args.json {
+        render::json::render_many(&planned.plans)
+    } else {
+        render::human::render_many(&planned.plans, render::human::Options { full: args.full })
+    };
+    let mut out = anstream::stdout();
+    out.write_all(text.as_bytes())
+        .and_then(|_| out.flush())
+        .map_err(|e| Error::Io(format!("cannot write the plan: {e}")))?;
+    Ok(if args.detailed_exitcode && planned.has_changes() {
         ExitCode::from(super::exit::CHANGES)
     } else {
         ExitCode::SUCCESS

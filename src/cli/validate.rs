@@ -1,15 +1,26 @@
 //! `reconcile validate`: load the spec and every source, run matching and merging, and say
-//! what the spec yields. Never opens a database.
+//! what the spec yields. Never opens a database. A folder of several specs is validated spec
+//! by spec, and their dependency order checked.
 
 use std::process::ExitCode;
 
-use super::{SpecArgs, load_spec};
+use super::SpecArgs;
 use crate::error::{Result, plural};
 use crate::pipeline;
 
 pub fn run(args: SpecArgs) -> Result<ExitCode> {
-    let spec = load_spec(&args)?;
-    let resolved = pipeline::resolve(&spec)?;
+    let specs = super::multi::load(&super::find_specs(&args.file)?)?;
+    if specs.len() > 1 {
+        crate::plan::multi::order(&specs)?;
+    }
+    for spec in &specs {
+        report(spec)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report(spec: &crate::spec::compiled::Compiled) -> Result<()> {
+    let resolved = pipeline::resolve(spec)?;
     let records: usize =
         resolved.kept.iter().map(Vec::len).sum::<usize>() + resolved.excluded.len();
     println!(
@@ -21,5 +32,5 @@ pub fn run(args: SpecArgs) -> Result<ExitCode> {
         resolved.matches.review.len(),
         plural(resolved.desired.len(), "record")
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }

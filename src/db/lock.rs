@@ -156,6 +156,11 @@ pub(crate) trait Locking: sqlx::Connection {
         req: &LockRequest,
     ) -> Result<sqlx::Transaction<'_, Self::Database>>;
 
+    /// Inside a transaction begun with [`Locking::begin_locked`], takes the lock of one more
+    /// table (an apply of several resources holds each table's lock). Release it with
+    /// [`Locking::release`] too.
+    async fn lock_also(&mut self, req: &LockRequest) -> Result<()>;
+
     /// Releases what the end of the transaction did not. Call after commit or rollback.
     async fn release(&mut self, req: &LockRequest);
 }
@@ -205,6 +210,11 @@ impl Locking for sqlx::SqliteConnection {
             }
             Err(e) => Err(req.sql_error(e)),
         }
+    }
+
+    async fn lock_also(&mut self, _req: &LockRequest) -> Result<()> {
+        // BEGIN IMMEDIATE already holds the whole file.
+        Ok(())
     }
 
     async fn release(&mut self, req: &LockRequest) {
@@ -268,6 +278,24 @@ impl Locking for sqlx::PgConnection {
         }
     }
 
+    async fn lock_also(&mut self, req: &LockRequest) -> Result<()> {
+        let deadline = Instant::now() + req.timeout;
+        loop {
+            let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+                .bind(req.key())
+                .fetch_one(&mut *self)
+                .await
+                .map_err(|e| req.sql_error(e))?;
+            if got {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(req.contended(None));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     async fn release(&mut self, _req: &LockRequest) {
         // The advisory lock is transaction-level: commit or rollback released it.
     }
@@ -321,6 +349,26 @@ impl Locking for sqlx::MySqlConnection {
             return Err(req.contended(who));
         }
         self.begin().await.map_err(|e| req.sql_error(e))
+    }
+
+    async fn lock_also(&mut self, req: &LockRequest) -> Result<()> {
+        let name: String = sqlx::query_scalar(MYSQL_LOCK_NAME)
+            .bind(&req.table)
+            .fetch_one(&mut *self)
+            .await
+            .map_err(|e| req.sql_error(e))?;
+        let secs = i64::try_from(req.timeout.as_secs_f64().ceil() as u64).unwrap_or(i64::MAX);
+        let got: Option<i64> = sqlx::query_scalar("SELECT GET_LOCK(?, ?)")
+            .bind(&name)
+            .bind(secs)
+            .fetch_one(&mut *self)
+            .await
+            .map_err(|e| req.sql_error(e))?;
+        if got == Some(1) {
+            Ok(())
+        } else {
+            Err(req.contended(None))
+        }
     }
 
     async fn release(&mut self, req: &LockRequest) {

@@ -10,7 +10,7 @@ use super::lock::{LockRequest, Locking as _};
 use super::read::{ReadError, fingerprint, key_text, read_on, values_hash};
 use super::{Backend, Database, Dialect, Pool, STATE_TABLE};
 use crate::error::{Error, Result};
-use crate::plan::{Action, Change, Plan};
+use crate::plan::{Action, Plan};
 use crate::spec::FieldType;
 use crate::spec::compiled::Compiled;
 use crate::value::Value;
@@ -446,12 +446,14 @@ fn state_insert_sql(d: Dialect, rows: usize) -> String {
     )
 }
 
-/// Writes a plan in one transaction, with `$creates` inserting new rows for this backend.
+/// Writes several plans (parents first) in one transaction, with `$creates` inserting new
+/// rows for this backend. Creates and updates run in the given order, deletes in the reverse
+/// order, so a row is never left pointing to a deleted one.
 macro_rules! apply_with {
-    ($pool:expr, $db:expr, $spec:expr, $plan:expr, $lock:expr, $creates:ident) => {
+    ($pool:expr, $db:expr, $items:expr, $locks:expr, $creates:ident) => {
         async {
-            let (db, spec, plan, lock): (&Database, &Compiled, &Plan, &LockRequest) =
-                ($db, $spec, $plan, $lock);
+            let (db, items, locks): (&Database, &[(&Compiled, &Plan)], &[LockRequest]) =
+                ($db, $items, $locks);
             let (d, p) = (db.dialect, $pool);
             let now = now_rfc3339();
             // MySQL and MariaDB commit the open transaction on any DDL, so there the tables
@@ -459,13 +461,15 @@ macro_rules! apply_with {
             // next plan reads like a missing table.
             let ddl_first = d.backend == Backend::MySql;
             if ddl_first {
-                if plan.create_table {
-                    let sql = create_table_sql(spec, d).replacen(
-                        "CREATE TABLE",
-                        "CREATE TABLE IF NOT EXISTS",
-                        1,
-                    );
-                    sqlx::query(AssertSqlSafe(sql)).execute(p).await?;
+                for &(spec, plan) in items {
+                    if plan.create_table {
+                        let sql = create_table_sql(spec, d).replacen(
+                            "CREATE TABLE",
+                            "CREATE TABLE IF NOT EXISTS",
+                            1,
+                        );
+                        sqlx::query(AssertSqlSafe(sql)).execute(p).await?;
+                    }
                 }
                 sqlx::query(AssertSqlSafe(d.create_state_table()))
                     .execute(p)
@@ -473,179 +477,251 @@ macro_rules! apply_with {
             }
             let mut conn = p.acquire().await?;
             let result = async {
-                let mut tx = conn.begin_locked(lock).await.map_err(ApplyError::Other)?;
-                let current = read_on!(&mut *tx, d, spec).map_err(|e| match e {
-                    ReadError::Sql(e) => ApplyError::Sql(e),
-                    ReadError::Spec(e) => ApplyError::Other(e),
-                })?;
-                let fingerprint = if ddl_first && plan.create_table {
-                    // The table this apply just created reads as the missing table planned on.
-                    fingerprint(&current.rows, &current.state, false)
-                } else {
-                    current.fingerprint.clone()
-                };
-                if fingerprint != plan.fingerprint {
-                    return Err(ApplyError::Other(crate::plan::file::stale_error(
-                        plan, &current,
-                    )));
+                let mut tx = conn
+                    .begin_locked(&locks[0])
+                    .await
+                    .map_err(ApplyError::Other)?;
+                for extra in &locks[1..] {
+                    tx.lock_also(extra).await.map_err(ApplyError::Other)?;
                 }
-                check::check(spec, &current, plan, d.backend).map_err(ApplyError::Other)?;
-                if !ddl_first {
-                    if plan.create_table {
-                        sqlx::query(AssertSqlSafe(create_table_sql(spec, d)))
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                    sqlx::query(AssertSqlSafe(d.create_state_table()))
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                let ins = Insert {
-                    spec,
-                    d,
-                    not_null: not_null_fields(spec, &current),
-                    generated_int_key: if current.columns.is_empty() {
-                        true
-                    } else {
-                        current
-                            .column(&spec.primary_key)
-                            .is_some_and(|c| c.generated && current.integer_key)
-                    },
-                };
                 let mut applied = Applied::default();
-
-                let creates: Vec<&Change> = plan
-                    .changes
-                    .iter()
-                    .filter(|c| c.action == Action::Create)
-                    .collect();
-                let rows: Vec<&[Value]> = creates
-                    .iter()
-                    .map(|c| c.after.as_deref().expect("a create has values"))
-                    .collect();
-                let new_keys = if rows.is_empty() {
-                    Vec::new()
-                } else {
-                    $creates(&mut *tx, &ins, &rows).await?
-                };
-                applied.created = new_keys.len();
-                let mut new_keys = new_keys.into_iter();
-
-                let mut entries: Vec<StateEntry<'_>> = Vec::new();
-                for c in &plan.changes {
-                    let key = match c.action {
-                        Action::Create => new_keys.next(),
-                        Action::Update => {
-                            let values = c.after.as_ref().expect("an update has values");
-                            let row_key = c.row_key.as_ref().expect("an update has a row");
-                            if !c.changed.is_empty() {
-                                let mut q =
-                                    sqlx::query(AssertSqlSafe(update_sql(spec, d, &c.changed)));
-                                for &f in &c.changed {
-                                    q = bind_value!(
-                                        q,
-                                        &values[f],
-                                        spec.fields[f].kind,
-                                        ins.not_null[f]
-                                    );
-                                }
-                                q = match row_key {
-                                    Value::Int(i) => q.bind(*i),
-                                    other => q.bind(key_text(other)),
-                                };
-                                q.execute(&mut *tx).await?;
-                            }
-                            applied.updated += 1;
-                            Some(key_text(row_key))
+                // The primary key of every managed row by its full address, for references.
+                let mut keys: KeyMap = KeyMap::new();
+                let mut state_created = false;
+                for &(spec, plan) in items {
+                    let current = read_on!(&mut *tx, d, spec).map_err(|e| match e {
+                        ReadError::Sql(e) => ApplyError::Sql(e),
+                        ReadError::Spec(e) => ApplyError::Other(e),
+                    })?;
+                    let fingerprint = if ddl_first && plan.create_table {
+                        // The table this apply just created reads as the missing table planned on.
+                        fingerprint(&current.rows, &current.state, false)
+                    } else {
+                        current.fingerprint.clone()
+                    };
+                    if fingerprint != plan.fingerprint {
+                        return Err(ApplyError::Other(crate::plan::file::stale_error(
+                            plan, &current,
+                        )));
+                    }
+                    check::check(spec, &current, plan, d.backend).map_err(ApplyError::Other)?;
+                    for s in &current.state {
+                        keys.insert(
+                            crate::plan::address::display(&spec.resource, &s.address),
+                            s.row_key.clone(),
+                        );
+                    }
+                    if !ddl_first {
+                        if plan.create_table {
+                            sqlx::query(AssertSqlSafe(create_table_sql(spec, d)))
+                                .execute(&mut *tx)
+                                .await?;
                         }
-                        Action::NoOp if c.write_state => c.row_key.as_ref().map(key_text),
-                        Action::NoOp => None,
-                        Action::Delete => {
-                            let row_key = c.row_key.as_ref().expect("a delete has a row");
-                            let soft = spec
-                                .soft_delete
-                                .as_ref()
-                                .filter(|_| c.reason == crate::plan::Reason::MissingSoft);
-                            let mut q = sqlx::query(sqlx::AssertSqlSafe(delete_sql(
+                        if !state_created {
+                            sqlx::query(AssertSqlSafe(d.create_state_table()))
+                                .execute(&mut *tx)
+                                .await?;
+                            state_created = true;
+                        }
+                    }
+                    let ins = Insert {
+                        spec,
+                        d,
+                        not_null: not_null_fields(spec, &current),
+                        generated_int_key: if current.columns.is_empty() {
+                            true
+                        } else {
+                            current
+                                .column(&spec.primary_key)
+                                .is_some_and(|c| c.generated && current.integer_key)
+                        },
+                    };
+
+                    let creates: Vec<Vec<Value>> = plan
+                        .changes
+                        .iter()
+                        .filter(|c| c.action == Action::Create)
+                        .map(|c| {
+                            with_keys(
                                 spec,
-                                d,
-                                soft.map(|s| s.column.as_str()),
-                            )));
-                            if let Some(sd) = soft {
-                                q = match &sd.value {
-                                    Value::Bool(b) => q.bind(*b),
-                                    Value::Int(i) => q.bind(*i),
-                                    other => q.bind(key_text(other)),
-                                };
+                                c.after.as_deref().expect("a create has values"),
+                                &keys,
+                            )
+                        })
+                        .collect::<Result<_, _>>()?;
+                    let rows: Vec<&[Value]> = creates.iter().map(Vec::as_slice).collect();
+                    let new_keys = if rows.is_empty() {
+                        Vec::new()
+                    } else {
+                        $creates(&mut *tx, &ins, &rows).await?
+                    };
+                    applied.created += new_keys.len();
+                    let mut new_keys = new_keys.into_iter();
+
+                    let mut entries: Vec<StateEntry<'_>> = Vec::new();
+                    for c in &plan.changes {
+                        let key = match c.action {
+                            Action::Create => new_keys.next(),
+                            Action::Update => {
+                                let values = with_keys(
+                                    spec,
+                                    c.after.as_ref().expect("an update has values"),
+                                    &keys,
+                                )?;
+                                let row_key = c.row_key.as_ref().expect("an update has a row");
+                                if !c.changed.is_empty() {
+                                    let mut q =
+                                        sqlx::query(AssertSqlSafe(update_sql(spec, d, &c.changed)));
+                                    for &f in &c.changed {
+                                        q = bind_value!(
+                                            q,
+                                            &values[f],
+                                            spec.fields[f].kind,
+                                            ins.not_null[f]
+                                        );
+                                    }
+                                    q = match row_key {
+                                        Value::Int(i) => q.bind(*i),
+                                        other => q.bind(key_text(other)),
+                                    };
+                                    q.execute(&mut *tx).await?;
+                                }
+                                applied.updated += 1;
+                                Some(key_text(row_key))
                             }
-                            q = match row_key {
+                            Action::NoOp if c.write_state => c.row_key.as_ref().map(key_text),
+                            Action::NoOp | Action::Delete => None,
+                        };
+                        if let (Some(row_key), Some(values)) = (key, c.after.as_ref()) {
+                            let members: Vec<String> =
+                                c.members.iter().map(ToString::to_string).collect();
+                            keys.insert(
+                                crate::plan::address::display(&spec.resource, &c.address),
+                                row_key.clone(),
+                            );
+                            entries.push(StateEntry {
+                                address: &c.address,
+                                row_key,
+                                members: serde_json::to_string(&members)
+                                    .expect("strings serialise"),
+                                // The hash of the values as planned: references by address.
+                                hash: values_hash(values),
+                            });
+                        }
+                    }
+
+                    // The state table: old entries of the addresses written, then the new ones.
+                    let known: std::collections::HashSet<&str> =
+                        current.state.iter().map(|s| s.address.as_str()).collect();
+                    let stale: Vec<&str> = entries
+                        .iter()
+                        .map(|e| e.address)
+                        .filter(|a| known.contains(a))
+                        .collect();
+                    for chunk in stale.chunks(1000) {
+                        let mut q = sqlx::query(AssertSqlSafe(state_delete_sql(d, chunk.len())))
+                            .bind(plan.resource.clone());
+                        for a in chunk {
+                            q = q.bind(a.to_string());
+                        }
+                        q.execute(&mut *tx).await?;
+                    }
+                    if d.backend == Backend::Postgres && entries.len() > 100 {
+                        copy_state!(&mut *tx, d, &plan.resource, &now, &entries);
+                    } else {
+                        for chunk in entries.chunks((d.max_params() / 6).min(1000)) {
+                            let mut q =
+                                sqlx::query(AssertSqlSafe(state_insert_sql(d, chunk.len())));
+                            for e in chunk {
+                                q = q
+                                    .bind(plan.resource.clone())
+                                    .bind(e.address.to_string())
+                                    .bind(e.row_key.clone())
+                                    .bind(e.members.clone())
+                                    .bind(e.hash.clone())
+                                    .bind(now.clone());
+                            }
+                            q.execute(&mut *tx).await?;
+                        }
+                    }
+                }
+
+                // Deletes, children first.
+                for &(spec, plan) in items.iter().rev() {
+                    for c in plan.changes.iter().filter(|c| c.action == Action::Delete) {
+                        let row_key = c.row_key.as_ref().expect("a delete has a row");
+                        let soft = spec
+                            .soft_delete
+                            .as_ref()
+                            .filter(|_| c.reason == crate::plan::Reason::MissingSoft);
+                        let mut q = sqlx::query(sqlx::AssertSqlSafe(delete_sql(
+                            spec,
+                            d,
+                            soft.map(|s| s.column.as_str()),
+                        )));
+                        if let Some(sd) = soft {
+                            q = match &sd.value {
+                                Value::Bool(b) => q.bind(*b),
                                 Value::Int(i) => q.bind(*i),
                                 other => q.bind(key_text(other)),
                             };
-                            q.execute(&mut *tx).await?;
-                            sqlx::query(AssertSqlSafe(state_delete_sql(d, 1)))
-                                .bind(plan.resource.clone())
-                                .bind(c.address.clone())
-                                .execute(&mut *tx)
-                                .await?;
-                            applied.deleted += 1;
-                            None
                         }
-                    };
-                    if let (Some(row_key), Some(values)) = (key, c.after.as_ref()) {
-                        let members: Vec<String> =
-                            c.members.iter().map(ToString::to_string).collect();
-                        entries.push(StateEntry {
-                            address: &c.address,
-                            row_key,
-                            members: serde_json::to_string(&members).expect("strings serialise"),
-                            hash: values_hash(values),
-                        });
-                    }
-                }
-
-                // The state table: old entries of the addresses written, then the new ones.
-                let known: std::collections::HashSet<&str> =
-                    current.state.iter().map(|s| s.address.as_str()).collect();
-                let stale: Vec<&str> = entries
-                    .iter()
-                    .map(|e| e.address)
-                    .filter(|a| known.contains(a))
-                    .collect();
-                for chunk in stale.chunks(1000) {
-                    let mut q = sqlx::query(AssertSqlSafe(state_delete_sql(d, chunk.len())))
-                        .bind(plan.resource.clone());
-                    for a in chunk {
-                        q = q.bind(a.to_string());
-                    }
-                    q.execute(&mut *tx).await?;
-                }
-                if d.backend == Backend::Postgres && entries.len() > 100 {
-                    copy_state!(&mut *tx, d, &plan.resource, &now, &entries);
-                } else {
-                    for chunk in entries.chunks((d.max_params() / 6).min(1000)) {
-                        let mut q = sqlx::query(AssertSqlSafe(state_insert_sql(d, chunk.len())));
-                        for e in chunk {
-                            q = q
-                                .bind(plan.resource.clone())
-                                .bind(e.address.to_string())
-                                .bind(e.row_key.clone())
-                                .bind(e.members.clone())
-                                .bind(e.hash.clone())
-                                .bind(now.clone());
-                        }
+                        q = match row_key {
+                            Value::Int(i) => q.bind(*i),
+                            other => q.bind(key_text(other)),
+                        };
                         q.execute(&mut *tx).await?;
+                        sqlx::query(AssertSqlSafe(state_delete_sql(d, 1)))
+                            .bind(plan.resource.clone())
+                            .bind(c.address.clone())
+                            .execute(&mut *tx)
+                            .await?;
+                        applied.deleted += 1;
                     }
                 }
                 tx.commit().await?;
                 Ok::<Applied, ApplyError>(applied)
             }
             .await;
-            conn.release(lock).await;
+            for l in locks.iter().rev() {
+                conn.release(l).await;
+            }
             result
         }
         .await
     };
+}
+
+/// Primary keys (as text) by full address, `customers["barchefz"]`.
+type KeyMap = std::collections::HashMap<String, String>;
+
+/// A row's values with each reference (planned as the referenced record's address) replaced
+/// by that record's primary key: from the state table, or created earlier in this apply.
+fn with_keys(spec: &Compiled, values: &[Value], keys: &KeyMap) -> Result<Vec<Value>, ApplyError> {
+    let mut out = values.to_vec();
+    for (f, field) in spec.fields.iter().enumerate() {
+        if field.reference.is_none() {
+            continue;
+        }
+        if let Value::Text(address) = &values[f] {
+            let Some(key) = keys.get(address) else {
+                return Err(ApplyError::Other(Error::Plan {
+                    message: format!(
+                        "field `{}` of {} points to {address}, which has no row",
+                        field.name, spec.resource
+                    ),
+                    help: Some(
+                        "plan and apply the referenced resource together with this one".into(),
+                    ),
+                }));
+            };
+            out[f] = match (field.kind, key.parse::<i64>()) {
+                (FieldType::Integer, Ok(i)) => Value::Int(i),
+                _ => Value::Text(key.clone()),
+            };
+        }
+    }
+    Ok(out)
 }
 
 /// Applies a plan in one transaction, waiting up to 10 seconds for the table's lock.
@@ -666,6 +742,17 @@ pub async fn apply_locked(
     plan: &Plan,
     lock: &LockRequest,
 ) -> Result<Applied> {
+    apply_all(db, &[(spec, plan)], std::slice::from_ref(lock)).await
+}
+
+/// Applies several plans, parents first, in one transaction that holds every table's lock
+/// (`locks`, one per plan at least; never empty).
+pub async fn apply_all(
+    db: &Database,
+    items: &[(&Compiled, &Plan)],
+    locks: &[LockRequest],
+) -> Result<Applied> {
+    assert!(!locks.is_empty(), "an apply takes at least one lock");
     let pool = db
         .pool
         .as_ref()
@@ -677,7 +764,7 @@ pub async fn apply_locked(
                     unreachable!("COPY is only used on PostgreSQL")
                 };
             }
-            apply_with!(p, db, spec, plan, lock, sqlite_creates)
+            apply_with!(p, db, items, locks, sqlite_creates)
         }
         Pool::Postgres(p) => {
             macro_rules! copy_state {
@@ -685,7 +772,7 @@ pub async fn apply_locked(
                     pg_copy_state($conn, $d, $resource, $now, $entries).await?
                 };
             }
-            apply_with!(p, db, spec, plan, lock, pg_creates)
+            apply_with!(p, db, items, locks, pg_creates)
         }
         Pool::MySql(p) => {
             macro_rules! copy_state {
@@ -693,7 +780,7 @@ pub async fn apply_locked(
                     unreachable!("COPY is only used on PostgreSQL")
                 };
             }
-            apply_with!(p, db, spec, plan, lock, mysql_creates)
+            apply_with!(p, db, items, locks, mysql_creates)
         }
     };
     result.map_err(|e| match e {

@@ -9,6 +9,7 @@
 pub mod address;
 pub mod file;
 pub mod guard;
+pub mod multi;
 
 use std::collections::{HashMap, HashSet};
 

@@ -509,3 +509,39 @@ fn text_diff(out: &mut String, name: &str, old: &str, new: &str, width: usize, o
     }
     let _ = writeln!(out, "        EOT");
 }
+
+/// Several plans (parents first): each resource's plan, then one summary for all of them.
+pub fn render_many(plans: &[Plan], opts: Options) -> String {
+    let mut out = String::new();
+    let (mut create, mut update, mut delete, mut no_op) = (0, 0, 0, 0);
+    for plan in plans {
+        let _ = writeln!(out, "{}", paint(BOLD, format!("# {}", plan.resource)));
+        out.push_str(&render_with(plan, opts));
+        out.push('\n');
+        let s = plan.summary();
+        create += s.create;
+        update += s.update;
+        delete += s.delete;
+        no_op += s.no_op;
+    }
+    if plans.iter().any(Plan::has_changes) {
+        let _ = writeln!(
+            out,
+            "{} {} to add, {} to change, {} to destroy, in {}.",
+            paint(BOLD, "Plan (all resources):"),
+            count(create),
+            count(update),
+            count(delete),
+            plural_count(plans.len(), "resource")
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "{} The database matches the specs ({} up to date, in {}).",
+            paint(GREEN.bold(), "No changes."),
+            plural_count(no_op, "record"),
+            plural_count(plans.len(), "resource")
+        );
+    }
+    out
+}

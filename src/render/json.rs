@@ -206,3 +206,41 @@ pub fn render(plan: &Plan) -> String {
     s.push('\n');
     s
 }
+
+/// Several resources planned together: one summary for all, then each resource's plan in
+/// the order they are written.
+#[derive(Serialize)]
+pub struct JsonPlans {
+    pub format_version: &'static str,
+    pub summary: JsonSummary,
+    pub resources: Vec<JsonPlan>,
+}
+
+/// Several plans (parents first) as pretty-printed JSON.
+pub fn render_many(plans: &[Plan]) -> String {
+    let resources: Vec<JsonPlan> = plans.iter().map(to_json).collect();
+    let mut summary = JsonSummary {
+        create: 0,
+        update: 0,
+        delete: 0,
+        no_op: 0,
+        excluded: 0,
+        review: 0,
+    };
+    for r in &resources {
+        summary.create += r.summary.create;
+        summary.update += r.summary.update;
+        summary.delete += r.summary.delete;
+        summary.no_op += r.summary.no_op;
+        summary.excluded += r.summary.excluded;
+        summary.review += r.summary.review;
+    }
+    let all = JsonPlans {
+        format_version: FORMAT_VERSION,
+        summary,
+        resources,
+    };
+    let mut s = serde_json::to_string_pretty(&all).expect("plan JSON serialises");
+    s.push('\n');
+    s
+}

@@ -40,6 +40,8 @@ pub struct Compiled {
     pub max_delete: DeleteLimit,
     /// No plan may delete a row.
     pub prevent_destroy: bool,
+    /// Resources written before this one (`depends_on`; references add theirs).
+    pub depends_on: Vec<String>,
     /// Every row of the table belongs to this spec, managed or not.
     pub owns_table: bool,
     /// Per field (same order as `fields`): values are masked in plans.
@@ -98,6 +100,17 @@ pub struct Field {
     pub region: Option<phonenumber::country::Id>,
     /// Text that keeps its line breaks (`multiline: true`).
     pub multiline: bool,
+    /// `ref:` another resource: the source value names one of its records.
+    pub reference: Option<Reference>,
+}
+
+/// A field that points to a record of another resource of the same spec folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reference {
+    pub resource: String,
+    /// The referenced resource's field the source value is compared with; `None` means its
+    /// address field.
+    pub by: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -367,6 +380,13 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
             }
             (None, _) => None,
         };
+        if f.by.is_some() && f.reference.is_none() {
+            r.at(
+                &format!("{p}/by"),
+                "`by` only applies to fields with `ref`",
+                Some("name the referenced resource with `ref:`".into()),
+            );
+        }
         if f.multiline && f.kind != FieldType::Text {
             r.at(
                 &format!("{p}/multiline"),
@@ -381,6 +401,10 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
             required: f.required,
             region,
             multiline: f.multiline,
+            reference: f.reference.as_ref().map(|resource| Reference {
+                resource: resource.clone(),
+                by: f.by.clone(),
+            }),
         });
     }
     for (i, f) in fields.iter().enumerate() {
@@ -891,6 +915,7 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
         soft_delete,
         max_delete,
         prevent_destroy: spec.prevent_destroy,
+        depends_on: spec.depends_on.clone(),
         owns_table: spec.target.owns_table,
         sensitive: spec.target.fields.values().map(|f| f.sensitive).collect(),
         ignore_changes: spec

@@ -73,6 +73,11 @@ pub struct Spec {
     #[serde(default)]
     #[schemars(title = "Never delete", example = serde_json::json!(true))]
     pub prevent_destroy: bool,
+    /// Resources of the same spec folder that are written before this one (and deleted
+    /// after it), besides those its fields reference.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(title = "Depends on", example = serde_json::json!(["customers"]))]
+    pub depends_on: Vec<String>,
 }
 
 /// The column that marks a row as deleted, and the value it is set to.
@@ -175,6 +180,17 @@ pub struct FieldSpec {
     #[serde(default)]
     #[schemars(title = "Ignore later changes", example = serde_json::json!(true))]
     pub ignore_changes: bool,
+    /// The resource (of the same spec folder) this field points to. The source value names a
+    /// record of that resource by its `by` field; the plan shows the record's address and the
+    /// column receives that row's primary key. Use `type: integer` for an integer key column.
+    #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "Referenced resource", example = serde_json::json!("customers"))]
+    pub reference: Option<String>,
+    /// For `ref`: the field of the referenced resource whose value the source holds.
+    /// Defaults to that resource's address field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "Referenced by field", example = serde_json::json!("name"))]
+    pub by: Option<String>,
 }
 
 /// Field types. Each has its own normalisation.

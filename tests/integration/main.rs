@@ -10,6 +10,7 @@ mod diagnostics;
 mod errors;
 mod lifecycle;
 mod matching;
+mod multi;
 mod plan_output;
 mod property;
 mod safety;
