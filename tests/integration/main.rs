@@ -13,4 +13,5 @@ mod matching;
 mod plan_output;
 mod property;
 mod safety;
+mod scale;
 mod seed;
