@@ -225,7 +225,23 @@ fn main() -> std::io::Result<()> {
             other => panic!("unknown flag {other}; use --records N --seed S --out DIR --overlap P"),
         }
     }
-    std::fs::create_dir_all(&out)?;
+    let shared = write(records, seed, overlap, &out)?;
+    eprintln!(
+        "wrote {records} a, {records} b, {shared} true links to {}",
+        out.display()
+    );
+    Ok(())
+}
+
+/// Writes `a.csv`, `b.csv`, `truth.csv` and `spec.yaml` into `out`; returns the number of
+/// true links. Also used by the scale tests.
+pub fn write(
+    records: usize,
+    seed: u64,
+    overlap: f64,
+    out: &std::path::Path,
+) -> std::io::Result<usize> {
+    std::fs::create_dir_all(out)?;
     let mut rng = Rng(seed);
     let entities: Vec<Entity> = (0..records * 2).map(|i| entity(&mut rng, i)).collect();
 
@@ -281,13 +297,7 @@ fn main() -> std::io::Result<()> {
     std::fs::File::create(out.join("b.csv"))?.write_all(b.as_bytes())?;
     std::fs::File::create(out.join("truth.csv"))?.write_all(truth.as_bytes())?;
     std::fs::write(out.join("spec.yaml"), SPEC)?;
-    eprintln!(
-        "wrote {} a, {} b, {shared} true links to {}",
-        records,
-        picks.len(),
-        out.display()
-    );
-    Ok(())
+    Ok(shared)
 }
 
 const SPEC: &str = r#"# Generated: links a.csv and b.csv into one table of businesses.

@@ -15,6 +15,7 @@ pub mod merge;
 pub mod normalize;
 pub mod pipeline;
 pub mod plan;
+pub mod progress;
 pub mod render;
 pub mod source;
 pub mod spec;

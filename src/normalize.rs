@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::error::{SourceErrors, SourceProblem};
@@ -31,34 +32,44 @@ pub fn normalize_all(
     spec: &Compiled,
     raw: Vec<Vec<RawRecord>>,
 ) -> Result<Vec<Vec<Record>>, SourceErrors> {
-    let mut phones = PhoneCache::default();
+    // Records are independent: normalise them in parallel, each worker with its own phone
+    // cache, keeping the input order of records and of problems.
     let mut problems = Vec::new();
     let mut out = Vec::with_capacity(raw.len());
     for records in raw {
-        let mut normalised = Vec::with_capacity(records.len());
-        for r in records {
-            let mut values = Vec::with_capacity(r.fields.len());
-            for (field, v) in spec.fields.iter().zip(&r.fields) {
-                match normalize_value(field, v, &mut phones) {
-                    Ok(v) => values.push(v),
-                    Err(message) => {
-                        let source = &spec.sources[r.source];
-                        problems.push(SourceProblem {
-                            source_name: source.name.clone(),
-                            file: source::describe(source),
-                            row: Some(format!("{} (id {})", r.row, r.id)),
-                            message: format!("field `{}`: {message}", field.name),
-                        });
-                        values.push(Value::Null);
+        let results: Vec<(Record, Vec<SourceProblem>)> = records
+            .into_par_iter()
+            .map_init(PhoneCache::default, |phones, r| {
+                let mut problems = Vec::new();
+                let mut values = Vec::with_capacity(r.fields.len());
+                for (field, v) in spec.fields.iter().zip(&r.fields) {
+                    match normalize_value(field, v, phones) {
+                        Ok(v) => values.push(v),
+                        Err(message) => {
+                            let source = &spec.sources[r.source];
+                            problems.push(SourceProblem {
+                                source_name: source.name.clone(),
+                                file: source::describe(source),
+                                row: Some(format!("{} (id {})", r.row, r.id)),
+                                message: format!("field `{}`: {message}", field.name),
+                            });
+                            values.push(Value::Null);
+                        }
                     }
                 }
-            }
-            normalised.push(Record {
-                source: r.source,
-                id: r.id,
-                row: r.row,
-                values,
-            });
+                let record = Record {
+                    source: r.source,
+                    id: r.id,
+                    row: r.row,
+                    values,
+                };
+                (record, problems)
+            })
+            .collect();
+        let mut normalised = Vec::with_capacity(results.len());
+        for (record, p) in results {
+            normalised.push(record);
+            problems.extend(p);
         }
         out.push(normalised);
     }

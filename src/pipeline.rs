@@ -7,6 +7,7 @@ use crate::exclude::{self, Excluded};
 use crate::matching::{self, Matches};
 use crate::merge::{self, DesiredRecord};
 use crate::normalize::{self, Record};
+use crate::progress;
 use crate::source;
 use crate::spec::compiled::Compiled;
 
@@ -23,11 +24,17 @@ pub struct Resolved {
 
 /// Runs every stage up to the desired state. Touches no database.
 pub fn resolve(spec: &Compiled) -> Result<Resolved> {
+    let stage = progress::stage("load");
     let raw = source::load_all(spec)?;
+    drop(stage);
+    let stage = progress::stage("normalise");
     let records = normalize::normalize_all(spec, raw)?;
+    drop(stage);
     let (kept, excluded) = exclude::exclude(spec, records);
     let matches = matching::cluster(&spec.matching, &kept);
+    let stage = progress::stage("merge");
     let desired = merge::merge(spec, &kept, &matches)?;
+    drop(stage);
     Ok(Resolved {
         kept,
         excluded,

@@ -54,12 +54,14 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode> {
     }
     let rt = runtime()?;
     let lock = LockRequest::new(&url, &spec.table, args.safety.lock_timeout, "apply");
+    let stage = crate::progress::stage("apply");
     let applied = rt.block_on(async {
         let db = Database::open_write(&url).await?;
         let result = write::apply_locked(&db, &spec, &plan, &lock).await;
         db.close().await;
         result
     })?;
+    drop(stage);
     writeln!(
         out,
         "\nApply complete! Resources: {} added, {} changed, {} destroyed.",

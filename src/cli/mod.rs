@@ -46,6 +46,9 @@ Start with `reconcile init`, then `reconcile plan`.";
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Draw no progress on stderr (it is only drawn when stderr is a terminal anyway).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -203,6 +206,7 @@ pub struct ApplyArgs {
 
 /// Runs a command; returns the exit code.
 pub fn run(cli: Cli) -> Result<ExitCode> {
+    crate::progress::set_quiet(cli.quiet);
     match cli.command {
         Command::Plan(args) => plan::run(args),
         Command::Apply(args) => apply::run(args),

@@ -46,6 +46,7 @@ pub fn plan_resolved(
     lock: Option<Duration>,
 ) -> Result<plan::Plan> {
     let rt = runtime()?;
+    let stage = crate::progress::stage("read table");
     let (current, backend) = rt.block_on(async {
         let db = match lock {
             // Locking an SQLite file needs a writable connection; a file that does not
@@ -64,7 +65,10 @@ pub fn plan_resolved(
         db.close().await;
         Ok::<_, Error>((current?, backend))
     })?;
+    drop(stage);
+    let stage = crate::progress::stage("diff");
     let plan = plan::plan_with(spec, resolved, &current, options);
+    drop(stage);
     crate::db::check::check(spec, &current, &plan, backend)?;
     plan::guard::check(spec, resolved, &current, &plan, options)?;
     Ok(plan)

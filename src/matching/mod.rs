@@ -317,6 +317,7 @@ pub fn cluster(config: &MatchConfig, sources: &[Vec<Record>]) -> Matches {
     let k = config.comparisons.len();
 
     // 1. Prepare.
+    let stage = crate::progress::stage("match: prepare");
     let given = Matcher::new(config);
     let prepared: Vec<Vec<Prepared>> = records
         .par_iter()
@@ -334,6 +335,8 @@ pub fn cluster(config: &MatchConfig, sources: &[Vec<Record>]) -> Matches {
     lap("prepare", &mut timings);
 
     // 2. Block.
+    drop(stage);
+    let stage = crate::progress::stage("match: block");
     let keys_per_rule: Vec<(String, Vec<Vec<String>>)> = if config.blocking.is_empty() {
         vec![(
             "keys from the comparisons".to_string(),
@@ -366,6 +369,8 @@ pub fn cluster(config: &MatchConfig, sources: &[Vec<Record>]) -> Matches {
     lap("block", &mut timings);
 
     // 3. Levels of every candidate pair.
+    drop(stage);
+    let stage = crate::progress::stage("match: compare");
     let mut with_tf = Model::given(config);
     with_tf.tf = tf;
     let base = Matcher::with_model(config, with_tf);
@@ -381,6 +386,8 @@ pub fn cluster(config: &MatchConfig, sources: &[Vec<Record>]) -> Matches {
     lap("compare", &mut timings);
 
     // 4. The model: given, or estimated.
+    drop(stage);
+    let stage = crate::progress::stage("match: estimate");
     let allowed_pairs = allowed_pair_count(config, sources);
     let mut model = base.model.clone();
     if config.weights == Weights::Auto && k > 0 && n > 1 {
@@ -410,6 +417,8 @@ pub fn cluster(config: &MatchConfig, sources: &[Vec<Record>]) -> Matches {
     let matcher = Matcher::with_model(config, model);
 
     // 5. Score.
+    drop(stage);
+    let stage = crate::progress::stage("match: score");
     let sizes: Vec<usize> = sources.iter().map(Vec::len).collect();
     let probability: Vec<f64> = pairs
         .par_iter()
@@ -425,6 +434,8 @@ pub fn cluster(config: &MatchConfig, sources: &[Vec<Record>]) -> Matches {
     lap("score", &mut timings);
 
     // 6. Cluster.
+    drop(stage);
+    let stage = crate::progress::stage("match: cluster");
     let mut out = link(
         config,
         &matcher,
@@ -435,6 +446,7 @@ pub fn cluster(config: &MatchConfig, sources: &[Vec<Record>]) -> Matches {
         &probability,
     );
     lap("cluster", &mut timings);
+    drop(stage);
     out.candidate_pairs = block_stats.candidate_pairs;
     out.oversized_blocks = block_stats.oversized.len();
     out.blocking = block_stats;

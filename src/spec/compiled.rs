@@ -233,7 +233,7 @@ impl MatchConfig {
             weights: Weights::Given,
             comparisons,
             blocking: Vec::new(),
-            max_block: 2_000,
+            max_block: 100,
             max_cluster: 10,
             dedupe: Vec::new(),
             same: Vec::new(),

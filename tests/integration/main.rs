@@ -14,4 +14,5 @@ mod multi;
 mod plan_output;
 mod property;
 mod safety;
+mod scale;
 mod seed;
