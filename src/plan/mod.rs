@@ -224,7 +224,7 @@ pub fn plan_with(
     options: Options,
 ) -> Plan {
     let desired = &resolved.desired;
-    let addresses = address::assign(spec, desired, &current.state);
+    let mut addresses = address::assign(spec, desired, &current.state);
 
     let rows_by_key: HashMap<String, usize> = current
         .rows
@@ -250,11 +250,27 @@ pub fn plan_with(
             row_of[i] = Some((row, Reason::UpToDate));
         }
     }
+    // Managed rows whose records all left the sources. A new record that matches one (by key
+    // or by the matcher) takes it over, address included, instead of creating a second row:
+    // the database is the golden set.
+    let claimed_now: HashSet<&str> = addresses.iter().map(String::as_str).collect();
+    let orphan_of_row: HashMap<usize, &str> = current
+        .state
+        .iter()
+        .filter(|s| !claimed_now.contains(s.address.as_str()))
+        .filter_map(|s| {
+            rows_by_key
+                .get(&s.row_key)
+                .map(|&r| (r, s.address.as_str()))
+        })
+        .collect();
     let free_row = |row: usize, taken: &HashSet<usize>| {
-        !taken.contains(&row) && !managed_keys.contains(key_text(&current.rows[row].key).as_str())
+        !taken.contains(&row)
+            && (orphan_of_row.contains_key(&row)
+                || !managed_keys.contains(key_text(&current.rows[row].key).as_str()))
     };
 
-    // 2. Adopt unmanaged rows by the natural key.
+    // 2. Adopt unmanaged (or orphaned managed) rows by the natural key.
     if let Some(k) = spec.key {
         let mut by_value: HashMap<&Value, usize> = HashMap::new();
         for (ri, r) in current.rows.iter().enumerate() {
@@ -274,7 +290,7 @@ pub fn plan_with(
         }
     }
 
-    // 3. Adopt unmanaged rows by the matcher, one-to-one, best score first.
+    // 3. Adopt unmanaged (or orphaned managed) rows by the matcher, one-to-one, best first.
     if !spec.matching.comparisons.is_empty() {
         // The model the matching stage used (estimated with `weights: auto`).
         let model = &resolved.matches.model;
@@ -322,6 +338,14 @@ pub fn plan_with(
                     row_of[i] = Some((r, Reason::AdoptByMatch { score }));
                 }
             }
+        }
+    }
+
+    for (i, paired) in row_of.iter().enumerate() {
+        if let Some((row, _)) = paired
+            && let Some(&orphan) = orphan_of_row.get(row)
+        {
+            addresses[i] = orphan.to_string();
         }
     }
 

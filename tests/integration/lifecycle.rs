@@ -208,3 +208,48 @@ fn schema_command_prints_the_committed_schema() {
         "schemas/reconcile.schema.json is out of date: run `cargo run -- schema > schemas/reconcile.schema.json`"
     );
 }
+
+#[test]
+fn a_new_record_that_matches_an_orphaned_managed_row_takes_it_over() {
+    let ws = Workspace::seed();
+    ws.run(&["apply", "--auto-approve"]).ok();
+    // "Venue" leaves the import list and a new production record (a new id) arrives with
+    // its email under a longer name: the managed row is updated, not duplicated.
+    ws.edit(
+        "examples/customers/import_customers.csv",
+        "Venue,Event Manager,events@venue.co.za,+27 11 555 0014,business\n",
+        "",
+    );
+    let fixture = "examples/customers/production_seeding.json";
+    let mut rows: serde_json::Value = serde_json::from_str(&ws.read(fixture)).unwrap();
+    rows.as_array_mut().unwrap().push(serde_json::json!({
+        "model": "inventory.customer",
+        "pk": 99,
+        "fields": {
+            "business_name": "The Venue Events",
+            "contact_person": "Event Manager",
+            "email": "events@venue.co.za",
+            "phone": "+27 11 555 0014",
+            "customer_type": "business"
+        }
+    }));
+    ws.write(fixture, &serde_json::to_string_pretty(&rows).unwrap());
+    let json = ws.run(&["plan", "--json"]).ok().json();
+    assert_eq!(json["summary"]["create"], 0, "{json:#}");
+    assert_eq!(json["summary"]["update"], 1, "{json:#}");
+    let update = json["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["action"] == "update")
+        .unwrap();
+    assert_eq!(update["address"], "customers[\"venue\"]");
+    assert_eq!(update["after"]["name"], "The Venue Events");
+    assert_eq!(json["kept"].as_array().map_or(0, Vec::len), 0, "{json:#}");
+    ws.run(&["apply", "--auto-approve"]).ok();
+    assert_eq!(
+        ws.query("SELECT count(*) FROM customers")[0][0].as_deref(),
+        Some("17")
+    );
+    assert!(ws.run(&["plan"]).ok().stdout.contains("No changes."));
+}
