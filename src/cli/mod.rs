@@ -258,39 +258,22 @@ pub fn find_specs(path: &Path) -> Result<Vec<PathBuf>> {
 /// Finds the spec file: the path itself, or the one spec in a folder (for commands that work
 /// on one resource).
 pub fn find_spec(path: &Path) -> Result<PathBuf> {
-    if !path.is_dir() {
-        return Ok(path.to_path_buf());
+    let mut specs = find_specs(path)?;
+    if specs.len() == 1 {
+        return Ok(specs.remove(0));
     }
-    let mut specs: Vec<PathBuf> = std::fs::read_dir(path)
-        .map_err(|e| Error::SpecNotFound {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.is_file() && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
-        })
-        .collect();
-    specs.sort();
-    match specs.len() {
-        1 => Ok(specs.remove(0)),
-        0 => Err(Error::SpecNotFound {
-            path: path.to_path_buf(),
-            reason: "the folder holds no .yaml spec".into(),
-        }),
-        _ => Err(Error::SpecNotFound {
-            path: path.to_path_buf(),
-            reason: format!(
-                "the folder holds {} specs ({}); name one with -f",
-                specs.len(),
-                specs
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        }),
-    }
+    Err(Error::SpecNotFound {
+        path: path.to_path_buf(),
+        reason: format!(
+            "the folder holds {} specs ({}); name one with -f",
+            specs.len(),
+            specs
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    })
 }
 
 /// Loads and compiles the spec named on the command line.
