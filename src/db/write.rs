@@ -134,6 +134,27 @@ macro_rules! bind_rows {
     }};
 }
 
+/// Multi-row INSERT … RETURNING in batches, pushing the new keys (as text) onto `$keys` in
+/// the order of `$rows`; a batch that returns a different number of rows is an error.
+macro_rules! insert_returning {
+    ($conn:expr, $ins:expr, $rows:expr, $keys:expr) => {
+        for chunk in $rows.chunks($ins.batch()) {
+            let q = bind_rows!(
+                sqlx::query(AssertSqlSafe($ins.sql(chunk.len(), true))),
+                $ins,
+                chunk
+            );
+            let returned = q.fetch_all(&mut *$conn).await?;
+            if returned.len() != chunk.len() {
+                return Err(count_mismatch(chunk.len(), returned.len()));
+            }
+            for r in returned {
+                $keys.push(r.try_get::<String, _>(0)?);
+            }
+        }
+    };
+}
+
 fn count_mismatch(expected: usize, got: usize) -> ApplyError {
     ApplyError::Other(Error::Plan {
         message: format!("the database inserted {got} rows where {expected} were sent"),
@@ -193,20 +214,7 @@ async fn pg_creates(
         .try_get(0)?;
     let Some(sequence) = sequence else {
         let mut keys = Vec::with_capacity(rows.len());
-        for chunk in rows.chunks(ins.batch()) {
-            let q = bind_rows!(
-                sqlx::query(AssertSqlSafe(ins.sql(chunk.len(), true))),
-                ins,
-                chunk
-            );
-            let returned = q.fetch_all(&mut *conn).await?;
-            if returned.len() != chunk.len() {
-                return Err(count_mismatch(chunk.len(), returned.len()));
-            }
-            for r in returned {
-                keys.push(r.try_get::<String, _>(0)?);
-            }
-        }
+        insert_returning!(conn, ins, rows, keys);
         return Ok(keys);
     };
     let ids: Vec<i64> =
@@ -335,20 +343,7 @@ async fn mysql_creates(
             keys.extend((0..chunk.len() as i64).map(|i| (first + i * increment).to_string()));
         }
     } else if mariadb {
-        for chunk in rows.chunks(ins.batch()) {
-            let q = bind_rows!(
-                sqlx::query(AssertSqlSafe(ins.sql(chunk.len(), true))),
-                ins,
-                chunk
-            );
-            let returned = q.fetch_all(&mut *conn).await?;
-            if returned.len() != chunk.len() {
-                return Err(count_mismatch(chunk.len(), returned.len()));
-            }
-            for r in returned {
-                keys.push(r.try_get::<String, _>(0)?);
-            }
-        }
+        insert_returning!(conn, ins, rows, keys);
     } else if ins.generated_int_key {
         let sql = ins.sql(1, false);
         for values in rows {

@@ -406,17 +406,7 @@ fn change(out: &mut String, plan: &Plan, c: &Change, width: usize) {
             }
             let hidden = after.len() - c.changed.len();
             if hidden > 0 {
-                let _ = writeln!(
-                    out,
-                    "        {}",
-                    paint(
-                        DIM,
-                        format!(
-                            "# ({hidden} unchanged {} hidden)",
-                            if hidden == 1 { "field" } else { "fields" }
-                        )
-                    )
-                );
+                let _ = writeln!(out, "        {}", hidden_note(hidden, "field"));
             }
         }
         Action::Delete => {
@@ -495,17 +485,7 @@ fn text_diff(out: &mut String, name: &str, old: &str, new: &str, width: usize, o
             .filter(|c| c.tag() == similar::ChangeTag::Equal)
             .count();
     if hidden > 0 {
-        let _ = writeln!(
-            out,
-            "            {}",
-            paint(
-                DIM,
-                format!(
-                    "# ({hidden} unchanged {} hidden)",
-                    if hidden == 1 { "line" } else { "lines" }
-                )
-            )
-        );
+        let _ = writeln!(out, "            {}", hidden_note(hidden, "line"));
     }
     let _ = writeln!(out, "        EOT");
 }
@@ -544,4 +524,14 @@ pub fn render_many(plans: &[Plan], opts: Options) -> String {
         );
     }
     out
+}
+
+/// `# (3 unchanged fields hidden)`, dimmed.
+fn hidden_note(hidden: usize, unit: &str) -> String {
+    let unit = if hidden == 1 {
+        unit.to_string()
+    } else {
+        format!("{unit}s")
+    };
+    paint(DIM, format!("# ({hidden} unchanged {unit} hidden)"))
 }
