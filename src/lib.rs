@@ -7,6 +7,7 @@
 //! [`pipeline`] composes the pure stages on one screen; [`cli`] holds the commands.
 
 pub mod cli;
+pub mod collections;
 pub mod db;
 pub mod error;
 pub mod exclude;

@@ -4,7 +4,7 @@
 //! `+27 82 874 8637` are the same number. A value that cannot be read is a problem naming its
 //! source row; all such problems are reported together.
 
-use std::collections::HashMap;
+use crate::collections::HashMap;
 
 use rayon::prelude::*;
 use unicode_normalization::UnicodeNormalization;

@@ -5,7 +5,7 @@
 //! the 4-letter prefix of each name word, the 3-letter prefix for Jaro-Winkler, the whole
 //! value otherwise.
 
-use std::collections::{HashMap, HashSet};
+use crate::collections::{HashMap, HashSet};
 
 use crate::normalize::Record;
 use crate::spec::compiled::{Blocking, MatchConfig};
@@ -247,10 +247,10 @@ pub fn candidate_pairs(
     keys_per_rule: &[(String, Vec<Vec<String>>)],
 ) -> (Vec<(u32, u32)>, BlockStats) {
     let mut stats = BlockStats::default();
-    let mut seen: HashSet<u64> = HashSet::new();
+    let mut seen: HashSet<u64> = HashSet::default();
     let mut all: Vec<u64> = Vec::new();
     for (rule_name, keys) in keys_per_rule {
-        let mut postings: HashMap<&str, Vec<u32>> = HashMap::new();
+        let mut postings: HashMap<&str, Vec<u32>> = HashMap::default();
         for (g, ks) in keys.iter().enumerate() {
             for k in ks {
                 postings.entry(k.as_str()).or_default().push(g as u32);

@@ -6,7 +6,7 @@
 //! comparisons plus the prior give the match probability that `threshold` and `review` are
 //! compared with.
 
-use std::collections::HashMap;
+use crate::collections::HashMap;
 
 use crate::spec::CompareMethod;
 use crate::spec::compiled::Comparison;

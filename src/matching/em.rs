@@ -5,7 +5,7 @@
 //! their pattern of levels first, so each iteration costs the number of distinct patterns,
 //! not the number of pairs.
 
-use std::collections::HashMap;
+use crate::collections::HashMap;
 
 use super::compare::MISSING;
 
@@ -42,7 +42,7 @@ impl SplitMix {
 
 /// Counts of each distinct level pattern.
 pub fn patterns(levels: &[u8], k: usize) -> Vec<(Vec<u8>, f64)> {
-    let mut counts: HashMap<&[u8], f64> = HashMap::new();
+    let mut counts: HashMap<&[u8], f64> = HashMap::default();
     for chunk in levels.chunks_exact(k.max(1)) {
         *counts.entry(chunk).or_default() += 1.0;
     }

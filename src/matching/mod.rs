@@ -20,7 +20,7 @@ pub mod compare;
 pub mod em;
 pub mod name;
 
-use std::collections::{HashMap, HashSet};
+use crate::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -557,7 +557,7 @@ fn link(
 
     // Within-source groups.
     let mut groups = Groups::new(n);
-    let mut group_links: HashMap<usize, Vec<(usize, usize, bool)>> = HashMap::new();
+    let mut group_links: HashMap<usize, Vec<(usize, usize, bool)>> = HashMap::default();
     let mut within: Vec<(bool, f64, usize, usize)> = pairs
         .iter()
         .zip(probability)
@@ -673,7 +673,7 @@ fn link(
             continue;
         }
         // Best pair per (group, cluster).
-        let mut best: HashMap<(usize, usize), (f64, usize, usize)> = HashMap::new();
+        let mut best: HashMap<(usize, usize), (f64, usize, usize)> = HashMap::default();
         for &p in top_pairs {
             let (a, b) = (pairs[p].0 as usize, pairs[p].1 as usize);
             let (x, y) = if flat.source_of[a] == s {
@@ -713,8 +713,8 @@ fn link(
                 .then(rank[p.4].cmp(&rank[q.4]))
                 .then(rank[p.5].cmp(&rank[q.5]))
         });
-        let mut linked: HashSet<usize> = HashSet::new();
-        let mut filled: HashSet<usize> = HashSet::new();
+        let mut linked: HashSet<usize> = HashSet::default();
+        let mut filled: HashSet<usize> = HashSet::default();
         for (forced, p, g, c, x, y) in candidates {
             let split = distinct.iter().any(|&(d1, d2)| {
                 (groups.find(d1) == g && cluster_of[d2] == c)
@@ -783,7 +783,7 @@ fn link(
     }
 
     // A pair whose two records ended up in one cluster anyway needs no review.
-    let mut seen = HashSet::new();
+    let mut seen = HashSet::default();
     for (x, y, reason) in reviews {
         if cluster_of[x] == cluster_of[y] || !seen.insert((x.min(y), x.max(y))) {
             continue;

@@ -54,7 +54,24 @@ pub fn canonical(name: &str) -> String {
 
 /// Jaro-Winkler similarity of two strings.
 pub fn jaro_winkler(a: &str, b: &str) -> f64 {
-    rapidfuzz::distance::jaro_winkler::similarity(a.chars(), b.chars())
+    if a.is_ascii() && b.is_ascii() {
+        rapidfuzz::distance::jaro_winkler::similarity(a.bytes(), b.bytes())
+    } else {
+        rapidfuzz::distance::jaro_winkler::similarity(a.chars(), b.chars())
+    }
+}
+
+/// Jaro-Winkler similarity when it is at least `cutoff`, else 0; stops early when the
+/// cut-off cannot be reached.
+fn jaro_winkler_at_least(a: &str, b: &str, cutoff: f64) -> f64 {
+    use rapidfuzz::distance::jaro_winkler::{Args, similarity_with_args};
+    let args = Args::default().score_cutoff(cutoff);
+    let s = if a.is_ascii() && b.is_ascii() {
+        similarity_with_args(a.bytes(), b.bytes(), &args)
+    } else {
+        similarity_with_args(a.chars(), b.chars(), &args)
+    };
+    s.filter(|&s| s >= cutoff).unwrap_or(0.0)
 }
 
 /// Similarity of one token to another: equal, a likely typo or abbreviation of it, or
@@ -71,24 +88,27 @@ fn token_similarity(a: &str, b: &str) -> f64 {
             0.0
         };
     }
-    let s = jaro_winkler(a, b);
-    if s >= 0.9 { s } else { 0.0 }
+    jaro_winkler_at_least(a, b, 0.9)
 }
 
 /// How much of `small` (by word weight) is found, exactly or as a likely typo, in `large`.
-fn contained_in(small: &[String], large: &[String], weight: &dyn Fn(&str) -> f64) -> f64 {
-    let total: f64 = small.iter().map(|t| weight(t)).sum();
+fn contained_in(small: &[String], small_weights: &[f64], large: &[String]) -> f64 {
+    let total: f64 = small_weights.iter().sum();
     if total <= 0.0 {
         return 0.0;
     }
     let found: f64 = small
         .iter()
-        .map(|t| {
-            let best = large
-                .iter()
-                .map(|u| token_similarity(t, u))
-                .fold(0.0, f64::max);
-            best * weight(t)
+        .zip(small_weights)
+        .map(|(t, w)| {
+            let mut best = 0.0f64;
+            for u in large {
+                best = best.max(token_similarity(t, u));
+                if best >= 1.0 {
+                    break;
+                }
+            }
+            best * w
         })
         .sum();
     found / total
@@ -97,22 +117,40 @@ fn contained_in(small: &[String], large: &[String], weight: &dyn Fn(&str) -> f64
 /// How much of the name with fewer words (weighted by length) is found in the other one.
 /// With equally many words, the better direction counts, so the measure is symmetric.
 pub fn containment(a: &[String], b: &[String]) -> f64 {
-    containment_weighted(a, b, &|t: &str| t.len() as f64)
+    let (wa, wb) = (lengths(a), lengths(b));
+    containment_weighted(a, &wa, b, &wb)
 }
 
-fn containment_weighted(a: &[String], b: &[String], weight: &dyn Fn(&str) -> f64) -> f64 {
+fn lengths(tokens: &[String]) -> Vec<f64> {
+    tokens.iter().map(|t| t.len() as f64).collect()
+}
+
+fn containment_weighted(a: &[String], wa: &[f64], b: &[String], wb: &[f64]) -> f64 {
     use std::cmp::Ordering::*;
     match a.len().cmp(&b.len()) {
-        Less => contained_in(a, b, weight),
-        Greater => contained_in(b, a, weight),
-        Equal => contained_in(a, b, weight).max(contained_in(b, a, weight)),
+        Less => contained_in(a, wa, b),
+        Greater => contained_in(b, wb, a),
+        Equal => contained_in(a, wa, b).max(contained_in(b, wb, a)),
     }
+}
+
+/// Whether two token lists spell the same letters when run together ("muggbean" and
+/// "mugg bean"), without building the joined strings.
+fn same_when_joined(a: &[String], b: &[String]) -> bool {
+    let len = |t: &[String]| t.iter().map(String::len).sum::<usize>();
+    len(a) == len(b)
+        && a.iter()
+            .flat_map(|t| t.bytes())
+            .eq(b.iter().flat_map(|t| t.bytes()))
 }
 
 /// Similarity of two names, from their token lists: 1.0 means equal canonical forms.
 pub fn similarity(a: &[String], b: &[String]) -> f64 {
     similarity_weighted(a, b, &|t: &str| t.len() as f64)
 }
+
+/// Up to this many words, the weights of a name live on the stack.
+const INLINE_WORDS: usize = 8;
 
 /// Similarity of two names with words weighted by `weight` (their length, times their
 /// rarity when term frequencies are known). Containment carries it: "Luma" is close to
@@ -127,10 +165,15 @@ pub fn similarity_weighted(a: &[String], b: &[String], weight: &dyn Fn(&str) -> 
     if a == b {
         return 1.0;
     }
-    if a.concat() == b.concat() {
+    if same_when_joined(a, b) {
         return 0.999;
     }
-    let mut s = containment_weighted(a, b, weight);
+    // Each word's weight once (the weight may be a term-frequency lookup).
+    let (mut inline_a, mut inline_b) = ([0.0; INLINE_WORDS], [0.0; INLINE_WORDS]);
+    let (mut heap_a, mut heap_b) = (Vec::new(), Vec::new());
+    let wa = weights_into(a, weight, &mut inline_a, &mut heap_a);
+    let wb = weights_into(b, weight, &mut inline_b, &mut heap_b);
+    let mut s = containment_weighted(a, wa, b, wb);
     if a.len() == 1 && b.len() == 1 {
         // A single word each: a typo anywhere in it still reads as the same name.
         let jw = jaro_winkler(&a[0], &b[0]);
@@ -140,6 +183,24 @@ pub fn similarity_weighted(a: &[String], b: &[String], weight: &dyn Fn(&str) -> 
     }
     // Equal canonical forms are the only way to reach 1.0.
     s.min(0.999)
+}
+
+/// The weights of `tokens`, written into `inline` when they fit, else into `heap`.
+fn weights_into<'w>(
+    tokens: &[String],
+    weight: &dyn Fn(&str) -> f64,
+    inline: &'w mut [f64; INLINE_WORDS],
+    heap: &'w mut Vec<f64>,
+) -> &'w [f64] {
+    if tokens.len() <= INLINE_WORDS {
+        for (w, t) in inline.iter_mut().zip(tokens) {
+            *w = weight(t);
+        }
+        &inline[..tokens.len()]
+    } else {
+        heap.extend(tokens.iter().map(|t| weight(t)));
+        heap
+    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! source records, so renaming a customer in a source is an update, not a delete and a create.
 //! A new record takes a slug of its address field, made unique with `-2`, `-3`, ...
 
-use std::collections::{HashMap, HashSet};
+use crate::collections::{HashMap, HashSet};
 
 use crate::db::read::StateRow;
 use crate::merge::DesiredRecord;
@@ -41,14 +41,14 @@ pub fn slug(s: &str) -> String {
 
 /// Gives every desired record its address.
 pub fn assign(spec: &Compiled, desired: &[DesiredRecord], state: &[StateRow]) -> Vec<String> {
-    let mut by_member: HashMap<&str, &str> = HashMap::new();
+    let mut by_member: HashMap<&str, &str> = HashMap::default();
     for s in state {
         for m in &s.members {
             by_member.entry(m.as_str()).or_insert(s.address.as_str());
         }
     }
     let mut used: HashSet<String> = state.iter().map(|s| s.address.clone()).collect();
-    let mut claimed: HashSet<&str> = HashSet::new();
+    let mut claimed: HashSet<&str> = HashSet::default();
     let mut out: Vec<Option<String>> = vec![None; desired.len()];
 
     // Records applied before keep their address, the highest-priority member deciding.

@@ -11,7 +11,7 @@ pub mod file;
 pub mod guard;
 pub mod multi;
 
-use std::collections::{HashMap, HashSet};
+use crate::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -241,7 +241,7 @@ pub fn plan_with(
 
     // 1. Pair by the state table.
     let mut row_of: Vec<Option<(usize, Reason)>> = vec![None; desired.len()];
-    let mut taken: HashSet<usize> = HashSet::new();
+    let mut taken: HashSet<usize> = HashSet::default();
     for (i, addr) in addresses.iter().enumerate() {
         if let Some(s) = state_by_address.get(addr.as_str())
             && let Some(&row) = rows_by_key.get(&s.row_key)
@@ -272,7 +272,7 @@ pub fn plan_with(
 
     // 2. Adopt unmanaged (or orphaned managed) rows by the natural key.
     if let Some(k) = spec.key {
-        let mut by_value: HashMap<&Value, usize> = HashMap::new();
+        let mut by_value: HashMap<&Value, usize> = HashMap::default();
         for (ri, r) in current.rows.iter().enumerate() {
             if !r.values[k].is_null() && free_row(ri, &taken) {
                 by_value.entry(&r.values[k]).or_insert(ri);
@@ -307,7 +307,7 @@ pub fn plan_with(
             .collect();
         if !free.is_empty() && !open.is_empty() {
             let prior = compare::prior_bits(free.len(), open.len());
-            let mut index: HashMap<String, Vec<usize>> = HashMap::new();
+            let mut index: HashMap<String, Vec<usize>> = HashMap::default();
             let prepared_rows: HashMap<usize, Vec<compare::Prepared>> = free
                 .iter()
                 .map(|&r| (r, matcher.prepare(&current.rows[r].values)))
@@ -320,7 +320,7 @@ pub fn plan_with(
             let mut candidates: Vec<(f64, usize, usize)> = Vec::new();
             for &i in &open {
                 let p = matcher.prepare(&desired[i].values);
-                let mut seen = HashSet::new();
+                let mut seen = HashSet::default();
                 for k in matcher.blocking_keys(&p) {
                     for &r in index.get(&k).map(Vec::as_slice).unwrap_or(&[]) {
                         if seen.insert(r) {

@@ -8,7 +8,7 @@ pub mod json;
 mod sql;
 pub mod yaml;
 
-use std::collections::HashSet;
+use crate::collections::HashSet;
 
 use crate::error::{SourceErrors, SourceProblem};
 use crate::spec::compiled::{Compiled, Input, Source};
@@ -94,7 +94,11 @@ fn load_one(
             match format {
                 SourceFormat::Json => json::read_json(&bytes, &source.records),
                 SourceFormat::Ndjson => json::read_ndjson(&bytes),
-                SourceFormat::Csv => csv::read(&bytes),
+                SourceFormat::Csv => {
+                    return csv::read_mapped(&bytes, spec, index, source).map_err(|ps| {
+                        ps.into_iter().map(|(row, msg)| problem(row, msg)).collect()
+                    });
+                }
                 SourceFormat::Yaml => yaml::read(&bytes, &source.records),
             }
         }
@@ -116,7 +120,7 @@ pub fn map_records(
     rows: Vec<Row>,
 ) -> Result<Vec<RawRecord>, Vec<(String, String)>> {
     let mut problems = Vec::new();
-    let mut seen = HashSet::new();
+    let mut seen = HashSet::default();
     let mut out = Vec::with_capacity(rows.len());
     for (n, row) in rows.into_iter().enumerate() {
         if !row.value.is_object() {
