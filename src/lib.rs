@@ -14,6 +14,7 @@ pub mod exclude;
 pub mod matching;
 pub mod merge;
 pub mod normalize;
+pub mod phone;
 pub mod pipeline;
 pub mod plan;
 pub mod progress;

@@ -80,10 +80,11 @@ pub fn normalize_all(
     }
 }
 
-/// Phone parsing is slow (≈10 µs); the same raw text in the same region parses once.
+/// Phone parsing is slow (a few µs); the same raw text in the same region parses once.
 #[derive(Default)]
 pub struct PhoneCache {
     seen: HashMap<(String, Option<phonenumber::country::Id>), Result<String, String>>,
+    validator: crate::phone::Validator,
 }
 
 impl PhoneCache {
@@ -94,22 +95,26 @@ impl PhoneCache {
     ) -> Result<String, String> {
         self.seen
             .entry((raw.to_string(), region))
-            .or_insert_with(|| parse_phone(raw, region))
+            .or_insert_with(|| parse_phone(raw, region, &mut self.validator))
             .clone()
     }
 }
 
-fn parse_phone(raw: &str, region: Option<phonenumber::country::Id>) -> Result<String, String> {
+fn parse_phone(
+    raw: &str,
+    region: Option<phonenumber::country::Id>,
+    validator: &mut crate::phone::Validator,
+) -> Result<String, String> {
     let hint = || match region {
         Some(r) => format!(" (read with default region {})", r.as_ref()),
         None => " (no `region` is set on the field, so it needs a leading +country code)".into(),
     };
     let number = phonenumber::parse(region, raw)
         .map_err(|_| format!("{raw:?} is not a phone number{}", hint()))?;
-    if !number.is_valid() {
+    if !validator.is_valid(&number) {
         return Err(format!("{raw:?} is not a valid phone number{}", hint()));
     }
-    Ok(number.format().mode(phonenumber::Mode::E164).to_string())
+    Ok(crate::phone::e164(&number))
 }
 
 /// Collapses runs of white space to one space, trims, and applies Unicode NFC.

@@ -1,11 +1,10 @@
 //! Blocking: which pairs of records are compared at all (never all pairs). Each rule maps a
 //! record to keys; records sharing a key under some rule form a candidate pair, and the
 //! rules are OR'd together. A key shared by more than `max_block` records is skipped and
-//! reported. Without rules, keys are derived from the comparisons: the canonical name and
+//! reported. Keys are hashed to 64 bits and sorted, so that blocking a million records
+//! holds no key strings. Without rules, keys are derived from the comparisons: the canonical name and
 //! the 4-letter prefix of each name word, the 3-letter prefix for Jaro-Winkler, the whole
 //! value otherwise.
-
-use crate::collections::{HashMap, HashSet};
 
 use crate::normalize::Record;
 use crate::spec::compiled::{Blocking, MatchConfig};
@@ -239,71 +238,143 @@ pub fn comparison_keys(config: &MatchConfig, p: &[Prepared]) -> Vec<String> {
     keys
 }
 
+/// A blocking key reduced to 64 bits. Two different keys that hash alike only add candidate
+/// pairs (which are then scored like any other), never lose one.
+pub fn key_hash(key: &str) -> u64 {
+    use std::hash::BuildHasher as _;
+    foldhash::fast::FixedState::with_seed(0x6b65_7973).hash_one(key)
+}
+
+/// The keys of one blocking rule: `(key hash, record)` for every key of every record, and the
+/// function that gives a record's key texts again (to name an oversized key).
+pub struct RuleKeys<'k> {
+    pub name: String,
+    pub entries: Vec<(u64, u32)>,
+    pub texts: Box<dyn Fn(usize) -> Vec<String> + Sync + 'k>,
+}
+
+impl<'k> RuleKeys<'k> {
+    /// Hashes the keys of `n` records, in parallel.
+    pub fn build(
+        name: String,
+        n: usize,
+        texts: impl Fn(usize) -> Vec<String> + Sync + 'k,
+    ) -> RuleKeys<'k> {
+        use rayon::prelude::*;
+        let entries = (0..n)
+            .into_par_iter()
+            .fold(Vec::new, |mut out: Vec<(u64, u32)>, g| {
+                out.extend(texts(g).iter().map(|k| (key_hash(k), g as u32)));
+                out
+            })
+            .reduce(Vec::new, |mut a, mut b| {
+                if a.len() < b.len() {
+                    std::mem::swap(&mut a, &mut b);
+                }
+                a.append(&mut b);
+                a
+            });
+        RuleKeys {
+            name,
+            entries,
+            texts: Box::new(texts),
+        }
+    }
+}
+
 /// Candidate pairs `(a, b)` of global indexes with `a < b`, sorted, and the statistics.
 /// Records of one source are paired only when that source dedupes.
 pub fn candidate_pairs(
     config: &MatchConfig,
     flat: &Flat,
-    keys_per_rule: &[(String, Vec<Vec<String>>)],
+    rules: Vec<RuleKeys<'_>>,
 ) -> (Vec<(u32, u32)>, BlockStats) {
+    use rayon::prelude::*;
     let mut stats = BlockStats::default();
-    let mut seen: HashSet<u64> = HashSet::default();
     let mut all: Vec<u64> = Vec::new();
-    for (rule_name, keys) in keys_per_rule {
-        let mut postings: HashMap<&str, Vec<u32>> = HashMap::default();
-        for (g, ks) in keys.iter().enumerate() {
-            for k in ks {
-                postings.entry(k.as_str()).or_default().push(g as u32);
-            }
-        }
-        let mut buckets: Vec<(&str, Vec<u32>)> = postings.into_iter().collect();
-        buckets.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    for mut rule in rules {
+        // Records sharing a key end up next to each other.
+        rule.entries.par_sort_unstable();
+        rule.entries.dedup();
+        let blocks: Vec<&[(u64, u32)]> = rule.entries.chunk_by(|x, y| x.0 == y.0).collect();
+        let mut oversized: Vec<(u64, u32, usize)> = Vec::new();
         let mut rule_pairs: Vec<u64> = Vec::new();
-        for (key, mut list) in buckets {
-            list.dedup();
-            if list.len() < 2 {
+        for block in blocks {
+            if block.len() < 2 {
                 continue;
             }
-            if list.len() > config.max_block {
-                stats.oversized.push(Oversized {
-                    rule: rule_name.clone(),
-                    key: key.replace('\u{1f}', " | "),
-                    records: list.len(),
-                });
+            if block.len() > config.max_block {
+                oversized.push((block[0].0, block[0].1, block.len()));
                 continue;
             }
-            for (i, &a) in list.iter().enumerate() {
+            for (i, &(_, a)) in block.iter().enumerate() {
                 let sa = flat.source_of[a as usize];
-                for &b in &list[i + 1..] {
+                for &(_, b) in &block[i + 1..] {
                     let sb = flat.source_of[b as usize];
                     if sa != sb || config.dedupes(sa) {
-                        rule_pairs.push((u64::from(a) << 32) | u64::from(b));
+                        let (x, y) = if a < b { (a, b) } else { (b, a) };
+                        rule_pairs.push((u64::from(x) << 32) | u64::from(y));
                     }
                 }
             }
         }
-        rule_pairs.sort_unstable();
+        let mut named: Vec<Oversized> = oversized
+            .into_iter()
+            .map(|(hash, first, records)| Oversized {
+                rule: rule.name.clone(),
+                key: (rule.texts)(first as usize)
+                    .into_iter()
+                    .find(|k| key_hash(k) == hash)
+                    .unwrap_or_default()
+                    .replace('\u{1f}', " | "),
+                records,
+            })
+            .collect();
+        named.sort_by(|a, b| a.key.cmp(&b.key));
+        stats.oversized.extend(named);
+        rule_pairs.par_sort_unstable();
         rule_pairs.dedup();
-        let mut new_pairs = 0;
-        for &p in &rule_pairs {
-            if seen.insert(p) {
-                new_pairs += 1;
-                all.push(p);
-            }
-        }
+        let before = all.len();
+        let merged = merge_sorted(&all, &rule_pairs);
         stats.rules.push(RuleStats {
-            name: rule_name.clone(),
+            name: rule.name,
             pairs: rule_pairs.len(),
-            new_pairs,
+            new_pairs: merged.len() - before,
         });
+        all = merged;
     }
-    all.sort_unstable();
     stats.candidate_pairs = all.len();
     let pairs = all
         .into_iter()
         .map(|p| ((p >> 32) as u32, p as u32))
         .collect();
     (pairs, stats)
+}
+
+/// The sorted union of two sorted, distinct lists.
+fn merge_sorted(a: &[u64], b: &[u64]) -> Vec<u64> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => {
+                out.push(a[i]);
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                out.push(b[j]);
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                out.push(a[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
 }
 
 #[cfg(test)]

@@ -337,35 +337,30 @@ pub fn cluster(config: &MatchConfig, sources: &[Vec<Record>]) -> Matches {
     // 2. Block.
     drop(stage);
     let stage = crate::progress::stage("match: block");
-    let keys_per_rule: Vec<(String, Vec<Vec<String>>)> = if config.blocking.is_empty() {
-        vec![(
+    let rules: Vec<blocking::RuleKeys<'_>> = if config.blocking.is_empty() {
+        let prepared = &prepared;
+        vec![blocking::RuleKeys::build(
             "keys from the comparisons".to_string(),
-            prepared
-                .par_iter()
-                .map(|p| blocking::comparison_keys(config, p))
-                .collect(),
+            n,
+            move |g| blocking::comparison_keys(config, &prepared[g]),
         )]
     } else {
         config
             .blocking
             .iter()
             .map(|rule| {
-                (
-                    rule.name.clone(),
-                    records
-                        .par_iter()
-                        .map(|r| blocking::rule_keys(config, rule, &r.values))
-                        .collect(),
-                )
+                let records = &records;
+                blocking::RuleKeys::build(rule.name.clone(), n, move |g| {
+                    blocking::rule_keys(config, rule, &records[g].values)
+                })
             })
             .collect()
     };
     let (pairs, block_stats) = if k == 0 {
         (Vec::new(), BlockStats::default())
     } else {
-        blocking::candidate_pairs(config, &flat, &keys_per_rule)
+        blocking::candidate_pairs(config, &flat, rules)
     };
-    drop(keys_per_rule);
     lap("block", &mut timings);
 
     // 3. Levels of every candidate pair.

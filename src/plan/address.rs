@@ -62,7 +62,9 @@ pub fn assign(spec: &Compiled, desired: &[DesiredRecord], state: &[StateRow]) ->
             }
         }
     }
-    // New records take a fresh slug.
+    // New records take a fresh slug. The next suffix to try is kept per slug, so that a
+    // name a thousand records share costs a thousand steps, not half a million.
+    let mut next_suffix: HashMap<String, usize> = HashMap::default();
     for (i, d) in desired.iter().enumerate() {
         if out[i].is_some() {
             continue;
@@ -78,10 +80,15 @@ pub fn assign(spec: &Compiled, desired: &[DesiredRecord], state: &[StateRow]) ->
             base
         };
         let mut candidate = base.clone();
-        let mut n = 2;
-        while used.contains(&candidate) {
-            candidate = format!("{base}-{n}");
-            n += 1;
+        if used.contains(&candidate) {
+            let n = next_suffix.entry(base.clone()).or_insert(2);
+            loop {
+                candidate = format!("{base}-{n}");
+                *n += 1;
+                if !used.contains(&candidate) {
+                    break;
+                }
+            }
         }
         used.insert(candidate.clone());
         out[i] = Some(candidate);
@@ -104,6 +111,33 @@ mod tests {
         assert_eq!(slug("Valley (Barchefz Branch)"), "valley-barchefz-branch");
         assert_eq!(slug("Café Zoë"), "cafe-zoe");
         assert_eq!(slug("!!!"), "");
+    }
+
+    #[test]
+    fn shared_names_get_numbered_suffixes_in_order() {
+        let spec = crate::spec::load::load_str(
+            "version: 1\nresource: r\ntarget:\n  table: t\n  fields:\n    name: { type: text }\n\
+             sources:\n  s:\n    inline: [{ name: x }]\n    fields: { name: name }\n",
+            std::path::Path::new("spec.yaml"),
+        )
+        .expect("the spec loads");
+        let record = |name: &str| DesiredRecord {
+            values: vec![Value::Text(name.into())],
+            provenance: vec![None],
+            members: vec![crate::merge::SourceRef {
+                source: "s".into(),
+                id: name.into(),
+            }],
+            cluster: 0,
+        };
+        let desired: Vec<DesiredRecord> = ["Acme", "Acme", "Bolt", "Acme", "acme-2", "Acme"]
+            .into_iter()
+            .map(record)
+            .collect();
+        assert_eq!(
+            assign(&spec, &desired, &[]),
+            ["acme", "acme-2", "bolt", "acme-3", "acme-2-2", "acme-4"]
+        );
     }
 
     #[test]
