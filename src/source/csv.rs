@@ -34,7 +34,7 @@ pub fn read_mapped(
     let mut problems: Vec<(Option<String>, String)> = Vec::new();
     let mut out = Vec::new();
     let mut seen: HashSet<String> = HashSet::default();
-    let mut columns: Option<(Option<usize>, Vec<(usize, Option<usize>)>)> = None;
+    let mut columns: Option<Columns> = None;
     let mut n = 0usize;
     each_row(bytes, |headers, line, record| {
         let (id_column, mapped) = columns.get_or_insert_with(|| {
@@ -89,6 +89,9 @@ pub fn read_mapped(
         Err(problems)
     }
 }
+
+/// Where a source's id and each mapped field are in a row: `(id column, [(field, column)])`.
+type Columns = (Option<usize>, Vec<(usize, Option<usize>)>);
 
 /// The column a field path reads in a flat row: the header equal to the whole path, else to
 /// its single segment; the last such header when several are equal (as a JSON object of the
