@@ -315,11 +315,15 @@ sources:
   a: { file: a.csv, id: id, fields: { name: name, email: email, phone: phone, city: city } }
   b: { file: b.csv, id: id, fields: { name: name, email: email, phone: phone, city: city } }
 priority: [a, b]
+# Weights are estimated from the data, and agreeing on a rare email, phone or city counts
+# more than agreeing on a common one, so evidence keeps pace with the size of the lists.
 match:
+  weights: auto
   threshold: 0.85
   review: 0.5
   compare:
     name:  { method: name }
-    email: { method: exact }
-    phone: { method: exact }
+    email: { method: exact, term_frequency: true }
+    phone: { method: exact, term_frequency: true }
+    city:  { method: exact, term_frequency: true }
 "#;
