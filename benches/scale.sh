@@ -24,7 +24,7 @@
 #                        SPLINK_MEMORY is DuckDB's memory limit (8GB), SPLINK_VENV the
 #                        virtualenv (shared with benches/febrl.sh: target/febrl/venv)
 #   LOOP_AUTOCOMMIT_MAX  the commit-per-statement loop stops after N records (default 100000)
-#   LOOP_AUTOCOMMIT_SECONDS  or after this many seconds (default 20): its rows/s hardly
+#   LOOP_AUTOCOMMIT_SECONDS  or after this many seconds (default 15): its rows/s hardly
 #                        depends on how far it gets, and one commit per row is slow
 #   TOUCH_EVERY          the update step changes every Nth record of source a (default: every
 #                        10th, but at most 10,000 records: every n/10,000th above 100k)
@@ -45,7 +45,7 @@ splink_timeout=${SPLINK_TIMEOUT:-3600}
 splink_memory=${SPLINK_MEMORY:-8GB}
 venv=${SPLINK_VENV:-${FEBRL_VENV:-target/febrl/venv}}
 autocommit_max=${LOOP_AUTOCOMMIT_MAX:-100000}
-autocommit_seconds=${LOOP_AUTOCOMMIT_SECONDS:-20}
+autocommit_seconds=${LOOP_AUTOCOMMIT_SECONDS:-15}
 # Every database this run creates starts with this, so parallel runs never share one.
 tag="rb$$"
 
@@ -66,7 +66,7 @@ drop_databases() {
   for d in "${databases[@]+"${databases[@]}"}"; do
     read -r kind name <<<"$d"
     case $kind in
-      postgres) psql "$pg_url" -qX -v ON_ERROR_STOP=1 -c "DROP DATABASE IF EXISTS $name WITH (FORCE)" >/dev/null || true ;;
+      postgres) pg "$pg_url" -c "DROP DATABASE IF EXISTS $name WITH (FORCE)" >/dev/null || true ;;
       mysql) mysql_cli -e "DROP DATABASE IF EXISTS $name" || true ;;
     esac
   done
@@ -108,7 +108,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; els
 
 # row STEP DB RECORDS SECONDS RSS ROWS/S RATIO NOTE
 row() {
-  printf '%-30s %-10s %9s %9s %7s %10s %8s  %s\n' "$@"
+  printf '%-30s %-10s %9s %9s %7s %9s %8s  %s\n' "$@"
   printf '%s\t' "$@" >>"$tsv"
   echo >>"$tsv"
 }
@@ -127,7 +127,10 @@ for k, v in [("my_host", p.hostname or "127.0.0.1"), ("my_port", str(p.port or 3
 EOF
 )"
 fi
-mysql_cli() { MYSQL_PWD="$my_pass" mysql --protocol=TCP -h "$my_host" -P "$my_port" -u "$my_user" -N -B "$@"; }
+mysql_args=(--protocol=TCP -h "${my_host:-}" -P "${my_port:-}" -u "${my_user:-}" -N -B)
+mysql_cli() { MYSQL_PWD="$my_pass" mysql "${mysql_args[@]}" "$@"; }
+# psql without NOTICEs ("database ... does not exist, skipping").
+pg() { PGOPTIONS=--client-min-messages=warning psql -qX -v ON_ERROR_STOP=1 "$@"; }
 
 # The server URL with its database replaced by NAME.
 with_database() {
@@ -146,7 +149,7 @@ fresh_db() {
       ;;
     postgres)
       databases+=("postgres $db_name")
-      psql "$pg_url" -qX -v ON_ERROR_STOP=1 -c "DROP DATABASE IF EXISTS $db_name WITH (FORCE)" \
+      pg "$pg_url" -c "DROP DATABASE IF EXISTS $db_name WITH (FORCE)" \
         -c "CREATE DATABASE $db_name" >/dev/null
       db_url=$(with_database "$pg_url" "$db_name")
       ;;
@@ -161,7 +164,7 @@ fresh_db() {
 count_rows() { # KIND TABLE: rows in TABLE of the database made last by fresh_db
   case $1 in
     sqlite) sqlite3 "${db_url#sqlite://}" "SELECT count(*) FROM $2" ;;
-    postgres) psql "$db_url" -qXAt -c "SELECT count(*) FROM $2" ;;
+    postgres) pg "$db_url" -At -c "SELECT count(*) FROM $2" ;;
     mysql) mysql_cli "$db_name" -e "SELECT count(*) FROM $2" ;;
   esac
 }
@@ -333,8 +336,8 @@ run_backend() {
         -c "\\copy floor FROM '$dir/a.csv' WITH (FORMAT csv, HEADER true)"
       ;;
     mysql)
-      how="LOAD DATA LOCAL INFILE"
-      measure mysql_cli --local-infile=1 "$db_name" -e "CREATE TABLE floor ($columns);
+      how="LOAD DATA"
+      measure env MYSQL_PWD="$my_pass" mysql "${mysql_args[@]}" --local-infile=1 "$db_name" -e "CREATE TABLE floor ($columns);
         LOAD DATA LOCAL INFILE '$dir/a.csv' INTO TABLE floor CHARACTER SET utf8mb4
         FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' LINES TERMINATED BY '\n' IGNORE 1 LINES"
       ;;
