@@ -108,8 +108,7 @@ macro_rules! run_loop {
     }};
 }
 
-const USAGE: &str =
-    "usage: upsert_loop [--autocommit] [--limit N] [--max-seconds S] URL FILE.csv";
+const USAGE: &str = "usage: upsert_loop [--autocommit] [--limit N] [--max-seconds S] URL FILE.csv";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -135,7 +134,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                         .ok_or("--max-seconds needs a number of seconds")?,
                 )
             }
-            flag if flag.starts_with("--") => return Err(format!("unknown flag {flag}; {USAGE}").into()),
+            flag if flag.starts_with("--") => {
+                return Err(format!("unknown flag {flag}; {USAGE}").into());
+            }
             _ => positional.push(a),
         }
     }
