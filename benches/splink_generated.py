@@ -2,7 +2,7 @@
 a.csv to b.csv and scores the predicted pairs against truth.csv. Prints one `result` line of
 key=value pairs on stdout; measured, never asserted.
 
-    python benches/splink_generated.py DIR [--threshold 0.5] [--memory-limit 8GB]
+    python benches/splink_generated.py DIR [--threshold 0.5] [--memory-limit 8GB] [--pairs-out F]
 
 The configuration is fixed here and was written from the shape of the data (business name,
 email, phone, city), not fitted to the truth file:
@@ -66,6 +66,7 @@ def main():
     ap.add_argument("--threshold", type=float, default=0.5)
     ap.add_argument("--memory-limit", default="8GB", help="DuckDB's memory_limit")
     ap.add_argument("--temp-dir", help="where DuckDB spills when it runs out of memory")
+    ap.add_argument("--pairs-out", help="also write the linked pairs (a_id,b_id) to this CSV file")
     args = ap.parse_args()
     d = Path(args.dir)
 
@@ -119,6 +120,10 @@ def main():
     predicted = time.perf_counter()
 
     pairs = {(l, r) if l.startswith("A") else (r, l) for l, r in rows}
+    if args.pairs_out:
+        with open(args.pairs_out, "w") as f:
+            f.write("a_id,b_id\n")
+            f.writelines(f"{a},{b}\n" for a, b in sorted(pairs))
     truth = set(con.execute(f"select a_id, b_id from read_csv('{d / 'truth.csv'}', header = true, all_varchar = true)").fetchall())
     tp = len(pairs & truth)
     p = tp / len(pairs) if pairs else 0.0
