@@ -96,7 +96,9 @@ measure() {
   /usr/bin/time -f "%e %M" -o "$work/time" "$@" >"$work/out" 2>"$work/err" || status=$?
   last_status=$status
   if [[ ",$ok," != *",$status,"* ]]; then
-    echo "scale.sh: exit status $status from: $*" >&2
+    local why=""
+    [ "$status" != 137 ] || why=" (killed: out of memory?)"
+    echo "scale.sh: exit status $status$why from: $*" >&2
     tail -n 20 "$work/err" >&2
     exit 1
   fi
@@ -369,7 +371,7 @@ row step db records seconds "rss MB" rows/s ratio note
 for n in "${sizes[@]}"; do
   dir=$work/$n
   total=$((n * 2))
-  "$gen" --records "$n" --seed 7 --out "$dir" 2>/dev/null
+  "$gen" --records "$n" --seed 7 --out "$dir" 2>"$work/err" || fail "cannot generate the data: $(cat "$work/err")"
   touch_every=${TOUCH_EVERY:-$((n / 10000 > 10 ? n / 10000 : 10))}
   mkdir -p "$dir/touched"
   cp "$dir/spec.yaml" "$dir/touched/"
