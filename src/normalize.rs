@@ -80,6 +80,9 @@ pub fn normalize_all(
     }
 }
 
+/// Entries a phone cache holds before it starts again.
+const PHONE_CACHE_LIMIT: usize = 1 << 16;
+
 /// Phone parsing is slow (a few µs); the same raw text in the same region parses once.
 #[derive(Default)]
 pub struct PhoneCache {
@@ -93,6 +96,11 @@ impl PhoneCache {
         raw: &str,
         region: Option<phonenumber::country::Id>,
     ) -> Result<String, String> {
+        // Repeated numbers (a head office, a switchboard) come close together or not at
+        // all; a bounded cache keeps a million distinct numbers from filling memory.
+        if self.seen.len() >= PHONE_CACHE_LIMIT {
+            self.seen.clear();
+        }
         self.seen
             .entry((raw.to_string(), region))
             .or_insert_with(|| parse_phone(raw, region, &mut self.validator))
