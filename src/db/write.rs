@@ -7,7 +7,7 @@ use sqlx::{AssertSqlSafe, Row as _};
 
 use super::check::{self, blank_for_null, not_null_fields};
 use super::lock::{LockRequest, Locking as _};
-use super::read::{ReadError, fingerprint, key_text, read_on, values_hash};
+use super::read::{ReadError, key_text, read_on, values_hash};
 use super::{Backend, Database, Dialect, Pool, STATE_TABLE};
 use crate::error::{Error, Result};
 use crate::merge::SourceRef;
@@ -588,23 +588,30 @@ macro_rules! apply_with {
                     .iter()
                     .any(|(s, _)| s.fields.iter().any(|f| f.reference.is_some()));
                 let mut state_created = false;
+                let t0 = std::time::Instant::now();
                 for &(spec, plan) in items {
-                    let current = read_on!(&mut *tx, d, spec).map_err(|e| match e {
+                    let read_error = |e| match e {
                         ReadError::Sql(e) => ApplyError::Sql(e),
                         ReadError::Spec(e) => ApplyError::Other(e),
-                    })?;
+                    };
+                    // The rows are fingerprinted, not kept: the whole table is read again only
+                    // to tell what changed when the plan turns out stale.
+                    let current = read_on!(&mut *tx, d, spec, false).map_err(read_error)?;
                     let fingerprint = if ddl_first && plan.create_table {
                         // The table this apply just created reads as the missing table planned on.
-                        fingerprint(&current.rows, &current.state, false)
+                        current.prints.finish(false)
                     } else {
                         current.fingerprint.clone()
                     };
                     if fingerprint != plan.fingerprint {
+                        let current = read_on!(&mut *tx, d, spec).map_err(read_error)?;
                         return Err(ApplyError::Other(crate::plan::file::stale_error(
                             plan, &current,
                         )));
                     }
+                    eprintln!("TIMING read {:?}", t0.elapsed());
                     check::check(spec, &current, plan, d.backend).map_err(ApplyError::Other)?;
+                    eprintln!("TIMING check {:?}", t0.elapsed());
                     if needs_keys {
                         for s in &current.state {
                             keys.insert(
@@ -655,6 +662,7 @@ macro_rules! apply_with {
                     };
                     drop(rows);
                     drop(creates);
+                    eprintln!("TIMING creates {:?}", t0.elapsed());
                     applied.created += new_keys.len();
                     let mut new_keys = new_keys.into_iter();
 
@@ -702,6 +710,7 @@ macro_rules! apply_with {
                             });
                         }
                     }
+                    eprintln!("TIMING entries {:?}", t0.elapsed());
                     for (changed, rows) in &updates {
                         let batch = (d.max_params() / (changed.len() + 1)).clamp(1, 1000);
                         for chunk in rows.chunks(batch) {
@@ -725,6 +734,7 @@ macro_rules! apply_with {
                         }
                     }
                     drop(updates);
+                    eprintln!("TIMING updates {:?}", t0.elapsed());
 
                     // The state table: old entries of the addresses written, then the new ones,
                     // in address order (the order of its primary key).
@@ -744,6 +754,7 @@ macro_rules! apply_with {
                         }
                         q.execute(&mut *tx).await?;
                     }
+                    eprintln!("TIMING state-delete {:?}", t0.elapsed());
                     if d.backend == Backend::Postgres && entries.len() > 100 {
                         copy_state!(&mut *tx, d, &plan.resource, &now, &entries);
                     } else {
@@ -764,6 +775,7 @@ macro_rules! apply_with {
                     }
                 }
 
+                eprintln!("TIMING state {:?}", t0.elapsed());
                 // Deletes, children first: one statement per batch of rows.
                 for &(spec, plan) in items.iter().rev() {
                     let soft_delete = spec.soft_delete.as_ref();
@@ -805,6 +817,7 @@ macro_rules! apply_with {
                     }
                 }
                 tx.commit().await?;
+                eprintln!("TIMING commit {:?}", t0.elapsed());
                 Ok::<Applied, ApplyError>(applied)
             }
             .await;
