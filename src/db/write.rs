@@ -588,7 +588,6 @@ macro_rules! apply_with {
                     .iter()
                     .any(|(s, _)| s.fields.iter().any(|f| f.reference.is_some()));
                 let mut state_created = false;
-                let t0 = std::time::Instant::now();
                 for &(spec, plan) in items {
                     let read_error = |e| match e {
                         ReadError::Sql(e) => ApplyError::Sql(e),
@@ -609,9 +608,7 @@ macro_rules! apply_with {
                             plan, &current,
                         )));
                     }
-                    eprintln!("TIMING read {:?}", t0.elapsed());
                     check::check(spec, &current, plan, d.backend).map_err(ApplyError::Other)?;
-                    eprintln!("TIMING check {:?}", t0.elapsed());
                     if needs_keys {
                         for s in &current.state {
                             keys.insert(
@@ -662,13 +659,31 @@ macro_rules! apply_with {
                     };
                     drop(rows);
                     drop(creates);
-                    eprintln!("TIMING creates {:?}", t0.elapsed());
                     applied.created += new_keys.len();
                     let mut new_keys = new_keys.into_iter();
 
                     // Updates are grouped by the fields they change, one statement per group
                     // and batch; the state entries are built on the way.
                     let mut updates: UpdateGroups<'_> = UpdateGroups::new();
+                    // The members and hash of each state entry to write, on every core.
+                    let mut prepared = {
+                        use rayon::prelude::*;
+                        plan.changes
+                            .par_iter()
+                            .map(|c| {
+                                let writes = match c.action {
+                                    Action::Create | Action::Update => true,
+                                    Action::NoOp => c.write_state,
+                                    Action::Delete => false,
+                                };
+                                c.after
+                                    .as_ref()
+                                    .filter(|_| writes)
+                                    .map(|values| (members_json(&c.members), values_hash(values)))
+                            })
+                            .collect::<Vec<_>>()
+                            .into_iter()
+                    };
                     let mut entries: Vec<StateEntry<'_>> = Vec::with_capacity(
                         plan.changes.iter().filter(|c| c.action != Action::Delete).count(),
                     );
@@ -694,7 +709,8 @@ macro_rules! apply_with {
                             Action::NoOp if c.write_state => c.row_key.as_ref().map(key_text),
                             Action::NoOp | Action::Delete => None,
                         };
-                        if let (Some(row_key), Some(values)) = (key, c.after.as_ref()) {
+                        let prepared = prepared.next().expect("one per change");
+                        if let (Some(row_key), Some((members, hash))) = (key, prepared) {
                             if needs_keys {
                                 keys.insert(
                                     crate::plan::address::display(&spec.resource, &c.address),
@@ -704,13 +720,12 @@ macro_rules! apply_with {
                             entries.push(StateEntry {
                                 address: &c.address,
                                 row_key,
-                                members: members_json(&c.members),
+                                members,
                                 // The hash of the values as planned: references by address.
-                                hash: values_hash(values),
+                                hash,
                             });
                         }
                     }
-                    eprintln!("TIMING entries {:?}", t0.elapsed());
                     for (changed, rows) in &updates {
                         let batch = (d.max_params() / (changed.len() + 1)).clamp(1, 1000);
                         for chunk in rows.chunks(batch) {
@@ -734,7 +749,6 @@ macro_rules! apply_with {
                         }
                     }
                     drop(updates);
-                    eprintln!("TIMING updates {:?}", t0.elapsed());
 
                     // The state table: old entries of the addresses written, then the new ones,
                     // in address order (the order of its primary key).
@@ -754,7 +768,6 @@ macro_rules! apply_with {
                         }
                         q.execute(&mut *tx).await?;
                     }
-                    eprintln!("TIMING state-delete {:?}", t0.elapsed());
                     if d.backend == Backend::Postgres && entries.len() > 100 {
                         copy_state!(&mut *tx, d, &plan.resource, &now, &entries);
                     } else {
@@ -775,7 +788,6 @@ macro_rules! apply_with {
                     }
                 }
 
-                eprintln!("TIMING state {:?}", t0.elapsed());
                 // Deletes, children first: one statement per batch of rows.
                 for &(spec, plan) in items.iter().rev() {
                     let soft_delete = spec.soft_delete.as_ref();
@@ -817,7 +829,6 @@ macro_rules! apply_with {
                     }
                 }
                 tx.commit().await?;
-                eprintln!("TIMING commit {:?}", t0.elapsed());
                 Ok::<Applied, ApplyError>(applied)
             }
             .await;
