@@ -220,7 +220,9 @@ fn main() {
                 let plan = update_plan(&spec, &current, updates);
                 drop(current);
                 let start = Instant::now();
-                let applied = write::apply(&db, &spec, &plan).await.expect("apply updates");
+                let applied = write::apply(&db, &spec, &plan)
+                    .await
+                    .expect("apply updates");
                 let update_time = start.elapsed();
                 assert_eq!(applied.updated, updates);
                 db.close().await;

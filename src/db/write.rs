@@ -685,7 +685,10 @@ macro_rules! apply_with {
                             .into_iter()
                     };
                     let mut entries: Vec<StateEntry<'_>> = Vec::with_capacity(
-                        plan.changes.iter().filter(|c| c.action != Action::Delete).count(),
+                        plan.changes
+                            .iter()
+                            .filter(|c| c.action != Action::Delete)
+                            .count(),
                     );
                     for c in &plan.changes {
                         let key = match c.action {

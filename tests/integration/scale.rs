@@ -65,10 +65,14 @@ fn a_saved_plan_at_scale_holds_only_what_writes_and_round_trips() {
     // Rows edited outside reconcile (drift): each a different field, so apply batches
     // updates of different columns.
     crate::common::execute(&db, "UPDATE businesses SET city = 'Nowhere' WHERE id = 10");
-    crate::common::execute(&db, "UPDATE businesses SET city = 'Elsewhere' WHERE id = 20");
+    crate::common::execute(
+        &db,
+        "UPDATE businesses SET city = 'Elsewhere' WHERE id = 20",
+    );
     crate::common::execute(&db, "UPDATE businesses SET name = 'Someone' WHERE id = 30");
 
-    ws.run(&["plan", "-f", "spec.yaml", "--out", "plan.json"]).ok();
+    ws.run(&["plan", "-f", "spec.yaml", "--out", "plan.json"])
+        .ok();
     let saved: serde_json::Value = serde_json::from_str(&ws.read("plan.json")).unwrap();
     assert_eq!(saved["format_version"], "2");
     assert_eq!(saved["summary"]["update"], 3);
@@ -79,23 +83,33 @@ fn a_saved_plan_at_scale_holds_only_what_writes_and_round_trips() {
     assert_eq!(saved["plan"]["read"].as_array().unwrap().len(), 2 * total);
 
     // A row the plan leaves alone changes: the stale check still names it and its field.
-    let name = crate::common::query(&db, "SELECT address FROM reconcile_state WHERE row_key = '40'")
-        [0][0]
+    let name = crate::common::query(
+        &db,
+        "SELECT address FROM reconcile_state WHERE row_key = '40'",
+    )[0][0]
         .clone()
         .unwrap();
-    crate::common::execute(&db, "UPDATE businesses SET phone = '+27110000000' WHERE id = 40");
+    crate::common::execute(
+        &db,
+        "UPDATE businesses SET phone = '+27110000000' WHERE id = 40",
+    );
     let run = ws.run(&["apply", "plan.json"]).fails();
     assert!(
-        run.stderr
-            .contains(&format!("1 row changed since the plan: businesses[\"{name}\"] phone")),
+        run.stderr.contains(&format!(
+            "1 row changed since the plan: businesses[\"{name}\"] phone"
+        )),
         "{}",
         run.stderr
     );
 
-    ws.run(&["plan", "-f", "spec.yaml", "--out", "plan.json"]).ok();
+    ws.run(&["plan", "-f", "spec.yaml", "--out", "plan.json"])
+        .ok();
     let run = ws.run(&["apply", "plan.json"]).ok();
     assert!(run.stdout.contains("0 added, 4 changed"), "{}", run.stdout);
-    let cities = crate::common::query(&db, "SELECT COUNT(*) FROM businesses WHERE city IN ('Nowhere', 'Elsewhere') OR name = 'Someone' OR phone = '+27110000000'");
+    let cities = crate::common::query(
+        &db,
+        "SELECT COUNT(*) FROM businesses WHERE city IN ('Nowhere', 'Elsewhere') OR name = 'Someone' OR phone = '+27110000000'",
+    );
     assert_eq!(cities[0][0].as_deref(), Some("0"));
     let again = ws.run(&["plan", "-f", "spec.yaml", "--detailed-exitcode"]);
     assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
@@ -104,8 +118,13 @@ fn a_saved_plan_at_scale_holds_only_what_writes_and_round_trips() {
 #[test]
 fn a_saved_plan_of_another_format_version_is_refused_clearly() {
     let ws = generated();
-    ws.run(&["plan", "-f", "spec.yaml", "--out", "plan.json"]).ok();
-    ws.edit("plan.json", "\"format_version\":\"2\"", "\"format_version\":\"1\"");
+    ws.run(&["plan", "-f", "spec.yaml", "--out", "plan.json"])
+        .ok();
+    ws.edit(
+        "plan.json",
+        "\"format_version\":\"2\"",
+        "\"format_version\":\"1\"",
+    );
     let run = ws.run(&["apply", "plan.json"]).fails();
     assert!(
         run.stderr
