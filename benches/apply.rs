@@ -1,11 +1,13 @@
-//! How fast `apply` writes: 100,000 creates (the rows and their state entries) in one
-//! transaction, on SQLite and, when their URLs are set, PostgreSQL and MySQL/MariaDB.
-//! Only the apply is timed; the plan is built directly. Figures are printed, never asserted.
+//! How fast `apply` writes, on SQLite and, when their URLs are set, PostgreSQL and
+//! MySQL/MariaDB: `ROWS` creates (the rows and their state entries, default 100,000) in one
+//! transaction, then `UPDATES` updates (default 10,000) scattered over that table, changing
+//! three different sets of fields. Only the applies are timed (the in-transaction re-read
+//! included); the plans are built directly. Figures are printed, never asserted.
 //!
 //! ```sh
 //! RECONCILE_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres \
 //! RECONCILE_TEST_MYSQL_URL=mysql://root@127.0.0.1:3306/test \
-//! cargo bench --bench apply            # ROWS=10000 for a quicker run
+//! cargo bench --bench apply            # ROWS=10000 for a quicker run, ROWS=1000000 at scale
 //! ```
 
 use std::time::Instant;
@@ -78,6 +80,56 @@ fn plan(spec: &Compiled, rows: usize, fingerprint: String) -> Plan {
     }
 }
 
+/// A plan of `n` updates spread evenly over the rows of `current`, each changing one of three
+/// sets of fields.
+fn update_plan(spec: &Compiled, current: &read::CurrentState, n: usize) -> Plan {
+    let mut p = plan(spec, 0, current.fingerprint.clone());
+    p.create_table = false;
+    p.rows_read = current.rows.len();
+    let by_key: std::collections::HashMap<&str, &str> = current
+        .state
+        .iter()
+        .map(|s| (s.row_key.as_str(), s.address.as_str()))
+        .collect();
+    let step = (current.rows.len() / n.max(1)).max(1);
+    for (j, row) in current.rows.iter().step_by(step).take(n).enumerate() {
+        let mut after = row.values.clone();
+        let changed: Vec<usize> = match j % 3 {
+            0 => vec![1],
+            1 => vec![2, 3],
+            _ => vec![0, 4],
+        };
+        for &f in &changed {
+            after[f] = Value::Text(match f {
+                0 => format!("Renamed {j}"),
+                1 => format!("new{j}@example.org"),
+                2 => format!("+2783{j:07}"),
+                3 => format!("{}.50", j % 1000),
+                _ => "2025-06-30".to_string(),
+            });
+        }
+        let key = read::key_text(&row.key);
+        let address = by_key[key.as_str()].to_string();
+        let id = address.trim_start_matches("customer-").to_string();
+        p.changes.push(Change {
+            address,
+            action: Action::Update,
+            reason: Reason::SourceChanged,
+            row_key: Some(row.key.clone()),
+            before: Some(row.values.clone()),
+            after: Some(after),
+            changed,
+            provenance: vec![None; 5],
+            members: vec![SourceRef {
+                source: "only".into(),
+                id,
+            }],
+            write_state: true,
+        });
+    }
+    p
+}
+
 /// Runs `sql` (CREATE/DROP DATABASE) on a server through the tool's own connection.
 async fn admin(url: &str, sql: &str) {
     let db = Database::open_read(url).await.expect("connect");
@@ -106,10 +158,14 @@ fn with_database(url: &str, name: &str) -> String {
 }
 
 fn main() {
-    let rows: usize = std::env::var("ROWS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(100_000);
+    let var = |name: &str, default: usize| {
+        std::env::var(name)
+            .ok()
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(default)
+    };
+    let rows = var("ROWS", 100_000);
+    let updates = var("UPDATES", 10_000).min(rows);
     let dir = tempfile::tempdir().unwrap();
     let spec_path = dir.path().join("bench.yaml");
     std::fs::write(&spec_path, SPEC).unwrap();
@@ -129,9 +185,14 @@ fn main() {
             _ => println!("{name}: skipped ({var} is not set)"),
         }
     }
-    println!("apply of {rows} creates in one transaction (best of 3):");
+    println!(
+        "apply of {rows} creates, then of {updates} updates in that table, each in one \
+         transaction (best of 3):"
+    );
     for (name, server) in targets {
         let mut times = Vec::new();
+        let mut update_times = Vec::new();
+        let mut read_times = Vec::new();
         for run in 0..3 {
             let (url, cleanup) = match &server {
                 None => {
@@ -144,7 +205,7 @@ fn main() {
                     (with_database(admin_url, &db), Some((admin_url.clone(), db)))
                 }
             };
-            let elapsed = rt.block_on(async {
+            let (elapsed, read_time, update_time) = rt.block_on(async {
                 let db = Database::open_write(&url).await.expect("open");
                 let current = read::read(&db, &spec).await.expect("read");
                 let plan = plan(&spec, rows, current.fingerprint);
@@ -152,8 +213,20 @@ fn main() {
                 let applied = write::apply(&db, &spec, &plan).await.expect("apply");
                 let elapsed = start.elapsed();
                 assert_eq!(applied.created, rows);
+                drop(plan);
+                let start = Instant::now();
+                let current = read::read(&db, &spec).await.expect("read");
+                let read_time = start.elapsed();
+                let plan = update_plan(&spec, &current, updates);
+                drop(current);
+                let start = Instant::now();
+                let applied = write::apply(&db, &spec, &plan)
+                    .await
+                    .expect("apply updates");
+                let update_time = start.elapsed();
+                assert_eq!(applied.updated, updates);
                 db.close().await;
-                elapsed
+                (elapsed, read_time, update_time)
             });
             if let Some((admin_url, db)) = cleanup {
                 let drop = match name {
@@ -163,13 +236,22 @@ fn main() {
                 rt.block_on(admin(&admin_url, &drop));
             }
             times.push(elapsed.as_secs_f64());
+            read_times.push(read_time.as_secs_f64());
+            update_times.push(update_time.as_secs_f64());
         }
-        times.sort_by(f64::total_cmp);
+        for t in [&mut times, &mut read_times, &mut update_times] {
+            t.sort_by(f64::total_cmp);
+        }
         println!(
-            "  {name:<14} best {:.3} s ({:>9.0} rows/s), median {:.3} s",
+            "  {name:<14} creates: best {:.3} s ({:>9.0} rows/s), median {:.3} s",
             times[0],
             rows as f64 / times[0],
             times[1]
+        );
+        println!(
+            "  {name:<14} updates: best {:.3} s, median {:.3} s (a full read of the table: \
+             best {:.3} s)",
+            update_times[0], update_times[1], read_times[0]
         );
     }
 }

@@ -93,7 +93,11 @@ pub fn check(spec: &Compiled, current: &CurrentState, plan: &Plan, backend: Back
     }
 
     // Unique constraints, on the table as it will be.
-    let rows = simulate(spec, current, plan);
+    let rows = if current.unique.is_empty() {
+        Vec::new()
+    } else {
+        simulate(spec, current, plan)
+    };
     for u in &current.unique {
         let Some(fields) = u
             .columns

@@ -47,6 +47,8 @@ pub struct CurrentState {
     pub state: Vec<StateRow>,
     /// Hash of everything read: a saved plan is stale when this changes.
     pub fingerprint: String,
+    /// What the fingerprint is made of, so it can be told again for another `table_exists`.
+    pub prints: Prints,
 }
 
 /// A column of an existing table.
@@ -97,26 +99,83 @@ pub fn values_hash(values: &[Value]) -> String {
     hex::encode(Sha256::digest(&buf))
 }
 
-pub(crate) fn fingerprint(rows: &[CurrentRow], state: &[StateRow], table_exists: bool) -> String {
-    let mut h = Sha256::new();
-    h.update([u8::from(table_exists)]);
-    let mut buf = Vec::new();
-    for r in rows {
+/// The fingerprint of what was read, built row by row as rows arrive: the sum of a hash of
+/// each row of the table (its primary key and columns as the database returned them, before
+/// any canonical form), and the same of each state entry. A sum does not depend on the order
+/// the rows come in, so nothing needs to be kept or sorted to tell it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Prints {
+    rows: (u64, u128),
+    state: (u64, u128),
+    buf_len: usize,
+}
+
+/// One row being added to [`Prints`].
+pub(crate) struct RowPrint<'a> {
+    buf: &'a mut Vec<u8>,
+}
+
+impl RowPrint<'_> {
+    pub(crate) fn int(&mut self, v: Option<i64>) -> &mut Self {
+        match v {
+            None => self.buf.push(0),
+            Some(i) => {
+                self.buf.push(2);
+                self.buf.extend_from_slice(&i.to_le_bytes());
+            }
+        }
+        self
+    }
+
+    pub(crate) fn text(&mut self, v: Option<&str>) -> &mut Self {
+        match v {
+            None => self.buf.push(0),
+            Some(s) => {
+                self.buf.push(3);
+                self.buf.extend_from_slice(&(s.len() as u64).to_le_bytes());
+                self.buf.extend_from_slice(s.as_bytes());
+            }
+        }
+        self
+    }
+}
+
+fn add_print(acc: &mut (u64, u128), buf: &[u8]) {
+    let digest = Sha256::digest(buf);
+    let mut half = [0u8; 16];
+    half.copy_from_slice(&digest[..16]);
+    acc.0 += 1;
+    acc.1 = acc.1.wrapping_add(u128::from_le_bytes(half));
+}
+
+impl Prints {
+    /// Adds a row of the table, built by `f` into a scratch buffer.
+    pub(crate) fn row(&mut self, buf: &mut Vec<u8>, f: impl FnOnce(&mut RowPrint<'_>)) {
         buf.clear();
-        r.key.hash_into(&mut buf);
-        for v in &r.values {
-            v.hash_into(&mut buf);
-        }
-        h.update((buf.len() as u64).to_le_bytes());
-        h.update(&buf);
+        f(&mut RowPrint { buf: &mut *buf });
+        add_print(&mut self.rows, buf);
     }
-    for s in state {
-        for part in [&s.address, &s.row_key, &s.members.join(","), &s.hash] {
-            h.update((part.len() as u64).to_le_bytes());
-            h.update(part.as_bytes());
+
+    /// Adds an entry of the state table.
+    pub(crate) fn state(&mut self, buf: &mut Vec<u8>, parts: [&str; 4]) {
+        buf.clear();
+        let mut p = RowPrint { buf: &mut *buf };
+        for part in parts {
+            p.text(Some(part));
         }
+        add_print(&mut self.state, buf);
     }
-    hex::encode(h.finalize())
+
+    /// The fingerprint, as a saved plan holds it.
+    pub fn finish(&self, table_exists: bool) -> String {
+        let mut h = Sha256::new();
+        h.update([u8::from(table_exists)]);
+        h.update(self.rows.0.to_le_bytes());
+        h.update(self.rows.1.to_le_bytes());
+        h.update(self.state.0.to_le_bytes());
+        h.update(self.state.1.to_le_bytes());
+        hex::encode(h.finalize())
+    }
 }
 
 pub(crate) enum ReadError {
@@ -192,10 +251,19 @@ macro_rules! unique_on {
 pub(crate) use unique_on;
 
 /// Reads the current state through a connection or transaction (`&mut *conn`). The target
-/// table is streamed: rows are turned into values as they arrive.
+/// table is streamed: rows are fingerprinted and turned into values as they arrive. With
+/// `$keep_rows` false, the rows of the table are only fingerprinted, not kept (unless the
+/// table has unique constraints, which the checks need them for), and the members of state
+/// entries are left empty: all a write needs besides the fingerprint.
 macro_rules! read_on {
     ($conn:expr, $d:expr, $spec:expr) => {
+        $crate::db::read::read_on!($conn, $d, $spec, true)
+    };
+    ($conn:expr, $d:expr, $spec:expr, $keep_rows:expr) => {
         async {
+            let keep_rows: bool = $keep_rows;
+            let mut buf: Vec<u8> = Vec::with_capacity(256);
+            let mut prints = $crate::db::read::Prints::default();
             use futures_util::TryStreamExt as _;
             let d: $crate::db::Dialect = $d;
             let spec: &$crate::spec::compiled::Compiled = $spec;
@@ -215,9 +283,35 @@ macro_rules! read_on {
                     .is_some_and(|c| c.data_type.to_ascii_lowercase().contains("int"));
                 state.unique = $crate::db::read::unique_on!(&mut *conn, d, spec.table).await?;
                 state.columns = columns;
+                let keep = keep_rows || !state.unique.is_empty();
+                let integer_key = state.integer_key;
                 let sql = $crate::db::read::select_rows(spec, d, state.integer_key);
                 let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch(&mut *conn);
                 while let Some(r) = rows.try_next().await? {
+                    let mut failed: Option<sqlx::Error> = None;
+                    prints.row(&mut buf, |p| {
+                        let mut go = || {
+                            if integer_key {
+                                p.int(r.try_get::<Option<i64>, _>(0)?);
+                            } else {
+                                p.text(r.try_get::<Option<&str>, _>(0)?);
+                            }
+                            for (i, f) in spec.fields.iter().enumerate() {
+                                match f.kind {
+                                    $crate::spec::FieldType::Integer => p.int(r.try_get::<Option<i64>, _>(i + 1)?),
+                                    _ => p.text(r.try_get::<Option<&str>, _>(i + 1)?),
+                                };
+                            }
+                            Ok::<(), sqlx::Error>(())
+                        };
+                        failed = go().err();
+                    });
+                    if let Some(e) = failed {
+                        return Err(e.into());
+                    }
+                    if !keep {
+                        continue;
+                    }
                     let key = if state.integer_key {
                         r.try_get::<Option<i64>, _>(0)?.map_or($crate::value::Value::Null, $crate::value::Value::Int)
                     } else {
@@ -246,17 +340,24 @@ macro_rules! read_on {
                     .bind(spec.resource.clone())
                     .fetch(&mut *conn);
                 while let Some(r) = rows.try_next().await? {
-                    let members: String = r.try_get(2)?;
+                    let (address, row_key, members, hash): (&str, &str, &str, &str) =
+                        (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
+                    prints.state(&mut buf, [address, row_key, members, hash]);
                     state.state.push($crate::db::read::StateRow {
-                        address: r.try_get(0)?,
-                        row_key: r.try_get(1)?,
+                        address: address.to_string(),
+                        row_key: row_key.to_string(),
                         // A JSON list of `source:id`.
-                        members: serde_json::from_str(&members).unwrap_or_default(),
-                        hash: r.try_get(3)?,
+                        members: if keep_rows {
+                            serde_json::from_str(members).unwrap_or_default()
+                        } else {
+                            Vec::new()
+                        },
+                        hash: hash.to_string(),
                     });
                 }
             }
-            state.fingerprint = $crate::db::read::fingerprint_of(&state);
+            state.prints = prints;
+            state.fingerprint = prints.finish(state.table_exists);
             Ok::<_, $crate::db::read::ReadError>(state)
         }
         .await
@@ -287,10 +388,6 @@ pub fn from_database(kind: FieldType, text: Option<String>) -> Value {
         FieldType::Text | FieldType::Email | FieldType::Phone | FieldType::Integer => None,
     };
     Value::Text(canonical.unwrap_or(text))
-}
-
-pub(crate) fn fingerprint_of(s: &CurrentState) -> String {
-    fingerprint(&s.rows, &s.state, s.table_exists)
 }
 
 /// The SELECT that reads the primary key and every mapped column.
@@ -346,7 +443,7 @@ pub async fn read(db: &Database, spec: &Compiled) -> Result<CurrentState> {
             integer_key: true,
             ..CurrentState::default()
         };
-        empty.fingerprint = fingerprint(&[], &[], false);
+        empty.fingerprint = Prints::default().finish(false);
         return Ok(empty);
     };
     let d = db.dialect;

@@ -7,10 +7,11 @@ use sqlx::{AssertSqlSafe, Row as _};
 
 use super::check::{self, blank_for_null, not_null_fields};
 use super::lock::{LockRequest, Locking as _};
-use super::read::{ReadError, fingerprint, key_text, read_on, values_hash};
+use super::read::{ReadError, key_text, read_on, values_hash};
 use super::{Backend, Database, Dialect, Pool, STATE_TABLE};
 use crate::error::{Error, Result};
-use crate::plan::{Action, Plan};
+use crate::merge::SourceRef;
+use crate::plan::{Action, Change, Plan};
 use crate::spec::FieldType;
 use crate::spec::compiled::Compiled;
 use crate::value::Value;
@@ -32,7 +33,7 @@ macro_rules! bind_value {
             (Value::Null, FieldType::Integer) => $q.bind(None::<i64>),
             (Value::Null, FieldType::Boolean) => $q.bind(None::<bool>),
             (Value::Null, _) => $q.bind(None::<String>),
-            (Value::Text(s), _) => $q.bind(s.clone()),
+            (Value::Text(s), _) => $q.bind(s.as_str()),
             (Value::Int(i), _) => $q.bind(*i),
             (Value::Bool(b), _) => $q.bind(*b),
         }
@@ -233,7 +234,10 @@ async fn pg_creates(
     let mut copy = conn.copy_in_raw(&statement).await?;
     let mut buf = String::with_capacity(1 << 20);
     for (id, values) in ids.iter().zip(rows) {
-        buf.push_str(&id.to_string());
+        {
+            use std::fmt::Write as _;
+            let _ = write!(buf, "{id}");
+        }
         for (i, (v, f)) in values.iter().zip(&spec.fields).enumerate() {
             buf.push('\t');
             copy_field(&mut buf, v, ins.not_null[i] && blank_for_null(f.kind));
@@ -272,7 +276,7 @@ async fn pg_copy_state(
             if i > 0 {
                 buf.push('\t');
             }
-            copy_field(&mut buf, &Value::Text(part.to_string()), false);
+            copy_text(&mut buf, part);
         }
         buf.push('\n');
         if buf.len() >= 1 << 20 {
@@ -292,17 +296,27 @@ fn copy_field(buf: &mut String, v: &Value, blank: bool) {
         Value::Null if blank => {}
         Value::Null => buf.push_str("\\N"),
         Value::Bool(b) => buf.push(if *b { 't' } else { 'f' }),
-        Value::Int(i) => buf.push_str(&i.to_string()),
-        Value::Text(s) => {
-            for c in s.chars() {
-                match c {
-                    '\\' => buf.push_str("\\\\"),
-                    '\n' => buf.push_str("\\n"),
-                    '\r' => buf.push_str("\\r"),
-                    '\t' => buf.push_str("\\t"),
-                    c => buf.push(c),
-                }
-            }
+        Value::Int(i) => {
+            use std::fmt::Write as _;
+            let _ = write!(buf, "{i}");
+        }
+        Value::Text(s) => copy_text(buf, s),
+    }
+}
+
+/// Text in COPY's text format: backslash escapes for the separators.
+fn copy_text(buf: &mut String, s: &str) {
+    if !s.contains(['\\', '\n', '\r', '\t']) {
+        buf.push_str(s);
+        return;
+    }
+    for c in s.chars() {
+        match c {
+            '\\' => buf.push_str("\\\\"),
+            '\n' => buf.push_str("\\n"),
+            '\r' => buf.push_str("\\r"),
+            '\t' => buf.push_str("\\t"),
+            c => buf.push(c),
         }
     }
 }
@@ -367,27 +381,6 @@ async fn mysql_creates(
     Ok(keys)
 }
 
-fn update_sql(spec: &Compiled, d: Dialect, changed: &[usize]) -> String {
-    let sets: Vec<String> = changed
-        .iter()
-        .enumerate()
-        .map(|(n, &f)| {
-            format!(
-                "{} = {}",
-                d.quote(&spec.fields[f].column),
-                d.value_placeholder(n + 1, spec.fields[f].kind)
-            )
-        })
-        .collect();
-    format!(
-        "UPDATE {} SET {} WHERE {} = {}",
-        d.quote(&spec.table),
-        sets.join(", "),
-        d.quote(&spec.primary_key),
-        d.placeholder(changed.len() + 1)
-    )
-}
-
 /// One row of the state table.
 struct StateEntry<'a> {
     address: &'a str,
@@ -408,8 +401,9 @@ fn state_delete_sql(d: Dialect, n: usize) -> String {
     )
 }
 
-/// The statement that deletes a row (`None`) or soft-deletes it (`Some(column)`).
-fn delete_sql(spec: &Compiled, d: Dialect, soft: Option<&str>) -> String {
+/// The statement that deletes `rows` rows by primary key (`soft` is `None`) or soft-deletes
+/// them (`Some(column)`, whose value is the first parameter).
+fn delete_sql(spec: &Compiled, d: Dialect, soft: Option<&str>, rows: usize) -> String {
     let set = match soft {
         Some(col) => format!(
             "UPDATE {} SET {} = {}",
@@ -419,12 +413,119 @@ fn delete_sql(spec: &Compiled, d: Dialect, soft: Option<&str>) -> String {
         ),
         None => format!("DELETE FROM {}", d.quote(&spec.table)),
     };
-    let n = if soft.is_some() { 2 } else { 1 };
+    let first = if soft.is_some() { 2 } else { 1 };
+    let keys: Vec<String> = (first..first + rows).map(|n| d.placeholder(n)).collect();
     format!(
-        "{set} WHERE {} = {}",
+        "{set} WHERE {} IN ({})",
         d.quote(&spec.primary_key),
-        d.placeholder(n)
+        keys.join(", ")
     )
+}
+
+/// Updates to run, by the fields they change: each row's primary key and new values.
+type UpdateGroups<'a> =
+    std::collections::BTreeMap<&'a [usize], Vec<(&'a Value, std::borrow::Cow<'a, [Value]>)>>;
+
+/// One statement that sets the `changed` fields of `rows` rows, joining the table to a list
+/// of (primary key, new values…) given as parameters, row after row.
+fn update_batch_sql(spec: &Compiled, d: Dialect, changed: &[usize], rows: usize) -> String {
+    use std::fmt::Write as _;
+    let table = d.quote(&spec.table);
+    let pk = d.quote(&spec.primary_key);
+    let width = changed.len() + 1;
+    let mut sql = String::with_capacity(64 + rows * width * 8);
+    match d.backend {
+        Backend::Postgres => {
+            let _ = write!(sql, "UPDATE {table} AS t SET ");
+            for (n, &f) in changed.iter().enumerate() {
+                let sep = if n > 0 { ", " } else { "" };
+                let _ = write!(sql, "{sep}{} = v.c{n}", d.quote(&spec.fields[f].column));
+            }
+            sql.push_str(" FROM (VALUES ");
+            for r in 0..rows {
+                let base = r * width;
+                let _ = write!(sql, "{}(${}", if r > 0 { ", " } else { "" }, base + 1);
+                for (n, &f) in changed.iter().enumerate() {
+                    let p = d.value_placeholder(base + n + 2, spec.fields[f].kind);
+                    let _ = write!(sql, ", {p}");
+                }
+                sql.push(')');
+            }
+            sql.push_str(") AS v(k");
+            for n in 0..changed.len() {
+                let _ = write!(sql, ", c{n}");
+            }
+            let _ = write!(sql, ") WHERE t.{pk} = v.k");
+        }
+        Backend::Sqlite => {
+            let _ = write!(sql, "UPDATE {table} SET ");
+            for (n, &f) in changed.iter().enumerate() {
+                let sep = if n > 0 { ", " } else { "" };
+                let _ = write!(
+                    sql,
+                    "{sep}{} = v.column{}",
+                    d.quote(&spec.fields[f].column),
+                    n + 2
+                );
+            }
+            sql.push_str(" FROM (VALUES ");
+            let row = format!("({})", vec!["?"; width].join(", "));
+            for r in 0..rows {
+                if r > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&row);
+            }
+            let _ = write!(sql, ") AS v WHERE {table}.{pk} = v.column1");
+        }
+        Backend::MySql => {
+            let _ = write!(sql, "UPDATE {table} AS t JOIN (SELECT ? AS k");
+            for n in 0..changed.len() {
+                let _ = write!(sql, ", ? AS c{n}");
+            }
+            let rest = format!(" UNION ALL SELECT {}", vec!["?"; width].join(", "));
+            for _ in 1..rows {
+                sql.push_str(&rest);
+            }
+            let _ = write!(sql, ") AS v ON t.{pk} = v.k SET ");
+            for (n, &f) in changed.iter().enumerate() {
+                let sep = if n > 0 { ", " } else { "" };
+                let _ = write!(sql, "{sep}t.{} = v.c{n}", d.quote(&spec.fields[f].column));
+            }
+        }
+    }
+    sql
+}
+
+/// The state table's `members` column: a JSON list of `source:id`.
+fn members_json(members: &[SourceRef]) -> String {
+    let mut out = String::with_capacity(2 + members.len() * 24);
+    out.push('[');
+    for (i, m) in members.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('"');
+        for part in [m.source.as_str(), ":", m.id.as_str()] {
+            for c in part.chars() {
+                match c {
+                    '"' => out.push_str("\\\""),
+                    '\\' => out.push_str("\\\\"),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    '\t' => out.push_str("\\t"),
+                    c if (c as u32) < 0x20 => {
+                        use std::fmt::Write as _;
+                        let _ = write!(out, "\\u{:04x}", c as u32);
+                    }
+                    c => out.push(c),
+                }
+            }
+        }
+        out.push('"');
+    }
+    out.push(']');
+    out
 }
 
 fn state_insert_sql(d: Dialect, rows: usize) -> String {
@@ -481,30 +582,40 @@ macro_rules! apply_with {
                 }
                 let mut applied = Applied::default();
                 // The primary key of every managed row by its full address, for references.
+                // Only kept when a spec has references: it holds every managed row.
                 let mut keys: KeyMap = KeyMap::new();
+                let needs_keys = items
+                    .iter()
+                    .any(|(s, _)| s.fields.iter().any(|f| f.reference.is_some()));
                 let mut state_created = false;
                 for &(spec, plan) in items {
-                    let current = read_on!(&mut *tx, d, spec).map_err(|e| match e {
+                    let read_error = |e| match e {
                         ReadError::Sql(e) => ApplyError::Sql(e),
                         ReadError::Spec(e) => ApplyError::Other(e),
-                    })?;
+                    };
+                    // The rows are fingerprinted, not kept: the whole table is read again only
+                    // to tell what changed when the plan turns out stale.
+                    let current = read_on!(&mut *tx, d, spec, false).map_err(read_error)?;
                     let fingerprint = if ddl_first && plan.create_table {
                         // The table this apply just created reads as the missing table planned on.
-                        fingerprint(&current.rows, &current.state, false)
+                        current.prints.finish(false)
                     } else {
                         current.fingerprint.clone()
                     };
                     if fingerprint != plan.fingerprint {
+                        let current = read_on!(&mut *tx, d, spec).map_err(read_error)?;
                         return Err(ApplyError::Other(crate::plan::file::stale_error(
                             plan, &current,
                         )));
                     }
                     check::check(spec, &current, plan, d.backend).map_err(ApplyError::Other)?;
-                    for s in &current.state {
-                        keys.insert(
-                            crate::plan::address::display(&spec.resource, &s.address),
-                            s.row_key.clone(),
-                        );
+                    if needs_keys {
+                        for s in &current.state {
+                            keys.insert(
+                                crate::plan::address::display(&spec.resource, &s.address),
+                                s.row_key.clone(),
+                            );
+                        }
                     }
                     if !ddl_first {
                         if plan.create_table {
@@ -532,54 +643,68 @@ macro_rules! apply_with {
                         },
                     };
 
-                    let creates: Vec<Vec<Value>> = plan
-                        .changes
-                        .iter()
-                        .filter(|c| c.action == Action::Create)
-                        .map(|c| {
-                            with_keys(
-                                spec,
-                                c.after.as_deref().expect("a create has values"),
-                                &keys,
-                            )
-                        })
-                        .collect::<Result<_, _>>()?;
-                    let rows: Vec<&[Value]> = creates.iter().map(Vec::as_slice).collect();
+                    let mut creates: Vec<std::borrow::Cow<'_, [Value]>> = Vec::new();
+                    for c in plan.changes.iter().filter(|c| c.action == Action::Create) {
+                        creates.push(with_keys(
+                            spec,
+                            c.after.as_deref().expect("a create has values"),
+                            &keys,
+                        )?);
+                    }
+                    let rows: Vec<&[Value]> = creates.iter().map(|c| c.as_ref()).collect();
                     let new_keys = if rows.is_empty() {
                         Vec::new()
                     } else {
                         $creates(&mut *tx, &ins, &rows).await?
                     };
+                    drop(rows);
+                    drop(creates);
                     applied.created += new_keys.len();
                     let mut new_keys = new_keys.into_iter();
 
-                    let mut entries: Vec<StateEntry<'_>> = Vec::new();
+                    // Updates are grouped by the fields they change, one statement per group
+                    // and batch; the state entries are built on the way.
+                    let mut updates: UpdateGroups<'_> = UpdateGroups::new();
+                    // The members and hash of each state entry to write, on every core.
+                    let mut prepared = {
+                        use rayon::prelude::*;
+                        plan.changes
+                            .par_iter()
+                            .map(|c| {
+                                let writes = match c.action {
+                                    Action::Create | Action::Update => true,
+                                    Action::NoOp => c.write_state,
+                                    Action::Delete => false,
+                                };
+                                c.after
+                                    .as_ref()
+                                    .filter(|_| writes)
+                                    .map(|values| (members_json(&c.members), values_hash(values)))
+                            })
+                            .collect::<Vec<_>>()
+                            .into_iter()
+                    };
+                    let mut entries: Vec<StateEntry<'_>> = Vec::with_capacity(
+                        plan.changes
+                            .iter()
+                            .filter(|c| c.action != Action::Delete)
+                            .count(),
+                    );
                     for c in &plan.changes {
                         let key = match c.action {
                             Action::Create => new_keys.next(),
                             Action::Update => {
-                                let values = with_keys(
-                                    spec,
-                                    c.after.as_ref().expect("an update has values"),
-                                    &keys,
-                                )?;
                                 let row_key = c.row_key.as_ref().expect("an update has a row");
                                 if !c.changed.is_empty() {
-                                    let mut q =
-                                        sqlx::query(AssertSqlSafe(update_sql(spec, d, &c.changed)));
-                                    for &f in &c.changed {
-                                        q = bind_value!(
-                                            q,
-                                            &values[f],
-                                            spec.fields[f].kind,
-                                            ins.not_null[f]
-                                        );
-                                    }
-                                    q = match row_key {
-                                        Value::Int(i) => q.bind(*i),
-                                        other => q.bind(key_text(other)),
-                                    };
-                                    q.execute(&mut *tx).await?;
+                                    let values = with_keys(
+                                        spec,
+                                        c.after.as_ref().expect("an update has values"),
+                                        &keys,
+                                    )?;
+                                    updates
+                                        .entry(c.changed.as_slice())
+                                        .or_default()
+                                        .push((row_key, values));
                                 }
                                 applied.updated += 1;
                                 Some(key_text(row_key))
@@ -587,25 +712,50 @@ macro_rules! apply_with {
                             Action::NoOp if c.write_state => c.row_key.as_ref().map(key_text),
                             Action::NoOp | Action::Delete => None,
                         };
-                        if let (Some(row_key), Some(values)) = (key, c.after.as_ref()) {
-                            let members: Vec<String> =
-                                c.members.iter().map(ToString::to_string).collect();
-                            keys.insert(
-                                crate::plan::address::display(&spec.resource, &c.address),
-                                row_key.clone(),
-                            );
+                        let prepared = prepared.next().expect("one per change");
+                        if let (Some(row_key), Some((members, hash))) = (key, prepared) {
+                            if needs_keys {
+                                keys.insert(
+                                    crate::plan::address::display(&spec.resource, &c.address),
+                                    row_key.clone(),
+                                );
+                            }
                             entries.push(StateEntry {
                                 address: &c.address,
                                 row_key,
-                                members: serde_json::to_string(&members)
-                                    .expect("strings serialise"),
+                                members,
                                 // The hash of the values as planned: references by address.
-                                hash: values_hash(values),
+                                hash,
                             });
                         }
                     }
+                    for (changed, rows) in &updates {
+                        let batch = (d.max_params() / (changed.len() + 1)).clamp(1, 1000);
+                        for chunk in rows.chunks(batch) {
+                            let sql = update_batch_sql(spec, d, changed, chunk.len());
+                            let mut q = sqlx::query(AssertSqlSafe(sql));
+                            for (row_key, values) in chunk {
+                                q = match row_key {
+                                    Value::Int(i) => q.bind(*i),
+                                    other => q.bind(key_text(other)),
+                                };
+                                for &f in changed.iter() {
+                                    q = bind_value!(
+                                        q,
+                                        &values[f],
+                                        spec.fields[f].kind,
+                                        ins.not_null[f]
+                                    );
+                                }
+                            }
+                            q.execute(&mut *tx).await?;
+                        }
+                    }
+                    drop(updates);
 
-                    // The state table: old entries of the addresses written, then the new ones.
+                    // The state table: old entries of the addresses written, then the new ones,
+                    // in address order (the order of its primary key).
+                    entries.sort_unstable_by(|a, b| a.address.cmp(b.address));
                     let known: std::collections::HashSet<&str> =
                         current.state.iter().map(|s| s.address.as_str()).collect();
                     let stale: Vec<&str> = entries
@@ -615,9 +765,9 @@ macro_rules! apply_with {
                         .collect();
                     for chunk in stale.chunks(1000) {
                         let mut q = sqlx::query(AssertSqlSafe(state_delete_sql(d, chunk.len())))
-                            .bind(plan.resource.clone());
+                            .bind(plan.resource.as_str());
                         for a in chunk {
-                            q = q.bind(a.to_string());
+                            q = q.bind(*a);
                         }
                         q.execute(&mut *tx).await?;
                     }
@@ -629,49 +779,56 @@ macro_rules! apply_with {
                                 sqlx::query(AssertSqlSafe(state_insert_sql(d, chunk.len())));
                             for e in chunk {
                                 q = q
-                                    .bind(plan.resource.clone())
-                                    .bind(e.address.to_string())
-                                    .bind(e.row_key.clone())
-                                    .bind(e.members.clone())
-                                    .bind(e.hash.clone())
-                                    .bind(now.clone());
+                                    .bind(plan.resource.as_str())
+                                    .bind(e.address)
+                                    .bind(e.row_key.as_str())
+                                    .bind(e.members.as_str())
+                                    .bind(e.hash.as_str())
+                                    .bind(now.as_str());
                             }
                             q.execute(&mut *tx).await?;
                         }
                     }
                 }
 
-                // Deletes, children first.
+                // Deletes, children first: one statement per batch of rows.
                 for &(spec, plan) in items.iter().rev() {
-                    for c in plan.changes.iter().filter(|c| c.action == Action::Delete) {
-                        let row_key = c.row_key.as_ref().expect("a delete has a row");
-                        let soft = spec
-                            .soft_delete
-                            .as_ref()
-                            .filter(|_| c.reason == crate::plan::Reason::MissingSoft);
-                        let mut q = sqlx::query(sqlx::AssertSqlSafe(delete_sql(
-                            spec,
-                            d,
-                            soft.map(|s| s.column.as_str()),
-                        )));
-                        if let Some(sd) = soft {
-                            q = match &sd.value {
-                                Value::Bool(b) => q.bind(*b),
-                                Value::Int(i) => q.bind(*i),
-                                other => q.bind(key_text(other)),
-                            };
+                    let soft_delete = spec.soft_delete.as_ref();
+                    let (soft, hard): (Vec<&Change>, Vec<&Change>) = plan
+                        .changes
+                        .iter()
+                        .filter(|c| c.action == Action::Delete)
+                        .partition(|c| {
+                            soft_delete.is_some() && c.reason == crate::plan::Reason::MissingSoft
+                        });
+                    for (list, soft) in [(hard, None), (soft, soft_delete)] {
+                        for chunk in list.chunks(1000) {
+                            let sql =
+                                delete_sql(spec, d, soft.map(|s| s.column.as_str()), chunk.len());
+                            let mut q = sqlx::query(AssertSqlSafe(sql));
+                            if let Some(sd) = soft {
+                                q = match &sd.value {
+                                    Value::Bool(b) => q.bind(*b),
+                                    Value::Int(i) => q.bind(*i),
+                                    other => q.bind(key_text(other)),
+                                };
+                            }
+                            for c in chunk {
+                                q = match c.row_key.as_ref().expect("a delete has a row") {
+                                    Value::Int(i) => q.bind(*i),
+                                    other => q.bind(key_text(other)),
+                                };
+                            }
+                            q.execute(&mut *tx).await?;
+                            let mut q =
+                                sqlx::query(AssertSqlSafe(state_delete_sql(d, chunk.len())))
+                                    .bind(plan.resource.as_str());
+                            for c in chunk {
+                                q = q.bind(c.address.as_str());
+                            }
+                            q.execute(&mut *tx).await?;
+                            applied.deleted += chunk.len();
                         }
-                        q = match row_key {
-                            Value::Int(i) => q.bind(*i),
-                            other => q.bind(key_text(other)),
-                        };
-                        q.execute(&mut *tx).await?;
-                        sqlx::query(AssertSqlSafe(state_delete_sql(d, 1)))
-                            .bind(plan.resource.clone())
-                            .bind(c.address.clone())
-                            .execute(&mut *tx)
-                            .await?;
-                        applied.deleted += 1;
                     }
                 }
                 tx.commit().await?;
@@ -692,7 +849,14 @@ type KeyMap = std::collections::HashMap<String, String>;
 
 /// A row's values with each reference (planned as the referenced record's address) replaced
 /// by that record's primary key: from the state table, or created earlier in this apply.
-fn with_keys(spec: &Compiled, values: &[Value], keys: &KeyMap) -> Result<Vec<Value>, ApplyError> {
+fn with_keys<'v>(
+    spec: &Compiled,
+    values: &'v [Value],
+    keys: &KeyMap,
+) -> Result<std::borrow::Cow<'v, [Value]>, ApplyError> {
+    if spec.fields.iter().all(|f| f.reference.is_none()) {
+        return Ok(std::borrow::Cow::Borrowed(values));
+    }
     let mut out = values.to_vec();
     for (f, field) in spec.fields.iter().enumerate() {
         if field.reference.is_none() {
@@ -716,7 +880,7 @@ fn with_keys(spec: &Compiled, values: &[Value], keys: &KeyMap) -> Result<Vec<Val
             };
         }
     }
-    Ok(out)
+    Ok(std::borrow::Cow::Owned(out))
 }
 
 /// Applies a plan in one transaction, waiting up to 10 seconds for the table's lock.

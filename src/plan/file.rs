@@ -1,10 +1,12 @@
 //! Saved plans: `reconcile plan --out plan.json` writes one, `reconcile apply plan.json`
 //! applies exactly it, without asking again (the saved plan is the approval).
 //!
-//! The file holds the plan as shown (the JSON view, with sensitive values masked), the plan
-//! model apply executes, and fingerprints of everything the plan depended on: the spec file,
-//! each source file, the database it was made against and every row and state entry read.
-//! Apply refuses a plan when any of them changed, naming what changed. The file holds the
+//! The file holds what apply needs and no more: the counts per action, the changes that write
+//! something (records already up to date are left out, unless their state entry is written),
+//! and fingerprints of everything the plan depended on: the spec file, each source file, the
+//! database it was made against, the whole of what was read, and a short hash of each field of
+//! each row and of each state entry read. Apply refuses a plan when any of them changed,
+//! naming what changed. `reconcile plan --json` shows a plan in full. The file holds the
 //! values to be written, sensitive ones included, so it is created readable by its owner only.
 
 use std::collections::HashMap;
@@ -13,13 +15,14 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{Options, Plan, row_prints};
+use super::{Action, Change, Missing, Options, Plan, RowPrint, row_prints};
 use crate::db::read::{CurrentState, key_text};
 use crate::error::{Error, Result, plural};
 use crate::spec::compiled::{Compiled, Input};
 
-/// Bumped on any breaking change to the saved plan file.
-pub const FILE_VERSION: &str = "1";
+/// Bumped on any breaking change to the saved plan file. Version 2 left out the JSON view
+/// and the changes that write nothing, and shortened the fingerprints of the rows read.
+pub const FILE_VERSION: &str = "2";
 const KIND: &str = "reconcile saved plan";
 
 /// A file and the SHA-256 of its bytes when the plan was made.
@@ -40,10 +43,73 @@ pub struct SavedPlan {
     /// Which database the plan was made against (no password): see [`database_identity`].
     pub database: String,
     pub options: Options,
-    /// The plan as `plan --json` shows it.
-    pub view: serde_json::Value,
-    /// The plan apply executes.
+    /// The counts per action, as `plan --json` shows them.
+    pub summary: Summary,
+    /// The plan apply executes: only the changes that write something.
     pub plan: Plan,
+}
+
+/// The counts per action of the whole plan, records already up to date included, as
+/// `plan --json` shows them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub create: usize,
+    pub update: usize,
+    pub delete: usize,
+    pub no_op: usize,
+    pub excluded: usize,
+    pub review: usize,
+}
+
+/// The first fields of a saved plan, read before the rest to tell what the file is.
+#[derive(Deserialize)]
+struct Header {
+    kind: Option<serde_json::Value>,
+    format_version: Option<serde_json::Value>,
+}
+
+/// What `plan --out` writes: a [`SavedPlan`] whose plan is borrowed and filtered as it is
+/// written, so a large plan is neither copied nor filtered in memory.
+#[derive(Serialize)]
+struct SavedPlanOut<'a> {
+    format_version: &'a str,
+    kind: &'a str,
+    created_at: String,
+    spec: FilePrint,
+    sources: Vec<FilePrint>,
+    database: String,
+    options: Options,
+    summary: Summary,
+    plan: PlanOut<'a>,
+}
+
+/// A [`Plan`] as a saved plan holds it: the same fields, the changes that write nothing left
+/// out.
+#[derive(Serialize)]
+struct PlanOut<'a> {
+    resource: &'a str,
+    table: &'a str,
+    fields: &'a [(String, String)],
+    create_table: bool,
+    #[serde(serialize_with = "writes_only")]
+    changes: &'a [Change],
+    missing: &'a [Missing],
+    excluded: &'a [super::ExcludedItem],
+    review: &'a [super::ReviewItem],
+    fingerprint: &'a str,
+    rows_read: usize,
+    sensitive: &'a [bool],
+    soft_delete: &'a Option<crate::spec::compiled::SoftDelete>,
+    read: &'a [RowPrint],
+}
+
+/// Whether apply does anything with a change.
+fn writes(c: &Change) -> bool {
+    c.action != Action::NoOp || c.write_state
+}
+
+fn writes_only<S: serde::Serializer>(changes: &&[Change], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(changes.iter().filter(|c| writes(c)))
 }
 
 fn sha256_file(path: &Path) -> std::io::Result<String> {
@@ -118,19 +184,41 @@ pub fn save(path: &Path, spec: &Compiled, plan: &Plan, url: &str, options: Optio
             path: absolute(&p),
         });
     }
-    let saved = SavedPlan {
-        format_version: FILE_VERSION.into(),
-        kind: KIND.into(),
+    let saved = SavedPlanOut {
+        format_version: FILE_VERSION,
+        kind: KIND,
         created_at: crate::db::write::now_rfc3339(),
         spec: spec_print,
         sources,
         database: database_identity(url),
         options,
-        view: serde_json::to_value(crate::render::json::to_json(plan))
-            .expect("the plan view serialises"),
-        plan: plan.clone(),
+        summary: {
+            let s = plan.summary();
+            Summary {
+                create: s.create,
+                update: s.update,
+                delete: s.delete,
+                no_op: s.no_op,
+                excluded: plan.excluded.len(),
+                review: plan.review.len(),
+            }
+        },
+        plan: PlanOut {
+            resource: &plan.resource,
+            table: &plan.table,
+            fields: &plan.fields,
+            create_table: plan.create_table,
+            changes: &plan.changes,
+            missing: &plan.missing,
+            excluded: &plan.excluded,
+            review: &plan.review,
+            fingerprint: &plan.fingerprint,
+            rows_read: plan.rows_read,
+            sensitive: &plan.sensitive,
+            soft_delete: &plan.soft_delete,
+            read: &plan.read,
+        },
     };
-    let text = serde_json::to_string_pretty(&saved).expect("a saved plan serialises");
     let mut open = std::fs::OpenOptions::new();
     open.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -139,8 +227,12 @@ pub fn save(path: &Path, spec: &Compiled, plan: &Plan, url: &str, options: Optio
         open.mode(0o600);
     }
     use std::io::Write as _;
-    open.open(path)
-        .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|_| f.sync_all()))
+    let file = open.open(path).map_err(|e| io(path, e))?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+    serde_json::to_writer(&mut w, &saved).map_err(|e| io(path, e.into()))?;
+    w.write_all(b"\n")
+        .and_then(|_| w.into_inner().map_err(|e| e.into_error()))
+        .and_then(|f| f.sync_all())
         .map_err(|e| io(path, e))
 }
 
@@ -150,24 +242,31 @@ pub fn load(path: &Path) -> Result<SavedPlan> {
         message: format!("{} is not a usable saved plan: {why}", path.display()),
         help: Some("make one with `reconcile plan --out FILE`".into()),
     };
-    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
-    let head: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| bad(format!("invalid JSON: {e}")))?;
-    if head.get("kind").and_then(|k| k.as_str()) != Some(KIND) {
+    let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    let head: Header =
+        serde_json::from_slice(&bytes).map_err(|e| bad(format!("invalid JSON: {e}")))?;
+    if head.kind.as_ref().and_then(|k| k.as_str()) != Some(KIND) {
         return Err(bad(
             "it is not a file written by `reconcile plan --out`".into()
         ));
     }
-    match head.get("format_version").and_then(|v| v.as_str()) {
+    match head.format_version.as_ref().and_then(|v| v.as_str()) {
         Some(FILE_VERSION) => {}
         other => {
-            return Err(bad(format!(
-                "its format version is {}, this reconcile reads version {FILE_VERSION}",
-                other.unwrap_or("missing")
-            )));
+            return Err(Error::Plan {
+                message: format!(
+                    "{} is a saved plan of format version {}; this reconcile reads version \
+                     {FILE_VERSION}",
+                    path.display(),
+                    other.unwrap_or("(missing)")
+                ),
+                help: Some(
+                    "make the plan again with this reconcile: `reconcile plan --out FILE`".into(),
+                ),
+            });
         }
     }
-    serde_json::from_value(head).map_err(|e| bad(e.to_string()))
+    serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))
 }
 
 impl SavedPlan {
@@ -272,13 +371,24 @@ pub fn stale_error(plan: &Plan, current: &CurrentState) -> Error {
         let what = match (a, b) {
             (None, _) => "added".to_string(),
             (_, None) => "deleted".to_string(),
-            _ => match (before_of.get(key), rows_now.get(key)) {
+            (Some(a), Some(b)) => match (before_of.get(key), rows_now.get(key)) {
                 (Some(before), Some(row)) => {
                     let fields: Vec<&str> = plan
                         .fields
                         .iter()
                         .enumerate()
                         .filter(|(f, _)| before.get(*f) != row.values.get(*f))
+                        .map(|(_, (n, _))| n.as_str())
+                        .collect();
+                    fields.join(", ")
+                }
+                // No old values in the plan: the short hashes of the fields tell which changed.
+                _ if a.len() == b.len() && a.len() == 8 * plan.fields.len() => {
+                    let fields: Vec<&str> = plan
+                        .fields
+                        .iter()
+                        .enumerate()
+                        .filter(|(f, _)| a.get(f * 8..f * 8 + 8) != b.get(f * 8..f * 8 + 8))
                         .map(|(_, (n, _))| n.as_str())
                         .collect();
                     fields.join(", ")

@@ -142,32 +142,54 @@ pub struct Plan {
     pub read: Vec<RowPrint>,
 }
 
-/// The fingerprint of one thing a plan read: a row of the table (`address` is its state
-/// address when managed) or an entry of the state table.
+/// The fingerprint of one thing a plan read: a row of the table or an entry of the state
+/// table. Short hashes, made to tell what changed, not to prove that nothing did (the plan's
+/// `fingerprint` does that).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RowPrint {
     /// `row:<primary key>` or `state:<address>`.
     pub id: String,
+    /// For a row, 8 hex digits per field, in field order; for a state entry, 16 hex digits.
     pub hash: String,
+}
+
+/// A 64-bit FNV-1a hash of a value: cheap enough for every field of a large table.
+fn short_hash(v: &Value) -> u64 {
+    let mut buf = Vec::with_capacity(32);
+    v.hash_into(&mut buf);
+    buf.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// The fingerprints of everything in `current`.
 pub fn row_prints(current: &CurrentState) -> Vec<RowPrint> {
+    use std::fmt::Write as _;
     let mut out: Vec<RowPrint> = current
         .rows
         .iter()
-        .map(|r| RowPrint {
-            id: format!("row:{}", key_text(&r.key)),
-            hash: values_hash(&r.values),
+        .map(|r| {
+            let mut hash = String::with_capacity(8 * r.values.len());
+            for v in &r.values {
+                let _ = write!(hash, "{:08x}", short_hash(v) as u32);
+            }
+            RowPrint {
+                id: format!("row:{}", key_text(&r.key)),
+                hash,
+            }
         })
         .collect();
     out.extend(current.state.iter().map(|s| RowPrint {
         id: format!("state:{}", s.address),
-        hash: values_hash(&[
-            Value::Text(s.row_key.clone()),
-            Value::Text(s.members.join(",")),
-            Value::Text(s.hash.clone()),
-        ]),
+        hash: format!(
+            "{:016x}",
+            short_hash(&Value::Text(format!(
+                "{}\u{0}{}\u{0}{}",
+                s.row_key,
+                s.members.join(","),
+                s.hash
+            )))
+        ),
     }));
     out
 }

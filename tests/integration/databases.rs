@@ -435,3 +435,57 @@ sources:
         assert_eq!(count(&ws, "people"), "0");
     }
 }
+
+on_each_backend! {
+    /// One apply that updates different sets of fields in different rows and deletes two
+    /// rows: each batch writes exactly its rows and fields.
+    fn batched_updates_and_deletes_write_exactly_their_rows(ws) {
+        ws.run(&["apply", "--auto-approve"]).ok();
+        let file = "examples/customers/production_seeding.json";
+        ws.edit(file, "\"contact_person\": \"Leon\"", "\"contact_person\": \"Leon Botha\"");
+        ws.edit(file, "+27 83 267 6406", "+27 83 267 6400");
+        ws.edit(file, "mooikloof@wimpy.co.za", "orders@wimpy.co.za");
+        ws.edit(file, "luma@suninternational.com", "bar@suninternational.com");
+        ws.edit(file, "+27 78 254 8948", "+27 78 254 8900");
+        let mut doc: serde_json::Value = serde_json::from_str(&ws.read(file)).unwrap();
+        doc.as_array_mut()
+            .unwrap()
+            .retain(|r| ![2, 10].contains(&r["pk"].as_i64().unwrap()));
+        ws.write(file, &serde_json::to_string_pretty(&doc).unwrap());
+        let before = ws.query(
+            "SELECT name, contact_person, email, phone FROM customers \
+             WHERE name NOT IN ('Leopard Lodge', 'Wimpy Mooikloof', 'Luma Bar and Lounge', \
+             'The T Junction', 'Pecanwood Golf Estate', 'Pemba Mozambican Restaurant') ORDER BY name",
+        );
+
+        let run = ws
+            .run(&["apply", "--auto-approve", "--prune", "--allow-mass-delete"])
+            .ok();
+        assert!(run.stdout.contains("0 added, 4 changed, 2 destroyed"), "{}", run.stdout);
+        let rows = ws.query(
+            "SELECT name, contact_person, email, phone FROM customers WHERE name IN \
+             ('Leopard Lodge', 'Wimpy Mooikloof', 'Luma Bar and Lounge', 'The T Junction') \
+             ORDER BY name",
+        );
+        let row = |v: [&str; 4]| v.iter().map(|s| Some(s.to_string())).collect::<Vec<_>>();
+        assert_eq!(
+            rows,
+            vec![
+                row(["Leopard Lodge", "Leon Botha", "info@leopardlodge.co.za", "+27832676400"]),
+                row(["Luma Bar and Lounge", "Bar Manager", "bar@suninternational.com", "+27145575150"]),
+                row(["The T Junction", "Restaurant Manager", "info@thetjunction.co.za", "+27782548900"]),
+                row(["Wimpy Mooikloof", "Store Manager", "orders@wimpy.co.za", "+27129980100"]),
+            ]
+        );
+        let others = ws.query(
+            "SELECT name, contact_person, email, phone FROM customers \
+             WHERE name NOT IN ('Leopard Lodge', 'Wimpy Mooikloof', 'Luma Bar and Lounge', \
+             'The T Junction', 'Pecanwood Golf Estate', 'Pemba Mozambican Restaurant') ORDER BY name",
+        );
+        assert_eq!(before, others, "rows outside the plan are untouched");
+        assert_eq!(count(&ws, "customers"), "15");
+        assert_eq!(count(&ws, "reconcile_state"), "15");
+        let again = ws.run(&["plan", "--detailed-exitcode"]);
+        assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
+    }
+}

@@ -51,3 +51,86 @@ fn plan_is_the_same_on_one_thread_and_on_several() {
     assert!(one.contains("\"create\""), "{one}");
     assert_eq!(one, on("3"));
 }
+
+#[test]
+fn a_saved_plan_at_scale_holds_only_what_writes_and_round_trips() {
+    let ws = generated();
+    ws.run(&["apply", "-f", "spec.yaml", "--auto-approve"]).ok();
+    let db = ws.path("reconcile.db");
+    let total: usize = crate::common::query(&db, "SELECT COUNT(*) FROM businesses")[0][0]
+        .as_deref()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // Rows edited outside reconcile (drift): each a different field, so apply batches
+    // updates of different columns.
+    crate::common::execute(&db, "UPDATE businesses SET city = 'Nowhere' WHERE id = 10");
+    crate::common::execute(
+        &db,
+        "UPDATE businesses SET city = 'Elsewhere' WHERE id = 20",
+    );
+    crate::common::execute(&db, "UPDATE businesses SET name = 'Someone' WHERE id = 30");
+
+    ws.run(&["plan", "-f", "spec.yaml", "--out", "plan.json"])
+        .ok();
+    let saved: serde_json::Value = serde_json::from_str(&ws.read("plan.json")).unwrap();
+    assert_eq!(saved["format_version"], "2");
+    assert_eq!(saved["summary"]["update"], 3);
+    assert_eq!(saved["summary"]["no_op"], total - 3);
+    let changes = saved["plan"]["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 3, "records already up to date are left out");
+    assert!(changes.iter().all(|c| c["action"] == "update"));
+    assert_eq!(saved["plan"]["read"].as_array().unwrap().len(), 2 * total);
+
+    // A row the plan leaves alone changes: the stale check still names it and its field.
+    let name = crate::common::query(
+        &db,
+        "SELECT address FROM reconcile_state WHERE row_key = '40'",
+    )[0][0]
+        .clone()
+        .unwrap();
+    crate::common::execute(
+        &db,
+        "UPDATE businesses SET phone = '+27110000000' WHERE id = 40",
+    );
+    let run = ws.run(&["apply", "plan.json"]).fails();
+    assert!(
+        run.stderr.contains(&format!(
+            "1 row changed since the plan: businesses[\"{name}\"] phone"
+        )),
+        "{}",
+        run.stderr
+    );
+
+    ws.run(&["plan", "-f", "spec.yaml", "--out", "plan.json"])
+        .ok();
+    let run = ws.run(&["apply", "plan.json"]).ok();
+    assert!(run.stdout.contains("0 added, 4 changed"), "{}", run.stdout);
+    let cities = crate::common::query(
+        &db,
+        "SELECT COUNT(*) FROM businesses WHERE city IN ('Nowhere', 'Elsewhere') OR name = 'Someone' OR phone = '+27110000000'",
+    );
+    assert_eq!(cities[0][0].as_deref(), Some("0"));
+    let again = ws.run(&["plan", "-f", "spec.yaml", "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+}
+
+#[test]
+fn a_saved_plan_of_another_format_version_is_refused_clearly() {
+    let ws = generated();
+    ws.run(&["plan", "-f", "spec.yaml", "--out", "plan.json"])
+        .ok();
+    ws.edit(
+        "plan.json",
+        "\"format_version\":\"2\"",
+        "\"format_version\":\"1\"",
+    );
+    let run = ws.run(&["apply", "plan.json"]).fails();
+    assert!(
+        run.stderr
+            .contains("is a saved plan of format version 1; this reconcile reads version 2"),
+        "{}",
+        run.stderr
+    );
+    assert!(!ws.path("reconcile.db").exists());
+}
