@@ -10,8 +10,8 @@ use crate::db::lock::{self, LockRequest};
 use crate::db::read::CurrentState;
 use crate::db::{Backend, Database, read};
 use crate::error::{Error, Result};
-use crate::spec::compiled::Compiled;
 use crate::plan::shortcut::{self, Miss, Record};
+use crate::spec::compiled::Compiled;
 use crate::{pipeline, plan, render};
 
 /// How a plan of one spec was made.

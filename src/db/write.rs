@@ -452,7 +452,12 @@ macro_rules! record_inputs {
             let after = crate::plan::shortcut::state_after(
                 &$current.state,
                 entries.iter().map(|e| {
-                    (e.address, e.row_key.as_str(), e.members.as_str(), e.hash.as_str())
+                    (
+                        e.address,
+                        e.row_key.as_str(),
+                        e.members.as_str(),
+                        e.hash.as_str(),
+                    )
                 }),
                 plan.changes
                     .iter()

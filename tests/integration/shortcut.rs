@@ -127,12 +127,28 @@ fn kept_rows_excluded_and_review_are_shown_as_a_full_plan_shows_them() {
     let quick = ws.run(&["plan"]).ok().stdout;
     let full = ws.run(&["plan", "--refresh"]).ok().stdout;
     assert!(quick.contains("Kept (1)"), "{quick}");
-    let without_note: String = quick.lines().filter(|l| !l.contains(QUICK)).map(|l| format!("{l}\n")).collect();
+    let without_note: String = quick
+        .lines()
+        .filter(|l| !l.contains(QUICK))
+        .map(|l| format!("{l}\n"))
+        .collect();
     assert_eq!(without_note, full);
+    let json = ws.run(&["plan", "--json"]).ok().json();
     assert_eq!(
-        comparable(ws.run(&["plan", "--json"]).ok().json()),
+        comparable(json.clone()),
         comparable(ws.run(&["plan", "--json", "--refresh"]).ok().json())
     );
+
+    // A kept row is no longer the sources' business: editing it changes no plan.
+    let key = json["kept"][0]["row_key"].as_str().unwrap().to_string();
+    ws.execute(&format!(
+        "UPDATE customers SET name = 'Edited by hand' WHERE id = {key}"
+    ));
+    assert_quick(&ws);
+    // Deleted, it leaves the list of kept rows, which the full plan shows.
+    ws.execute(&format!("DELETE FROM customers WHERE id = {key}"));
+    let out = full_plan(&ws);
+    assert!(!out.contains("Kept"), "{out}");
 }
 
 #[test]
@@ -194,7 +210,8 @@ fn saved_plans_and_targets_read_the_sources() {
 
     // A targeted apply leaves no record: the next plan reads the sources.
     ws.edit(PRODUCTION, "suncity@maltos.co.za", "orders@maltos.co.za");
-    ws.run(&["apply", "--auto-approve", "--target", "customers"]).ok();
+    ws.run(&["apply", "--auto-approve", "--target", "customers"])
+        .ok();
     full_plan(&ws);
     ws.run(&["apply", "--auto-approve"]).ok();
     assert_quick(&ws);
@@ -203,7 +220,11 @@ fn saved_plans_and_targets_read_the_sources() {
 #[test]
 fn an_environment_variable_in_the_spec_is_an_input() {
     let ws = Workspace::seed();
-    ws.edit(SPEC, "equals: private", "equals: \"${RECONCILE_TEST_EXCLUDED:-private}\"");
+    ws.edit(
+        SPEC,
+        "equals: private",
+        "equals: \"${RECONCILE_TEST_EXCLUDED:-private}\"",
+    );
     ws.run(&["apply", "--auto-approve"]).ok();
     assert_quick(&ws);
     let run = ws
