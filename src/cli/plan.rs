@@ -41,29 +41,28 @@ pub fn make_plan(
     // The table is read first only when the shortcut may apply; otherwise after resolving,
     // as always, so the two never take memory at the same time.
     let mut early = None;
-    let miss = match (&inputs, &record) {
-        (Some(inputs), Some(r)) if &r.inputs == inputs => {
-            let (current, backend) = read_current(spec, url, lock)?;
-            let miss = match shortcut::plan(spec, inputs, Some(r), &current) {
-                Ok(plan) if !refresh => {
-                    crate::db::check::check(spec, &current, &plan, backend)?;
-                    return Ok(Made { plan, miss: None });
-                }
-                Ok(_) => None,
-                Err(miss) => Some(miss),
-            };
-            early = Some((current, backend));
-            miss
+    if let (Some(inputs), Some(r), false) = (&inputs, &record, refresh)
+        && &r.inputs == inputs
+    {
+        let (current, backend) = read_current(spec, url, lock)?;
+        if let Ok(plan) = shortcut::plan(spec, inputs, Some(r), &current) {
+            crate::db::check::check(spec, &current, &plan, backend)?;
+            return Ok(Made { plan, miss: None });
         }
-        (Some(_), Some(_)) => Some(Miss::InputsChanged),
-        _ => Some(Miss::NoRecord),
-    };
+        early = Some((current, backend));
+    }
     let resolved = pipeline::resolve(spec)?;
     let (current, backend) = match early {
         Some(read) => read,
         None => read_current(spec, url, lock)?,
     };
     let mut plan = finish_plan(spec, &resolved, &current, backend, options)?;
+    // Why the shortcut was not (or, with `refresh`, would not have been) taken: `apply`
+    // records the inputs of a plan without writes only when that helps the next plan.
+    let miss = match &inputs {
+        Some(inputs) => shortcut::plan(spec, inputs, record.as_ref(), &current).err(),
+        None => Some(Miss::NoRecord),
+    };
     plan.inputs = inputs;
     Ok(Made { plan, miss })
 }

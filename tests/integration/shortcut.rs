@@ -176,9 +176,16 @@ fn an_apply_without_changes_records_for_the_next_plan() {
     // As in a database last applied by a version without the shortcut.
     ws.execute("DROP TABLE reconcile_inputs");
     full_plan(&ws);
-    let run = ws.run(&["apply", "--auto-approve"]).ok();
+    let run = ws.run(&["apply", "--auto-approve", "--refresh"]).ok();
     assert!(!run.stdout.contains("Apply complete"), "{}", run.stdout);
     assert_quick(&ws);
+    let recorded = ws.query("SELECT applied_at FROM reconcile_inputs");
+    // Nothing more to record: an apply that reads the sources again writes nothing.
+    ws.run(&["apply", "--auto-approve", "--refresh"]).ok();
+    assert_eq!(
+        ws.query("SELECT applied_at FROM reconcile_inputs"),
+        recorded
+    );
 }
 
 #[test]
