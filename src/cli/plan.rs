@@ -60,7 +60,7 @@ pub fn make_plan(
     // Why the shortcut was not (or, with `refresh`, would not have been) taken: `apply`
     // records the inputs of a plan without writes only when that helps the next plan.
     let miss = match &inputs {
-        Some(inputs) => shortcut::plan(spec, inputs, record.as_ref(), &current).err(),
+        Some(inputs) => shortcut::check(spec, inputs, record.as_ref(), &current).err(),
         None => Some(Miss::NoRecord),
     };
     plan.inputs = inputs;

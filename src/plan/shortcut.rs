@@ -216,14 +216,14 @@ pub enum Miss {
     Unmanaged,
 }
 
-/// The plan, when the shortcut applies: every managed row up to date, and the recorded
-/// excluded records, pairs to review and kept rows. Otherwise, why not.
-pub fn plan(
+/// Whether the shortcut applies: the same inputs as the last apply, the state it left, and
+/// every managed row as it wrote it. Builds nothing.
+pub fn check(
     spec: &Compiled,
     inputs: &str,
     record: Option<&Record>,
     current: &CurrentState,
-) -> Result<Plan, Miss> {
+) -> Result<(), Miss> {
     let record = record.ok_or(Miss::NoRecord)?;
     if record.inputs != inputs {
         return Err(Miss::InputsChanged);
@@ -235,14 +235,7 @@ pub fn plan(
         return Err(Miss::StateChanged);
     }
     // The reader sorts rows by key: find a state entry's row without building an index.
-    let row_of = |row_key: &str| -> Option<usize> {
-        let key = if current.integer_key {
-            Value::Int(row_key.parse().ok()?)
-        } else {
-            Value::Text(row_key.to_string())
-        };
-        current.rows.binary_search_by(|r| r.key.cmp(&key)).ok()
-    };
+    let row_of = |row_key: &str| row_of(current, row_key);
     let kept: HashSet<&str> = record
         .aside
         .kept
@@ -265,6 +258,38 @@ pub fn plan(
     if spec.owns_table && managed.len() != current.rows.len() {
         return Err(Miss::Unmanaged);
     }
+    Ok(())
+}
+
+/// The index of the row a state entry points to. The reader sorts rows by key, so no index
+/// needs building.
+fn row_of(current: &CurrentState, row_key: &str) -> Option<usize> {
+    let key = if current.integer_key {
+        Value::Int(row_key.parse().ok()?)
+    } else {
+        Value::Text(row_key.to_string())
+    };
+    current.rows.binary_search_by(|r| r.key.cmp(&key)).ok()
+}
+
+/// The plan, when the shortcut applies: every managed row up to date, and the recorded
+/// excluded records, pairs to review and kept rows. Otherwise, why not.
+pub fn plan(
+    spec: &Compiled,
+    inputs: &str,
+    record: Option<&Record>,
+    current: &CurrentState,
+) -> Result<Plan, Miss> {
+    check(spec, inputs, record, current)?;
+    let record = record.ok_or(Miss::NoRecord)?;
+    let kept: HashSet<&str> = record
+        .aside
+        .kept
+        .iter()
+        .map(|m| m.address.as_str())
+        .collect();
+    let row_of = |row_key: &str| row_of(current, row_key);
+
     let width = spec.fields.len();
     let changes = current
         .state
