@@ -77,6 +77,8 @@ fn plan(spec: &Compiled, rows: usize, fingerprint: String) -> Plan {
         sensitive: vec![false; spec.fields.len()],
         soft_delete: None,
         read: Vec::new(),
+        inputs: None,
+        shortcut: None,
     }
 }
 

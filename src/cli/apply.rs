@@ -11,6 +11,7 @@ use super::{ApplyArgs, database_url, load_spec, plan::make_plan, runtime};
 use crate::db::lock::LockRequest;
 use crate::db::{Database, write};
 use crate::error::{Error, Result};
+use crate::plan::shortcut::Miss;
 use crate::{plan, render};
 
 pub fn run(args: ApplyArgs) -> Result<ExitCode> {
@@ -27,7 +28,7 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode> {
             help: Some("apply the saved plan as it is, or plan again with --target".into()),
         });
     }
-    let (spec, url, plan) = match &args.plan_file {
+    let (spec, url, plan, miss) = match &args.plan_file {
         Some(file) => {
             let saved = plan::file::load(file)?;
             let spec = crate::spec::load::load(&saved.spec.path)?;
@@ -35,21 +36,29 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode> {
             saved.check_inputs(&spec, &url)?;
             out.write_all(render::human::render(&saved.plan).as_bytes())
                 .map_err(io)?;
-            (spec, url, saved.plan)
+            (spec, url, saved.plan, None)
         }
         None => {
             let spec = load_spec(&args.spec)?;
             let url = database_url(&args.db, &spec)?;
-            let plan = make_plan(&spec, &url, args.safety.options(), None)?;
-            out.write_all(render::human::render(&plan).as_bytes())
+            let made = make_plan(&spec, &url, args.safety.options(), None, args.refresh)?;
+            out.write_all(render::human::render(&made.plan).as_bytes())
                 .map_err(io)?;
-            if plan.has_changes() && !args.auto_approve {
+            if made.plan.has_changes() && !args.auto_approve {
                 confirm(&mut out)?;
             }
-            (spec, url, plan)
+            (spec, url, made.plan, made.miss)
         }
     };
-    if !plan.has_writes() {
+    // A plan without writes is applied only to record its inputs, when that lets the next
+    // plan skip reading the sources: the database matched the spec, but no apply said so yet
+    // for these sources (or with these options).
+    let record_only = plan.inputs.is_some()
+        && matches!(
+            miss,
+            Some(Miss::NoRecord | Miss::InputsChanged | Miss::StateChanged)
+        );
+    if !plan.has_writes() && !record_only {
         return Ok(ExitCode::SUCCESS);
     }
     let rt = runtime()?;
@@ -62,6 +71,9 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode> {
         result
     })?;
     drop(stage);
+    if !plan.has_writes() {
+        return Ok(ExitCode::SUCCESS);
+    }
     writeln!(
         out,
         "\nApply complete! Resources: {} added, {} changed, {} destroyed.",

@@ -169,6 +169,11 @@ pub struct PlanArgs {
     /// record of several source records.
     #[arg(long, conflicts_with = "json")]
     pub explain: bool,
+    /// Read and match the sources even when the spec and every source are unchanged since the
+    /// last apply and the table still holds what it wrote (then the plan is "No changes"
+    /// without reading them).
+    #[arg(long)]
+    pub refresh: bool,
 }
 
 #[derive(Debug, Args)]
@@ -202,6 +207,11 @@ pub struct ApplyArgs {
     /// Apply without asking for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
+    /// Read and match the sources even when the spec and every source are unchanged since the
+    /// last apply and the table still holds what it wrote (then the plan is "No changes"
+    /// without reading them).
+    #[arg(long)]
+    pub refresh: bool,
 }
 
 /// Runs a command; returns the exit code.

@@ -7,31 +7,78 @@ use std::time::Duration;
 
 use super::{PlanArgs, database_url, load_spec, runtime};
 use crate::db::lock::{self, LockRequest};
-use crate::db::{Database, read};
+use crate::db::read::CurrentState;
+use crate::db::{Backend, Database, read};
 use crate::error::{Error, Result};
+use crate::plan::shortcut::{self, Miss, Record};
 use crate::spec::compiled::Compiled;
 use crate::{pipeline, plan, render};
 
-/// Resolves the spec and plans it against the database, without writing anything. With
-/// `lock`, the database is read under the table's lock (waiting up to that long for it).
+/// How a plan of one spec was made.
+pub struct Made {
+    pub plan: plan::Plan,
+    /// Why the no-change shortcut was not taken; `None` when it was, or when it would have
+    /// been but a full plan was asked for.
+    pub miss: Option<Miss>,
+}
+
+/// Plans one spec against the database, without writing anything. When nothing changed since
+/// the last apply (see [`plan::shortcut`]) and `refresh` is false, the sources are not read.
+/// With `lock`, the database is read under the table's lock (waiting up to that long for it).
 pub fn make_plan(
     spec: &Compiled,
     url: &str,
     options: plan::Options,
     lock: Option<Duration>,
-) -> Result<plan::Plan> {
-    Ok(resolve_and_plan(spec, url, options, lock)?.1)
+    refresh: bool,
+) -> Result<Made> {
+    // Taken before anything is read: see `inputs_fingerprint`.
+    let inputs = shortcut::inputs_fingerprint(spec, options);
+    let record = match &inputs {
+        Some(_) => read_record(spec, url)?,
+        None => None,
+    };
+    // The table is read first only when the shortcut may apply; otherwise after resolving,
+    // as always, so the two never take memory at the same time.
+    let mut early = None;
+    if let (Some(inputs), Some(r), false) = (&inputs, &record, refresh)
+        && &r.inputs == inputs
+    {
+        let (current, backend) = read_current(spec, url, lock)?;
+        if let Ok(plan) = shortcut::plan(spec, inputs, Some(r), &current) {
+            crate::db::check::check(spec, &current, &plan, backend)?;
+            return Ok(Made { plan, miss: None });
+        }
+        early = Some((current, backend));
+    }
+    let resolved = pipeline::resolve(spec)?;
+    let (current, backend) = match early {
+        Some(read) => read,
+        None => read_current(spec, url, lock)?,
+    };
+    let mut plan = finish_plan(spec, &resolved, &current, backend, options)?;
+    // Why the shortcut was not (or, with `refresh`, would not have been) taken: `apply`
+    // records the inputs of a plan without writes only when that helps the next plan.
+    let miss = match &inputs {
+        Some(inputs) => shortcut::check(spec, inputs, record.as_ref(), &current).err(),
+        None => Some(Miss::NoRecord),
+    };
+    plan.inputs = inputs;
+    Ok(Made { plan, miss })
 }
 
-/// Like [`make_plan`], keeping the evidence (clusters, scores) the HTML report shows.
+/// Resolves the spec and plans it, keeping the evidence (clusters, scores) the HTML report
+/// shows. Never takes the shortcut; records the inputs fingerprint for a saved plan.
 fn resolve_and_plan(
     spec: &Compiled,
     url: &str,
     options: plan::Options,
     lock: Option<Duration>,
 ) -> Result<(pipeline::Resolved, plan::Plan)> {
+    let inputs = shortcut::inputs_fingerprint(spec, options);
     let resolved = pipeline::resolve(spec)?;
-    let plan = plan_resolved(spec, url, &resolved, options, lock)?;
+    let mut plan = plan_resolved(spec, url, &resolved, options, lock)?;
+    plan.inputs = inputs;
     Ok((resolved, plan))
 }
 
@@ -45,9 +92,29 @@ pub fn plan_resolved(
     options: plan::Options,
     lock: Option<Duration>,
 ) -> Result<plan::Plan> {
+    let (current, backend) = read_current(spec, url, lock)?;
+    finish_plan(spec, resolved, &current, backend, options)
+}
+
+/// What the last apply of the spec's resource recorded, if anything.
+fn read_record(spec: &Compiled, url: &str) -> Result<Option<Record>> {
+    runtime()?.block_on(async {
+        let db = Database::open_read(url).await?;
+        let record = crate::db::inputs::read(&db, &spec.resource).await;
+        db.close().await;
+        record
+    })
+}
+
+/// Reads the table and the state.
+fn read_current(
+    spec: &Compiled,
+    url: &str,
+    lock: Option<Duration>,
+) -> Result<(CurrentState, Backend)> {
     let rt = runtime()?;
     let stage = crate::progress::stage("read table");
-    let (current, backend) = rt.block_on(async {
+    let read = rt.block_on(async {
         let db = match lock {
             // Locking an SQLite file needs a writable connection; a file that does not
             // exist yet has nothing to lock and is not created.
@@ -64,13 +131,25 @@ pub fn plan_resolved(
         let backend = db.dialect.backend;
         db.close().await;
         Ok::<_, Error>((current?, backend))
-    })?;
+    });
     drop(stage);
+    read
+}
+
+/// The plan of a resolved spec against what was read, with the table's rules and the guards
+/// checked.
+fn finish_plan(
+    spec: &Compiled,
+    resolved: &pipeline::Resolved,
+    current: &CurrentState,
+    backend: Backend,
+    options: plan::Options,
+) -> Result<plan::Plan> {
     let stage = crate::progress::stage("diff");
-    let plan = plan::plan_with(spec, resolved, &current, options);
+    let plan = plan::plan_with(spec, resolved, current, options);
     drop(stage);
-    crate::db::check::check(spec, &current, &plan, backend)?;
-    plan::guard::check(spec, resolved, &current, &plan, options)?;
+    crate::db::check::check(spec, current, &plan, backend)?;
+    plan::guard::check(spec, resolved, current, &plan, options)?;
     Ok(plan)
 }
 
@@ -91,9 +170,14 @@ pub fn run(args: PlanArgs) -> Result<ExitCode> {
     let url = database_url(&args.db, &spec)?;
     let options = args.safety.options();
     let lock = args.lock.then_some(args.safety.lock_timeout);
-    let (resolved, plan, explained) = if args.explain {
+    // The report, the explanation and a saved plan show what resolving found: they always
+    // take the full path.
+    let full = args.refresh || args.explain || args.html.is_some() || args.out.is_some();
+    let (plan, explained) = if args.explain {
+        let inputs = shortcut::inputs_fingerprint(&spec, options);
         let (resolved, timings) = super::explain::resolve_timed(&spec)?;
-        let plan = plan_resolved(&spec, &url, &resolved, options, lock)?;
+        let mut plan = plan_resolved(&spec, &url, &resolved, options, lock)?;
+        plan.inputs = inputs;
         let mut text = render::explain::summary(&spec, &resolved, &timings);
         for (i, d) in resolved.desired.iter().enumerate() {
             if d.members.len() > 1 {
@@ -101,17 +185,15 @@ pub fn run(args: PlanArgs) -> Result<ExitCode> {
                 text.push_str(&render::explain::record(&spec, &resolved, &plan, i));
             }
         }
-        (resolved, plan, Some(text))
-    } else {
+        write_html(&args, &spec, &resolved, &plan)?;
+        (plan, Some(text))
+    } else if args.html.is_some() {
         let (resolved, plan) = resolve_and_plan(&spec, &url, options, lock)?;
-        (resolved, plan, None)
+        write_html(&args, &spec, &resolved, &plan)?;
+        (plan, None)
+    } else {
+        (make_plan(&spec, &url, options, lock, full)?.plan, None)
     };
-    if let Some(path) = &args.html {
-        let html = render::html::render(&spec, &resolved, &plan);
-        std::fs::write(path, html)
-            .map_err(|e| Error::Io(format!("cannot write the report {}: {e}", path.display())))?;
-        eprintln!("Wrote the report to {}.", path.display());
-    }
     if let Some(out) = &args.out {
         plan::file::save(out, &spec, &plan, &url, options)?;
     }
@@ -140,6 +222,22 @@ pub fn run(args: PlanArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Writes the HTML report when one was asked for.
+fn write_html(
+    args: &PlanArgs,
+    spec: &Compiled,
+    resolved: &pipeline::Resolved,
+    plan: &plan::Plan,
+) -> Result<()> {
+    if let Some(path) = &args.html {
+        let html = render::html::render(spec, resolved, plan);
+        std::fs::write(path, html)
+            .map_err(|e| Error::Io(format!("cannot write the report {}: {e}", path.display())))?;
+        eprintln!("Wrote the report to {}.", path.display());
+    }
+    Ok(())
 }
 
 /// `plan` of a folder of several specs (or with `--target`): one plan for every resource.

@@ -7,6 +7,7 @@
 
 pub mod check;
 pub mod dialect;
+pub mod inputs;
 pub mod lock;
 pub mod read;
 pub mod write;

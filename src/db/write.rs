@@ -542,6 +542,35 @@ fn state_insert_sql(d: Dialect, rows: usize) -> String {
     )
 }
 
+/// Records in the inputs table, inside the apply's transaction, what this plan was made from
+/// and a digest of the state entries the apply leaves: those read before it, with the entries
+/// written replacing theirs and the deleted ones gone. A plan without an inputs fingerprint
+/// removes the resource's record, so a later plan takes the full path.
+macro_rules! record_inputs {
+    ($tx:expr, $d:expr, $plan:expr, $current:expr, $entries:expr, $now:expr) => {{
+        let (plan, entries): (&Plan, &[StateEntry<'_>]) = ($plan, $entries);
+        let record = plan.inputs.as_ref().and_then(|_| {
+            let after = crate::plan::shortcut::state_after(
+                &$current.state,
+                entries.iter().map(|e| {
+                    (
+                        e.address,
+                        e.row_key.as_str(),
+                        e.members.as_str(),
+                        e.hash.as_str(),
+                    )
+                }),
+                plan.changes
+                    .iter()
+                    .filter(|c| c.action == Action::Delete)
+                    .map(|c| c.address.as_str()),
+            );
+            super::inputs::record_for(plan, &after, $now)
+        });
+        super::inputs::record_on!($tx, $d, &plan.resource, record)?;
+    }};
+}
+
 /// Writes several plans (parents first) in one transaction, with `$creates` inserting new
 /// rows for this backend. Creates and updates run in the given order, deletes in the reverse
 /// order, so a row is never left pointing to a deleted one.
@@ -568,6 +597,9 @@ macro_rules! apply_with {
                     }
                 }
                 sqlx::query(AssertSqlSafe(d.create_state_table()))
+                    .execute(p)
+                    .await?;
+                sqlx::query(AssertSqlSafe(super::inputs::create_table_sql(d)))
                     .execute(p)
                     .await?;
             }
@@ -789,6 +821,7 @@ macro_rules! apply_with {
                             q.execute(&mut *tx).await?;
                         }
                     }
+                    record_inputs!(&mut *tx, d, plan, &current, &entries, &now);
                 }
 
                 // Deletes, children first: one statement per batch of rows.

@@ -10,6 +10,7 @@ pub mod address;
 pub mod file;
 pub mod guard;
 pub mod multi;
+pub mod shortcut;
 
 use crate::collections::{HashMap, HashSet};
 
@@ -140,6 +141,15 @@ pub struct Plan {
     /// A fingerprint of each row and state entry read, so a stale plan can name what changed.
     #[serde(default)]
     pub read: Vec<RowPrint>,
+    /// The inputs fingerprint the plan was made from ([`shortcut::inputs_fingerprint`]);
+    /// apply records it so that the next plan may skip resolving. `None` when the plan
+    /// cannot be fingerprinted (several resources together, `--target`, a query source).
+    #[serde(default)]
+    pub inputs: Option<String>,
+    /// Set when the plan was made without resolving the sources, because nothing changed
+    /// since the last apply.
+    #[serde(default)]
+    pub shortcut: Option<shortcut::Shortcut>,
 }
 
 /// The fingerprint of one thing a plan read: a row of the table or an entry of the state
@@ -562,5 +572,7 @@ pub fn plan_with(
         sensitive: spec.sensitive.clone(),
         soft_delete: spec.soft_delete.clone(),
         read: row_prints(current),
+        inputs: None,
+        shortcut: None,
     }
 }

@@ -187,6 +187,21 @@ pub fn render_with(plan: &Plan, opts: Options) -> String {
             paint(GREEN.bold(), "No changes."),
             plural_count(s.no_op, "record")
         );
+        if let Some(quick) = &plan.shortcut {
+            let _ = writeln!(
+                out,
+                "{}",
+                paint(
+                    DIM,
+                    format!(
+                        "The spec and its sources are unchanged since the last apply ({}) and \
+                         the table still holds what it wrote, so the sources were not read \
+                         again; `--refresh` reads them.",
+                        quick.applied_at
+                    )
+                )
+            );
+        }
     }
     out
 }

@@ -24,6 +24,22 @@ pub struct JsonPlan {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sensitive: Vec<String>,
     pub fingerprint: String,
+    /// Present when the plan was made without reading the sources, because nothing changed
+    /// since the last apply (an addition to format 1: readers that do not know it lose
+    /// nothing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shortcut: Option<JsonShortcut>,
+}
+
+/// Why a plan could be made without reading the sources.
+#[derive(Serialize)]
+pub struct JsonShortcut {
+    /// When the apply this plan relies on ran.
+    pub applied_at: String,
+    pub reason: &'static str,
+    /// Unchanged records list their sources, but which source each value came from (their
+    /// `provenance`) is only known by reading the sources: `plan --refresh` shows it.
+    pub provenance: &'static str,
 }
 
 /// What a sensitive value reads as in the JSON plan.
@@ -197,6 +213,12 @@ pub fn to_json(plan: &Plan) -> JsonPlan {
             .map(|((name, _), _)| name.clone())
             .collect(),
         fingerprint: plan.fingerprint.clone(),
+        shortcut: plan.shortcut.as_ref().map(|s| JsonShortcut {
+            applied_at: s.applied_at.clone(),
+            reason: "the spec and its sources are unchanged since the last apply, and the \
+                     table still holds what it wrote",
+            provenance: "not read: pass --refresh to read the sources",
+        }),
     }
 }
 

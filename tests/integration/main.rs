@@ -16,3 +16,4 @@ mod property;
 mod safety;
 mod scale;
 mod seed;
+mod shortcut;
