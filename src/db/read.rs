@@ -286,45 +286,54 @@ macro_rules! read_on {
                 let keep = keep_rows || !state.unique.is_empty();
                 let integer_key = state.integer_key;
                 let sql = $crate::db::read::select_rows(spec, d, state.integer_key);
+                // SQLite hands rows over one at a time from its worker thread, which costs far
+                // more than reading them; there, rows come in chunks packed as JSON arrays.
+                let mut fast = false;
+                if d.backend == $crate::db::Backend::Sqlite {
+                    let mut rows = Vec::new();
+                    let mut chunk_prints = prints;
+                    let mut after = i64::MIN;
+                    let chunk_sql = $crate::db::read::sqlite_chunk_sql(spec, d, integer_key);
+                    let read: Result<(), sqlx::Error> = async {
+                        loop {
+                            let (text, last, n): (Option<String>, Option<i64>, i64) =
+                                sqlx::query_as(sqlx::AssertSqlSafe(chunk_sql.as_str()))
+                                    .bind(after)
+                                    .fetch_one(&mut *conn)
+                                    .await?;
+                            if n == 0 {
+                                return Ok(());
+                            }
+                            let text = text.unwrap_or_default();
+                            $crate::db::read::add_json_rows(
+                                &text, spec, integer_key, keep, &mut chunk_prints, &mut buf, &mut rows,
+                            )
+                            .map_err(|e| sqlx::Error::Protocol(e))?;
+                            after = last.unwrap_or(i64::MAX);
+                        }
+                    }
+                    .await;
+                    if read.is_ok() {
+                        prints = chunk_prints;
+                        state.rows = rows;
+                        fast = true;
+                    }
+                }
                 let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch(&mut *conn);
-                while let Some(r) = rows.try_next().await? {
-                    let mut failed: Option<sqlx::Error> = None;
-                    prints.row(&mut buf, |p| {
-                        let mut go = || {
-                            if integer_key {
-                                p.int(r.try_get::<Option<i64>, _>(0)?);
-                            } else {
-                                p.text(r.try_get::<Option<&str>, _>(0)?);
-                            }
-                            for (i, f) in spec.fields.iter().enumerate() {
-                                match f.kind {
-                                    $crate::spec::FieldType::Integer => p.int(r.try_get::<Option<i64>, _>(i + 1)?),
-                                    _ => p.text(r.try_get::<Option<&str>, _>(i + 1)?),
-                                };
-                            }
-                            Ok::<(), sqlx::Error>(())
-                        };
-                        failed = go().err();
-                    });
-                    if let Some(e) = failed {
-                        return Err(e.into());
-                    }
-                    if !keep {
-                        continue;
-                    }
-                    let key = if state.integer_key {
-                        r.try_get::<Option<i64>, _>(0)?.map_or($crate::value::Value::Null, $crate::value::Value::Int)
+                while let Some(r) = if fast { None } else { rows.try_next().await? } {
+                    let mut cells: Vec<$crate::db::read::Cell<'_>> = Vec::with_capacity(spec.fields.len() + 1);
+                    cells.push(if integer_key {
+                        r.try_get::<Option<i64>, _>(0)?.map_or($crate::db::read::Cell::Null, $crate::db::read::Cell::Int)
                     } else {
-                        r.try_get::<Option<String>, _>(0)?.map_or($crate::value::Value::Null, $crate::value::Value::Text)
-                    };
-                    let mut values = Vec::with_capacity(spec.fields.len());
+                        r.try_get::<Option<&str>, _>(0)?.map_or($crate::db::read::Cell::Null, $crate::db::read::Cell::Text)
+                    });
                     for (i, f) in spec.fields.iter().enumerate() {
-                        values.push(match f.kind {
-                            $crate::spec::FieldType::Integer => r.try_get::<Option<i64>, _>(i + 1)?.map_or($crate::value::Value::Null, $crate::value::Value::Int),
-                            kind => $crate::db::read::from_database(kind, r.try_get::<Option<String>, _>(i + 1)?),
+                        cells.push(match f.kind {
+                            $crate::spec::FieldType::Integer => r.try_get::<Option<i64>, _>(i + 1)?.map_or($crate::db::read::Cell::Null, $crate::db::read::Cell::Int),
+                            _ => r.try_get::<Option<&str>, _>(i + 1)?.map_or($crate::db::read::Cell::Null, $crate::db::read::Cell::Text),
                         });
                     }
-                    state.rows.push($crate::db::read::CurrentRow { key, values });
+                    $crate::db::read::add_row(&cells, spec, integer_key, keep, &mut prints, &mut buf, &mut state.rows);
                 }
                 drop(rows);
                 state.rows.sort_by(|a, b| a.key.cmp(&b.key));
@@ -336,10 +345,50 @@ macro_rules! read_on {
                     d.quote($crate::db::STATE_TABLE),
                     d.placeholder(1)
                 );
+                let mut fast = false;
+                if d.backend == $crate::db::Backend::Sqlite {
+                    let mut entries = Vec::new();
+                    let mut chunk_prints = prints;
+                    let chunk_sql = $crate::db::read::sqlite_state_chunk_sql(d);
+                    let mut after: Option<String> = None;
+                    let read: Result<(), sqlx::Error> = async {
+                        loop {
+                            let (text, last, n): (Option<String>, Option<String>, i64) =
+                                sqlx::query_as(sqlx::AssertSqlSafe(chunk_sql.as_str()))
+                                    .bind(spec.resource.clone())
+                                    .bind(after.clone())
+                                    .fetch_one(&mut *conn)
+                                    .await?;
+                            if n == 0 {
+                                return Ok(());
+                            }
+                            let chunk: Vec<[String; 4]> = serde_json::from_str(text.as_deref().unwrap_or("[]"))
+                                .map_err(|e| sqlx::Error::Protocol(format!("cannot read state entries: {e}")))?;
+                            for [address, row_key, members, hash] in chunk {
+                                chunk_prints.state(&mut buf, [&address, &row_key, &members, &hash]);
+                                entries.push($crate::db::read::StateRow {
+                                    // Kept even when rows are not: the state an apply leaves
+                                    // is recorded from them.
+                                    members: serde_json::from_str(&members).unwrap_or_default(),
+                                    address,
+                                    row_key,
+                                    hash,
+                                });
+                            }
+                            after = last;
+                        }
+                    }
+                    .await;
+                    if read.is_ok() {
+                        prints = chunk_prints;
+                        state.state = entries;
+                        fast = true;
+                    }
+                }
                 let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql))
                     .bind(spec.resource.clone())
                     .fetch(&mut *conn);
-                while let Some(r) = rows.try_next().await? {
+                while let Some(r) = if fast { None } else { rows.try_next().await? } {
                     let (address, row_key, members, hash): (&str, &str, &str, &str) =
                         (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
                     prints.state(&mut buf, [address, row_key, members, hash]);
@@ -347,11 +396,7 @@ macro_rules! read_on {
                         address: address.to_string(),
                         row_key: row_key.to_string(),
                         // A JSON list of `source:id`.
-                        members: if keep_rows {
-                            serde_json::from_str(members).unwrap_or_default()
-                        } else {
-                            Vec::new()
-                        },
+                        members: serde_json::from_str(members).unwrap_or_default(),
                         hash: hash.to_string(),
                     });
                 }
@@ -364,6 +409,141 @@ macro_rules! read_on {
     };
 }
 pub(crate) use read_on;
+
+/// One column as the database returned it.
+pub enum Cell<'a> {
+    Null,
+    Int(i64),
+    Text(&'a str),
+}
+
+impl Cell<'_> {
+    fn int(&self) -> Option<i64> {
+        match self {
+            Cell::Int(i) => Some(*i),
+            Cell::Text(t) => t.parse().ok(),
+            Cell::Null => None,
+        }
+    }
+
+    fn text(&self) -> Option<std::borrow::Cow<'_, str>> {
+        match self {
+            Cell::Text(t) => Some(std::borrow::Cow::Borrowed(t)),
+            Cell::Int(i) => Some(std::borrow::Cow::Owned(i.to_string())),
+            Cell::Null => None,
+        }
+    }
+}
+
+/// Adds one row read from the table (primary key first, then every mapped field) to the
+/// fingerprint and, when `keep`, to the rows.
+pub(crate) fn add_row(
+    cells: &[Cell<'_>],
+    spec: &Compiled,
+    integer_key: bool,
+    keep: bool,
+    prints: &mut Prints,
+    buf: &mut Vec<u8>,
+    rows: &mut Vec<CurrentRow>,
+) {
+    let integer = |i: usize| {
+        if i == 0 {
+            integer_key
+        } else {
+            spec.fields[i - 1].kind == FieldType::Integer
+        }
+    };
+    prints.row(buf, |p| {
+        for (i, c) in cells.iter().enumerate() {
+            if integer(i) {
+                p.int(c.int());
+            } else {
+                p.text(c.text().as_deref());
+            }
+        }
+    });
+    if !keep {
+        return;
+    }
+    let key = if integer_key {
+        cells[0].int().map_or(Value::Null, Value::Int)
+    } else {
+        cells[0]
+            .text()
+            .map_or(Value::Null, |t| Value::Text(t.into_owned()))
+    };
+    let values = spec
+        .fields
+        .iter()
+        .zip(&cells[1..])
+        .map(|(f, c)| match f.kind {
+            FieldType::Integer => c.int().map_or(Value::Null, Value::Int),
+            kind => from_database(kind, c.text().map(|t| t.into_owned())),
+        })
+        .collect();
+    rows.push(CurrentRow { key, values });
+}
+
+/// The SQLite query for one chunk of rows after a rowid: the rows as one JSON array of
+/// arrays, the last rowid, and the count.
+pub(crate) fn sqlite_chunk_sql(spec: &Compiled, d: Dialect, integer_key: bool) -> String {
+    format!(
+        "SELECT json_group_array(json(j)), max(r), count(*) FROM \
+         (SELECT rowid AS r, json_array({}) AS j FROM {} WHERE rowid > ? ORDER BY rowid LIMIT {})",
+        select_exprs(spec, d, integer_key).join(", "),
+        d.quote(&spec.table),
+        SQLITE_CHUNK
+    )
+}
+
+/// The SQLite query for one chunk of a resource's state entries after an address (all
+/// from the first when it is NULL), ordered by address.
+pub(crate) fn sqlite_state_chunk_sql(d: Dialect) -> String {
+    format!(
+        "SELECT json_group_array(json(j)), max(address), count(*) FROM \
+         (SELECT address, json_array(address, row_key, members, hash) AS j FROM {} \
+         WHERE resource = ?1 AND (?2 IS NULL OR address > ?2) ORDER BY address LIMIT {})",
+        d.quote(super::STATE_TABLE),
+        SQLITE_CHUNK
+    )
+}
+
+/// Rows per chunk when reading an SQLite table.
+const SQLITE_CHUNK: usize = 20_000;
+
+/// Adds the rows of one chunk (see [`sqlite_chunk_sql`]).
+pub(crate) fn add_json_rows(
+    text: &str,
+    spec: &Compiled,
+    integer_key: bool,
+    keep: bool,
+    prints: &mut Prints,
+    buf: &mut Vec<u8>,
+    rows: &mut Vec<CurrentRow>,
+) -> Result<(), String> {
+    let chunk: Vec<Vec<serde_json::Value>> =
+        serde_json::from_str(text).map_err(|e| format!("cannot read a chunk of rows: {e}"))?;
+    let mut cells: Vec<Cell<'_>> = Vec::with_capacity(spec.fields.len() + 1);
+    for row in &chunk {
+        if row.len() != spec.fields.len() + 1 {
+            return Err("a chunk of rows has the wrong width".into());
+        }
+        cells.clear();
+        for v in row {
+            cells.push(match v {
+                serde_json::Value::Null => Cell::Null,
+                serde_json::Value::Number(n) => match n.as_i64() {
+                    Some(i) => Cell::Int(i),
+                    None => return Err("a column read as a non-integer number".into()),
+                },
+                serde_json::Value::String(s) => Cell::Text(s),
+                _ => return Err("a column read as a list or mapping".into()),
+            });
+        }
+        add_row(&cells, spec, integer_key, keep, prints, buf, rows);
+    }
+    Ok(())
+}
 
 /// A column value read as text, brought to the canonical form of its field type. A value that
 /// does not parse (an application wrote something odd) is kept as it is, so the plan shows it
@@ -392,6 +572,15 @@ pub fn from_database(kind: FieldType, text: Option<String>) -> Value {
 
 /// The SELECT that reads the primary key and every mapped column.
 pub(crate) fn select_rows(spec: &Compiled, d: Dialect, integer_key: bool) -> String {
+    format!(
+        "SELECT {} FROM {}",
+        select_exprs(spec, d, integer_key).join(", "),
+        d.quote(&spec.table)
+    )
+}
+
+/// The primary key and every mapped column, read as integers or text.
+fn select_exprs(spec: &Compiled, d: Dialect, integer_key: bool) -> Vec<String> {
     let mut cols = vec![if integer_key {
         d.as_integer(&spec.primary_key)
     } else {
@@ -403,7 +592,7 @@ pub(crate) fn select_rows(spec: &Compiled, d: Dialect, integer_key: bool) -> Str
             _ => d.as_text(&f.column),
         });
     }
-    format!("SELECT {} FROM {}", cols.join(", "), d.quote(&spec.table))
+    cols
 }
 
 /// An existing table must have the primary key and every mapped column.

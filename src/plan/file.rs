@@ -101,6 +101,7 @@ struct PlanOut<'a> {
     sensitive: &'a [bool],
     soft_delete: &'a Option<crate::spec::compiled::SoftDelete>,
     read: &'a [RowPrint],
+    inputs: &'a Option<String>,
 }
 
 /// Whether apply does anything with a change.
@@ -217,6 +218,7 @@ pub fn save(path: &Path, spec: &Compiled, plan: &Plan, url: &str, options: Optio
             sensitive: &plan.sensitive,
             soft_delete: &plan.soft_delete,
             read: &plan.read,
+            inputs: &plan.inputs,
         },
     };
     let mut open = std::fs::OpenOptions::new();
