@@ -319,23 +319,24 @@ macro_rules! read_on {
                         fast = true;
                     }
                 }
-                let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch(&mut *conn);
-                while let Some(r) = if fast { None } else { rows.try_next().await? } {
-                    let mut cells: Vec<$crate::db::read::Cell<'_>> = Vec::with_capacity(spec.fields.len() + 1);
-                    cells.push(if integer_key {
-                        r.try_get::<Option<i64>, _>(0)?.map_or($crate::db::read::Cell::Null, $crate::db::read::Cell::Int)
-                    } else {
-                        r.try_get::<Option<&str>, _>(0)?.map_or($crate::db::read::Cell::Null, $crate::db::read::Cell::Text)
-                    });
-                    for (i, f) in spec.fields.iter().enumerate() {
-                        cells.push(match f.kind {
-                            $crate::spec::FieldType::Integer => r.try_get::<Option<i64>, _>(i + 1)?.map_or($crate::db::read::Cell::Null, $crate::db::read::Cell::Int),
-                            _ => r.try_get::<Option<&str>, _>(i + 1)?.map_or($crate::db::read::Cell::Null, $crate::db::read::Cell::Text),
+                if !fast {
+                    let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch(&mut *conn);
+                    while let Some(r) = rows.try_next().await? {
+                        let mut cells: Vec<$crate::db::read::Cell<'_>> = Vec::with_capacity(spec.fields.len() + 1);
+                        cells.push(if integer_key {
+                            r.try_get::<Option<i64>, _>(0)?.map_or($crate::db::read::Cell::Null, $crate::db::read::Cell::Int)
+                        } else {
+                            r.try_get::<Option<&str>, _>(0)?.map_or($crate::db::read::Cell::Null, $crate::db::read::Cell::Text)
                         });
+                        for (i, f) in spec.fields.iter().enumerate() {
+                            cells.push(match f.kind {
+                                $crate::spec::FieldType::Integer => r.try_get::<Option<i64>, _>(i + 1)?.map_or($crate::db::read::Cell::Null, $crate::db::read::Cell::Int),
+                                _ => r.try_get::<Option<&str>, _>(i + 1)?.map_or($crate::db::read::Cell::Null, $crate::db::read::Cell::Text),
+                            });
+                        }
+                        $crate::db::read::add_row(&cells, spec, integer_key, keep, &mut prints, &mut buf, &mut state.rows);
                     }
-                    $crate::db::read::add_row(&cells, spec, integer_key, keep, &mut prints, &mut buf, &mut state.rows);
                 }
-                drop(rows);
                 state.rows.sort_by(|a, b| a.key.cmp(&b.key));
             }
             let state_columns = $crate::db::read::columns_on!(&mut *conn, d, $crate::db::STATE_TABLE).await?;
@@ -385,20 +386,22 @@ macro_rules! read_on {
                         fast = true;
                     }
                 }
-                let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(spec.resource.clone())
-                    .fetch(&mut *conn);
-                while let Some(r) = if fast { None } else { rows.try_next().await? } {
-                    let (address, row_key, members, hash): (&str, &str, &str, &str) =
-                        (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
-                    prints.state(&mut buf, [address, row_key, members, hash]);
-                    state.state.push($crate::db::read::StateRow {
-                        address: address.to_string(),
-                        row_key: row_key.to_string(),
-                        // A JSON list of `source:id`.
-                        members: serde_json::from_str(members).unwrap_or_default(),
-                        hash: hash.to_string(),
-                    });
+                if !fast {
+                    let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .bind(spec.resource.clone())
+                        .fetch(&mut *conn);
+                    while let Some(r) = rows.try_next().await? {
+                        let (address, row_key, members, hash): (&str, &str, &str, &str) =
+                            (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
+                        prints.state(&mut buf, [address, row_key, members, hash]);
+                        state.state.push($crate::db::read::StateRow {
+                            address: address.to_string(),
+                            row_key: row_key.to_string(),
+                            // A JSON list of `source:id`.
+                            members: serde_json::from_str(members).unwrap_or_default(),
+                            hash: hash.to_string(),
+                        });
+                    }
                 }
             }
             state.prints = prints;

@@ -296,10 +296,9 @@ pub fn candidate_pairs(
         // Records sharing a key end up next to each other.
         rule.entries.par_sort_unstable();
         rule.entries.dedup();
-        let blocks: Vec<&[(u64, u32)]> = rule.entries.chunk_by(|x, y| x.0 == y.0).collect();
         let mut oversized: Vec<(u64, u32, usize)> = Vec::new();
         let mut rule_pairs: Vec<u64> = Vec::new();
-        for block in blocks {
+        for block in rule.entries.chunk_by(|x, y| x.0 == y.0) {
             if block.len() < 2 {
                 continue;
             }

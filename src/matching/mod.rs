@@ -547,6 +547,17 @@ fn link(
         let prior = matcher.prior_for(sizes[flat.source_of[a]], sizes[flat.source_of[b]]);
         matcher.score(prior, &prepared[a], &prepared[b])
     };
+    // The link that put `rec` into a cluster through `to`, scored unless the spec forced it.
+    let link_of = |rec: usize, to: usize, forced: bool| Link {
+        record: flat.member(rec),
+        to: flat.member(to),
+        score: if forced {
+            Score::forced(1.0)
+        } else {
+            score_of(rec, to)
+        },
+        forced,
+    };
     let mut out = Matches::default();
     let mut reviews: Vec<(usize, usize, String)> = Vec::new();
 
@@ -632,16 +643,7 @@ fn link(
             .remove(&root)
             .unwrap_or_default()
             .into_iter()
-            .map(|(rec, to, forced)| Link {
-                record: flat.member(rec),
-                to: flat.member(to),
-                score: if forced {
-                    Score::forced(1.0)
-                } else {
-                    score_of(rec, to)
-                },
-                forced,
-            })
+            .map(|(rec, to, forced)| link_of(rec, to, forced))
             .collect();
         out.clusters.push(Cluster {
             members: members.iter().map(|&g| flat.member(g)).collect(),
@@ -731,27 +733,9 @@ fn link(
                     cluster
                         .members
                         .extend(members.iter().map(|&m| flat.member(m)));
-                    cluster.links.push(Link {
-                        record: flat.member(x),
-                        to: flat.member(y),
-                        score: if forced {
-                            Score::forced(1.0)
-                        } else {
-                            score_of(x, y)
-                        },
-                        forced,
-                    });
+                    cluster.links.push(link_of(x, y, forced));
                     for (rec, to, forced) in group_links.remove(&g).unwrap_or_default() {
-                        cluster.links.push(Link {
-                            record: flat.member(rec),
-                            to: flat.member(to),
-                            score: if forced {
-                                Score::forced(1.0)
-                            } else {
-                                score_of(rec, to)
-                            },
-                            forced,
-                        });
+                        cluster.links.push(link_of(rec, to, forced));
                     }
                 } else {
                     reviews.push((
