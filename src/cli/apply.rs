@@ -41,7 +41,14 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode> {
         None => {
             let spec = load_spec(&args.spec)?;
             let url = database_url(&args.db, &spec)?;
-            let made = make_plan(&spec, &url, args.safety.options(), None, args.refresh)?;
+            let made = make_plan(
+                &spec,
+                &url,
+                args.safety.options(),
+                None,
+                args.refresh,
+                false,
+            )?;
             out.write_all(render::human::render(&made.plan).as_bytes())
                 .map_err(io)?;
             if made.plan.has_changes() && !args.auto_approve {

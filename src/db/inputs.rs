@@ -52,17 +52,17 @@ pub fn insert_sql(d: Dialect) -> String {
     )
 }
 
-/// The record to write after applying `plan`, given the resource's state entries as the apply
-/// leaves them; `None` when the plan has no inputs fingerprint (several resources planned
+/// The record to write after applying `plan`, given the digest of the resource's state
+/// entries as the apply leaves them; `None` when the plan has no inputs fingerprint (several resources planned
 /// together, `--target`, a query source): the old record is then only removed.
 pub fn record_for(
     plan: &crate::plan::Plan,
-    state: &[crate::db::read::StateRow],
+    state: crate::plan::shortcut::StateDigest,
     applied_at: &str,
 ) -> Option<Record> {
     plan.inputs.as_ref().map(|inputs| Record {
         inputs: inputs.clone(),
-        state: crate::plan::shortcut::state_digest(state),
+        state: state.text(),
         applied_at: applied_at.to_string(),
         aside: Aside::of(plan),
     })

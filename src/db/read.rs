@@ -107,7 +107,6 @@ pub fn values_hash(values: &[Value]) -> String {
 pub struct Prints {
     rows: (u64, u128),
     state: (u64, u128),
-    buf_len: usize,
 }
 
 /// One row being added to [`Prints`].
@@ -164,6 +163,15 @@ impl Prints {
             p.text(Some(part));
         }
         add_print(&mut self.state, buf);
+    }
+
+    /// Both sums together: the prints of rows read in parts.
+    pub(crate) fn merge(&self, other: &Prints) -> Prints {
+        let add = |a: (u64, u128), b: (u64, u128)| (a.0 + b.0, a.1.wrapping_add(b.1));
+        Prints {
+            rows: add(self.rows, other.rows),
+            state: add(self.state, other.state),
+        }
     }
 
     /// The fingerprint, as a saved plan holds it.
@@ -306,7 +314,7 @@ macro_rules! read_on {
                             }
                             let text = text.unwrap_or_default();
                             $crate::db::read::add_json_rows(
-                                &text, spec, integer_key, keep, &mut chunk_prints, &mut buf, &mut rows,
+                                &text, spec, integer_key, keep, &mut chunk_prints, &mut rows,
                             )
                             .map_err(|e| sqlx::Error::Protocol(e))?;
                             after = last.unwrap_or(i64::MAX);
@@ -350,16 +358,20 @@ macro_rules! read_on {
                 if d.backend == $crate::db::Backend::Sqlite {
                     let mut entries = Vec::new();
                     let mut chunk_prints = prints;
-                    let chunk_sql = $crate::db::read::sqlite_state_chunk_sql(d);
+                    let first_sql = $crate::db::read::sqlite_state_chunk_sql(d, true);
+                    let next_sql = $crate::db::read::sqlite_state_chunk_sql(d, false);
                     let mut after: Option<String> = None;
                     let read: Result<(), sqlx::Error> = async {
                         loop {
-                            let (text, last, n): (Option<String>, Option<String>, i64) =
-                                sqlx::query_as(sqlx::AssertSqlSafe(chunk_sql.as_str()))
+                            let q = match &after {
+                                None => sqlx::query_as(sqlx::AssertSqlSafe(first_sql.as_str()))
+                                    .bind(spec.resource.clone()),
+                                Some(a) => sqlx::query_as(sqlx::AssertSqlSafe(next_sql.as_str()))
                                     .bind(spec.resource.clone())
-                                    .bind(after.clone())
-                                    .fetch_one(&mut *conn)
-                                    .await?;
+                                    .bind(a.clone()),
+                            };
+                            let (text, last, n): (Option<String>, Option<String>, i64) =
+                                q.fetch_one(&mut *conn).await?;
                             if n == 0 {
                                 return Ok(());
                             }
@@ -488,10 +500,11 @@ pub(crate) fn add_row(
 }
 
 /// The SQLite query for one chunk of rows after a rowid: the rows as one JSON array of
-/// arrays, the last rowid, and the count.
+/// arrays (each row's array made by `json_array`, joined as text so none is parsed again),
+/// the last rowid, and the count.
 pub(crate) fn sqlite_chunk_sql(spec: &Compiled, d: Dialect, integer_key: bool) -> String {
     format!(
-        "SELECT json_group_array(json(j)), max(r), count(*) FROM \
+        "SELECT '[' || group_concat(j, ',') || ']', max(r), count(*) FROM \
          (SELECT rowid AS r, json_array({}) AS j FROM {} WHERE rowid > ? ORDER BY rowid LIMIT {})",
         select_exprs(spec, d, integer_key).join(", "),
         d.quote(&spec.table),
@@ -499,14 +512,16 @@ pub(crate) fn sqlite_chunk_sql(spec: &Compiled, d: Dialect, integer_key: bool) -
     )
 }
 
-/// The SQLite query for one chunk of a resource's state entries after an address (all
-/// from the first when it is NULL), ordered by address.
-pub(crate) fn sqlite_state_chunk_sql(d: Dialect) -> String {
+/// The SQLite query for one chunk of a resource's state entries, ordered by address: the
+/// first chunk (`first`), or the one after the address bound as `?2`. The two are separate
+/// statements so that each walks the primary key from where the last chunk ended.
+pub(crate) fn sqlite_state_chunk_sql(d: Dialect, first: bool) -> String {
     format!(
-        "SELECT json_group_array(json(j)), max(address), count(*) FROM \
+        "SELECT '[' || group_concat(j, ',') || ']', max(address), count(*) FROM \
          (SELECT address, json_array(address, row_key, members, hash) AS j FROM {} \
-         WHERE resource = ?1 AND (?2 IS NULL OR address > ?2) ORDER BY address LIMIT {})",
+         WHERE resource = ?1{} ORDER BY address LIMIT {})",
         d.quote(super::STATE_TABLE),
+        if first { "" } else { " AND address > ?2" },
         SQLITE_CHUNK
     )
 }
@@ -514,37 +529,99 @@ pub(crate) fn sqlite_state_chunk_sql(d: Dialect) -> String {
 /// Rows per chunk when reading an SQLite table.
 const SQLITE_CHUNK: usize = 20_000;
 
-/// Adds the rows of one chunk (see [`sqlite_chunk_sql`]).
+/// One value of a chunk of rows as JSON: text without escapes is borrowed from the chunk.
+enum JsonCell<'a> {
+    Null,
+    Int(i64),
+    Text(std::borrow::Cow<'a, str>),
+}
+
+impl<'de> serde::Deserialize<'de> for JsonCell<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = JsonCell<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("null, an integer or text")
+            }
+            fn visit_unit<E>(self) -> std::result::Result<Self::Value, E> {
+                Ok(JsonCell::Null)
+            }
+            fn visit_i64<E>(self, v: i64) -> std::result::Result<Self::Value, E> {
+                Ok(JsonCell::Int(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> std::result::Result<Self::Value, E> {
+                i64::try_from(v)
+                    .map(JsonCell::Int)
+                    .map_err(|_| E::custom("an integer too large for 64 bits"))
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> std::result::Result<Self::Value, E> {
+                Ok(JsonCell::Text(std::borrow::Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> std::result::Result<Self::Value, E> {
+                Ok(JsonCell::Text(std::borrow::Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E>(self, v: String) -> std::result::Result<Self::Value, E> {
+                Ok(JsonCell::Text(std::borrow::Cow::Owned(v)))
+            }
+        }
+        d.deserialize_any(Visit)
+    }
+}
+
+/// Adds the rows of one chunk (see [`sqlite_chunk_sql`]). The rows are fingerprinted and
+/// turned into values on every core; the fingerprint is a sum, so their order does not
+/// matter, and kept rows stay in chunk order.
 pub(crate) fn add_json_rows(
     text: &str,
     spec: &Compiled,
     integer_key: bool,
     keep: bool,
     prints: &mut Prints,
-    buf: &mut Vec<u8>,
     rows: &mut Vec<CurrentRow>,
 ) -> Result<(), String> {
-    let chunk: Vec<Vec<serde_json::Value>> =
+    use rayon::prelude::*;
+    let chunk: Vec<Vec<JsonCell<'_>>> =
         serde_json::from_str(text).map_err(|e| format!("cannot read a chunk of rows: {e}"))?;
-    let mut cells: Vec<Cell<'_>> = Vec::with_capacity(spec.fields.len() + 1);
-    for row in &chunk {
-        if row.len() != spec.fields.len() + 1 {
-            return Err("a chunk of rows has the wrong width".into());
-        }
-        cells.clear();
-        for v in row {
-            cells.push(match v {
-                serde_json::Value::Null => Cell::Null,
-                serde_json::Value::Number(n) => match n.as_i64() {
-                    Some(i) => Cell::Int(i),
-                    None => return Err("a column read as a non-integer number".into()),
-                },
-                serde_json::Value::String(s) => Cell::Text(s),
-                _ => return Err("a column read as a list or mapping".into()),
-            });
-        }
-        add_row(&cells, spec, integer_key, keep, prints, buf, rows);
+    if chunk.iter().any(|row| row.len() != spec.fields.len() + 1) {
+        return Err("a chunk of rows has the wrong width".into());
     }
+    fn cells_of<'a>(row: &'a [JsonCell<'_>]) -> Vec<Cell<'a>> {
+        row.iter()
+            .map(|v| match v {
+                JsonCell::Null => Cell::Null,
+                JsonCell::Int(i) => Cell::Int(*i),
+                JsonCell::Text(s) => Cell::Text(s),
+            })
+            .collect()
+    }
+    let (part, kept) = chunk
+        .par_iter()
+        .fold(
+            || (Prints::default(), Vec::new(), Vec::with_capacity(256)),
+            |(mut prints, mut kept, mut buf), row| {
+                add_row(
+                    &cells_of(row),
+                    spec,
+                    integer_key,
+                    keep,
+                    &mut prints,
+                    &mut buf,
+                    &mut kept,
+                );
+                (prints, kept, buf)
+            },
+        )
+        .map(|(prints, kept, _)| (prints, kept))
+        .reduce(
+            || (Prints::default(), Vec::new()),
+            |(a, mut ra), (b, rb)| {
+                ra.extend(rb);
+                (a.merge(&b), ra)
+            },
+        );
+    *prints = prints.merge(&part);
+    rows.extend(kept);
     Ok(())
 }
 

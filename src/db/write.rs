@@ -385,7 +385,10 @@ async fn mysql_creates(
 struct StateEntry<'a> {
     address: &'a str,
     row_key: String,
+    /// The members as the state table's JSON list.
     members: String,
+    /// The members as source references.
+    refs: &'a [SourceRef],
     hash: String,
 }
 
@@ -543,29 +546,44 @@ fn state_insert_sql(d: Dialect, rows: usize) -> String {
 }
 
 /// Records in the inputs table, inside the apply's transaction, what this plan was made from
-/// and a digest of the state entries the apply leaves: those read before it, with the entries
-/// written replacing theirs and the deleted ones gone. A plan without an inputs fingerprint
-/// removes the resource's record, so a later plan takes the full path.
+/// and a digest of the state entries the apply leaves: the digest of those read before it,
+/// with the entries replaced or deleted taken out and the entries written added. A plan
+/// without an inputs fingerprint removes the resource's record, so a later plan takes the
+/// full path.
 macro_rules! record_inputs {
     ($tx:expr, $d:expr, $plan:expr, $current:expr, $entries:expr, $now:expr) => {{
         let (plan, entries): (&Plan, &[StateEntry<'_>]) = ($plan, $entries);
         let record = plan.inputs.as_ref().and_then(|_| {
-            let after = crate::plan::shortcut::state_after(
-                &$current.state,
-                entries.iter().map(|e| {
-                    (
-                        e.address,
-                        e.row_key.as_str(),
-                        e.members.as_str(),
-                        e.hash.as_str(),
-                    )
-                }),
-                plan.changes
+            use crate::plan::shortcut::StateDigest;
+            use rayon::prelude::*;
+            let mut digest = StateDigest::of(&$current.state);
+            if !$current.state.is_empty() {
+                let gone: std::collections::HashSet<&str> = entries
                     .iter()
-                    .filter(|c| c.action == Action::Delete)
-                    .map(|c| c.address.as_str()),
-            );
-            super::inputs::record_for(plan, &after, $now)
+                    .map(|e| e.address)
+                    .chain(
+                        plan.changes
+                            .iter()
+                            .filter(|c| c.action == Action::Delete)
+                            .map(|c| c.address.as_str()),
+                    )
+                    .collect();
+                for s in $current
+                    .state
+                    .iter()
+                    .filter(|s| gone.contains(s.address.as_str()))
+                {
+                    digest = digest.with(StateDigest::read(s), false);
+                }
+            }
+            let written: Vec<u128> = entries
+                .par_iter()
+                .map(|e| StateDigest::written(e.address, &e.row_key, e.refs, &e.hash))
+                .collect();
+            for h in written {
+                digest = digest.with(h, true);
+            }
+            super::inputs::record_for(plan, digest, $now)
         });
         super::inputs::record_on!($tx, $d, &plan.resource, record)?;
     }};
@@ -716,6 +734,7 @@ macro_rules! apply_with {
                             .collect::<Vec<_>>()
                             .into_iter()
                     };
+
                     let mut entries: Vec<StateEntry<'_>> = Vec::with_capacity(
                         plan.changes
                             .iter()
@@ -756,6 +775,7 @@ macro_rules! apply_with {
                                 address: &c.address,
                                 row_key,
                                 members,
+                                refs: &c.members,
                                 // The hash of the values as planned: references by address.
                                 hash,
                             });
@@ -795,6 +815,7 @@ macro_rules! apply_with {
                         .map(|e| e.address)
                         .filter(|a| known.contains(a))
                         .collect();
+
                     for chunk in stale.chunks(1000) {
                         let mut q = sqlx::query(AssertSqlSafe(state_delete_sql(d, chunk.len())))
                             .bind(plan.resource.as_str());
@@ -804,7 +825,7 @@ macro_rules! apply_with {
                         q.execute(&mut *tx).await?;
                     }
                     if d.backend == Backend::Postgres && entries.len() > 100 {
-                        copy_state!(&mut *tx, d, &plan.resource, &now, &entries);
+                        bulk_state!(&mut *tx, d, &plan.resource, &now, &entries);
                     } else {
                         for chunk in entries.chunks((d.max_params() / 6).min(1000)) {
                             let mut q =
@@ -951,15 +972,15 @@ pub async fn apply_all(
         .ok_or_else(|| db.error("the database is not open for writing"))?;
     let result = match pool {
         Pool::Sqlite(p) => {
-            macro_rules! copy_state {
+            macro_rules! bulk_state {
                 ($($t:tt)*) => {
-                    unreachable!("COPY is only used on PostgreSQL")
+                    unreachable!("SQLite takes state entries as multi-row INSERTs")
                 };
             }
             apply_with!(p, db, items, locks, sqlite_creates)
         }
         Pool::Postgres(p) => {
-            macro_rules! copy_state {
+            macro_rules! bulk_state {
                 ($conn:expr, $d:expr, $resource:expr, $now:expr, $entries:expr) => {
                     pg_copy_state($conn, $d, $resource, $now, $entries).await?
                 };
@@ -967,9 +988,9 @@ pub async fn apply_all(
             apply_with!(p, db, items, locks, pg_creates)
         }
         Pool::MySql(p) => {
-            macro_rules! copy_state {
+            macro_rules! bulk_state {
                 ($($t:tt)*) => {
-                    unreachable!("COPY is only used on PostgreSQL")
+                    unreachable!("MySQL takes state entries as multi-row INSERTs")
                 };
             }
             apply_with!(p, db, items, locks, mysql_creates)

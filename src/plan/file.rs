@@ -245,30 +245,37 @@ pub fn load(path: &Path) -> Result<SavedPlan> {
         help: Some("make one with `reconcile plan --out FILE`".into()),
     };
     let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
-    let head: Header =
-        serde_json::from_slice(&bytes).map_err(|e| bad(format!("invalid JSON: {e}")))?;
-    if head.kind.as_ref().and_then(|k| k.as_str()) != Some(KIND) {
+    // The whole file is parsed once; only when that fails, or names another kind or version,
+    // is its header read to say why.
+    let parsed = serde_json::from_slice::<SavedPlan>(&bytes);
+    let (kind, version) = match &parsed {
+        Ok(saved) => (Some(saved.kind.clone()), Some(saved.format_version.clone())),
+        Err(_) => {
+            let head: Header =
+                serde_json::from_slice(&bytes).map_err(|e| bad(format!("invalid JSON: {e}")))?;
+            let text = |v: Option<serde_json::Value>| v.and_then(|v| v.as_str().map(String::from));
+            (text(head.kind), text(head.format_version))
+        }
+    };
+    if kind.as_deref() != Some(KIND) {
         return Err(bad(
             "it is not a file written by `reconcile plan --out`".into()
         ));
     }
-    match head.format_version.as_ref().and_then(|v| v.as_str()) {
-        Some(FILE_VERSION) => {}
-        other => {
-            return Err(Error::Plan {
-                message: format!(
-                    "{} is a saved plan of format version {}; this reconcile reads version \
-                     {FILE_VERSION}",
-                    path.display(),
-                    other.unwrap_or("(missing)")
-                ),
-                help: Some(
-                    "make the plan again with this reconcile: `reconcile plan --out FILE`".into(),
-                ),
-            });
-        }
+    if version.as_deref() != Some(FILE_VERSION) {
+        return Err(Error::Plan {
+            message: format!(
+                "{} is a saved plan of format version {}; this reconcile reads version \
+                 {FILE_VERSION}",
+                path.display(),
+                version.as_deref().unwrap_or("(missing)")
+            ),
+            help: Some(
+                "make the plan again with this reconcile: `reconcile plan --out FILE`".into(),
+            ),
+        });
     }
-    serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))
+    parsed.map_err(|e| bad(e.to_string()))
 }
 
 impl SavedPlan {

@@ -224,6 +224,7 @@ impl Plan {
                 Action::NoOp => s.no_op += 1,
             }
         }
+        s.no_op += self.shortcut.as_ref().map_or(0, |q| q.unlisted);
         s
     }
 

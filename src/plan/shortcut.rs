@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{Action, Change, ExcludedItem, Missing, Options, Plan, Reason, ReviewItem};
-use crate::db::read::{CurrentState, StateRow, values_hash};
+use crate::db::read::{CurrentState, StateRow};
 use crate::merge::SourceRef;
 use crate::spec::compiled::{Compiled, Input};
 use crate::value::Value;
@@ -67,6 +67,10 @@ impl Aside {
 pub struct Shortcut {
     /// When the apply the plan relies on ran.
     pub applied_at: String,
+    /// Records up to date that the plan counts but does not list one by one: a plan shown
+    /// only as text never shows them, so they are not built.
+    #[serde(default)]
+    pub unlisted: usize,
 }
 
 /// The inputs fingerprint of a spec for a run with `options`, or `None` when the spec has no
@@ -146,55 +150,98 @@ fn env_names(text: &str) -> Vec<&str> {
     out
 }
 
-/// A digest of a resource's state entries, independent of the order they were read in.
-pub fn state_digest(state: &[StateRow]) -> String {
-    let mut order: Vec<&StateRow> = state.iter().collect();
-    order.sort_by(|a, b| a.address.cmp(&b.address));
-    let mut h = Sha256::new();
-    let mut part = |s: &str| {
-        h.update((s.len() as u64).to_le_bytes());
-        h.update(s.as_bytes());
-    };
-    for s in order {
-        part(&s.address);
-        part(&s.row_key);
-        part(&s.members.len().to_string());
-        for m in &s.members {
-            part(m);
-        }
-        part(&s.hash);
-    }
-    hex::encode(h.finalize())
+/// A digest of a resource's state entries, independent of their order: the count and the
+/// wrapping sum of a 128-bit hash of each entry (a multiset hash). Entries can be added and
+/// taken out one at a time, so an apply derives the digest it leaves from the one it read
+/// without sorting or rebuilding the state, and entries hash on every core.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StateDigest {
+    count: u64,
+    sum: u128,
 }
 
-/// The state entries after an apply: those read before it, with the entries it wrote
-/// (address, row key, members as JSON, hash) replacing theirs and the addresses it deleted
-/// removed.
-pub fn state_after<'a>(
-    before: &[StateRow],
-    written: impl Iterator<Item = (&'a str, &'a str, &'a str, &'a str)>,
-    deleted: impl Iterator<Item = &'a str>,
-) -> Vec<StateRow> {
-    let mut by_address: std::collections::HashMap<String, StateRow> = before
-        .iter()
-        .map(|s| (s.address.clone(), s.clone()))
-        .collect();
-    for (address, row_key, members, hash) in written {
-        by_address.insert(
-            address.to_string(),
-            StateRow {
-                address: address.to_string(),
-                row_key: row_key.to_string(),
-                // Read back the way the state reader reads it.
-                members: serde_json::from_str(members).unwrap_or_default(),
-                hash: hash.to_string(),
-            },
-        );
+impl StateDigest {
+    /// The digest of entries read from the state table.
+    pub fn of(state: &[StateRow]) -> StateDigest {
+        use rayon::prelude::*;
+        state
+            .par_iter()
+            .map(|s| {
+                let members = s.members.iter().map(|m| [m.as_str(), "", ""]);
+                entry_hash(&s.address, &s.row_key, s.members.len(), members, &s.hash)
+            })
+            .fold(StateDigest::default, |d, h| d.with(h, true))
+            .reduce(StateDigest::default, StateDigest::merge)
     }
-    for address in deleted {
-        by_address.remove(address);
+
+    /// The hash of one entry as an apply writes it: members as source references.
+    pub fn written(address: &str, row_key: &str, members: &[SourceRef], hash: &str) -> u128 {
+        let parts = members
+            .iter()
+            .map(|m| [m.source.as_str(), ":", m.id.as_str()]);
+        entry_hash(address, row_key, members.len(), parts, hash)
     }
-    by_address.into_values().collect()
+
+    /// The hash of one entry as the state table holds it.
+    pub fn read(s: &StateRow) -> u128 {
+        let members = s.members.iter().map(|m| [m.as_str(), "", ""]);
+        entry_hash(&s.address, &s.row_key, s.members.len(), members, &s.hash)
+    }
+
+    /// This digest with an entry's hash added (`add`) or taken out.
+    pub fn with(self, hash: u128, add: bool) -> StateDigest {
+        if add {
+            StateDigest {
+                count: self.count.wrapping_add(1),
+                sum: self.sum.wrapping_add(hash),
+            }
+        } else {
+            StateDigest {
+                count: self.count.wrapping_sub(1),
+                sum: self.sum.wrapping_sub(hash),
+            }
+        }
+    }
+
+    fn merge(self, other: StateDigest) -> StateDigest {
+        StateDigest {
+            count: self.count.wrapping_add(other.count),
+            sum: self.sum.wrapping_add(other.sum),
+        }
+    }
+
+    /// The digest as recorded: `v2:` then the count and the sum in hex.
+    pub fn text(&self) -> String {
+        format!("v2:{:x}:{:032x}", self.count, self.sum)
+    }
+}
+
+/// SHA-256 of one entry's parts, each prefixed by its length (a member is given in up to
+/// three pieces so that `source:id` need not be built), cut to 128 bits.
+fn entry_hash<'a>(
+    address: &str,
+    row_key: &str,
+    member_count: usize,
+    members: impl Iterator<Item = [&'a str; 3]>,
+    hash: &str,
+) -> u128 {
+    let mut h = Sha256::new();
+    let mut part = |pieces: &[&str]| {
+        let len: usize = pieces.iter().map(|p| p.len()).sum();
+        h.update((len as u64).to_le_bytes());
+        for p in pieces {
+            h.update(p.as_bytes());
+        }
+    };
+    part(&[address]);
+    part(&[row_key]);
+    part(&[&member_count.to_string()]);
+    for m in members {
+        part(&m);
+    }
+    part(&[hash]);
+    let out = h.finalize();
+    u128::from_le_bytes(out[..16].try_into().expect("SHA-256 has 32 bytes"))
 }
 
 /// Why the shortcut was not taken, for `--explain`-like diagnostics and tests.
@@ -224,6 +271,17 @@ pub fn check(
     record: Option<&Record>,
     current: &CurrentState,
 ) -> Result<(), Miss> {
+    check_rows(spec, inputs, record, current).map(|_| ())
+}
+
+/// [`check`], giving the row of each state entry (by index into the rows read).
+fn check_rows(
+    spec: &Compiled,
+    inputs: &str,
+    record: Option<&Record>,
+    current: &CurrentState,
+) -> Result<Vec<usize>, Miss> {
+    use rayon::prelude::*;
     let record = record.ok_or(Miss::NoRecord)?;
     if record.inputs != inputs {
         return Err(Miss::InputsChanged);
@@ -231,56 +289,90 @@ pub fn check(
     if !current.table_exists {
         return Err(Miss::NoTable);
     }
-    if record.state != state_digest(&current.state) {
+    if record.state != StateDigest::of(&current.state).text() {
         return Err(Miss::StateChanged);
     }
-    // The reader sorts rows by key: find a state entry's row without building an index.
-    let row_of = |row_key: &str| row_of(current, row_key);
     let kept: HashSet<&str> = record
         .aside
         .kept
         .iter()
         .map(|m| m.address.as_str())
         .collect();
-    let mut managed: HashSet<usize> = HashSet::with_capacity(current.state.len());
-    for s in &current.state {
-        // A kept row the full plan would no longer list (it was deleted) differs too.
-        let Some(ri) = row_of(&s.row_key) else {
-            return Err(Miss::RowVanished);
-        };
-        // A kept row's values are not the plan's business (no source holds its record), but
-        // any other managed row must hold what was applied.
-        if !kept.contains(s.address.as_str()) && values_hash(&current.rows[ri].values) != s.hash {
-            return Err(Miss::RowChanged);
+    // Every entry's row, checked on every core; the first problem found in state order wins,
+    // so the reason does not depend on the number of threads.
+    let rows: Vec<Result<usize, Miss>> = current
+        .state
+        .par_iter()
+        .map(|s| {
+            // A kept row the full plan would no longer list (it was deleted) differs too.
+            let ri = row_of(current, &s.row_key).ok_or(Miss::RowVanished)?;
+            // A kept row's values are not the plan's business (no source holds its record),
+            // but any other managed row must hold what was applied.
+            if !kept.contains(s.address.as_str())
+                && !hash_matches(&current.rows[ri].values, &s.hash)
+            {
+                return Err(Miss::RowChanged);
+            }
+            Ok(ri)
+        })
+        .collect();
+    let rows: Vec<usize> = rows.into_iter().collect::<Result<_, _>>()?;
+    if spec.owns_table {
+        let managed: HashSet<usize> = rows.iter().copied().collect();
+        if managed.len() != current.rows.len() {
+            return Err(Miss::Unmanaged);
         }
-        managed.insert(ri);
     }
-    if spec.owns_table && managed.len() != current.rows.len() {
-        return Err(Miss::Unmanaged);
+    Ok(rows)
+}
+
+/// Whether values hash to `hex`, the hash the state keeps ([`crate::db::read::values_hash`]), without
+/// building the hash's text.
+fn hash_matches(values: &[Value], hex: &str) -> bool {
+    let mut buf = Vec::with_capacity(128);
+    for v in values {
+        v.hash_into(&mut buf);
     }
-    Ok(())
+    let mut want = [0u8; 32];
+    hex::decode_to_slice(hex, &mut want).is_ok() && Sha256::digest(&buf)[..] == want[..]
 }
 
 /// The index of the row a state entry points to. The reader sorts rows by key, so no index
-/// needs building.
+/// needs building; integer keys are usually dense, so the row at the key's offset from the
+/// first is tried before searching.
 fn row_of(current: &CurrentState, row_key: &str) -> Option<usize> {
-    let key = if current.integer_key {
-        Value::Int(row_key.parse().ok()?)
+    let rows = &current.rows;
+    if current.integer_key {
+        let k: i64 = row_key.parse().ok()?;
+        if let Some(Value::Int(first)) = rows.first().map(|r| &r.key)
+            && let Some(guess) = k.checked_sub(*first).and_then(|o| usize::try_from(o).ok())
+            && rows.get(guess).is_some_and(|r| r.key == Value::Int(k))
+        {
+            return Some(guess);
+        }
+        rows.binary_search_by(|r| r.key.cmp(&Value::Int(k))).ok()
     } else {
-        Value::Text(row_key.to_string())
-    };
-    current.rows.binary_search_by(|r| r.key.cmp(&key)).ok()
+        rows.binary_search_by(|r| match &r.key {
+            Value::Text(t) => t.as_str().cmp(row_key),
+            other => other.cmp(&Value::Text(row_key.to_string())),
+        })
+        .ok()
+    }
 }
 
 /// The plan, when the shortcut applies: every managed row up to date, and the recorded
-/// excluded records, pairs to review and kept rows. Otherwise, why not.
+/// excluded records, pairs to review and kept rows. Otherwise, why not, with `current` as it
+/// was. With `list`, every record up to date is listed, as `plan --json` shows them: the
+/// rows' values are then moved into the plan and `current` keeps only their keys. Without
+/// it, they are only counted.
 pub fn plan(
     spec: &Compiled,
     inputs: &str,
     record: Option<&Record>,
-    current: &CurrentState,
+    current: &mut CurrentState,
+    list: bool,
 ) -> Result<Plan, Miss> {
-    check(spec, inputs, record, current)?;
+    let rows = check_rows(spec, inputs, record, current)?;
     let record = record.ok_or(Miss::NoRecord)?;
     let kept: HashSet<&str> = record
         .aside
@@ -288,30 +380,34 @@ pub fn plan(
         .iter()
         .map(|m| m.address.as_str())
         .collect();
-    let row_of = |row_key: &str| row_of(current, row_key);
-
     let width = spec.fields.len();
-    let changes = current
-        .state
-        .iter()
-        .filter(|s| !kept.contains(s.address.as_str()))
-        .filter_map(|s| {
-            let row = &current.rows[row_of(&s.row_key)?];
-            Some(Change {
-                address: s.address.clone(),
-                action: Action::NoOp,
-                reason: Reason::UpToDate,
-                row_key: Some(row.key.clone()),
-                before: Some(row.values.clone()),
-                after: Some(row.values.clone()),
-                changed: Vec::new(),
-                // Which source each value came from is only known by resolving.
-                provenance: vec![None; width],
-                members: s.members.iter().map(|m| source_ref(m)).collect(),
-                write_state: false,
-            })
-        })
-        .collect();
+    let rows_read = current.rows.len();
+    let mut changes = Vec::new();
+    let mut unlisted = 0;
+    for (s, ri) in current.state.iter().zip(rows) {
+        if kept.contains(s.address.as_str()) {
+            continue;
+        }
+        if !list {
+            unlisted += 1;
+            continue;
+        }
+        let row = &mut current.rows[ri];
+        let values = std::mem::take(&mut row.values);
+        changes.push(Change {
+            address: s.address.clone(),
+            action: Action::NoOp,
+            reason: Reason::UpToDate,
+            row_key: Some(row.key.clone()),
+            before: Some(values.clone()),
+            after: Some(values),
+            changed: Vec::new(),
+            // Which source each value came from is only known by resolving.
+            provenance: vec![None; width],
+            members: s.members.iter().map(|m| source_ref(m)).collect(),
+            write_state: false,
+        });
+    }
     Ok(Plan {
         resource: spec.resource.clone(),
         table: spec.table.clone(),
@@ -326,7 +422,7 @@ pub fn plan(
         excluded: record.aside.excluded.clone(),
         review: record.aside.review.clone(),
         fingerprint: current.fingerprint.clone(),
-        rows_read: current.rows.len(),
+        rows_read,
         sensitive: spec.sensitive.clone(),
         soft_delete: spec.soft_delete.clone(),
         // What a saved plan uses to name the rows that changed: the shortcut never makes one.
@@ -334,6 +430,7 @@ pub fn plan(
         inputs: Some(inputs.to_string()),
         shortcut: Some(Shortcut {
             applied_at: record.applied_at.clone(),
+            unlisted,
         }),
     })
 }
@@ -365,43 +462,101 @@ mod tests {
         }
     }
 
+    fn digest(state: &[StateRow]) -> String {
+        StateDigest::of(state).text()
+    }
+
     #[test]
     fn state_digest_ignores_order_and_sees_every_part() {
         let (a, b) = (entry("a", "h1"), entry("b", "h2"));
         assert_eq!(
-            state_digest(&[a.clone(), b.clone()]),
-            state_digest(&[b.clone(), a.clone()])
+            digest(&[a.clone(), b.clone()]),
+            digest(&[b.clone(), a.clone()])
         );
         assert_ne!(
-            state_digest(&[a.clone(), b.clone()]),
-            state_digest(&[a.clone(), entry("b", "h3")])
+            digest(&[a.clone(), b.clone()]),
+            digest(&[a.clone(), entry("b", "h3")])
         );
-        assert_ne!(
-            state_digest(std::slice::from_ref(&a)),
-            state_digest(&[a, b])
+        assert_ne!(digest(std::slice::from_ref(&a)), digest(&[a.clone(), b]));
+        let mut moved = a.clone();
+        moved.row_key = "2".into();
+        assert_ne!(digest(std::slice::from_ref(&a)), digest(&[moved]));
+        let mut joined = a.clone();
+        joined.members = vec!["a:1".into(), "b:1".into()];
+        assert_ne!(digest(std::slice::from_ref(&a)), digest(&[joined]));
+        // Parts are length-prefixed: moving a character from one part to the next shows.
+        let mut split = a.clone();
+        split.members = vec!["a:".into()];
+        split.hash = "1h1".into();
+        assert_ne!(digest(std::slice::from_ref(&a)), digest(&[split]));
+    }
+
+    #[test]
+    fn written_entries_hash_as_they_read_back() {
+        let read = entry("a", "h1");
+        let members = [SourceRef {
+            source: "a".into(),
+            id: "1".into(),
+        }];
+        assert_eq!(
+            StateDigest::read(&read),
+            StateDigest::written("a", "1", &members, "h1")
         );
     }
 
     #[test]
-    fn state_after_replaces_written_and_drops_deleted() {
+    fn entries_replaced_and_taken_out_give_the_digest_of_what_is_left() {
         let before = vec![entry("a", "h1"), entry("b", "h2"), entry("c", "h3")];
-        let after = state_after(
-            &before,
-            [("b", "7", "[\"s:2\"]", "h9")].into_iter(),
-            ["c"].into_iter(),
+        let b_new = StateRow {
+            address: "b".into(),
+            row_key: "7".into(),
+            members: vec!["s:2".into()],
+            hash: "h9".into(),
+        };
+        let after = StateDigest::of(&before)
+            .with(StateDigest::read(&before[1]), false)
+            .with(StateDigest::read(&b_new), true)
+            .with(StateDigest::read(&before[2]), false);
+        assert_eq!(after.text(), digest(&[entry("a", "h1"), b_new.clone()]));
+        assert_ne!(after.text(), digest(&[entry("a", "h1")]));
+        assert_eq!(
+            StateDigest::default().text(),
+            digest(&[]),
+            "an empty state has the digest of nothing"
         );
-        let mut expected = vec![
-            entry("a", "h1"),
-            StateRow {
-                address: "b".into(),
-                row_key: "7".into(),
-                members: vec!["s:2".into()],
-                hash: "h9".into(),
-            },
-        ];
-        assert_eq!(state_digest(&after), state_digest(&expected));
-        expected.pop();
-        assert_ne!(state_digest(&after), state_digest(&expected));
+    }
+
+    #[test]
+    fn a_state_entry_finds_its_row_with_dense_gapped_or_text_keys() {
+        use crate::db::read::CurrentRow;
+        let table = |keys: Vec<Value>, integer_key: bool| CurrentState {
+            integer_key,
+            rows: keys
+                .into_iter()
+                .map(|key| CurrentRow {
+                    key,
+                    values: Vec::new(),
+                })
+                .collect(),
+            ..Default::default()
+        };
+        let dense = table((5..10).map(Value::Int).collect(), true);
+        assert_eq!(row_of(&dense, "5"), Some(0));
+        assert_eq!(row_of(&dense, "9"), Some(4));
+        assert_eq!(row_of(&dense, "10"), None);
+        assert_eq!(row_of(&dense, "4"), None);
+        assert_eq!(row_of(&dense, "x"), None);
+        // Gaps: the guess misses and the search finds it.
+        let gapped = table([1, 2, 7, 40, 41].map(Value::Int).to_vec(), true);
+        assert_eq!(row_of(&gapped, "7"), Some(2));
+        assert_eq!(row_of(&gapped, "41"), Some(4));
+        assert_eq!(row_of(&gapped, "3"), None);
+        let text = table(
+            ["a", "b", "d"].map(|k| Value::Text(k.into())).to_vec(),
+            false,
+        );
+        assert_eq!(row_of(&text, "d"), Some(2));
+        assert_eq!(row_of(&text, "c"), None);
     }
 
     #[test]

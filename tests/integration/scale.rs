@@ -207,3 +207,67 @@ fn rows_in_every_chunk_of_a_large_sqlite_table_are_found() {
         );
     }
 }
+
+/// 25,000 managed rows: their state entries span two of the chunks SQLite state is read in.
+/// After an apply the plan is quick and counts every record up to date without listing them,
+/// `--json` lists them all, `--refresh` agrees, and a row changed outside reconcile in the
+/// last chunk is seen.
+#[test]
+fn state_entries_in_every_chunk_are_read_and_checked() {
+    const N: usize = 25_000;
+    let ws = Workspace::empty();
+    let mut csv = String::from("id,name,email\n");
+    for i in 0..N {
+        csv.push_str(&format!("{i},Customer {i:05},c{i}@example.com\n"));
+    }
+    ws.write("people.csv", &csv);
+    ws.write(
+        "spec.yaml",
+        r#"version: 1
+resource: people
+target:
+  table: people
+  fields:
+    name: { type: text, required: true }
+    email: { type: email }
+sources:
+  s: { file: people.csv, id: id, fields: { name: name, email: email } }
+"#,
+    );
+    ws.run(&["apply", "-f", "spec.yaml", "--auto-approve"]).ok();
+    let db = ws.path("reconcile.db");
+    let entries = crate::common::query(&db, "SELECT COUNT(*) FROM reconcile_state");
+    assert_eq!(entries[0][0].as_deref(), Some(N.to_string().as_str()));
+
+    let quick = ws.run(&["plan", "-f", "spec.yaml"]).ok().stdout;
+    assert!(quick.contains("unchanged since the last apply"), "{quick}");
+    assert!(quick.contains("25,000 records up to date"), "{quick}");
+    let listed = ws.run(&["plan", "-f", "spec.yaml", "--json"]).ok().json();
+    assert!(listed["shortcut"].is_object(), "the JSON plan is quick too");
+    assert_eq!(listed["summary"]["no_op"], N);
+    assert_eq!(listed["changes"].as_array().unwrap().len(), N);
+    let full = ws
+        .run(&["plan", "-f", "spec.yaml", "--json", "--refresh"])
+        .ok()
+        .json();
+    assert_eq!(full["summary"]["no_op"], N, "{}", full["summary"]);
+    assert_eq!(full["summary"]["create"], 0, "{}", full["summary"]);
+
+    // The entry last in address order is read in the second chunk.
+    let last = crate::common::query(
+        &db,
+        "SELECT row_key FROM reconcile_state ORDER BY address DESC LIMIT 1",
+    )[0][0]
+        .clone()
+        .unwrap();
+    crate::common::execute(
+        &db,
+        &format!("UPDATE people SET name = 'Someone' WHERE id = {last}"),
+    );
+    let run = ws.run(&["plan", "-f", "spec.yaml", "--json"]).ok().json();
+    assert!(
+        run.get("shortcut").is_none(),
+        "a changed row reads the sources"
+    );
+    assert_eq!(run["summary"]["update"], 1, "{}", run["summary"]);
+}
