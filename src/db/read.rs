@@ -375,19 +375,10 @@ macro_rules! read_on {
                             if n == 0 {
                                 return Ok(());
                             }
-                            let chunk: Vec<[String; 4]> = serde_json::from_str(text.as_deref().unwrap_or("[]"))
-                                .map_err(|e| sqlx::Error::Protocol(format!("cannot read state entries: {e}")))?;
-                            for [address, row_key, members, hash] in chunk {
-                                chunk_prints.state(&mut buf, [&address, &row_key, &members, &hash]);
-                                entries.push($crate::db::read::StateRow {
-                                    // Kept even when rows are not: the state an apply leaves
-                                    // is recorded from them.
-                                    members: serde_json::from_str(&members).unwrap_or_default(),
-                                    address,
-                                    row_key,
-                                    hash,
-                                });
-                            }
+                            $crate::db::read::add_json_state(
+                                text.as_deref().unwrap_or("[]"), &mut chunk_prints, &mut entries,
+                            )
+                            .map_err(|e| sqlx::Error::Protocol(e))?;
                             after = last;
                         }
                     }
@@ -622,6 +613,50 @@ pub(crate) fn add_json_rows(
         );
     *prints = prints.merge(&part);
     rows.extend(kept);
+    Ok(())
+}
+
+/// Adds the state entries of one chunk (see [`sqlite_state_chunk_sql`]), fingerprinted and
+/// built on every core; they stay in chunk order.
+pub(crate) fn add_json_state(
+    text: &str,
+    prints: &mut Prints,
+    entries: &mut Vec<StateRow>,
+) -> Result<(), String> {
+    use rayon::prelude::*;
+    type Entry<'a> = [std::borrow::Cow<'a, str>; 4];
+    #[derive(serde::Deserialize)]
+    struct Chunk<'a>(#[serde(borrow)] Vec<Entry<'a>>);
+    let chunk: Chunk<'_> =
+        serde_json::from_str(text).map_err(|e| format!("cannot read state entries: {e}"))?;
+    let (part, built) = chunk
+        .0
+        .par_iter()
+        .fold(
+            || (Prints::default(), Vec::new(), Vec::with_capacity(256)),
+            |(mut prints, mut built, mut buf), [address, row_key, members, hash]| {
+                prints.state(&mut buf, [address, row_key, members, hash]);
+                built.push(StateRow {
+                    address: address.to_string(),
+                    row_key: row_key.to_string(),
+                    // A JSON list of `source:id`. Kept even when rows are not: the state an
+                    // apply leaves is recorded from them.
+                    members: serde_json::from_str(members).unwrap_or_default(),
+                    hash: hash.to_string(),
+                });
+                (prints, built, buf)
+            },
+        )
+        .map(|(prints, built, _)| (prints, built))
+        .reduce(
+            || (Prints::default(), Vec::new()),
+            |(a, mut ea), (b, eb)| {
+                ea.extend(eb);
+                (a.merge(&b), ea)
+            },
+        );
+    *prints = prints.merge(&part);
+    entries.extend(built);
     Ok(())
 }
 
