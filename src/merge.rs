@@ -29,12 +29,33 @@ impl fmt::Display for SourceRef {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DesiredRecord {
     pub values: Vec<Value>,
-    /// Per field: the record the value came from (`None` for an empty field).
-    pub provenance: Vec<Option<SourceRef>>,
+    /// Per field: the member the value came from, by its place in `members` (`None` for an
+    /// empty field).
+    pub provenance: Vec<Option<u32>>,
     /// Every member of the cluster, highest priority first.
     pub members: Vec<SourceRef>,
     /// Index of the cluster in the match result.
     pub cluster: usize,
+}
+
+impl DesiredRecord {
+    /// The member field `f`'s value came from.
+    pub fn source_of(&self, f: usize) -> Option<&SourceRef> {
+        source_of(&self.provenance, &self.members, f)
+    }
+}
+
+/// The member (by place in `members`) that `provenance` names for field `f`.
+pub fn source_of<'a>(
+    provenance: &[Option<u32>],
+    members: &'a [SourceRef],
+    f: usize,
+) -> Option<&'a SourceRef> {
+    provenance
+        .get(f)
+        .copied()
+        .flatten()
+        .and_then(|m| members.get(m as usize))
 }
 
 /// Merges every cluster. A golden record missing a required field is a problem naming its
@@ -60,14 +81,10 @@ pub fn merge(
         let mut values = Vec::with_capacity(spec.fields.len());
         let mut provenance = Vec::with_capacity(spec.fields.len());
         for (fi, field) in spec.fields.iter().enumerate() {
-            match records
-                .iter()
-                .zip(&refs)
-                .find(|(r, _)| !r.values[fi].is_null())
-            {
-                Some((r, sref)) => {
-                    values.push(r.values[fi].clone());
-                    provenance.push(Some(sref.clone()));
+            match records.iter().position(|r| !r.values[fi].is_null()) {
+                Some(m) => {
+                    values.push(records[m].values[fi].clone());
+                    provenance.push(Some(m as u32));
                 }
                 None => {
                     if field.required {

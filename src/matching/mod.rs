@@ -503,6 +503,9 @@ fn sample_levels(
     levels
 }
 
+/// A cluster being built: its records, and its links as (record, to, forced by the spec).
+type Building = (Vec<usize>, Vec<(usize, usize, bool)>);
+
 /// Turns scored pairs into clusters (see the module documentation).
 fn link(
     config: &MatchConfig,
@@ -516,7 +519,7 @@ fn link(
     let n = records.len();
     // Ties are broken by (source, id), never by input position.
     let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| {
+    order.par_sort_by(|&a, &b| {
         (flat.source_of[a], records[a].id.as_str())
             .cmp(&(flat.source_of[b], records[b].id.as_str()))
     });
@@ -524,9 +527,15 @@ fn link(
     for (r, &g) in order.iter().enumerate() {
         rank[g] = r;
     }
-    let lookup: HashMap<(usize, &str), usize> = (0..n)
-        .map(|g| ((flat.source_of[g], records[g].id.as_str()), g))
-        .collect();
+    // Records by (source, id), for the pairs the spec names; most specs name none.
+    let lookup: HashMap<(usize, &str), usize> =
+        if config.same.is_empty() && config.distinct.is_empty() {
+            HashMap::default()
+        } else {
+            (0..n)
+                .map(|g| ((flat.source_of[g], records[g].id.as_str()), g))
+                .collect()
+        };
     let resolve =
         |r: &crate::spec::compiled::RecordRef| lookup.get(&(r.source, r.id.as_str())).copied();
     let same: Vec<(usize, usize)> = config
@@ -629,26 +638,21 @@ fn link(
             by_top_source[sa.max(sb)].push(p);
         }
     }
+    // Clusters are built as record indexes and links to score; they are turned into members
+    // and scored links at the end, on every core.
+    let mut built: Vec<Building> = Vec::new();
     let new_cluster = |root: usize,
                        groups: &mut Groups,
                        group_links: &mut HashMap<usize, Vec<(usize, usize, bool)>>,
-                       out: &mut Matches,
+                       built: &mut Vec<Building>,
                        cluster_of: &mut Vec<usize>| {
         let mut members = groups.members[root].clone();
         members.sort_by_key(|&g| rank[g]);
         for &g in &members {
-            cluster_of[g] = out.clusters.len();
+            cluster_of[g] = built.len();
         }
-        let links = group_links
-            .remove(&root)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(rec, to, forced)| link_of(rec, to, forced))
-            .collect();
-        out.clusters.push(Cluster {
-            members: members.iter().map(|&g| flat.member(g)).collect(),
-            links,
-        });
+        let links = group_links.remove(&root).unwrap_or_default();
+        built.push((members, links));
     };
     for (s, top_pairs) in by_top_source.iter().enumerate() {
         let mut roots: Vec<usize> = (flat.offsets[s]..flat.offsets[s + 1])
@@ -657,13 +661,13 @@ fn link(
         // New clusters keep the sources' own order.
         roots.sort_by_key(|&r| groups.members[r].iter().min().copied());
         roots.dedup();
-        if out.clusters.is_empty() {
+        if built.is_empty() {
             for root in roots {
                 new_cluster(
                     root,
                     &mut groups,
                     &mut group_links,
-                    &mut out,
+                    &mut built,
                     &mut cluster_of,
                 );
             }
@@ -729,14 +733,10 @@ fn link(
                     for &m in &members {
                         cluster_of[m] = c;
                     }
-                    let cluster = &mut out.clusters[c];
-                    cluster
-                        .members
-                        .extend(members.iter().map(|&m| flat.member(m)));
-                    cluster.links.push(link_of(x, y, forced));
-                    for (rec, to, forced) in group_links.remove(&g).unwrap_or_default() {
-                        cluster.links.push(link_of(rec, to, forced));
-                    }
+                    let cluster = &mut built[c];
+                    cluster.0.extend(members);
+                    cluster.1.push((x, y, forced));
+                    cluster.1.extend(group_links.remove(&g).unwrap_or_default());
                 } else {
                     reviews.push((
                         x,
@@ -754,12 +754,22 @@ fn link(
                     root,
                     &mut groups,
                     &mut group_links,
-                    &mut out,
+                    &mut built,
                     &mut cluster_of,
                 );
             }
         }
     }
+    out.clusters = built
+        .into_par_iter()
+        .map(|(members, links)| Cluster {
+            members: members.iter().map(|&g| flat.member(g)).collect(),
+            links: links
+                .into_iter()
+                .map(|(rec, to, forced)| link_of(rec, to, forced))
+                .collect(),
+        })
+        .collect();
 
     // A pair whose two records ended up in one cluster anyway needs no review.
     let mut seen = HashSet::default();

@@ -80,15 +80,25 @@ pub struct Change {
     pub action: Action,
     pub reason: Reason,
     /// The row's primary key, when a row exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub row_key: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<Vec<Value>>,
     pub after: Option<Vec<Value>>,
     /// Field indexes whose value changes.
     pub changed: Vec<usize>,
-    pub provenance: Vec<Option<SourceRef>>,
+    /// Per field: the member the value came from, by its place in `members`.
+    pub provenance: Vec<Option<u32>>,
     pub members: Vec<SourceRef>,
     /// The state table entry must be written (new, adopted, or its members changed).
     pub write_state: bool,
+}
+
+impl Change {
+    /// The member field `f`'s value came from, when the plan knows it.
+    pub fn source_of(&self, f: usize) -> Option<&SourceRef> {
+        crate::merge::source_of(&self.provenance, &self.members, f)
+    }
 }
 
 /// A managed row whose record left every source; kept by `on_missing: keep`.

@@ -195,9 +195,7 @@ pub fn resolve_references(
                 None => {
                     let who = key_text(&d.values[spec.address_field]);
                     let from = d
-                        .provenance
-                        .get(f)
-                        .and_then(Option::as_ref)
+                        .source_of(f)
                         .map(|s| format!(" ({s})"))
                         .unwrap_or_default();
                     problems.push(format!(

@@ -322,8 +322,8 @@ pub fn record(spec: &Compiled, resolved: &Resolved, plan: &Plan, index: usize) -
     let width = plan.fields.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
     for (fi, (name, _)) in plan.fields.iter().enumerate() {
         let value = &desired.values[fi];
-        let from = desired.provenance[fi]
-            .as_ref()
+        let from = desired
+            .source_of(fi)
             .map_or("no source has a value".to_string(), |p| format!("from {p}"));
         let shown = if value.is_null() {
             "(empty)".to_string()

@@ -324,11 +324,7 @@ impl Report<'_> {
             }
             // As in the text plan: a value from the first (highest-priority) record goes
             // unmarked; one another record supplied names it.
-            let from = c
-                .provenance
-                .get(f)
-                .and_then(Option::as_ref)
-                .filter(|p| Some(*p) != c.members.first());
+            let from = c.source_of(f).filter(|p| Some(*p) != c.members.first());
             let prov = from
                 .map(|p| {
                     format!(

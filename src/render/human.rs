@@ -364,7 +364,7 @@ fn change(out: &mut String, plan: &Plan, c: &Change, width: usize) {
     // Values from the record's first (highest-priority) member go unmarked; a value that
     // another member supplied says where it came from.
     let origin = |f: usize| -> String {
-        match &c.provenance[f] {
+        match c.source_of(f) {
             Some(p) if Some(p) != c.members.first() => paint(DIM, format!("  # from {p}")),
             _ => String::new(),
         }

@@ -164,8 +164,10 @@ pub fn to_json(plan: &Plan) -> JsonPlan {
                 provenance: plan
                     .fields
                     .iter()
-                    .zip(&c.provenance)
-                    .filter_map(|((name, _), p)| p.as_ref().map(|p| (name.clone(), p.to_string())))
+                    .enumerate()
+                    .filter_map(|(f, (name, _))| {
+                        c.source_of(f).map(|p| (name.clone(), p.to_string()))
+                    })
                     .collect(),
                 sources: c.members.iter().map(ToString::to_string).collect(),
                 soft_delete: plan
