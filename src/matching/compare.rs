@@ -287,6 +287,8 @@ fn days_from_civil(y: i32, m: u32, d: u32) -> Option<i64> {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TermFrequency {
     pub counts: HashMap<u64, u32>,
+    /// For names: records per whole canonical name.
+    pub names: HashMap<u64, u32>,
     /// Records with a value.
     pub total: u32,
 }
@@ -303,7 +305,8 @@ impl TermFrequency {
         for p in values {
             match p {
                 Prepared::Missing => continue,
-                Prepared::Name { tokens, .. } => {
+                Prepared::Name { tokens, canonical } => {
+                    *tf.names.entry(term_hash(canonical)).or_default() += 1;
                     let mut seen: Vec<&String> = Vec::with_capacity(tokens.len());
                     for t in tokens {
                         if !seen.contains(&t) {
@@ -326,6 +329,15 @@ impl TermFrequency {
     fn count(&self, key: &str) -> u32 {
         self.counts
             .get(&term_hash(key))
+            .copied()
+            .unwrap_or(1)
+            .max(1)
+    }
+
+    /// Records holding exactly this canonical name.
+    fn name_count(&self, canonical: &str) -> u32 {
+        self.names
+            .get(&term_hash(canonical))
             .copied()
             .unwrap_or(1)
             .max(1)
@@ -540,33 +552,57 @@ fn jaccard<T: Ord>(a: &[T], b: &[T]) -> f64 {
 ///
 /// For exact-style methods (Splink's adjustment): agreeing on a value that a share f of
 /// records hold is worth log2(m/f) rather than log2(m/u), so the adjustment is log2(u/f).
-/// For names: the words the two names share are counted; when the rarest shared word is
-/// held by other records besides this pair (a brand with several branches, "kitchen"), the
-/// evidence is divided by the number of those other records, never below zero.
+/// For names: the same names are judged by the records holding that whole canonical name (a
+/// branch name several records share is weak evidence; a name only this pair has is not,
+/// however common its words). When u was `estimated` from these records, that is the exact
+/// adjustment above, log2(u/f). With given weights, a name rarer than u counts for more, and
+/// otherwise the evidence is divided by the number of other records holding the name, never
+/// below zero. Different names count the words they share: when the rarest is held by other
+/// records besides this pair (a brand with several branches, "kitchen"), the evidence is
+/// divided by the number of those other records, never below zero.
 pub fn tf_adjustment(
     c: &Comparison,
     level: &Level,
     level_index: usize,
     tf: &TermFrequency,
-    a: &Prepared,
-    b: &Prepared,
+    (a, b): (&Prepared, &Prepared),
     level_bits: f64,
+    estimated: bool,
 ) -> f64 {
     match (c.method, a, b) {
         (
             CompareMethod::Name,
-            Prepared::Name { tokens: ta, .. },
+            Prepared::Name {
+                tokens: ta,
+                canonical,
+            },
             Prepared::Name { tokens: tb, .. },
         ) => {
             if level_index + 1 >= level_count(c) {
                 return 0.0;
             }
-            let rarest = ta
-                .iter()
-                .filter(|t| tb.contains(t))
-                .map(|t| tf.count(t))
-                .min();
-            match rarest {
+            if level_index == 0 && estimated && tf.total > 0 {
+                let f = f64::from(tf.name_count(canonical)) / f64::from(tf.total);
+                return (level.u / f).log2();
+            }
+            let rarest = if level_index == 0 {
+                Some(tf.name_count(canonical))
+            } else {
+                ta.iter()
+                    .filter(|t| tb.contains(t))
+                    .map(|t| tf.count(t))
+                    .min()
+            };
+            // With given weights u is a guess: a name rarer than it says (a long list of
+            // mostly distinct names) counts for more, but a name it makes look common on a
+            // short list is only weakened by the records that share it.
+            let rare = if level_index == 0 && tf.total > 0 {
+                let f = f64::from(tf.name_count(canonical)) / f64::from(tf.total);
+                (level.u / f).log2().max(0.0)
+            } else {
+                0.0
+            };
+            rare + match rarest {
                 Some(n) if n > 2 => (-(f64::from(n - 1)).log2()).max(-level_bits.max(0.0)),
                 _ => 0.0,
             }
@@ -774,6 +810,53 @@ mod tests {
     }
 
     #[test]
+    fn the_same_name_counts_by_the_records_holding_the_whole_name() {
+        let c = comparison(CompareMethod::Name);
+        let given = given_levels(&c)[0].clone();
+        let mut names = vec!["Lulo Brewery"; 2];
+        // "Lulo" and "Brewery" are common words; "Lulo Brewery" itself is this pair's alone.
+        names.extend(["Lulo Bistro"; 6]);
+        names.extend(["Kaya Brewery"; 2]);
+        // A chain: one name on ten records.
+        names.extend(["Mugg Bean Ballito"; 10]);
+        names.extend((0..80).map(|_| "Other Place"));
+        let values: Vec<Prepared> = names
+            .iter()
+            .map(|s| Prepared::new(c.method, &Value::Text((*s).into())))
+            .collect();
+        let tf = TermFrequency::build(values.iter());
+        let same = |name: usize, level: &Level, estimated: bool| {
+            tf_adjustment(
+                &c,
+                level,
+                0,
+                &tf,
+                (&values[name], &values[name]),
+                level.bits(),
+                estimated,
+            )
+        };
+        let (pair, chain) = (0, 10);
+        // Given weights: the pair keeps its full evidence, whatever its words; the chain's
+        // name is weakened by the other records holding it.
+        assert_eq!(same(pair, &given, false), 0.0);
+        assert!(same(chain, &given, false) < -3.0);
+        // Estimated u: Splink's adjustment, log2(u/f), stronger for a name rarer than u and
+        // weaker for a common one.
+        let estimated = Level {
+            u: 0.05,
+            ..given.clone()
+        };
+        let rare = same(pair, &estimated, true);
+        assert!((rare - (0.05f64 / 0.02).log2()).abs() < 1e-9, "{rare}");
+        assert!(same(chain, &estimated, true) < 0.0);
+        // A rare u (long lists): a name held by two records in a hundred is no rarer.
+        let tiny = Level { u: 0.0001, ..given };
+        assert!(same(pair, &tiny, true) < 0.0);
+        assert!(same(pair, &tiny, false) == 0.0);
+    }
+
+    #[test]
     fn common_values_count_less() {
         let c = comparison(CompareMethod::Exact);
         let level = &given_levels(&c)[0];
@@ -782,8 +865,24 @@ mod tests {
             .map(|s| Prepared::new(c.method, &Value::Text((*s).into())))
             .collect();
         let tf = TermFrequency::build(values.iter());
-        let common = tf_adjustment(&c, level, 0, &tf, &values[0], &values[1], level.bits());
-        let rare = tf_adjustment(&c, level, 0, &tf, &values[4], &values[4], level.bits());
+        let common = tf_adjustment(
+            &c,
+            level,
+            0,
+            &tf,
+            (&values[0], &values[1]),
+            level.bits(),
+            false,
+        );
+        let rare = tf_adjustment(
+            &c,
+            level,
+            0,
+            &tf,
+            (&values[4], &values[4]),
+            level.bits(),
+            false,
+        );
         assert!(common < rare);
     }
 

@@ -204,9 +204,9 @@ impl<'c> Matcher<'c> {
                         &self.model.levels[i][l as usize],
                         l as usize,
                         tf,
-                        &a[i],
-                        &b[i],
+                        (&a[i], &b[i]),
                         level_bits,
+                        self.model.lambda.is_some(),
                     );
             }
         }
@@ -233,9 +233,9 @@ impl<'c> Matcher<'c> {
                                     &self.model.levels[i][l],
                                     l,
                                     tf,
-                                    &a[i],
-                                    &b[i],
+                                    (&a[i], &b[i]),
                                     base,
+                                    self.model.lambda.is_some(),
                                 )
                         });
                         (base + tf_bits, tf_bits)
