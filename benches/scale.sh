@@ -293,8 +293,10 @@ run_backend() {
   measure "$bin" plan -f "$dir/touched/spec.yaml" --database "$db_url" --out "$updates_file"
   updates=$(plan_count "$updates_file" update)
   expected=$(((n + touch_every - 1) / touch_every))
-  [ "$updates" = "$expected" ] \
-    || problems+=("$db, $n records: the update plan has $updates updates, $expected records of a changed city")
+  # Every record moved is an update; a moved record that no longer links can free its
+  # partner to link elsewhere, which updates a few more (at most 1% is accepted).
+  [ "$updates" -ge "$expected" ] && [ "$updates" -le $((expected + expected / 100)) ] \
+    || problems+=("$db, $n records: the update plan has $updates updates for $expected records of a changed city (expected that many, plus at most 1%)")
   row "plan (scattered updates)" "$db" "$total" "$secs" "$rss" "$(rate "$total" "$secs")" "" \
     "every ${touch_every}th record of a changed"
   # A record of a in another city may no longer link with its record of b (city is one of
