@@ -53,8 +53,9 @@ pub fn insert_sql(d: Dialect) -> String {
 }
 
 /// The record to write after applying `plan`, given the digest of the resource's state
-/// entries as the apply leaves them; `None` when the plan has no inputs fingerprint (several resources planned
-/// together, `--target`, a query source): the old record is then only removed.
+/// entries as the apply leaves them; `None` when the plan has no inputs fingerprint (several
+/// resources planned together, `--target`, a query source): the old record is then only
+/// removed.
 pub fn record_for(
     plan: &crate::plan::Plan,
     state: crate::plan::shortcut::StateDigest,

@@ -571,7 +571,6 @@ pub(crate) fn add_json_rows(
     prints: &mut Prints,
     rows: &mut Vec<CurrentRow>,
 ) -> Result<(), String> {
-    use rayon::prelude::*;
     let chunk: Vec<Vec<JsonCell<'_>>> =
         serde_json::from_str(text).map_err(|e| format!("cannot read a chunk of rows: {e}"))?;
     if chunk.iter().any(|row| row.len() != spec.fields.len() + 1) {
@@ -586,24 +585,32 @@ pub(crate) fn add_json_rows(
             })
             .collect()
     }
-    let (part, kept) = chunk
+    on_every_core(&chunk, prints, rows, |row, prints, buf, out| {
+        add_row(&cells_of(row), spec, integer_key, keep, prints, buf, out);
+    });
+    Ok(())
+}
+
+/// Runs `add` on every item of a chunk on every core, each core with its own prints, scratch
+/// buffer and output; the prints are summed into `prints` and the outputs appended to `out`
+/// in chunk order.
+fn on_every_core<I: Sync, T: Send>(
+    chunk: &[I],
+    prints: &mut Prints,
+    out: &mut Vec<T>,
+    add: impl Fn(&I, &mut Prints, &mut Vec<u8>, &mut Vec<T>) + Sync,
+) {
+    use rayon::prelude::*;
+    let (part, built) = chunk
         .par_iter()
         .fold(
             || (Prints::default(), Vec::new(), Vec::with_capacity(256)),
-            |(mut prints, mut kept, mut buf), row| {
-                add_row(
-                    &cells_of(row),
-                    spec,
-                    integer_key,
-                    keep,
-                    &mut prints,
-                    &mut buf,
-                    &mut kept,
-                );
-                (prints, kept, buf)
+            |(mut prints, mut built, mut buf), item| {
+                add(item, &mut prints, &mut buf, &mut built);
+                (prints, built, buf)
             },
         )
-        .map(|(prints, kept, _)| (prints, kept))
+        .map(|(prints, built, _)| (prints, built))
         .reduce(
             || (Prints::default(), Vec::new()),
             |(a, mut ra), (b, rb)| {
@@ -612,8 +619,7 @@ pub(crate) fn add_json_rows(
             },
         );
     *prints = prints.merge(&part);
-    rows.extend(kept);
-    Ok(())
+    out.extend(built);
 }
 
 /// Adds the state entries of one chunk (see [`sqlite_state_chunk_sql`]), fingerprinted and
@@ -623,40 +629,27 @@ pub(crate) fn add_json_state(
     prints: &mut Prints,
     entries: &mut Vec<StateRow>,
 ) -> Result<(), String> {
-    use rayon::prelude::*;
     type Entry<'a> = [std::borrow::Cow<'a, str>; 4];
     #[derive(serde::Deserialize)]
     struct Chunk<'a>(#[serde(borrow)] Vec<Entry<'a>>);
     let chunk: Chunk<'_> =
         serde_json::from_str(text).map_err(|e| format!("cannot read state entries: {e}"))?;
-    let (part, built) = chunk
-        .0
-        .par_iter()
-        .fold(
-            || (Prints::default(), Vec::new(), Vec::with_capacity(256)),
-            |(mut prints, mut built, mut buf), [address, row_key, members, hash]| {
-                prints.state(&mut buf, [address, row_key, members, hash]);
-                built.push(StateRow {
-                    address: address.to_string(),
-                    row_key: row_key.to_string(),
-                    // A JSON list of `source:id`. Kept even when rows are not: the state an
-                    // apply leaves is recorded from them.
-                    members: serde_json::from_str(members).unwrap_or_default(),
-                    hash: hash.to_string(),
-                });
-                (prints, built, buf)
-            },
-        )
-        .map(|(prints, built, _)| (prints, built))
-        .reduce(
-            || (Prints::default(), Vec::new()),
-            |(a, mut ea), (b, eb)| {
-                ea.extend(eb);
-                (a.merge(&b), ea)
-            },
-        );
-    *prints = prints.merge(&part);
-    entries.extend(built);
+    on_every_core(
+        &chunk.0,
+        prints,
+        entries,
+        |[address, row_key, members, hash], prints, buf, out| {
+            prints.state(buf, [address, row_key, members, hash]);
+            out.push(StateRow {
+                address: address.to_string(),
+                row_key: row_key.to_string(),
+                // A JSON list of `source:id`. Kept even when rows are not: the state an apply
+                // leaves is recorded from them.
+                members: serde_json::from_str(members).unwrap_or_default(),
+                hash: hash.to_string(),
+            });
+        },
+    );
     Ok(())
 }
 

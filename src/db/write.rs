@@ -546,19 +546,19 @@ fn state_insert_sql(d: Dialect, rows: usize) -> String {
 }
 
 /// Records in the inputs table, inside the apply's transaction, what this plan was made from
-/// and a digest of the state entries the apply leaves: the digest of those read before it,
-/// with the entries replaced or deleted taken out and the entries written added. A plan
-/// without an inputs fingerprint removes the resource's record, so a later plan takes the
-/// full path.
+/// and a digest of the state entries the apply leaves: those read before it that it neither
+/// rewrote nor deleted, and those it wrote. A plan without an inputs fingerprint removes the
+/// resource's record, so a later plan takes the full path.
 macro_rules! record_inputs {
     ($tx:expr, $d:expr, $plan:expr, $current:expr, $entries:expr, $now:expr) => {{
         let (plan, entries): (&Plan, &[StateEntry<'_>]) = ($plan, $entries);
         let record = plan.inputs.as_ref().and_then(|_| {
             use crate::plan::shortcut::StateDigest;
             use rayon::prelude::*;
-            let mut digest = StateDigest::of(&$current.state);
-            if !$current.state.is_empty() {
-                let gone: std::collections::HashSet<&str> = entries
+            let gone: std::collections::HashSet<&str> = if $current.state.is_empty() {
+                Default::default()
+            } else {
+                entries
                     .iter()
                     .map(|e| e.address)
                     .chain(
@@ -567,23 +567,17 @@ macro_rules! record_inputs {
                             .filter(|c| c.action == Action::Delete)
                             .map(|c| c.address.as_str()),
                     )
-                    .collect();
-                for s in $current
-                    .state
-                    .iter()
-                    .filter(|s| gone.contains(s.address.as_str()))
-                {
-                    digest = digest.with(StateDigest::read(s), false);
-                }
-            }
-            let written: Vec<u128> = entries
+                    .collect()
+            };
+            let kept = $current
+                .state
                 .par_iter()
-                .map(|e| StateDigest::written(e.address, &e.row_key, e.refs, &e.hash))
-                .collect();
-            for h in written {
-                digest = digest.with(h, true);
-            }
-            super::inputs::record_for(plan, digest, $now)
+                .filter(|s| !gone.contains(s.address.as_str()))
+                .map(StateDigest::read);
+            let written = entries
+                .par_iter()
+                .map(|e| StateDigest::written(e.address, &e.row_key, e.refs, &e.hash));
+            super::inputs::record_for(plan, StateDigest::of_hashes(kept.chain(written)), $now)
         });
         super::inputs::record_on!($tx, $d, &plan.resource, record)?;
     }};
@@ -734,7 +728,6 @@ macro_rules! apply_with {
                             .collect::<Vec<_>>()
                             .into_iter()
                     };
-
                     let mut entries: Vec<StateEntry<'_>> = Vec::with_capacity(
                         plan.changes
                             .iter()
@@ -815,7 +808,6 @@ macro_rules! apply_with {
                         .map(|e| e.address)
                         .filter(|a| known.contains(a))
                         .collect();
-
                     for chunk in stale.chunks(1000) {
                         let mut q = sqlx::query(AssertSqlSafe(state_delete_sql(d, chunk.len())))
                             .bind(plan.resource.as_str());
@@ -825,7 +817,7 @@ macro_rules! apply_with {
                         q.execute(&mut *tx).await?;
                     }
                     if d.backend == Backend::Postgres && entries.len() > 100 {
-                        bulk_state!(&mut *tx, d, &plan.resource, &now, &entries);
+                        copy_state!(&mut *tx, d, &plan.resource, &now, &entries);
                     } else {
                         for chunk in entries.chunks((d.max_params() / 6).min(1000)) {
                             let mut q =
@@ -972,15 +964,15 @@ pub async fn apply_all(
         .ok_or_else(|| db.error("the database is not open for writing"))?;
     let result = match pool {
         Pool::Sqlite(p) => {
-            macro_rules! bulk_state {
+            macro_rules! copy_state {
                 ($($t:tt)*) => {
-                    unreachable!("SQLite takes state entries as multi-row INSERTs")
+                    unreachable!("COPY is only used on PostgreSQL")
                 };
             }
             apply_with!(p, db, items, locks, sqlite_creates)
         }
         Pool::Postgres(p) => {
-            macro_rules! bulk_state {
+            macro_rules! copy_state {
                 ($conn:expr, $d:expr, $resource:expr, $now:expr, $entries:expr) => {
                     pg_copy_state($conn, $d, $resource, $now, $entries).await?
                 };
@@ -988,9 +980,9 @@ pub async fn apply_all(
             apply_with!(p, db, items, locks, pg_creates)
         }
         Pool::MySql(p) => {
-            macro_rules! bulk_state {
+            macro_rules! copy_state {
                 ($($t:tt)*) => {
-                    unreachable!("MySQL takes state entries as multi-row INSERTs")
+                    unreachable!("COPY is only used on PostgreSQL")
                 };
             }
             apply_with!(p, db, items, locks, mysql_creates)

@@ -151,9 +151,8 @@ fn env_names(text: &str) -> Vec<&str> {
 }
 
 /// A digest of a resource's state entries, independent of their order: the count and the
-/// wrapping sum of a 128-bit hash of each entry (a multiset hash). Entries can be added and
-/// taken out one at a time, so an apply derives the digest it leaves from the one it read
-/// without sorting or rebuilding the state, and entries hash on every core.
+/// wrapping sum of a 128-bit hash of each entry (a multiset hash). An apply sums the entries
+/// it keeps and those it writes, on every core, without sorting or building the state anew.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StateDigest {
     count: u64,
@@ -164,14 +163,22 @@ impl StateDigest {
     /// The digest of entries read from the state table.
     pub fn of(state: &[StateRow]) -> StateDigest {
         use rayon::prelude::*;
-        state
-            .par_iter()
-            .map(|s| {
-                let members = s.members.iter().map(|m| [m.as_str(), "", ""]);
-                entry_hash(&s.address, &s.row_key, s.members.len(), members, &s.hash)
+        StateDigest::of_hashes(state.par_iter().map(StateDigest::read))
+    }
+
+    /// The digest of entries given by their hashes ([`StateDigest::read`],
+    /// [`StateDigest::written`]).
+    pub fn of_hashes(hashes: impl rayon::iter::ParallelIterator<Item = u128>) -> StateDigest {
+        use rayon::prelude::*;
+        hashes
+            .fold(StateDigest::default, |d, h| StateDigest {
+                count: d.count.wrapping_add(1),
+                sum: d.sum.wrapping_add(h),
             })
-            .fold(StateDigest::default, |d, h| d.with(h, true))
-            .reduce(StateDigest::default, StateDigest::merge)
+            .reduce(StateDigest::default, |a, b| StateDigest {
+                count: a.count.wrapping_add(b.count),
+                sum: a.sum.wrapping_add(b.sum),
+            })
     }
 
     /// The hash of one entry as an apply writes it: members as source references.
@@ -186,28 +193,6 @@ impl StateDigest {
     pub fn read(s: &StateRow) -> u128 {
         let members = s.members.iter().map(|m| [m.as_str(), "", ""]);
         entry_hash(&s.address, &s.row_key, s.members.len(), members, &s.hash)
-    }
-
-    /// This digest with an entry's hash added (`add`) or taken out.
-    pub fn with(self, hash: u128, add: bool) -> StateDigest {
-        if add {
-            StateDigest {
-                count: self.count.wrapping_add(1),
-                sum: self.sum.wrapping_add(hash),
-            }
-        } else {
-            StateDigest {
-                count: self.count.wrapping_sub(1),
-                sum: self.sum.wrapping_sub(hash),
-            }
-        }
-    }
-
-    fn merge(self, other: StateDigest) -> StateDigest {
-        StateDigest {
-            count: self.count.wrapping_add(other.count),
-            sum: self.sum.wrapping_add(other.sum),
-        }
     }
 
     /// The digest as recorded: `v2:` then the count and the sum in hex.
@@ -274,13 +259,14 @@ pub fn check(
     check_rows(spec, inputs, record, current).map(|_| ())
 }
 
-/// [`check`], giving the row of each state entry (by index into the rows read).
+/// [`check`], giving for each state entry its row (by index into the rows read) and whether
+/// it is a kept row whose record left the sources.
 fn check_rows(
     spec: &Compiled,
     inputs: &str,
     record: Option<&Record>,
     current: &CurrentState,
-) -> Result<Vec<usize>, Miss> {
+) -> Result<Vec<(usize, bool)>, Miss> {
     use rayon::prelude::*;
     let record = record.ok_or(Miss::NoRecord)?;
     if record.inputs != inputs {
@@ -300,7 +286,7 @@ fn check_rows(
         .collect();
     // Every entry's row, checked on every core; the first problem found in state order wins,
     // so the reason does not depend on the number of threads.
-    let rows: Vec<Result<usize, Miss>> = current
+    let rows: Vec<Result<(usize, bool), Miss>> = current
         .state
         .par_iter()
         .map(|s| {
@@ -308,17 +294,16 @@ fn check_rows(
             let ri = row_of(current, &s.row_key).ok_or(Miss::RowVanished)?;
             // A kept row's values are not the plan's business (no source holds its record),
             // but any other managed row must hold what was applied.
-            if !kept.contains(s.address.as_str())
-                && !hash_matches(&current.rows[ri].values, &s.hash)
-            {
+            let is_kept = kept.contains(s.address.as_str());
+            if !is_kept && !hash_matches(&current.rows[ri].values, &s.hash) {
                 return Err(Miss::RowChanged);
             }
-            Ok(ri)
+            Ok((ri, is_kept))
         })
         .collect();
-    let rows: Vec<usize> = rows.into_iter().collect::<Result<_, _>>()?;
+    let rows: Vec<(usize, bool)> = rows.into_iter().collect::<Result<_, _>>()?;
     if spec.owns_table {
-        let managed: HashSet<usize> = rows.iter().copied().collect();
+        let managed: HashSet<usize> = rows.iter().map(|&(ri, _)| ri).collect();
         if managed.len() != current.rows.len() {
             return Err(Miss::Unmanaged);
         }
@@ -374,18 +359,12 @@ pub fn plan(
 ) -> Result<Plan, Miss> {
     let rows = check_rows(spec, inputs, record, current)?;
     let record = record.ok_or(Miss::NoRecord)?;
-    let kept: HashSet<&str> = record
-        .aside
-        .kept
-        .iter()
-        .map(|m| m.address.as_str())
-        .collect();
     let width = spec.fields.len();
     let rows_read = current.rows.len();
     let mut changes = Vec::new();
     let mut unlisted = 0;
-    for (s, ri) in current.state.iter().zip(rows) {
-        if kept.contains(s.address.as_str()) {
+    for (s, (ri, kept)) in current.state.iter().zip(rows) {
+        if kept {
             continue;
         }
         if !list {
@@ -505,20 +484,26 @@ mod tests {
     }
 
     #[test]
-    fn entries_replaced_and_taken_out_give_the_digest_of_what_is_left() {
-        let before = vec![entry("a", "h1"), entry("b", "h2"), entry("c", "h3")];
+    fn kept_and_written_entries_sum_to_the_digest_of_reading_them_back() {
+        use rayon::prelude::*;
+        let before = [entry("a", "h1"), entry("b", "h2"), entry("c", "h3")];
+        // An apply that rewrites b and deletes c sums a as read and b as written.
+        let members = [SourceRef {
+            source: "s".into(),
+            id: "2".into(),
+        }];
+        let kept = before[..1].par_iter().map(StateDigest::read);
+        let written = rayon::iter::once(StateDigest::written("b", "7", &members, "h9"));
+        let after = StateDigest::of_hashes(kept.chain(written)).text();
         let b_new = StateRow {
             address: "b".into(),
             row_key: "7".into(),
             members: vec!["s:2".into()],
             hash: "h9".into(),
         };
-        let after = StateDigest::of(&before)
-            .with(StateDigest::read(&before[1]), false)
-            .with(StateDigest::read(&b_new), true)
-            .with(StateDigest::read(&before[2]), false);
-        assert_eq!(after.text(), digest(&[entry("a", "h1"), b_new.clone()]));
-        assert_ne!(after.text(), digest(&[entry("a", "h1")]));
+        assert_eq!(after, digest(&[entry("a", "h1"), b_new]));
+        assert_ne!(after, digest(&before));
+        assert_ne!(after, digest(&[entry("a", "h1")]));
         assert_eq!(
             StateDigest::default().text(),
             digest(&[]),
