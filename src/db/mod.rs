@@ -10,6 +10,7 @@ pub mod dialect;
 pub mod inputs;
 pub mod lock;
 pub mod read;
+pub(crate) mod sqlite_bulk;
 pub mod write;
 
 use std::path::{Path, PathBuf};

@@ -1,13 +1,15 @@
 //! Writing a plan: one transaction that re-reads the state, refuses to go on if it changed
 //! since the plan was made or if the table's constraints would be broken, creates the table if
-//! needed, inserts in batches (COPY on PostgreSQL), updates, and records every managed row in
-//! the state table with multi-row statements. Any failure rolls everything back.
+//! needed, inserts (one prepared statement per row through SQLite's own API, COPY on
+//! PostgreSQL, multi-row statements on MySQL), updates, and records every managed row in the
+//! state table the same way. Any failure rolls everything back.
 
 use sqlx::{AssertSqlSafe, Row as _};
 
 use super::check::{self, blank_for_null, not_null_fields};
 use super::lock::{LockRequest, Locking as _};
 use super::read::{ReadError, key_text, read_on, values_hash};
+use super::sqlite_bulk::{Param, SqliteError, Statement};
 use super::{Backend, Database, Dialect, Pool, STATE_TABLE};
 use crate::error::{Error, Result};
 use crate::merge::SourceRef;
@@ -163,38 +165,69 @@ fn count_mismatch(expected: usize, got: usize) -> ApplyError {
     })
 }
 
-/// SQLite: the writer holds the database (`BEGIN IMMEDIATE`), and a rowid key is always one
-/// more than the largest in the table (or ever used, with AUTOINCREMENT), so a multi-row
-/// INSERT numbers its rows consecutively up to `last_insert_rowid()`. Other keys are read
-/// back one row at a time with RETURNING, whose order SQLite does not promise for many rows.
+/// SQLite: one prepared single-row INSERT run for every row through SQLite's own API, its
+/// values bound in place. A generated integer key is the rowid SQLite reports after each
+/// row; any other key is read back with RETURNING.
 async fn sqlite_creates(
     conn: &mut sqlx::SqliteConnection,
     ins: &Insert<'_>,
     rows: &[&[Value]],
 ) -> Result<Vec<String>, ApplyError> {
+    let mut handle = conn.lock_handle().await?;
+    let mut statement = Statement::prepare(&mut handle, &ins.sql(1, !ins.generated_int_key))?;
     let mut keys = Vec::with_capacity(rows.len());
-    if ins.generated_int_key {
-        for chunk in rows.chunks(ins.batch()) {
-            let q = bind_rows!(
-                sqlx::query(AssertSqlSafe(ins.sql(chunk.len(), false))),
-                ins,
-                chunk
-            );
-            let done = q.execute(&mut *conn).await?;
-            if done.rows_affected() != chunk.len() as u64 {
-                return Err(count_mismatch(chunk.len(), done.rows_affected() as usize));
-            }
-            let last = done.last_insert_rowid();
-            keys.extend((last + 1 - chunk.len() as i64..=last).map(|k| k.to_string()));
-        }
-    } else {
-        let sql = ins.sql(1, true);
-        for values in rows {
-            let q = bind_rows!(sqlx::query(AssertSqlSafe(sql.clone())), ins, [values]);
-            keys.push(q.fetch_one(&mut *conn).await?.try_get::<String, _>(0)?);
-        }
+    let mut params = Vec::with_capacity(ins.spec.fields.len());
+    for values in rows {
+        params.clear();
+        params.extend(
+            values
+                .iter()
+                .zip(&ins.spec.fields)
+                .zip(&ins.not_null)
+                .map(|((v, f), &not_null)| sqlite_param(v, f.kind, not_null)),
+        );
+        let ran = statement.run(&params)?;
+        keys.push(if ins.generated_int_key {
+            ran.last_rowid.to_string()
+        } else {
+            ran.returned.ok_or_else(|| count_mismatch(1, 0))?
+        });
     }
     Ok(keys)
+}
+
+/// A value as SQLite's API binds it, typed as [`bind_value!`] binds it through sqlx.
+fn sqlite_param(v: &Value, kind: FieldType, not_null: bool) -> Param<'_> {
+    match v {
+        Value::Null if not_null && blank_for_null(kind) => Param::Text(""),
+        Value::Null => Param::Null,
+        Value::Text(s) => Param::Text(s),
+        Value::Int(i) => Param::Int(*i),
+        Value::Bool(b) => Param::Int(i64::from(*b)),
+    }
+}
+
+/// The state entries on SQLite: one prepared INSERT run per entry, like the rows.
+async fn sqlite_state(
+    conn: &mut sqlx::SqliteConnection,
+    d: Dialect,
+    resource: &str,
+    now: &str,
+    entries: &[StateEntry<'_>],
+) -> Result<(), ApplyError> {
+    let mut handle = conn.lock_handle().await?;
+    let mut statement = Statement::prepare(&mut handle, &state_insert_sql(d, 1))?;
+    for e in entries {
+        statement.run(&[
+            Param::Text(resource),
+            Param::Text(e.address),
+            Param::Text(&e.row_key),
+            Param::Text(&e.members),
+            Param::Text(&e.hash),
+            Param::Text(now),
+        ])?;
+    }
+    Ok(())
 }
 
 /// PostgreSQL: when the key has a sequence (identity or serial), the keys are drawn from it
@@ -816,9 +849,7 @@ macro_rules! apply_with {
                         }
                         q.execute(&mut *tx).await?;
                     }
-                    if d.backend == Backend::Postgres && entries.len() > 100 {
-                        copy_state!(&mut *tx, d, &plan.resource, &now, &entries);
-                    } else {
+                    if !bulk_state!(&mut *tx, d, &plan.resource, &now, &entries) {
                         for chunk in entries.chunks((d.max_params() / 6).min(1000)) {
                             let mut q =
                                 sqlx::query(AssertSqlSafe(state_insert_sql(d, chunk.len())));
@@ -964,50 +995,67 @@ pub async fn apply_all(
         .ok_or_else(|| db.error("the database is not open for writing"))?;
     let result = match pool {
         Pool::Sqlite(p) => {
-            macro_rules! copy_state {
-                ($($t:tt)*) => {
-                    unreachable!("COPY is only used on PostgreSQL")
-                };
+            macro_rules! bulk_state {
+                ($conn:expr, $d:expr, $resource:expr, $now:expr, $entries:expr) => {{
+                    sqlite_state($conn, $d, $resource, $now, $entries).await?;
+                    true
+                }};
             }
             apply_with!(p, db, items, locks, sqlite_creates)
         }
         Pool::Postgres(p) => {
-            macro_rules! copy_state {
+            macro_rules! bulk_state {
                 ($conn:expr, $d:expr, $resource:expr, $now:expr, $entries:expr) => {
-                    pg_copy_state($conn, $d, $resource, $now, $entries).await?
+                    $entries.len() > 100 && {
+                        pg_copy_state($conn, $d, $resource, $now, $entries).await?;
+                        true
+                    }
                 };
             }
             apply_with!(p, db, items, locks, pg_creates)
         }
         Pool::MySql(p) => {
-            macro_rules! copy_state {
+            macro_rules! bulk_state {
                 ($($t:tt)*) => {
-                    unreachable!("COPY is only used on PostgreSQL")
+                    false
                 };
             }
             apply_with!(p, db, items, locks, mysql_creates)
         }
     };
     result.map_err(|e| match e {
-        ApplyError::Sql(e) => Error::Database {
-            url: db.display_url(),
-            message: db.scrub(format!(
-                "apply failed and was rolled back, nothing was written: {e}"
-            )),
-            help: None,
-        },
+        ApplyError::Sql(e) => rolled_back(db, &e),
+        ApplyError::Sqlite(e) => rolled_back(db, &e),
         ApplyError::Other(e) => e,
     })
 }
 
 enum ApplyError {
     Sql(sqlx::Error),
+    Sqlite(SqliteError),
     Other(Error),
+}
+
+impl From<SqliteError> for ApplyError {
+    fn from(e: SqliteError) -> Self {
+        ApplyError::Sqlite(e)
+    }
 }
 
 impl From<sqlx::Error> for ApplyError {
     fn from(e: sqlx::Error) -> Self {
         ApplyError::Sql(e)
+    }
+}
+
+/// The error of a failed apply: the database's own words, and that nothing was written.
+fn rolled_back(db: &Database, e: &dyn std::fmt::Display) -> Error {
+    Error::Database {
+        url: db.display_url(),
+        message: db.scrub(format!(
+            "apply failed and was rolled back, nothing was written: {e}"
+        )),
+        help: None,
     }
 }
 
