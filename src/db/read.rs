@@ -302,21 +302,28 @@ macro_rules! read_on {
                     let mut chunk_prints = prints;
                     let mut after = i64::MIN;
                     let chunk_sql = $crate::db::read::sqlite_chunk_sql(spec, d, integer_key);
+                    // Each chunk is taken apart while SQLite, on its own thread, makes the next.
                     let read: Result<(), sqlx::Error> = async {
+                        let mut made: Option<String> = None;
                         loop {
-                            let (text, last, n): (Option<String>, Option<i64>, i64) =
-                                sqlx::query_as(sqlx::AssertSqlSafe(chunk_sql.as_str()))
-                                    .bind(after)
-                                    .fetch_one(&mut *conn)
-                                    .await?;
+                            let fetch = sqlx::query_as(sqlx::AssertSqlSafe(chunk_sql.as_str()))
+                                .bind(after)
+                                .fetch_one(&mut *conn);
+                            let take_apart = async {
+                                match made.take() {
+                                    Some(text) => $crate::db::read::add_json_rows(
+                                        &text, spec, integer_key, keep, &mut chunk_prints, &mut rows,
+                                    ),
+                                    None => Ok(()),
+                                }
+                            };
+                            let (fetched, taken) = futures_util::future::join(fetch, take_apart).await;
+                            taken.map_err(|e| sqlx::Error::Protocol(e))?;
+                            let (text, last, n): (Option<String>, Option<i64>, i64) = fetched?;
                             if n == 0 {
                                 return Ok(());
                             }
-                            let text = text.unwrap_or_default();
-                            $crate::db::read::add_json_rows(
-                                &text, spec, integer_key, keep, &mut chunk_prints, &mut rows,
-                            )
-                            .map_err(|e| sqlx::Error::Protocol(e))?;
+                            made = Some(text.unwrap_or_default());
                             after = last.unwrap_or(i64::MAX);
                         }
                     }
@@ -362,6 +369,7 @@ macro_rules! read_on {
                     let next_sql = $crate::db::read::sqlite_state_chunk_sql(d, false);
                     let mut after: Option<String> = None;
                     let read: Result<(), sqlx::Error> = async {
+                        let mut made: Option<String> = None;
                         loop {
                             let q = match &after {
                                 None => sqlx::query_as(sqlx::AssertSqlSafe(first_sql.as_str()))
@@ -370,15 +378,22 @@ macro_rules! read_on {
                                     .bind(spec.resource.clone())
                                     .bind(a.clone()),
                             };
-                            let (text, last, n): (Option<String>, Option<String>, i64) =
-                                q.fetch_one(&mut *conn).await?;
+                            let take_apart = async {
+                                match made.take() {
+                                    Some(text) => $crate::db::read::add_json_state(
+                                        &text, &mut chunk_prints, &mut entries,
+                                    ),
+                                    None => Ok(()),
+                                }
+                            };
+                            let (fetched, taken) =
+                                futures_util::future::join(q.fetch_one(&mut *conn), take_apart).await;
+                            taken.map_err(|e| sqlx::Error::Protocol(e))?;
+                            let (text, last, n): (Option<String>, Option<String>, i64) = fetched?;
                             if n == 0 {
                                 return Ok(());
                             }
-                            $crate::db::read::add_json_state(
-                                text.as_deref().unwrap_or("[]"), &mut chunk_prints, &mut entries,
-                            )
-                            .map_err(|e| sqlx::Error::Protocol(e))?;
+                            made = Some(text.unwrap_or_else(|| "[]".into()));
                             after = last;
                         }
                     }
