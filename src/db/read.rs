@@ -31,6 +31,53 @@ pub struct StateRow {
     pub members: Vec<String>,
     /// Hash of the values last applied, to tell drift from source changes.
     pub hash: String,
+    /// The hash of the entry as stored (see [`state_print`]): summed into the fingerprint and
+    /// into the digest of the state an apply leaves.
+    pub print: u128,
+}
+
+impl StateRow {
+    /// An entry from its columns as stored, the members (a JSON list of `source:id`) parsed
+    /// only when `members` is set.
+    pub fn new(parts: [&str; 4], members: bool) -> StateRow {
+        let [address, row_key, members_text, hash] = parts;
+        StateRow {
+            address: address.to_string(),
+            row_key: row_key.to_string(),
+            members: if members {
+                serde_json::from_str(members_text).unwrap_or_default()
+            } else {
+                Vec::new()
+            },
+            hash: hash.to_string(),
+            print: state_print(parts),
+        }
+    }
+}
+
+/// The hash of a state entry's columns as stored (address, row key, members as JSON text,
+/// hash), each length-prefixed, cut to 128 bits.
+pub fn state_print(parts: [&str; 4]) -> u128 {
+    // Hashed in one piece from a buffer on the stack: feeding the hasher twelve small pieces
+    // cost more than the hashing, over a million entries.
+    let len: usize = parts.iter().map(|p| p.len() + 9).sum();
+    let mut stack = [0u8; 512];
+    let mut heap = Vec::new();
+    let buf: &mut [u8] = if len <= stack.len() {
+        &mut stack[..len]
+    } else {
+        heap.resize(len, 0);
+        &mut heap
+    };
+    let mut at = 0;
+    for part in parts {
+        buf[at] = 3;
+        buf[at + 1..at + 9].copy_from_slice(&(part.len() as u64).to_le_bytes());
+        buf[at + 9..at + 9 + part.len()].copy_from_slice(part.as_bytes());
+        at += part.len() + 9;
+    }
+    let digest = Sha256::digest(&buf[..]);
+    u128::from_le_bytes(digest[..16].try_into().expect("SHA-256 has 32 bytes"))
 }
 
 /// What the database holds now.
@@ -155,14 +202,10 @@ impl Prints {
         add_print(&mut self.rows, buf);
     }
 
-    /// Adds an entry of the state table.
-    pub(crate) fn state(&mut self, buf: &mut Vec<u8>, parts: [&str; 4]) {
-        buf.clear();
-        let mut p = RowPrint { buf: &mut *buf };
-        for part in parts {
-            p.text(Some(part));
-        }
-        add_print(&mut self.state, buf);
+    /// Adds an entry of the state table, by its [`state_print`].
+    pub(crate) fn state(&mut self, print: u128) {
+        self.state.0 += 1;
+        self.state.1 = self.state.1.wrapping_add(print);
     }
 
     /// Both sums together: the prints of rows read in parts.
@@ -380,8 +423,8 @@ macro_rules! read_on {
                             };
                             let take_apart = async {
                                 match made.take() {
-                                    Some(text) => $crate::db::read::add_json_state(
-                                        &text, &mut chunk_prints, &mut entries,
+                                    Some(text) => $crate::db::read::add_state_chunk(
+                                        &text, keep_rows, &mut chunk_prints, &mut entries,
                                     ),
                                     None => Ok(()),
                                 }
@@ -393,7 +436,7 @@ macro_rules! read_on {
                             if n == 0 {
                                 return Ok(());
                             }
-                            made = Some(text.unwrap_or_else(|| "[]".into()));
+                            made = Some(text.unwrap_or_default());
                             after = last;
                         }
                     }
@@ -411,14 +454,12 @@ macro_rules! read_on {
                     while let Some(r) = rows.try_next().await? {
                         let (address, row_key, members, hash): (&str, &str, &str, &str) =
                             (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
-                        prints.state(&mut buf, [address, row_key, members, hash]);
-                        state.state.push($crate::db::read::StateRow {
-                            address: address.to_string(),
-                            row_key: row_key.to_string(),
-                            // A JSON list of `source:id`.
-                            members: serde_json::from_str(members).unwrap_or_default(),
-                            hash: hash.to_string(),
-                        });
+                        let entry = $crate::db::read::StateRow::new(
+                            [address, row_key, members, hash],
+                            keep_rows,
+                        );
+                        prints.state(entry.print);
+                        state.state.push(entry);
                     }
                 }
             }
@@ -520,18 +561,42 @@ pub(crate) fn sqlite_chunk_sql(spec: &Compiled, d: Dialect, integer_key: bool) -
 
 /// The SQLite query for one chunk of a resource's state entries, ordered by address: the
 /// first chunk (`first`), or the one after the address bound as `?2`. The two are separate
-/// statements so that each walks the primary key from where the last chunk ended.
+/// statements so that each walks the primary key from where the last chunk ended. Each column
+/// comes as its length in bytes, a colon and the text, all joined without separators: nothing
+/// is escaped, so nothing needs unescaping (see [`add_state_chunk`]).
 pub(crate) fn sqlite_state_chunk_sql(d: Dialect, first: bool) -> String {
+    let part = |c: &str| format!("octet_length({c}) || ':' || {c}");
     format!(
-        "SELECT '[' || group_concat(j, ',') || ']', max(address), count(*) FROM \
-         (SELECT address, json_array(address, row_key, members, hash) AS j FROM {} \
+        "SELECT group_concat({} || {} || {} || {}, ''), max(address), count(*) FROM \
+         (SELECT address, row_key, members, hash FROM {} \
          WHERE resource = ?1{} ORDER BY address LIMIT {})",
+        part("address"),
+        part("row_key"),
+        part("members"),
+        part("hash"),
         d.quote(super::STATE_TABLE),
         if first { "" } else { " AND address > ?2" },
         SQLITE_CHUNK
     )
 }
 
+/// Splits a chunk of state entries made by [`sqlite_state_chunk_sql`] into their columns.
+fn split_state_chunk(text: &str) -> Result<Vec<[&str; 4]>, String> {
+    let bad = || "a chunk of state entries is not as written".to_string();
+    let mut out = Vec::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        let mut entry = [""; 4];
+        for part in &mut entry {
+            let (len, tail) = rest.split_once(':').ok_or_else(bad)?;
+            let len: usize = len.parse().map_err(|_| bad())?;
+            *part = tail.get(..len).ok_or_else(bad)?;
+            rest = &tail[len..];
+        }
+        out.push(entry);
+    }
+    Ok(out)
+}
 /// Rows per chunk when reading an SQLite table.
 const SQLITE_CHUNK: usize = 20_000;
 
@@ -638,33 +703,19 @@ fn on_every_core<I: Sync, T: Send>(
 }
 
 /// Adds the state entries of one chunk (see [`sqlite_state_chunk_sql`]), fingerprinted and
-/// built on every core; they stay in chunk order.
-pub(crate) fn add_json_state(
+/// built on every core, members parsed only when `members` is set; they stay in chunk order.
+pub(crate) fn add_state_chunk(
     text: &str,
+    members: bool,
     prints: &mut Prints,
     entries: &mut Vec<StateRow>,
 ) -> Result<(), String> {
-    type Entry<'a> = [std::borrow::Cow<'a, str>; 4];
-    #[derive(serde::Deserialize)]
-    struct Chunk<'a>(#[serde(borrow)] Vec<Entry<'a>>);
-    let chunk: Chunk<'_> =
-        serde_json::from_str(text).map_err(|e| format!("cannot read state entries: {e}"))?;
-    on_every_core(
-        &chunk.0,
-        prints,
-        entries,
-        |[address, row_key, members, hash], prints, buf, out| {
-            prints.state(buf, [address, row_key, members, hash]);
-            out.push(StateRow {
-                address: address.to_string(),
-                row_key: row_key.to_string(),
-                // A JSON list of `source:id`. Kept even when rows are not: the state an apply
-                // leaves is recorded from them.
-                members: serde_json::from_str(members).unwrap_or_default(),
-                hash: hash.to_string(),
-            });
-        },
-    );
+    let chunk = split_state_chunk(text)?;
+    on_every_core(&chunk, prints, entries, |parts, prints, _, out| {
+        let entry = StateRow::new(*parts, members);
+        prints.state(entry.print);
+        out.push(entry);
+    });
     Ok(())
 }
 
@@ -767,4 +818,57 @@ pub async fn read(db: &Database, spec: &Compiled) -> Result<CurrentState> {
         ReadError::Sql(e) => db.error(e),
         ReadError::Spec(e) => e,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A chunk as SQLite makes it: each column's length in bytes, a colon and the text.
+    fn chunk(entries: &[[&str; 4]]) -> String {
+        entries
+            .iter()
+            .flat_map(|e| e.iter().map(|p| format!("{}:{p}", p.len())))
+            .collect()
+    }
+
+    #[test]
+    fn state_chunks_split_back_into_their_columns_whatever_they_hold() {
+        let entries = [
+            ["zoë-café", "12", r#"["a:1","b:x:y"]"#, "ab12"],
+            ["with:colons:3:", "", "[]", "9:9"],
+            ["", "7", "[\"ünïcode\"]", ""],
+        ];
+        assert_eq!(split_state_chunk(&chunk(&entries)).unwrap(), entries);
+        assert_eq!(split_state_chunk("").unwrap(), Vec::<[&str; 4]>::new());
+    }
+
+    #[test]
+    fn a_state_chunk_not_as_written_is_refused() {
+        let good = chunk(&[["a", "1", "[]", "h"]]);
+        for bad in [
+            // Cut short, a length past the end, a length that is not a number, a length that
+            // ends inside a character.
+            &good[..good.len() - 1],
+            "1:a1:15:[]1:h",
+            "x:a1:12:[]1:h",
+            "1:ë1:12:[]1:h",
+        ] {
+            assert!(split_state_chunk(bad).is_err(), "{bad:?} was read");
+        }
+    }
+
+    #[test]
+    fn a_state_entry_hashes_alike_however_it_was_read() {
+        let parts = ["a", "1", r#"["s:1"]"#, "h"];
+        let mut prints = Prints::default();
+        add_state_chunk(&chunk(&[parts]), false, &mut prints, &mut Vec::new()).unwrap();
+        let one = StateRow::new(parts, true);
+        let mut direct = Prints::default();
+        direct.state(one.print);
+        assert_eq!(prints, direct);
+        assert_eq!(one.members, ["s:1"]);
+        // The parts are length-prefixed: moving a character between two of them shows.
+        assert_ne!(one.print, state_print(["a1", "", r#"["s:1"]"#, "h"]));
+    }
 }

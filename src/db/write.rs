@@ -420,8 +420,6 @@ struct StateEntry<'a> {
     row_key: String,
     /// The members as the state table's JSON list.
     members: String,
-    /// The members as source references.
-    refs: &'a [SourceRef],
     hash: String,
 }
 
@@ -534,7 +532,7 @@ fn update_batch_sql(spec: &Compiled, d: Dialect, changed: &[usize], rows: usize)
 }
 
 /// The state table's `members` column: a JSON list of `source:id`.
-fn members_json(members: &[SourceRef]) -> String {
+pub(crate) fn members_json(members: &[SourceRef]) -> String {
     let mut out = String::with_capacity(2 + members.len() * 24);
     out.push('[');
     for (i, m) in members.iter().enumerate() {
@@ -609,7 +607,7 @@ macro_rules! record_inputs {
                 .map(StateDigest::read);
             let written = entries
                 .par_iter()
-                .map(|e| StateDigest::written(e.address, &e.row_key, e.refs, &e.hash));
+                .map(|e| StateDigest::written(e.address, &e.row_key, &e.members, &e.hash));
             super::inputs::record_for(plan, StateDigest::of_hashes(kept.chain(written)), $now)
         });
         super::inputs::record_on!($tx, $d, &plan.resource, record)?;
@@ -801,7 +799,6 @@ macro_rules! apply_with {
                                 address: &c.address,
                                 row_key,
                                 members,
-                                refs: &c.members,
                                 // The hash of the values as planned: references by address.
                                 hash,
                             });

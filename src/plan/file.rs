@@ -105,6 +105,48 @@ struct PlanOut<'a> {
     inputs: &'a Option<String>,
 }
 
+/// A long list read in chunks of fixed size, then moved into one vector of the exact length.
+/// JSON does not say how long a list is, and a vector grown by doubling copies its items
+/// again at each step and touches twice the memory it ends with: for the million changes of
+/// a large saved plan, more time than parsing them.
+pub(crate) fn in_chunks<'de, D, T>(d: D) -> std::result::Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct Chunks<T>(std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Chunks<T> {
+        type Value = Vec<T>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a list")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> std::result::Result<Vec<T>, A::Error> {
+            const CHUNK: usize = 1 << 16;
+            let mut chunks: Vec<Vec<T>> = Vec::new();
+            let mut chunk = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(CHUNK));
+            while let Some(item) = seq.next_element()? {
+                if chunk.len() == CHUNK {
+                    chunks.push(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)));
+                }
+                chunk.push(item);
+            }
+            if chunks.is_empty() {
+                return Ok(chunk);
+            }
+            let mut all = Vec::with_capacity(chunks.len() * CHUNK + chunk.len());
+            for c in chunks {
+                all.extend(c);
+            }
+            all.extend(chunk);
+            Ok(all)
+        }
+    }
+    d.deserialize_seq(Chunks(std::marker::PhantomData))
+}
+
 /// Whether apply does anything with a change.
 fn writes(c: &Change) -> bool {
     c.action != Action::NoOp || c.write_state

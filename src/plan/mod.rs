@@ -134,6 +134,7 @@ pub struct Plan {
     pub fields: Vec<(String, String)>,
     /// The target table does not exist and will be created.
     pub create_table: bool,
+    #[serde(deserialize_with = "file::in_chunks")]
     pub changes: Vec<Change>,
     pub missing: Vec<Missing>,
     pub excluded: Vec<ExcludedItem>,
