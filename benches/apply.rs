@@ -9,6 +9,9 @@
 //! RECONCILE_TEST_MYSQL_URL=mysql://root@127.0.0.1:3306/test \
 //! cargo bench --bench apply            # ROWS=10000 for a quicker run, ROWS=1000000 at scale
 //! ```
+//!
+//! `BACKENDS=postgres` (or any comma-separated choice of `sqlite`, `postgres`, `mysql`) runs
+//! only those.
 
 use std::time::Instant;
 
@@ -177,11 +180,24 @@ fn main() {
         .build()
         .unwrap();
 
-    let mut targets: Vec<(&str, Option<String>)> = vec![("SQLite", None)];
-    for (name, var) in [
-        ("PostgreSQL", "RECONCILE_TEST_POSTGRES_URL"),
-        ("MySQL/MariaDB", "RECONCILE_TEST_MYSQL_URL"),
+    // BACKENDS=sqlite,postgres,mysql (the default) chooses which to run.
+    let chosen = std::env::var("BACKENDS").unwrap_or_else(|_| "sqlite,postgres,mysql".into());
+    let chosen = |name: &str| {
+        chosen
+            .split(',')
+            .any(|b| b.trim().eq_ignore_ascii_case(name))
+    };
+    let mut targets: Vec<(&str, Option<String>)> = Vec::new();
+    if chosen("sqlite") {
+        targets.push(("SQLite", None));
+    }
+    for (name, key, var) in [
+        ("PostgreSQL", "postgres", "RECONCILE_TEST_POSTGRES_URL"),
+        ("MySQL/MariaDB", "mysql", "RECONCILE_TEST_MYSQL_URL"),
     ] {
+        if !chosen(key) {
+            continue;
+        }
         match std::env::var(var) {
             Ok(url) if !url.is_empty() => targets.push((name, Some(url))),
             _ => println!("{name}: skipped ({var} is not set)"),

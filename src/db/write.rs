@@ -216,7 +216,7 @@ async fn sqlite_state(
     entries: &[StateEntry<'_>],
 ) -> Result<(), ApplyError> {
     let mut handle = conn.lock_handle().await?;
-    let mut statement = Statement::prepare(&mut handle, &state_insert_sql(d, 1))?;
+    let mut statement = Statement::prepare(&mut handle, &state_insert_sql(d, 1, false))?;
     for e in entries {
         statement.run(&[
             Param::Text(resource),
@@ -562,18 +562,36 @@ pub(crate) fn members_json(members: &[SourceRef]) -> String {
     out
 }
 
-fn state_insert_sql(d: Dialect, rows: usize) -> String {
+/// `INSERT` of `rows` state entries; with `upsert`, each replaces the entry at its address.
+fn state_insert_sql(d: Dialect, rows: usize, upsert: bool) -> String {
     let groups: Vec<String> = (0..rows)
         .map(|r| {
             let p: Vec<String> = (1..=6).map(|n| d.placeholder(r * 6 + n)).collect();
             format!("({})", p.join(", "))
         })
         .collect();
-    format!(
+    let mut sql = format!(
         "INSERT INTO {} ({STATE_COLUMNS}) VALUES {}",
         d.quote(STATE_TABLE),
         groups.join(", ")
-    )
+    );
+    if upsert {
+        let set: Vec<String> = ["row_key", "members", "hash", "applied_at"]
+            .iter()
+            .map(|c| match d.backend {
+                Backend::MySql => format!("{c} = VALUES({c})"),
+                _ => format!("{c} = excluded.{c}"),
+            })
+            .collect();
+        sql.push_str(&match d.backend {
+            Backend::MySql => format!(" ON DUPLICATE KEY UPDATE {}", set.join(", ")),
+            _ => format!(
+                " ON CONFLICT (resource, address) DO UPDATE SET {}",
+                set.join(", ")
+            ),
+        });
+    }
+    sql
 }
 
 /// Records in the inputs table, inside the apply's transaction, what this plan was made from
@@ -828,28 +846,42 @@ macro_rules! apply_with {
                     }
                     drop(updates);
 
-                    // The state table: old entries of the addresses written, then the new ones,
-                    // in address order (the order of its primary key).
+                    // The state table, in address order (the order of its primary key). An entry
+                    // whose address is already there replaces it through an upsert, which finds
+                    // it by the primary key: a DELETE of a list of addresses was planned by
+                    // PostgreSQL, on a table not yet analyzed, as a scan of the whole resource.
+                    // The others are inserted in bulk.
                     entries.sort_unstable_by(|a, b| a.address.cmp(b.address));
-                    let known: std::collections::HashSet<&str> =
-                        current.state.iter().map(|s| s.address.as_str()).collect();
-                    let stale: Vec<&str> = entries
-                        .iter()
-                        .map(|e| e.address)
-                        .filter(|a| known.contains(a))
-                        .collect();
-                    for chunk in stale.chunks(1000) {
-                        let mut q = sqlx::query(AssertSqlSafe(state_delete_sql(d, chunk.len())))
-                            .bind(plan.resource.as_str());
-                        for a in chunk {
-                            q = q.bind(*a);
+                    let known: std::collections::HashSet<&str> = if current.state.is_empty() {
+                        Default::default()
+                    } else {
+                        let writing: std::collections::HashSet<&str> =
+                            entries.iter().map(|e| e.address).collect();
+                        current
+                            .state
+                            .iter()
+                            .map(|s| s.address.as_str())
+                            .filter(|a| writing.contains(a))
+                            .collect()
+                    };
+                    let (replacing, fresh): (Vec<StateEntry<'_>>, Vec<StateEntry<'_>>) =
+                        if known.is_empty() {
+                            (Vec::new(), entries)
+                        } else {
+                            entries.into_iter().partition(|e| known.contains(e.address))
+                        };
+                    for (list, upsert) in [(&replacing, true), (&fresh, false)] {
+                        if list.is_empty()
+                            || (!upsert && bulk_state!(&mut *tx, d, &plan.resource, &now, list))
+                        {
+                            continue;
                         }
-                        q.execute(&mut *tx).await?;
-                    }
-                    if !bulk_state!(&mut *tx, d, &plan.resource, &now, &entries) {
-                        for chunk in entries.chunks((d.max_params() / 6).min(1000)) {
-                            let mut q =
-                                sqlx::query(AssertSqlSafe(state_insert_sql(d, chunk.len())));
+                        for chunk in list.chunks((d.max_params() / 6).min(1000)) {
+                            let mut q = sqlx::query(AssertSqlSafe(state_insert_sql(
+                                d,
+                                chunk.len(),
+                                upsert,
+                            )));
                             for e in chunk {
                                 q = q
                                     .bind(plan.resource.as_str())
@@ -862,6 +894,7 @@ macro_rules! apply_with {
                             q.execute(&mut *tx).await?;
                         }
                     }
+                    let entries: Vec<StateEntry<'_>> = replacing.into_iter().chain(fresh).collect();
                     record_inputs!(&mut *tx, d, plan, &current, &entries, &now);
                 }
 
@@ -1126,10 +1159,22 @@ mod tests {
         );
         assert_eq!(ins(Backend::Sqlite).batch(), 1000);
         assert_eq!(
-            state_insert_sql(Dialect::new(Backend::Postgres), 2)
+            state_insert_sql(Dialect::new(Backend::Postgres), 2, false)
                 .matches('$')
                 .count(),
             12
+        );
+        assert!(
+            state_insert_sql(Dialect::new(Backend::Sqlite), 1, true).ends_with(
+                "ON CONFLICT (resource, address) DO UPDATE SET row_key = excluded.row_key, \
+                 members = excluded.members, hash = excluded.hash, applied_at = excluded.applied_at"
+            )
+        );
+        assert!(
+            state_insert_sql(Dialect::new(Backend::MySql), 1, true).ends_with(
+                "ON DUPLICATE KEY UPDATE row_key = VALUES(row_key), members = VALUES(members), \
+                 hash = VALUES(hash), applied_at = VALUES(applied_at)"
+            )
         );
     }
 
