@@ -871,4 +871,30 @@ mod tests {
         // The parts are length-prefixed: moving a character between two of them shows.
         assert_ne!(one.print, state_print(["a1", "", r#"["s:1"]"#, "h"]));
     }
+
+    #[test]
+    fn a_state_entry_hashes_as_text_parts_of_a_row_print() {
+        // The fingerprint of saved plans made before entries were hashed in one piece summed
+        // each entry's four parts encoded as a row's text cells; it must not change.
+        let parts = ["addr", "12", r#"["a:1","b:2"]"#, "f00d"];
+        let mut buf = Vec::new();
+        let mut p = RowPrint { buf: &mut buf };
+        for part in parts {
+            p.text(Some(part));
+        }
+        let mut acc = (0, 0);
+        add_print(&mut acc, &buf);
+        assert_eq!(acc, (1, state_print(parts)));
+        // A part too long for the stack buffer is hashed the same way.
+        let long = "x".repeat(600);
+        let parts = ["a", "1", long.as_str(), "h"];
+        let mut buf = Vec::new();
+        let mut p = RowPrint { buf: &mut buf };
+        for part in parts {
+            p.text(Some(part));
+        }
+        let mut acc = (0, 0);
+        add_print(&mut acc, &buf);
+        assert_eq!(acc.1, state_print(parts));
+    }
 }

@@ -894,7 +894,9 @@ macro_rules! apply_with {
                             q.execute(&mut *tx).await?;
                         }
                     }
-                    let entries: Vec<StateEntry<'_>> = replacing.into_iter().chain(fresh).collect();
+                    // Every entry written, for the digest (which does not depend on order).
+                    let mut entries = fresh;
+                    entries.extend(replacing);
                     record_inputs!(&mut *tx, d, plan, &current, &entries, &now);
                 }
 
