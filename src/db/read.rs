@@ -337,9 +337,20 @@ macro_rules! read_on {
                 let keep = keep_rows || !state.unique.is_empty();
                 let integer_key = state.integer_key;
                 let sql = $crate::db::read::select_rows(spec, d, state.integer_key);
+                let shape = $crate::db::read::RowShape::new(spec, integer_key);
                 // SQLite hands rows over one at a time from its worker thread, which costs far
                 // more than reading them; there, rows come in chunks packed as JSON arrays.
                 let mut fast = false;
+                if d.backend == $crate::db::Backend::Postgres {
+                    if let Some(read) =
+                        $crate::db::copy_out::rows(&mut *conn, &sql, shape.clone(), keep).await
+                    {
+                        let (read, rows) = read?;
+                        prints = prints.merge(&read);
+                        state.rows = rows;
+                        fast = true;
+                    }
+                }
                 if d.backend == $crate::db::Backend::Sqlite {
                     let mut rows = Vec::new();
                     let mut chunk_prints = prints;
@@ -355,12 +366,17 @@ macro_rules! read_on {
                             let take_apart = async {
                                 match made.take() {
                                     Some(text) => $crate::db::read::add_json_rows(
-                                        &text, spec, integer_key, keep, &mut chunk_prints, &mut rows,
+                                        &text,
+                                        &shape,
+                                        keep,
+                                        &mut chunk_prints,
+                                        &mut rows,
                                     ),
                                     None => Ok(()),
                                 }
                             };
-                            let (fetched, taken) = futures_util::future::join(fetch, take_apart).await;
+                            let (fetched, taken) =
+                                futures_util::future::join(fetch, take_apart).await;
                             taken.map_err(|e| sqlx::Error::Protocol(e))?;
                             let (text, last, n): (Option<String>, Option<i64>, i64) = fetched?;
                             if n == 0 {
@@ -380,31 +396,68 @@ macro_rules! read_on {
                 if !fast {
                     let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch(&mut *conn);
                     while let Some(r) = rows.try_next().await? {
-                        let mut cells: Vec<$crate::db::read::Cell<'_>> = Vec::with_capacity(spec.fields.len() + 1);
+                        let mut cells: Vec<$crate::db::read::Cell<'_>> =
+                            Vec::with_capacity(spec.fields.len() + 1);
                         cells.push(if integer_key {
-                            r.try_get::<Option<i64>, _>(0)?.map_or($crate::db::read::Cell::Null, $crate::db::read::Cell::Int)
+                            r.try_get::<Option<i64>, _>(0)?
+                                .map_or($crate::db::read::Cell::Null, $crate::db::read::Cell::Int)
                         } else {
-                            r.try_get::<Option<&str>, _>(0)?.map_or($crate::db::read::Cell::Null, $crate::db::read::Cell::Text)
+                            r.try_get::<Option<&str>, _>(0)?
+                                .map_or($crate::db::read::Cell::Null, $crate::db::read::Cell::Text)
                         });
                         for (i, f) in spec.fields.iter().enumerate() {
                             cells.push(match f.kind {
-                                $crate::spec::FieldType::Integer => r.try_get::<Option<i64>, _>(i + 1)?.map_or($crate::db::read::Cell::Null, $crate::db::read::Cell::Int),
-                                _ => r.try_get::<Option<&str>, _>(i + 1)?.map_or($crate::db::read::Cell::Null, $crate::db::read::Cell::Text),
+                                $crate::spec::FieldType::Integer => {
+                                    r.try_get::<Option<i64>, _>(i + 1)?.map_or(
+                                        $crate::db::read::Cell::Null,
+                                        $crate::db::read::Cell::Int,
+                                    )
+                                }
+                                _ => r.try_get::<Option<&str>, _>(i + 1)?.map_or(
+                                    $crate::db::read::Cell::Null,
+                                    $crate::db::read::Cell::Text,
+                                ),
                             });
                         }
-                        $crate::db::read::add_row(&cells, spec, integer_key, keep, &mut prints, &mut buf, &mut state.rows);
+                        $crate::db::read::add_row(
+                            &cells,
+                            &shape,
+                            keep,
+                            &mut prints,
+                            &mut buf,
+                            &mut state.rows,
+                        );
                     }
                 }
                 state.rows.sort_by(|a, b| a.key.cmp(&b.key));
             }
-            let state_columns = $crate::db::read::columns_on!(&mut *conn, d, $crate::db::STATE_TABLE).await?;
+            let state_columns =
+                $crate::db::read::columns_on!(&mut *conn, d, $crate::db::STATE_TABLE).await?;
             if !state_columns.is_empty() {
+                // A write needs the entries in no particular order (nothing it does with them
+                // depends on it), which spares the server a walk of the index in heap order.
+                let order = if keep_rows { " ORDER BY address" } else { "" };
                 let sql = format!(
-                    "SELECT address, row_key, members, hash FROM {} WHERE resource = {} ORDER BY address",
+                    "SELECT address, row_key, members, hash FROM {} WHERE resource = {}{order}",
                     d.quote($crate::db::STATE_TABLE),
                     d.placeholder(1)
                 );
                 let mut fast = false;
+                if d.backend == $crate::db::Backend::Postgres {
+                    let query = format!(
+                        "SELECT address, row_key, members, hash FROM {} WHERE resource = {}{order}",
+                        d.quote($crate::db::STATE_TABLE),
+                        $crate::db::copy_out::text_literal(&spec.resource),
+                    );
+                    if let Some(read) =
+                        $crate::db::copy_out::state(&mut *conn, &query, keep_rows).await
+                    {
+                        let (read, entries) = read?;
+                        prints = prints.merge(&read);
+                        state.state = entries;
+                        fast = true;
+                    }
+                }
                 if d.backend == $crate::db::Backend::Sqlite {
                     let mut entries = Vec::new();
                     let mut chunk_prints = prints;
@@ -424,13 +477,17 @@ macro_rules! read_on {
                             let take_apart = async {
                                 match made.take() {
                                     Some(text) => $crate::db::read::add_state_chunk(
-                                        &text, keep_rows, &mut chunk_prints, &mut entries,
+                                        &text,
+                                        keep_rows,
+                                        &mut chunk_prints,
+                                        &mut entries,
                                     ),
                                     None => Ok(()),
                                 }
                             };
                             let (fetched, taken) =
-                                futures_util::future::join(q.fetch_one(&mut *conn), take_apart).await;
+                                futures_util::future::join(q.fetch_one(&mut *conn), take_apart)
+                                    .await;
                             taken.map_err(|e| sqlx::Error::Protocol(e))?;
                             let (text, last, n): (Option<String>, Option<String>, i64) = fetched?;
                             if n == 0 {
@@ -497,27 +554,50 @@ impl Cell<'_> {
     }
 }
 
+/// What a row read from the table is made of: whether the primary key is an integer, and the
+/// type of each mapped field, in order. Owned, so that rows can be taken apart on other threads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RowShape {
+    pub integer_key: bool,
+    pub kinds: Vec<FieldType>,
+}
+
+impl RowShape {
+    pub(crate) fn new(spec: &Compiled, integer_key: bool) -> RowShape {
+        RowShape {
+            integer_key,
+            kinds: spec.fields.iter().map(|f| f.kind).collect(),
+        }
+    }
+
+    /// The number of columns read: the primary key and every field.
+    pub(crate) fn width(&self) -> usize {
+        self.kinds.len() + 1
+    }
+
+    /// Whether column `i` (0 is the primary key) is read as an integer.
+    pub(crate) fn integer(&self, i: usize) -> bool {
+        if i == 0 {
+            self.integer_key
+        } else {
+            self.kinds[i - 1] == FieldType::Integer
+        }
+    }
+}
+
 /// Adds one row read from the table (primary key first, then every mapped field) to the
 /// fingerprint and, when `keep`, to the rows.
 pub(crate) fn add_row(
     cells: &[Cell<'_>],
-    spec: &Compiled,
-    integer_key: bool,
+    shape: &RowShape,
     keep: bool,
     prints: &mut Prints,
     buf: &mut Vec<u8>,
     rows: &mut Vec<CurrentRow>,
 ) {
-    let integer = |i: usize| {
-        if i == 0 {
-            integer_key
-        } else {
-            spec.fields[i - 1].kind == FieldType::Integer
-        }
-    };
     prints.row(buf, |p| {
         for (i, c) in cells.iter().enumerate() {
-            if integer(i) {
+            if shape.integer(i) {
                 p.int(c.int());
             } else {
                 p.text(c.text().as_deref());
@@ -527,18 +607,18 @@ pub(crate) fn add_row(
     if !keep {
         return;
     }
-    let key = if integer_key {
+    let key = if shape.integer_key {
         cells[0].int().map_or(Value::Null, Value::Int)
     } else {
         cells[0]
             .text()
             .map_or(Value::Null, |t| Value::Text(t.into_owned()))
     };
-    let values = spec
-        .fields
+    let values = shape
+        .kinds
         .iter()
         .zip(&cells[1..])
-        .map(|(f, c)| match f.kind {
+        .map(|(&kind, c)| match kind {
             FieldType::Integer => c.int().map_or(Value::Null, Value::Int),
             kind => from_database(kind, c.text().map(|t| t.into_owned())),
         })
@@ -645,15 +725,14 @@ impl<'de> serde::Deserialize<'de> for JsonCell<'de> {
 /// matter, and kept rows stay in chunk order.
 pub(crate) fn add_json_rows(
     text: &str,
-    spec: &Compiled,
-    integer_key: bool,
+    shape: &RowShape,
     keep: bool,
     prints: &mut Prints,
     rows: &mut Vec<CurrentRow>,
 ) -> Result<(), String> {
     let chunk: Vec<Vec<JsonCell<'_>>> =
         serde_json::from_str(text).map_err(|e| format!("cannot read a chunk of rows: {e}"))?;
-    if chunk.iter().any(|row| row.len() != spec.fields.len() + 1) {
+    if chunk.iter().any(|row| row.len() != shape.width()) {
         return Err("a chunk of rows has the wrong width".into());
     }
     fn cells_of<'a>(row: &'a [JsonCell<'_>]) -> Vec<Cell<'a>> {
@@ -666,7 +745,7 @@ pub(crate) fn add_json_rows(
             .collect()
     }
     on_every_core(&chunk, prints, rows, |row, prints, buf, out| {
-        add_row(&cells_of(row), spec, integer_key, keep, prints, buf, out);
+        add_row(&cells_of(row), shape, keep, prints, buf, out);
     });
     Ok(())
 }

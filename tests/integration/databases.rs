@@ -489,3 +489,59 @@ on_each_backend! {
         assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
     }
 }
+
+const AWKWARD_SPEC: &str = r#"
+version: 1
+resource: notes
+target:
+  table: notes
+  key: code
+  fields:
+    code: { type: text, required: true }
+    body: { type: text }
+    extra: { type: json }
+sources:
+  list:
+    id: code
+    fields: { code: code, body: body, extra: extra }
+    inline:
+      - { code: 'back\slash "quoted"', body: plain, extra: { tab: "a\tb", nl: "c\nd", bs: "e\\f" } }
+      - { code: "it's", body: 'Zoë \N' }
+"#;
+
+on_each_backend! {
+    /// Text holding tabs, line breaks, backslashes, quotes and accents (in the table's rows and
+    /// in the state entries' members) is read back exactly as the database holds it.
+    fn awkward_text_is_read_back_exactly(ws) {
+        ws.write("specs/customers.yaml", AWKWARD_SPEC);
+        ws.run(&["apply", "--auto-approve"]).ok();
+        let run = ws.run(&["plan", "--detailed-exitcode"]);
+        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+
+        // Someone edits a row by hand: the plan shows exactly what they wrote.
+        ws.execute(ws.backend().pick(
+            "UPDATE notes SET body = 'tab' || char(9) || 'lf' || char(10) || 'cr' || char(13) \
+             || 'bs\\ \\N ''q'' ü' WHERE code = 'it''s'",
+            "UPDATE notes SET body = 'tab' || chr(9) || 'lf' || chr(10) || 'cr' || chr(13) \
+             || 'bs\\ \\N ''q'' ü' WHERE code = 'it''s'",
+            "UPDATE notes SET body = CONCAT('tab', CHAR(9 USING utf8mb4), 'lf', \
+             CHAR(10 USING utf8mb4), 'cr', CHAR(13 USING utf8mb4), 'bs\\\\ \\\\N ''q'' ü') \
+             WHERE code = 'it''s'",
+        ));
+        let json = ws.run(&["plan", "--json"]).ok().json();
+        assert_eq!(json["summary"]["update"], 1, "{json}");
+        let edited = json["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["action"] == "update")
+            .unwrap();
+        assert_eq!(edited["before"]["body"], "tab\tlf\ncr\rbs\\ \\N 'q' ü");
+        assert_eq!(edited["after"]["body"], "Zoë \\N");
+        ws.run(&["apply", "--auto-approve"]).ok();
+        let run = ws.run(&["plan", "--detailed-exitcode"]);
+        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+        let stored = ws.query("SELECT extra FROM notes WHERE body = 'plain'");
+        assert!(stored[0][0].as_deref().unwrap().contains(r#""e\\f""#), "{stored:?}");
+    }
+}
