@@ -1,7 +1,9 @@
 //! Blocking: which pairs of records are compared at all (never all pairs). Each rule maps a
 //! record to keys; records sharing a key under some rule form a candidate pair, and the
-//! rules are OR'd together. A key shared by more than `max_block` records is skipped and
-//! reported. Keys are hashed to 64 bits and sorted, so that blocking a million records
+//! rules are OR'd together. A key shared by more than `max_block` records is narrowed: its
+//! records are paired only within groups that also agree on one compared field (a branch
+//! name shared by 130 records is compared city by city); groups still too large are skipped,
+//! and the key is reported. Keys are hashed to 64 bits and sorted, so that blocking a million records
 //! holds no key strings. Without rules, keys are derived from the comparisons: the canonical name and
 //! the 4-letter prefix of each name word, the 3-letter prefix for Jaro-Winkler, the whole
 //! value otherwise.
@@ -24,12 +26,15 @@ pub struct RuleStats {
     pub new_pairs: usize,
 }
 
-/// A key skipped because too many records shared it.
+/// A key shared by too many records to pair them all.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Oversized {
     pub rule: String,
     pub key: String,
     pub records: usize,
+    /// Pairs made by narrowing the key: records that share it and also agree on one compared
+    /// field, in groups of at most `max_block`.
+    pub narrowed_pairs: usize,
 }
 
 /// What blocking did.
@@ -251,6 +256,9 @@ pub struct RuleKeys<'k> {
     pub name: String,
     pub entries: Vec<(u64, u32)>,
     pub texts: Box<dyn Fn(usize) -> Vec<String> + Sync + 'k>,
+    /// Whether a key too common to use may be narrowed (see [`candidate_pairs`]): a whole
+    /// value may, a word's prefix is too loose to be worth it.
+    pub narrows: fn(&str) -> bool,
 }
 
 impl<'k> RuleKeys<'k> {
@@ -278,16 +286,46 @@ impl<'k> RuleKeys<'k> {
             name,
             entries,
             texts: Box::new(texts),
+            narrows: |_| true,
         }
+    }
+
+    /// Narrows only the keys that are a compared field's whole value (see
+    /// [`comparison_keys`]), not a word's prefix.
+    pub fn whole_values_narrow(mut self) -> Self {
+        self.narrows = |key| {
+            key.trim_start_matches(|c: char| c.is_ascii_digit())
+                .starts_with('=')
+        };
+        self
     }
 }
 
+/// The values a record may be narrowed by ([`candidate_pairs`]): a hash of each compared
+/// field's value as it is compared exactly (`None` where it is missing).
+pub fn narrowing_keys(p: &[Prepared]) -> Vec<u64> {
+    use std::hash::{BuildHasher as _, Hash as _, Hasher as _};
+    p.iter()
+        .enumerate()
+        .filter_map(|(i, v)| {
+            let key = v.key()?;
+            let mut h = foldhash::fast::FixedState::with_seed(0x6e61_72726f77).build_hasher();
+            i.hash(&mut h);
+            key.hash(&mut h);
+            Some(h.finish())
+        })
+        .collect()
+}
+
 /// Candidate pairs `(a, b)` of global indexes with `a < b`, sorted, and the statistics.
-/// Records of one source are paired only when that source dedupes.
+/// Records of one source are paired only when that source dedupes. A block larger than
+/// `max_block` is narrowed by `narrow` (a record's [`narrowing_keys`]): its records are
+/// paired within each group that shares one of those keys and is not itself too large.
 pub fn candidate_pairs(
     config: &MatchConfig,
     flat: &Flat,
     rules: Vec<RuleKeys<'_>>,
+    narrow: &(dyn Fn(usize) -> Vec<u64> + Sync),
 ) -> (Vec<(u32, u32)>, BlockStats) {
     use rayon::prelude::*;
     let mut stats = BlockStats::default();
@@ -296,37 +334,63 @@ pub fn candidate_pairs(
         // Records sharing a key end up next to each other.
         rule.entries.par_sort_unstable();
         rule.entries.dedup();
-        let mut oversized: Vec<(u64, u32, usize)> = Vec::new();
+        let mut oversized: Vec<(u64, u32, usize, usize)> = Vec::new();
         let mut rule_pairs: Vec<u64> = Vec::new();
-        for block in rule.entries.chunk_by(|x, y| x.0 == y.0) {
-            if block.len() < 2 {
-                continue;
-            }
-            if block.len() > config.max_block {
-                oversized.push((block[0].0, block[0].1, block.len()));
-                continue;
-            }
+        let pair_up = |block: &[(u64, u32)], out: &mut Vec<u64>| {
             for (i, &(_, a)) in block.iter().enumerate() {
                 let sa = flat.source_of[a as usize];
                 for &(_, b) in &block[i + 1..] {
                     let sb = flat.source_of[b as usize];
                     if sa != sb || config.dedupes(sa) {
                         let (x, y) = if a < b { (a, b) } else { (b, a) };
-                        rule_pairs.push((u64::from(x) << 32) | u64::from(y));
+                        out.push((u64::from(x) << 32) | u64::from(y));
                     }
                 }
             }
+        };
+        let key_text = |hash: u64, first: u32| {
+            (rule.texts)(first as usize)
+                .into_iter()
+                .find(|k| key_hash(k) == hash)
+                .unwrap_or_default()
+        };
+        for block in rule.entries.chunk_by(|x, y| x.0 == y.0) {
+            if block.len() < 2 {
+                continue;
+            }
+            if block.len() <= config.max_block {
+                pair_up(block, &mut rule_pairs);
+                continue;
+            }
+            if !(rule.narrows)(&key_text(block[0].0, block[0].1)) {
+                oversized.push((block[0].0, block[0].1, block.len(), 0));
+                continue;
+            }
+            let mut groups: Vec<(u64, u32)> = block
+                .iter()
+                .flat_map(|&(_, g)| narrow(g as usize).into_iter().map(move |k| (k, g)))
+                .collect();
+            groups.sort_unstable();
+            let before = rule_pairs.len();
+            for group in groups.chunk_by(|x, y| x.0 == y.0) {
+                if (2..=config.max_block).contains(&group.len()) {
+                    pair_up(group, &mut rule_pairs);
+                }
+            }
+            oversized.push((
+                block[0].0,
+                block[0].1,
+                block.len(),
+                rule_pairs.len() - before,
+            ));
         }
         let mut named: Vec<Oversized> = oversized
             .into_iter()
-            .map(|(hash, first, records)| Oversized {
+            .map(|(hash, first, records, narrowed_pairs)| Oversized {
                 rule: rule.name.clone(),
-                key: (rule.texts)(first as usize)
-                    .into_iter()
-                    .find(|k| key_hash(k) == hash)
-                    .unwrap_or_default()
-                    .replace('\u{1f}', " | "),
+                key: key_text(hash, first).replace('\u{1f}', " | "),
                 records,
+                narrowed_pairs,
             })
             .collect();
         named.sort_by(|a, b| a.key.cmp(&b.key));
@@ -389,6 +453,52 @@ mod tests {
         assert_eq!(soundex("Tymczak").as_deref(), Some("T522"));
         assert_eq!(soundex("Ashcraft").as_deref(), Some("A261"));
         assert_eq!(soundex("123"), None);
+    }
+
+    /// Two sources of six records that all share one key, in three cities.
+    fn shared_key(narrows: fn(&str) -> bool) -> (Vec<(u32, u32)>, BlockStats) {
+        let mut config = MatchConfig::new(Vec::new());
+        config.max_block = 4;
+        let record = |source| Record {
+            source,
+            id: String::new(),
+            row: String::new(),
+            values: Vec::new(),
+        };
+        let sources: Vec<Vec<Record>> = (0..2)
+            .map(|s| (0..6).map(|_| record(s)).collect())
+            .collect();
+        let flat = Flat::new(&sources);
+        let mut rule = RuleKeys::build("rule".into(), flat.len(), |_| vec!["0=spur".into()]);
+        rule.narrows = narrows;
+        candidate_pairs(&config, &flat, vec![rule], &|g| vec![(g % 3) as u64])
+    }
+
+    #[test]
+    fn a_key_too_common_is_narrowed_by_a_compared_field() {
+        let (pairs, stats) = shared_key(|_| true);
+        // Each city holds two records of each source: four pairs across sources, three times.
+        assert_eq!(pairs.len(), 12, "{pairs:?}");
+        assert!(
+            pairs
+                .iter()
+                .all(|&(a, b)| a % 3 == b % 3 && a < 6 && b >= 6)
+        );
+        assert_eq!(stats.oversized.len(), 1);
+        assert_eq!(stats.oversized[0].records, 12);
+        assert_eq!(stats.oversized[0].narrowed_pairs, 12);
+        assert_eq!(stats.oversized[0].key, "0=spur");
+    }
+
+    #[test]
+    fn a_key_that_may_not_be_narrowed_is_skipped() {
+        let (pairs, stats) = shared_key(|key| !key.starts_with("0="));
+        assert!(pairs.is_empty());
+        assert_eq!(stats.oversized[0].narrowed_pairs, 0);
+        // Comparison keys: a whole value narrows, a word's prefix does not.
+        let keys = RuleKeys::build("keys".into(), 0, |_| Vec::new()).whole_values_narrow();
+        assert!((keys.narrows)("0=spur umhlanga") && (keys.narrows)("12=x"));
+        assert!(!(keys.narrows)("0^spur"));
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! Estimating m and u without labels (`weights: auto`), as Splink does: u (how often each
 //! level occurs among non-matches) from a deterministic random sample of all pairs, where
-//! matches are too rare to matter; then m (how often among matches) and the share of matches
-//! by expectation maximisation over the blocked pairs, u held fixed. Pairs are grouped by
-//! their pattern of levels first, so each iteration costs the number of distinct patterns,
-//! not the number of pairs.
+//! matches are too rare to matter; then m (how often among matches) by expectation
+//! maximisation, u held fixed, comparison by comparison ([`fit_blocked`]); then the share of
+//! matches among the candidate pairs, m and u held fixed. Pairs are grouped by their pattern
+//! of levels first, so each iteration costs the number of distinct patterns, not the number
+//! of pairs.
 
 use crate::collections::HashMap;
 
@@ -138,6 +139,137 @@ pub fn fit_m(patterns: &[(Vec<u8>, f64)], u: &[Vec<f64>], m0: &[Vec<f64>], lambd
     }
 }
 
+/// A comparison whose top level is at most this common among non-matches (an email, a phone
+/// number, a whole name) picks out pairs that are mostly matches: it can serve as a block to
+/// train the others on.
+const TRAINING_BLOCK_U: f64 = 1e-3;
+
+/// Fewer pairs than this in a training block say too little to train on.
+const TRAINING_BLOCK_MIN: f64 = 10.0;
+
+/// m estimated the way Splink trains: for each comparison whose top level is rare among
+/// non-matches, expectation maximisation runs on the pairs that agree on it, that comparison
+/// left out, and estimates the m of all the others. Fitting all pairs at once instead lets the
+/// largest group of look-alikes win: on lists full of branches of one chain, "same name and
+/// same city" becomes the match class, and a differing email counts for almost nothing.
+///
+/// A block is only as good as it is pure, and blocks differ: nearly every pair with the same
+/// email is a match, while many with the same name are branches of one chain. So each
+/// comparison takes its m from the purest blocks that estimated it (those whose share of
+/// matches is within [`PURITY_MARGIN`] of the highest), averaged. A comparison no block
+/// estimated keeps the m of one fit over all pairs, which is also the whole answer when no
+/// comparison qualifies as a block. The share of matches is then fitted over all pairs with m
+/// and u fixed.
+pub fn fit_blocked(levels: &[u8], k: usize, u: &[Vec<f64>], m0: &[Vec<f64>]) -> Fit {
+    let all = patterns(levels, k);
+    // Per block: its share of matches, which comparisons it estimated, and its m.
+    let mut sessions: Vec<(f64, Vec<bool>, Vec<Vec<f64>>)> = Vec::new();
+    let mut iterations = 0;
+    for c in 0..k {
+        if u[c].len() < 2 || u[c][0] > TRAINING_BLOCK_U {
+            continue;
+        }
+        let block: Vec<(Vec<u8>, f64)> = all
+            .iter()
+            .filter(|(p, _)| p[c] == 0)
+            .map(|(p, n)| {
+                let mut p = p.clone();
+                p[c] = MISSING;
+                (p, *n)
+            })
+            .collect();
+        if block.iter().map(|(_, n)| n).sum::<f64>() < TRAINING_BLOCK_MIN {
+            continue;
+        }
+        let fit = fit_m(&block, u, m0, 0.5);
+        iterations += fit.iterations;
+        // A comparison missing from every pair of the block learnt nothing there.
+        let estimated = (0..k)
+            .map(|j| j != c && block.iter().any(|(p, _)| p[j] != MISSING))
+            .collect();
+        sessions.push((fit.lambda, estimated, fit.m));
+    }
+    let mut fallback: Option<Fit> = None;
+    let mut m: Vec<Vec<f64>> = Vec::with_capacity(k);
+    for c in 0..k {
+        let best = sessions
+            .iter()
+            .filter(|s| s.1[c])
+            .map(|s| s.0)
+            .fold(f64::NEG_INFINITY, f64::max);
+        let chosen: Vec<&Vec<f64>> = sessions
+            .iter()
+            .filter(|s| s.1[c] && s.0 >= best - PURITY_MARGIN)
+            .map(|s| &s.2[c])
+            .collect();
+        if chosen.is_empty() {
+            let fit = fallback.get_or_insert_with(|| fit_m(&all, u, m0, 0.1));
+            m.push(fit.m[c].clone());
+        } else {
+            let n = chosen.len() as f64;
+            m.push(
+                (0..m0[c].len())
+                    .map(|l| chosen.iter().map(|row| row[l]).sum::<f64>() / n)
+                    .collect(),
+            );
+        }
+    }
+    if let Some(fit) = &fallback {
+        iterations += fit.iterations;
+        if sessions.is_empty() {
+            return fit.clone();
+        }
+    }
+    let (lambda, n) = fit_lambda(&all, u, &m);
+    Fit {
+        m,
+        lambda,
+        iterations: iterations + n,
+    }
+}
+
+/// How far below the purest block's share of matches a block may be and still count as
+/// pure (see [`fit_blocked`]).
+const PURITY_MARGIN: f64 = 0.05;
+
+/// The share of matches among `patterns`, by expectation maximisation with m and u fixed,
+/// and the iterations it took.
+pub fn fit_lambda(patterns: &[(Vec<u8>, f64)], u: &[Vec<f64>], m: &[Vec<f64>]) -> (f64, usize) {
+    let total: f64 = patterns.iter().map(|(_, n)| n).sum();
+    if total == 0.0 {
+        return (0.1, 0);
+    }
+    let bits: Vec<f64> = patterns
+        .iter()
+        .map(|(p, _)| {
+            p.iter()
+                .enumerate()
+                .filter(|&(_, &l)| l != MISSING)
+                .map(|(c, &l)| (m[c][l as usize] / u[c][l as usize]).log2())
+                .sum()
+        })
+        .collect();
+    let mut lambda: f64 = 0.1;
+    for i in 1..=500 {
+        let mut matched = 0.0;
+        for ((_, n), b) in patterns.iter().zip(&bits) {
+            let odds = lambda / (1.0 - lambda) * b.exp2();
+            matched += n * if odds.is_infinite() {
+                1.0
+            } else {
+                odds / (1.0 + odds)
+            };
+        }
+        let next = (matched / total).clamp(1e-9, 1.0 - 1e-9);
+        let change = (next - lambda).abs();
+        lambda = next;
+        if change < 1e-9 {
+            return (lambda, i);
+        }
+    }
+    (lambda, 500)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,6 +297,82 @@ mod tests {
         for (c, m) in true_m.iter().enumerate() {
             assert!((fit.m[c][0] - m[0]).abs() < 0.05, "m[{c}] = {:?}", fit.m[c]);
         }
+    }
+
+    /// Pairs like those of two customer lists full of chain branches: comparisons name (exact
+    /// or not), email, phone and city. Matches (10%) agree on city, on name mostly, and on
+    /// email and phone whenever both sides have one (often one is missing). Four pairs in ten
+    /// are branches of one chain: the same name, and the same city as often as not, but never
+    /// the same email or phone.
+    fn chain_pairs() -> (Vec<u8>, Vec<Vec<f64>>) {
+        let mut rng = SplitMix(11);
+        let mut chance = |p: f64| (rng.next_u64() as f64 / u64::MAX as f64) < p;
+        let mut levels = Vec::new();
+        for i in 0..100_000 {
+            // Agreement (0 agrees) on name, email, phone and city, and whether each of email
+            // and phone is there.
+            let (name, identifiers, city) = match i % 10 {
+                0 => (!chance(0.85), 0, false),
+                1..=5 => (true, 1, !chance(0.2)),
+                _ => (!chance(0.9999), 1, !chance(0.5)),
+            };
+            let email = if chance(0.6) { MISSING } else { identifiers };
+            let phone = if chance(0.6) { MISSING } else { identifiers };
+            levels.extend([u8::from(name), email, phone, u8::from(city)]);
+        }
+        let u = vec![
+            vec![1e-4, 1.0 - 1e-4],
+            vec![1e-5, 1.0 - 1e-5],
+            vec![1e-5, 1.0 - 1e-5],
+            vec![0.2, 0.8],
+        ];
+        (levels, u)
+    }
+
+    #[test]
+    fn blocked_training_keeps_a_differing_email_as_evidence_against() {
+        let (levels, u) = chain_pairs();
+        let m0 = vec![vec![0.6, 0.4]; 4];
+        let whole = fit_m(&patterns(&levels, 4), &u, &m0, 0.1);
+        let blocked = fit_blocked(&levels, 4, &u, &m0);
+        // Fitted all at once, "same name and city" is the match class, and most of it
+        // differs on email: a differing email hardly counts.
+        assert!(whole.m[1][1] > 0.3, "whole-fit m {:?}", whole.m);
+        // Among pairs with the same phone nearly all are matches: email, name and city are
+        // learnt from matches there, and the same-name block, less pure, is not listened to.
+        assert!(blocked.m[1][1] < 0.01, "blocked m {:?}", blocked.m);
+        assert!(blocked.m[2][1] < 0.01, "blocked m {:?}", blocked.m);
+        assert!(
+            (blocked.m[0][0] - 0.85).abs() < 0.05,
+            "blocked m {:?}",
+            blocked.m
+        );
+        assert!(blocked.m[3][0] > 0.95, "blocked m {:?}", blocked.m);
+        // Branches with no email or phone and the same city cannot be told from matches, so
+        // the share of matches comes out above the true 10%, but far below the whole fit's.
+        assert!(
+            blocked.lambda > 0.09 && blocked.lambda < whole.lambda / 2.0,
+            "lambda {} against {}",
+            blocked.lambda,
+            whole.lambda
+        );
+    }
+
+    #[test]
+    fn without_a_rare_level_to_train_on_one_fit_over_all_pairs_is_kept() {
+        let (levels, _) = chain_pairs();
+        // No comparison's top level is rare: nothing qualifies as a block.
+        let u = vec![
+            vec![0.3, 0.7],
+            vec![0.2, 0.8],
+            vec![0.2, 0.8],
+            vec![0.2, 0.8],
+        ];
+        let m0 = vec![vec![0.6, 0.4]; 4];
+        assert_eq!(
+            fit_blocked(&levels, 4, &u, &m0),
+            fit_m(&patterns(&levels, 4), &u, &m0, 0.1)
+        );
     }
 
     #[test]

@@ -339,11 +339,12 @@ pub fn cluster(config: &MatchConfig, sources: &[Vec<Record>]) -> Matches {
     let stage = crate::progress::stage("match: block");
     let rules: Vec<blocking::RuleKeys<'_>> = if config.blocking.is_empty() {
         let prepared = &prepared;
-        vec![blocking::RuleKeys::build(
-            "keys from the comparisons".to_string(),
-            n,
-            move |g| blocking::comparison_keys(config, &prepared[g]),
-        )]
+        vec![
+            blocking::RuleKeys::build("keys from the comparisons".to_string(), n, move |g| {
+                blocking::comparison_keys(config, &prepared[g])
+            })
+            .whole_values_narrow(),
+        ]
     } else {
         config
             .blocking
@@ -359,7 +360,10 @@ pub fn cluster(config: &MatchConfig, sources: &[Vec<Record>]) -> Matches {
     let (pairs, block_stats) = if k == 0 {
         (Vec::new(), BlockStats::default())
     } else {
-        blocking::candidate_pairs(config, &flat, rules)
+        let prepared = &prepared;
+        blocking::candidate_pairs(config, &flat, rules, &|g| {
+            blocking::narrowing_keys(&prepared[g])
+        })
     };
     lap("block", &mut timings);
 
@@ -395,7 +399,7 @@ pub fn cluster(config: &MatchConfig, sources: &[Vec<Record>]) -> Matches {
             .iter()
             .map(|ls| ls.iter().map(|l| l.m).collect())
             .collect();
-        let fit = em::fit_m(&em::patterns(&levels, k), &u, &m0, 0.1);
+        let fit = em::fit_blocked(&levels, k, &u, &m0);
         for (c, ls) in model.levels.iter_mut().enumerate() {
             for (l, level) in ls.iter_mut().enumerate() {
                 level.m = fit.m[c][l];

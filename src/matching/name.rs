@@ -75,20 +75,45 @@ fn jaro_winkler_at_least(a: &str, b: &str, cutoff: f64) -> f64 {
 }
 
 /// Similarity of one token to another: equal, a likely typo or abbreviation of it, or
-/// unrelated. Short words must be equal, or one a prefix of the other ("mug"/"mugg").
+/// unrelated. A word of three letters or more with one letter dropped or two neighbouring
+/// letters swapped is a likely typo ("hrdware"/"hardware", "zti"/"zuti", "mug"/"mugg",
+/// "bra"/"bar"), which Jaro-Winkler scores low in a short word. Otherwise short words must be
+/// equal, so that "spur" and "spar" stay apart.
 fn token_similarity(a: &str, b: &str) -> f64 {
     if a == b {
         return 1.0;
     }
-    if a.len() < 4 || b.len() < 4 {
-        let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-        return if short.len() >= 3 && long.len() == short.len() + 1 && long.starts_with(short) {
-            0.9
-        } else {
-            0.0
-        };
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    let typo = short.len() >= 3 && (one_letter_dropped(long, short) || swapped(a, b));
+    let jw = if short.len() < 4 {
+        0.0
+    } else {
+        jaro_winkler_at_least(a, b, 0.9)
+    };
+    if typo { jw.max(0.9) } else { jw }
+}
+
+/// Whether `a` is `b` with two neighbouring characters swapped.
+fn swapped(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
     }
-    jaro_winkler_at_least(a, b, 0.9)
+    let Some(i) = a.iter().zip(b).position(|(x, y)| x != y) else {
+        return false;
+    };
+    i + 1 < a.len() && a[i] == b[i + 1] && a[i + 1] == b[i] && a[i + 2..] == b[i + 2..]
+}
+
+/// Whether `short` is `long` with one character left out.
+fn one_letter_dropped(long: &str, short: &str) -> bool {
+    let (l, s) = (long.as_bytes(), short.as_bytes());
+    if l.len() != s.len() + 1 {
+        return false;
+    }
+    let first_difference = s.iter().zip(l).take_while(|(x, y)| x == y).count();
+    // Past the first difference, the rest of `short` must be the rest of `long` shifted by one.
+    s[first_difference..] == l[first_difference + 1..]
 }
 
 /// How much of `small` (by word weight) is found, exactly or as a likely typo, in `large`.
@@ -205,6 +230,30 @@ fn weights_into<'w>(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_dropped_letter_is_a_typo_but_a_changed_one_in_a_short_word_is_not() {
+        for (a, b) in [
+            ("hrdware", "hardware"),
+            ("zti", "zuti"),
+            ("mug", "mugg"),
+            ("boolo", "bolo"),
+        ] {
+            assert!(token_similarity(a, b) >= 0.9, "{a} / {b}");
+            assert_eq!(token_similarity(a, b), token_similarity(b, a), "{b} / {a}");
+        }
+        for (a, b) in [
+            ("spur", "spar"),
+            ("bar", "bars2"),
+            ("ab", "abc"),
+            ("zti", "zutti"),
+        ] {
+            assert_eq!(token_similarity(a, b), 0.0, "{a} / {b}");
+        }
+        assert!(one_letter_dropped("abc", "ab") && one_letter_dropped("abc", "bc"));
+        assert!(!one_letter_dropped("abc", "ac2") && !one_letter_dropped("abcd", "ab"));
+        assert!(swapped("abcd", "abdc") && !swapped("abcd", "abcd") && !swapped("abcd", "badc"));
+    }
+
     use super::*;
 
     fn sim(a: &str, b: &str) -> f64 {

@@ -62,8 +62,9 @@ pub fn summary(spec: &Compiled, resolved: &Resolved, timings: &Timings) -> Strin
     for o in &m.blocking.oversized {
         let _ = writeln!(
             out,
-            "  skipped: key {:?} of rule {} is shared by {} records (max_block {})",
-            o.key, o.rule, o.records, spec.matching.max_block
+            "  narrowed: key {:?} of rule {} is shared by {} records (max_block {}): {} pairs \
+             within groups that also agree on a compared field",
+            o.key, o.rule, o.records, spec.matching.max_block, o.narrowed_pairs
         );
     }
     let _ = writeln!(
@@ -155,7 +156,7 @@ pub fn summary_json(spec: &Compiled, resolved: &Resolved, timings: &Timings) -> 
         "blocking": {
             "candidate_pairs": m.candidate_pairs,
             "rules": m.blocking.rules.iter().map(|r| json!({"rule": r.name, "pairs": r.pairs, "new_pairs": r.new_pairs})).collect::<Vec<_>>(),
-            "oversized": m.blocking.oversized.iter().map(|o| json!({"rule": o.rule, "key": o.key, "records": o.records})).collect::<Vec<_>>(),
+            "oversized": m.blocking.oversized.iter().map(|o| json!({"rule": o.rule, "key": o.key, "records": o.records, "narrowed_pairs": o.narrowed_pairs})).collect::<Vec<_>>(),
         },
         "model": {
             "estimated": m.model.lambda.is_some(),

@@ -379,11 +379,13 @@ pub struct MatchSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(title = "Blocking rules", example = serde_json::json!([{"on": ["email"]}, {"on": [{"field": "name", "key": "first_token"}]}]))]
     pub blocking: Vec<BlockingRule>,
-    /// A blocking key shared by more records than this is skipped (and reported): such a key
-    /// says little and would make the number of pairs explode. The cap keeps the pairs per
-    /// record bounded, so matching time grows linearly with the number of records; keys
-    /// shared by a few hundred records are common words ("coffee", "lodge") that link
-    /// nothing on their own.
+    /// A blocking key shared by more records than this is not used as it is (and is
+    /// reported): such a key says little and would make the number of pairs explode. The cap
+    /// keeps the pairs per record bounded, so matching time grows linearly with the number of
+    /// records. A whole value shared that widely (a branch name such as "Spur Umhlanga") is
+    /// narrowed: its records are compared within groups that also agree on another compared
+    /// field, such as the city, and no larger than this. A word's prefix shared by a few
+    /// hundred records is a common word ("coffee", "lodge") and is skipped.
     #[serde(default = "default_max_block")]
     #[schemars(range(min = 2))]
     #[schemars(title = "Largest usable block", example = serde_json::json!(100))]
