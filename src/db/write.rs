@@ -277,11 +277,12 @@ async fn pg_creates(
         }
         buf.push('\n');
         if buf.len() >= 1 << 20 {
-            copy.send(std::mem::take(&mut buf).into_bytes()).await?;
+            copy.send(buf.as_bytes()).await?;
+            buf.clear();
         }
     }
     if !buf.is_empty() {
-        copy.send(buf.into_bytes()).await?;
+        copy.send(buf.as_bytes()).await?;
     }
     let copied = copy.finish().await?;
     if copied != rows.len() as u64 {
@@ -313,11 +314,12 @@ async fn pg_copy_state(
         }
         buf.push('\n');
         if buf.len() >= 1 << 20 {
-            copy.send(std::mem::take(&mut buf).into_bytes()).await?;
+            copy.send(buf.as_bytes()).await?;
+            buf.clear();
         }
     }
     if !buf.is_empty() {
-        copy.send(buf.into_bytes()).await?;
+        copy.send(buf.as_bytes()).await?;
     }
     copy.finish().await?;
     Ok(())
@@ -339,7 +341,10 @@ fn copy_field(buf: &mut String, v: &Value, blank: bool) {
 
 /// Text in COPY's text format: backslash escapes for the separators.
 fn copy_text(buf: &mut String, s: &str) {
-    if !s.contains(['\\', '\n', '\r', '\t']) {
+    if !s
+        .bytes()
+        .any(|b| matches!(b, b'\\' | b'\n' | b'\r' | b'\t'))
+    {
         buf.push_str(s);
         return;
     }
