@@ -60,12 +60,20 @@ pub fn summary(spec: &Compiled, resolved: &Resolved, timings: &Timings) -> Strin
         );
     }
     for o in &m.blocking.oversized {
-        let _ = writeln!(
+        let _ = write!(
             out,
-            "  narrowed: key {:?} of rule {} is shared by {} records (max_block {}): {} pairs \
-             within groups that also agree on a compared field",
-            o.key, o.rule, o.records, spec.matching.max_block, o.narrowed_pairs
+            "  key {:?} of rule {} is shared by {} records (max_block {}): ",
+            o.key, o.rule, o.records, spec.matching.max_block
         );
+        let _ = if o.narrowed_pairs > 0 {
+            writeln!(
+                out,
+                "narrowed to {} pairs that also agree on another compared field",
+                o.narrowed_pairs
+            )
+        } else {
+            writeln!(out, "skipped")
+        };
     }
     let _ = writeln!(
         out,

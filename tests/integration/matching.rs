@@ -324,3 +324,66 @@ fn blocking_rules_are_counted_per_rule() {
     assert_eq!(rules[1]["new_pairs"], 1);
     assert_eq!(doc["blocking"]["candidate_pairs"], 2);
 }
+
+/// A branch name more records share than `max_block` is not dropped from blocking: its
+/// records are compared within the same city, so the import's copy of one branch still finds
+/// it, while a word prefix that common is skipped. Explain says which was which.
+#[test]
+fn a_name_too_common_to_block_on_is_compared_city_by_city() {
+    let ws = Workspace::seed();
+    ws.write(
+        "specs/customers.yaml",
+        r#"version: 1
+resource: customers
+target:
+  table: customers
+  fields:
+    name: { type: text, required: true }
+    city: { type: text }
+sources:
+  production:
+    id: id
+    fields: { name: name, city: city }
+    inline:
+      - { id: p1, name: Spur Umhlanga, city: Durban }
+      - { id: p2, name: Spur Umhlanga, city: Pretoria }
+      - { id: p3, name: Spur Umhlanga, city: Cape Town }
+      - { id: p4, name: Spur Umhlanga, city: Gqeberha }
+      - { id: p5, name: Wimpy Hatfield, city: Pretoria }
+      - { id: p6, name: Nando's Menlyn, city: Pretoria }
+  import:
+    id: id
+    fields: { name: name, city: city }
+    inline:
+      - { id: i1, name: SPUR UMHLANGA, city: Pretoria }
+      - { id: i2, name: Steers Brooklyn, city: Pretoria }
+match:
+  max_block: 3
+  compare:
+    name: { method: name }
+    city: { method: exact }
+"#,
+    );
+    assert_eq!(clusters(&ws), vec![vec!["import:i1", "production:p2"]]);
+    let doc = ws.run(&["explain", "--json"]).ok().json();
+    let oversized = doc["blocking"]["oversized"].as_array().unwrap();
+    let narrowed = |key: &str| {
+        oversized
+            .iter()
+            .find(|o| o["key"] == key)
+            .unwrap_or_else(|| panic!("{key} not reported: {oversized:?}"))["narrowed_pairs"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(narrowed("0=spur umhlanga"), 1);
+    assert_eq!(narrowed("0^spur"), 0);
+    let text = ws.run(&["explain"]).ok().stdout;
+    assert!(
+        text.contains("shared by 5 records (max_block 3): narrowed to 1 pairs"),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"key "0^spur" of rule"#) && text.contains("skipped"),
+        "{text}"
+    );
+}
