@@ -16,12 +16,14 @@ use super::read::{Cell, CurrentRow, Prints, RowShape, StateRow, add_row};
 /// A connection that may be able to run `COPY (…) TO STDOUT`.
 pub(crate) trait CopyOut {
     /// Runs `statement` (a `COPY … TO STDOUT`) and hands each piece of its output to `sink`,
-    /// in order; `None` when the backend has no COPY.
+    /// in order; `None` when the backend has no COPY, as by default.
     fn copy_out<'a>(
         &'a mut self,
-        statement: &'a str,
-        sink: &'a mut (dyn FnMut(&[u8]) + Send),
-    ) -> BoxFuture<'a, Option<sqlx::Result<()>>>;
+        _statement: &'a str,
+        _sink: &'a mut (dyn FnMut(&[u8]) + Send),
+    ) -> BoxFuture<'a, Option<sqlx::Result<()>>> {
+        Box::pin(async { None })
+    }
 }
 
 impl CopyOut for sqlx::PgConnection {
@@ -44,25 +46,9 @@ impl CopyOut for sqlx::PgConnection {
     }
 }
 
-impl CopyOut for sqlx::SqliteConnection {
-    fn copy_out<'a>(
-        &'a mut self,
-        _: &'a str,
-        _: &'a mut (dyn FnMut(&[u8]) + Send),
-    ) -> BoxFuture<'a, Option<sqlx::Result<()>>> {
-        Box::pin(async { None })
-    }
-}
+impl CopyOut for sqlx::SqliteConnection {}
 
-impl CopyOut for sqlx::MySqlConnection {
-    fn copy_out<'a>(
-        &'a mut self,
-        _: &'a str,
-        _: &'a mut (dyn FnMut(&[u8]) + Send),
-    ) -> BoxFuture<'a, Option<sqlx::Result<()>>> {
-        Box::pin(async { None })
-    }
-}
+impl CopyOut for sqlx::MySqlConnection {}
 
 /// Bytes per chunk handed to a core.
 const CHUNK: usize = 4 << 20;

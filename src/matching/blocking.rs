@@ -334,7 +334,7 @@ pub fn candidate_pairs(
         // Records sharing a key end up next to each other.
         rule.entries.par_sort_unstable();
         rule.entries.dedup();
-        let mut oversized: Vec<(u64, u32, usize, usize)> = Vec::new();
+        let mut named: Vec<Oversized> = Vec::new();
         let mut rule_pairs: Vec<u64> = Vec::new();
         let pair_up = |block: &[(u64, u32)], out: &mut Vec<u64>| {
             for (i, &(_, a)) in block.iter().enumerate() {
@@ -348,12 +348,6 @@ pub fn candidate_pairs(
                 }
             }
         };
-        let key_text = |hash: u64, first: u32| {
-            (rule.texts)(first as usize)
-                .into_iter()
-                .find(|k| key_hash(k) == hash)
-                .unwrap_or_default()
-        };
         for block in rule.entries.chunk_by(|x, y| x.0 == y.0) {
             if block.len() < 2 {
                 continue;
@@ -362,37 +356,34 @@ pub fn candidate_pairs(
                 pair_up(block, &mut rule_pairs);
                 continue;
             }
-            if !(rule.narrows)(&key_text(block[0].0, block[0].1)) {
-                oversized.push((block[0].0, block[0].1, block.len(), 0));
-                continue;
-            }
-            let mut groups: Vec<(u64, u32)> = block
-                .iter()
-                .flat_map(|&(_, g)| narrow(g as usize).into_iter().map(move |k| (k, g)))
-                .collect();
-            groups.sort_unstable();
-            let before = rule_pairs.len();
-            for group in groups.chunk_by(|x, y| x.0 == y.0) {
-                if (2..=config.max_block).contains(&group.len()) {
-                    pair_up(group, &mut rule_pairs);
+            let key = (rule.texts)(block[0].1 as usize)
+                .into_iter()
+                .find(|k| key_hash(k) == block[0].0)
+                .unwrap_or_default();
+            let mut narrowed: Vec<u64> = Vec::new();
+            if (rule.narrows)(&key) {
+                let mut groups: Vec<(u64, u32)> = block
+                    .iter()
+                    .flat_map(|&(_, g)| narrow(g as usize).into_iter().map(move |k| (k, g)))
+                    .collect();
+                groups.sort_unstable();
+                for group in groups.chunk_by(|x, y| x.0 == y.0) {
+                    if (2..=config.max_block).contains(&group.len()) {
+                        pair_up(group, &mut narrowed);
+                    }
                 }
+                // Two records may agree on several fields: each pair counts once.
+                narrowed.sort_unstable();
+                narrowed.dedup();
             }
-            oversized.push((
-                block[0].0,
-                block[0].1,
-                block.len(),
-                rule_pairs.len() - before,
-            ));
-        }
-        let mut named: Vec<Oversized> = oversized
-            .into_iter()
-            .map(|(hash, first, records, narrowed_pairs)| Oversized {
+            named.push(Oversized {
                 rule: rule.name.clone(),
-                key: key_text(hash, first).replace('\u{1f}', " | "),
-                records,
-                narrowed_pairs,
-            })
-            .collect();
+                key: key.replace('\u{1f}', " | "),
+                records: block.len(),
+                narrowed_pairs: narrowed.len(),
+            });
+            rule_pairs.extend(narrowed);
+        }
         named.sort_by(|a, b| a.key.cmp(&b.key));
         stats.oversized.extend(named);
         rule_pairs.par_sort_unstable();
@@ -471,7 +462,10 @@ mod tests {
         let flat = Flat::new(&sources);
         let mut rule = RuleKeys::build("rule".into(), flat.len(), |_| vec!["0=spur".into()]);
         rule.narrows = narrows;
-        candidate_pairs(&config, &flat, vec![rule], &|g| vec![(g % 3) as u64])
+        // Records of one city agree on two fields: each pair still counts once.
+        candidate_pairs(&config, &flat, vec![rule], &|g| {
+            vec![(g % 3) as u64, 100 + (g % 3) as u64]
+        })
     }
 
     #[test]
