@@ -133,6 +133,15 @@ impl Dialect {
         }
     }
 
+    /// Whether a table created in the same transaction as its first rows is better created
+    /// without its primary key, which is added once the rows are in: PostgreSQL builds the
+    /// index from sorted rows in one pass instead of inserting each key. The others keep
+    /// the rows in primary key order (SQLite's rowid, InnoDB's clustered index), so the key
+    /// comes with the table.
+    pub fn key_after_load(&self) -> bool {
+        self.backend == Backend::Postgres
+    }
+
     /// A query listing a table's columns, with the table name bound: name, declared type,
     /// NOT NULL (0/1), filled by the database when left out (0/1), generated key (0/1).
     pub fn columns_query(&self) -> &'static str {
@@ -200,7 +209,18 @@ impl Dialect {
 
     /// The statement that creates the state table if it is missing.
     pub fn create_state_table(&self) -> String {
+        self.state_table_sql(true)
+    }
+
+    /// The state table, with its primary key or (for [`Self::key_after_load`]) without it,
+    /// to be added by [`Self::state_primary_key`] once the first entries are in.
+    pub fn state_table_sql(&self, keyed: bool) -> String {
         let t = self.quote(super::STATE_TABLE);
+        let key = if keyed {
+            ", PRIMARY KEY (resource, address)"
+        } else {
+            ""
+        };
         format!(
             "CREATE TABLE IF NOT EXISTS {t} (\
              resource VARCHAR(255) NOT NULL, \
@@ -208,8 +228,15 @@ impl Dialect {
              row_key VARCHAR(255) NOT NULL, \
              members TEXT NOT NULL, \
              hash VARCHAR(64) NOT NULL, \
-             applied_at VARCHAR(40) NOT NULL, \
-             PRIMARY KEY (resource, address))"
+             applied_at VARCHAR(40) NOT NULL{key})"
+        )
+    }
+
+    /// Adds the state table's primary key, after [`Self::state_table_sql`] without it.
+    pub fn state_primary_key(&self) -> String {
+        format!(
+            "ALTER TABLE {} ADD PRIMARY KEY (resource, address)",
+            self.quote(super::STATE_TABLE)
         )
     }
 }

@@ -84,6 +84,8 @@ pub fn state_print(parts: [&str; 4]) -> u128 {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CurrentState {
     pub table_exists: bool,
+    /// The state table exists (it is created by the first apply on a database).
+    pub state_table_exists: bool,
     /// The target table's columns, when it exists.
     pub columns: Vec<Column>,
     /// Its unique constraints on plain columns, other than the primary key.
@@ -433,7 +435,8 @@ macro_rules! read_on {
             }
             let state_columns =
                 $crate::db::read::columns_on!(&mut *conn, d, $crate::db::STATE_TABLE).await?;
-            if !state_columns.is_empty() {
+            state.state_table_exists = !state_columns.is_empty();
+            if state.state_table_exists {
                 // A write needs the entries in no particular order (nothing it does with them
                 // depends on it), which spares the server a walk of the index in heap order.
                 let order = if keep_rows { " ORDER BY address" } else { "" };

@@ -44,7 +44,21 @@ macro_rules! bind_value {
 
 /// The statement that creates the target table from the spec's fields.
 pub fn create_table_sql(spec: &Compiled, d: Dialect) -> String {
-    let mut cols = vec![d.primary_key_column(&spec.primary_key)];
+    table_sql(spec, d, true)
+}
+
+/// The target table, with its primary key or without it (for [`Dialect::key_after_load`]:
+/// [`add_primary_key_sql`] adds it once the first rows are in).
+fn table_sql(spec: &Compiled, d: Dialect, keyed: bool) -> String {
+    let mut cols = vec![if keyed {
+        d.primary_key_column(&spec.primary_key)
+    } else {
+        let column = d.primary_key_column(&spec.primary_key);
+        column
+            .strip_suffix(" PRIMARY KEY")
+            .expect("a key column ends in PRIMARY KEY")
+            .to_string()
+    }];
     for (i, f) in spec.fields.iter().enumerate() {
         let mut col = format!(
             "{} {}",
@@ -75,6 +89,15 @@ pub fn create_table_sql(spec: &Compiled, d: Dialect) -> String {
     )
 }
 
+/// Adds the target table's primary key, after [`table_sql`] without it.
+fn add_primary_key_sql(spec: &Compiled, d: Dialect) -> String {
+    format!(
+        "ALTER TABLE {} ADD PRIMARY KEY ({})",
+        d.quote(&spec.table),
+        d.quote(&spec.primary_key)
+    )
+}
+
 /// What inserting new rows needs to know about the table.
 struct Insert<'a> {
     spec: &'a Compiled,
@@ -84,6 +107,9 @@ struct Insert<'a> {
     /// The primary key is an integer the database generates (rowid, identity, serial,
     /// AUTO_INCREMENT).
     generated_int_key: bool,
+    /// The table was created by this transaction: no one else can see it, or draw keys from
+    /// its sequence, before the commit.
+    created_here: bool,
 }
 
 impl Insert<'_> {
@@ -240,23 +266,41 @@ async fn pg_creates(
     rows: &[&[Value]],
 ) -> Result<Vec<String>, ApplyError> {
     let (d, spec) = (ins.d, ins.spec);
-    let sequence: Option<String> = sqlx::query("SELECT pg_get_serial_sequence($1, $2)")
-        .bind(d.quote(&spec.table))
-        .bind(spec.primary_key.clone())
-        .fetch_one(&mut *conn)
-        .await?
-        .try_get(0)?;
+    // The sequence by its number: a name bound as text would be looked up again for every
+    // value drawn (the cast to regclass is not constant), which took 0.25 s per 131k keys.
+    let sequence: Option<sqlx::postgres::types::Oid> =
+        sqlx::query("SELECT CAST(CAST(pg_get_serial_sequence($1, $2) AS regclass) AS oid)")
+            .bind(d.quote(&spec.table))
+            .bind(spec.primary_key.clone())
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get(0)?;
     let Some(sequence) = sequence else {
         let mut keys = Vec::with_capacity(rows.len());
         insert_returning!(conn, ins, rows, keys);
         return Ok(keys);
     };
-    let ids: Vec<i64> =
-        sqlx::query_scalar("SELECT nextval(CAST($1 AS regclass)) FROM generate_series(1, $2)")
-            .bind(sequence)
-            .bind(rows.len() as i64)
-            .fetch_all(&mut *conn)
-            .await?;
+    let ids: Vec<i64> = if ins.created_here {
+        // A table no one else sees yet: its keys are 1 to n, and its sequence is moved past
+        // them.
+        sqlx::query(AssertSqlSafe(format!(
+            "SELECT setval(CAST({} AS regclass), $1)",
+            sequence.0
+        )))
+        .bind(rows.len() as i64)
+        .execute(&mut *conn)
+        .await?;
+        (1..=rows.len() as i64).collect()
+    } else {
+        // One array rather than a row per key.
+        sqlx::query_scalar(AssertSqlSafe(format!(
+            "SELECT array_agg(nextval(CAST({} AS regclass))) FROM generate_series(1, $1)",
+            sequence.0
+        )))
+        .bind(rows.len() as i64)
+        .fetch_one(&mut *conn)
+        .await?
+    };
     let mut cols = vec![d.quote(&spec.primary_key)];
     cols.extend(spec.fields.iter().map(|f| d.quote(&f.column)));
     let statement = format!(
@@ -715,14 +759,19 @@ macro_rules! apply_with {
                             );
                         }
                     }
+                    // A table created here gets its primary key after its rows, where that
+                    // is faster (PostgreSQL: 131k rows went in 25% faster).
+                    let key_after_table = !ddl_first && plan.create_table && d.key_after_load();
+                    let mut key_after_state = false;
                     if !ddl_first {
                         if plan.create_table {
-                            sqlx::query(AssertSqlSafe(create_table_sql(spec, d)))
+                            sqlx::query(AssertSqlSafe(table_sql(spec, d, !key_after_table)))
                                 .execute(&mut *tx)
                                 .await?;
                         }
                         if !state_created {
-                            sqlx::query(AssertSqlSafe(d.create_state_table()))
+                            key_after_state = !current.state_table_exists && d.key_after_load();
+                            sqlx::query(AssertSqlSafe(d.state_table_sql(!key_after_state)))
                                 .execute(&mut *tx)
                                 .await?;
                             state_created = true;
@@ -732,6 +781,7 @@ macro_rules! apply_with {
                         spec,
                         d,
                         not_null: not_null_fields(spec, &current),
+                        created_here: plan.create_table && !ddl_first,
                         generated_int_key: if current.columns.is_empty() {
                             true
                         } else {
@@ -757,6 +807,11 @@ macro_rules! apply_with {
                     };
                     drop(rows);
                     drop(creates);
+                    if key_after_table {
+                        sqlx::query(AssertSqlSafe(add_primary_key_sql(spec, d)))
+                            .execute(&mut *tx)
+                            .await?;
+                    }
                     applied.created += new_keys.len();
                     let mut new_keys = new_keys.into_iter();
 
@@ -898,6 +953,11 @@ macro_rules! apply_with {
                             }
                             q.execute(&mut *tx).await?;
                         }
+                    }
+                    if key_after_state {
+                        sqlx::query(AssertSqlSafe(d.state_primary_key()))
+                            .execute(&mut *tx)
+                            .await?;
                     }
                     // Every entry written, for the digest (which does not depend on order).
                     let mut entries = fresh;
@@ -1154,6 +1214,7 @@ mod tests {
             d: Dialect::new(backend),
             not_null: vec![false, false],
             generated_int_key: true,
+            created_here: false,
         };
         assert_eq!(
             ins(Backend::Postgres).sql(2, true),

@@ -545,3 +545,43 @@ on_each_backend! {
         assert!(stored[0][0].as_deref().unwrap().contains(r#""e\\f""#), "{stored:?}");
     }
 }
+
+on_each_backend! {
+    /// A table the first apply creates: its keys run 1 to n, both it and the state table end
+    /// with their primary keys (PostgreSQL adds them after the rows), and the next row the
+    /// spec or anyone else adds takes the next key.
+    fn created_table_has_its_keys_and_its_sequence(ws) {
+        ws.run(&["apply", "--auto-approve"]).ok();
+        let keys = ws.query("SELECT count(DISTINCT id), min(id), max(id) FROM customers");
+        assert_eq!(
+            keys,
+            vec![vec![Some("17".to_string()), Some("1".to_string()), Some("17".to_string())]]
+        );
+        let primary_keys = ws.backend().pick(
+            "SELECT count(*) FROM (SELECT 1 FROM pragma_table_info('customers') WHERE pk > 0 \
+             UNION ALL SELECT 1 FROM pragma_table_info('reconcile_state') WHERE pk > 0)",
+            "SELECT count(*) FROM information_schema.key_column_usage k \
+             JOIN information_schema.table_constraints c USING (constraint_schema, constraint_name) \
+             WHERE c.constraint_type = 'PRIMARY KEY' AND c.table_schema = current_schema() \
+             AND c.table_name IN ('customers', 'reconcile_state')",
+            "SELECT count(*) FROM information_schema.key_column_usage \
+             WHERE constraint_name = 'PRIMARY' AND table_schema = DATABASE() \
+             AND table_name IN ('customers', 'reconcile_state')",
+        );
+        // id on customers; resource and address on the state table.
+        assert_eq!(ws.query(primary_keys)[0][0].as_deref(), Some("3"));
+
+        let csv = ws.read("examples/customers/import_customers.csv");
+        ws.write(
+            "examples/customers/import_customers.csv",
+            &format!("{csv}Quagga Quarry Cafe,Quinton,hello@quagga.co.za,+27 11 555 0101,business\n"),
+        );
+        let run = ws.run(&["apply", "--auto-approve"]).ok();
+        assert!(run.stdout.contains("1 added, 0 changed"), "{}", run.stdout);
+        let quagga = ws.query("SELECT id FROM customers WHERE name = 'Quagga Quarry Cafe'");
+        assert_eq!(quagga, vec![vec![Some("18".to_string())]]);
+        ws.execute("INSERT INTO customers (name) VALUES ('Walk-in')");
+        let walk_in = ws.query("SELECT id FROM customers WHERE name = 'Walk-in'");
+        assert_eq!(walk_in, vec![vec![Some("19".to_string())]]);
+    }
+}
