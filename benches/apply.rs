@@ -132,6 +132,9 @@ fn update_plan(spec: &Compiled, current: &read::CurrentState, n: usize) -> Plan 
             write_state: true,
         });
     }
+    // In address order, as a plan lists its changes: "customer-10" before "customer-2", so
+    // the keys are not in order.
+    p.changes.sort_by(|a, b| a.address.cmp(&b.address));
     p
 }
 
