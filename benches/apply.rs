@@ -79,7 +79,7 @@ fn plan(spec: &Compiled, rows: usize, fingerprint: String) -> Plan {
         rows_read: 0,
         sensitive: vec![false; spec.fields.len()],
         soft_delete: None,
-        read: Vec::new(),
+        read: Default::default(),
         inputs: None,
         shortcut: None,
     }

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{Action, Change, Missing, Options, Plan, RowPrint, row_prints};
+use super::{Action, Change, Missing, Options, Plan, Prints, row_prints};
 use crate::db::read::{CurrentState, key_text};
 use crate::error::{Error, Result, plural};
 use crate::spec::compiled::{Compiled, Input};
@@ -101,7 +101,7 @@ struct PlanOut<'a> {
     rows_read: usize,
     sensitive: &'a [bool],
     soft_delete: &'a Option<crate::spec::compiled::SoftDelete>,
-    read: &'a [RowPrint],
+    read: &'a Prints,
     inputs: &'a Option<String>,
 }
 
@@ -374,8 +374,8 @@ impl SavedPlan {
 /// address where the row is managed or planned) and, where the plan holds the old values, the
 /// fields.
 pub fn stale_error(plan: &Plan, current: &CurrentState) -> Error {
-    let then: HashMap<&str, &str> = plan
-        .read
+    let read = plan.read.list();
+    let then: HashMap<&str, &str> = read
         .iter()
         .map(|p| (p.id.as_str(), p.hash.as_str()))
         .collect();

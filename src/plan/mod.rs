@@ -151,7 +151,7 @@ pub struct Plan {
     pub soft_delete: Option<SoftDelete>,
     /// A fingerprint of each row and state entry read, so a stale plan can name what changed.
     #[serde(default)]
-    pub read: Vec<RowPrint>,
+    pub read: Prints,
     /// The inputs fingerprint the plan was made from ([`shortcut::inputs_fingerprint`]);
     /// apply records it so that the next plan may skip resolving. `None` when the plan
     /// cannot be fingerprinted (several resources together, `--target`, a query source).
@@ -172,6 +172,62 @@ pub struct RowPrint {
     pub id: String,
     /// For a row, 8 hex digits per field, in field order; for a state entry, 16 hex digits.
     pub hash: String,
+}
+
+/// The fingerprints of what a plan read. A saved plan keeps them as the file's JSON text,
+/// taken apart only when the plan turns out stale: a million-row table has two million of
+/// them, parsing them took a second, and a plan that applies needs none.
+#[derive(Debug, Clone)]
+pub enum Prints {
+    List(Vec<RowPrint>),
+    Json(Box<serde_json::value::RawValue>),
+}
+
+impl Default for Prints {
+    fn default() -> Self {
+        Prints::List(Vec::new())
+    }
+}
+
+impl From<Vec<RowPrint>> for Prints {
+    fn from(list: Vec<RowPrint>) -> Self {
+        Prints::List(list)
+    }
+}
+
+impl Prints {
+    /// The fingerprints, parsed when they are still text. Text that is not a list of them
+    /// (a saved plan edited by hand) gives none: a stale plan is then refused without
+    /// naming the rows that changed.
+    pub fn list(&self) -> std::borrow::Cow<'_, [RowPrint]> {
+        match self {
+            Prints::List(list) => std::borrow::Cow::Borrowed(list),
+            Prints::Json(text) => {
+                std::borrow::Cow::Owned(serde_json::from_str(text.get()).unwrap_or_default())
+            }
+        }
+    }
+}
+
+impl PartialEq for Prints {
+    fn eq(&self, other: &Self) -> bool {
+        self.list() == other.list()
+    }
+}
+
+impl Serialize for Prints {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Prints::List(list) => list.serialize(s),
+            Prints::Json(text) => text.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Prints {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Box::<serde_json::value::RawValue>::deserialize(d).map(Prints::Json)
+    }
 }
 
 /// A 64-bit FNV-1a hash of a value: cheap enough for every field of a large table.
@@ -583,7 +639,7 @@ pub fn plan_with(
         rows_read: current.rows.len(),
         sensitive: spec.sensitive.clone(),
         soft_delete: spec.soft_delete.clone(),
-        read: row_prints(current),
+        read: row_prints(current).into(),
         inputs: None,
         shortcut: None,
     }

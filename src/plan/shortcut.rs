@@ -375,7 +375,7 @@ pub fn plan(
         sensitive: spec.sensitive.clone(),
         soft_delete: spec.soft_delete.clone(),
         // What a saved plan uses to name the rows that changed: the shortcut never makes one.
-        read: Vec::new(),
+        read: Default::default(),
         inputs: Some(inputs.to_string()),
         shortcut: Some(Shortcut {
             applied_at: record.applied_at.clone(),
