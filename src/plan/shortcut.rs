@@ -191,11 +191,11 @@ impl StateDigest {
         s.print
     }
 
-    /// The digest as recorded: `v3:` then the count and the sum in hex. (`v2` hashed the
-    /// members one by one; a digest of another version never matches, so the plan after an
-    /// upgrade takes the full path once.)
+    /// The digest as recorded: `v4:` then the count and the sum in hex. (`v2` hashed the
+    /// members one by one, `v3` each entry with SHA-256; a digest of another version never
+    /// matches, so the plan after an upgrade takes the full path once.)
     pub fn text(&self) -> String {
-        format!("v3:{:x}:{:032x}", self.count, self.sum)
+        format!("v4:{:x}:{:032x}", self.count, self.sum)
     }
 }
 
