@@ -515,4 +515,26 @@ mod tests {
         );
         assert!(!database_identity("postgres://u:pw@h/d").contains("pw"));
     }
+
+    #[test]
+    fn fingerprints_read_stay_text_until_needed_and_must_be_a_list() {
+        let list = vec![
+            super::super::RowPrint {
+                id: "row:1".into(),
+                hash: "00ff00ff".into(),
+            },
+            super::super::RowPrint {
+                id: "state:a\"b".into(),
+                hash: "0123456789abcdef".into(),
+            },
+        ];
+        let text = serde_json::to_string(&Prints::from(list.clone())).unwrap();
+        let read: Prints = serde_json::from_str(&text).unwrap();
+        assert!(matches!(read, Prints::Json(_)), "kept as text");
+        assert_eq!(read.list().as_ref(), list.as_slice());
+        // Written back as it was read.
+        assert_eq!(serde_json::to_string(&read).unwrap(), text);
+        let err = serde_json::from_str::<Prints>(r#""row:1""#).unwrap_err();
+        assert!(err.to_string().contains("list of fingerprints"), "{err}");
+    }
 }

@@ -226,7 +226,13 @@ impl Serialize for Prints {
 
 impl<'de> Deserialize<'de> for Prints {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Box::<serde_json::value::RawValue>::deserialize(d).map(Prints::Json)
+        let text = Box::<serde_json::value::RawValue>::deserialize(d)?;
+        if !text.get().starts_with('[') {
+            return Err(serde::de::Error::custom(
+                "`read` must be a list of fingerprints",
+            ));
+        }
+        Ok(Prints::Json(text))
     }
 }
 
