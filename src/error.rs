@@ -60,6 +60,21 @@ pub struct SourceErrors {
     pub problems: Vec<SourceProblem>,
 }
 
+/// Values that fail their field type, in strict mode (`invalid: error` or `--strict`).
+#[derive(Debug, Error, Diagnostic)]
+#[error("{} in the sources (strict mode)", plural(.problems.len(), "invalid value"))]
+#[diagnostic(
+    code(reconcile::invalid),
+    help(
+        "fix the values named above in the source files; nothing was written. Without \
+         `--strict` and `invalid: error` they are listed in the plan and left out"
+    )
+)]
+pub struct InvalidValues {
+    #[related]
+    pub problems: Vec<SourceProblem>,
+}
+
 #[derive(Debug, Error, Diagnostic)]
 pub enum Error {
     #[error(transparent)]
@@ -69,6 +84,10 @@ pub enum Error {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Sources(#[from] SourceErrors),
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Invalid(#[from] InvalidValues),
 
     #[error("cannot read spec {}: {reason}", .path.display())]
     #[diagnostic(

@@ -98,6 +98,10 @@ pub struct SpecArgs {
         default_value = "specs"
     )]
     pub file: PathBuf,
+    /// Make every source value that fails its field type an error, as `invalid: error` in
+    /// the spec does (for CI). Without it, such values are listed in the plan and left out.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Args)]
@@ -286,10 +290,13 @@ pub fn find_spec(path: &Path) -> Result<PathBuf> {
     })
 }
 
-/// Loads and compiles the spec named on the command line.
+/// Loads and compiles the spec named on the command line; `--strict` turns its invalid
+/// values into errors.
 pub fn load_spec(args: &SpecArgs) -> Result<Compiled> {
     let path = find_spec(&args.file)?;
-    crate::spec::load::load(&path)
+    let mut spec = crate::spec::load::load(&path)?;
+    spec.strict |= args.strict;
+    Ok(spec)
 }
 
 /// The database URL: `--database`, else `DATABASE_URL`, else the spec, else the default.

@@ -129,6 +129,7 @@ mod tests {
                 id: name.into(),
             }],
             cluster: 0,
+            invalid_only: Vec::new(),
         };
         let desired: Vec<DesiredRecord> = ["Acme", "Acme", "Bolt", "Acme", "acme-2", "Acme"]
             .into_iter()

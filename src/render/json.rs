@@ -18,6 +18,8 @@ pub struct JsonPlan {
     pub summary: JsonSummary,
     pub changes: Vec<JsonChange>,
     pub excluded: Vec<JsonExcluded>,
+    /// Source values that failed their field type, left out (an addition to format 1).
+    pub invalid: Vec<JsonInvalid>,
     pub review: Vec<JsonReview>,
     pub kept: Vec<JsonKept>,
     /// Fields whose values are masked as `"(sensitive value)"`.
@@ -53,6 +55,8 @@ pub struct JsonSummary {
     pub no_op: usize,
     pub excluded: usize,
     pub review: usize,
+    /// How many source values failed their field type (an addition to format 1).
+    pub invalid: usize,
 }
 
 #[derive(Serialize)]
@@ -82,6 +86,19 @@ pub struct JsonExcluded {
     pub source: String,
     pub record: String,
     pub rule: String,
+}
+
+/// A source value that failed its field type: where it is, what it was, and why.
+#[derive(Serialize)]
+pub struct JsonInvalid {
+    pub source: String,
+    pub record: String,
+    /// Where the record is in its source (`line 14`).
+    pub row: String,
+    pub field: String,
+    /// As the source wrote it; `"(sensitive value)"` for a sensitive field.
+    pub value: String,
+    pub reason: String,
 }
 
 #[derive(Serialize)]
@@ -145,6 +162,7 @@ pub fn to_json(plan: &Plan) -> JsonPlan {
             no_op: s.no_op,
             excluded: plan.excluded.len(),
             review: plan.review.len(),
+            invalid: plan.invalid.len(),
         },
         changes: plan
             .changes
@@ -187,6 +205,22 @@ pub fn to_json(plan: &Plan) -> JsonPlan {
                 source: e.record.source.clone(),
                 record: e.record.id.clone(),
                 rule: e.rule.clone(),
+            })
+            .collect(),
+        invalid: plan
+            .invalid
+            .iter()
+            .map(|v| JsonInvalid {
+                source: v.record.source.clone(),
+                record: v.record.id.clone(),
+                row: v.row.clone(),
+                field: plan
+                    .fields
+                    .get(v.field)
+                    .map(|f| f.0.clone())
+                    .unwrap_or_default(),
+                value: v.value.clone(),
+                reason: v.reason.clone(),
             })
             .collect(),
         review: plan
@@ -250,6 +284,7 @@ pub fn render_many(plans: &[Plan]) -> String {
         no_op: 0,
         excluded: 0,
         review: 0,
+        invalid: 0,
     };
     for r in &resources {
         summary.create += r.summary.create;
@@ -258,6 +293,7 @@ pub fn render_many(plans: &[Plan]) -> String {
         summary.no_op += r.summary.no_op;
         summary.excluded += r.summary.excluded;
         summary.review += r.summary.review;
+        summary.invalid += r.summary.invalid;
     }
     let all = JsonPlans {
         format_version: FORMAT_VERSION,

@@ -48,6 +48,9 @@ pub struct Compiled {
     pub sensitive: Vec<bool>,
     /// Per field: set on create, never updated afterwards.
     pub ignore_changes: Vec<bool>,
+    /// A value that fails its field type is an error (`invalid: error`, `--strict`) rather
+    /// than listed and left out.
+    pub strict: bool,
 }
 
 /// The column `on_missing: soft_delete` sets, and its value.
@@ -924,6 +927,7 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
             .values()
             .map(|f| f.ignore_changes)
             .collect(),
+        strict: spec.invalid == super::InvalidPolicy::Error,
     })
 }
 

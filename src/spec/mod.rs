@@ -43,6 +43,15 @@ pub struct Spec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(title = "Source priority", example = serde_json::json!(["production", "import"]))]
     pub priority: Vec<String>,
+    /// What a source value that fails its field type (a phone that is not a number, a
+    /// malformed email or date, text in an integer field) does. `list` (the default): the plan
+    /// lists it with its source, row, field and reason, and treats it as absent: the record's
+    /// other fields are used, and the value never overwrites what the table holds. `error`:
+    /// every such value is an error and nothing is planned, for CI (as `--strict`). Records
+    /// dropped by `exclude` are not checked.
+    #[serde(default)]
+    #[schemars(title = "Invalid values", example = serde_json::json!("error"))]
+    pub invalid: InvalidPolicy,
     /// Rules that drop records before matching. Every dropped record is listed in the plan.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(title = "Exclusion rules", example = serde_json::json!([{"name": "private customers", "when": {"field": "kind", "equals": "private"}}]))]
@@ -608,6 +617,18 @@ pub enum Survivorship {
     /// The first non-empty value in `priority` order.
     #[default]
     Priority,
+}
+
+/// What a value that fails its field type does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[schemars(title = "Invalid-value policy")]
+pub enum InvalidPolicy {
+    /// List the value in the plan and leave it out; the rest of the record is used.
+    #[default]
+    List,
+    /// Stop with an error naming every invalid value (as `--strict`).
+    Error,
 }
 
 /// Policy for managed rows whose record left every source.
