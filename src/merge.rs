@@ -5,8 +5,8 @@
 
 use std::fmt;
 
-use crate::error::{SourceErrors, SourceProblem};
 use crate::collections::HashMap;
+use crate::error::{SourceErrors, SourceProblem};
 use crate::matching::Matches;
 use crate::normalize::{Invalid, Record};
 use crate::source;

@@ -225,8 +225,8 @@ fn parse_phone(
         Some(r) => format!(" (read with default region {})", r.as_ref()),
         None => " (no `region` is set on the field, so it needs a leading +country code)".into(),
     };
-    let number = phonenumber::parse(region, raw)
-        .map_err(|_| format!("not a phone number{}", hint()))?;
+    let number =
+        phonenumber::parse(region, raw).map_err(|_| format!("not a phone number{}", hint()))?;
     if !validator.is_valid(&number) {
         return Err(format!("not a valid phone number{}", hint()));
     }
@@ -441,10 +441,17 @@ mod tests {
     fn a_rejected_value_keeps_its_text_and_a_reason_without_it() {
         let r = norm(FieldType::Phone, " 310/788- ".into()).unwrap_err();
         assert_eq!(r.text, "310/788-");
-        assert!(r.reason.starts_with("not a valid phone number"), "{}", r.reason);
+        assert!(
+            r.reason.starts_with("not a valid phone number"),
+            "{}",
+            r.reason
+        );
         assert!(!r.reason.contains("310"), "{}", r.reason);
         let r = norm(FieldType::Integer, serde_json::json!(1.5)).unwrap_err();
-        assert_eq!((r.text.as_str(), r.reason.as_str()), ("1.5", "not a whole number"));
+        assert_eq!(
+            (r.text.as_str(), r.reason.as_str()),
+            ("1.5", "not a whole number")
+        );
         let r = norm(FieldType::Date, "31/12/2024".into()).unwrap_err();
         assert!(r.reason.starts_with("not a date"), "{}", r.reason);
     }
@@ -470,7 +477,10 @@ mod tests {
             .iter()
             .map(|v| (v.id.as_str(), v.index, v.field, v.text.as_str()))
             .collect();
-        assert_eq!(listed, vec![("3", 1, 1, "310/788-"), ("3", 1, 2, "also-nope")]);
+        assert_eq!(
+            listed,
+            vec![("3", 1, 1, "310/788-"), ("3", 1, 2, "also-nope")]
+        );
         assert!(!spec.strict);
         assert!(strict(&spec, &invalid).is_ok());
     }

@@ -26,7 +26,10 @@ fn report(spec: &crate::spec::compiled::Compiled) -> Result<()> {
     let invalid = if resolved.invalid.is_empty() {
         String::new()
     } else {
-        format!(", {} left out", plural(resolved.invalid.len(), "invalid value"))
+        format!(
+            ", {} left out",
+            plural(resolved.invalid.len(), "invalid value")
+        )
     };
     println!(
         "{} is valid: {} read from {}, {} excluded{invalid}, {} to review, {} golden.",

@@ -694,13 +694,17 @@ pub fn plan_with(
     let excluded = resolved
         .excluded
         .iter()
-        .map(|Excluded { source, id, rule, .. }| ExcludedItem {
-            record: SourceRef {
-                source: spec.sources[*source].name.clone(),
-                id: id.clone(),
+        .map(
+            |Excluded {
+                 source, id, rule, ..
+             }| ExcludedItem {
+                record: SourceRef {
+                    source: spec.sources[*source].name.clone(),
+                    id: id.clone(),
+                },
+                rule: rule.clone(),
             },
-            rule: rule.clone(),
-        })
+        )
         .collect();
 
     Plan {

@@ -145,7 +145,11 @@ fn ragged_csv_row_is_named() {
 #[test]
 fn bad_values_name_their_rows_all_at_once() {
     let ws = applied();
-    ws.edit("specs/customers.yaml", "resource: customers\n", "resource: customers\ninvalid: error\n");
+    ws.edit(
+        "specs/customers.yaml",
+        "resource: customers\n",
+        "resource: customers\ninvalid: error\n",
+    );
     ws.edit(
         "examples/customers/import_customers.csv",
         "orders@muggandbean.co.za",

@@ -246,7 +246,10 @@ fn a_sensitive_invalid_value_is_masked() {
     assert_eq!(json.json()["invalid"][0]["value"], "(sensitive value)");
     let validate = ws.run(&["validate"]).ok().stdout;
     let strict = ws.run(&["plan", "--strict"]).fails().stderr;
-    assert!(strict.contains("field `phone`: (sensitive value) is not a valid phone number"), "{strict}");
+    assert!(
+        strict.contains("field `phone`: (sensitive value) is not a valid phone number"),
+        "{strict}"
+    );
     for (what, out) in [
         ("text", text),
         ("json", json.stdout),
@@ -254,7 +257,10 @@ fn a_sensitive_invalid_value_is_masked() {
         ("strict", strict),
         ("html", ws.read("report.html")),
     ] {
-        assert!(!out.contains(BAD_PHONE), "{what} shows the sensitive value:\n{out}");
+        assert!(
+            !out.contains(BAD_PHONE),
+            "{what} shows the sensitive value:\n{out}"
+        );
     }
 }
 
@@ -273,7 +279,10 @@ fn reports_show_invalid_values() {
     ws.run(&["plan", "--html", "report.html"]).ok();
     let html = ws.read("report.html");
     assert!(html.contains("<section id=\"invalid\">"), "{html}");
-    assert!(html.contains("data-kind=\"invalid\" data-count=\"1\""), "{html}");
+    assert!(
+        html.contains("data-kind=\"invalid\" data-count=\"1\""),
+        "{html}"
+    );
     assert!(html.contains("<code>310/788-</code>"), "{html}");
     assert!(html.contains("not a valid phone number"), "{html}");
 }
