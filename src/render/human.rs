@@ -283,7 +283,7 @@ fn invalid(out: &mut String, plan: &Plan, limit: usize) {
         paint(
             BOLD,
             format!(
-                "Invalid values ({}), left out (a new row gets no value, an existing row keeps its own):",
+                "Invalid values ({}), left out as if absent:",
                 count(plan.invalid.len())
             )
         )
