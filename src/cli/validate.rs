@@ -32,5 +32,9 @@ fn report(spec: &crate::spec::compiled::Compiled) -> Result<()> {
         resolved.matches.review.len(),
         plural(resolved.desired.len(), "record")
     );
+    let model = crate::plan::MatchingModel::of(&spec.matching);
+    if let Some(note) = crate::render::model_note(&model) {
+        println!("  {note}");
+    }
     Ok(())
 }

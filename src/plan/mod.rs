@@ -22,7 +22,7 @@ use crate::matching::{Matcher, Member, Score, compare};
 use crate::merge::SourceRef;
 use crate::pipeline::Resolved;
 use crate::spec::OnMissing;
-use crate::spec::compiled::{Compiled, SoftDelete};
+use crate::spec::compiled::{Compiled, MatchConfig, ModelOrigin, SoftDelete};
 use crate::value::Value;
 
 /// Choices made for one run, on the command line.
@@ -125,6 +125,28 @@ pub struct ExcludedItem {
     pub rule: String,
 }
 
+/// How records were matched: the comparisons used and where they came from, so that a plan
+/// made with comparisons derived from the field types, or with matching off, says so.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MatchingModel {
+    pub origin: ModelOrigin,
+    /// `(field, method)` per comparison, in order.
+    pub comparisons: Vec<(String, String)>,
+}
+
+impl MatchingModel {
+    pub fn of(config: &MatchConfig) -> MatchingModel {
+        MatchingModel {
+            origin: config.origin,
+            comparisons: config
+                .comparisons
+                .iter()
+                .map(|c| (c.name.clone(), crate::spec::compiled::method_name(c.method)))
+                .collect(),
+        }
+    }
+}
+
 /// The whole plan for one resource.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
@@ -161,6 +183,9 @@ pub struct Plan {
     /// since the last apply.
     #[serde(default)]
     pub shortcut: Option<shortcut::Shortcut>,
+    /// How records were matched.
+    #[serde(default)]
+    pub matching: MatchingModel,
 }
 
 /// The fingerprint of one thing a plan read: a row of the table or an entry of the state
@@ -648,5 +673,6 @@ pub fn plan_with(
         read: row_prints(current).into(),
         inputs: None,
         shortcut: None,
+        matching: MatchingModel::of(&spec.matching),
     }
 }

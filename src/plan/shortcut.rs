@@ -381,6 +381,7 @@ pub fn plan(
             applied_at: record.applied_at.clone(),
             unlisted,
         }),
+        matching: super::MatchingModel::of(&spec.matching),
     })
 }
 

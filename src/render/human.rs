@@ -51,6 +51,9 @@ pub fn render_with(plan: &Plan, opts: Options) -> String {
         SHOWN_PER_GROUP
     };
 
+    if let Some(note) = super::model_note(&plan.matching) {
+        let _ = writeln!(out, "{} {note}\n", paint(YELLOW.bold(), "Note:"));
+    }
     if plan.has_changes() {
         let _ = writeln!(
             out,

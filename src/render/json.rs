@@ -29,6 +29,26 @@ pub struct JsonPlan {
     /// nothing).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shortcut: Option<JsonShortcut>,
+    /// How records were matched (an addition to format 1).
+    pub matching: JsonMatching,
+}
+
+/// The comparisons that linked records, and where they came from: `written` in the spec,
+/// `derived` from the field types (no `match.compare`), `off` (`compare: {}`), or
+/// `nothing_to_compare` (no `match.compare` and no field to compare by default).
+#[derive(Serialize)]
+pub struct JsonMatching {
+    pub origin: crate::spec::compiled::ModelOrigin,
+    pub comparisons: Vec<JsonComparison>,
+    /// The same, worded for people; absent when the spec wrote its comparisons.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct JsonComparison {
+    pub field: String,
+    pub method: String,
 }
 
 /// Why a plan could be made without reading the sources.
@@ -221,6 +241,19 @@ pub fn to_json(plan: &Plan) -> JsonPlan {
                      table still holds what it wrote",
             provenance: "not read: pass --refresh to read the sources",
         }),
+        matching: JsonMatching {
+            origin: plan.matching.origin,
+            comparisons: plan
+                .matching
+                .comparisons
+                .iter()
+                .map(|(field, method)| JsonComparison {
+                    field: field.clone(),
+                    method: method.clone(),
+                })
+                .collect(),
+            note: super::model_note(&plan.matching),
+        },
     }
 }
 

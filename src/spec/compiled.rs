@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use indexmap::IndexMap;
 use regex::Regex;
 
 use super::load::{Reporter, did_you_mean};
@@ -222,6 +223,44 @@ pub struct MatchConfig {
     pub dedupe: Vec<bool>,
     pub same: Vec<(RecordRef, RecordRef)>,
     pub distinct: Vec<(RecordRef, RecordRef)>,
+    /// Where the comparisons came from.
+    pub origin: ModelOrigin,
+}
+
+/// Where a spec's comparisons came from, so that every view can say how records were matched:
+/// a default that decides which records merge is never silent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelOrigin {
+    /// `match.compare` as written in the spec.
+    #[default]
+    Written,
+    /// No `match.compare`: comparisons derived from the field types.
+    Derived,
+    /// `compare: {}`: matching turned off on purpose.
+    Off,
+    /// No `match.compare`, and no field whose type says how to compare it.
+    NothingToCompare,
+}
+
+/// The comparisons a spec without `match.compare` gets: the address field by `name` when it
+/// is text, each `email` field by `email`, each `phone` field by `phone`. Other types say too
+/// little about identity to compare by default (a `kind` or a date is shared by many records).
+pub fn derived_comparisons(
+    fields: &IndexMap<String, super::FieldSpec>,
+    address_field: usize,
+) -> IndexMap<String, super::CompareSpec> {
+    let mut out = IndexMap::new();
+    for (i, (name, f)) in fields.iter().enumerate() {
+        let method = match f.kind {
+            FieldType::Text if i == address_field => CompareMethod::Name,
+            FieldType::Email => CompareMethod::Email,
+            FieldType::Phone => CompareMethod::Phone,
+            _ => continue,
+        };
+        out.insert(name.clone(), super::CompareSpec::with_method(method));
+    }
+    out
 }
 
 impl MatchConfig {
@@ -238,6 +277,7 @@ impl MatchConfig {
             dedupe: Vec::new(),
             same: Vec::new(),
             distinct: Vec::new(),
+            origin: ModelOrigin::Written,
         }
     }
 
@@ -673,8 +713,22 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
             Some("lower `review`, or raise `threshold`".into()),
         );
     }
+    // Without `compare`, comparisons come from the field types: a spec written without one
+    // must still link the same customer across sources, and the plan says which were used.
+    let (origin, compare) = match &m.compare {
+        Some(written) if written.is_empty() => (ModelOrigin::Off, IndexMap::new()),
+        Some(written) => (ModelOrigin::Written, written.clone()),
+        None => {
+            let derived = derived_comparisons(&spec.target.fields, address_field);
+            if derived.is_empty() {
+                (ModelOrigin::NothingToCompare, derived)
+            } else {
+                (ModelOrigin::Derived, derived)
+            }
+        }
+    };
     let mut comparisons = Vec::new();
-    for (name, c) in &m.compare {
+    for (name, c) in &compare {
         let p = format!("/match/compare/{}", escape_segment(name));
         let Some(field) = field_ref(r, &p, name, false) else {
             continue;
@@ -828,7 +882,7 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
     if comparisons.is_empty() && sources.len() > 1 {
         // Without comparisons, records of different sources are never linked; say so only
         // when the user wrote a `match` section that compares nothing.
-        if !m.compare.is_empty() {
+        if m.compare.as_ref().is_some_and(|c| !c.is_empty()) {
             r.at("/match/compare", "no usable comparison", None);
         }
     }
@@ -910,6 +964,7 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
             dedupe,
             same,
             distinct,
+            origin,
         },
         on_missing: spec.on_missing,
         soft_delete,
@@ -996,7 +1051,7 @@ fn compile_soft_delete(spec: &Spec, fields: &[Field], r: &mut Reporter<'_>) -> O
     })
 }
 
-fn method_name(m: CompareMethod) -> String {
+pub fn method_name(m: CompareMethod) -> String {
     serde_json::to_value(m)
         .ok()
         .and_then(|v| v.as_str().map(String::from))

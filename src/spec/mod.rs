@@ -370,10 +370,14 @@ pub struct MatchSpec {
     #[serde(default)]
     #[schemars(title = "Where weights come from", example = serde_json::json!("auto"))]
     pub weights: Weights,
-    /// Comparisons by target field. Each adds evidence for or against a match.
-    #[serde(default)]
+    /// Comparisons by target field. Each adds evidence for or against a match. Without
+    /// `compare`, they come from the field types: the address field (the first field unless
+    /// `target.address` says otherwise) by `name` when it is text, every `email` field by
+    /// `email`, every `phone` field by `phone`; the plan says so. `compare: {}` turns
+    /// matching off: records of different sources are then never linked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(title = "Comparisons", example = serde_json::json!({"name": {"method": "name", "weight": 3}, "email": {"method": "exact"}}))]
-    pub compare: IndexMap<String, CompareSpec>,
+    pub compare: Option<IndexMap<String, CompareSpec>>,
     /// Blocking rules: only pairs of records that agree on at least one rule are compared.
     /// Without rules, keys are derived from the comparisons (name tokens, exact values).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -412,7 +416,7 @@ impl Default for MatchSpec {
             threshold: default_threshold(),
             review: default_review(),
             weights: Weights::default(),
-            compare: IndexMap::new(),
+            compare: None,
             blocking: Vec::new(),
             max_block: default_max_block(),
             max_cluster: default_max_cluster(),
@@ -551,6 +555,22 @@ pub struct CompareSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(title = "u probabilities", example = serde_json::json!([0.001, 0.01, 0.989]))]
     pub u: Option<Vec<f64>>,
+}
+
+impl CompareSpec {
+    /// A comparison by `method` with every setting at its default.
+    pub fn with_method(method: CompareMethod) -> CompareSpec {
+        CompareSpec {
+            method,
+            weight: default_weight(),
+            levels: None,
+            days: None,
+            tolerance: None,
+            term_frequency: None,
+            m: None,
+            u: None,
+        }
+    }
 }
 
 fn default_weight() -> f64 {
