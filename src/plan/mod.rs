@@ -33,6 +33,9 @@ pub struct Options {
     /// Go on with a plan that deletes more than `max_delete`, or after a source came back
     /// empty.
     pub allow_mass_delete: bool,
+    /// Apply updates that replace everything a row is known by.
+    #[serde(default)]
+    pub allow_replace: bool,
 }
 
 /// What will happen to one address.
@@ -92,6 +95,10 @@ pub struct Change {
     pub members: Vec<SourceRef>,
     /// The state table entry must be written (new, adopted, or its members changed).
     pub write_state: bool,
+    /// An update that changes every field the row is known by (see [`replaces_identity`]):
+    /// shown apart, counted with deletes by the guards, and applied only when confirmed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replaces: bool,
 }
 
 impl Change {
@@ -306,9 +313,12 @@ pub fn row_prints(current: &CurrentState) -> Vec<RowPrint> {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Summary {
     pub create: usize,
+    /// Updates, replacements included.
     pub update: usize,
     pub delete: usize,
     pub no_op: usize,
+    /// Updates that replace everything a row is known by.
+    pub replace: usize,
 }
 
 impl Plan {
@@ -317,7 +327,10 @@ impl Plan {
         for c in &self.changes {
             match c.action {
                 Action::Create => s.create += 1,
-                Action::Update => s.update += 1,
+                Action::Update => {
+                    s.update += 1;
+                    s.replace += usize::from(c.replaces);
+                }
                 Action::Delete => s.delete += 1,
                 Action::NoOp => s.no_op += 1,
             }
@@ -339,6 +352,34 @@ impl Plan {
     pub fn address(&self, key: &str) -> String {
         address::display(&self.resource, key)
     }
+}
+
+/// The fields a row is known by: the compared fields and `target.key`; the address field
+/// when there are none.
+pub fn identity_fields(spec: &Compiled) -> Vec<usize> {
+    let mut out: Vec<usize> = spec.matching.comparisons.iter().map(|c| c.field).collect();
+    out.extend(spec.key);
+    out.sort_unstable();
+    out.dedup();
+    if out.is_empty() {
+        out.push(spec.address_field);
+    }
+    out
+}
+
+/// Whether writing `after` over `before` replaces everything the row is known by: the row
+/// holds at least two of the `identity` fields, and every one it holds would change (to
+/// another value or to nothing). Such an update is far more likely a record that took over
+/// another's row (an id reused, a list re-sorted under row-number ids) than an edit, so it is
+/// shown as a replacement and written only when confirmed. A row known by one value alone
+/// (a name) is renamed, not replaced: a rename is the normal update.
+pub fn replaces_identity(identity: &[usize], before: &[Value], after: &[Value]) -> bool {
+    let held: Vec<usize> = identity
+        .iter()
+        .copied()
+        .filter(|&f| !before[f].is_null())
+        .collect();
+    held.len() >= 2 && held.iter().all(|&f| after[f] != before[f])
 }
 
 /// Builds the plan from the resolved desired state and what the database holds, with the
@@ -481,6 +522,7 @@ pub fn plan_with(
     }
 
     // 4. Actions.
+    let identity = identity_fields(spec);
     let mut changes = Vec::with_capacity(desired.len());
     for (i, d) in desired.iter().enumerate() {
         let address = addresses[i].clone();
@@ -502,6 +544,7 @@ pub fn plan_with(
                 provenance: d.provenance.clone(),
                 members: d.members.clone(),
                 write_state: true,
+                replaces: false,
             },
             Some((ri, how)) => {
                 let row = &current.rows[*ri];
@@ -548,6 +591,11 @@ pub fn plan_with(
                     }
                     other => (Action::Update, other.clone(), true),
                 };
+                // Only a row paired by the state table can be replaced: one adopted by key or
+                // by the matcher agrees with its record on what it is known by.
+                let replaces = action == Action::Update
+                    && matches!(reason, Reason::SourceChanged | Reason::Drift { .. })
+                    && replaces_identity(&identity, &row.values, &after);
                 Change {
                     address,
                     action,
@@ -559,6 +607,7 @@ pub fn plan_with(
                     provenance: d.provenance.clone(),
                     members: d.members.clone(),
                     write_state,
+                    replaces,
                 }
             }
         };
@@ -622,6 +671,7 @@ pub fn plan_with(
                     })
                     .collect(),
                 write_state: true,
+                replaces: false,
             });
         }
     }

@@ -355,6 +355,7 @@ pub fn plan(
             provenance: vec![None; width],
             members: s.members.iter().map(|m| source_ref(m)).collect(),
             write_state: false,
+            replaces: false,
         });
     }
     Ok(Plan {

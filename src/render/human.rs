@@ -212,8 +212,13 @@ pub fn render_with(plan: &Plan, opts: Options) -> String {
 /// `Plan: 17 to add, 0 to change, 0 to destroy.`, with what was set aside when there is any.
 fn summary_line(plan: &Plan) -> String {
     let s = plan.summary();
+    let replacing = if s.replace > 0 {
+        paint(RED, format!(" ({} replacing a row)", count(s.replace)))
+    } else {
+        String::new()
+    };
     let mut line = format!(
-        "{} {} to add, {} to change, {} to destroy.",
+        "{} {} to add, {} to change{replacing}, {} to destroy.",
         paint(BOLD, "Plan:"),
         count(s.create),
         count(s.update),
@@ -348,6 +353,11 @@ fn change(out: &mut String, plan: &Plan, c: &Change, width: usize) {
         Action::Update if c.changed.is_empty() => {
             ("~", YELLOW, "will be adopted (no field changes)")
         }
+        Action::Update if c.replaces => (
+            "-/+",
+            RED,
+            "will be replaced: every field it is known by changes (apply needs --allow-replace)",
+        ),
         Action::Update => ("~", YELLOW, "will be updated in-place"),
         Action::Delete if c.reason == Reason::MissingSoft => ("-", RED, "will be soft-deleted"),
         Action::Delete => ("-", RED, "will be destroyed"),

@@ -73,6 +73,8 @@ pub struct JsonSummary {
     pub no_op: usize,
     pub excluded: usize,
     pub review: usize,
+    /// Updates (counted in `update` too) that replace everything a row is known by.
+    pub replace: usize,
 }
 
 #[derive(Serialize)]
@@ -89,6 +91,9 @@ pub struct JsonChange {
     /// For a soft delete: the column set and its value.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub soft_delete: Option<JsonSoftDelete>,
+    /// An update that replaces everything the row is known by (present only when true).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub replace: bool,
 }
 
 #[derive(Serialize)]
@@ -165,6 +170,7 @@ pub fn to_json(plan: &Plan) -> JsonPlan {
             no_op: s.no_op,
             excluded: plan.excluded.len(),
             review: plan.review.len(),
+            replace: s.replace,
         },
         changes: plan
             .changes
@@ -198,6 +204,7 @@ pub fn to_json(plan: &Plan) -> JsonPlan {
                         column: sd.column.clone(),
                         value: sd.value.to_json(),
                     }),
+                replace: c.replaces,
             })
             .collect(),
         excluded: plan
@@ -283,6 +290,7 @@ pub fn render_many(plans: &[Plan]) -> String {
         no_op: 0,
         excluded: 0,
         review: 0,
+        replace: 0,
     };
     for r in &resources {
         summary.create += r.summary.create;
@@ -290,6 +298,7 @@ pub fn render_many(plans: &[Plan]) -> String {
         summary.delete += r.summary.delete;
         summary.no_op += r.summary.no_op;
         summary.excluded += r.summary.excluded;
+        summary.replace += r.summary.replace;
         summary.review += r.summary.review;
     }
     let all = JsonPlans {
