@@ -20,6 +20,20 @@ fn some_addresses<'a>(plan: &Plan, changes: impl Iterator<Item = &'a super::Chan
     }
 }
 
+/// "delete", "replace" or "delete or replace", as the changes counted hold.
+fn verb<'a>(changes: impl Iterator<Item = &'a super::Change>) -> &'static str {
+    let (mut delete, mut replace) = (false, false);
+    for c in changes {
+        delete |= c.action == Action::Delete;
+        replace |= c.replaces;
+    }
+    match (delete, replace) {
+        (true, true) => "delete or replace",
+        (false, true) => "replace",
+        _ => "delete",
+    }
+}
+
 /// Refuses a plan that one of the guards stops.
 pub fn check(
     spec: &Compiled,
@@ -130,16 +144,20 @@ pub fn check(
     if spec.prevent_destroy && hard().next().is_some() {
         return Err(Error::Plan {
             message: format!(
-                "the spec sets `prevent_destroy: true`, but this plan would delete or replace \
-                 {}: {}",
+                "the spec sets `prevent_destroy: true`, but this plan would {} {}: {}",
+                verb(hard()),
                 crate::error::plural(hard().count(), "row"),
                 some_addresses(plan, hard())
             ),
-            help: Some(
+            help: Some(if hard().all(|c| c.replaces) {
+                "check that each source's `id:` still names the same records, or remove \
+                 `prevent_destroy`"
+                    .into()
+            } else {
                 "bring the records back into a source, or set `on_missing: keep` (or \
                  `soft_delete`), or remove `prevent_destroy`"
-                    .into(),
-            ),
+                    .into()
+            }),
         });
     }
 
@@ -148,8 +166,9 @@ pub fn check(
     if count > limit && !options.allow_mass_delete {
         return Err(Error::Plan {
             message: format!(
-                "this plan would delete or replace {count} of {} rows, more than `max_delete` \
-                 allows ({}, here {limit}): {}",
+                "this plan would {} {count} of {} rows, more than `max_delete` allows ({}, here \
+                 {limit}): {}",
+                verb(deletes()),
                 plan.rows_read,
                 spec.max_delete,
                 some_addresses(plan, deletes())

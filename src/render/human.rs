@@ -51,9 +51,8 @@ pub fn render_with(plan: &Plan, opts: Options) -> String {
         SHOWN_PER_GROUP
     };
 
-    if let Some(note) = super::model_note(&plan.matching) {
-        let _ = writeln!(out, "{} {note}\n", paint(YELLOW.bold(), "Note:"));
-    }
+    let note = super::model_note(&plan.matching)
+        .map(|note| format!("{} {note}\n", paint(YELLOW.bold(), "Note:")));
     if plan.has_changes() {
         let _ = writeln!(
             out,
@@ -61,6 +60,9 @@ pub fn render_with(plan: &Plan, opts: Options) -> String {
             paint(BOLD, &plan.table)
         );
         let _ = writeln!(out, "{}\n", summary_line(plan));
+        if let Some(note) = &note {
+            let _ = writeln!(out, "{note}");
+        }
         if plan.create_table {
             let cols: Vec<&str> = plan.fields.iter().map(|(_, c)| c.as_str()).collect();
             let _ = writeln!(
@@ -190,6 +192,9 @@ pub fn render_with(plan: &Plan, opts: Options) -> String {
             paint(GREEN.bold(), "No changes."),
             plural_count(s.no_op, "record")
         );
+        if let Some(note) = &note {
+            let _ = write!(out, "{note}");
+        }
         if let Some(quick) = &plan.shortcut {
             let _ = writeln!(
                 out,

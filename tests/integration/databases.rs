@@ -152,6 +152,8 @@ sources:
       - { name: Bob, email: A@Example.com }
       - { name: Cid, email: c@example.com }
       - { name: Dee, email: d@example.com }
+match:
+  compare: {}   # the matcher would adopt Zed's row for Cid by the shared email
 "#,
         );
         for cmd in [&["plan"][..], &["apply", "--auto-approve"][..]] {

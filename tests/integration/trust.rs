@@ -199,7 +199,7 @@ fn replacements_count_as_destroys_for_prevent_destroy() {
     let run = ws.run(&["plan"]).fails();
     assert!(
         run.stderr
-            .contains("would delete or replace 1 row: customers[\"leopard-lodge\"]"),
+            .contains("would replace 1 row: customers[\"leopard-lodge\"]"),
         "{}",
         run.stderr
     );
