@@ -46,6 +46,9 @@ pub struct SourceProblem {
     /// "row 4", "line 12", "record 3 (id 17)".
     pub row: Option<String>,
     pub message: String,
+    /// What to do about it, when there is more to say than the message.
+    #[help]
+    pub help: Option<String>,
 }
 
 /// One or more source problems.

@@ -120,6 +120,8 @@ pub struct Source {
     /// JSON pointer to the records inside a JSON or YAML document.
     pub records: String,
     pub id: Option<FieldPath>,
+    /// The byte separating a CSV file's columns.
+    pub delimiter: u8,
     /// (target field index, where its value is in a source record).
     pub mapping: Vec<(usize, FieldPath)>,
 }
@@ -502,7 +504,14 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
                 );
                 continue;
             };
-            if query.trim().is_empty() {
+            if s.delimiter.is_some() {
+            r.at(
+                &format!("{p}/delimiter"),
+                "`delimiter` only applies to CSV files",
+                None,
+            );
+        }
+        if query.trim().is_empty() {
                 r.at_value(&format!("{p}/sql"), "the query is empty", None);
                 continue;
             }
@@ -534,6 +543,7 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
                 input,
                 records: String::new(),
                 id: s.id.as_deref().map(FieldPath::column),
+                delimiter: b',',
                 mapping,
             });
             continue;
@@ -578,6 +588,7 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
                 None,
             );
         }
+        let delimiter = compile_delimiter(s, &input, &p, r);
         let records = s.records.clone().unwrap_or_default();
         let records = if records == "/" {
             String::new()
@@ -614,6 +625,7 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
             input,
             records,
             id: s.id.as_deref().map(FieldPath::parse),
+            delimiter,
             mapping,
         });
     }
@@ -924,6 +936,47 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
             .values()
             .map(|f| f.ignore_changes)
             .collect(),
+    })
+}
+
+/// A CSV source's `delimiter`: one ASCII character other than a quote or a line break;
+/// `"\t"` may also be written as `tab`. Only CSV files take one.
+fn compile_delimiter(
+    s: &super::SourceSpec,
+    input: &Input,
+    p: &str,
+    r: &mut Reporter<'_>,
+) -> u8 {
+    let Some(text) = &s.delimiter else {
+        return b',';
+    };
+    let pointer = format!("{p}/delimiter");
+    if !matches!(
+        input,
+        Input::File {
+            format: SourceFormat::Csv,
+            ..
+        }
+    ) {
+        r.at(&pointer, "`delimiter` only applies to CSV files", None);
+        return b',';
+    }
+    let byte = match text.as_str() {
+        "tab" | "\\t" => Some(b'\t'),
+        t if t.len() == 1 => t.bytes().next().filter(|b| {
+            b.is_ascii() && !matches!(b, b'"' | b'\n' | b'\r') && !b.is_ascii_alphanumeric()
+        }),
+        _ => None,
+    };
+    byte.unwrap_or_else(|| {
+        r.at_value(
+            &pointer,
+            format!("`{text}` cannot separate columns"),
+            Some(
+                "give one character such as `\",\"`, `\";\"`, `\"|\"`, or `\"\\t\"` for a tab".into(),
+            ),
+        );
+        b','
     })
 }
 
