@@ -410,11 +410,32 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
         });
     }
     for (i, f) in fields.iter().enumerate() {
-        if fields[..i].iter().any(|g| g.column == f.column) {
+        if let Some(g) = fields[..i].iter().find(|g| g.column == f.column) {
             r.at(
                 &format!("/target/fields/{}", escape_segment(&f.name)),
-                format!("column `{}` is used by two fields", f.column),
+                format!(
+                    "column `{}` is used by two fields, `{}` and `{}`",
+                    f.column, g.name, f.name
+                ),
                 None,
+            );
+        } else if let Some(g) = fields[..i]
+            .iter()
+            .find(|g| g.column.eq_ignore_ascii_case(&f.column))
+        {
+            // SQLite and MySQL/MariaDB compare column names without regard to case, so the
+            // table could not be created (or both fields would write one column).
+            r.at(
+                &format!("/target/fields/{}", escape_segment(&f.name)),
+                format!(
+                    "fields `{}` and `{}` have columns `{}` and `{}`, which differ only by \
+                     case; databases take them for one column",
+                    g.name, f.name, g.column, f.column
+                ),
+                Some(format!(
+                    "give field `{}` another column with `column:`",
+                    f.name
+                )),
             );
         }
     }
@@ -937,6 +958,32 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
             .map(|f| f.ignore_changes)
             .collect(),
     })
+}
+
+/// A source without `id:` names its records by their content, so an edited record arrives
+/// under a new id and is known for the same one only by `target.key` or by the matcher. With
+/// neither, an edit would leave the old row behind and create a new one: refused, at each
+/// such source, with the fix. Runs on the compiled spec, so that comparisons derived from the
+/// field types count as comparisons.
+pub fn check_identity(compiled: &Compiled, r: &mut Reporter<'_>) {
+    if compiled.key.is_some() || !compiled.matching.comparisons.is_empty() {
+        return;
+    }
+    for source in compiled.sources.iter().filter(|s| s.id.is_none()) {
+        r.at(
+            &format!("/sources/{}", escape_segment(&source.name)),
+            format!(
+                "source `{}` has no `id:`, and the spec has neither `target.key` nor a match \
+                 comparison, so an edited record could not be told from a new one",
+                source.name
+            ),
+            Some(
+                "add `id:` naming a column that identifies each record (an account number, a \
+                 code), or declare `target.key` (a field unique to each record, such as `email`)"
+                    .into(),
+            ),
+        );
+    }
 }
 
 /// A CSV source's `delimiter`: one ASCII character other than a quote or a line break;
