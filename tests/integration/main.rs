@@ -8,6 +8,7 @@ mod crash;
 mod databases;
 mod diagnostics;
 mod errors;
+mod identity;
 mod lifecycle;
 mod matching;
 mod multi;
