@@ -100,68 +100,57 @@ type Columns = (Option<usize>, Vec<(usize, usize)>);
 /// a problem (it would read as empty in every row), with a did-you-mean over the header; a
 /// header of one column holding `;`, a tab or `|` suggests the file's real separator.
 fn columns(spec: &Compiled, source: &Source, headers: &[String]) -> Result<Columns, Vec<Problem>> {
-    let mut problems = Vec::new();
-    let missing = |what: String, path: &FieldPath, problems: &mut Vec<Problem>| {
-        let (message, help) = match (headers, sniff_delimiter(headers, source.delimiter)) {
-            ([one], Some(sep)) => (
-                format!(
-                    "{what}, but the header has one column `{one}`; is the file separated by \
-                     `{}`?",
-                    show_delimiter(sep)
-                ),
-                format!(
-                    "add `delimiter: \"{}\"` to the source",
-                    if sep == b'\t' {
-                        "\\t".to_string()
-                    } else {
-                        (sep as char).to_string()
-                    }
-                ),
-            ),
-            _ => (
-                format!("{what}, which the header does not have"),
-                super::paths_help(&path.raw, headers, "the header has"),
-            ),
-        };
-        problems.push(Problem {
-            row: Some("line 1".to_string()),
-            message,
-            help: Some(help),
-        });
-    };
-    let id_column = match &source.id {
-        None => None,
-        Some(path) => {
-            let c = column_of(headers, path);
-            if c.is_none() {
-                missing(format!("the id is column `{}`", path.raw), path, &mut problems);
-            }
-            c
+    let mut absent: Vec<(String, &FieldPath)> = Vec::new();
+    let id_column = source.id.as_ref().and_then(|path| {
+        let c = column_of(headers, path);
+        if c.is_none() {
+            absent.push((format!("the id is column `{}`", path.raw), path));
         }
-    };
+        c
+    });
     let mut mapped = Vec::with_capacity(source.mapping.len());
     for (fi, path) in &source.mapping {
         match column_of(headers, path) {
             Some(c) => mapped.push((*fi, c)),
-            None => missing(
+            None => absent.push((
                 format!(
                     "field `{}` is mapped to column `{}`",
                     spec.fields[*fi].name, path.raw
                 ),
                 path,
-                &mut problems,
+            )),
+        }
+    }
+    if absent.is_empty() {
+        return Ok((id_column, mapped));
+    }
+    let line_1 = Some("line 1".to_string());
+    // A header read as one column explains every absent column at once: say it once.
+    if let ([one], Some(sep)) = (headers, sniff_delimiter(headers, source.delimiter)) {
+        let written = if sep == b'\t' {
+            "\\t".to_string()
+        } else {
+            (sep as char).to_string()
+        };
+        return Err(vec![Problem {
+            row: line_1,
+            message: format!(
+                "the header has one column, `{one}`, so {} of the columns mapped cannot be \
+                 found; is the file separated by {}?",
+                absent.len(),
+                show_delimiter(sep)
             ),
-        }
+            help: Some(format!("add `delimiter: \"{written}\"` to the source")),
+        }]);
     }
-    if problems.is_empty() {
-        Ok((id_column, mapped))
-    } else {
-        // A one-column header explains every missing column at once: say it once.
-        if headers.len() == 1 && problems.len() > 1 {
-            problems.truncate(1);
-        }
-        Err(problems)
-    }
+    Err(absent
+        .into_iter()
+        .map(|(what, path)| Problem {
+            row: line_1.clone(),
+            message: format!("{what}, which the header does not have"),
+            help: Some(super::paths_help(&path.raw, headers, "the header has")),
+        })
+        .collect())
 }
 
 /// The separator a one-column header seems to use instead of the one given: the most
@@ -181,8 +170,8 @@ fn sniff_delimiter(headers: &[String], given: u8) -> Option<u8> {
 
 fn show_delimiter(c: u8) -> String {
     match c {
-        b'\t' => "a tab".to_string(),
-        c => format!("{}", c as char),
+        b'\t' => "tabs".to_string(),
+        c => format!("`{}`", c as char),
     }
 }
 
@@ -267,6 +256,115 @@ mod tests {
         let (row, msg) = read(b"a,b\n1,2\n3\n").unwrap_err();
         assert_eq!(row.unwrap(), "line 3");
         assert!(msg.contains("1 fields, the header has 2"), "{msg}");
+    }
+
+    fn spec(source: &str) -> Compiled {
+        crate::spec::load::load_str(
+            &format!(
+                "version: 1\nresource: r\ntarget:\n  table: t\n  key: email\n  fields:\n    \
+                 name: {{ type: text }}\n    email: {{ type: email }}\nsources:\n  s:\n    \
+                 file: s.csv\n{source}"
+            ),
+            std::path::Path::new("spec.yaml"),
+        )
+        .expect("the spec loads")
+    }
+
+    fn mapped(spec: &Compiled, bytes: &[u8]) -> Result<Vec<RawRecord>, Vec<Problem>> {
+        read_mapped(bytes, spec, 0, &spec.sources[0])
+    }
+
+    #[test]
+    fn a_column_the_header_lacks_is_named_with_a_suggestion() {
+        let spec = spec("    fields: { name: Name, email: Emial }\n");
+        let problems = mapped(&spec, b"Name,Email\nAcme,a@x.com\n").unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        let p = &problems[0];
+        assert_eq!(
+            p.message,
+            "field `email` is mapped to column `Emial`, which the header does not have"
+        );
+        assert_eq!(
+            p.help.as_deref(),
+            Some("did you mean `Email`? the header has: Name, Email")
+        );
+        // Also in a file without rows: the header alone says it.
+        assert!(mapped(&spec, b"Name,Email\n").is_err());
+    }
+
+    #[test]
+    fn an_id_column_the_header_lacks_is_named() {
+        let spec = spec("    id: code\n    fields: { name: Name, email: Email }\n");
+        let problems = mapped(&spec, b"Name,Email,Code\nAcme,a@x.com,7\n").unwrap_err();
+        assert_eq!(
+            problems[0].message,
+            "the id is column `code`, which the header does not have"
+        );
+        assert!(
+            problems[0]
+                .help
+                .as_deref()
+                .unwrap()
+                .starts_with("did you mean `Code`?"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_header_of_one_column_suggests_the_delimiter() {
+        let spec = spec("    fields: { name: Name, email: Email }\n");
+        let problems = mapped(&spec, b"Name;Email\nAcme;a@x.com\n").unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(
+            problems[0].message,
+            "the header has one column, `Name;Email`, so 2 of the columns mapped cannot be \
+             found; is the file separated by `;`?"
+        );
+        assert_eq!(
+            problems[0].help.as_deref(),
+            Some("add `delimiter: \";\"` to the source")
+        );
+        let tabs = mapped(&spec, b"Name\tEmail\nAcme\ta@x.com\n").unwrap_err();
+        assert!(tabs[0].message.ends_with("separated by tabs?"), "{tabs:?}");
+    }
+
+    #[test]
+    fn the_delimiter_setting_is_honoured() {
+        let semi = spec("    delimiter: \";\"\n    fields: { name: Name, email: Email }\n");
+        let records = mapped(&semi, b"Name;Email\nAcme, Inc;a@x.com\n").unwrap();
+        assert_eq!(records[0].fields[0], "Acme, Inc");
+        assert_eq!(records[0].fields[1], "a@x.com");
+        let tabbed = spec("    delimiter: \"\\t\"\n    fields: { name: Name, email: Email }\n");
+        let records = mapped(&tabbed, b"Name\tEmail\nAcme\ta@x.com\n").unwrap();
+        assert_eq!(records[0].fields[1], "a@x.com");
+    }
+
+    #[test]
+    fn ids_come_from_content_not_rows() {
+        let spec = spec("    fields: { name: Name, email: Email }\n");
+        let ids = |bytes: &[u8]| -> Vec<(String, String)> {
+            let mut v: Vec<(String, String)> = mapped(&spec, bytes)
+                .unwrap()
+                .into_iter()
+                .map(|r| (r.fields[0].as_str().unwrap().to_string(), r.id))
+                .collect();
+            v.sort();
+            v
+        };
+        let forward = ids(b"Name,Email\nA,a@x\nB,b@x\nA,a@x\nC,c@x\n");
+        let backward = ids(b"Name,Email\nC,c@x\nA,a@x\nB,b@x\nA,a@x\n");
+        assert_eq!(forward, backward);
+        let without_b = ids(b"Name,Email\nA,a@x\nA,a@x\nC,c@x\n");
+        assert_eq!(
+            without_b,
+            forward
+                .iter()
+                .filter(|(n, _)| n != "B")
+                .cloned()
+                .collect::<Vec<_>>()
+        );
+        // Identical records: the hash, then the hash with `-2`.
+        assert_eq!(forward[1].1, format!("{}-2", forward[0].1));
     }
 
     #[test]

@@ -32,7 +32,9 @@ pub fn explicit_id(value: Option<&serde_json::Value>) -> Option<String> {
 /// JSON, and a missing value marked apart from an empty text. Every name and value is
 /// length-prefixed, so no choice of values can make two different records hash alike by
 /// shifting text from one field into the next.
-pub fn content_hash<'v>(mapped: impl IntoIterator<Item = (&'v str, &'v serde_json::Value)>) -> String {
+pub fn content_hash<'v>(
+    mapped: impl IntoIterator<Item = (&'v str, &'v serde_json::Value)>,
+) -> String {
     let mut pairs: Vec<(&str, &serde_json::Value)> = mapped.into_iter().collect();
     pairs.sort_by(|a, b| a.0.cmp(b.0));
     let mut h = Xxh3::new();
@@ -86,7 +88,10 @@ mod tests {
         let a = id(&[("name", json!("Acme")), ("email", json!("a@x.com"))]);
         assert_eq!(a.len(), 12);
         assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
-        assert_eq!(a, id(&[("email", json!("a@x.com")), ("name", json!("Acme"))]));
+        assert_eq!(
+            a,
+            id(&[("email", json!("a@x.com")), ("name", json!("Acme"))])
+        );
         // Pinned: ids are stored in the state table, so the hash must never change between
         // versions without a migration.
         assert_eq!(id(&[("name", json!("Acme"))]), "d0bf39f8e999");
@@ -130,7 +135,13 @@ mod tests {
         assert_eq!(explicit_id(Some(&json!(17))).as_deref(), Some("17"));
         assert_eq!(explicit_id(Some(&json!(true))).as_deref(), Some("true"));
         assert_eq!(explicit_id(Some(&json!(false))).as_deref(), Some("false"));
-        for bad in [json!(null), json!(""), json!("  "), json!([1]), json!({"a": 1})] {
+        for bad in [
+            json!(null),
+            json!(""),
+            json!("  "),
+            json!([1]),
+            json!({"a": 1}),
+        ] {
             assert_eq!(explicit_id(Some(&bad)), None, "{bad}");
         }
         assert_eq!(explicit_id(None), None);

@@ -414,3 +414,165 @@ fn kind_of(v: &serde_json::Value) -> &'static str {
         serde_json::Value::Object(_) => "a mapping",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn spec(source: &str) -> Compiled {
+        crate::spec::load::load_str(
+            &format!(
+                "version: 1\nresource: r\ntarget:\n  table: t\n  key: email\n  fields:\n    \
+                 name: {{ type: text }}\n    email: {{ type: email }}\nsources:\n  s:\n    \
+                 inline: [{{ x: 1 }}]\n{source}"
+            ),
+            std::path::Path::new("spec.yaml"),
+        )
+        .expect("the spec loads")
+    }
+
+    fn rows(values: &[serde_json::Value]) -> Vec<Row> {
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| Row {
+                label: format!("record {}", i + 1),
+                value: v.clone(),
+            })
+            .collect()
+    }
+
+    fn map(spec: &Compiled, values: &[serde_json::Value]) -> Result<Vec<RawRecord>, Vec<Problem>> {
+        map_records(spec, 0, &spec.sources[0], rows(values))
+    }
+
+    #[test]
+    fn a_path_no_record_has_is_named_with_a_suggestion() {
+        let spec = spec("    fields: { name: fields.name, email: fields.emial }\n");
+        let problems = map(
+            &spec,
+            &[
+                json!({"fields": {"name": "A", "email": "a@x"}}),
+                json!({"fields": {"name": "B"}}),
+            ],
+        )
+        .unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].row, None);
+        assert_eq!(
+            problems[0].message,
+            "field `email` is mapped to `fields.emial`, which no record of this source has"
+        );
+        assert_eq!(
+            problems[0].help.as_deref(),
+            Some(
+                "did you mean `fields.email`? the records have: fields, fields.name, fields.email"
+            )
+        );
+        // Pointers are suggested as pointers.
+        let spec = self::spec("    fields: { name: /fields/name, email: /fields/emial }\n");
+        let problems = map(&spec, &[json!({"fields": {"name": "A", "email": "a@x"}})]).unwrap_err();
+        assert!(
+            problems[0]
+                .help
+                .as_deref()
+                .unwrap()
+                .starts_with("did you mean `/fields/email`?"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_path_some_records_have_is_fine() {
+        let spec = spec("    fields: { name: name, email: email }\n");
+        let records = map(
+            &spec,
+            &[json!({"name": "A"}), json!({"name": "B", "email": "b@x"})],
+        )
+        .unwrap();
+        assert_eq!(records[0].fields[1], serde_json::Value::Null);
+        assert_eq!(records[1].fields[1], "b@x");
+        // A source without records says nothing either way.
+        assert!(map(&spec, &[]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn an_id_no_record_has_is_one_problem_not_one_per_row() {
+        let spec = spec("    id: Code\n    fields: { name: name }\n");
+        let problems = map(
+            &spec,
+            &[
+                json!({"name": "A", "code": 1}),
+                json!({"name": "B", "code": 2}),
+            ],
+        )
+        .unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(
+            problems[0].message,
+            "the id is `Code`, which no record of this source has"
+        );
+        assert!(
+            problems[0]
+                .help
+                .as_deref()
+                .unwrap()
+                .starts_with("did you mean `code`?")
+        );
+    }
+
+    #[test]
+    fn booleans_numbers_and_text_are_ids() {
+        let spec = spec("    id: active\n    fields: { name: name }\n");
+        let records = map(
+            &spec,
+            &[
+                json!({"name": "A", "active": true}),
+                json!({"name": "B", "active": false}),
+            ],
+        )
+        .unwrap();
+        assert_eq!(records[0].id, "true");
+        assert_eq!(records[1].id, "false");
+        let problems = map(
+            &spec,
+            &[
+                json!({"name": "A", "active": null}),
+                json!({"name": "B", "active": [1]}),
+                json!({"name": "C", "active": 3}),
+            ],
+        )
+        .unwrap_err();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems[0].message.contains("missing or empty"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn content_ids_ignore_order_and_number_identical_records() {
+        let spec = spec("    fields: { name: name, email: email }\n");
+        let a = json!({"name": "A", "email": "a@x"});
+        let b = json!({"name": "B"});
+        let ids = |values: &[serde_json::Value]| {
+            let mut v: Vec<String> = map(&spec, values)
+                .unwrap()
+                .into_iter()
+                .map(|r| r.id)
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(
+            ids(&[a.clone(), b.clone(), a.clone()]),
+            ids(&[b.clone(), a.clone(), a.clone()])
+        );
+        let one = map(&spec, &[a.clone(), b.clone(), a.clone()]).unwrap();
+        assert_eq!(one[2].id, format!("{}-2", one[0].id));
+        // A key present with an empty value is not a missing one.
+        let empty = map(&spec, &[json!({"name": "B", "email": ""})]).unwrap();
+        assert_ne!(empty[0].id, one[1].id);
+    }
+}

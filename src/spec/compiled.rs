@@ -526,13 +526,13 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
                 continue;
             };
             if s.delimiter.is_some() {
-            r.at(
-                &format!("{p}/delimiter"),
-                "`delimiter` only applies to CSV files",
-                None,
-            );
-        }
-        if query.trim().is_empty() {
+                r.at(
+                    &format!("{p}/delimiter"),
+                    "`delimiter` only applies to CSV files",
+                    None,
+                );
+            }
+            if query.trim().is_empty() {
                 r.at_value(&format!("{p}/sql"), "the query is empty", None);
                 continue;
             }
@@ -988,12 +988,7 @@ pub fn check_identity(compiled: &Compiled, r: &mut Reporter<'_>) {
 
 /// A CSV source's `delimiter`: one ASCII character other than a quote or a line break;
 /// `"\t"` may also be written as `tab`. Only CSV files take one.
-fn compile_delimiter(
-    s: &super::SourceSpec,
-    input: &Input,
-    p: &str,
-    r: &mut Reporter<'_>,
-) -> u8 {
+fn compile_delimiter(s: &super::SourceSpec, input: &Input, p: &str, r: &mut Reporter<'_>) -> u8 {
     let Some(text) = &s.delimiter else {
         return b',';
     };
@@ -1020,7 +1015,8 @@ fn compile_delimiter(
             &pointer,
             format!("`{text}` cannot separate columns"),
             Some(
-                "give one character such as `\",\"`, `\";\"`, `\"|\"`, or `\"\\t\"` for a tab".into(),
+                "give one character such as `\",\"`, `\";\"`, `\"|\"`, or `\"\\t\"` for a tab"
+                    .into(),
             ),
         );
         b','

@@ -135,8 +135,14 @@ fn deleting_the_first_row_of_a_list_shifts_no_record_onto_another() {
 fn inserting_rows_only_creates_them() {
     let ws = applied();
     let (header, mut rows) = csv_rows(&ws);
-    rows.insert(0, "Nandos Rosebank,Manager,rosebank@nandos.example,+27 11 555 0100,business".into());
-    rows.insert(5, "Wimpy Sandton,Manager,sandton@wimpy.example,+27 11 555 0101,business".into());
+    rows.insert(
+        0,
+        "Nandos Rosebank,Manager,rosebank@nandos.example,+27 11 555 0100,business".into(),
+    );
+    rows.insert(
+        5,
+        "Wimpy Sandton,Manager,sandton@wimpy.example,+27 11 555 0101,business".into(),
+    );
     write_csv(&ws, &header, &rows);
     let plan = ws.run(&["plan", "--json"]).ok().json();
     let mut changes = acting(&plan);
@@ -144,8 +150,14 @@ fn inserting_rows_only_creates_them() {
     assert_eq!(
         changes,
         [
-            ("create".to_string(), "customers[\"nandos-rosebank\"]".to_string()),
-            ("create".to_string(), "customers[\"wimpy-sandton\"]".to_string()),
+            (
+                "create".to_string(),
+                "customers[\"nandos-rosebank\"]".to_string()
+            ),
+            (
+                "create".to_string(),
+                "customers[\"wimpy-sandton\"]".to_string()
+            ),
         ]
     );
 }
@@ -157,7 +169,8 @@ fn editing_a_record_without_id_updates_its_own_row() {
     ws.edit(CSV, "Debonair Pizza,", "Debonair Pizza Rosebank,");
     let run = ws.run(&["plan"]).ok();
     assert!(
-        run.stdout.contains("Plan: 0 to add, 1 to change, 0 to destroy."),
+        run.stdout
+            .contains("Plan: 0 to add, 1 to change, 0 to destroy."),
         "{}",
         run.stdout
     );
