@@ -10,6 +10,7 @@ mod diagnostics;
 mod errors;
 mod identity;
 mod lifecycle;
+mod mapping;
 mod matching;
 mod multi;
 mod plan_output;
