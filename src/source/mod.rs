@@ -52,10 +52,56 @@ pub fn load_all(spec: &Compiled) -> Result<Vec<Vec<RawRecord>>, SourceErrors> {
         }
     }
     if problems.is_empty() {
+        problems = unknown_pairs(spec, &out);
+    }
+    if problems.is_empty() {
         Ok(out)
     } else {
         Err(SourceErrors { problems })
     }
+}
+
+/// `match.same` and `match.distinct` pairs naming a record no source holds. Ignoring them
+/// would silently link (or split) records the spec says otherwise about; it happens when a
+/// record of a source without `id:` is edited, since its id is a fingerprint of its content.
+fn unknown_pairs(spec: &Compiled, records: &[Vec<RawRecord>]) -> Vec<SourceProblem> {
+    let ids: Vec<HashSet<&str>> = records
+        .iter()
+        .map(|rs| rs.iter().map(|r| r.id.as_str()).collect())
+        .collect();
+    let mut problems = Vec::new();
+    for (key, pairs) in [
+        ("same", &spec.matching.same),
+        ("distinct", &spec.matching.distinct),
+    ] {
+        for r in pairs.iter().flat_map(|(a, b)| [a, b]) {
+            if ids
+                .get(r.source)
+                .is_some_and(|ids| ids.contains(r.id.as_str()))
+            {
+                continue;
+            }
+            let source = &spec.sources[r.source];
+            problems.push(SourceProblem {
+                source_name: source.name.clone(),
+                file: describe(source),
+                row: None,
+                message: format!(
+                    "`match.{key}` names `{}:{}`, which is no record of this source",
+                    source.name, r.id
+                ),
+                help: Some(if source.id.is_some() {
+                    "check the id against the source's `id:` column, or remove the pair".into()
+                } else {
+                    "this source has no `id:`, so its ids are fingerprints of each record's \
+                     content and change when the record is edited: write the pair again with \
+                     the id the plan prints, or give the source an `id:` column"
+                        .into()
+                }),
+            });
+        }
+    }
+    problems
 }
 
 /// The file name shown in messages for a source.

@@ -243,3 +243,31 @@ fn reformatting_a_value_without_changing_it_is_no_change() {
         "the state names the record by its new id: {members:?} {change}"
     );
 }
+
+#[test]
+fn a_pair_naming_a_record_that_was_edited_is_an_error_not_ignored() {
+    // The Maltos row of the import list has no `id:`: its id is a content fingerprint.
+    let ws = Workspace::seed();
+    ws.edit(
+        "specs/customers.yaml",
+        "    phone: { method: exact }\n",
+        "    phone: { method: exact }\n  distinct: [[production:8, import:f5a85888b430]]\n",
+    );
+    let plan = ws.run(&["plan", "--json"]).ok().json();
+    assert_eq!(plan["summary"]["create"], 18, "the pair splits Maltos");
+
+    // Edited, the record has another id: the pair would silently stop applying.
+    ws.edit(CSV, "Maltos,Manager,", "Maltos,Owner,");
+    let run = ws.run(&["plan"]).fails();
+    for want in [
+        "source `import`",
+        "`match.distinct` names `import:f5a85888b430`, which is no record of this source",
+        "write the pair again with the id the plan prints",
+    ] {
+        assert!(
+            run.stderr.contains(want),
+            "missing {want:?} in\n{}",
+            run.stderr
+        );
+    }
+}
