@@ -102,6 +102,7 @@ pub fn merge(
                                     .collect::<Vec<_>>()
                                     .join(", ")
                             ),
+                            help: None,
                         });
                     }
                     values.push(Value::Null);

@@ -52,6 +52,7 @@ pub fn normalize_all(
                                 file: source::describe(source),
                                 row: Some(format!("{} (id {})", r.row, r.id)),
                                 message: format!("field `{}`: {message}", field.name),
+                                help: None,
                             });
                             values.push(Value::Null);
                         }

@@ -564,9 +564,16 @@ pub fn plan_with(
                 let changed: Vec<usize> = (0..after.len())
                     .filter(|&f| after[f] != row.values[f])
                     .collect();
+                // A managed row whose records all left the sources, taken over by a record
+                // found by key or by the matcher: usually that same record, edited (a source
+                // without `id:` names its records by their content, so an edit renames the
+                // record). It is judged as a managed row: unchanged values are no change.
+                let orphan = orphan_of_row.contains_key(ri);
                 let (action, reason, write_state) = match how {
-                    Reason::UpToDate => {
-                        let s = state.expect("paired by the state table");
+                    Reason::UpToDate | Reason::AdoptByKey | Reason::AdoptByMatch { .. }
+                        if *how == Reason::UpToDate || orphan =>
+                    {
+                        let s = state.expect("paired by the state table, or an orphan's address");
                         let stale_state = s.members != members_text;
                         if changed.is_empty() {
                             (

@@ -121,6 +121,8 @@ pub struct Source {
     /// JSON pointer to the records inside a JSON or YAML document.
     pub records: String,
     pub id: Option<FieldPath>,
+    /// The byte separating a CSV file's columns.
+    pub delimiter: u8,
     /// (target field index, where its value is in a source record).
     pub mapping: Vec<(usize, FieldPath)>,
 }
@@ -448,11 +450,32 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
         });
     }
     for (i, f) in fields.iter().enumerate() {
-        if fields[..i].iter().any(|g| g.column == f.column) {
+        if let Some(g) = fields[..i].iter().find(|g| g.column == f.column) {
             r.at(
                 &format!("/target/fields/{}", escape_segment(&f.name)),
-                format!("column `{}` is used by two fields", f.column),
+                format!(
+                    "column `{}` is used by two fields, `{}` and `{}`",
+                    f.column, g.name, f.name
+                ),
                 None,
+            );
+        } else if let Some(g) = fields[..i]
+            .iter()
+            .find(|g| g.column.eq_ignore_ascii_case(&f.column))
+        {
+            // SQLite and MySQL/MariaDB compare column names without regard to case, so the
+            // table could not be created (or both fields would write one column).
+            r.at(
+                &format!("/target/fields/{}", escape_segment(&f.name)),
+                format!(
+                    "fields `{}` and `{}` have columns `{}` and `{}`, which differ only by \
+                     case; databases take them for one column",
+                    g.name, f.name, g.column, f.column
+                ),
+                Some(format!(
+                    "give field `{}` another column with `column:`",
+                    f.name
+                )),
             );
         }
     }
@@ -542,6 +565,13 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
                 );
                 continue;
             };
+            if s.delimiter.is_some() {
+                r.at(
+                    &format!("{p}/delimiter"),
+                    "`delimiter` only applies to CSV files",
+                    None,
+                );
+            }
             if query.trim().is_empty() {
                 r.at_value(&format!("{p}/sql"), "the query is empty", None);
                 continue;
@@ -574,6 +604,7 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
                 input,
                 records: String::new(),
                 id: s.id.as_deref().map(FieldPath::column),
+                delimiter: b',',
                 mapping,
             });
             continue;
@@ -618,6 +649,7 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
                 None,
             );
         }
+        let delimiter = compile_delimiter(s, &input, &p, r);
         let records = s.records.clone().unwrap_or_default();
         let records = if records == "/" {
             String::new()
@@ -654,6 +686,7 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
             input,
             records,
             id: s.id.as_deref().map(FieldPath::parse),
+            delimiter,
             mapping,
         });
     }
@@ -979,6 +1012,69 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
             .values()
             .map(|f| f.ignore_changes)
             .collect(),
+    })
+}
+
+/// A source without `id:` names its records by their content, so an edited record arrives
+/// under a new id and is known for the same one only by `target.key` or by the matcher. With
+/// neither, an edit would leave the old row behind and create a new one: refused, at each
+/// such source, with the fix. Runs on the compiled spec, so that comparisons derived from the
+/// field types count as comparisons.
+pub fn check_identity(compiled: &Compiled, r: &mut Reporter<'_>) {
+    if compiled.key.is_some() || !compiled.matching.comparisons.is_empty() {
+        return;
+    }
+    for source in compiled.sources.iter().filter(|s| s.id.is_none()) {
+        r.at(
+            &format!("/sources/{}", escape_segment(&source.name)),
+            format!(
+                "source `{}` has no `id:`, and the spec has neither `target.key` nor a match \
+                 comparison, so an edited record could not be told from a new one",
+                source.name
+            ),
+            Some(
+                "add `id:` naming a column that identifies each record (an account number, a \
+                 code), or declare `target.key` (a field unique to each record, such as `email`)"
+                    .into(),
+            ),
+        );
+    }
+}
+
+/// A CSV source's `delimiter`: one ASCII character other than a quote or a line break;
+/// `"\t"` may also be written as `tab`. Only CSV files take one.
+fn compile_delimiter(s: &super::SourceSpec, input: &Input, p: &str, r: &mut Reporter<'_>) -> u8 {
+    let Some(text) = &s.delimiter else {
+        return b',';
+    };
+    let pointer = format!("{p}/delimiter");
+    if !matches!(
+        input,
+        Input::File {
+            format: SourceFormat::Csv,
+            ..
+        }
+    ) {
+        r.at(&pointer, "`delimiter` only applies to CSV files", None);
+        return b',';
+    }
+    let byte = match text.as_str() {
+        "tab" | "\\t" => Some(b'\t'),
+        t if t.len() == 1 => t.bytes().next().filter(|b| {
+            b.is_ascii() && !matches!(b, b'"' | b'\n' | b'\r') && !b.is_ascii_alphanumeric()
+        }),
+        _ => None,
+    };
+    byte.unwrap_or_else(|| {
+        r.at_value(
+            &pointer,
+            format!("`{text}` cannot separate columns"),
+            Some(
+                "give one character such as `\",\"`, `\";\"`, `\"|\"`, or `\"\\t\"` for a tab"
+                    .into(),
+            ),
+        );
+        b','
     })
 }
 

@@ -252,11 +252,18 @@ pub struct SourceSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(title = "Source database URL", example = serde_json::json!("${LEGACY_DATABASE_URL}"))]
     pub database: Option<String>,
-    /// Path of the field that identifies a record within this source (e.g. `pk`). Defaults to
-    /// the row number. Stable ids keep addresses stable when names change.
+    /// Path of the field that identifies a record within this source (e.g. `pk`): a number, a
+    /// text or a boolean, unique within the source. Without it, each record is identified by a
+    /// fingerprint of its mapped values, and an edited record is recognised by `target.key`
+    /// or the matcher; never by its row number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(title = "Record id", example = serde_json::json!("pk"))]
     pub id: Option<String>,
+    /// The character that separates the columns of a CSV file: `","` (the default), `";"`,
+    /// `"\t"` (a tab) or `"|"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "CSV delimiter", example = serde_json::json!(";"))]
+    pub delimiter: Option<String>,
     /// Target field name → path in the source record (`fields.email` for nested JSON, the
     /// column header for CSV).
     #[schemars(title = "Field mapping", example = serde_json::json!({"name": "fields.business_name", "email": "fields.email"}))]

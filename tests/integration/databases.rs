@@ -146,6 +146,7 @@ target:
     email: { type: email }
 sources:
   list:
+    id: name
     fields: { name: name, email: email }
     inline:
       - { name: Ann, email: a@example.com }
@@ -416,6 +417,7 @@ target:
     age: { type: integer }
 sources:
   list:
+    id: name
     fields: { name: name, age: age }
     inline:
       - { name: Ann, age: 30 }
