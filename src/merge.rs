@@ -135,6 +135,7 @@ pub fn merge(
                                     ))
                                     .collect::<String>()
                             ),
+                            help: None,
                         });
                     }
                     values.push(Value::Null);

@@ -71,6 +71,7 @@ impl Invalid {
                 self.shown(spec),
                 self.reason
             ),
+            help: None,
         }
     }
 }

@@ -38,6 +38,10 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode> {
             plan::strict(&spec, &saved.plan)?;
             out.write_all(render::human::render(&saved.plan).as_bytes())
                 .map_err(io)?;
+            plan::guard::check_replacements(
+                &[&saved.plan],
+                saved.options.allow_replace || args.safety.allow_replace,
+            )?;
             (spec, url, saved.plan, None)
         }
         None => {
@@ -53,6 +57,7 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode> {
             )?;
             out.write_all(render::human::render(&made.plan).as_bytes())
                 .map_err(io)?;
+            plan::guard::check_replacements(&[&made.plan], args.safety.allow_replace)?;
             if made.plan.has_changes() && !args.auto_approve {
                 confirm(&mut out)?;
             }
@@ -104,6 +109,8 @@ fn run_many(args: &ApplyArgs, specs: Vec<crate::spec::compiled::Compiled>) -> Re
         render::human::render_many(&planned.plans, render::human::Options::default()).as_bytes(),
     )
     .map_err(io)?;
+    let plans: Vec<&plan::Plan> = planned.plans.iter().collect();
+    plan::guard::check_replacements(&plans, args.safety.allow_replace)?;
     if planned.has_changes() && !args.auto_approve {
         confirm(&mut out)?;
     }

@@ -123,6 +123,10 @@ pub struct SafetyArgs {
     /// fed managed rows came back empty.
     #[arg(long)]
     pub allow_mass_delete: bool,
+    /// Apply updates that change every field a row is known by (every compared field and the
+    /// key): the plan shows them as replacements, and apply refuses them without this flag.
+    #[arg(long)]
+    pub allow_replace: bool,
     /// How long to wait for another reconcile holding the table's lock (`0s` fails at once;
     /// e.g. `30s`, `5m`).
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = crate::db::lock::parse_duration)]
@@ -134,6 +138,7 @@ impl SafetyArgs {
         crate::plan::Options {
             prune: self.prune,
             allow_mass_delete: self.allow_mass_delete,
+            allow_replace: self.allow_replace,
         }
     }
 }

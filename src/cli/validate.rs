@@ -44,5 +44,9 @@ fn report(spec: &crate::spec::compiled::Compiled) -> Result<()> {
     for v in &resolved.invalid {
         println!("  ! {}", v.problem(spec));
     }
+    let model = crate::plan::MatchingModel::of(&spec.matching);
+    if let Some(note) = crate::render::model_note(&model) {
+        println!("  {note}");
+    }
     Ok(())
 }

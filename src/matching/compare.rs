@@ -99,6 +99,9 @@ pub fn given_levels(c: &Comparison) -> Vec<Level> {
             vec![0.0001, 0.0002, 0.005, 0.9947],
         ),
         (CompareMethod::Exact, 2) => (vec![0.60, 0.40], vec![0.0001, 0.9999]),
+        // One business often shows a different address in each list (info@ in one, orders@
+        // or a person's address in another): a different email is weak evidence against.
+        (CompareMethod::Email, 3) => (vec![0.55, 0.15, 0.30], vec![0.0001, 0.005, 0.9949]),
         // A switchboard or a group's head office shares one number among businesses.
         (CompareMethod::Phone, 2) => (vec![0.60, 0.40], vec![0.001, 0.999]),
         (CompareMethod::JaroWinkler, 4) => (

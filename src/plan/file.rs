@@ -108,6 +108,7 @@ struct PlanOut<'a> {
     soft_delete: &'a Option<crate::spec::compiled::SoftDelete>,
     read: &'a Prints,
     inputs: &'a Option<String>,
+    matching: &'a super::MatchingModel,
 }
 
 /// A long list read in chunks of fixed size, then moved into one vector of the exact length.
@@ -269,6 +270,7 @@ pub fn save(path: &Path, spec: &Compiled, plan: &Plan, url: &str, options: Optio
             soft_delete: &plan.soft_delete,
             read: &plan.read,
             inputs: &plan.inputs,
+            matching: &plan.matching,
         },
     };
     let mut open = std::fs::OpenOptions::new();

@@ -22,7 +22,7 @@ use crate::matching::{Matcher, Member, Score, compare};
 use crate::merge::SourceRef;
 use crate::pipeline::Resolved;
 use crate::spec::OnMissing;
-use crate::spec::compiled::{Compiled, SoftDelete};
+use crate::spec::compiled::{Compiled, MatchConfig, ModelOrigin, SoftDelete};
 use crate::value::Value;
 
 /// Choices made for one run, on the command line.
@@ -33,6 +33,9 @@ pub struct Options {
     /// Go on with a plan that deletes more than `max_delete`, or after a source came back
     /// empty.
     pub allow_mass_delete: bool,
+    /// Apply updates that replace everything a row is known by.
+    #[serde(default)]
+    pub allow_replace: bool,
 }
 
 /// What will happen to one address.
@@ -92,6 +95,10 @@ pub struct Change {
     pub members: Vec<SourceRef>,
     /// The state table entry must be written (new, adopted, or its members changed).
     pub write_state: bool,
+    /// An update that changes every field the row is known by (see [`replaces_identity`]):
+    /// shown apart, counted with deletes by the guards, and applied only when confirmed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replaces: bool,
 }
 
 impl Change {
@@ -161,6 +168,28 @@ impl InvalidItem {
     }
 }
 
+/// How records were matched: the comparisons used and where they came from, so that a plan
+/// made with comparisons derived from the field types, or with matching off, says so.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MatchingModel {
+    pub origin: ModelOrigin,
+    /// `(field, method)` per comparison, in order.
+    pub comparisons: Vec<(String, String)>,
+}
+
+impl MatchingModel {
+    pub fn of(config: &MatchConfig) -> MatchingModel {
+        MatchingModel {
+            origin: config.origin,
+            comparisons: config
+                .comparisons
+                .iter()
+                .map(|c| (c.name.clone(), crate::spec::compiled::method_name(c.method)))
+                .collect(),
+        }
+    }
+}
+
 /// Strict mode for a plan made without resolving (the no-change shortcut, a saved plan):
 /// the invalid values it lists are errors, worded as when resolving.
 pub fn strict(spec: &Compiled, plan: &Plan) -> crate::error::Result<()> {
@@ -187,6 +216,7 @@ pub fn strict(spec: &Compiled, plan: &Plan) -> crate::error::Result<()> {
                     },
                     v.reason
                 ),
+                help: None,
             }
         })
         .collect();
@@ -232,6 +262,9 @@ pub struct Plan {
     /// since the last apply.
     #[serde(default)]
     pub shortcut: Option<shortcut::Shortcut>,
+    /// How records were matched.
+    #[serde(default)]
+    pub matching: MatchingModel,
 }
 
 /// The fingerprint of one thing a plan read: a row of the table or an entry of the state
@@ -352,9 +385,12 @@ pub fn row_prints(current: &CurrentState) -> Vec<RowPrint> {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Summary {
     pub create: usize,
+    /// Updates, replacements included.
     pub update: usize,
     pub delete: usize,
     pub no_op: usize,
+    /// Updates that replace everything a row is known by.
+    pub replace: usize,
 }
 
 impl Plan {
@@ -363,7 +399,10 @@ impl Plan {
         for c in &self.changes {
             match c.action {
                 Action::Create => s.create += 1,
-                Action::Update => s.update += 1,
+                Action::Update => {
+                    s.update += 1;
+                    s.replace += usize::from(c.replaces);
+                }
                 Action::Delete => s.delete += 1,
                 Action::NoOp => s.no_op += 1,
             }
@@ -385,6 +424,34 @@ impl Plan {
     pub fn address(&self, key: &str) -> String {
         address::display(&self.resource, key)
     }
+}
+
+/// The fields a row is known by: the compared fields and `target.key`; the address field
+/// when there are none.
+pub fn identity_fields(spec: &Compiled) -> Vec<usize> {
+    let mut out: Vec<usize> = spec.matching.comparisons.iter().map(|c| c.field).collect();
+    out.extend(spec.key);
+    out.sort_unstable();
+    out.dedup();
+    if out.is_empty() {
+        out.push(spec.address_field);
+    }
+    out
+}
+
+/// Whether writing `after` over `before` replaces everything the row is known by: the row
+/// holds at least two of the `identity` fields, and every one it holds would change (to
+/// another value or to nothing). Such an update is far more likely a record that took over
+/// another's row (an id reused, a list re-sorted under row-number ids) than an edit, so it is
+/// shown as a replacement and written only when confirmed. A row known by one value alone
+/// (a name) is renamed, not replaced: a rename is the normal update.
+pub fn replaces_identity(identity: &[usize], before: &[Value], after: &[Value]) -> bool {
+    let held: Vec<usize> = identity
+        .iter()
+        .copied()
+        .filter(|&f| !before[f].is_null())
+        .collect();
+    held.len() >= 2 && held.iter().all(|&f| after[f] != before[f])
 }
 
 /// Builds the plan from the resolved desired state and what the database holds, with the
@@ -527,6 +594,7 @@ pub fn plan_with(
     }
 
     // 4. Actions.
+    let identity = identity_fields(spec);
     let mut changes = Vec::with_capacity(desired.len());
     for (i, d) in desired.iter().enumerate() {
         let address = addresses[i].clone();
@@ -548,6 +616,7 @@ pub fn plan_with(
                 provenance: d.provenance.clone(),
                 members: d.members.clone(),
                 write_state: true,
+                replaces: false,
             },
             Some((ri, how)) => {
                 let row = &current.rows[*ri];
@@ -571,9 +640,16 @@ pub fn plan_with(
                 let changed: Vec<usize> = (0..after.len())
                     .filter(|&f| after[f] != row.values[f])
                     .collect();
+                // A managed row whose records all left the sources, taken over by a record
+                // found by key or by the matcher: usually that same record, edited (a source
+                // without `id:` names its records by their content, so an edit renames the
+                // record). It is judged as a managed row: unchanged values are no change.
+                let orphan = orphan_of_row.contains_key(ri);
                 let (action, reason, write_state) = match how {
-                    Reason::UpToDate => {
-                        let s = state.expect("paired by the state table");
+                    Reason::UpToDate | Reason::AdoptByKey | Reason::AdoptByMatch { .. }
+                        if *how == Reason::UpToDate || orphan =>
+                    {
+                        let s = state.expect("paired by the state table, or an orphan's address");
                         let stale_state = s.members != members_text;
                         if changed.is_empty() {
                             (
@@ -598,6 +674,11 @@ pub fn plan_with(
                     }
                     other => (Action::Update, other.clone(), true),
                 };
+                // Only a row paired by the state table can be replaced: one adopted by key or
+                // by the matcher agrees with its record on what it is known by.
+                let replaces = action == Action::Update
+                    && matches!(reason, Reason::SourceChanged | Reason::Drift { .. })
+                    && replaces_identity(&identity, &row.values, &after);
                 Change {
                     address,
                     action,
@@ -609,6 +690,7 @@ pub fn plan_with(
                     provenance: d.provenance.clone(),
                     members: d.members.clone(),
                     write_state,
+                    replaces,
                 }
             }
         };
@@ -672,6 +754,7 @@ pub fn plan_with(
                     })
                     .collect(),
                 write_state: true,
+                replaces: false,
             });
         }
     }
@@ -732,5 +815,6 @@ pub fn plan_with(
         read: row_prints(current).into(),
         inputs: None,
         shortcut: None,
+        matching: MatchingModel::of(&spec.matching),
     }
 }

@@ -361,6 +361,7 @@ pub fn plan(
             provenance: vec![None; width],
             members: s.members.iter().map(|m| source_ref(m)).collect(),
             write_state: false,
+            replaces: false,
         });
     }
     Ok(Plan {
@@ -388,6 +389,7 @@ pub fn plan(
             applied_at: record.applied_at.clone(),
             unlisted,
         }),
+        matching: super::MatchingModel::of(&spec.matching),
     })
 }
 

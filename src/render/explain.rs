@@ -38,6 +38,9 @@ pub fn summary(spec: &Compiled, resolved: &Resolved, timings: &Timings) -> Strin
     let mut out = String::new();
     let m = &resolved.matches;
     let _ = writeln!(out, "Matching");
+    if let Some(note) = super::model_note(&crate::plan::MatchingModel::of(&spec.matching)) {
+        let _ = writeln!(out, "  {note}");
+    }
     for (s, recs) in resolved.kept.iter().enumerate() {
         let dedupe = if spec.matching.dedupes(s) {
             " (deduplicated)"
@@ -167,6 +170,7 @@ pub fn summary_json(spec: &Compiled, resolved: &Resolved, timings: &Timings) -> 
             "oversized": m.blocking.oversized.iter().map(|o| json!({"rule": o.rule, "key": o.key, "records": o.records, "narrowed_pairs": o.narrowed_pairs})).collect::<Vec<_>>(),
         },
         "model": {
+            "origin": spec.matching.origin,
             "estimated": m.model.lambda.is_some(),
             "prior_bits": m.model.prior_bits,
             "lambda": m.model.lambda,

@@ -51,6 +51,8 @@ pub fn render_with(plan: &Plan, opts: Options) -> String {
         SHOWN_PER_GROUP
     };
 
+    let note = super::model_note(&plan.matching)
+        .map(|note| format!("{} {note}\n", paint(YELLOW.bold(), "Note:")));
     if plan.has_changes() {
         let _ = writeln!(
             out,
@@ -58,6 +60,9 @@ pub fn render_with(plan: &Plan, opts: Options) -> String {
             paint(BOLD, &plan.table)
         );
         let _ = writeln!(out, "{}\n", summary_line(plan));
+        if let Some(note) = &note {
+            let _ = writeln!(out, "{note}");
+        }
         if plan.create_table {
             let cols: Vec<&str> = plan.fields.iter().map(|(_, c)| c.as_str()).collect();
             let _ = writeln!(
@@ -190,6 +195,9 @@ pub fn render_with(plan: &Plan, opts: Options) -> String {
             paint(GREEN.bold(), "No changes."),
             plural_count(s.no_op, "record")
         );
+        if let Some(note) = &note {
+            let _ = write!(out, "{note}");
+        }
         if let Some(quick) = &plan.shortcut {
             let _ = writeln!(
                 out,
@@ -212,8 +220,13 @@ pub fn render_with(plan: &Plan, opts: Options) -> String {
 /// `Plan: 17 to add, 0 to change, 0 to destroy.`, with what was set aside when there is any.
 fn summary_line(plan: &Plan) -> String {
     let s = plan.summary();
+    let replacing = if s.replace > 0 {
+        paint(RED, format!(" ({} replacing a row)", count(s.replace)))
+    } else {
+        String::new()
+    };
     let mut line = format!(
-        "{} {} to add, {} to change, {} to destroy.",
+        "{} {} to add, {} to change{replacing}, {} to destroy.",
         paint(BOLD, "Plan:"),
         count(s.create),
         count(s.update),
@@ -405,6 +418,11 @@ fn change(out: &mut String, plan: &Plan, c: &Change, width: usize) {
         Action::Update if c.changed.is_empty() => {
             ("~", YELLOW, "will be adopted (no field changes)")
         }
+        Action::Update if c.replaces => (
+            "-/+",
+            RED,
+            "will be replaced: every field it is known by changes (apply needs --allow-replace)",
+        ),
         Action::Update => ("~", YELLOW, "will be updated in-place"),
         Action::Delete if c.reason == Reason::MissingSoft => ("-", RED, "will be soft-deleted"),
         Action::Delete => ("-", RED, "will be destroyed"),

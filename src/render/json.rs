@@ -31,6 +31,26 @@ pub struct JsonPlan {
     /// nothing).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shortcut: Option<JsonShortcut>,
+    /// How records were matched (an addition to format 1).
+    pub matching: JsonMatching,
+}
+
+/// The comparisons that linked records, and where they came from: `written` in the spec,
+/// `derived` from the field types (no `match.compare`), `off` (`compare: {}`), or
+/// `nothing_to_compare` (no `match.compare` and no field to compare by default).
+#[derive(Serialize)]
+pub struct JsonMatching {
+    pub origin: crate::spec::compiled::ModelOrigin,
+    pub comparisons: Vec<JsonComparison>,
+    /// The same, worded for people; absent when the spec wrote its comparisons.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct JsonComparison {
+    pub field: String,
+    pub method: String,
 }
 
 /// Why a plan could be made without reading the sources.
@@ -57,6 +77,8 @@ pub struct JsonSummary {
     pub review: usize,
     /// How many source values failed their field type (an addition to format 1).
     pub invalid: usize,
+    /// Updates (counted in `update` too) that replace everything a row is known by.
+    pub replace: usize,
 }
 
 #[derive(Serialize)]
@@ -73,6 +95,9 @@ pub struct JsonChange {
     /// For a soft delete: the column set and its value.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub soft_delete: Option<JsonSoftDelete>,
+    /// An update that replaces everything the row is known by (present only when true).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub replace: bool,
 }
 
 #[derive(Serialize)]
@@ -163,6 +188,7 @@ pub fn to_json(plan: &Plan) -> JsonPlan {
             excluded: plan.excluded.len(),
             review: plan.review.len(),
             invalid: plan.invalid.len(),
+            replace: s.replace,
         },
         changes: plan
             .changes
@@ -196,6 +222,7 @@ pub fn to_json(plan: &Plan) -> JsonPlan {
                         column: sd.column.clone(),
                         value: sd.value.to_json(),
                     }),
+                replace: c.replaces,
             })
             .collect(),
         excluded: plan
@@ -255,6 +282,19 @@ pub fn to_json(plan: &Plan) -> JsonPlan {
                      table still holds what it wrote",
             provenance: "not read: pass --refresh to read the sources",
         }),
+        matching: JsonMatching {
+            origin: plan.matching.origin,
+            comparisons: plan
+                .matching
+                .comparisons
+                .iter()
+                .map(|(field, method)| JsonComparison {
+                    field: field.clone(),
+                    method: method.clone(),
+                })
+                .collect(),
+            note: super::model_note(&plan.matching),
+        },
     }
 }
 
@@ -285,6 +325,7 @@ pub fn render_many(plans: &[Plan]) -> String {
         excluded: 0,
         review: 0,
         invalid: 0,
+        replace: 0,
     };
     for r in &resources {
         summary.create += r.summary.create;
@@ -292,6 +333,7 @@ pub fn render_many(plans: &[Plan]) -> String {
         summary.delete += r.summary.delete;
         summary.no_op += r.summary.no_op;
         summary.excluded += r.summary.excluded;
+        summary.replace += r.summary.replace;
         summary.review += r.summary.review;
         summary.invalid += r.summary.invalid;
     }

@@ -7,3 +7,38 @@ pub mod explain;
 pub mod html;
 pub mod human;
 pub mod json;
+
+use crate::plan::MatchingModel;
+use crate::spec::compiled::ModelOrigin;
+
+/// One line for people saying how records were matched, when the spec did not spell it out:
+/// comparisons derived from the field types, or matching off. `None` for written comparisons.
+pub fn model_note(model: &MatchingModel) -> Option<String> {
+    let list = || {
+        model
+            .comparisons
+            .iter()
+            .map(|(field, method)| format!("{field} ({method})"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match model.origin {
+        ModelOrigin::Written => None,
+        ModelOrigin::Derived => Some(format!(
+            "Matching compares {}, chosen from the field types because the spec has no \
+             `match.compare`.",
+            list()
+        )),
+        ModelOrigin::Off => Some(
+            "Matching is off (`match.compare: {}`): records of different sources are never \
+             linked, and existing rows are adopted only by `target.key`."
+                .to_string(),
+        ),
+        ModelOrigin::NothingToCompare => Some(
+            "Matching is off: the spec has no `match.compare`, and no field can be compared by \
+             default (the address field as a name when it is text, `email` and `phone` \
+             fields); write `match.compare`."
+                .to_string(),
+        ),
+    }
+}

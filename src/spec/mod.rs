@@ -261,11 +261,18 @@ pub struct SourceSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(title = "Source database URL", example = serde_json::json!("${LEGACY_DATABASE_URL}"))]
     pub database: Option<String>,
-    /// Path of the field that identifies a record within this source (e.g. `pk`). Defaults to
-    /// the row number. Stable ids keep addresses stable when names change.
+    /// Path of the field that identifies a record within this source (e.g. `pk`): a number, a
+    /// text or a boolean, unique within the source. Without it, each record is identified by a
+    /// fingerprint of its mapped values, and an edited record is recognised by `target.key`
+    /// or the matcher; never by its row number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(title = "Record id", example = serde_json::json!("pk"))]
     pub id: Option<String>,
+    /// The character that separates the columns of a CSV file: `","` (the default), `";"`,
+    /// `"\t"` (a tab) or `"|"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "CSV delimiter", example = serde_json::json!(";"))]
+    pub delimiter: Option<String>,
     /// Target field name → path in the source record (`fields.email` for nested JSON, the
     /// column header for CSV).
     #[schemars(title = "Field mapping", example = serde_json::json!({"name": "fields.business_name", "email": "fields.email"}))]
@@ -379,10 +386,14 @@ pub struct MatchSpec {
     #[serde(default)]
     #[schemars(title = "Where weights come from", example = serde_json::json!("auto"))]
     pub weights: Weights,
-    /// Comparisons by target field. Each adds evidence for or against a match.
-    #[serde(default)]
+    /// Comparisons by target field. Each adds evidence for or against a match. Without
+    /// `compare`, they come from the field types: the address field (the first field unless
+    /// `target.address` says otherwise) by `name` when it is text, every `email` field by
+    /// `email`, every `phone` field by `phone`; the plan says so. `compare: {}` turns
+    /// matching off: records of different sources are then never linked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(title = "Comparisons", example = serde_json::json!({"name": {"method": "name", "weight": 3}, "email": {"method": "exact"}}))]
-    pub compare: IndexMap<String, CompareSpec>,
+    pub compare: Option<IndexMap<String, CompareSpec>>,
     /// Blocking rules: only pairs of records that agree on at least one rule are compared.
     /// Without rules, keys are derived from the comparisons (name tokens, exact values).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -421,7 +432,7 @@ impl Default for MatchSpec {
             threshold: default_threshold(),
             review: default_review(),
             weights: Weights::default(),
-            compare: IndexMap::new(),
+            compare: None,
             blocking: Vec::new(),
             max_block: default_max_block(),
             max_cluster: default_max_cluster(),
@@ -560,6 +571,22 @@ pub struct CompareSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(title = "u probabilities", example = serde_json::json!([0.001, 0.01, 0.989]))]
     pub u: Option<Vec<f64>>,
+}
+
+impl CompareSpec {
+    /// A comparison by `method` with every setting at its default.
+    pub fn with_method(method: CompareMethod) -> CompareSpec {
+        CompareSpec {
+            method,
+            weight: default_weight(),
+            levels: None,
+            days: None,
+            tolerance: None,
+            term_frequency: None,
+            m: None,
+            u: None,
+        }
+    }
 }
 
 fn default_weight() -> f64 {

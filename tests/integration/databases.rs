@@ -146,12 +146,15 @@ target:
     email: { type: email }
 sources:
   list:
+    id: name
     fields: { name: name, email: email }
     inline:
       - { name: Ann, email: a@example.com }
       - { name: Bob, email: A@Example.com }
       - { name: Cid, email: c@example.com }
       - { name: Dee, email: d@example.com }
+match:
+  compare: {}   # the matcher would adopt Zed's row for Cid by the shared email
 "#,
         );
         for cmd in [&["plan"][..], &["apply", "--auto-approve"][..]] {
@@ -415,6 +418,7 @@ target:
     age: { type: integer }
 sources:
   list:
+    id: name
     fields: { name: name, age: age }
     inline:
       - { name: Ann, age: 30 }

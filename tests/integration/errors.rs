@@ -162,10 +162,15 @@ fn bad_values_name_their_rows_all_at_once() {
     );
     let err = fails_and_writes_nothing(&ws, &["2 invalid values in the sources (strict mode)"]);
     assert!(
-        err.contains("line 2 (id 1): field `email`: \"not-an-email\" is not an email address"),
+        err.contains(
+            "line 2 (id f4c9c7141b9f): field `email`: \"not-an-email\" is not an email address"
+        ),
         "{err}"
     );
-    assert!(err.contains("line 6 (id 5): field `phone`"), "{err}");
+    assert!(
+        err.contains("line 6 (id 6450f36da7fd): field `phone`"),
+        "{err}"
+    );
 }
 
 #[test]
