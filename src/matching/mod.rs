@@ -303,8 +303,77 @@ impl Groups {
     }
 }
 
+/// Candidate pairs scored under the model in force: everything clustering needs, kept so
+/// that linking can run again at other thresholds (the sweep of `reconcile evaluate`) and any
+/// pair can be scored with its evidence.
+pub struct Scored<'c> {
+    pub matcher: Matcher<'c>,
+    pub flat: blocking::Flat,
+    /// Every record's values prepared for each comparison, by global index.
+    pub prepared: Vec<Vec<Prepared>>,
+    /// Candidate pairs (global indexes, smaller first) and their match probabilities.
+    pub pairs: Vec<(u32, u32)>,
+    pub probability: Vec<f64>,
+    pub block_stats: BlockStats,
+    pub timings: Vec<(&'static str, f64)>,
+}
+
+impl Scored<'_> {
+    /// The score of any two records (global indexes), with every comparison's evidence.
+    pub fn score(&self, a: usize, b: usize) -> Score {
+        let size = |g: usize| {
+            let s = self.flat.source_of[g];
+            self.flat.offsets[s + 1] - self.flat.offsets[s]
+        };
+        let prior = self.matcher.prior_for(size(a), size(b));
+        self.matcher.score(prior, &self.prepared[a], &self.prepared[b])
+    }
+
+    /// Clusters at the spec's threshold.
+    pub fn link(&self, sources: &[Vec<Record>]) -> Matches {
+        self.link_at(sources, self.matcher.config.threshold)
+    }
+
+    /// Clusters as if the spec's threshold were `threshold` (the review band is kept below
+    /// it).
+    pub fn link_at(&self, sources: &[Vec<Record>], threshold: f64) -> Matches {
+        let mut config = self.matcher.config.clone();
+        config.threshold = threshold;
+        config.review = config.review.min(threshold);
+        let records: Vec<&Record> = sources.iter().flatten().collect();
+        let mut out = link(
+            &config,
+            &self.matcher,
+            &self.flat,
+            &records,
+            &self.prepared,
+            &self.pairs,
+            &self.probability,
+        );
+        out.candidate_pairs = self.block_stats.candidate_pairs;
+        out.oversized_blocks = self.block_stats.oversized.len();
+        out.blocking = self.block_stats.clone();
+        out.model = self.matcher.model.clone();
+        out.timings = self.timings.clone();
+        out
+    }
+}
+
 /// Clusters the kept records of all sources (given in priority order).
 pub fn cluster(config: &MatchConfig, sources: &[Vec<Record>]) -> Matches {
+    let mut scored = score_pairs(config, sources);
+    let clock = Instant::now();
+    let stage = crate::progress::stage("match: cluster");
+    let mut out = scored.link(sources);
+    drop(stage);
+    scored.timings.push(("cluster", clock.elapsed().as_secs_f64()));
+    out.timings = scored.timings;
+    out
+}
+
+/// Prepares, blocks, compares, estimates the model (with `weights: auto`) and scores every
+/// candidate pair.
+pub fn score_pairs<'c>(config: &'c MatchConfig, sources: &[Vec<Record>]) -> Scored<'c> {
     let mut timings: Vec<(&'static str, f64)> = Vec::new();
     let mut clock = Instant::now();
     let mut lap = |name: &'static str, timings: &mut Vec<(&'static str, f64)>| {
@@ -358,6 +427,7 @@ pub fn cluster(config: &MatchConfig, sources: &[Vec<Record>]) -> Matches {
             .collect()
     };
     let (pairs, block_stats) = if k == 0 {
+        drop(rules);
         (Vec::new(), BlockStats::default())
     } else {
         let prepared = &prepared;
@@ -431,27 +501,16 @@ pub fn cluster(config: &MatchConfig, sources: &[Vec<Record>]) -> Matches {
         .collect();
     drop(levels);
     lap("score", &mut timings);
-
-    // 6. Cluster.
     drop(stage);
-    let stage = crate::progress::stage("match: cluster");
-    let mut out = link(
-        config,
-        &matcher,
-        &flat,
-        &records,
-        &prepared,
-        &pairs,
-        &probability,
-    );
-    lap("cluster", &mut timings);
-    drop(stage);
-    out.candidate_pairs = block_stats.candidate_pairs;
-    out.oversized_blocks = block_stats.oversized.len();
-    out.blocking = block_stats;
-    out.model = matcher.model;
-    out.timings = timings;
-    out
+    Scored {
+        matcher,
+        flat,
+        prepared,
+        pairs,
+        probability,
+        block_stats,
+        timings,
+    }
 }
 
 /// Pairs that could be compared at all: across sources, and within deduped ones.

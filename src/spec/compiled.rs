@@ -122,6 +122,8 @@ pub struct Source {
     pub id: Option<FieldPath>,
     /// (target field index, where its value is in a source record).
     pub mapping: Vec<(usize, FieldPath)>,
+    /// Where each record's true entity id is (`truth:`), read only by `reconcile evaluate`.
+    pub truth: Option<FieldPath>,
 }
 
 #[derive(Debug, Clone)]
@@ -535,6 +537,7 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
                 records: String::new(),
                 id: s.id.as_deref().map(FieldPath::column),
                 mapping,
+                truth: s.truth.as_deref().map(FieldPath::column),
             });
             continue;
         }
@@ -615,6 +618,7 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
             records,
             id: s.id.as_deref().map(FieldPath::parse),
             mapping,
+            truth: s.truth.as_deref().map(FieldPath::parse),
         });
     }
     for (i, f) in fields.iter().enumerate() {

@@ -266,6 +266,12 @@ pub struct SourceSpec {
     #[serde(default, skip_serializing_if = "is_false")]
     #[schemars(title = "Deduplicate within the source", example = serde_json::json!(true))]
     pub dedupe: bool,
+    /// A column (path) holding each record's true entity id, for measuring matching with
+    /// `reconcile evaluate --truth`. Only `evaluate` reads it: it is never compared, merged or
+    /// written, so it cannot change a plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "True entity id (for evaluate only)", example = serde_json::json!("True Id"))]
+    pub truth: Option<String>,
 }
 
 fn is_false(b: &bool) -> bool {
