@@ -59,10 +59,8 @@ pub fn run(args: EvaluateArgs) -> Result<ExitCode> {
     let scored = matching::score_pairs(&spec.matching, &kept);
     let matches = scored.link(&kept);
 
-    let excluded_ids: HashSet<(usize, &str)> = excluded
-        .iter()
-        .map(|e| (e.source, e.id.as_str()))
-        .collect();
+    let excluded_ids: HashSet<(usize, &str)> =
+        excluded.iter().map(|e| (e.source, e.id.as_str())).collect();
     let (truth, against, unjudged, reason) = match (&args.labels, &args.truth) {
         (Some(file), _) => {
             let (labels, left_out) = read_labels(&spec, &kept, &excluded_ids, file)?;
@@ -210,7 +208,10 @@ pub fn describe_model(spec: &Compiled, model: &matching::Model) -> String {
 
 fn name_of(spec: &Compiled, kept: &[Vec<Record>], scored: &Scored<'_>, g: usize) -> String {
     let m = scored.flat.member(g);
-    format!("{}:{}", spec.sources[m.source].name, kept[m.source][m.index].id)
+    format!(
+        "{}:{}",
+        spec.sources[m.source].name, kept[m.source][m.index].id
+    )
 }
 
 fn view(
@@ -289,9 +290,7 @@ fn read_labels(
         headers.iter().position(|h| h == name).ok_or_else(|| {
             problem(
                 format!("{}: no `{name}` column", where_(1)),
-                Some(
-                    "the header must be `left,right,label`, e.g. `crm:17,import:4,same`".into(),
-                ),
+                Some("the header must be `left,right,label`, e.g. `crm:17,import:4,same`".into()),
             )
         })
     };
@@ -336,7 +335,10 @@ fn read_labels(
             "distinct" => false,
             other => {
                 return Err(problem(
-                    format!("{}: label `{other}` is neither `same` nor `distinct`", where_(line)),
+                    format!(
+                        "{}: label `{other}` is neither `same` nor `distinct`",
+                        where_(line)
+                    ),
                     None,
                 ));
             }
@@ -414,9 +416,10 @@ fn truth_ids(
             ));
         }
     }
-    let ids = kept
-        .iter()
-        .flatten()
-        .map(|r| by_record.get(&(r.source, r.id.as_str())).map(String::as_str));
+    let ids = kept.iter().flatten().map(|r| {
+        by_record
+            .get(&(r.source, r.id.as_str()))
+            .map(String::as_str)
+    });
     Ok(evaluate::intern_ids(ids))
 }

@@ -326,7 +326,8 @@ impl Scored<'_> {
             self.flat.offsets[s + 1] - self.flat.offsets[s]
         };
         let prior = self.matcher.prior_for(size(a), size(b));
-        self.matcher.score(prior, &self.prepared[a], &self.prepared[b])
+        self.matcher
+            .score(prior, &self.prepared[a], &self.prepared[b])
     }
 
     /// Clusters at the spec's threshold.
@@ -366,7 +367,9 @@ pub fn cluster(config: &MatchConfig, sources: &[Vec<Record>]) -> Matches {
     let stage = crate::progress::stage("match: cluster");
     let mut out = scored.link(sources);
     drop(stage);
-    scored.timings.push(("cluster", clock.elapsed().as_secs_f64()));
+    scored
+        .timings
+        .push(("cluster", clock.elapsed().as_secs_f64()));
     out.timings = scored.timings;
     out
 }

@@ -104,7 +104,10 @@ pub fn text(r: &Report) -> String {
         r.against,
         r.records,
         if r.unjudged > 0 {
-            format!(", {} left out of the counts ({})", r.unjudged, r.unjudged_reason)
+            format!(
+                ", {} left out of the counts ({})",
+                r.unjudged, r.unjudged_reason
+            )
         } else {
             String::new()
         }
@@ -192,7 +195,12 @@ fn list(out: &mut String, title: &str, l: &Listed) {
             .max()
             .unwrap_or(5)
             .max(5);
-        let _ = writeln!(out, "    {:<width$}  {:>7}", "prior", format!("{:+.2}", p.prior_bits));
+        let _ = writeln!(
+            out,
+            "    {:<width$}  {:>7}",
+            "prior",
+            format!("{:+.2}", p.prior_bits)
+        );
         for e in &p.comparisons {
             let level = match e.similarity {
                 Some(s) if e.level != "exact" && e.level != "missing" => {
