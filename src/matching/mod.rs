@@ -15,6 +15,7 @@
 //!
 //! This stage is pure and synchronous: plain records in, clusters out.
 
+pub mod address;
 pub mod blocking;
 pub mod compare;
 pub mod em;

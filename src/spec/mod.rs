@@ -586,8 +586,14 @@ pub enum CompareMethod {
     TokenSet,
     /// Email addresses: the same address, else the same domain.
     Email,
-    /// Phone numbers: the same E.164 number.
+    /// Phone numbers, by their digits whatever the separators or the field type: the same
+    /// number, else the same number written without its country or area code.
     Phone,
+    /// Street addresses: street types and directions abbreviated or not ("St" = "Street",
+    /// "N" = "North"), ordinals as words or digits ("7th" = "Seventh"), units, floors and
+    /// notes ("between 90th and 91st") left out; the house number agreeing or not is its own
+    /// evidence.
+    Address,
     /// Dates (YYYY-MM-DD or YYYYMMDD): exact, one character off, day and month swapped,
     /// within `days`.
     Date,
