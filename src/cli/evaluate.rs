@@ -191,19 +191,19 @@ pub fn build_report(
 
 /// How the weights in force were set, in one line.
 pub fn describe_model(spec: &Compiled, model: &matching::Model) -> String {
-    match (spec.matching.weights, model.lambda) {
+    let notes: String = model.notes.iter().map(|n| format!("; {n}")).collect();
+    let base = match (spec.matching.weights, model.lambda) {
         (Weights::Auto, Some(lambda)) => format!(
             "weights estimated from the data (share of matches among candidate pairs {:.4}, \
              {} EM iterations, u from {} random pairs)",
             lambda, model.iterations, model.u_samples
         ),
-        (Weights::Auto, None) => {
-            "weights: auto, but nothing to estimate from; each method's defaults".to_string()
-        }
+        (Weights::Auto, None) => "weights: auto, but each method's defaults in force".to_string(),
         (Weights::Given, _) => {
             "given weights (each method's defaults, or m/u written in the spec)".to_string()
         }
-    }
+    };
+    base + &notes
 }
 
 fn name_of(spec: &Compiled, kept: &[Vec<Record>], scored: &Scored<'_>, g: usize) -> String {
@@ -267,13 +267,16 @@ fn index_of(kept: &[Vec<Record>]) -> HashMap<(usize, &str), usize> {
         .collect()
 }
 
+/// Labelled pairs of global indexes: `(a, b, same)`.
+type Labels = Vec<(usize, usize, bool)>;
+
 /// Reads labelled pairs; pairs naming an excluded record are counted and left out.
 fn read_labels(
     spec: &Compiled,
     kept: &[Vec<Record>],
     excluded: &HashSet<(usize, &str)>,
     file: &Path,
-) -> Result<(Vec<(usize, usize, bool)>, usize)> {
+) -> Result<(Labels, usize)> {
     let where_ = |line: u64| format!("{}, line {line}", file.display());
     let bytes = std::fs::read(file)
         .map_err(|e| problem(format!("cannot read {}: {e}", file.display()), None))?;

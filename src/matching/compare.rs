@@ -142,6 +142,34 @@ pub fn given_levels(c: &Comparison) -> Vec<Level> {
         .collect()
 }
 
+/// Keeps levels in line with the evidence, whoever set them (defaults, the spec, EM):
+/// agreeing (every level but `else`, and for addresses but "another number") never counts
+/// against a match, and a level never counts more than the stricter one before it. Changes
+/// m only; returns whether anything changed.
+pub fn guard_levels(c: &Comparison, levels: &mut [Level]) -> bool {
+    let n = levels.len();
+    let disagreeing = |i: usize| {
+        i + 1 == n
+            || (c.method == CompareMethod::Address
+                && i == super::address::AddressLevel::OtherNumber.index())
+    };
+    let mut changed = false;
+    let mut ceiling = f64::INFINITY;
+    for (i, level) in levels.iter_mut().enumerate() {
+        let mut bits = level.bits();
+        if !disagreeing(i) && bits < 0.0 {
+            bits = 0.0;
+        }
+        bits = bits.min(ceiling);
+        if (bits - level.bits()).abs() > 1e-9 {
+            level.m = level.u * bits.exp2();
+            changed = true;
+        }
+        ceiling = bits;
+    }
+    changed
+}
+
 /// A value prepared once for all its comparisons (name tokens computed, text lower-cased,
 /// dates parsed).
 #[derive(Debug, Clone, PartialEq)]
@@ -996,6 +1024,64 @@ mod tests {
             false,
         );
         assert!(common < rare);
+    }
+
+    #[test]
+    fn weights_never_turn_against_the_evidence() {
+        let c = comparison(CompareMethod::Exact);
+        // An estimate that learnt an exact email counts against a match.
+        let mut levels = vec![
+            Level {
+                name: "exact".into(),
+                m: 0.00001,
+                u: 0.0003,
+            },
+            Level {
+                name: "else".into(),
+                m: 0.99999,
+                u: 0.9997,
+            },
+        ];
+        assert!(guard_levels(&c, &mut levels));
+        assert!(levels[0].bits().abs() < 1e-9);
+        let j = comparison(CompareMethod::JaroWinkler);
+        // A fuzzier level above a stricter one is brought down to it.
+        let mut levels = vec![
+            Level {
+                name: "exact".into(),
+                m: 0.5,
+                u: 0.01,
+            },
+            Level {
+                name: "≥ 0.92".into(),
+                m: 0.3,
+                u: 0.001,
+            },
+            Level {
+                name: "≥ 0.8".into(),
+                m: 0.1,
+                u: 0.01,
+            },
+            Level {
+                name: "else".into(),
+                m: 0.1,
+                u: 0.979,
+            },
+        ];
+        assert!(guard_levels(&j, &mut levels));
+        assert!((levels[1].bits() - levels[0].bits()).abs() < 1e-9);
+        assert!(levels[2].bits() <= levels[1].bits());
+        // Every method's defaults already obey the guard.
+        for m in [
+            CompareMethod::Name,
+            CompareMethod::Phone,
+            CompareMethod::Address,
+            CompareMethod::Date,
+        ] {
+            let c = comparison(m);
+            let mut levels = given_levels(&c);
+            assert!(!guard_levels(&c, &mut levels), "{m:?}");
+        }
     }
 
     #[test]

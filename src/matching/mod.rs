@@ -89,12 +89,15 @@ pub struct Model {
     pub lambda: Option<f64>,
     pub iterations: usize,
     pub u_samples: usize,
+    /// What was done to keep the weights from turning against the evidence: an estimate
+    /// refused for the defaults, levels lifted or lowered by the monotonicity guard.
+    pub notes: Vec<String>,
 }
 
 impl Model {
     /// The m/u the spec gives (or each method's defaults), without term frequencies.
     pub fn given(config: &MatchConfig) -> Model {
-        Model {
+        let mut model = Model {
             levels: config
                 .comparisons
                 .iter()
@@ -102,6 +105,22 @@ impl Model {
                 .collect(),
             tf: vec![None; config.comparisons.len()],
             ..Model::default()
+        };
+        model.guard(config);
+        model
+    }
+
+    /// Keeps every comparison's levels in line with the evidence (see
+    /// [`compare::guard_levels`]), noting each one changed.
+    pub fn guard(&mut self, config: &MatchConfig) {
+        for (c, levels) in config.comparisons.iter().zip(&mut self.levels) {
+            if compare::guard_levels(c, levels) {
+                self.notes.push(format!(
+                    "`{}`: levels adjusted so that agreeing never counts against a match and a \
+                     fuzzier level never counts more than a stricter one",
+                    c.name
+                ));
+            }
         }
     }
 }
@@ -474,17 +493,26 @@ pub fn score_pairs<'c>(config: &'c MatchConfig, sources: &[Vec<Record>]) -> Scor
             .map(|ls| ls.iter().map(|l| l.m).collect())
             .collect();
         let fit = em::fit_blocked(&levels, k, &u, &m0);
-        for (c, ls) in model.levels.iter_mut().enumerate() {
-            for (l, level) in ls.iter_mut().enumerate() {
-                level.m = fit.m[c][l];
-                level.u = u[c][l];
+        match estimate_refused(&fit, pairs.len(), k) {
+            Some(reason) => model.notes.push(format!(
+                "weights: auto fell back to each method's defaults: {reason}"
+            )),
+            None => {
+                for (c, ls) in model.levels.iter_mut().enumerate() {
+                    for (l, level) in ls.iter_mut().enumerate() {
+                        level.m = fit.m[c][l];
+                        level.u = u[c][l];
+                    }
+                }
+                model.notes.clear();
+                model.guard(config);
+                let expected = (fit.lambda * pairs.len() as f64).max(1.0);
+                let p = (expected / allowed_pairs.max(1) as f64).clamp(1e-12, 0.5);
+                model.prior_bits = Some((p / (1.0 - p)).log2());
+                model.lambda = Some(fit.lambda);
+                model.iterations = fit.iterations;
             }
         }
-        let expected = (fit.lambda * pairs.len() as f64).max(1.0);
-        let p = (expected / allowed_pairs.max(1) as f64).clamp(1e-12, 0.5);
-        model.prior_bits = Some((p / (1.0 - p)).log2());
-        model.lambda = Some(fit.lambda);
-        model.iterations = fit.iterations;
         lap("estimate", &mut timings);
     }
     let matcher = Matcher::with_model(config, model);
@@ -515,6 +543,32 @@ pub fn score_pairs<'c>(config: &'c MatchConfig, sources: &[Vec<Record>]) -> Scor
         block_stats,
         timings,
     }
+}
+
+/// Fewer candidate pairs per comparison than this are too few to estimate weights from.
+const EM_MIN_PAIRS_PER_COMPARISON: usize = 20;
+
+/// Why an estimate must not be used, if it must not: too few pairs to learn from, a share of
+/// matches that says nearly nothing or nearly everything matches (a fit that ran away), or a
+/// value that is not a number.
+fn estimate_refused(fit: &em::Fit, pairs: usize, k: usize) -> Option<String> {
+    if pairs < EM_MIN_PAIRS_PER_COMPARISON * k {
+        return Some(format!(
+            "{pairs} candidate pairs are too few to estimate {k} comparisons from (at least {} needed)",
+            EM_MIN_PAIRS_PER_COMPARISON * k
+        ));
+    }
+    if !fit.lambda.is_finite() || fit.m.iter().flatten().any(|m| !m.is_finite()) {
+        return Some("the estimate did not converge to numbers".into());
+    }
+    if !(1e-6..=0.95).contains(&fit.lambda) {
+        return Some(format!(
+            "the estimate ended with {:.6}% of candidate pairs as matches, which means it \
+             found no separation between matches and the rest",
+            fit.lambda * 100.0
+        ));
+    }
+    None
 }
 
 /// Pairs that could be compared at all: across sources, and within deduped ones.
