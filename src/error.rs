@@ -152,6 +152,14 @@ pub enum Error {
     #[error("{0}")]
     #[diagnostic(code(reconcile::io))]
     Io(String),
+
+    #[error("evaluate: {message}")]
+    #[diagnostic(code(reconcile::evaluate))]
+    Evaluate {
+        message: String,
+        #[help]
+        help: Option<String>,
+    },
 }
 
 impl Error {

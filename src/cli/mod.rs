@@ -2,6 +2,7 @@
 //! command. Diagnostics go to stderr; plans and JSON to stdout.
 
 mod apply;
+pub mod evaluate;
 pub mod explain;
 mod generate;
 mod init;
@@ -62,6 +63,10 @@ pub enum Command {
     /// Explain matching: without ADDRESS, a summary (blocking, model, time per stage); with
     /// ADDRESS, why that golden record looks the way it does.
     Explain(ExplainArgs),
+    /// Measure matching against labelled pairs or true ids: precision, recall and F1 of the
+    /// links, a threshold sweep, and the false and missed links with their evidence. Never
+    /// opens the database.
+    Evaluate(evaluate::EvaluateArgs),
     /// Print the JSON Schema of the spec format.
     Schema,
     /// Write a commented starter spec (and the schema editors use to check it).
@@ -231,6 +236,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Apply(args) => apply::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Evaluate(args) => evaluate::run(args),
         Command::Schema => {
             print!("{}", crate::spec::schema::schema_text());
             Ok(ExitCode::SUCCESS)

@@ -128,6 +128,8 @@ pub struct Source {
     pub delimiter: u8,
     /// (target field index, where its value is in a source record).
     pub mapping: Vec<(usize, FieldPath)>,
+    /// Where each record's true entity id is (`truth:`), read only by `reconcile evaluate`.
+    pub truth: Option<FieldPath>,
 }
 
 #[derive(Debug, Clone)]
@@ -609,6 +611,7 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
                 id: s.id.as_deref().map(FieldPath::column),
                 delimiter: b',',
                 mapping,
+                truth: s.truth.as_deref().map(FieldPath::column),
             });
             continue;
         }
@@ -691,6 +694,7 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
             id: s.id.as_deref().map(FieldPath::parse),
             delimiter,
             mapping,
+            truth: s.truth.as_deref().map(FieldPath::parse),
         });
     }
     for (i, f) in fields.iter().enumerate() {

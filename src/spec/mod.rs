@@ -282,6 +282,12 @@ pub struct SourceSpec {
     #[serde(default, skip_serializing_if = "is_false")]
     #[schemars(title = "Deduplicate within the source", example = serde_json::json!(true))]
     pub dedupe: bool,
+    /// A column (path) holding each record's true entity id, for measuring matching with
+    /// `reconcile evaluate --truth`. Only `evaluate` reads it: it is never compared, merged or
+    /// written, so it cannot change a plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "True entity id (for evaluate only)", example = serde_json::json!("True Id"))]
+    pub truth: Option<String>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -616,8 +622,14 @@ pub enum CompareMethod {
     TokenSet,
     /// Email addresses: the same address, else the same domain.
     Email,
-    /// Phone numbers: the same E.164 number.
+    /// Phone numbers, by their digits whatever the separators or the field type: the same
+    /// number, else the same number written without its country or area code.
     Phone,
+    /// Street addresses: street types and directions abbreviated or not ("St" = "Street",
+    /// "N" = "North"), ordinals as words or digits ("7th" = "Seventh"), units, floors and
+    /// notes ("between 90th and 91st") left out; the house number agreeing or not is its own
+    /// evidence.
+    Address,
     /// Dates (YYYY-MM-DD or YYYYMMDD): exact, one character off, day and month swapped,
     /// within `days`.
     Date,

@@ -8,6 +8,7 @@ mod crash;
 mod databases;
 mod diagnostics;
 mod errors;
+mod evaluate;
 mod identity;
 mod invalid;
 mod lifecycle;
