@@ -26,8 +26,8 @@ pub fn model_note(model: &MatchingModel) -> Option<String> {
     match model.origin {
         ModelOrigin::Written => None,
         ModelOrigin::Derived => Some(format!(
-            "Matching compares {}, chosen from the field types because the spec has no \
-             `match.compare`.",
+            "Matching compares {}, chosen from the field types and names because the spec \
+             has no `match.compare`.",
             list()
         )),
         ModelOrigin::Off => Some(
@@ -37,8 +37,9 @@ pub fn model_note(model: &MatchingModel) -> Option<String> {
         ),
         ModelOrigin::NothingToCompare => Some(
             "Matching is off: the spec has no `match.compare`, and no field can be compared by \
-             default (the address field as a name when it is text, `email` and `phone` \
-             fields); write `match.compare`."
+             default (the address field as a name when it is text, text fields named as \
+             a street address or a postcode, `email` and `phone` fields); write \
+             `match.compare`."
                 .to_string(),
         ),
     }

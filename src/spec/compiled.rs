@@ -250,9 +250,12 @@ pub enum ModelOrigin {
     NothingToCompare,
 }
 
-/// The comparisons a spec without `match.compare` gets: the address field by `name` when it
-/// is text, each `email` field by `email`, each `phone` field by `phone`. Other types say too
-/// little about identity to compare by default (a `kind` or a date is shared by many records).
+/// The comparisons a spec without `match.compare` gets: a text field whose name says it holds a
+/// street address (`address`, `street`, `address_line_1`, `addr2`; not `email_address` or
+/// `ip_address`) by `address`, a text field named like a postcode (`zip`, `postcode`,
+/// `postal_code`) by `exact`, the address field by `name` when it is text, each `email` field
+/// by `email`, each `phone` field by `phone`. Other fields say too little about identity to
+/// compare by default (a `kind` or a date is shared by many records).
 pub fn derived_comparisons(
     fields: &IndexMap<String, super::FieldSpec>,
     address_field: usize,
@@ -260,7 +263,12 @@ pub fn derived_comparisons(
     let mut out = IndexMap::new();
     for (i, (name, f)) in fields.iter().enumerate() {
         let method = match f.kind {
-            FieldType::Text if i == address_field => CompareMethod::Name,
+            FieldType::Text => match name_kind(name) {
+                Some(NameKind::StreetAddress) => CompareMethod::Address,
+                Some(NameKind::Postcode) => CompareMethod::Exact,
+                None if i == address_field => CompareMethod::Name,
+                None => continue,
+            },
             FieldType::Email => CompareMethod::Email,
             FieldType::Phone => CompareMethod::Phone,
             _ => continue,
@@ -268,6 +276,52 @@ pub fn derived_comparisons(
         out.insert(name.clone(), super::CompareSpec::with_method(method));
     }
     out
+}
+
+/// What a field's name says it holds, for the comparisons derived without `match.compare`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NameKind {
+    StreetAddress,
+    Postcode,
+}
+
+/// Reads a field name as words (`street_address`, `StreetAddress`, `address-line-1` and
+/// `addr2` alike) and says whether it names a street address or a postcode.
+fn name_kind(name: &str) -> Option<NameKind> {
+    let mut words: Vec<String> = Vec::new();
+    let mut word = String::new();
+    let mut prev_lower = false;
+    for ch in name.chars() {
+        let boundary = !ch.is_alphabetic() || (ch.is_uppercase() && prev_lower);
+        if boundary && !word.is_empty() {
+            words.push(std::mem::take(&mut word));
+        }
+        if ch.is_alphabetic() {
+            word.extend(ch.to_lowercase());
+        }
+        prev_lower = ch.is_lowercase();
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    let has = |w: &str| words.iter().any(|x| x == w);
+    let joined = words.concat();
+    // Addresses that are not where a place is.
+    if ["mail", "url", "wallet"].iter().any(|w| joined.contains(w))
+        || ["ip", "mac", "web", "net"].iter().any(|w| has(w))
+    {
+        return None;
+    }
+    if ["zip", "zipcode", "postcode", "postalcode", "postcodes"]
+        .iter()
+        .any(|p| joined.ends_with(p))
+    {
+        return Some(NameKind::Postcode);
+    }
+    if has("address") || has("addr") || has("street") || joined.ends_with("address") {
+        return Some(NameKind::StreetAddress);
+    }
+    None
 }
 
 impl MatchConfig {
@@ -1268,6 +1322,95 @@ fn compile_condition(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn derived_for(fields: &[(&str, FieldType)]) -> Vec<(String, CompareMethod)> {
+        let fields: IndexMap<String, super::super::FieldSpec> = fields
+            .iter()
+            .map(|(n, t)| {
+                let spec: super::super::FieldSpec =
+                    serde_json::from_value(serde_json::json!({ "type": t })).unwrap();
+                (n.to_string(), spec)
+            })
+            .collect();
+        derived_comparisons(&fields, 0)
+            .into_iter()
+            .map(|(n, c)| (n, c.method))
+            .collect()
+    }
+
+    #[test]
+    fn derived_comparisons_read_field_names() {
+        use CompareMethod::*;
+        let got = derived_for(&[
+            ("name", FieldType::Text),
+            ("street_address", FieldType::Text),
+            ("zip", FieldType::Text),
+            ("phone", FieldType::Phone),
+            ("email", FieldType::Email),
+            ("kind", FieldType::Text),
+        ]);
+        let want: Vec<(String, CompareMethod)> = [
+            ("name", Name),
+            ("street_address", Address),
+            ("zip", Exact),
+            ("phone", Phone),
+            ("email", Email),
+        ]
+        .into_iter()
+        .map(|(n, m)| (n.to_string(), m))
+        .collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn address_and_postcode_names() {
+        for n in [
+            "address",
+            "Address",
+            "street",
+            "StreetAddress",
+            "address_line_1",
+            "address-line-2",
+            "addr2",
+            "billing_address",
+            "shipping_street",
+        ] {
+            assert_eq!(name_kind(n), Some(NameKind::StreetAddress), "{n}");
+        }
+        for n in ["zip", "ZIP", "zip_code", "ZipCode", "postcode", "postal_code", "billing_zip"] {
+            assert_eq!(name_kind(n), Some(NameKind::Postcode), "{n}");
+        }
+        for n in [
+            "email_address",
+            "EmailAddress",
+            "emailaddress",
+            "ip_address",
+            "mac_address",
+            "web_address",
+            "name",
+            "city",
+            "zone",
+        ] {
+            assert_eq!(name_kind(n), None, "{n}");
+        }
+    }
+
+    #[test]
+    fn names_only_apply_to_text_fields() {
+        // A number named `zip` or an email named `address` keeps its type's comparison.
+        let got = derived_for(&[
+            ("name", FieldType::Text),
+            ("zip", FieldType::Integer),
+            ("address", FieldType::Email),
+        ]);
+        assert_eq!(
+            got,
+            vec![
+                ("name".to_string(), CompareMethod::Name),
+                ("address".to_string(), CompareMethod::Email)
+            ]
+        );
+    }
 
     #[test]
     fn dotted_paths_and_pointers() {

@@ -393,9 +393,12 @@ pub struct MatchSpec {
     #[schemars(title = "Where weights come from", example = serde_json::json!("auto"))]
     pub weights: Weights,
     /// Comparisons by target field. Each adds evidence for or against a match. Without
-    /// `compare`, they come from the field types: the address field (the first field unless
-    /// `target.address` says otherwise) by `name` when it is text, every `email` field by
-    /// `email`, every `phone` field by `phone`; the plan says so. `compare: {}` turns
+    /// `compare`, they come from the field types and names: a text field named as a street
+    /// address (`address`, `street`, `address_line_1`; not `email_address`) by `address`, a
+    /// text field named as a postcode (`zip`, `postcode`, `postal_code`) by `exact`, the
+    /// address field (the first field unless `target.address` says otherwise) by `name` when
+    /// it is text, every `email` field by `email`, every `phone` field by `phone`; the plan
+    /// says so. `compare: {}` turns
     /// matching off: records of different sources are then never linked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(title = "Comparisons", example = serde_json::json!({"name": {"method": "name", "weight": 3}, "email": {"method": "exact"}}))]
