@@ -23,7 +23,7 @@ fn without_compare_the_field_types_choose_the_comparisons_and_the_plan_says_so()
     assert!(
         run.stdout.contains(
             "Note: Matching compares name (name), email (email), phone (phone), chosen from the \
-             field types because the spec has no `match.compare`."
+             field types and names because the spec has no `match.compare`."
         ),
         "{}",
         run.stdout
