@@ -651,8 +651,10 @@ fn jaccard<T: Ord>(a: &[T], b: &[T]) -> f64 {
 
 /// Term-frequency adjustment in bits for a pair at an agreeing level.
 ///
-/// For exact-style methods (Splink's adjustment): agreeing on a value that a share f of
-/// records hold is worth log2(m/f) rather than log2(m/u), so the adjustment is log2(u/f).
+/// For exact-style methods, when u was `estimated` (Splink's adjustment): agreeing on a value
+/// that a share f of records hold is worth log2(m/f) rather than log2(m/u), so the adjustment
+/// is log2(u/f). With given weights, a value held by n > 2 records loses log2(n - 1) bits,
+/// never below zero.
 /// For names: the same names are judged by the records holding that whole canonical name (a
 /// branch name several records share is weak evidence; a name only this pair has is not,
 /// however common its words). When u was `estimated` from these records, that is the exact
@@ -709,10 +711,17 @@ pub fn tf_adjustment(
             }
         }
         (_, x, _) if level_index == 0 && tf.total > 0 => match x.key() {
-            Some(k) => {
+            Some(k) if estimated => {
                 let f = f64::from(tf.count(&k)) / f64::from(tf.total);
                 (level.u / f).log2()
             }
+            // With given weights u is a guess for a rare value: a value held by more records
+            // than this pair (a postcode, a brand's `info@` address, a switchboard) counts
+            // for less, by the number of other records holding it, never below zero.
+            Some(k) => match tf.count(&k) {
+                n if n > 2 => (-(f64::from(n - 1)).log2()).max(-level_bits.max(0.0)),
+                _ => 0.0,
+            },
             None => 0.0,
         },
         _ => 0.0,
@@ -1027,6 +1036,23 @@ mod tests {
             false,
         );
         assert!(common < rare);
+        // With given weights: four records hold "smith", so agreeing on it loses log2(3)
+        // bits; a value only this pair holds keeps its full evidence.
+        assert!((common + 3f64.log2()).abs() < 1e-9, "{common}");
+        assert_eq!(rare, 0.0);
+    }
+
+    #[test]
+    fn a_value_held_by_many_records_never_counts_against() {
+        // A postcode or a brand's shared address held by 50,000 records: the adjustment takes
+        // the agreement down to no evidence, never below.
+        let c = comparison(CompareMethod::Email);
+        assert!(c.term_frequency, "on by default for email");
+        let level = &given_levels(&c)[0];
+        let shared = Prepared::new(c.method, &Value::Text("info@brand.example".into()));
+        let tf = TermFrequency::build(std::iter::repeat_n(&shared, 50_000));
+        let adj = tf_adjustment(&c, level, 0, &tf, (&shared, &shared), level.bits(), false);
+        assert!((level.bits() + adj).abs() < 1e-9, "{adj}");
     }
 
     #[test]

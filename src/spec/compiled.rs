@@ -379,7 +379,15 @@ impl Comparison {
             thresholds: crate::matching::compare::default_thresholds(method),
             days: 30,
             tolerance: None,
-            term_frequency: method == CompareMethod::Name,
+            // A value many records share says little about identity, whatever the method
+            // that finds it equal; fuzzy text measures have no single value to count.
+            term_frequency: matches!(
+                method,
+                CompareMethod::Name
+                    | CompareMethod::Exact
+                    | CompareMethod::Email
+                    | CompareMethod::Phone
+            ),
             m: None,
             u: None,
         }

@@ -565,8 +565,9 @@ pub struct CompareSpec {
     #[schemars(title = "Numeric tolerance", example = serde_json::json!(0.5))]
     pub tolerance: Option<f64>,
     /// Term-frequency adjustment: agreeing on a common value (a frequent surname, a word
-    /// shared by many names) counts less than agreeing on a rare one. Default: on for
-    /// `name`, off otherwise.
+    /// shared by many names, a postcode, a brand's `info@` address or switchboard number held
+    /// by many records) counts less than agreeing on a rare one. Default: on for `name`,
+    /// `exact`, `email` and `phone`, off otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(title = "Term-frequency adjustment", example = serde_json::json!(true))]
     pub term_frequency: Option<bool>,
