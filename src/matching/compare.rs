@@ -35,7 +35,11 @@ pub const MISSING: u8 = u8::MAX;
 /// The default fuzzy cut-offs of a method.
 pub fn default_thresholds(method: CompareMethod) -> Vec<f64> {
     match method {
-        CompareMethod::Name | CompareMethod::JaroWinkler => vec![0.92, 0.80],
+        // A name sharing about half its weight of words with the other ("Carole Robertson
+        // Center Jubilee" / "Carole Robertson Center For Learning - Ogden") is not the
+        // evidence against that two unrelated names are.
+        CompareMethod::Name => vec![0.92, 0.80, 0.5],
+        CompareMethod::JaroWinkler => vec![0.92, 0.80],
         CompareMethod::Levenshtein | CompareMethod::DamerauLevenshtein => vec![1.0, 2.0],
         CompareMethod::Jaccard | CompareMethod::TokenSet => vec![0.7, 0.5],
         _ => Vec::new(),
@@ -102,6 +106,12 @@ pub fn given_levels(c: &Comparison) -> Vec<Level> {
         (CompareMethod::Name, 4) => (
             vec![0.69, 0.21, 0.09, 0.01],
             vec![0.0001, 0.0002, 0.005, 0.9947],
+        ),
+        // The same, with the default "half the name" level split from `else`: about as
+        // common among matches as among non-matches, so it says little either way.
+        (CompareMethod::Name, 5) => (
+            vec![0.67, 0.20, 0.08, 0.04, 0.01],
+            vec![0.0001, 0.0002, 0.005, 0.03, 0.9647],
         ),
         (CompareMethod::Exact, 2) => (vec![0.60, 0.40], vec![0.0001, 0.9999]),
         // One business often shows a different address in each list (info@ in one, orders@
@@ -801,10 +811,15 @@ mod tests {
         assert_eq!(lvl(&c, "The T Junction", "T-junction"), "exact");
         assert_eq!(lvl(&c, "Maltos", "Maltos Sun City"), "name ≥ 0.92");
         assert_eq!(lvl(&c, "Venue", "Revue Bar"), "else");
+        // Two branches of one brand share half their name: a level of its own that says
+        // little either way, where two unrelated names count strongly against.
         assert_eq!(
             lvl(&c, "Ocean Basket Menlyn", "Ocean Basket Brooklyn"),
-            "else"
+            "name ≥ 0.5"
         );
+        let levels = given_levels(&c);
+        assert!(levels[3].bits().abs() < 1.0, "{}", levels[3].bits());
+        assert!(levels[4].bits() < -6.0, "{}", levels[4].bits());
     }
 
     #[test]
