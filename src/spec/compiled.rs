@@ -1385,7 +1385,15 @@ mod tests {
         ] {
             assert_eq!(name_kind(n), Some(NameKind::StreetAddress), "{n}");
         }
-        for n in ["zip", "ZIP", "zip_code", "ZipCode", "postcode", "postal_code", "billing_zip"] {
+        for n in [
+            "zip",
+            "ZIP",
+            "zip_code",
+            "ZipCode",
+            "postcode",
+            "postal_code",
+            "billing_zip",
+        ] {
             assert_eq!(name_kind(n), Some(NameKind::Postcode), "{n}");
         }
         for n in [
