@@ -42,10 +42,23 @@ pub fn normalize_all(
             .map_init(PhoneCache::default, |phones, r| {
                 let mut problems = Vec::new();
                 let mut values = Vec::with_capacity(r.fields.len());
-                for (field, v) in spec.fields.iter().zip(&r.fields) {
+                for (fi, (field, v)) in spec.fields.iter().zip(&r.fields).enumerate() {
                     match normalize_value(field, v, phones) {
                         Ok(v) => values.push(v),
                         Err(message) => {
+                            // The reason quotes the value; a sensitive one is not shown.
+                            let message = if spec.sensitive.get(fi) == Some(&true) {
+                                format!(
+                                    "the value is not a valid {} (not shown: the field is \
+                                     sensitive)",
+                                    serde_json::to_value(field.kind)
+                                        .ok()
+                                        .and_then(|v| v.as_str().map(String::from))
+                                        .unwrap_or_default()
+                                )
+                            } else {
+                                message
+                            };
                             let source = &spec.sources[r.source];
                             problems.push(SourceProblem {
                                 source_name: source.name.clone(),

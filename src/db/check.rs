@@ -138,7 +138,14 @@ pub fn check(spec: &Compiled, current: &CurrentState, plan: &Plan, backend: Back
             let values: Vec<String> = fields
                 .iter()
                 .zip(&tuple)
-                .map(|(&f, v)| format!("{} = {v}", spec.fields[f].name))
+                .map(|(&f, v)| {
+                    let sensitive = spec.sensitive.get(f) == Some(&true);
+                    format!(
+                        "{} = {}",
+                        spec.fields[f].name,
+                        crate::render::safe::value(v, sensitive, false)
+                    )
+                })
                 .collect();
             problems.push(format!(
                 "unique constraint {:?} on ({}) would be violated: {} would each have {}; give \

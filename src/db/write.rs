@@ -1112,11 +1112,35 @@ pub async fn apply_all(
             apply_with!(p, db, items, locks, mysql_creates)
         }
     };
-    result.map_err(|e| match e {
-        ApplyError::Sql(e) => rolled_back(db, &e),
-        ApplyError::Sqlite(e) => rolled_back(db, &e),
-        ApplyError::Other(e) => e,
+    result.map_err(|e| {
+        let secrets = sensitive_values(items);
+        let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+        let clean =
+            |e: &dyn std::fmt::Display| crate::render::safe::scrub_values(&e.to_string(), &secrets);
+        match e {
+            ApplyError::Sql(e) => rolled_back(db, &clean(&e)),
+            ApplyError::Sqlite(e) => rolled_back(db, &clean(&e)),
+            ApplyError::Other(e) => e,
+        }
     })
+}
+
+/// Every value of a sensitive field the plans write or compare with, as text: what a
+/// database's error message must not quote.
+fn sensitive_values(items: &[(&Compiled, &Plan)]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (_, plan) in items {
+        for c in &plan.changes {
+            for row in [&c.before, &c.after].into_iter().flatten() {
+                for (f, v) in row.iter().enumerate() {
+                    if plan.sensitive.get(f) == Some(&true) && !v.is_null() {
+                        out.push(key_text(v));
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 enum ApplyError {

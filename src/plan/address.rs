@@ -2,7 +2,8 @@
 //!
 //! A record that was applied before keeps the address the state table gives any of its
 //! source records, so renaming a customer in a source is an update, not a delete and a create.
-//! A new record takes a slug of its address field, made unique with `-2`, `-3`, ...
+//! A new record takes a slug of its address field, made unique with `-2`, `-3`, ...; when
+//! that field is sensitive, or empty, a slug of its first source record (`production-7`).
 
 use crate::collections::{HashMap, HashSet};
 
@@ -69,7 +70,14 @@ pub fn assign(spec: &Compiled, desired: &[DesiredRecord], state: &[StateRow]) ->
         if out[i].is_some() {
             continue;
         }
+        // A sensitive field never names a record: its value would show in every address.
+        let sensitive = spec
+            .sensitive
+            .get(spec.address_field)
+            .copied()
+            .unwrap_or(false);
         let base = match &d.values[spec.address_field] {
+            _ if sensitive => String::new(),
             Value::Text(s) => slug(s),
             Value::Int(n) => n.to_string(),
             _ => String::new(),

@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 
 use serde_json::json;
 
+use super::safe::{self, term};
 use crate::matching::{Matches, Member, Score};
 use crate::pipeline::Resolved;
 use crate::plan::{Action, Plan};
@@ -16,11 +17,22 @@ use crate::spec::compiled::Compiled;
 /// How many rejected pairs an explanation lists per golden record.
 const REJECTED_SHOWN: usize = 5;
 
-fn member_name(spec: &Compiled, resolved: &Resolved, m: Member) -> String {
+/// `source:id`, as the JSON explanation gives it.
+fn member_raw(spec: &Compiled, resolved: &Resolved, m: Member) -> String {
     format!(
         "{}:{}",
         spec.sources[m.source].name, resolved.kept[m.source][m.index].id
     )
+}
+
+/// `source:id`, escaped for a terminal.
+fn member_name(spec: &Compiled, resolved: &Resolved, m: Member) -> String {
+    term(&member_raw(spec, resolved, m)).into_owned()
+}
+
+/// Whether field `f`'s values are masked.
+fn sensitive(spec: &Compiled, f: usize) -> bool {
+    spec.sensitive.get(f).copied().unwrap_or(false)
 }
 
 fn method_name(m: crate::spec::CompareMethod) -> String {
@@ -153,7 +165,7 @@ pub fn summary_json(spec: &Compiled, resolved: &Resolved, timings: &Timings) -> 
         .map(|c| {
             c.members
                 .iter()
-                .map(|&x| member_name(spec, resolved, x))
+                .map(|&x| member_raw(spec, resolved, x))
                 .collect()
         })
         .collect();
@@ -181,8 +193,8 @@ pub fn summary_json(spec: &Compiled, resolved: &Resolved, timings: &Timings) -> 
         "golden_records": resolved.desired.len(),
         "clusters": clusters,
         "review": m.review.iter().map(|r| json!({
-            "left": member_name(spec, resolved, r.to),
-            "right": member_name(spec, resolved, r.record),
+            "left": member_raw(spec, resolved, r.to),
+            "right": member_raw(spec, resolved, r.record),
             "score": r.score.probability,
             "reason": r.reason,
         })).collect::<Vec<_>>(),
@@ -269,7 +281,7 @@ pub fn record(spec: &Compiled, resolved: &Resolved, plan: &Plan, index: usize) -
         Action::Delete => "will be deleted",
         Action::NoOp => "is up to date",
     };
-    let _ = writeln!(out, "{} {action}", plan.address(&change.address));
+    let _ = writeln!(out, "{} {action}", term(&plan.address(&change.address)));
     let _ = writeln!(out, "  members:");
     let address_field = spec.address_field;
     for &m in &cluster.members {
@@ -278,7 +290,11 @@ pub fn record(spec: &Compiled, resolved: &Resolved, plan: &Plan, index: usize) -
             out,
             "    {:<24} {}",
             member_name(spec, resolved, m),
-            rec.values[address_field]
+            safe::value(
+                &rec.values[address_field],
+                sensitive(spec, address_field),
+                false
+            )
         );
     }
     if cluster.links.is_empty() {
@@ -323,7 +339,7 @@ pub fn record(spec: &Compiled, resolved: &Resolved, plan: &Plan, index: usize) -
                 member_name(spec, resolved, inside),
                 member_name(spec, resolved, outside),
                 r.probability,
-                review.map_or(String::new(), |x| format!(": {}", x.reason))
+                review.map_or(String::new(), |x| format!(": {}", term(&x.reason)))
             );
         }
     }
@@ -333,12 +349,15 @@ pub fn record(spec: &Compiled, resolved: &Resolved, plan: &Plan, index: usize) -
         let value = &desired.values[fi];
         let from = desired
             .source_of(fi)
-            .map_or("no source has a value".to_string(), |p| format!("from {p}"));
+            .map_or("no source has a value".to_string(), |p| {
+                format!("from {}", term(&p.to_string()))
+            });
         let shown = if value.is_null() {
             "(empty)".to_string()
         } else {
-            value.to_string()
+            safe::value(value, sensitive(spec, fi), false)
         };
+        let name = term(name);
         let _ = writeln!(out, "    {name:<width$} = {shown}  {from}");
     }
     out

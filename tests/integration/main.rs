@@ -15,5 +15,6 @@ mod plan_output;
 mod property;
 mod safety;
 mod scale;
+mod secrets;
 mod seed;
 mod shortcut;

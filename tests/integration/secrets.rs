@@ -1,0 +1,148 @@
+//! Secrets and hostile input: a canary planted in `sensitive: true` fields must appear in no
+//! output of any command (stdout, stderr, written reports, addresses, errors of ours and of
+//! the database), on every backend; text from sources reaches the terminal escaped; saved
+//! plans and reports are written owner-only, never through a symlink.
+
+use crate::common::{Workspace, on_each_backend};
+
+/// The canary: every sensitive value holds it, in any letter case.
+const CANARY: &str = "canary-7731";
+
+/// A spec whose address field and a multi-line field are sensitive.
+fn people_spec(ws: &Workspace, records: &str) {
+    ws.write(
+        "specs/customers.yaml",
+        &format!(
+            r#"version: 1
+resource: people
+target:
+  table: people
+  key: email
+  address: ssn
+  fields:
+    name: {{ type: text, required: true }}
+    email: {{ type: email }}
+    ssn: {{ type: text, sensitive: true }}
+    note: {{ type: text, multiline: true, sensitive: true }}
+sources:
+  s:
+    id: id
+    fields: {{ name: name, email: email, ssn: ssn, note: note }}
+    inline:
+{records}
+match:
+  compare:
+    name: {{ method: name }}
+"#
+        ),
+    );
+}
+
+const TWO: &str = r#"      - { id: 1, name: Alice Smith, email: alice@example.com, ssn: ZQX-CANARY-7731-A, note: "first line\nCANARY-7731 line" }
+      - { id: 2, name: Bob Jones, email: bob@example.com, ssn: zqx-canary-7731-b }"#;
+
+/// Fails the test if the canary shows anywhere in `text`.
+fn clean(what: &str, text: &str) {
+    assert!(
+        !text.to_lowercase().contains(CANARY),
+        "the sensitive value leaked in {what}:\n{text}"
+    );
+}
+
+/// Runs a command and checks both of its streams.
+fn run_clean(ws: &Workspace, args: &[&str]) -> crate::common::Run {
+    let run = ws.run(args);
+    clean(&format!("stdout of {args:?}"), &run.stdout);
+    clean(&format!("stderr of {args:?}"), &run.stderr);
+    run
+}
+
+on_each_backend! {
+    /// Every command, and every file they write, keeps the sensitive values out.
+    fn sensitive_values_appear_in_no_output(ws) {
+        people_spec(&ws, TWO);
+        let plan = run_clean(&ws, &["plan"]).ok();
+        assert!(plan.stdout.contains("(sensitive value)"), "{}", plan.stdout);
+        assert!(plan.stdout.contains(r#"people["s-1"]"#), "{}", plan.stdout);
+        run_clean(&ws, &["plan", "--json"]).ok();
+        run_clean(&ws, &["plan", "--html", "report.html"]).ok();
+        clean("the HTML report", &ws.read("report.html"));
+        run_clean(&ws, &["plan", "--explain"]).ok();
+        run_clean(&ws, &["plan", "--out", "plan.json"]).ok();
+        run_clean(&ws, &["explain"]).ok();
+        run_clean(&ws, &["explain", "--json"]).ok();
+        let one = run_clean(&ws, &["explain", r#"people["s-1"]"#]).ok();
+        assert!(one.stdout.contains("ssn"), "{}", one.stdout);
+        run_clean(&ws, &["validate"]).ok();
+        run_clean(&ws, &["apply", "plan.json"]).ok();
+        // The values did reach the database: masking is only in what is shown.
+        let stored = ws.query("SELECT ssn FROM people ORDER BY ssn");
+        assert_eq!(stored[0][0].as_deref(), Some("ZQX-CANARY-7731-A"));
+
+        // An update of a sensitive value, and a record whose sensitive value is invalid.
+        ws.edit("specs/customers.yaml", "zqx-canary-7731-b", "zqx-canary-7731-c");
+        let update = run_clean(&ws, &["plan"]).ok();
+        assert!(update.stdout.contains("(sensitive value) -> (sensitive value)"), "{}", update.stdout);
+        run_clean(&ws, &["plan", "--json"]).ok();
+        run_clean(&ws, &["plan", "--html", "report.html"]).ok();
+        clean("the HTML report of an update", &ws.read("report.html"));
+
+        // A failing apply: the table refuses the new value.
+        ws.execute(ws.backend().pick(
+            "CREATE TRIGGER refuse BEFORE UPDATE ON people BEGIN SELECT RAISE(ABORT, 'refused'); END",
+            "ALTER TABLE people ADD CONSTRAINT refuse CHECK (ssn NOT LIKE '%-c')",
+            "ALTER TABLE people ADD CONSTRAINT refuse CHECK (ssn NOT LIKE '%-c')",
+        ));
+        let failed = run_clean(&ws, &["apply", "--auto-approve"]).fails();
+        assert!(failed.stderr.contains("rolled back"), "{}", failed.stderr);
+    }
+}
+
+on_each_backend! {
+    /// Errors of ours that would quote a value: a unique constraint two records would break,
+    /// and a value that fails its type.
+    fn errors_do_not_quote_sensitive_values(ws) {
+        people_spec(
+            &ws,
+            r#"      - { id: 1, name: Alice Smith, email: alice@example.com, ssn: ZQX-CANARY-7731 }
+      - { id: 2, name: Bob Jones, email: bob@example.com, ssn: ZQX-CANARY-7731 }"#,
+        );
+        ws.execute(ws.backend().pick(
+            "CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT NOT NULL, email VARCHAR(100), \
+             ssn VARCHAR(100), note TEXT, CONSTRAINT people_ssn UNIQUE (ssn))",
+            "CREATE TABLE people (id SERIAL PRIMARY KEY, name TEXT NOT NULL, email VARCHAR(100), \
+             ssn VARCHAR(100), note TEXT, CONSTRAINT people_ssn UNIQUE (ssn))",
+            "CREATE TABLE people (id INT AUTO_INCREMENT PRIMARY KEY, name TEXT NOT NULL, \
+             email VARCHAR(100), ssn VARCHAR(100), note TEXT, CONSTRAINT people_ssn UNIQUE (ssn))",
+        ));
+        let run = run_clean(&ws, &["plan"]).fails();
+        assert!(run.stderr.contains("on (ssn) would be violated"), "{}", run.stderr);
+        assert!(run.stderr.contains("ssn = (sensitive value)"), "{}", run.stderr);
+        ws.write("specs/customers.yaml", &ws.read("specs/customers.yaml").replace("ssn: { type: text", "ssn: { type: email"));
+        let run = run_clean(&ws, &["validate"]).fails();
+        assert!(run.stderr.contains("not a valid email"), "{}", run.stderr);
+        assert!(run.stderr.contains("sensitive"), "{}", run.stderr);
+    }
+}
+
+/// MariaDB quotes the row it refuses (`Duplicate entry '…' for key …`); its collation folds
+/// accents, so two values the plan's check keeps apart collide only in the server.
+#[test]
+fn mariadb_duplicate_entry_does_not_echo_the_value() {
+    let Some(ws) = Workspace::seed_on(crate::common::Backend::MySql) else {
+        return;
+    };
+    people_spec(
+        &ws,
+        r#"      - { id: 1, name: Alice Smith, email: alice@example.com, ssn: ZQX-CANARY-7731-É }
+      - { id: 2, name: Bob Jones, email: bob@example.com, ssn: zqx-canary-7731-e }"#,
+    );
+    ws.execute(
+        "CREATE TABLE people (id INT AUTO_INCREMENT PRIMARY KEY, name TEXT NOT NULL, \
+         email VARCHAR(100), ssn VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci, \
+         note TEXT, CONSTRAINT people_ssn UNIQUE (ssn))",
+    );
+    let run = run_clean(&ws, &["apply", "--auto-approve"]).fails();
+    assert!(run.stderr.contains("Duplicate entry"), "{}", run.stderr);
+    assert!(run.stderr.contains("(sensitive value)"), "{}", run.stderr);
+}
