@@ -146,3 +146,45 @@ fn mariadb_duplicate_entry_does_not_echo_the_value() {
     assert!(run.stderr.contains("Duplicate entry"), "{}", run.stderr);
     assert!(run.stderr.contains("(sensitive value)"), "{}", run.stderr);
 }
+
+/// Saved plans and reports are owner-only also over an existing file, and a symbolic link at
+/// the target is replaced, never written through.
+#[cfg(unix)]
+#[test]
+fn saved_plans_and_reports_are_owner_only_and_never_follow_links() {
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+    let ws = Workspace::seed();
+    for (flag, file) in [("--out", "plan.json"), ("--html", "report.html")] {
+        ws.write(file, "old");
+        std::fs::set_permissions(ws.path(file), std::fs::Permissions::from_mode(0o644)).unwrap();
+        ws.run(&["plan", flag, file]).ok();
+        let mode = std::fs::metadata(ws.path(file)).unwrap().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{file} was left {mode:o}");
+        assert_ne!(ws.read(file), "old");
+
+        // A link pointing elsewhere: the file it points to keeps its content.
+        let elsewhere = format!("elsewhere-{file}");
+        let link = format!("link-{file}");
+        ws.write(&elsewhere, "precious");
+        std::os::unix::fs::symlink(ws.path(&elsewhere), ws.path(&link)).unwrap();
+        ws.run(&["plan", flag, &link]).ok();
+        assert_eq!(
+            ws.read(&elsewhere),
+            "precious",
+            "{flag} wrote through a link"
+        );
+        let meta = std::fs::symlink_metadata(ws.path(&link)).unwrap();
+        assert!(
+            meta.file_type().is_file(),
+            "the link was not replaced by the file"
+        );
+        assert_eq!(meta.mode() & 0o777, 0o600);
+    }
+    // No temporary file is left beside them.
+    let stray: Vec<_> = std::fs::read_dir(ws.dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(stray.is_empty(), "{stray:?}");
+}
