@@ -59,7 +59,7 @@ pub fn summary(spec: &Compiled, resolved: &Resolved, timings: &Timings) -> Strin
         let _ = writeln!(
             out,
             "  source {:<12} {:>8} records{dedupe}",
-            spec.sources[s].name,
+            term(&spec.sources[s].name),
             recs.len()
         );
     }
@@ -68,14 +68,19 @@ pub fn summary(spec: &Compiled, resolved: &Resolved, timings: &Timings) -> Strin
         let _ = writeln!(
             out,
             "  {:<40} {:>10} pairs  {:>10} new",
-            r.name, r.pairs, r.new_pairs
+            term(&r.name),
+            r.pairs,
+            r.new_pairs
         );
     }
     for o in &m.blocking.oversized {
         let _ = write!(
             out,
             "  key {:?} of rule {} is shared by {} records (max_block {}): ",
-            o.key, o.rule, o.records, spec.matching.max_block
+            o.key,
+            term(&o.rule),
+            o.records,
+            spec.matching.max_block
         );
         let _ = if o.narrowed_pairs > 0 {
             writeln!(

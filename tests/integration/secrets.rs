@@ -188,3 +188,100 @@ fn saved_plans_and_reports_are_owner_only_and_never_follow_links() {
         .collect();
     assert!(stray.is_empty(), "{stray:?}");
 }
+
+/// Control, escape and bidi characters that must never reach a terminal as they are.
+fn no_raw_controls(what: &str, text: &str) {
+    for bad in [
+        "\x07", "\r", "\u{202E}", "\u{2066}", "\x1b]", "\x1b[2J", "\x1b[8m",
+    ] {
+        assert!(
+            !text.contains(bad),
+            "{what} holds {bad:?} as it is:\n{}",
+            text.escape_debug()
+        );
+    }
+}
+
+/// Runs with colour forced on, so that nothing on the way strips what reaches the terminal.
+fn run_in_colour(ws: &Workspace, args: &[&str]) -> crate::common::Run {
+    let run = ws.run_with_env(args, &[("NO_COLOR", None), ("CLICOLOR_FORCE", Some("1"))]);
+    no_raw_controls(&format!("stdout of {args:?}"), &run.stdout);
+    no_raw_controls(&format!("stderr of {args:?}"), &run.stderr);
+    run
+}
+
+const HOSTILE: &str = r#"version: 1
+resource: people
+target:
+  table: people
+  fields:
+    name: { type: text, required: true }
+    kind: { type: text }
+    note: { type: text, multiline: true }
+sources:
+  s:
+    id: id
+    fields: { name: name, kind: kind, note: note }
+    inline:
+      - { id: "7\e]0;pwned\a\e[2J", name: "Evil\e[8m Co\u202Eoc", kind: biz, note: "one\n\e[8mhidden\rtwo\n" }
+      - { id: "8\u2066x", name: "Bad\r Corp", kind: "biz\e[2J" }
+      - { id: "9\r\e[8m", name: "Private\a Person", kind: private }
+exclude:
+  - name: private
+    when: { field: kind, equals: private }
+"#;
+
+/// Ids, values, keys and names from sources are printed escaped everywhere: the text plan
+/// (changes, `# from` lines, excluded records), explain, and error messages.
+#[test]
+fn text_from_sources_reaches_the_terminal_escaped() {
+    let ws = Workspace::seed();
+    ws.write("specs/customers.yaml", HOSTILE);
+    let plan = run_in_colour(&ws, &["plan"]).ok();
+    assert!(
+        plan.stdout.contains(r"s:7\u{1b}]0;pwned\u{7}\u{1b}[2J"),
+        "{}",
+        plan.stdout.escape_debug()
+    );
+    assert!(
+        plan.stdout.contains(r"s:9\r\u{1b}[8m"),
+        "{}",
+        plan.stdout.escape_debug()
+    );
+    assert!(
+        plan.stdout.contains(r"\u{1b}[8mhidden two"),
+        "{}",
+        plan.stdout.escape_debug()
+    );
+    run_in_colour(&ws, &["plan", "--full"]).ok();
+    run_in_colour(&ws, &["plan", "--explain"]).ok();
+    run_in_colour(&ws, &["explain"]).ok();
+    let json = ws.run(&["plan", "--json"]).ok().json();
+    for change in json["changes"].as_array().unwrap() {
+        let address = change["address"].as_str().unwrap();
+        run_in_colour(&ws, &["explain", address]).ok();
+    }
+    run_in_colour(&ws, &["explain", "people[\"\x1b]0;x\x07\"]"]).fails();
+    run_in_colour(&ws, &["apply", "--auto-approve"]).ok();
+    // A change of the values: the update shows old and new.
+    ws.edit("specs/customers.yaml", "Bad\\r Corp", "Bad\\a\\u2067 Corp");
+    run_in_colour(&ws, &["plan"]).ok();
+
+    // Errors naming an id, a value and a reference.
+    ws.edit(
+        "specs/customers.yaml",
+        "id: \"8\\u2066x\"",
+        "id: \"7\\e]0;pwned\\a\\e[2J\"",
+    );
+    let err = run_in_colour(&ws, &["plan"]).fails();
+    assert!(
+        err.stderr.contains(r"\u{1b}]0;pwned"),
+        "{}",
+        err.stderr.escape_debug()
+    );
+    ws.write(
+        "specs/customers.yaml",
+        &HOSTILE.replace("kind: { type: text }", "kind: { type: email }"),
+    );
+    run_in_colour(&ws, &["validate"]).fails();
+}
