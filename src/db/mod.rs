@@ -168,17 +168,7 @@ impl Database {
 /// Removes the URL's password from a message, should a driver ever quote it. URLs are
 /// shown through [`crate::error::redact_url`]; this is the second line of defence.
 pub fn scrub(url: &str, message: String) -> String {
-    let password = url
-        .split_once("://")
-        .and_then(|(_, rest)| rest.split('/').next())
-        .and_then(|authority| authority.rsplit_once('@'))
-        .and_then(|(userinfo, _)| userinfo.split_once(':'))
-        .map(|(_, password)| password)
-        .filter(|p| !p.is_empty());
-    match password {
-        Some(p) => message.replace(p, "***"),
-        None => message,
-    }
+    crate::error::scrub_url(url, &message)
 }
 
 fn connect_error(url: &str, backend: Backend, e: sqlx::Error) -> Error {
@@ -188,10 +178,11 @@ fn connect_error(url: &str, backend: Backend, e: sqlx::Error) -> Error {
             "check that the server is running and that the URL's host, port, user and database are right"
         }
     };
+    let help = crate::error::url_password_help(url).unwrap_or_else(|| help.into());
     Error::Database {
         url: crate::error::redact_url(url),
         message: scrub(url, format!("cannot connect: {e}")),
-        help: Some(help.into()),
+        help: Some(help),
     }
 }
 
@@ -212,9 +203,9 @@ mod tests {
         assert_eq!(
             super::scrub(
                 "postgres://u:hunter2@h/db",
-                "auth failed for hunter2".into()
+                "auth failed for u:hunter2@h".into()
             ),
-            "auth failed for ***"
+            "auth failed for u:***@h"
         );
         assert_eq!(super::scrub("sqlite://x.db", "x".into()), "x");
     }

@@ -187,9 +187,9 @@ pub fn database_identity(url: &str) -> String {
     let (scheme, rest) = url.split_once(':').unwrap_or(("", url));
     let scheme = scheme.to_ascii_lowercase();
     let rest = rest.trim_start_matches("//");
-    let rest = rest.split(['?', '#']).next().unwrap_or("");
     match scheme.as_str() {
         "sqlite" => {
+            let rest = rest.split(['?', '#']).next().unwrap_or("");
             if rest.is_empty() || rest.contains(":memory:") {
                 return format!("sqlite:{rest}");
             }
@@ -201,8 +201,10 @@ pub fn database_identity(url: &str) -> String {
                 "mysql" | "mariadb" => ("mysql", "3306"),
                 other => (other, ""),
             };
-            let (authority, db) = rest.split_once('/').unwrap_or((rest, ""));
-            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            // Whatever the password holds, only what follows the user information counts.
+            let rest = crate::error::after_userinfo(rest);
+            let rest = rest.split(['?', '#']).next().unwrap_or("");
+            let (host, db) = rest.split_once('/').unwrap_or((rest, ""));
             let host = host.to_ascii_lowercase();
             let host = if host.contains(':') || default_port.is_empty() {
                 host

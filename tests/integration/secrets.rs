@@ -285,3 +285,67 @@ fn text_from_sources_reaches_the_terminal_escaped() {
     );
     run_in_colour(&ws, &["validate"]).fails();
 }
+
+/// Passwords are masked as the URL's password component, whatever they hold, and only
+/// there: a short password or a common word leaves the rest of the message readable.
+#[test]
+fn passwords_are_masked_as_the_url_component() {
+    let ws = Workspace::seed();
+    // Nothing listens on port 1: every attempt fails after the URL was read.
+    for (password, decoded) in [
+        ("pa/ss", "pa/ss"),
+        ("p@ss", "p@ss"),
+        ("p%2Fw0rd", "p/w0rd"),
+        ("e", "e"),
+        ("error", "error"),
+    ] {
+        for scheme in ["postgres", "mysql"] {
+            let url = format!("{scheme}://app:{password}@127.0.0.1:1/app");
+            let run = ws.run(&["plan", "--database", &url]).fails();
+            let all = format!("{}{}", run.stdout, run.stderr);
+            for shown in [password, decoded] {
+                assert!(!all.contains(&format!(":{shown}@")), "{url}: {all}");
+            }
+            assert!(
+                all.contains(&format!("{scheme}://app:***@127.0.0.1:1/app")),
+                "{url}: {all}"
+            );
+            assert!(all.contains("cannot connect"), "{url}: {all}");
+            if password.contains(['/', '@']) {
+                assert!(!all.contains(password), "{url}: {all}");
+            }
+        }
+    }
+    // A raw `/` makes the driver read another port: the help says to percent-encode it.
+    let run = ws
+        .run(&["plan", "--database", "postgres://app:pa/ss@127.0.0.1:1/app"])
+        .fails();
+    assert!(run.stderr.contains("`/` as `%2F`"), "{}", run.stderr);
+    // A one-letter password and a common word mask nothing else.
+    let run = ws
+        .run(&["plan", "--database", "postgres://app:e@127.0.0.1:1/app"])
+        .fails();
+    assert!(
+        run.stderr.contains("error communicating with database"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// A password equal to a word of the server's reply leaves the reply readable.
+#[test]
+fn a_password_that_is_a_common_word_masks_only_itself() {
+    let Ok(admin) = std::env::var("RECONCILE_TEST_MYSQL_URL") else {
+        return;
+    };
+    let ws = Workspace::seed();
+    let url = admin.replacen("://root@", "://root:error@", 1);
+    let run = ws.run(&["plan", "--database", &url]).fails();
+    assert!(
+        run.stderr.contains("error returned from database"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("root:***@"), "{}", run.stderr);
+    assert!(!run.stderr.contains("root:error@"), "{}", run.stderr);
+}
