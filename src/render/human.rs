@@ -391,7 +391,7 @@ fn change(out: &mut String, plan: &Plan, c: &Change, width: usize, full: bool) {
                     .as_str()
                     .filter(|t| t.contains('\n') && !sensitive(plan, f))
                 {
-                    text_diff(out, &name(f), "", text, width, &origin(f));
+                    text_diff(out, &name(f), "", text, width, &origin(f), full);
                     continue;
                 }
                 let _ = writeln!(
@@ -413,7 +413,7 @@ fn change(out: &mut String, plan: &Plan, c: &Change, width: usize, full: bool) {
                 if let (Some(old), Some(new), false) = (b.as_str(), a.as_str(), sensitive(plan, f))
                     && (old.contains('\n') || new.contains('\n'))
                 {
-                    text_diff(out, &name(f), old, new, width, &origin(f));
+                    text_diff(out, &name(f), old, new, width, &origin(f), full);
                     continue;
                 }
                 let (b, a) = (shown(plan, f, b), shown(plan, f, a));
@@ -468,7 +468,15 @@ fn change(out: &mut String, plan: &Plan, c: &Change, width: usize, full: bool) {
 
 /// A multi-line text value, changed line by line: only the lines that differ and two lines of
 /// context around them, as `diff -u` would show, instead of two long quoted strings.
-fn text_diff(out: &mut String, name: &str, old: &str, new: &str, width: usize, origin: &str) {
+fn text_diff(
+    out: &mut String,
+    name: &str,
+    old: &str,
+    new: &str,
+    width: usize,
+    origin: &str,
+    full: bool,
+) {
     let (sym, style) = if old.is_empty() {
         ("+", GREEN)
     } else {
@@ -489,7 +497,7 @@ fn text_diff(out: &mut String, name: &str, old: &str, new: &str, width: usize, o
         for op in group {
             for change in diff.iter_changes(op) {
                 let line = change.value().trim_end_matches(['\n', '\r']);
-                let line = term(line);
+                let line = shorten(line, full);
                 let _ = match change.tag() {
                     similar::ChangeTag::Equal => writeln!(out, "            {line}"),
                     similar::ChangeTag::Delete => {
@@ -521,6 +529,20 @@ fn text_diff(out: &mut String, name: &str, old: &str, new: &str, width: usize, o
         let _ = writeln!(out, "            {}", hidden_note(hidden, "line"));
     }
     let _ = writeln!(out, "        EOT");
+}
+
+/// One line of a multi-line value as printed: escaped, and cut as [`safe::value`] cuts.
+fn shorten(line: &str, full: bool) -> String {
+    let n = line.chars().count();
+    if n <= safe::VALUE_CHARS || (full && !safe::binaryish(line)) {
+        return term(line).into_owned();
+    }
+    let kept: String = line.chars().take(safe::VALUE_CHARS).collect();
+    format!(
+        "{}… ({} more characters)",
+        term(&kept),
+        count(n - safe::VALUE_CHARS)
+    )
 }
 
 /// Several plans (parents first): each resource's plan, then one summary for all of them.

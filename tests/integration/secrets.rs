@@ -349,3 +349,156 @@ fn a_password_that_is_a_common_word_masks_only_itself() {
     assert!(run.stderr.contains("root:***@"), "{}", run.stderr);
     assert!(!run.stderr.contains("root:error@"), "{}", run.stderr);
 }
+
+/// Runs the binary, killing it (and failing) if it is still running after `secs` seconds.
+fn run_within(ws: &Workspace, args: &[&str], env: &[(&str, &str)], secs: u64) -> (i32, String) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_reconcile"));
+    cmd.args(args)
+        .current_dir(ws.dir.path())
+        .env("NO_COLOR", "1")
+        .env_remove("DATABASE_URL")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let out = child.wait_with_output().unwrap();
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            return (status.code().unwrap_or(-1), text);
+        }
+        if start.elapsed() > std::time::Duration::from_secs(secs) {
+            let _ = child.kill();
+            panic!("{args:?} still ran after {secs} s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+fn one_source_spec(file: &str) -> String {
+    format!(
+        "version: 1\nresource: r\ntarget:\n  table: t\n  fields:\n    name: {{ type: text }}\n\
+         sources:\n  s:\n    file: ../{file}\n    fields: {{ name: name }}\n"
+    )
+}
+
+/// Devices, FIFOs and files over the size limit are refused at once, with a clear error.
+#[cfg(unix)]
+#[test]
+fn sources_that_are_not_files_or_too_large_are_refused() {
+    let ws = Workspace::seed();
+    std::os::unix::fs::symlink("/dev/zero", ws.path("zero.csv")).unwrap();
+    ws.write("specs/customers.yaml", &one_source_spec("zero.csv"));
+    let (code, out) = run_within(&ws, &["validate"], &[], 20);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("is a device, not a regular file"), "{out}");
+
+    let fifo = ws.path("pipe.csv");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    ws.write("specs/customers.yaml", &one_source_spec("pipe.csv"));
+    let (code, out) = run_within(&ws, &["validate"], &[], 20);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("is a FIFO (named pipe), not a regular file"),
+        "{out}"
+    );
+
+    // A spec named by mistake as a device is refused too.
+    let (code, out) = run_within(&ws, &["validate", "-f", "/dev/zero"], &[], 20);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("not a regular file"), "{out}");
+
+    ws.write("big.csv", &format!("name\n{}", "Acme\n".repeat(100)));
+    ws.write("specs/customers.yaml", &one_source_spec("big.csv"));
+    let limit = [("RECONCILE_MAX_FILE_SIZE", "100")];
+    let (code, out) = run_within(&ws, &["validate"], &limit, 20);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("big.csv is 505 bytes, over the limit of 100 bytes"),
+        "{out}"
+    );
+    assert!(out.contains("RECONCILE_MAX_FILE_SIZE"), "{out}");
+    let (code, out) = run_within(&ws, &["validate"], &[("RECONCILE_MAX_FILE_SIZE", "1K")], 20);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = run_within(
+        &ws,
+        &["validate"],
+        &[("RECONCILE_MAX_FILE_SIZE", "lots")],
+        20,
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("is not a size"), "{out}");
+}
+
+/// A YAML source of a few hundred bytes whose aliases would expand to hundreds of millions
+/// of nodes is refused at once.
+#[test]
+fn a_yaml_alias_bomb_is_refused_quickly() {
+    let ws = Workspace::seed();
+    let mut bomb =
+        String::from("- &a0 { name: x }\n- &a1 [*a0, *a0, *a0, *a0, *a0, *a0, *a0, *a0, *a0]\n");
+    for i in 2..10 {
+        let p = i - 1;
+        bomb.push_str(&format!(
+            "- &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+        ));
+    }
+    assert!(bomb.len() < 600, "{}", bomb.len());
+    ws.write("bomb.yaml", &bomb);
+    ws.write("specs/customers.yaml", &one_source_spec("bomb.yaml"));
+    let start = std::time::Instant::now();
+    let (code, out) = run_within(&ws, &["validate"], &[], 30);
+    let took = start.elapsed();
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("alias bomb"), "{out}");
+    assert!(took < std::time::Duration::from_secs(2), "took {took:?}");
+}
+
+/// Long values are shortened in the text plan with a count of what was cut; `--full` shows
+/// text whole, but never bytes that are not text.
+#[test]
+fn long_values_are_shortened_in_the_text_plan() {
+    let ws = Workspace::seed();
+    let long = "Acme ".repeat(2_000);
+    let binary = format!("{}\u{1}", "b".repeat(300));
+    ws.write(
+        "specs/customers.yaml",
+        &format!(
+            "version: 1\nresource: r\ntarget:\n  table: t\n  fields:\n    name: {{ type: text }}\n    \
+             blob: {{ type: text }}\nsources:\n  s:\n    inline:\n      - {{ k: 1, name: {long:?}, blob: \"{}\\x01\" }}\n    \
+             id: k\n    fields: {{ name: name, blob: blob }}\n",
+            "b".repeat(300)
+        ),
+    );
+    let plan = ws.run(&["plan"]).ok();
+    assert!(
+        plan.stdout
+            .contains("(9,799 more characters; `--full` shows them)"),
+        "{}",
+        plan.stdout
+    );
+    assert!(plan.stdout.len() < 4_000, "{}", plan.stdout.len());
+    let full = ws.run(&["plan", "--full"]).ok();
+    assert!(full.stdout.contains(long.trim()), "--full cut the text");
+    assert!(
+        !full.stdout.contains(&binary),
+        "--full showed bytes that are not text"
+    );
+    assert!(
+        full.stdout.contains("not text, so `--full` keeps it cut"),
+        "{}",
+        full.stdout
+    );
+}
