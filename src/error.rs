@@ -106,6 +106,10 @@ pub enum Error {
     #[diagnostic(code(reconcile::cancelled))]
     Cancelled(String),
 
+    #[error("Interrupted: nothing was written (the transaction was rolled back)")]
+    #[diagnostic(code(reconcile::interrupted))]
+    Interrupted,
+
     #[error("{0}")]
     #[diagnostic(code(reconcile::io))]
     Io(String),

@@ -71,6 +71,8 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode> {
     let rt = runtime()?;
     let lock = LockRequest::new(&url, &spec.table, args.safety.lock_timeout, "apply");
     let stage = crate::progress::stage("apply");
+    // From here, Ctrl-C rolls the apply back instead of ending the process mid-way.
+    let _catch = crate::db::interrupt::Catch::new();
     let applied = rt.block_on(async {
         let db = Database::open_write(&url).await?;
         let result = write::apply_locked(&db, &spec, &plan, &lock).await;
@@ -108,6 +110,7 @@ fn run_many(args: &ApplyArgs, specs: Vec<crate::spec::compiled::Compiled>) -> Re
     if !planned.has_writes() {
         return Ok(ExitCode::SUCCESS);
     }
+    let _catch = crate::db::interrupt::Catch::new();
     let applied = super::multi::apply_all(&planned, &url, args.safety.lock_timeout)?;
     writeln!(
         out,

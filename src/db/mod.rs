@@ -9,6 +9,7 @@ pub mod check;
 pub(crate) mod copy_out;
 pub mod dialect;
 pub mod inputs;
+pub mod interrupt;
 pub mod lock;
 pub mod read;
 pub(crate) mod sqlite_bulk;

@@ -160,6 +160,7 @@ macro_rules! bind_rows {
 macro_rules! insert_returning {
     ($conn:expr, $ins:expr, $rows:expr, $keys:expr) => {
         for chunk in $rows.chunks($ins.batch()) {
+            stop_if_interrupted()?;
             let q = bind_rows!(
                 sqlx::query(AssertSqlSafe($ins.sql(chunk.len(), true))),
                 $ins,
@@ -195,7 +196,10 @@ async fn sqlite_creates(
     let mut statement = Statement::prepare(&mut handle, &ins.sql(1, !ins.generated_int_key))?;
     let mut keys = Vec::with_capacity(rows.len());
     let mut params = Vec::with_capacity(ins.spec.fields.len());
-    for values in rows {
+    for (i, values) in rows.iter().enumerate() {
+        if i % 4096 == 0 {
+            stop_if_interrupted()?;
+        }
         params.clear();
         params.extend(
             values
@@ -714,6 +718,7 @@ macro_rules! apply_with {
                 for extra in &locks[1..] {
                     tx.lock_also(extra).await.map_err(ApplyError::Other)?;
                 }
+                stop_if_interrupted()?;
                 let mut applied = Applied::default();
                 // The primary key of every managed row by its full address, for references.
                 // Only kept when a spec has references: it holds every managed row.
@@ -723,6 +728,7 @@ macro_rules! apply_with {
                     .any(|(s, _)| s.fields.iter().any(|f| f.reference.is_some()));
                 let mut state_created = false;
                 for &(spec, plan) in items {
+                    stop_if_interrupted()?;
                     let read_error = |e| match e {
                         ReadError::Sql(e) => ApplyError::Sql(e),
                         ReadError::Spec(e) => ApplyError::Other(e),
@@ -877,6 +883,7 @@ macro_rules! apply_with {
                     for (changed, rows) in &updates {
                         let batch = (d.max_params() / (changed.len() + 1)).clamp(1, 1000);
                         for chunk in rows.chunks(batch) {
+                            stop_if_interrupted()?;
                             let sql = update_batch_sql(spec, d, changed, chunk.len());
                             let mut q = sqlx::query(AssertSqlSafe(sql));
                             for (row_key, values) in chunk {
@@ -929,6 +936,7 @@ macro_rules! apply_with {
                             continue;
                         }
                         for chunk in list.chunks((d.max_params() / 6).min(1000)) {
+                            stop_if_interrupted()?;
                             let mut q = sqlx::query(AssertSqlSafe(state_insert_sql(
                                 d,
                                 chunk.len(),
@@ -969,6 +977,7 @@ macro_rules! apply_with {
                         });
                     for (list, soft) in [(hard, None), (soft, soft_delete)] {
                         for chunk in list.chunks(1000) {
+                            stop_if_interrupted()?;
                             let sql =
                                 delete_sql(spec, d, soft.map(|s| s.column.as_str()), chunk.len());
                             let mut q = sqlx::query(AssertSqlSafe(sql));
@@ -997,6 +1006,8 @@ macro_rules! apply_with {
                         }
                     }
                 }
+                // The last moment an interrupt can undo the apply: past here it completes.
+                stop_if_interrupted()?;
                 tx.commit().await?;
                 Ok::<Applied, ApplyError>(applied)
             }
@@ -1121,6 +1132,7 @@ pub async fn apply_all(
             ApplyError::Sql(e) => rolled_back(db, &clean(&e)),
             ApplyError::Sqlite(e) => rolled_back(db, &clean(&e)),
             ApplyError::Other(e) => e,
+            ApplyError::Interrupted => Error::Interrupted,
         }
     })
 }
@@ -1147,6 +1159,17 @@ enum ApplyError {
     Sql(sqlx::Error),
     Sqlite(SqliteError),
     Other(Error),
+    /// SIGINT or SIGTERM arrived: the transaction is dropped, so rolled back.
+    Interrupted,
+}
+
+/// Stops the apply (rolling it back) when the user interrupted it.
+fn stop_if_interrupted() -> Result<(), ApplyError> {
+    if super::interrupt::interrupted() {
+        Err(ApplyError::Interrupted)
+    } else {
+        Ok(())
+    }
 }
 
 impl From<SqliteError> for ApplyError {

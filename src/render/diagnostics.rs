@@ -39,6 +39,10 @@ pub fn render(err: &Error) -> String {
                 clean(&spec.file)
             );
         }
+        // Not an error of the user's: said plainly, as asked.
+        Error::Interrupted => {
+            let _ = writeln!(out, "{}", paint(BOLD, err));
+        }
         other => {
             let _ = writeln!(
                 out,

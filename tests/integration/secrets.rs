@@ -502,3 +502,63 @@ fn long_values_are_shortened_in_the_text_plan() {
         full.stdout
     );
 }
+
+/// Whether the apply holds its lock: from then on it is writing.
+fn apply_holds_the_lock(ws: &Workspace) -> bool {
+    use crate::common::Backend;
+    match ws.backend() {
+        Backend::Sqlite => ws.path("specs/reconcile.db-reconcile-lock").exists(),
+        Backend::Postgres => {
+            ws.query(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
+                 AND application_name LIKE 'reconcile apply%'",
+            )[0][0]
+                .as_deref()
+                != Some("0")
+        }
+        Backend::MySql => ws.query(
+            "SELECT IS_USED_LOCK(CONCAT('reconcile:', LEFT(SHA2(CONCAT(DATABASE(), '.', 't'), 256), 40)))",
+        )[0][0]
+            .is_some(),
+    }
+}
+
+on_each_backend! {
+    /// SIGINT in the middle of an apply: rolled back, locks released, said plainly, exit 130.
+    fn an_interrupted_apply_rolls_back_and_says_so(ws) {
+        let rows = 30_000;
+        ws.write("data.csv", &crate::crash::csv(rows, 0));
+        ws.write("specs/customers.yaml", &crate::crash::spec("t", "../data.csv"));
+        ws.run(&["plan", "--out", "plan.json"]).ok();
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_reconcile"));
+        cmd.args(["apply", "plan.json"])
+            .current_dir(ws.dir.path())
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        match &ws.server {
+            Some(db) => cmd.env("DATABASE_URL", &db.url),
+            None => cmd.env_remove("DATABASE_URL"),
+        };
+        let child = cmd.spawn().unwrap();
+        let start = std::time::Instant::now();
+        while !apply_holds_the_lock(&ws) {
+            assert!(start.elapsed().as_secs() < 120, "the apply never took its lock");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let pid = child.id().to_string();
+        let sent = std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap();
+        assert!(sent.success());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(130), "{stderr}");
+        assert!(stderr.contains("Interrupted: nothing was written"), "{stderr}");
+        // The lock is free and nothing was written: the same plan applies in full.
+        assert!(!ws.path("specs/reconcile.db-reconcile-lock").exists(), "the lock note was left behind");
+        let json = ws.run(&["plan", "--json"]).ok().json();
+        assert_eq!(json["summary"]["create"], rows, "{}", json["summary"]);
+        ws.run(&["apply", "plan.json"]).ok();
+        assert_eq!(ws.query("SELECT COUNT(*) FROM t")[0][0].as_deref(), Some("30000"));
+    }
+}
