@@ -168,8 +168,18 @@ impl Database {
 
 /// Removes the URL's password from a message, should a driver ever quote it. URLs are
 /// shown through [`crate::error::redact_url`]; this is the second line of defence.
+///
+/// PostgreSQL's messages also lose the line of the server's own source file that sqlx adds
+/// (`role "x" does not exist at line 768`): it tells users nothing.
 pub fn scrub(url: &str, message: String) -> String {
-    crate::error::scrub_url(url, &message)
+    let message = crate::error::scrub_url(url, &message);
+    if Backend::from_url(url) == Some(Backend::Postgres) {
+        static SERVER_LINE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+            regex::Regex::new(r" at line \d+\b").expect("a valid pattern")
+        });
+        return SERVER_LINE.replace_all(&message, "").into_owned();
+    }
+    message
 }
 
 fn connect_error(url: &str, backend: Backend, e: sqlx::Error) -> Error {

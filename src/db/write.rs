@@ -159,14 +159,17 @@ macro_rules! bind_rows {
 /// the order of `$rows`; a batch that returns a different number of rows is an error.
 macro_rules! insert_returning {
     ($conn:expr, $ins:expr, $rows:expr, $keys:expr) => {
-        for chunk in $rows.chunks($ins.batch()) {
+        for (n, chunk) in $rows.chunks($ins.batch()).enumerate() {
             stop_if_interrupted()?;
             let q = bind_rows!(
                 sqlx::query(AssertSqlSafe($ins.sql(chunk.len(), true))),
                 $ins,
                 chunk
             );
-            let returned = q.fetch_all(&mut *$conn).await?;
+            let returned = q
+                .fetch_all(&mut *$conn)
+                .await
+                .map_err(|e| at_row(e, n * $ins.batch()))?;
             if returned.len() != chunk.len() {
                 return Err(count_mismatch(chunk.len(), returned.len()));
             }
@@ -175,6 +178,25 @@ macro_rules! insert_returning {
             }
         }
     };
+}
+
+/// An error of a multi-row INSERT whose rows start at create `start`: MySQL and MariaDB say
+/// which row of the statement failed (`… at row 3`).
+fn at_row(e: sqlx::Error, start: usize) -> ApplyError {
+    let row = e
+        .as_database_error()
+        .map(|d| d.message().to_string())
+        .and_then(|m| {
+            let n = m
+                .rsplit(" at row ")
+                .next()
+                .filter(|_| m.contains(" at row "))?;
+            n.trim().parse::<usize>().ok()
+        });
+    match row.and_then(|r| r.checked_sub(1)) {
+        Some(r) => ApplyError::AtCreate(start + r, Box::new(ApplyError::Sql(e))),
+        None => ApplyError::Sql(e),
+    }
 }
 
 fn count_mismatch(expected: usize, got: usize) -> ApplyError {
@@ -208,7 +230,9 @@ async fn sqlite_creates(
                 .zip(&ins.not_null)
                 .map(|((v, f), &not_null)| sqlite_param(v, f.kind, not_null)),
         );
-        let ran = statement.run(&params)?;
+        let ran = statement
+            .run(&params)
+            .map_err(|e| ApplyError::AtCreate(i, Box::new(ApplyError::Sqlite(e))))?;
         keys.push(if ins.generated_int_key {
             ran.last_rowid.to_string()
         } else {
@@ -421,13 +445,16 @@ async fn mysql_creates(
     let version: String = settings.try_get(2)?;
     let mariadb = version.to_ascii_lowercase().contains("mariadb");
     if ins.generated_int_key && lock_mode <= 1 {
-        for chunk in rows.chunks(ins.batch()) {
+        for (n, chunk) in rows.chunks(ins.batch()).enumerate() {
             let q = bind_rows!(
                 sqlx::query(AssertSqlSafe(ins.sql(chunk.len(), false))),
                 ins,
                 chunk
             );
-            let done = q.execute(&mut *conn).await?;
+            let done = q
+                .execute(&mut *conn)
+                .await
+                .map_err(|e| at_row(e, n * ins.batch()))?;
             if done.rows_affected() != chunk.len() as u64 {
                 return Err(count_mismatch(chunk.len(), done.rows_affected() as usize));
             }
@@ -801,7 +828,9 @@ macro_rules! apply_with {
                     let new_keys = if rows.is_empty() {
                         Vec::new()
                     } else {
-                        $creates(&mut *tx, &ins, &rows).await?
+                        $creates(&mut *tx, &ins, &rows)
+                            .await
+                            .map_err(|e| locate_create(e, spec, plan))?
                     };
                     drop(rows);
                     drop(creates);
@@ -1128,13 +1157,125 @@ pub async fn apply_all(
         let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
         let clean =
             |e: &dyn std::fmt::Display| crate::render::safe::scrub_values(&e.to_string(), &secrets);
+        let (e, mut record) = match e {
+            ApplyError::Located(record, e) => (*e, Some(record)),
+            e => (e, None),
+        };
+        let message = match &e {
+            ApplyError::Sql(e) => driver_message(e),
+            ApplyError::Sqlite(e) => e.to_string(),
+            _ => String::new(),
+        };
+        if record.is_none() {
+            record = locate_by_value(items, &message);
+        }
+        let column = message_column(&e, &message);
+        let message = match (record, column) {
+            (Some(r), Some(c)) => format!("{message}\n  at {r}, column {c}"),
+            (Some(r), None) => format!("{message}\n  at {r}"),
+            (None, Some(c)) => format!("{message}\n  in column {c}"),
+            (None, None) => message,
+        };
         match e {
-            ApplyError::Sql(e) => rolled_back(db, &clean(&e)),
-            ApplyError::Sqlite(e) => rolled_back(db, &clean(&e)),
+            ApplyError::Sql(_) | ApplyError::Sqlite(_) => rolled_back(db, &clean(&message)),
             ApplyError::Other(e) => e,
             ApplyError::Interrupted => Error::Interrupted,
+            ApplyError::AtCreate(..) | ApplyError::Located(..) => {
+                unreachable!("located errors are unwrapped above")
+            }
         }
     })
+}
+
+/// A driver's error in words, without what only the server's developers need: PostgreSQL
+/// adds the line of its own source file (`… at line 1798`).
+fn driver_message(e: &sqlx::Error) -> String {
+    if let Some(pg) = e
+        .as_database_error()
+        .and_then(|d| d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>())
+    {
+        return format!("error returned from database: {}", pg.message());
+    }
+    e.to_string()
+}
+
+/// The column a database error names, when it names one: PostgreSQL's error field or COPY
+/// context, MySQL's `for column 'x'`.
+fn message_column(e: &ApplyError, message: &str) -> Option<String> {
+    if let ApplyError::Sql(e) = e
+        && let Some(pg) = e
+            .as_database_error()
+            .and_then(|d| d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>())
+    {
+        if let Some(c) = pg.column() {
+            return Some(c.to_string());
+        }
+        let context = pg.r#where()?;
+        let after = context.split(", column ").nth(1)?;
+        return Some(after.split(':').next()?.trim().to_string());
+    }
+    let after = message.split("for column '").nth(1)?;
+    Some(after.split('\'').next()?.to_string())
+}
+
+/// `customers["x"] (production:7, import:3)`: a change as an error names it.
+fn describe(plan: &Plan, c: &Change) -> String {
+    let members: Vec<String> = c.members.iter().map(ToString::to_string).collect();
+    format!("{} ({})", plan.address(&c.address), members.join(", "))
+}
+
+/// Ties an error of a create to the record that caused it: SQLite's row-by-row inserts say
+/// which row failed; PostgreSQL's COPY says which line of its input (`COPY t, line 17`).
+fn locate_create(e: ApplyError, spec: &Compiled, plan: &Plan) -> ApplyError {
+    let nth = |n: usize| {
+        plan.changes
+            .iter()
+            .filter(|c| c.action == Action::Create)
+            .nth(n)
+            .map(|c| describe(plan, c))
+    };
+    match e {
+        ApplyError::AtCreate(i, inner) => match nth(i) {
+            Some(r) => ApplyError::Located(r, inner),
+            None => *inner,
+        },
+        ApplyError::Sql(err) => {
+            let line = err
+                .as_database_error()
+                .and_then(|d| d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>())
+                .and_then(|pg| pg.r#where())
+                .filter(|w| w.starts_with(&format!("COPY {}, line ", spec.table)))
+                .and_then(|w| w.split(", line ").nth(1))
+                .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+                .and_then(|n| n.parse::<usize>().ok());
+            match line.and_then(|n| nth(n.checked_sub(1)?)) {
+                Some(r) => ApplyError::Located(r, Box::new(ApplyError::Sql(err))),
+                None => ApplyError::Sql(err),
+            }
+        }
+        other => other,
+    }
+}
+
+/// Ties an error that quotes a value (MySQL: `Duplicate entry 'x' for key 'k'`) to the
+/// records written with that value.
+fn locate_by_value(items: &[(&Compiled, &Plan)], message: &str) -> Option<String> {
+    let quoted = message.split("Duplicate entry '").nth(1)?;
+    let value = &quoted[..quoted.find("' for key")?];
+    let mut found = Vec::new();
+    for (_, plan) in items {
+        for c in &plan.changes {
+            let Some(after) = &c.after else { continue };
+            if matches!(c.action, Action::Create | Action::Update)
+                && after
+                    .iter()
+                    .any(|v| !v.is_null() && key_text(v).eq_ignore_ascii_case(value))
+            {
+                found.push(describe(plan, c));
+            }
+        }
+    }
+    (!found.is_empty()).then(|| found.join(" and "))
 }
 
 /// Every value of a sensitive field the plans write or compare with, as text: what a
@@ -1161,6 +1302,10 @@ enum ApplyError {
     Other(Error),
     /// SIGINT or SIGTERM arrived: the transaction is dropped, so rolled back.
     Interrupted,
+    /// An error of the `n`-th create of a plan.
+    AtCreate(usize, Box<ApplyError>),
+    /// An error and the record it concerns (`customers["x"] (production:7)`).
+    Located(String, Box<ApplyError>),
 }
 
 /// Stops the apply (rolling it back) when the user interrupted it.

@@ -562,3 +562,45 @@ on_each_backend! {
         assert_eq!(ws.query("SELECT COUNT(*) FROM t")[0][0].as_deref(), Some("30000"));
     }
 }
+
+on_each_backend! {
+    /// A row the database refuses is named: its address, its source records and the column,
+    /// without the server's internal line numbers.
+    fn database_errors_name_the_record_and_the_column(ws) {
+        ws.write(
+            "specs/customers.yaml",
+            r#"version: 1
+resource: people
+target:
+  table: people
+  fields:
+    name: { type: text, required: true }
+    code: { type: text }
+sources:
+  s:
+    id: id
+    fields: { name: name, code: code }
+    inline:
+      - { id: 1, name: Alice, code: ok }
+      - { id: 2, name: Bob, code: toolongvalue }
+      - { id: 3, name: Carol, code: fine }
+"#,
+        );
+        ws.execute(ws.backend().pick(
+            "CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT NOT NULL, \
+             code VARCHAR(5) CHECK (length(code) <= 5))",
+            "CREATE TABLE people (id SERIAL PRIMARY KEY, name TEXT NOT NULL, code VARCHAR(5))",
+            "CREATE TABLE people (id INT AUTO_INCREMENT PRIMARY KEY, name TEXT NOT NULL, \
+             code VARCHAR(5))",
+        ));
+        let run = ws.run(&["apply", "--auto-approve"]).fails();
+        assert!(run.stderr.contains("rolled back"), "{}", run.stderr);
+        assert!(run.stderr.contains(r#"at people["bob"] (s:2)"#), "{}", run.stderr);
+        if ws.backend() != crate::common::Backend::Sqlite {
+            // SQLite's CHECK failure names the expression, not a column.
+            assert!(run.stderr.contains("column code"), "{}", run.stderr);
+        }
+        assert!(!run.stderr.contains(" at line "), "{}", run.stderr);
+        assert_eq!(ws.query("SELECT COUNT(*) FROM people")[0][0].as_deref(), Some("0"));
+    }
+}
