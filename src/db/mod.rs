@@ -189,7 +189,25 @@ fn connect_error(url: &str, backend: Backend, e: sqlx::Error) -> Error {
             "check that the server is running and that the URL's host, port, user and database are right"
         }
     };
-    let help = crate::error::url_password_help(url).unwrap_or_else(|| help.into());
+    let text = e.to_string();
+    let tls = if text.contains("does not support TLS") {
+        Some(
+            "the server does not offer TLS and the URL requires it: enable TLS on the server, \
+             or let the URL fall back (PostgreSQL `sslmode=prefer`, MySQL `ssl-mode=PREFERRED`)",
+        )
+    } else if text.contains("peer certificate") || text.contains("certificate") {
+        Some(
+            "the server's TLS certificate is not trusted for this host: give its CA in the URL \
+             (PostgreSQL `sslrootcert=/path/ca.pem`, MySQL `ssl-ca=/path/ca.pem`) and connect by \
+             the host name the certificate holds; `sslmode=verify-ca` (MySQL \
+             `ssl-mode=VERIFY_CA`) checks the CA but not the name",
+        )
+    } else {
+        None
+    };
+    let help = crate::error::url_password_help(url)
+        .or_else(|| tls.map(String::from))
+        .unwrap_or_else(|| help.into());
     Error::Database {
         url: crate::error::redact_url(url),
         message: scrub(url, format!("cannot connect: {e}")),

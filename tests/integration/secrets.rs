@@ -604,3 +604,119 @@ sources:
         assert_eq!(ws.query("SELECT COUNT(*) FROM people")[0][0].as_deref(), Some("0"));
     }
 }
+
+/// A spec whose one record is read over the source URL in `SRC`: on PostgreSQL, whether the
+/// connection it came over is encrypted.
+const TLS_SPEC: &str = r#"version: 1
+resource: tls
+target:
+  table: tls
+  fields:
+    name: { type: text }
+sources:
+  s:
+    sql: "SELECT 1 AS id, CAST(ssl AS TEXT) AS name FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
+    database: ${SRC}
+    id: id
+    fields: { name: name }
+"#;
+
+/// PostgreSQL over TLS (rustls): `sslmode=require` encrypts, `disable` does not, and under
+/// `verify-full` a certificate the URL's CA (or the host name) does not vouch for is refused,
+/// with a help naming `sslrootcert`.
+#[test]
+fn postgres_connections_use_tls_as_the_url_asks() {
+    let Ok(admin) = std::env::var("RECONCILE_TEST_POSTGRES_URL") else {
+        return;
+    };
+    let Some(ws) = Workspace::seed_on(crate::common::Backend::Postgres) else {
+        return;
+    };
+    if ws.query("SHOW ssl")[0][0].as_deref() != Some("on") {
+        eprintln!("note: PostgreSQL TLS test skipped: the server has ssl = off");
+        return;
+    }
+    ws.write("specs/customers.yaml", TLS_SPEC);
+    let with = |query: &str| {
+        let sep = if admin.contains('?') { '&' } else { '?' };
+        format!("{admin}{sep}{query}")
+    };
+    let encrypted = |url: &str| {
+        let run = ws.run_with_env(
+            &["plan", "--json", "--database", "sqlite://specs/out.db"],
+            &[("SRC", Some(url))],
+        );
+        let json = run.ok().json();
+        json["changes"][0]["after"]["name"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(encrypted(&with("sslmode=require")), "true");
+    assert_eq!(encrypted(&with("sslmode=disable")), "false");
+
+    // A CA made here, which signed nothing the server holds.
+    let ca = ws.path("ca.pem");
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=test CA",
+        ])
+        .arg("-keyout")
+        .arg(ws.path("ca.key"))
+        .arg("-out")
+        .arg(&ca)
+        .output();
+    if !made.is_ok_and(|m| m.status.success()) {
+        eprintln!("note: the verify-full part skipped: openssl could not make a CA");
+        return;
+    }
+    let url = with(&format!("sslmode=verify-full&sslrootcert={}", ca.display()));
+    // The target over that URL (the shipped spec, which has no SQL source).
+    let plain = Workspace::seed();
+    let run = plain.run(&["plan", "--database", &url]).fails();
+    assert!(run.stderr.contains("certificate"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("sslrootcert=/path/ca.pem"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// MySQL/MariaDB with `ssl-mode=REQUIRED`: encrypted when the server offers TLS, else a
+/// clear refusal that says what to change.
+#[test]
+fn mysql_requiring_tls_connects_or_says_why_not() {
+    let Ok(admin) = std::env::var("RECONCILE_TEST_MYSQL_URL") else {
+        return;
+    };
+    let ws = Workspace::seed();
+    let sep = if admin.contains('?') { '&' } else { '?' };
+    let url = format!("{admin}{sep}ssl-mode=REQUIRED");
+    let offered = crate::common::Workspace::seed_on(crate::common::Backend::MySql)
+        .map(|w| w.query("SELECT @@have_ssl")[0][0].clone())
+        .unwrap_or_default();
+    let run = ws.run(&["plan", "--database", &url]);
+    if offered.as_deref() == Some("YES") {
+        run.ok();
+    } else {
+        let run = run.fails();
+        assert!(
+            run.stderr.contains("does not support TLS"),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains("enable TLS on the server"),
+            "{}",
+            run.stderr
+        );
+    }
+}
