@@ -30,6 +30,16 @@ fn member_name(spec: &Compiled, resolved: &Resolved, m: Member) -> String {
     term(&member_raw(spec, resolved, m)).into_owned()
 }
 
+/// A blocking key as shown: keys are made of field values, so with any sensitive field in
+/// the spec they are masked rather than risk showing one.
+fn shown_key<'k>(spec: &Compiled, key: &'k str) -> &'k str {
+    if spec.sensitive.iter().any(|&s| s) {
+        safe::MASK
+    } else {
+        key
+    }
+}
+
 /// Whether field `f`'s values are masked.
 fn sensitive(spec: &Compiled, f: usize) -> bool {
     spec.sensitive.get(f).copied().unwrap_or(false)
@@ -77,7 +87,7 @@ pub fn summary(spec: &Compiled, resolved: &Resolved, timings: &Timings) -> Strin
         let _ = write!(
             out,
             "  key {:?} of rule {} is shared by {} records (max_block {}): ",
-            o.key,
+            shown_key(spec, &o.key),
             term(&o.rule),
             o.records,
             spec.matching.max_block
@@ -181,7 +191,7 @@ pub fn summary_json(spec: &Compiled, resolved: &Resolved, timings: &Timings) -> 
         "blocking": {
             "candidate_pairs": m.candidate_pairs,
             "rules": m.blocking.rules.iter().map(|r| json!({"rule": r.name, "pairs": r.pairs, "new_pairs": r.new_pairs})).collect::<Vec<_>>(),
-            "oversized": m.blocking.oversized.iter().map(|o| json!({"rule": o.rule, "key": o.key, "records": o.records, "narrowed_pairs": o.narrowed_pairs})).collect::<Vec<_>>(),
+            "oversized": m.blocking.oversized.iter().map(|o| json!({"rule": o.rule, "key": shown_key(spec, &o.key), "records": o.records, "narrowed_pairs": o.narrowed_pairs})).collect::<Vec<_>>(),
         },
         "model": {
             "estimated": m.model.lambda.is_some(),

@@ -43,7 +43,7 @@ pub struct JsonShortcut {
 }
 
 /// What a sensitive value reads as in the JSON plan.
-pub const MASK: &str = "(sensitive value)";
+pub use super::safe::MASK;
 
 #[derive(Serialize)]
 pub struct JsonSummary {
