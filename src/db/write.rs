@@ -1196,7 +1196,7 @@ mod tests {
         std::fs::write(
             &path,
             "version: 1\nresource: r\ntarget:\n  table: t\n  fields:\n    name: {}\n    \
-             price: { type: decimal }\nsources:\n  s:\n    inline: [{ name: x }]\n    \
+             price: { type: decimal }\nsources:\n  s:\n    id: name\n    inline: [{ name: x }]\n    \
              fields: { name: name }\n",
         )
         .unwrap();

@@ -117,7 +117,7 @@ mod tests {
     fn shared_names_get_numbered_suffixes_in_order() {
         let spec = crate::spec::load::load_str(
             "version: 1\nresource: r\ntarget:\n  table: t\n  fields:\n    name: { type: text }\n\
-             sources:\n  s:\n    inline: [{ name: x }]\n    fields: { name: name }\n",
+             sources:\n  s:\n    id: name\n    inline: [{ name: x }]\n    fields: { name: name }\n",
             std::path::Path::new("spec.yaml"),
         )
         .expect("the spec loads");
