@@ -17,3 +17,4 @@ mod safety;
 mod scale;
 mod seed;
 mod shortcut;
+mod table_guards;

@@ -1,0 +1,125 @@
+//! Tables that would silently change or lose data, refused before anything is written: column
+//! types and widths that cannot hold the spec's values, a table claimed by another resource;
+//! and soft-deleted rows whose record comes back, which are restored.
+
+use crate::common::{Workspace, on_each_backend};
+
+/// Every row of `table`, ordered by its first column, as text.
+fn rows(ws: &Workspace, table: &str, cols: &str) -> Vec<Vec<Option<String>>> {
+    ws.query(&format!("SELECT {cols} FROM {table} ORDER BY 1"))
+}
+
+const ITEMS: &str = r#"
+version: 1
+resource: items
+target:
+  table: items
+  key: code
+  fields:
+    code: { type: text }
+    label: { type: text }
+    price: { type: decimal }
+sources:
+  list:
+    id: id
+    fields: { code: code, label: label, price: price }
+    inline:
+      - { id: 1, code: "0012", label: "Twelve", price: "3.70" }
+      - { id: 2, code: "3.7", label: "A label well over twenty characters", price: "1.25" }
+"#;
+
+on_each_backend! {
+    /// A text field mapped to an integer column: MariaDB would store "0012" as 12 and "3.7"
+    /// as 4. The plan and the apply are refused naming the table, the column and its type,
+    /// the field and its type, and the fix; the table is left as it was.
+    fn a_column_of_the_wrong_type_is_refused(ws) {
+        let ddl = ws.backend().pick(
+            "CREATE TABLE items (id INTEGER PRIMARY KEY, code INTEGER, label TEXT, price NUMERIC)",
+            "CREATE TABLE items (id SERIAL PRIMARY KEY, code INTEGER, label TEXT, price NUMERIC(10,2))",
+            "CREATE TABLE items (id INT AUTO_INCREMENT PRIMARY KEY, code INT, label TEXT, \
+             price DECIMAL(10,2))",
+        );
+        ws.execute(ddl);
+        ws.execute("INSERT INTO items (code, label, price) VALUES (7, 'Seven', 1.5)");
+        ws.write("specs/customers.yaml", ITEMS);
+        let before = rows(&ws, "items", "id, code, label");
+        for cmd in [&["plan"][..], &["apply", "--auto-approve"][..]] {
+            let run = ws.run(cmd).fails();
+            let e = &run.stderr;
+            assert!(e.contains(r#"table "items" has a column that cannot hold"#), "{e}");
+            assert!(e.contains(r#"column "code" is INT"#), "{e}");
+            assert!(e.contains("field `code` is of type text"), "{e}");
+            assert!(e.contains("change the field's `type`"), "{e}");
+            assert!(e.contains("`column:`"), "{e}");
+            assert!(e.contains("alter the column"), "{e}");
+            assert!(!e.contains("\"price\""), "a decimal in a NUMERIC column is fine: {e}");
+        }
+        assert_eq!(rows(&ws, "items", "id, code, label"), before);
+
+        // Made a text column, the same spec plans and applies, and converges.
+        ws.execute("DROP TABLE items");
+        let ddl = ws.backend().pick(
+            "CREATE TABLE items (id INTEGER PRIMARY KEY, code VARCHAR(10), label TEXT, price NUMERIC)",
+            "CREATE TABLE items (id SERIAL PRIMARY KEY, code VARCHAR(10), label TEXT, price NUMERIC(10,2))",
+            "CREATE TABLE items (id INT AUTO_INCREMENT PRIMARY KEY, code VARCHAR(10), label TEXT, \
+             price DECIMAL(10,2))",
+        );
+        ws.execute(ddl);
+        ws.run(&["apply", "--auto-approve"]).ok();
+        assert_eq!(
+            rows(&ws, "items", "code"),
+            vec![vec![Some("0012".into())], vec![Some("3.7".into())]]
+        );
+        let again = ws.run(&["plan", "--detailed-exitcode", "--refresh"]);
+        assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
+    }
+}
+
+on_each_backend! {
+    /// SQLite goes by declared type affinity: STRING has NUMERIC affinity (it would store
+    /// "0012" as 12), a column without a type takes anything.
+    fn sqlite_affinity_and_untyped_columns(ws) {
+        if ws.backend() != Backend::Sqlite {
+            return;
+        }
+        ws.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, code STRING, label, price TEXT)");
+        ws.write("specs/customers.yaml", ITEMS);
+        let run = ws.run(&["apply", "--auto-approve"]).fails();
+        assert!(run.stderr.contains(r#"column "code" is STRING"#), "{}", run.stderr);
+        assert!(!run.stderr.contains("\"label\""), "{}", run.stderr);
+        assert!(rows(&ws, "items", "id").is_empty());
+    }
+}
+
+on_each_backend! {
+    /// A value longer than its VARCHAR column, or with more decimals than its NUMERIC column
+    /// keeps: a plan error naming the column, its width and the record of the longest value.
+    /// SQLite enforces no widths, so there the same spec applies.
+    fn values_wider_than_their_column_are_refused(ws) {
+        let ddl = ws.backend().pick(
+            "CREATE TABLE items (id INTEGER PRIMARY KEY, code VARCHAR(10), label VARCHAR(20), \
+             price NUMERIC(10,1))",
+            "CREATE TABLE items (id SERIAL PRIMARY KEY, code VARCHAR(10), label VARCHAR(20), \
+             price NUMERIC(10,1))",
+            "CREATE TABLE items (id INT AUTO_INCREMENT PRIMARY KEY, code VARCHAR(10), \
+             label VARCHAR(20), price DECIMAL(10,1))",
+        );
+        ws.execute(ddl);
+        ws.write("specs/customers.yaml", ITEMS);
+        if ws.backend() == Backend::Sqlite {
+            ws.run(&["apply", "--auto-approve"]).ok();
+            return;
+        }
+        for cmd in [&["plan"][..], &["apply", "--auto-approve"][..]] {
+            let run = ws.run(cmd).fails();
+            let e = &run.stderr;
+            assert!(e.contains(r#"column "label" is"#), "{e}");
+            assert!(e.contains("(20), but 1 value to write is longer"), "{e}");
+            assert!(e.contains(r#"items["3-7"]'s `label` is 35 characters"#), "{e}");
+            assert!(e.contains(r#"column "price" keeps 1 decimals, but 1 value to write has more"#), "{e}");
+            assert!(e.contains(r#"items["3-7"]'s `price` has 2"#), "{e}");
+            assert!(!e.contains(r#"column "code""#), "{e}");
+        }
+        assert!(rows(&ws, "items", "id").is_empty());
+    }
+}
