@@ -100,6 +100,31 @@ pub fn check(spec: &Compiled, current: &CurrentState, plan: &Plan, backend: Back
 
     problems.extend(widths(spec, current, plan));
 
+    // Rows restored from a soft delete need the soft-delete column cleared: to NULL, or for a
+    // NOT NULL column of a boolean soft-delete value, to the opposite value.
+    if let Some(sd) = &spec.soft_delete
+        && current.column(&sd.column).is_some_and(|c| c.not_null)
+        && !matches!(sd.value, Value::Bool(_))
+    {
+        let restored: Vec<String> = plan
+            .changes
+            .iter()
+            .filter(|c| c.reason == crate::plan::Reason::Restored)
+            .map(|c| plan.address(&c.address))
+            .collect();
+        if !restored.is_empty() {
+            problems.push(format!(
+                "{} {} back in the sources, but the soft-delete column {:?} is NOT NULL and                  its value {} has no opposite to restore {} with; make the column nullable,                  or use `soft_delete: {{ column: {}, value: true }}` with a boolean column",
+                restored.join(", "),
+                if restored.len() == 1 { "is" } else { "are" },
+                sd.column,
+                sd.value,
+                if restored.len() == 1 { "it" } else { "them" },
+                sd.column
+            ));
+        }
+    }
+
     // Unique constraints, on the table as it will be.
     let rows = if current.unique.is_empty() {
         Vec::new()

@@ -100,6 +100,9 @@ pub struct CurrentState {
     /// Whether the primary key is an integer column.
     pub integer_key: bool,
     pub rows: Vec<CurrentRow>,
+    /// With `on_missing: soft_delete`: the primary keys (as text) of the rows whose
+    /// soft-delete column holds the soft-delete value.
+    pub soft_deleted: std::collections::HashSet<String>,
     pub state: Vec<StateRow>,
     /// Hash of everything read: a saved plan is stale when this changes.
     pub fingerprint: String,
@@ -445,6 +448,24 @@ macro_rules! read_on {
                     }
                 }
                 state.rows.sort_by(|a, b| a.key.cmp(&b.key));
+                if let Some(sd) = &spec.soft_delete
+                    && state.column(&sd.column).is_some()
+                {
+                    let sql = format!(
+                        "SELECT {} FROM {} WHERE {} = {}",
+                        d.as_text(&spec.primary_key),
+                        d.quote(&spec.table),
+                        d.quote(&sd.column),
+                        d.placeholder(1)
+                    );
+                    let q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
+                    let q = match &sd.value {
+                        $crate::value::Value::Bool(b) => q.bind(*b),
+                        $crate::value::Value::Int(i) => q.bind(*i),
+                        other => q.bind($crate::db::read::key_text(other)),
+                    };
+                    state.soft_deleted = q.fetch_all(&mut *conn).await?.into_iter().collect();
+                }
             }
             let state_columns =
                 $crate::db::read::columns_on!(&mut *conn, d, $crate::db::STATE_TABLE).await?;

@@ -497,6 +497,26 @@ fn delete_sql(spec: &Compiled, d: Dialect, soft: Option<&str>, rows: usize) -> S
     )
 }
 
+/// The statement that restores `rows` soft-deleted rows by primary key: their soft-delete
+/// column set to NULL or, when it is NOT NULL (only allowed for a boolean soft-delete value,
+/// see [`check::check`]), to the opposite of the soft-delete value, bound first.
+fn restore_sql(spec: &Compiled, d: Dialect, column: &str, not_null: bool, rows: usize) -> String {
+    let first = if not_null { 2 } else { 1 };
+    let keys: Vec<String> = (first..first + rows).map(|n| d.placeholder(n)).collect();
+    format!(
+        "UPDATE {} SET {} = {} WHERE {} IN ({})",
+        d.quote(&spec.table),
+        d.quote(column),
+        if not_null {
+            d.placeholder(1)
+        } else {
+            "NULL".to_string()
+        },
+        d.quote(&spec.primary_key),
+        keys.join(", ")
+    )
+}
+
 /// Updates to run, by the fields they change: each row's primary key and new values.
 type UpdateGroups<'a> =
     std::collections::BTreeMap<&'a [usize], Vec<(&'a Value, std::borrow::Cow<'a, [Value]>)>>;
@@ -897,6 +917,30 @@ macro_rules! apply_with {
                         }
                     }
                     drop(updates);
+                    // Rows restored from a soft delete: their soft-delete column cleared.
+                    if let Some(sd) = &spec.soft_delete {
+                        let restored: Vec<&Value> = plan
+                            .changes
+                            .iter()
+                            .filter(|c| c.reason == crate::plan::Reason::Restored)
+                            .filter_map(|c| c.row_key.as_ref())
+                            .collect();
+                        let not_null = current.column(&sd.column).is_some_and(|c| c.not_null);
+                        for chunk in restored.chunks(1000) {
+                            let sql = restore_sql(spec, d, &sd.column, not_null, chunk.len());
+                            let mut q = sqlx::query(AssertSqlSafe(sql));
+                            if not_null && let Value::Bool(b) = &sd.value {
+                                q = q.bind(!*b);
+                            }
+                            for key in chunk {
+                                q = match key {
+                                    Value::Int(i) => q.bind(*i),
+                                    other => q.bind(key_text(other)),
+                                };
+                            }
+                            q.execute(&mut *tx).await?;
+                        }
+                    }
 
                     // The state table, in address order (the order of its primary key). An entry
                     // whose address is already there replaces it through an upsert, which finds

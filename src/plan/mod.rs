@@ -70,6 +70,9 @@ pub enum Reason {
     Missing,
     /// The row's record left every source; `on_missing: soft_delete` marks it.
     MissingSoft,
+    /// The row holds the soft-delete value, and its record is in the sources again: the
+    /// soft-delete column is cleared.
+    Restored,
 }
 
 /// One planned change.
@@ -496,7 +499,9 @@ pub fn plan_with(
                 let changed: Vec<usize> = (0..after.len())
                     .filter(|&f| after[f] != row.values[f])
                     .collect();
+                let restored = current.soft_deleted.contains(&key_text(&row.key));
                 let (action, reason, write_state) = match how {
+                    _ if restored => (Action::Update, Reason::Restored, true),
                     Reason::UpToDate => {
                         let s = state.expect("paired by the state table");
                         let stale_state = s.members != members_text;

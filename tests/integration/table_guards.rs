@@ -123,3 +123,88 @@ on_each_backend! {
         assert!(rows(&ws, "items", "id").is_empty());
     }
 }
+
+on_each_backend! {
+    /// A record soft-deleted when it left its source and then put back: the row is adopted
+    /// again and its soft-delete column cleared, shown as a restore with its reason; the plan
+    /// after that has nothing to do.
+    fn a_soft_deleted_record_that_comes_back_is_restored(ws) {
+        ws.edit(
+            "specs/customers.yaml",
+            "on_missing: keep",
+            "on_missing: soft_delete\nsoft_delete: { column: archived, value: true }",
+        );
+        ws.run(&["apply", "--auto-approve"]).ok();
+        let file = "examples/customers/production_seeding.json";
+        let full = ws.read(file);
+        let mut doc: serde_json::Value = serde_json::from_str(&full).unwrap();
+        doc.as_array_mut().unwrap().retain(|r| r["pk"] != 2);
+        ws.write(file, &serde_json::to_string_pretty(&doc).unwrap());
+        ws.run(&["apply", "--auto-approve"]).ok();
+        let archived = "SELECT count(*) FROM customers WHERE archived IS NOT NULL";
+        assert_eq!(ws.query(archived)[0][0].as_deref(), Some("1"));
+
+        ws.write(file, &full);
+        let run = ws.run(&["plan", "--refresh"]).ok();
+        assert!(run.stdout.contains("will be restored"), "{}", run.stdout);
+        assert!(
+            run.stdout.contains("restored: its record is back in the sources; archived = true will be cleared"),
+            "{}",
+            run.stdout
+        );
+        assert!(run.stdout.contains("0 to add, 1 to change, 0 to destroy"), "{}", run.stdout);
+        let json = ws.run(&["plan", "--json"]).ok().json();
+        let restored: Vec<_> = json["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["reason"] == "restored")
+            .collect();
+        assert_eq!(restored.len(), 1, "{json}");
+        assert_eq!(restored[0]["action"], "update");
+
+        ws.run(&["apply", "--auto-approve"]).ok();
+        assert_eq!(ws.query(archived)[0][0].as_deref(), Some("0"));
+        assert_eq!(
+            ws.query("SELECT count(*) FROM customers")[0][0].as_deref(),
+            Some("17"),
+            "the row came back, not a copy of it"
+        );
+        let again = ws.run(&["plan", "--refresh", "--detailed-exitcode"]);
+        assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
+        assert!(again.stdout.contains("No changes."), "{}", again.stdout);
+    }
+}
+
+on_each_backend! {
+    /// A NOT NULL boolean soft-delete column is restored to the opposite value.
+    fn a_not_null_soft_delete_column_is_restored_to_the_opposite_value(ws) {
+        let ddl = ws.backend().pick(
+            "CREATE TABLE customers (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, \
+             contact_person TEXT, email VARCHAR(254), phone VARCHAR(20), customer_type TEXT, \
+             archived BOOLEAN NOT NULL DEFAULT FALSE)",
+            "CREATE TABLE customers (id SERIAL PRIMARY KEY, name TEXT NOT NULL, \
+             contact_person TEXT, email VARCHAR(254), phone VARCHAR(20), customer_type TEXT, \
+             archived BOOLEAN NOT NULL DEFAULT FALSE)",
+            "CREATE TABLE customers (id INT AUTO_INCREMENT PRIMARY KEY, name TEXT NOT NULL, \
+             contact_person TEXT, email VARCHAR(254), phone VARCHAR(20), customer_type TEXT, \
+             archived BOOLEAN NOT NULL DEFAULT FALSE)",
+        );
+        ws.execute(ddl);
+        ws.edit(
+            "specs/customers.yaml",
+            "on_missing: keep",
+            "on_missing: soft_delete\nsoft_delete: { column: archived, value: true }",
+        );
+        ws.run(&["apply", "--auto-approve"]).ok();
+        // Archived by hand while still managed: the next plan restores it too.
+        ws.execute("UPDATE customers SET archived = TRUE WHERE name = 'Pecanwood Golf Estate'");
+        let run = ws.run(&["plan", "--refresh"]).ok();
+        assert!(run.stdout.contains("will be restored"), "{}", run.stdout);
+        ws.run(&["apply", "--auto-approve", "--refresh"]).ok();
+        let archived = ws.query("SELECT count(*) FROM customers WHERE archived = TRUE");
+        assert_eq!(archived[0][0].as_deref(), Some("0"));
+        let again = ws.run(&["plan", "--refresh", "--detailed-exitcode"]);
+        assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
+    }
+}
