@@ -6,6 +6,7 @@
 //! bound values. [`on_pool!`] runs the same code against whichever pool is open.
 
 pub mod check;
+pub mod claims;
 pub(crate) mod copy_out;
 pub mod dialect;
 pub mod inputs;

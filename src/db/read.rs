@@ -557,6 +557,27 @@ macro_rules! read_on {
                     }
                 }
             }
+            // The table must not be another resource's.
+            let claims =
+                $crate::db::read::columns_on!(&mut *conn, d, $crate::db::claims::TABLES_TABLE)
+                    .await?;
+            if !claims.is_empty() {
+                let owners: Vec<String> =
+                    sqlx::query_scalar(sqlx::AssertSqlSafe($crate::db::claims::owners_sql(d)))
+                        .bind(spec.table.clone())
+                        .fetch_all(&mut *conn)
+                        .await?;
+                if let Some(owner) = owners.iter().find(|o| **o != spec.resource) {
+                    return Err($crate::db::read::ReadError::Spec(
+                        $crate::db::claims::claimed_by_another(
+                            &spec.table,
+                            &spec.resource,
+                            owner,
+                            d,
+                        ),
+                    ));
+                }
+            }
             state.prints = prints;
             state.fingerprint = prints.finish(state.table_exists);
             Ok::<_, $crate::db::read::ReadError>(state)

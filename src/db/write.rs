@@ -724,6 +724,9 @@ macro_rules! apply_with {
                 sqlx::query(AssertSqlSafe(super::inputs::create_table_sql(d)))
                     .execute(p)
                     .await?;
+                sqlx::query(AssertSqlSafe(super::claims::create_table_sql(d)))
+                    .execute(p)
+                    .await?;
             }
             let mut conn = p.acquire().await?;
             let result = async {
@@ -788,7 +791,18 @@ macro_rules! apply_with {
                                 .await?;
                             state_created = true;
                         }
+                        sqlx::query(AssertSqlSafe(super::claims::create_table_sql(d)))
+                            .execute(&mut *tx)
+                            .await?;
                     }
+                    // The table is this resource's from now on (the read above refused it if
+                    // it was another's).
+                    sqlx::query(AssertSqlSafe(super::claims::claim_sql(d)))
+                        .bind(spec.table.as_str())
+                        .bind(plan.resource.as_str())
+                        .bind(now.as_str())
+                        .execute(&mut *tx)
+                        .await?;
                     let ins = Insert {
                         spec,
                         d,

@@ -197,14 +197,56 @@ on_each_backend! {
             "on_missing: soft_delete\nsoft_delete: { column: archived, value: true }",
         );
         ws.run(&["apply", "--auto-approve"]).ok();
-        // Archived by hand while still managed: the next plan restores it too.
+        // Archived by hand while still managed: the next plan restores it too, also one
+        // that would otherwise skip reading the unchanged sources.
         ws.execute("UPDATE customers SET archived = TRUE WHERE name = 'Pecanwood Golf Estate'");
-        let run = ws.run(&["plan", "--refresh"]).ok();
+        let run = ws.run(&["plan"]).ok();
         assert!(run.stdout.contains("will be restored"), "{}", run.stdout);
         ws.run(&["apply", "--auto-approve", "--refresh"]).ok();
         let archived = ws.query("SELECT count(*) FROM customers WHERE archived = TRUE");
         assert_eq!(archived[0][0].as_deref(), Some("0"));
         let again = ws.run(&["plan", "--refresh", "--detailed-exitcode"]);
         assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
+    }
+}
+
+on_each_backend! {
+    /// A second resource on a table another resource manages is refused, at plan and at
+    /// apply, naming both and the table; nothing is written. A folder holding both specs is
+    /// refused before anything is read.
+    fn a_table_belongs_to_one_resource(ws) {
+        ws.run(&["apply", "--auto-approve"]).ok();
+        let spec = ws.read("specs/customers.yaml");
+        ws.write(
+            "other/clients.yaml",
+            &spec.replace("resource: customers", "resource: clients"),
+        );
+        ws.execute("UPDATE customers SET contact_person = 'edited' WHERE name = 'Leopard Lodge'");
+        let before = rows(&ws, "customers", "id, name, contact_person, email");
+        let url = ws.url();
+        for cmd in [
+            &["plan", "-f", "other/clients.yaml", "--database", &url][..],
+            &["apply", "-f", "other/clients.yaml", "--database", &url, "--auto-approve"][..],
+        ] {
+            let run = ws.run(cmd).fails();
+            assert!(
+                run.stderr.contains(
+                    r#"table "customers" is managed by resource `customers`, and this spec's resource is `clients`"#
+                ),
+                "{}",
+                run.stderr
+            );
+            assert!(run.stderr.contains("reconcile_tables"), "{}", run.stderr);
+        }
+        assert_eq!(rows(&ws, "customers", "id, name, contact_person, email"), before);
+        // The resource that owns it goes on as before.
+        let run = ws.run(&["plan", "--json"]).ok().json();
+        assert_eq!(run["summary"]["update"], 1);
+
+        // Both specs in one folder: refused before anything is planned.
+        ws.write("specs/clients.yaml", &ws.read("other/clients.yaml"));
+        let run = ws.run(&["plan", "-f", "specs"]).fails();
+        assert!(run.stderr.contains("both target table \"customers\""), "{}", run.stderr);
+        assert!(run.stderr.contains("resource `clients`"), "{}", run.stderr);
     }
 }
