@@ -250,3 +250,66 @@ on_each_backend! {
         assert!(run.stderr.contains("resource `clients`"), "{}", run.stderr);
     }
 }
+
+/// A spec of `n` records with notes of about `size` bytes each, from a CSV.
+fn wide_records(ws: &Workspace, n: usize, size: usize, variant: char) {
+    let mut csv = String::from("id,name,notes\n");
+    for i in 0..n {
+        let notes: String = std::iter::repeat_n(variant, size).collect();
+        csv.push_str(&format!("{i},Firm number {i},{i} {notes}\n"));
+    }
+    ws.write("examples/wide.csv", &csv);
+    ws.write(
+        "specs/customers.yaml",
+        r#"
+version: 1
+resource: firms
+target:
+  table: firms
+  fields:
+    name: { type: text, required: true }
+    notes: { type: text }
+sources:
+  list:
+    file: ../examples/wide.csv
+    id: id
+    fields: { name: name, notes: notes }
+match:
+  compare:
+    name: { method: exact }
+"#,
+    );
+}
+
+on_each_backend! {
+    /// 1,200 rows of 20 KB: 24 MB, more than MariaDB's 16 MB `max_allowed_packet` in one
+    /// statement. Inserts, updates and state entries go in batches sized by bytes too.
+    fn wide_rows_are_batched_by_bytes(ws) {
+        wide_records(&ws, 1200, 20_000, 'a');
+        let run = ws.run(&["apply", "--auto-approve"]).ok();
+        assert!(run.stdout.contains("1,200 added") || run.stdout.contains("1200 added"), "{}", run.stdout);
+        wide_records(&ws, 1200, 20_000, 'b');
+        let run = ws.run(&["apply", "--auto-approve"]).ok();
+        assert!(run.stdout.contains("1,200 changed") || run.stdout.contains("1200 changed"), "{}", run.stdout);
+        let b = ws.query("SELECT count(*) FROM firms WHERE notes LIKE '%bbbb'");
+        assert_eq!(b[0][0].as_deref(), Some("1200"));
+        let again = ws.run(&["plan", "--refresh", "--detailed-exitcode"]);
+        assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
+    }
+}
+
+/// A MySQL URL without a database is refused before anything is planned, with the fix.
+#[test]
+fn a_mysql_url_without_a_database_is_refused() {
+    let ws = Workspace::seed();
+    for url in ["mysql://root@127.0.0.1:3306", "mysql://root@127.0.0.1:3306/"] {
+        let run = ws.run(&["plan", "--database", url]).fails();
+        assert!(run.stderr.contains("the URL names no database"), "{}", run.stderr);
+        assert!(
+            run.stderr.contains("e.g. mysql://root@127.0.0.1:3306/app"),
+            "{}",
+            run.stderr
+        );
+        assert!(!run.stdout.contains("will be created"), "{}", run.stdout);
+    }
+}
