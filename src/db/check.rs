@@ -269,10 +269,8 @@ fn server_class(column: &Column) -> Class {
         "numeric" | "decimal" => Class::Numeric(column.scale),
         "real" | "double precision" | "float" | "double" | "float4" | "float8" => Class::Float,
         "boolean" | "bool" => Class::Boolean,
-        "character varying" | "varchar" | "character" | "char" | "bpchar" | "text"
-        | "tinytext" | "mediumtext" | "longtext" | "citext" | "clob" | "nvarchar" | "nchar" => {
-            Class::Text
-        }
+        "character varying" | "varchar" | "character" | "char" | "bpchar" | "text" | "tinytext"
+        | "mediumtext" | "longtext" | "citext" | "clob" | "nvarchar" | "nchar" => Class::Text,
         "date" => Class::Date,
         "datetime" => Class::Timestamp,
         t if t.starts_with("timestamp") => Class::Timestamp,
@@ -364,7 +362,10 @@ fn type_name(kind: FieldType) -> String {
 pub fn column_types(spec: &Compiled, columns: &[Column], backend: Backend) -> Result<()> {
     let mut problems: Vec<String> = Vec::new();
     for f in &spec.fields {
-        let Some(c) = columns.iter().find(|c| c.name.eq_ignore_ascii_case(&f.column)) else {
+        let Some(c) = columns
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(&f.column))
+        else {
             continue;
         };
         let class = match backend {
@@ -519,14 +520,42 @@ mod tests {
         };
         let ok = |kind, c: &Column, b| holds(kind, server_class(c), b);
         assert!(!ok(FieldType::Text, &col("int", None), Backend::MySql));
-        assert!(!ok(FieldType::Text, &col("numeric", Some(2)), Backend::Postgres));
-        assert!(ok(FieldType::Integer, &col("numeric", Some(0)), Backend::Postgres));
-        assert!(!ok(FieldType::Integer, &col("decimal", Some(2)), Backend::MySql));
+        assert!(!ok(
+            FieldType::Text,
+            &col("numeric", Some(2)),
+            Backend::Postgres
+        ));
+        assert!(ok(
+            FieldType::Integer,
+            &col("numeric", Some(0)),
+            Backend::Postgres
+        ));
+        assert!(!ok(
+            FieldType::Integer,
+            &col("decimal", Some(2)),
+            Backend::MySql
+        ));
         assert!(ok(FieldType::Text, &col("citext", None), Backend::Postgres));
-        assert!(ok(FieldType::Boolean, &col("tinyint", None), Backend::MySql));
-        assert!(!ok(FieldType::Boolean, &col("integer", None), Backend::Postgres));
-        assert!(!ok(FieldType::Integer, &col("interval", None), Backend::Postgres));
-        assert!(ok(FieldType::Timestamp, &col("timestamp with time zone", None), Backend::Postgres));
+        assert!(ok(
+            FieldType::Boolean,
+            &col("tinyint", None),
+            Backend::MySql
+        ));
+        assert!(!ok(
+            FieldType::Boolean,
+            &col("integer", None),
+            Backend::Postgres
+        ));
+        assert!(!ok(
+            FieldType::Integer,
+            &col("interval", None),
+            Backend::Postgres
+        ));
+        assert!(ok(
+            FieldType::Timestamp,
+            &col("timestamp with time zone", None),
+            Backend::Postgres
+        ));
         assert!(ok(FieldType::Json, &col("longtext", None), Backend::MySql));
         assert!(!ok(FieldType::Text, &col("uuid", None), Backend::Postgres));
     }

@@ -39,9 +39,9 @@ pub fn owners_sql(d: Dialect) -> String {
 pub fn claim_sql(d: Dialect) -> String {
     let t = d.quote(TABLES_TABLE);
     match d.backend {
-        Backend::MySql => format!(
-            "INSERT IGNORE INTO {t} (table_name, resource, claimed_at) VALUES (?, ?, ?)"
-        ),
+        Backend::MySql => {
+            format!("INSERT IGNORE INTO {t} (table_name, resource, claimed_at) VALUES (?, ?, ?)")
+        }
         _ => format!(
             "INSERT INTO {t} (table_name, resource, claimed_at) VALUES ({}, {}, {}) \
              ON CONFLICT (table_name) DO NOTHING",

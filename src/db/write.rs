@@ -978,7 +978,10 @@ macro_rules! apply_with {
                     for (changed, rows) in &updates {
                         let batch = (d.max_params() / (changed.len() + 1)).clamp(1, 1000);
                         let size = |(_, values): &(&Value, std::borrow::Cow<'_, [Value]>)| {
-                            16 + changed.iter().map(|&f| value_bytes(&values[f])).sum::<usize>()
+                            16 + changed
+                                .iter()
+                                .map(|&f| value_bytes(&values[f]))
+                                .sum::<usize>()
                         };
                         for chunk in byte_chunks(rows, batch, ins.max_bytes, size) {
                             let sql = update_batch_sql(spec, d, changed, chunk.len());

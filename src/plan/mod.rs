@@ -164,6 +164,10 @@ pub struct Plan {
     /// since the last apply.
     #[serde(default)]
     pub shortcut: Option<shortcut::Shortcut>,
+    /// Records up to date that the plan counts but does not hold: a saved plan keeps only
+    /// the changes that write something, and its counts apart.
+    #[serde(default, skip_serializing)]
+    pub unlisted: usize,
 }
 
 /// The fingerprint of one thing a plan read: a row of the table or an entry of the state
@@ -300,7 +304,7 @@ impl Plan {
                 Action::NoOp => s.no_op += 1,
             }
         }
-        s.no_op += self.shortcut.as_ref().map_or(0, |q| q.unlisted);
+        s.no_op += self.shortcut.as_ref().map_or(0, |q| q.unlisted) + self.unlisted;
         s
     }
 
@@ -653,5 +657,6 @@ pub fn plan_with(
         read: row_prints(current).into(),
         inputs: None,
         shortcut: None,
+        unlisted: 0,
     }
 }

@@ -386,6 +386,7 @@ pub fn plan(
             applied_at: record.applied_at.clone(),
             unlisted,
         }),
+        unlisted: 0,
     })
 }
 

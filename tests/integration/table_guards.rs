@@ -1,6 +1,7 @@
 //! Tables that would silently change or lose data, refused before anything is written: column
-//! types and widths that cannot hold the spec's values, a table claimed by another resource;
-//! and soft-deleted rows whose record comes back, which are restored.
+//! types and widths that cannot hold the spec's values, a table claimed by another resource, a
+//! MySQL URL without a database, stale saved plans; soft-deleted rows whose record comes back,
+//! restored; long addresses and wide rows, which fit.
 
 use crate::common::{Workspace, on_each_backend};
 
@@ -302,9 +303,16 @@ on_each_backend! {
 #[test]
 fn a_mysql_url_without_a_database_is_refused() {
     let ws = Workspace::seed();
-    for url in ["mysql://root@127.0.0.1:3306", "mysql://root@127.0.0.1:3306/"] {
+    for url in [
+        "mysql://root@127.0.0.1:3306",
+        "mysql://root@127.0.0.1:3306/",
+    ] {
         let run = ws.run(&["plan", "--database", url]).fails();
-        assert!(run.stderr.contains("the URL names no database"), "{}", run.stderr);
+        assert!(
+            run.stderr.contains("the URL names no database"),
+            "{}",
+            run.stderr
+        );
         assert!(
             run.stderr.contains("e.g. mysql://root@127.0.0.1:3306/app"),
             "{}",
@@ -312,4 +320,80 @@ fn a_mysql_url_without_a_database_is_refused() {
         );
         assert!(!run.stdout.contains("will be created"), "{}", run.stdout);
     }
+}
+
+on_each_backend! {
+    /// A one-word name of 300 characters: its address is cut to fit the state table, so the
+    /// plan applies, and the next plan has nothing to do.
+    fn a_very_long_one_word_name_gets_an_address_that_fits(ws) {
+        let word = "w".repeat(300);
+        ws.write(
+            "specs/customers.yaml",
+            &format!(
+                r#"
+version: 1
+resource: firms
+target:
+  table: firms
+  fields:
+    name: {{ type: text, required: true }}
+sources:
+  list:
+    id: id
+    fields: {{ name: name }}
+    inline:
+      - {{ id: 1, name: "{word}" }}
+      - {{ id: 2, name: "{word}" }}
+"#
+            ),
+        );
+        let json = ws.run(&["plan", "--json"]).ok().json();
+        let addresses: Vec<String> = json["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["address"].as_str().unwrap().to_string())
+            .collect();
+        let short = "w".repeat(100);
+        assert_eq!(
+            addresses,
+            [format!("firms[\"{short}\"]"), format!("firms[\"{short}-2\"]")]
+        );
+        ws.run(&["apply", "--auto-approve"]).ok();
+        let names = ws.query("SELECT name FROM firms");
+        assert_eq!(names, vec![vec![Some(word.clone())], vec![Some(word)]]);
+        let again = ws.run(&["plan", "--refresh", "--detailed-exitcode"]);
+        assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
+    }
+}
+
+/// A saved plan with nothing to do, applied after another apply changed the table: refused
+/// as stale, naming the row. Applied while still current, it counts the records up to date.
+#[test]
+fn a_saved_plan_without_changes_is_refused_when_stale() {
+    let ws = Workspace::seed();
+    ws.run(&["apply", "--auto-approve"]).ok();
+    ws.run(&["plan", "--out", "nothing.json"]).ok();
+    let run = ws.run(&["apply", "nothing.json"]).ok();
+    assert!(
+        run.stdout
+            .contains("No changes. The database matches the spec (17 records up to date)."),
+        "{}",
+        run.stdout
+    );
+
+    let file = "examples/customers/production_seeding.json";
+    let original = ws.read(file);
+    ws.edit(file, "suncity@maltos.co.za", "orders@maltos.co.za");
+    ws.run(&["apply", "--auto-approve"]).ok();
+    // The sources are as they were when the plan was made; the table is not.
+    ws.write(file, &original);
+    let run = ws.run(&["apply", "nothing.json"]).fails();
+    assert!(run.stderr.contains("the plan is stale"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(r#"customers["maltos-sun-city"] email"#),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stdout.contains("No changes"), "{}", run.stdout);
 }
