@@ -82,6 +82,7 @@ fn plan(spec: &Compiled, rows: usize, fingerprint: String) -> Plan {
         read: Default::default(),
         inputs: None,
         shortcut: None,
+        unlisted: 0,
     }
 }
 

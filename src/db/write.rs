@@ -171,12 +171,12 @@ fn row_bytes(values: &[Value]) -> usize {
 
 /// `items` cut into consecutive batches of at most `max_rows` items and, unless one item
 /// alone is larger, at most `max_bytes` bytes by `size`.
-fn byte_chunks<'a, T>(
-    items: &'a [T],
+fn byte_chunks<T>(
+    items: &[T],
     max_rows: usize,
     max_bytes: usize,
     size: impl Fn(&T) -> usize,
-) -> impl Iterator<Item = &'a [T]> {
+) -> impl Iterator<Item = &[T]> {
     let max_rows = max_rows.max(1);
     let mut rest = items;
     std::iter::from_fn(move || {
