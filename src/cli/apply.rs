@@ -30,10 +30,24 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode> {
     }
     let (spec, url, plan, miss) = match &args.plan_file {
         Some(file) => {
-            let saved = plan::file::load(file)?;
+            let mut saved = plan::file::load(file)?;
             let spec = crate::spec::load::load(&saved.spec.path)?;
             let url = database_url(&args.db, &spec)?;
             saved.check_inputs(&spec, &url)?;
+            // The records up to date are counted in the file, not listed in it.
+            let listed = saved
+                .plan
+                .changes
+                .iter()
+                .filter(|c| c.action == plan::Action::NoOp)
+                .count();
+            saved.plan.unlisted = saved.summary.no_op.saturating_sub(listed);
+            if !saved.plan.has_writes() {
+                // Nothing to write, so no transaction will find the plan stale: the table
+                // is read here, and a plan made before another apply changed it is refused
+                // as any stale plan is.
+                check_unchanged(&spec, &url, &saved.plan)?;
+            }
             out.write_all(render::human::render(&saved.plan).as_bytes())
                 .map_err(io)?;
             plan::guard::check_replacements(
@@ -93,6 +107,25 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode> {
     )
     .map_err(io)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Refuses a saved plan when the table or the state it was made against changed since.
+fn check_unchanged(
+    spec: &crate::spec::compiled::Compiled,
+    url: &str,
+    saved: &plan::Plan,
+) -> Result<()> {
+    let rt = runtime()?;
+    let current = rt.block_on(async {
+        let db = Database::open_read(url).await?;
+        let current = crate::db::read::read(&db, spec).await;
+        db.close().await;
+        current
+    })?;
+    if current.fingerprint == saved.fingerprint {
+        return Ok(());
+    }
+    Err(plan::file::stale_error(saved, &current))
 }
 
 /// `apply` of a folder of several specs (or with `--target`): one plan, one confirmation,

@@ -102,6 +102,7 @@ fn reason_words(c: &Change) -> String {
         Reason::UpToDate => "up to date".into(),
         Reason::Missing => "no source holds this record any more".into(),
         Reason::MissingSoft => "no source holds this record any more; marked deleted".into(),
+        Reason::Restored => "restored: its record is back in the sources".into(),
     }
 }
 

@@ -339,6 +339,13 @@ fn reason_text(c: &Change, plan: &Plan) -> Option<String> {
             ),
             None => "no source holds this record any more".into(),
         },
+        Reason::Restored => match &plan.soft_delete {
+            Some(sd) => format!(
+                "restored: its record is back in the sources; {} = {} will be cleared",
+                sd.column, sd.value
+            ),
+            None => "restored: its record is back in the sources".into(),
+        },
     })
 }
 
@@ -355,6 +362,7 @@ fn change(out: &mut String, plan: &Plan, c: &Change, width: usize) {
     let address = plan.address(&c.address);
     let (symbol, style, verb) = match c.action {
         Action::Create => ("+", GREEN, "will be created"),
+        Action::Update if c.reason == Reason::Restored => ("~", YELLOW, "will be restored"),
         Action::Update if c.changed.is_empty() => {
             ("~", YELLOW, "will be adopted (no field changes)")
         }

@@ -134,6 +134,7 @@ fn reason_code(r: &Reason) -> &'static str {
         Reason::UpToDate => "up_to_date",
         Reason::Missing => "missing",
         Reason::MissingSoft => "missing_soft_delete",
+        Reason::Restored => "restored",
     }
 }
 

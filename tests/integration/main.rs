@@ -19,4 +19,5 @@ mod safety;
 mod scale;
 mod seed;
 mod shortcut;
+mod table_guards;
 mod trust;
