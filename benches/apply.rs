@@ -75,6 +75,7 @@ fn plan(spec: &Compiled, rows: usize, fingerprint: String) -> Plan {
         changes,
         missing: Vec::new(),
         excluded: Vec::new(),
+        invalid: Vec::new(),
         review: Vec::new(),
         fingerprint,
         rows_read: 0,

@@ -62,6 +62,21 @@ pub struct SourceErrors {
     pub problems: Vec<SourceProblem>,
 }
 
+/// Values that fail their field type, in strict mode (`invalid: error` or `--strict`).
+#[derive(Debug, Error, Diagnostic)]
+#[error("{} in the sources (strict mode)", plural(.problems.len(), "invalid value"))]
+#[diagnostic(
+    code(reconcile::invalid),
+    help(
+        "fix the values named above in the source files; nothing was written. Without \
+         `--strict` and `invalid: error` they are listed in the plan and left out"
+    )
+)]
+pub struct InvalidValues {
+    #[related]
+    pub problems: Vec<SourceProblem>,
+}
+
 impl Diagnostic for SourceErrors {
     fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
         Some(Box::new("reconcile::source"))
@@ -93,6 +108,10 @@ pub enum Error {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Sources(#[from] SourceErrors),
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Invalid(#[from] InvalidValues),
 
     #[error("cannot read spec {}: {reason}", .path.display())]
     #[diagnostic(
@@ -133,6 +152,14 @@ pub enum Error {
     #[error("{0}")]
     #[diagnostic(code(reconcile::io))]
     Io(String),
+
+    #[error("evaluate: {message}")]
+    #[diagnostic(code(reconcile::evaluate))]
+    Evaluate {
+        message: String,
+        #[help]
+        help: Option<String>,
+    },
 }
 
 impl Error {

@@ -18,7 +18,7 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode> {
     let mut out = anstream::stdout();
     let io = |e: std::io::Error| Error::Io(format!("cannot write to the terminal: {e}"));
     if args.plan_file.is_none() {
-        let specs = super::multi::load(&super::find_specs(&args.spec.file)?)?;
+        let specs = super::multi::load(&super::find_specs(&args.spec.file)?, args.spec.strict)?;
         if super::multi::needs_group(&specs, &args.target) {
             return run_many(&args, specs);
         }
@@ -31,9 +31,11 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode> {
     let (spec, url, plan, miss) = match &args.plan_file {
         Some(file) => {
             let mut saved = plan::file::load(file)?;
-            let spec = crate::spec::load::load(&saved.spec.path)?;
+            let mut spec = crate::spec::load::load(&saved.spec.path)?;
+            spec.strict |= args.spec.strict;
             let url = database_url(&args.db, &spec)?;
             saved.check_inputs(&spec, &url)?;
+            plan::strict(&spec, &saved.plan)?;
             // The records up to date are counted in the file, not listed in it.
             let listed = saved
                 .plan

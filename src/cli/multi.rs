@@ -29,9 +29,16 @@ impl Planned {
     }
 }
 
-/// Loads every spec of the list.
-pub fn load(paths: &[std::path::PathBuf]) -> Result<Vec<Compiled>> {
-    paths.iter().map(|p| crate::spec::load::load(p)).collect()
+/// Loads every spec of the list; with `strict` (`--strict`), invalid values are errors.
+pub fn load(paths: &[std::path::PathBuf], strict: bool) -> Result<Vec<Compiled>> {
+    paths
+        .iter()
+        .map(|p| {
+            let mut spec = crate::spec::load::load(p)?;
+            spec.strict |= strict;
+            Ok(spec)
+        })
+        .collect()
 }
 
 /// The database URL of a folder: as for one spec, the first spec of the folder deciding.

@@ -149,6 +149,7 @@ mod tests {
                 id: name.into(),
             }],
             cluster: 0,
+            invalid_only: Vec::new(),
         };
         let desired: Vec<DesiredRecord> = ["Acme", "Acme", "Bolt", "Acme", "acme-2", "Acme"]
             .into_iter()

@@ -61,6 +61,9 @@ pub struct Summary {
     pub no_op: usize,
     pub excluded: usize,
     pub review: usize,
+    /// Absent from plans saved by older versions.
+    #[serde(default)]
+    pub invalid: usize,
 }
 
 /// The first fields of a saved plan, read before the rest to tell what the file is.
@@ -97,6 +100,7 @@ struct PlanOut<'a> {
     changes: &'a [Change],
     missing: &'a [Missing],
     excluded: &'a [super::ExcludedItem],
+    invalid: &'a [super::InvalidItem],
     review: &'a [super::ReviewItem],
     fingerprint: &'a str,
     rows_read: usize,
@@ -247,6 +251,7 @@ pub fn save(path: &Path, spec: &Compiled, plan: &Plan, url: &str, options: Optio
                 no_op: s.no_op,
                 excluded: plan.excluded.len(),
                 review: plan.review.len(),
+                invalid: plan.invalid.len(),
             }
         },
         plan: PlanOut {
@@ -257,6 +262,7 @@ pub fn save(path: &Path, spec: &Compiled, plan: &Plan, url: &str, options: Optio
             changes: &plan.changes,
             missing: &plan.missing,
             excluded: &plan.excluded,
+            invalid: &plan.invalid,
             review: &plan.review,
             fingerprint: &plan.fingerprint,
             rows_read: plan.rows_read,

@@ -135,6 +135,42 @@ pub struct ExcludedItem {
     pub rule: String,
 }
 
+/// A source value that failed its field type, listed and left out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InvalidItem {
+    pub record: SourceRef,
+    /// Where the record is in its source (`line 14`).
+    pub row: String,
+    /// Index of the field.
+    pub field: usize,
+    /// The value as the source wrote it; for a sensitive field, the mask, so that a plan saved
+    /// or recorded never holds it.
+    pub value: String,
+    /// Why it was refused (`not a phone number ...`).
+    pub reason: String,
+}
+
+impl InvalidItem {
+    /// From a value the pipeline set aside.
+    pub fn of(spec: &Compiled, v: &crate::normalize::Invalid) -> InvalidItem {
+        let sensitive = spec.sensitive.get(v.field).copied().unwrap_or(false);
+        InvalidItem {
+            record: SourceRef {
+                source: spec.sources[v.source].name.clone(),
+                id: v.id.clone(),
+            },
+            row: v.row.clone(),
+            field: v.field,
+            value: if sensitive {
+                crate::render::json::MASK.to_string()
+            } else {
+                v.text.clone()
+            },
+            reason: v.reason.clone(),
+        }
+    }
+}
+
 /// How records were matched: the comparisons used and where they came from, so that a plan
 /// made with comparisons derived from the field types, or with matching off, says so.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -157,6 +193,39 @@ impl MatchingModel {
     }
 }
 
+/// Strict mode for a plan made without resolving (the no-change shortcut, a saved plan):
+/// the invalid values it lists are errors, worded as when resolving.
+pub fn strict(spec: &Compiled, plan: &Plan) -> crate::error::Result<()> {
+    if !spec.strict || plan.invalid.is_empty() {
+        return Ok(());
+    }
+    let problems = plan
+        .invalid
+        .iter()
+        .map(|v| {
+            let source = spec.sources.iter().find(|s| s.name == v.record.source);
+            let masked = plan.sensitive.get(v.field).copied().unwrap_or(false);
+            crate::error::SourceProblem {
+                source_name: v.record.source.clone(),
+                file: source.map(crate::source::describe).unwrap_or_default(),
+                row: Some(format!("{} (id {})", v.row, v.record.id)),
+                message: format!(
+                    "field `{}`: {} is {}",
+                    plan.fields.get(v.field).map_or("?", |f| f.0.as_str()),
+                    if masked {
+                        v.value.clone()
+                    } else {
+                        format!("{:?}", v.value)
+                    },
+                    v.reason
+                ),
+                help: None,
+            }
+        })
+        .collect();
+    Err(crate::error::InvalidValues { problems }.into())
+}
+
 /// The whole plan for one resource.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
@@ -170,6 +239,9 @@ pub struct Plan {
     pub changes: Vec<Change>,
     pub missing: Vec<Missing>,
     pub excluded: Vec<ExcludedItem>,
+    /// Source values that failed their field type, left out.
+    #[serde(default)]
+    pub invalid: Vec<InvalidItem>,
     pub review: Vec<ReviewItem>,
     /// Fingerprint of everything read from the database.
     pub fingerprint: String,
@@ -555,13 +627,17 @@ pub fn plan_with(
             },
             Some((ri, how)) => {
                 let row = &current.rows[*ri];
-                // Fields under `ignore_changes` keep what the row holds.
+                // Fields under `ignore_changes` keep what the row holds, and so do fields
+                // left empty only because their source values were invalid: an invalid
+                // value never erases a good one.
                 let after: Vec<Value> = d
                     .values
                     .iter()
                     .enumerate()
                     .map(|(f, v)| {
-                        if spec.ignore_changes.get(f).copied().unwrap_or(false) {
+                        if spec.ignore_changes.get(f).copied().unwrap_or(false)
+                            || d.invalid_only.contains(&f)
+                        {
                             row.values[f].clone()
                         } else {
                             v.clone()
@@ -711,13 +787,17 @@ pub fn plan_with(
     let excluded = resolved
         .excluded
         .iter()
-        .map(|Excluded { source, id, rule }| ExcludedItem {
-            record: SourceRef {
-                source: spec.sources[*source].name.clone(),
-                id: id.clone(),
+        .map(
+            |Excluded {
+                 source, id, rule, ..
+             }| ExcludedItem {
+                record: SourceRef {
+                    source: spec.sources[*source].name.clone(),
+                    id: id.clone(),
+                },
+                rule: rule.clone(),
             },
-            rule: rule.clone(),
-        })
+        )
         .collect();
 
     Plan {
@@ -732,6 +812,11 @@ pub fn plan_with(
         changes,
         missing,
         excluded,
+        invalid: resolved
+            .invalid
+            .iter()
+            .map(|v| InvalidItem::of(spec, v))
+            .collect(),
         review,
         fingerprint: current.fingerprint.clone(),
         rows_read: current.rows.len(),

@@ -23,7 +23,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{Action, Change, ExcludedItem, Missing, Options, Plan, Reason, ReviewItem};
+use super::{
+    Action, Change, ExcludedItem, InvalidItem, Missing, Options, Plan, Reason, ReviewItem,
+};
 use crate::db::read::{CurrentState, StateRow};
 use crate::merge::SourceRef;
 use crate::spec::compiled::{Compiled, Input};
@@ -49,6 +51,9 @@ pub struct Aside {
     pub excluded: Vec<ExcludedItem>,
     pub review: Vec<ReviewItem>,
     pub kept: Vec<Missing>,
+    /// Invalid values left out (absent from what older versions recorded).
+    #[serde(default)]
+    pub invalid: Vec<InvalidItem>,
 }
 
 impl Aside {
@@ -58,6 +63,7 @@ impl Aside {
             excluded: plan.excluded.clone(),
             review: plan.review.clone(),
             kept: plan.missing.clone(),
+            invalid: plan.invalid.clone(),
         }
     }
 }
@@ -375,6 +381,7 @@ pub fn plan(
         changes,
         missing: record.aside.kept.clone(),
         excluded: record.aside.excluded.clone(),
+        invalid: record.aside.invalid.clone(),
         review: record.aside.review.clone(),
         fingerprint: current.fingerprint.clone(),
         rows_read,

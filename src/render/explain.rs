@@ -96,6 +96,9 @@ pub fn summary(spec: &Compiled, resolved: &Resolved, timings: &Timings) -> Strin
             m.model.u_samples
         );
     }
+    for note in &m.model.notes {
+        let _ = writeln!(out, "  note: {note}");
+    }
     for (c, levels) in spec.matching.comparisons.iter().zip(&m.model.levels) {
         let _ = writeln!(
             out,
@@ -176,6 +179,7 @@ pub fn summary_json(spec: &Compiled, resolved: &Resolved, timings: &Timings) -> 
             "lambda": m.model.lambda,
             "iterations": m.model.iterations,
             "u_samples": m.model.u_samples,
+            "notes": m.model.notes,
             "comparisons": spec.matching.comparisons.iter().zip(&m.model.levels).map(|(c, levels)| json!({
                 "field": c.name,
                 "method": method_name(c.method),

@@ -1,6 +1,6 @@
 //! The plan for people, in the shape Terraform users know: `+` create, `~` update, `-` delete,
-//! field-level diffs with unchanged fields hidden, the excluded records with their rules,
-//! pairs to review, and a closing summary line. Styles are ANSI; the caller's stream strips
+//! field-level diffs with unchanged fields hidden, the excluded records with their rules, the
+//! source values left out as invalid, pairs to review, and a closing summary line. Styles are ANSI; the caller's stream strips
 //! them when the output is not a terminal or `NO_COLOR` is set.
 
 use std::fmt::Write as _;
@@ -135,6 +135,9 @@ pub fn render_with(plan: &Plan, opts: Options) -> String {
     if !plan.excluded.is_empty() {
         excluded(&mut out, plan, limit);
     }
+    if !plan.invalid.is_empty() {
+        invalid(&mut out, plan, limit);
+    }
     if !plan.review.is_empty() {
         let _ = writeln!(
             out,
@@ -233,6 +236,9 @@ fn summary_line(plan: &Plan) -> String {
     if !plan.excluded.is_empty() {
         aside.push(format!("{} excluded", count(plan.excluded.len())));
     }
+    if !plan.invalid.is_empty() {
+        aside.push(plural_count(plan.invalid.len(), "invalid value"));
+    }
     if !plan.review.is_empty() {
         aside.push(format!("{} to review", count(plan.review.len())));
     }
@@ -278,6 +284,60 @@ fn excluded(out: &mut String, plan: &Plan, limit: usize) {
         );
     }
     more(out, plan.excluded.len(), limit, "excluded");
+    out.push('\n');
+}
+
+/// Source values that failed their field type: each with its record, row, field and reason.
+/// They were left out: a create leaves the field empty, an update keeps what the row holds.
+fn invalid(out: &mut String, plan: &Plan, limit: usize) {
+    let _ = writeln!(
+        out,
+        "{}",
+        paint(
+            BOLD,
+            format!(
+                "Invalid values ({}), left out as if absent:",
+                count(plan.invalid.len())
+            )
+        )
+    );
+    if plan.invalid.len() > limit {
+        // Long lists say first how many each field has.
+        let mut by_field = vec![0usize; plan.fields.len()];
+        for v in &plan.invalid {
+            if let Some(n) = by_field.get_mut(v.field) {
+                *n += 1;
+            }
+        }
+        for (f, n) in by_field.into_iter().enumerate().filter(|(_, n)| *n > 0) {
+            let _ = writeln!(out, "  {} in {}", count(n), plan.fields[f].0);
+        }
+    }
+    let place = |v: &crate::plan::InvalidItem| format!("{} ({})", v.record, v.row);
+    let w = plan
+        .invalid
+        .iter()
+        .take(limit)
+        .map(|v| place(v).len())
+        .max()
+        .unwrap_or(0);
+    for v in plan.invalid.iter().take(limit) {
+        let masked = plan.sensitive.get(v.field).copied().unwrap_or(false);
+        let value = if masked {
+            v.value.clone()
+        } else {
+            format!("{:?}", v.value)
+        };
+        let _ = writeln!(
+            out,
+            "  ! {:w$}  {} = {value}: {}",
+            place(v),
+            plan.fields.get(v.field).map_or("?", |f| f.0.as_str()),
+            v.reason,
+            w = w
+        );
+    }
+    more(out, plan.invalid.len(), limit, "invalid values");
     out.push('\n');
 }
 

@@ -18,6 +18,8 @@ pub struct JsonPlan {
     pub summary: JsonSummary,
     pub changes: Vec<JsonChange>,
     pub excluded: Vec<JsonExcluded>,
+    /// Source values that failed their field type, left out (an addition to format 1).
+    pub invalid: Vec<JsonInvalid>,
     pub review: Vec<JsonReview>,
     pub kept: Vec<JsonKept>,
     /// Fields whose values are masked as `"(sensitive value)"`.
@@ -73,6 +75,8 @@ pub struct JsonSummary {
     pub no_op: usize,
     pub excluded: usize,
     pub review: usize,
+    /// How many source values failed their field type (an addition to format 1).
+    pub invalid: usize,
     /// Updates (counted in `update` too) that replace everything a row is known by.
     pub replace: usize,
 }
@@ -107,6 +111,19 @@ pub struct JsonExcluded {
     pub source: String,
     pub record: String,
     pub rule: String,
+}
+
+/// A source value that failed its field type: where it is, what it was, and why.
+#[derive(Serialize)]
+pub struct JsonInvalid {
+    pub source: String,
+    pub record: String,
+    /// Where the record is in its source (`line 14`).
+    pub row: String,
+    pub field: String,
+    /// As the source wrote it; `"(sensitive value)"` for a sensitive field.
+    pub value: String,
+    pub reason: String,
 }
 
 #[derive(Serialize)]
@@ -171,6 +188,7 @@ pub fn to_json(plan: &Plan) -> JsonPlan {
             no_op: s.no_op,
             excluded: plan.excluded.len(),
             review: plan.review.len(),
+            invalid: plan.invalid.len(),
             replace: s.replace,
         },
         changes: plan
@@ -215,6 +233,22 @@ pub fn to_json(plan: &Plan) -> JsonPlan {
                 source: e.record.source.clone(),
                 record: e.record.id.clone(),
                 rule: e.rule.clone(),
+            })
+            .collect(),
+        invalid: plan
+            .invalid
+            .iter()
+            .map(|v| JsonInvalid {
+                source: v.record.source.clone(),
+                record: v.record.id.clone(),
+                row: v.row.clone(),
+                field: plan
+                    .fields
+                    .get(v.field)
+                    .map(|f| f.0.clone())
+                    .unwrap_or_default(),
+                value: v.value.clone(),
+                reason: v.reason.clone(),
             })
             .collect(),
         review: plan
@@ -291,6 +325,7 @@ pub fn render_many(plans: &[Plan]) -> String {
         no_op: 0,
         excluded: 0,
         review: 0,
+        invalid: 0,
         replace: 0,
     };
     for r in &resources {
@@ -301,6 +336,7 @@ pub fn render_many(plans: &[Plan]) -> String {
         summary.excluded += r.summary.excluded;
         summary.replace += r.summary.replace;
         summary.review += r.summary.review;
+        summary.invalid += r.summary.invalid;
     }
     let all = JsonPlans {
         format_version: FORMAT_VERSION,

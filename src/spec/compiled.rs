@@ -49,6 +49,9 @@ pub struct Compiled {
     pub sensitive: Vec<bool>,
     /// Per field: set on create, never updated afterwards.
     pub ignore_changes: Vec<bool>,
+    /// A value that fails its field type is an error (`invalid: error`, `--strict`) rather
+    /// than listed and left out.
+    pub strict: bool,
 }
 
 /// The column `on_missing: soft_delete` sets, and its value.
@@ -125,6 +128,8 @@ pub struct Source {
     pub delimiter: u8,
     /// (target field index, where its value is in a source record).
     pub mapping: Vec<(usize, FieldPath)>,
+    /// Where each record's true entity id is (`truth:`), read only by `reconcile evaluate`.
+    pub truth: Option<FieldPath>,
 }
 
 #[derive(Debug, Clone)]
@@ -606,6 +611,7 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
                 id: s.id.as_deref().map(FieldPath::column),
                 delimiter: b',',
                 mapping,
+                truth: s.truth.as_deref().map(FieldPath::column),
             });
             continue;
         }
@@ -688,6 +694,7 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
             id: s.id.as_deref().map(FieldPath::parse),
             delimiter,
             mapping,
+            truth: s.truth.as_deref().map(FieldPath::parse),
         });
     }
     for (i, f) in fields.iter().enumerate() {
@@ -1012,6 +1019,7 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
             .values()
             .map(|f| f.ignore_changes)
             .collect(),
+        strict: spec.invalid == super::InvalidPolicy::Error,
     })
 }
 

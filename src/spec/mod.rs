@@ -43,6 +43,15 @@ pub struct Spec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(title = "Source priority", example = serde_json::json!(["production", "import"]))]
     pub priority: Vec<String>,
+    /// What a source value that fails its field type (a phone that is not a number, a
+    /// malformed email or date, text in an integer field) does. `list` (the default): the plan
+    /// lists it with its source, row, field and reason, and treats it as absent: the record's
+    /// other fields are used, and the value never overwrites what the table holds. `error`:
+    /// every such value is an error and nothing is planned, for CI (as `--strict`). Records
+    /// dropped by `exclude` are not checked.
+    #[serde(default)]
+    #[schemars(title = "Invalid values", example = serde_json::json!("error"))]
+    pub invalid: InvalidPolicy,
     /// Rules that drop records before matching. Every dropped record is listed in the plan.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(title = "Exclusion rules", example = serde_json::json!([{"name": "private customers", "when": {"field": "kind", "equals": "private"}}]))]
@@ -273,6 +282,12 @@ pub struct SourceSpec {
     #[serde(default, skip_serializing_if = "is_false")]
     #[schemars(title = "Deduplicate within the source", example = serde_json::json!(true))]
     pub dedupe: bool,
+    /// A column (path) holding each record's true entity id, for measuring matching with
+    /// `reconcile evaluate --truth`. Only `evaluate` reads it: it is never compared, merged or
+    /// written, so it cannot change a plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "True entity id (for evaluate only)", example = serde_json::json!("True Id"))]
+    pub truth: Option<String>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -607,8 +622,14 @@ pub enum CompareMethod {
     TokenSet,
     /// Email addresses: the same address, else the same domain.
     Email,
-    /// Phone numbers: the same E.164 number.
+    /// Phone numbers, by their digits whatever the separators or the field type: the same
+    /// number, else the same number written without its country or area code.
     Phone,
+    /// Street addresses: street types and directions abbreviated or not ("St" = "Street",
+    /// "N" = "North"), ordinals as words or digits ("7th" = "Seventh"), units, floors and
+    /// notes ("between 90th and 91st") left out; the house number agreeing or not is its own
+    /// evidence.
+    Address,
     /// Dates (YYYY-MM-DD or YYYYMMDD): exact, one character off, day and month swapped,
     /// within `days`.
     Date,
@@ -635,6 +656,18 @@ pub enum Survivorship {
     /// The first non-empty value in `priority` order.
     #[default]
     Priority,
+}
+
+/// What a value that fails its field type does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[schemars(title = "Invalid-value policy")]
+pub enum InvalidPolicy {
+    /// List the value in the plan and leave it out; the rest of the record is used.
+    #[default]
+    List,
+    /// Stop with an error naming every invalid value (as `--strict`).
+    Error,
 }
 
 /// Policy for managed rows whose record left every source.

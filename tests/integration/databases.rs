@@ -190,7 +190,8 @@ match:
 }
 
 on_each_backend! {
-    /// Bad source data fails with the file and row, and the table stays as it was.
+    /// Bad source data fails with the file and row in strict mode, and the table stays as it
+    /// was.
     fn bad_input_names_the_row_and_writes_nothing(ws) {
         ws.run(&["apply", "--auto-approve"]).ok();
         let before = ws.query("SELECT id, name, email FROM customers ORDER BY id");
@@ -199,7 +200,7 @@ on_each_backend! {
             "events@venue.co.za",
             "events-at-venue",
         );
-        let run = ws.run(&["apply", "--auto-approve"]).fails();
+        let run = ws.run(&["apply", "--auto-approve", "--strict"]).fails();
         assert!(run.stderr.contains("import_customers.csv"), "{}", run.stderr);
         assert!(run.stderr.contains("\"events-at-venue\" is not an email address"), "{}", run.stderr);
         assert_eq!(before, ws.query("SELECT id, name, email FROM customers ORDER BY id"));
