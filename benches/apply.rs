@@ -60,6 +60,7 @@ fn plan(spec: &Compiled, rows: usize, fingerprint: String) -> Plan {
                 id: i.to_string(),
             }],
             write_state: true,
+            replaces: false,
         })
         .collect();
     Plan {
@@ -74,6 +75,7 @@ fn plan(spec: &Compiled, rows: usize, fingerprint: String) -> Plan {
         changes,
         missing: Vec::new(),
         excluded: Vec::new(),
+        invalid: Vec::new(),
         review: Vec::new(),
         fingerprint,
         rows_read: 0,
@@ -82,6 +84,8 @@ fn plan(spec: &Compiled, rows: usize, fingerprint: String) -> Plan {
         read: Default::default(),
         inputs: None,
         shortcut: None,
+        matching: Default::default(),
+        unlisted: 0,
     }
 }
 
@@ -130,6 +134,7 @@ fn update_plan(spec: &Compiled, current: &read::CurrentState, n: usize) -> Plan 
                 id,
             }],
             write_state: true,
+            replaces: false,
         });
     }
     // In address order, as a plan lists its changes: "customer-10" before "customer-2", so

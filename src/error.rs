@@ -39,25 +39,64 @@ pub struct SpecErrors {
 
 /// A problem in a source file or one of its records.
 #[derive(Debug, Error, Diagnostic, Clone)]
-#[error("source `{source_name}` ({file}){}: {message}", .row.as_ref().map(|r| format!(", {r}")).unwrap_or_default())]
+#[error(
+    "source `{source_name}` ({file}){}: {message}{}",
+    .row.as_ref().map(|r| format!(", {r}")).unwrap_or_default(),
+    // Shown in the message: a list of related problems shows each one's text only.
+    .help.as_ref().map(|h| format!("\n      help: {h}")).unwrap_or_default()
+)]
 pub struct SourceProblem {
     pub source_name: String,
     pub file: String,
-    /// "row 4", "line 12", "record 3 (id 17)".
+    /// "row 4", "line 12", "record 3 (id 17)"; `None` for the source as a whole.
     pub row: Option<String>,
     pub message: String,
+    /// What to do about it, when there is more to say than the message (a did-you-mean).
+    pub help: Option<String>,
 }
 
 /// One or more source problems.
-#[derive(Debug, Error, Diagnostic)]
+#[derive(Debug, Error)]
 #[error("{} in the sources", plural(.problems.len(), "problem"))]
-#[diagnostic(
-    code(reconcile::source),
-    help("fix the rows named above in the source files; nothing was written")
-)]
 pub struct SourceErrors {
+    pub problems: Vec<SourceProblem>,
+}
+
+/// Values that fail their field type, in strict mode (`invalid: error` or `--strict`).
+#[derive(Debug, Error, Diagnostic)]
+#[error("{} in the sources (strict mode)", plural(.problems.len(), "invalid value"))]
+#[diagnostic(
+    code(reconcile::invalid),
+    help(
+        "fix the values named above in the source files; nothing was written. Without \
+         `--strict` and `invalid: error` they are listed in the plan and left out"
+    )
+)]
+pub struct InvalidValues {
     #[related]
     pub problems: Vec<SourceProblem>,
+}
+
+impl Diagnostic for SourceErrors {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(Box::new("reconcile::source"))
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        // A mapping that names what the data lacks is fixed in the spec (or the file); a bad
+        // row, in the file.
+        Some(Box::new(
+            if self.problems.iter().any(|p| p.help.is_some()) {
+                "fix the mappings or files named above; nothing was written"
+            } else {
+                "fix the rows named above in the source files; nothing was written"
+            },
+        ))
+    }
+
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
+        Some(Box::new(self.problems.iter().map(|p| p as &dyn Diagnostic)))
+    }
 }
 
 #[derive(Debug, Error, Diagnostic)]
@@ -69,6 +108,10 @@ pub enum Error {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Sources(#[from] SourceErrors),
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Invalid(#[from] InvalidValues),
 
     #[error("cannot read spec {}: {reason}", .path.display())]
     #[diagnostic(
@@ -113,6 +156,14 @@ pub enum Error {
     #[error("{0}")]
     #[diagnostic(code(reconcile::io))]
     Io(String),
+
+    #[error("evaluate: {message}")]
+    #[diagnostic(code(reconcile::evaluate))]
+    Evaluate {
+        message: String,
+        #[help]
+        help: Option<String>,
+    },
 }
 
 impl Error {

@@ -1,5 +1,7 @@
 //! Exclusion: records that meet a rule of the spec are dropped before matching, and each is
-//! reported with the first rule that dropped it.
+//! reported with the first rule that dropped it. Rules see a value that failed its field type
+//! as the text the source wrote: exclusion comes before such values are set aside, so an
+//! excluded record's values are never reported as invalid.
 
 use crate::normalize::Record;
 use crate::spec::compiled::{Compiled, Predicate};
@@ -9,6 +11,8 @@ use crate::value::Value;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Excluded {
     pub source: usize,
+    /// Position of the record among its source's records, as read.
+    pub index: usize,
     pub id: String,
     pub rule: String,
 }
@@ -21,7 +25,8 @@ pub fn exclude(spec: &Compiled, sources: Vec<Vec<Record>>) -> (Vec<Vec<Record>>,
         .map(|records| {
             records
                 .into_iter()
-                .filter(|r| {
+                .enumerate()
+                .filter(|(index, r)| {
                     let rule = spec.exclude.iter().find(|rule| {
                         (rule.sources.is_empty() || rule.sources.contains(&r.source))
                             && holds(&rule.when, &r.values)
@@ -30,6 +35,7 @@ pub fn exclude(spec: &Compiled, sources: Vec<Vec<Record>>) -> (Vec<Vec<Record>>,
                         Some(rule) => {
                             excluded.push(Excluded {
                                 source: r.source,
+                                index: *index,
                                 id: r.id.clone(),
                                 rule: rule.name.clone(),
                             });
@@ -38,6 +44,7 @@ pub fn exclude(spec: &Compiled, sources: Vec<Vec<Record>>) -> (Vec<Vec<Record>>,
                         None => true,
                     }
                 })
+                .map(|(_, r)| r)
                 .collect()
         })
         .collect();

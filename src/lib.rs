@@ -10,6 +10,7 @@ pub mod cli;
 pub mod collections;
 pub mod db;
 pub mod error;
+pub mod evaluate;
 pub mod exclude;
 pub mod matching;
 pub mod merge;

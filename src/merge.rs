@@ -1,11 +1,14 @@
 //! Merge: each cluster becomes one golden record. Per field, the first non-empty value in
-//! priority order survives, and every value keeps its provenance (`source:record-id`).
+//! priority order survives, and every value keeps its provenance (`source:record-id`). A
+//! value that failed its field type counts as empty; a field left empty only because of such
+//! values is marked, so that the plan keeps what the row holds rather than erasing it.
 
 use std::fmt;
 
+use crate::collections::HashMap;
 use crate::error::{SourceErrors, SourceProblem};
 use crate::matching::Matches;
-use crate::normalize::Record;
+use crate::normalize::{Invalid, Record};
 use crate::source;
 use crate::spec::compiled::Compiled;
 use crate::value::Value;
@@ -36,6 +39,9 @@ pub struct DesiredRecord {
     pub members: Vec<SourceRef>,
     /// Index of the cluster in the match result.
     pub cluster: usize,
+    /// Fields left empty only because every value the members had failed the field's type:
+    /// an update keeps what the row holds in them.
+    pub invalid_only: Vec<usize>,
 }
 
 impl DesiredRecord {
@@ -59,14 +65,19 @@ pub fn source_of<'a>(
 }
 
 /// Merges every cluster. A golden record missing a required field is a problem naming its
-/// members.
+/// members. `invalid` lists the values set aside as invalid (positions among `kept`).
 pub fn merge(
     spec: &Compiled,
     kept: &[Vec<Record>],
     matches: &Matches,
+    invalid: &[Invalid],
 ) -> Result<Vec<DesiredRecord>, SourceErrors> {
     let mut out = Vec::with_capacity(matches.clusters.len());
     let mut problems = Vec::new();
+    let invalid_at: HashMap<(usize, usize, usize), &Invalid> = invalid
+        .iter()
+        .map(|v| ((v.source, v.index, v.field), v))
+        .collect();
     for (ci, cluster) in matches.clusters.iter().enumerate() {
         let mut members = cluster.members.clone();
         members.sort();
@@ -80,6 +91,7 @@ pub fn merge(
             .collect();
         let mut values = Vec::with_capacity(spec.fields.len());
         let mut provenance = Vec::with_capacity(spec.fields.len());
+        let mut invalid_only = Vec::new();
         for (fi, field) in spec.fields.iter().enumerate() {
             match records.iter().position(|r| !r.values[fi].is_null()) {
                 Some(m) => {
@@ -87,6 +99,17 @@ pub fn merge(
                     provenance.push(Some(m as u32));
                 }
                 None => {
+                    let refused: Vec<&Invalid> = if invalid_at.is_empty() {
+                        Vec::new()
+                    } else {
+                        members
+                            .iter()
+                            .filter_map(|m| invalid_at.get(&(m.source, m.index, fi)).copied())
+                            .collect()
+                    };
+                    if !refused.is_empty() {
+                        invalid_only.push(fi);
+                    }
                     if field.required {
                         let first = records[0];
                         let source = &spec.sources[first.source];
@@ -95,13 +118,24 @@ pub fn merge(
                             file: source::describe(source),
                             row: Some(format!("{} (id {})", first.row, first.id)),
                             message: format!(
-                                "required field `{}` is empty in every matched record ({})",
+                                "required field `{}` is empty in every matched record ({}){}",
                                 field.name,
                                 refs.iter()
                                     .map(ToString::to_string)
                                     .collect::<Vec<_>>()
-                                    .join(", ")
+                                    .join(", "),
+                                refused
+                                    .iter()
+                                    .map(|v| format!(
+                                        "; {} of {}:{} is {}",
+                                        v.shown(spec),
+                                        spec.sources[v.source].name,
+                                        v.id,
+                                        v.reason
+                                    ))
+                                    .collect::<String>()
                             ),
+                            help: None,
                         });
                     }
                     values.push(Value::Null);
@@ -114,6 +148,7 @@ pub fn merge(
             provenance,
             members: refs,
             cluster: ci,
+            invalid_only,
         });
     }
     if problems.is_empty() {

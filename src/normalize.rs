@@ -9,7 +9,7 @@ use crate::collections::HashMap;
 use rayon::prelude::*;
 use unicode_normalization::UnicodeNormalization;
 
-use crate::error::{SourceErrors, SourceProblem};
+use crate::error::{InvalidValues, SourceProblem};
 use crate::source::{self, RawRecord};
 use crate::spec::FieldType;
 use crate::spec::compiled::{Compiled, Field};
@@ -27,46 +27,101 @@ pub struct Record {
     pub values: Vec<Value>,
 }
 
-/// Normalises every record of every source.
-pub fn normalize_all(
-    spec: &Compiled,
-    raw: Vec<Vec<RawRecord>>,
-) -> Result<Vec<Vec<Record>>, SourceErrors> {
+/// A source value that fails its field's type: a phone that is not a number, a malformed
+/// email or date. It never stops the run: it is listed in the plan and treated as absent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    /// Index of the source.
+    pub source: usize,
+    /// Position of the record among its source's records: as read by [`normalize_all`],
+    /// among the kept records after [`set_aside`].
+    pub index: usize,
+    pub id: String,
+    /// Where the record is in its source, for messages.
+    pub row: String,
+    /// Index of the target field.
+    pub field: usize,
+    /// The value as the source wrote it, white space cleaned.
+    pub text: String,
+    /// Why it was refused, without the value: `not an email address`.
+    pub reason: String,
+}
+
+impl Invalid {
+    /// The value as shown: masked when the field is sensitive.
+    pub fn shown(&self, spec: &Compiled) -> String {
+        if spec.sensitive.get(self.field).copied().unwrap_or(false) {
+            crate::render::json::MASK.to_string()
+        } else {
+            format!("{:?}", self.text)
+        }
+    }
+
+    /// The value as a problem of its source, the form strict mode reports it in:
+    /// ``field `email`: "x" is not an email address``.
+    pub fn problem(&self, spec: &Compiled) -> SourceProblem {
+        let source = &spec.sources[self.source];
+        SourceProblem {
+            source_name: source.name.clone(),
+            file: source::describe(source),
+            row: Some(format!("{} (id {})", self.row, self.id)),
+            message: format!(
+                "field `{}`: {} is {}",
+                spec.fields[self.field].name,
+                self.shown(spec),
+                self.reason
+            ),
+            help: None,
+        }
+    }
+}
+
+/// Records normalised, with the values that failed their type.
+#[derive(Debug, Clone, Default)]
+pub struct Normalised {
+    /// Per source, in the order read. An invalid value is still here, as [`Value::Text`] of
+    /// what the source wrote, so that exclusion rules see it; [`set_aside`] empties it.
+    pub records: Vec<Vec<Record>>,
+    pub invalid: Vec<Invalid>,
+}
+
+/// A value refused by its field type: the text as read, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    pub text: String,
+    /// Without the value: `not a phone number (read with default region ZA)`.
+    pub reason: String,
+}
+
+/// Normalises every record of every source. A value that fails its field type is kept
+/// aside in [`Normalised::invalid`] rather than stopping the run.
+pub fn normalize_all(spec: &Compiled, raw: Vec<Vec<RawRecord>>) -> Normalised {
     // Records are independent: normalise them in parallel, each worker with its own phone
-    // cache, keeping the input order of records and of problems.
-    let mut problems = Vec::new();
+    // cache, keeping the input order of records and of invalid values.
+    let mut invalid = Vec::new();
     let mut out = Vec::with_capacity(raw.len());
     for records in raw {
-        let results: Vec<(Record, Vec<SourceProblem>)> = records
+        let results: Vec<(Record, Vec<Invalid>)> = records
             .into_par_iter()
-            .map_init(PhoneCache::default, |phones, r| {
-                let mut problems = Vec::new();
+            .enumerate()
+            .map_init(PhoneCache::default, |phones, (index, r)| {
+                let mut bad = Vec::new();
                 let mut values = Vec::with_capacity(r.fields.len());
                 for (fi, (field, v)) in spec.fields.iter().zip(&r.fields).enumerate() {
                     match normalize_value(field, v, phones) {
                         Ok(v) => values.push(v),
-                        Err(message) => {
-                            // The reason quotes the value; a sensitive one is not shown.
-                            let message = if spec.sensitive.get(fi) == Some(&true) {
-                                format!(
-                                    "the value is not a valid {} (not shown: the field is \
-                                     sensitive)",
-                                    serde_json::to_value(field.kind)
-                                        .ok()
-                                        .and_then(|v| v.as_str().map(String::from))
-                                        .unwrap_or_default()
-                                )
-                            } else {
-                                message
-                            };
-                            let source = &spec.sources[r.source];
-                            problems.push(SourceProblem {
-                                source_name: source.name.clone(),
-                                file: source::describe(source),
-                                row: Some(format!("{} (id {})", r.row, r.id)),
-                                message: format!("field `{}`: {message}", field.name),
+                        Err(rejected) => {
+                            // Exclusion rules still see what the source wrote.
+                            values.push(Value::Text(rejected.text.clone()));
+                            bad.push(Invalid {
+                                source: r.source,
+                                index,
+                                id: r.id.clone(),
+                                row: r.row.clone(),
+                                field: fi,
+                                text: rejected.text,
+                                reason: rejected.reason,
                             });
-                            values.push(Value::Null);
                         }
                     }
                 }
@@ -76,21 +131,62 @@ pub fn normalize_all(
                     row: r.row,
                     values,
                 };
-                (record, problems)
+                (record, bad)
             })
             .collect();
         let mut normalised = Vec::with_capacity(results.len());
-        for (record, p) in results {
+        for (record, bad) in results {
             normalised.push(record);
-            problems.extend(p);
+            invalid.extend(bad);
         }
         out.push(normalised);
     }
-    if problems.is_empty() {
-        Ok(out)
-    } else {
-        Err(SourceErrors { problems })
+    Normalised {
+        records: out,
+        invalid,
     }
+}
+
+/// After exclusion: the invalid values of the records kept, their values emptied so that no
+/// later stage (matching, merging) uses them, and their indexes made positions among the
+/// kept records. Invalid values of excluded records are dropped unreported: an excluded
+/// record is not validated. `excluded` lists what [`crate::exclude::exclude`] dropped.
+pub fn set_aside(
+    kept: &mut [Vec<Record>],
+    excluded: &[crate::exclude::Excluded],
+    invalid: Vec<Invalid>,
+) -> Vec<Invalid> {
+    // Per source, the positions (as read) of the excluded records, in order.
+    let mut dropped: Vec<Vec<usize>> = vec![Vec::new(); kept.len()];
+    for e in excluded {
+        dropped[e.source].push(e.index);
+    }
+    for d in &mut dropped {
+        d.sort_unstable();
+    }
+    let mut out = Vec::with_capacity(invalid.len());
+    for mut v in invalid {
+        let gone = &dropped[v.source];
+        let before = gone.partition_point(|&i| i < v.index);
+        if gone.get(before) == Some(&v.index) {
+            continue;
+        }
+        v.index -= before;
+        kept[v.source][v.index].values[v.field] = Value::Null;
+        out.push(v);
+    }
+    out
+}
+
+/// Strict mode (`invalid: error`, `--strict`): every invalid value is an error naming its
+/// source, row, field and reason.
+pub fn strict(spec: &Compiled, invalid: &[Invalid]) -> Result<(), InvalidValues> {
+    if !spec.strict || invalid.is_empty() {
+        return Ok(());
+    }
+    Err(InvalidValues {
+        problems: invalid.iter().map(|v| v.problem(spec)).collect(),
+    })
 }
 
 /// Entries a phone cache holds before it starts again.
@@ -130,10 +226,10 @@ fn parse_phone(
         Some(r) => format!(" (read with default region {})", r.as_ref()),
         None => " (no `region` is set on the field, so it needs a leading +country code)".into(),
     };
-    let number = phonenumber::parse(region, raw)
-        .map_err(|_| format!("{raw:?} is not a phone number{}", hint()))?;
+    let number =
+        phonenumber::parse(region, raw).map_err(|_| format!("not a phone number{}", hint()))?;
     if !validator.is_valid(&number) {
-        return Err(format!("{raw:?} is not a valid phone number{}", hint()));
+        return Err(format!("not a valid phone number{}", hint()));
     }
     Ok(crate::phone::e164(&number))
 }
@@ -180,12 +276,13 @@ fn as_text(raw: &serde_json::Value) -> Option<String> {
     }
 }
 
-/// Normalises one value for a field.
+/// Normalises one value for a field; a value that fails the field's type is rejected with
+/// the reason.
 pub fn normalize_value(
     field: &Field,
     raw: &serde_json::Value,
     phones: &mut PhoneCache,
-) -> Result<Value, String> {
+) -> Result<Value, Rejected> {
     if field.kind == FieldType::Json {
         return normalize_json(raw);
     }
@@ -204,6 +301,10 @@ pub fn normalize_value(
         // The name of a referenced record: resolved to its address when planning.
         return Ok(Value::Text(text));
     }
+    let reject = |reason: String| Rejected {
+        text: text.clone(),
+        reason,
+    };
     match field.kind {
         FieldType::Text => Ok(Value::Text(text)),
         FieldType::Email => {
@@ -211,39 +312,43 @@ pub fn normalize_value(
             if is_email(&email) {
                 Ok(Value::Text(email))
             } else {
-                Err(format!("{text:?} is not an email address"))
+                Err(reject("not an email address".into()))
             }
         }
-        FieldType::Phone => phones.parse(&text, field.region).map(Value::Text),
+        FieldType::Phone => phones
+            .parse(&text, field.region)
+            .map(Value::Text)
+            .map_err(reject),
         FieldType::Integer => match raw {
             serde_json::Value::Number(n) => n
                 .as_i64()
                 .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
                 .map(Value::Int)
-                .ok_or_else(|| format!("{n} is not a whole number")),
+                .ok_or_else(|| reject("not a whole number".into())),
             _ => text
                 .replace(['_', ' '], "")
                 .parse::<i64>()
                 .map(Value::Int)
-                .map_err(|_| format!("{text:?} is not a whole number")),
+                .map_err(|_| reject("not a whole number".into())),
         },
         FieldType::Boolean => match text.to_lowercase().as_str() {
             "true" | "yes" | "y" | "1" | "t" => Ok(Value::Bool(true)),
             "false" | "no" | "n" | "0" | "f" => Ok(Value::Bool(false)),
-            _ => Err(format!("{text:?} is not true or false")),
+            _ => Err(reject("not true or false".into())),
         },
         FieldType::Decimal => crate::types::decimal(&text)
             .map(Value::Text)
-            .ok_or_else(|| format!("{text:?} is not a decimal number")),
+            .ok_or_else(|| reject("not a decimal number".into())),
         FieldType::Date => crate::types::date(&text)
             .map(Value::Text)
-            .ok_or_else(|| format!("{text:?} is not a date (write it as YYYY-MM-DD)")),
+            .ok_or_else(|| reject("not a date (write it as YYYY-MM-DD)".into())),
         FieldType::Timestamp => crate::types::timestamp(&text)
             .map(Value::Text)
             .ok_or_else(|| {
-                format!(
-                    "{text:?} is not a timestamp (write it as YYYY-MM-DD HH:MM:SS, optionally \
-                     with a fraction of at most 6 digits and a zone such as Z or +02:00)"
+                reject(
+                    "not a timestamp (write it as YYYY-MM-DD HH:MM:SS, optionally with a \
+                     fraction of at most 6 digits and a zone such as Z or +02:00)"
+                        .into(),
                 )
             }),
         FieldType::Json => normalize_json(raw),
@@ -252,13 +357,16 @@ pub fn normalize_value(
 
 /// A JSON field keeps structure: text (from CSV, SQL or a JSON string) is parsed as JSON,
 /// anything else is taken as it is. White space inside is never touched.
-fn normalize_json(raw: &serde_json::Value) -> Result<Value, String> {
+fn normalize_json(raw: &serde_json::Value) -> Result<Value, Rejected> {
     match raw {
         serde_json::Value::Null => Ok(Value::Null),
         serde_json::Value::String(s) if s.trim().is_empty() => Ok(Value::Null),
         serde_json::Value::String(s) => crate::types::json_text(s.trim())
             .map(Value::Text)
-            .ok_or_else(|| format!("{:?} is not valid JSON", s.trim())),
+            .ok_or_else(|| Rejected {
+                text: s.trim().to_string(),
+                reason: "not valid JSON".into(),
+            }),
         other => Ok(Value::Text(crate::types::json(other))),
     }
 }
@@ -297,8 +405,106 @@ mod tests {
         }
     }
 
-    fn norm(kind: FieldType, raw: serde_json::Value) -> Result<Value, String> {
+    fn norm(kind: FieldType, raw: serde_json::Value) -> Result<Value, Rejected> {
         normalize_value(&field(kind), &raw, &mut PhoneCache::default())
+    }
+
+    /// Three inline records with a phone each: one good, one invalid, one invalid but
+    /// excluded by a rule that looks at the text the source wrote.
+    fn spec(extra: &str) -> Compiled {
+        crate::spec::load::load_str(
+            &format!(
+                "version: 1\nresource: r\ntarget:\n  table: t\n  fields:\n    name: {{ type: text }}\n    \
+                 phone: {{ type: phone, region: ZA }}\n    secret: {{ type: email, sensitive: true }}\n\
+                 sources:\n  s:\n    id: id\n    inline:\n      \
+                 - {{ id: 1, name: Good, phone: 082 874 8637, secret: a@b.co }}\n      \
+                 - {{ id: 2, name: Skipped, phone: n/a, secret: nope }}\n      \
+                 - {{ id: 3, name: Bad, phone: 310/788-, secret: also-nope }}\n    \
+                 fields: {{ name: name, phone: phone, secret: secret }}\n\
+                 exclude:\n  - name: no phone\n    when: {{ field: phone, equals: n/a }}\n{extra}"
+            ),
+            std::path::Path::new("spec.yaml"),
+        )
+        .expect("the spec loads")
+    }
+
+    fn resolve_stages(spec: &Compiled) -> (Vec<Vec<Record>>, Vec<Invalid>) {
+        let raw = source::load_all(spec).unwrap();
+        let normalised = normalize_all(spec, raw);
+        let (mut kept, excluded) = crate::exclude::exclude(spec, normalised.records);
+        assert_eq!(excluded.len(), 1, "the rule saw the invalid text `n/a`");
+        assert_eq!(excluded[0].id, "2");
+        let invalid = set_aside(&mut kept, &excluded, normalised.invalid);
+        (kept, invalid)
+    }
+
+    #[test]
+    fn a_rejected_value_keeps_its_text_and_a_reason_without_it() {
+        let r = norm(FieldType::Phone, " 310/788- ".into()).unwrap_err();
+        assert_eq!(r.text, "310/788-");
+        assert!(
+            r.reason.starts_with("not a valid phone number"),
+            "{}",
+            r.reason
+        );
+        assert!(!r.reason.contains("310"), "{}", r.reason);
+        let r = norm(FieldType::Integer, serde_json::json!(1.5)).unwrap_err();
+        assert_eq!(
+            (r.text.as_str(), r.reason.as_str()),
+            ("1.5", "not a whole number")
+        );
+        let r = norm(FieldType::Date, "31/12/2024".into()).unwrap_err();
+        assert!(r.reason.starts_with("not a date"), "{}", r.reason);
+    }
+
+    #[test]
+    fn invalid_values_are_set_aside_and_excluded_records_are_not_validated() {
+        let spec = spec("");
+        let (kept, invalid) = resolve_stages(&spec);
+        // Records 1 and 3 are kept; record 3's phone and email are invalid, and emptied.
+        assert_eq!(kept[0].len(), 2);
+        assert_eq!(kept[0][1].id, "3");
+        assert_eq!(kept[0][1].values[0], Value::Text("Bad".into()));
+        assert_eq!(kept[0][1].values[1], Value::Null);
+        assert_eq!(kept[0][1].values[2], Value::Null);
+        assert_eq!(
+            kept[0][0].values[1],
+            Value::Text("+27828748637".into()),
+            "good values are untouched"
+        );
+        // Only record 3's values are listed, at its place among the kept records: the
+        // excluded record 2 had two invalid values too, and they are not reported.
+        let listed: Vec<(&str, usize, usize, &str)> = invalid
+            .iter()
+            .map(|v| (v.id.as_str(), v.index, v.field, v.text.as_str()))
+            .collect();
+        assert_eq!(
+            listed,
+            vec![("3", 1, 1, "310/788-"), ("3", 1, 2, "also-nope")]
+        );
+        assert!(!spec.strict);
+        assert!(strict(&spec, &invalid).is_ok());
+    }
+
+    #[test]
+    fn strict_mode_names_each_value_and_masks_sensitive_ones() {
+        let spec = spec("invalid: error\n");
+        assert!(spec.strict);
+        let (_, invalid) = resolve_stages(&spec);
+        let err = strict(&spec, &invalid).unwrap_err();
+        let text: Vec<String> = err.problems.iter().map(ToString::to_string).collect();
+        assert_eq!(text.len(), 2, "{text:?}");
+        assert!(
+            text[0].contains("(id 3): field `phone`: \"310/788-\" is not a valid phone number"),
+            "{}",
+            text[0]
+        );
+        assert!(
+            text[1].contains("field `secret`: (sensitive value) is not an email address"),
+            "{}",
+            text[1]
+        );
+        assert!(!text[1].contains("also-nope"));
     }
 
     #[test]

@@ -1,12 +1,13 @@
-//! The pipeline on one screen: spec → records → normalise → exclude → match → merge.
-//! Each stage takes plain data and returns plain data; only the source readers do I/O.
+//! The pipeline on one screen: spec → records → normalise → exclude → set aside invalid
+//! values → match → merge. Each stage takes plain data and returns plain data; only the
+//! source readers do I/O.
 //! The plan stage (desired state against the database) follows in [`crate::plan`].
 
 use crate::error::Result;
 use crate::exclude::{self, Excluded};
 use crate::matching::{self, Matches};
 use crate::merge::{self, DesiredRecord};
-use crate::normalize::{self, Record};
+use crate::normalize::{self, Invalid, Record};
 use crate::progress;
 use crate::source;
 use crate::spec::compiled::Compiled;
@@ -17,6 +18,8 @@ pub struct Resolved {
     /// Records that passed exclusion, per source in priority order.
     pub kept: Vec<Vec<Record>>,
     pub excluded: Vec<Excluded>,
+    /// Values of kept records that failed their field type, set aside (empty in `kept`).
+    pub invalid: Vec<Invalid>,
     pub matches: Matches,
     /// One golden record per cluster (same order as `matches.clusters`).
     pub desired: Vec<DesiredRecord>,
@@ -28,16 +31,19 @@ pub fn resolve(spec: &Compiled) -> Result<Resolved> {
     let raw = source::load_all(spec)?;
     drop(stage);
     let stage = progress::stage("normalise");
-    let records = normalize::normalize_all(spec, raw)?;
+    let normalised = normalize::normalize_all(spec, raw);
     drop(stage);
-    let (kept, excluded) = exclude::exclude(spec, records);
+    let (mut kept, excluded) = exclude::exclude(spec, normalised.records);
+    let invalid = normalize::set_aside(&mut kept, &excluded, normalised.invalid);
+    normalize::strict(spec, &invalid)?;
     let matches = matching::cluster(&spec.matching, &kept);
     let stage = progress::stage("merge");
-    let desired = merge::merge(spec, &kept, &matches)?;
+    let desired = merge::merge(spec, &kept, &matches, &invalid)?;
     drop(stage);
     Ok(Resolved {
         kept,
         excluded,
+        invalid,
         matches,
         desired,
     })

@@ -18,7 +18,7 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode> {
     let mut out = anstream::stdout();
     let io = |e: std::io::Error| Error::Io(format!("cannot write to the terminal: {e}"));
     if args.plan_file.is_none() {
-        let specs = super::multi::load(&super::find_specs(&args.spec.file)?)?;
+        let specs = super::multi::load(&super::find_specs(&args.spec.file)?, args.spec.strict)?;
         if super::multi::needs_group(&specs, &args.target) {
             return run_many(&args, specs);
         }
@@ -30,12 +30,32 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode> {
     }
     let (spec, url, plan, miss) = match &args.plan_file {
         Some(file) => {
-            let saved = plan::file::load(file)?;
-            let spec = crate::spec::load::load(&saved.spec.path)?;
+            let mut saved = plan::file::load(file)?;
+            let mut spec = crate::spec::load::load(&saved.spec.path)?;
+            spec.strict |= args.spec.strict;
             let url = database_url(&args.db, &spec)?;
             saved.check_inputs(&spec, &url)?;
+            plan::strict(&spec, &saved.plan)?;
+            // The records up to date are counted in the file, not listed in it.
+            let listed = saved
+                .plan
+                .changes
+                .iter()
+                .filter(|c| c.action == plan::Action::NoOp)
+                .count();
+            saved.plan.unlisted = saved.summary.no_op.saturating_sub(listed);
+            if !saved.plan.has_writes() {
+                // Nothing to write, so no transaction will find the plan stale: the table
+                // is read here, and a plan made before another apply changed it is refused
+                // as any stale plan is.
+                check_unchanged(&spec, &url, &saved.plan)?;
+            }
             out.write_all(render::human::render(&saved.plan).as_bytes())
                 .map_err(io)?;
+            plan::guard::check_replacements(
+                &[&saved.plan],
+                saved.options.allow_replace || args.safety.allow_replace,
+            )?;
             (spec, url, saved.plan, None)
         }
         None => {
@@ -51,6 +71,7 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode> {
             )?;
             out.write_all(render::human::render(&made.plan).as_bytes())
                 .map_err(io)?;
+            plan::guard::check_replacements(&[&made.plan], args.safety.allow_replace)?;
             if made.plan.has_changes() && !args.auto_approve {
                 confirm(&mut out)?;
             }
@@ -92,6 +113,25 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Refuses a saved plan when the table or the state it was made against changed since.
+fn check_unchanged(
+    spec: &crate::spec::compiled::Compiled,
+    url: &str,
+    saved: &plan::Plan,
+) -> Result<()> {
+    let rt = runtime()?;
+    let current = rt.block_on(async {
+        let db = Database::open_read(url).await?;
+        let current = crate::db::read::read(&db, spec).await;
+        db.close().await;
+        current
+    })?;
+    if current.fingerprint == saved.fingerprint {
+        return Ok(());
+    }
+    Err(plan::file::stale_error(saved, &current))
+}
+
 /// `apply` of a folder of several specs (or with `--target`): one plan, one confirmation,
 /// one transaction.
 fn run_many(args: &ApplyArgs, specs: Vec<crate::spec::compiled::Compiled>) -> Result<ExitCode> {
@@ -104,6 +144,8 @@ fn run_many(args: &ApplyArgs, specs: Vec<crate::spec::compiled::Compiled>) -> Re
         render::human::render_many(&planned.plans, render::human::Options::default()).as_bytes(),
     )
     .map_err(io)?;
+    let plans: Vec<&plan::Plan> = planned.plans.iter().collect();
+    plan::guard::check_replacements(&plans, args.safety.allow_replace)?;
     if planned.has_changes() && !args.auto_approve {
         confirm(&mut out)?;
     }

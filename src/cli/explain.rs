@@ -29,13 +29,15 @@ pub fn resolve_timed(spec: &Compiled) -> Result<(Resolved, Timings)> {
     };
     let raw = source::load_all(spec)?;
     lap("load", &mut timings);
-    let records = normalize::normalize_all(spec, raw)?;
+    let normalised = normalize::normalize_all(spec, raw);
     lap("normalise", &mut timings);
-    let (kept, excluded) = exclude::exclude(spec, records);
+    let (mut kept, excluded) = exclude::exclude(spec, normalised.records);
+    let invalid = normalize::set_aside(&mut kept, &excluded, normalised.invalid);
+    normalize::strict(spec, &invalid)?;
     lap("exclude", &mut timings);
     let matches = matching::cluster(&spec.matching, &kept);
     lap("match", &mut timings);
-    let desired = merge::merge(spec, &kept, &matches)?;
+    let desired = merge::merge(spec, &kept, &matches, &invalid)?;
     lap("merge", &mut timings);
     let total = start.elapsed().as_secs_f64();
     let mut all: Timings = Vec::new();
@@ -56,6 +58,7 @@ pub fn resolve_timed(spec: &Compiled) -> Result<(Resolved, Timings)> {
         Resolved {
             kept,
             excluded,
+            invalid,
             matches,
             desired,
         },

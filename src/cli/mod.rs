@@ -2,6 +2,7 @@
 //! command. Diagnostics go to stderr; plans and JSON to stdout.
 
 mod apply;
+pub mod evaluate;
 pub mod explain;
 mod generate;
 mod init;
@@ -65,6 +66,10 @@ pub enum Command {
     /// Explain matching: without ADDRESS, a summary (blocking, model, time per stage); with
     /// ADDRESS, why that golden record looks the way it does.
     Explain(ExplainArgs),
+    /// Measure matching against labelled pairs or true ids: precision, recall and F1 of the
+    /// links, a threshold sweep, and the false and missed links with their evidence. Never
+    /// opens the database.
+    Evaluate(evaluate::EvaluateArgs),
     /// Print the JSON Schema of the spec format.
     Schema,
     /// Write a commented starter spec (and the schema editors use to check it).
@@ -101,6 +106,10 @@ pub struct SpecArgs {
         default_value = "specs"
     )]
     pub file: PathBuf,
+    /// Make every source value that fails its field type an error, as `invalid: error` in
+    /// the spec does (for CI). Without it, such values are listed in the plan and left out.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Args)]
@@ -122,6 +131,10 @@ pub struct SafetyArgs {
     /// fed managed rows came back empty.
     #[arg(long)]
     pub allow_mass_delete: bool,
+    /// Apply updates that change every field a row is known by (every compared field and the
+    /// key): the plan shows them as replacements, and apply refuses them without this flag.
+    #[arg(long)]
+    pub allow_replace: bool,
     /// How long to wait for another reconcile holding the table's lock (`0s` fails at once;
     /// e.g. `30s`, `5m`).
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = crate::db::lock::parse_duration)]
@@ -133,6 +146,7 @@ impl SafetyArgs {
         crate::plan::Options {
             prune: self.prune,
             allow_mass_delete: self.allow_mass_delete,
+            allow_replace: self.allow_replace,
         }
     }
 }
@@ -225,6 +239,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Apply(args) => apply::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Evaluate(args) => evaluate::run(args),
         Command::Schema => {
             print!("{}", crate::spec::schema::schema_text());
             Ok(ExitCode::SUCCESS)
@@ -289,10 +304,13 @@ pub fn find_spec(path: &Path) -> Result<PathBuf> {
     })
 }
 
-/// Loads and compiles the spec named on the command line.
+/// Loads and compiles the spec named on the command line; `--strict` turns its invalid
+/// values into errors.
 pub fn load_spec(args: &SpecArgs) -> Result<Compiled> {
     let path = find_spec(&args.file)?;
-    crate::spec::load::load(&path)
+    let mut spec = crate::spec::load::load(&path)?;
+    spec.strict |= args.strict;
+    Ok(spec)
 }
 
 /// The database URL: `--database`, else `DATABASE_URL`, else the spec, else the default.

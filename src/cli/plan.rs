@@ -51,6 +51,9 @@ pub fn make_plan(
         // The shortcut's plan creates, updates and deletes nothing, so the table's
         // constraints have nothing to refuse: no check is needed.
         if let Ok(plan) = shortcut::plan(spec, inputs, Some(r), &mut current, list_all) {
+            // `--strict` is not part of the inputs: the invalid values the last apply left
+            // out are errors now.
+            plan::strict(spec, &plan)?;
             return Ok(Made { plan, miss: None });
         }
         early = Some((current, backend));
@@ -166,7 +169,7 @@ fn sqlite_file_exists(url: &str) -> bool {
 
 pub fn run(args: PlanArgs) -> Result<ExitCode> {
     let paths = super::find_specs(&args.spec.file)?;
-    let specs = super::multi::load(&paths)?;
+    let specs = super::multi::load(&paths, args.spec.strict)?;
     if super::multi::needs_group(&specs, &args.target) {
         return run_many(&args, specs);
     }

@@ -6,6 +6,7 @@
 //! bound values. [`on_pool!`] runs the same code against whichever pool is open.
 
 pub mod check;
+pub mod claims;
 pub(crate) mod copy_out;
 pub mod dialect;
 pub mod inputs;
@@ -137,6 +138,19 @@ impl Database {
             }
             Backend::MySql => {
                 let opts = MySqlConnectOptions::from_str(url).map_err(err)?;
+                // Without one, the server connects to no database: every catalog query finds
+                // nothing (so the plan says the table will be created), and the apply fails
+                // with "No database selected".
+                if opts.get_database().is_none_or(str::is_empty) {
+                    return Err(Error::Database {
+                        url: crate::error::redact_url(url),
+                        message: "the URL names no database".into(),
+                        help: Some(format!(
+                            "add it after the host, e.g. {}",
+                            example_with_database(url)
+                        )),
+                    });
+                }
                 opts.connect()
                     .await
                     .map_err(err)?
@@ -215,6 +229,16 @@ fn connect_error(url: &str, backend: Backend, e: sqlx::Error) -> Error {
     }
 }
 
+/// `url` with `/app` as its database, for messages (any password masked).
+fn example_with_database(url: &str) -> String {
+    let shown = crate::error::redact_url(url);
+    let (base, query) = match shown.split_once('?') {
+        Some((b, q)) => (b.to_string(), format!("?{q}")),
+        None => (shown.clone(), String::new()),
+    };
+    format!("{}/app{query}", base.trim_end_matches('/'))
+}
+
 /// The URL used when none is given: an SQLite file `reconcile.db` beside the spec.
 pub fn default_url(spec_file: &Path) -> String {
     let dir = spec_file
@@ -237,5 +261,17 @@ mod tests {
             "auth failed for u:***@h"
         );
         assert_eq!(super::scrub("sqlite://x.db", "x".into()), "x");
+    }
+
+    #[test]
+    fn the_example_url_names_a_database() {
+        assert_eq!(
+            super::example_with_database("mysql://host:3306"),
+            "mysql://host:3306/app"
+        );
+        assert_eq!(
+            super::example_with_database("mysql://u:secret@host:3306/?ssl-mode=required"),
+            "mysql://u:***@host:3306/app?ssl-mode=required"
+        );
     }
 }

@@ -225,6 +225,17 @@ pub fn comparison_keys(config: &MatchConfig, p: &[Prepared]) -> Vec<String> {
                     }
                 }
             }
+            (CompareMethod::Address, Prepared::Address { address, .. }) => {
+                // The number and the first street word: "2450 broadway" whatever follows.
+                let head: Vec<&str> = address
+                    .number
+                    .iter()
+                    .chain(&address.street)
+                    .take(2)
+                    .map(String::as_str)
+                    .collect();
+                keys.push(format!("{i}@{}", head.join(" ")));
+            }
             (CompareMethod::JaroWinkler, p) => {
                 if let Some(s) = p.text() {
                     let prefix: String = s.chars().take(3).collect();

@@ -79,7 +79,12 @@ pub fn level_names(c: &Comparison) -> Vec<String> {
                 out.push(format!("within {t}"));
             }
         }
-        CompareMethod::Exact | CompareMethod::Phone => {}
+        CompareMethod::Phone => out.push("same number without country or area code".into()),
+        CompareMethod::Address => {
+            let names = super::address::AddressLevel::NAMES;
+            out.extend(names[1..names.len() - 1].iter().map(|s| s.to_string()));
+        }
+        CompareMethod::Exact => {}
     }
     out.push("else".into());
     out
@@ -99,8 +104,19 @@ pub fn given_levels(c: &Comparison) -> Vec<Level> {
             vec![0.0001, 0.0002, 0.005, 0.9947],
         ),
         (CompareMethod::Exact, 2) => (vec![0.60, 0.40], vec![0.0001, 0.9999]),
-        // A switchboard or a group's head office shares one number among businesses.
-        (CompareMethod::Phone, 2) => (vec![0.60, 0.40], vec![0.001, 0.999]),
+        // One business often shows a different address in each list (info@ in one, orders@
+        // or a person's address in another): a different email is weak evidence against.
+        (CompareMethod::Email, 3) => (vec![0.55, 0.15, 0.30], vec![0.0001, 0.005, 0.9949]),
+        // A switchboard or a group's head office shares one number among businesses. The
+        // same number written without its country or area code is nearly as telling.
+        (CompareMethod::Phone, 3) => (vec![0.50, 0.10, 0.40], vec![0.001, 0.0005, 0.9985]),
+        // Two records of one place are at one address, written alike or not; another number
+        // on the same street is likely another place, and so, less surely, is another
+        // street (a head office, a list that gives the mailing address).
+        (CompareMethod::Address, 6) => (
+            vec![0.55, 0.15, 0.05, 0.05, 0.02, 0.18],
+            vec![0.0005, 0.0005, 0.001, 0.005, 0.03, 0.963],
+        ),
         (CompareMethod::JaroWinkler, 4) => (
             vec![0.70, 0.15, 0.08, 0.07],
             vec![0.0005, 0.005, 0.02, 0.9745],
@@ -129,6 +145,34 @@ pub fn given_levels(c: &Comparison) -> Vec<Level> {
         .collect()
 }
 
+/// Keeps levels in line with the evidence, whoever set them (defaults, the spec, EM):
+/// agreeing (every level but `else`, and for addresses but "another number") never counts
+/// against a match, and a level never counts more than the stricter one before it. Changes
+/// m only; returns whether anything changed.
+pub fn guard_levels(c: &Comparison, levels: &mut [Level]) -> bool {
+    let n = levels.len();
+    let disagreeing = |i: usize| {
+        i + 1 == n
+            || (c.method == CompareMethod::Address
+                && i == super::address::AddressLevel::OtherNumber.index())
+    };
+    let mut changed = false;
+    let mut ceiling = f64::INFINITY;
+    for (i, level) in levels.iter_mut().enumerate() {
+        let mut bits = level.bits();
+        if !disagreeing(i) && bits < 0.0 {
+            bits = 0.0;
+        }
+        bits = bits.min(ceiling);
+        if (bits - level.bits()).abs() > 1e-9 {
+            level.m = level.u * bits.exp2();
+            changed = true;
+        }
+        ceiling = bits;
+    }
+    changed
+}
+
 /// A value prepared once for all its comparisons (name tokens computed, text lower-cased,
 /// dates parsed).
 #[derive(Debug, Clone, PartialEq)]
@@ -155,6 +199,13 @@ pub enum Prepared {
         ymd: Option<(i32, u32, u32, i64)>,
     },
     Number(f64),
+    /// A street address cut into number and street words.
+    Address {
+        text: String,
+        address: super::address::Address,
+    },
+    /// A phone number's digits, leading zeros dropped.
+    Phone(String),
     Other(Value),
 }
 
@@ -207,6 +258,19 @@ impl Prepared {
                 let ymd = parse_date(&text);
                 Prepared::Date { text, ymd }
             }
+            CompareMethod::Address => match super::address::parse(&text) {
+                Some(address) => Prepared::Address {
+                    text: address.canonical(),
+                    address,
+                },
+                None => Prepared::Missing,
+            },
+            // Digits, whatever the field type: a phone field's E.164 text and a text field's
+            // "(773) 535-1480" compare alike.
+            CompareMethod::Phone => match super::address::phone_digits(&text) {
+                Some(d) => Prepared::Phone(d),
+                None => Prepared::Text(text),
+            },
             CompareMethod::Numeric => match text.parse::<f64>() {
                 Ok(x) if x.is_finite() => Prepared::Number(x),
                 _ => Prepared::Text(text),
@@ -222,7 +286,10 @@ impl Prepared {
             Prepared::Text(s)
             | Prepared::Grams { text: s, .. }
             | Prepared::Tokens { text: s, .. }
+            | Prepared::Address { text: s, .. }
             | Prepared::Date { text: s, .. } => Some(s),
+            // Two writings of one number share their last digits.
+            Prepared::Phone(d) => Some(super::address::local_part(d)),
             _ => None,
         }
     }
@@ -455,8 +522,26 @@ pub fn level(
                 tokens: ty,
             },
         ) => {
-            let s = jaccard(tx, ty);
+            let s = token_similarity(tx, ty);
             (Some(by_cut(s, x == y || tx == ty)), Some(s))
+        }
+        (
+            CompareMethod::Address,
+            Prepared::Address { address: x, .. },
+            Prepared::Address { address: y, .. },
+        ) => {
+            let (l, s) = super::address::compare(x, y);
+            (Some(l.index()), Some(s))
+        }
+        (CompareMethod::Phone, Prepared::Phone(x), Prepared::Phone(y)) => {
+            let l = if x == y {
+                0
+            } else if super::address::same_local_number(x, y) {
+                1
+            } else {
+                2
+            };
+            (Some(l), None)
         }
         (CompareMethod::Email, Prepared::Text(x), Prepared::Text(y)) => {
             let domain = |s: &str| s.rsplit_once('@').map(|(_, d)| d.to_string());
@@ -525,8 +610,24 @@ pub fn level_count(c: &Comparison) -> usize {
         CompareMethod::Email => 3,
         CompareMethod::Date => 5,
         CompareMethod::Numeric => 2 + usize::from(c.tolerance.is_some()),
-        CompareMethod::Exact | CompareMethod::Phone => 2,
+        CompareMethod::Address => super::address::AddressLevel::NAMES.len(),
+        CompareMethod::Phone => 3,
+        CompareMethod::Exact => 2,
     }
+}
+
+/// Similarity of two word sets: the mean of their Jaccard similarity and of their overlap
+/// (shared words over the smaller set's), so that an address or a name found whole inside a
+/// longer one ("2450 broadway" in "2450 broadway between 90th and 91st sts") counts as
+/// close. A set of one word is not taken as contained: one shared word says too little.
+pub fn token_similarity(a: &[String], b: &[String]) -> f64 {
+    let j = jaccard(a, b);
+    let small = a.len().min(b.len());
+    if small < 2 {
+        return j;
+    }
+    let both = a.iter().filter(|t| b.binary_search(t).is_ok()).count();
+    (j + both as f64 / small as f64) / 2.0
 }
 
 fn jaccard<T: Ord>(a: &[T], b: &[T]) -> f64 {
@@ -704,6 +805,38 @@ mod tests {
             assert_eq!(lvl(&c, "+27828748637", "+27828748637"), "exact");
             assert_eq!(lvl(&c, "+27828748637", "+27828748638"), "else");
         }
+        // Phones compare by digits, whatever the separators, with or without codes.
+        let c = comparison(CompareMethod::Phone);
+        assert_eq!(lvl(&c, "212/362-2200", "212-362-2200"), "exact");
+        assert_eq!(
+            lvl(&c, "+27 82 874 8637", "082 874 8637"),
+            "same number without country or area code"
+        );
+        assert_eq!(
+            lvl(&c, "(773) 535-1480", "5351480"),
+            "same number without country or area code"
+        );
+    }
+
+    #[test]
+    fn address_levels() {
+        let c = comparison(CompareMethod::Address);
+        assert_eq!(lvl(&c, "854 7th ave.", "854 Seventh Avenue"), "exact");
+        assert_eq!(
+            lvl(
+                &c,
+                "2450 broadway between 90th and 91st sts.",
+                "2450 Broadway"
+            ),
+            "exact"
+        );
+        assert_eq!(
+            lvl(&c, "3033 W. Arthington", "3030 W. Arthington"),
+            "same street, another number"
+        );
+        let levels = given_levels(&c);
+        // Another number on the same street counts against, and more mildly than `else`.
+        assert!(levels[4].bits() < 0.0 && levels[4].bits() > levels[5].bits());
     }
 
     #[test]
@@ -734,7 +867,17 @@ mod tests {
         assert_eq!(lvl(&c, "abc", "xyz"), "else");
         let t = comparison(CompareMethod::TokenSet);
         assert_eq!(lvl(&t, "main road 12", "12 Main Road"), "exact");
-        assert_eq!(lvl(&t, "main road", "main road east"), "jaccard ≥ 0.5");
+        // Containment counts: one address found whole inside a longer one is close.
+        assert_eq!(lvl(&t, "main road", "main road east"), "jaccard ≥ 0.7");
+        assert_eq!(
+            lvl(
+                &t,
+                "2450 broadway",
+                "2450 broadway between 90th and 91st sts."
+            ),
+            "jaccard ≥ 0.5"
+        );
+        assert_eq!(lvl(&t, "12 main road", "14 oak road"), "else");
     }
 
     #[test]
@@ -884,6 +1027,64 @@ mod tests {
             false,
         );
         assert!(common < rare);
+    }
+
+    #[test]
+    fn weights_never_turn_against_the_evidence() {
+        let c = comparison(CompareMethod::Exact);
+        // An estimate that learnt an exact email counts against a match.
+        let mut levels = vec![
+            Level {
+                name: "exact".into(),
+                m: 0.00001,
+                u: 0.0003,
+            },
+            Level {
+                name: "else".into(),
+                m: 0.99999,
+                u: 0.9997,
+            },
+        ];
+        assert!(guard_levels(&c, &mut levels));
+        assert!(levels[0].bits().abs() < 1e-9);
+        let j = comparison(CompareMethod::JaroWinkler);
+        // A fuzzier level above a stricter one is brought down to it.
+        let mut levels = vec![
+            Level {
+                name: "exact".into(),
+                m: 0.5,
+                u: 0.01,
+            },
+            Level {
+                name: "≥ 0.92".into(),
+                m: 0.3,
+                u: 0.001,
+            },
+            Level {
+                name: "≥ 0.8".into(),
+                m: 0.1,
+                u: 0.01,
+            },
+            Level {
+                name: "else".into(),
+                m: 0.1,
+                u: 0.979,
+            },
+        ];
+        assert!(guard_levels(&j, &mut levels));
+        assert!((levels[1].bits() - levels[0].bits()).abs() < 1e-9);
+        assert!(levels[2].bits() <= levels[1].bits());
+        // Every method's defaults already obey the guard.
+        for m in [
+            CompareMethod::Name,
+            CompareMethod::Phone,
+            CompareMethod::Address,
+            CompareMethod::Date,
+        ] {
+            let c = comparison(m);
+            let mut levels = given_levels(&c);
+            assert!(!guard_levels(&c, &mut levels), "{m:?}");
+        }
     }
 
     #[test]

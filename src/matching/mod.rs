@@ -15,6 +15,7 @@
 //!
 //! This stage is pure and synchronous: plain records in, clusters out.
 
+pub mod address;
 pub mod blocking;
 pub mod compare;
 pub mod em;
@@ -88,12 +89,15 @@ pub struct Model {
     pub lambda: Option<f64>,
     pub iterations: usize,
     pub u_samples: usize,
+    /// What was done to keep the weights from turning against the evidence: an estimate
+    /// refused for the defaults, levels lifted or lowered by the monotonicity guard.
+    pub notes: Vec<String>,
 }
 
 impl Model {
     /// The m/u the spec gives (or each method's defaults), without term frequencies.
     pub fn given(config: &MatchConfig) -> Model {
-        Model {
+        let mut model = Model {
             levels: config
                 .comparisons
                 .iter()
@@ -101,6 +105,22 @@ impl Model {
                 .collect(),
             tf: vec![None; config.comparisons.len()],
             ..Model::default()
+        };
+        model.guard(config);
+        model
+    }
+
+    /// Keeps every comparison's levels in line with the evidence (see
+    /// [`compare::guard_levels`]), noting each one changed.
+    pub fn guard(&mut self, config: &MatchConfig) {
+        for (c, levels) in config.comparisons.iter().zip(&mut self.levels) {
+            if compare::guard_levels(c, levels) {
+                self.notes.push(format!(
+                    "`{}`: levels adjusted so that agreeing never counts against a match and a \
+                     fuzzier level never counts more than a stricter one",
+                    c.name
+                ));
+            }
         }
     }
 }
@@ -303,8 +323,80 @@ impl Groups {
     }
 }
 
+/// Candidate pairs scored under the model in force: everything clustering needs, kept so
+/// that linking can run again at other thresholds (the sweep of `reconcile evaluate`) and any
+/// pair can be scored with its evidence.
+pub struct Scored<'c> {
+    pub matcher: Matcher<'c>,
+    pub flat: blocking::Flat,
+    /// Every record's values prepared for each comparison, by global index.
+    pub prepared: Vec<Vec<Prepared>>,
+    /// Candidate pairs (global indexes, smaller first) and their match probabilities.
+    pub pairs: Vec<(u32, u32)>,
+    pub probability: Vec<f64>,
+    pub block_stats: BlockStats,
+    pub timings: Vec<(&'static str, f64)>,
+}
+
+impl Scored<'_> {
+    /// The score of any two records (global indexes), with every comparison's evidence.
+    pub fn score(&self, a: usize, b: usize) -> Score {
+        let size = |g: usize| {
+            let s = self.flat.source_of[g];
+            self.flat.offsets[s + 1] - self.flat.offsets[s]
+        };
+        let prior = self.matcher.prior_for(size(a), size(b));
+        self.matcher
+            .score(prior, &self.prepared[a], &self.prepared[b])
+    }
+
+    /// Clusters at the spec's threshold.
+    pub fn link(&self, sources: &[Vec<Record>]) -> Matches {
+        self.link_at(sources, self.matcher.config.threshold)
+    }
+
+    /// Clusters as if the spec's threshold were `threshold` (the review band is kept below
+    /// it).
+    pub fn link_at(&self, sources: &[Vec<Record>], threshold: f64) -> Matches {
+        let mut config = self.matcher.config.clone();
+        config.threshold = threshold;
+        config.review = config.review.min(threshold);
+        let records: Vec<&Record> = sources.iter().flatten().collect();
+        let mut out = link(
+            &config,
+            &self.matcher,
+            &self.flat,
+            &records,
+            &self.prepared,
+            &self.pairs,
+            &self.probability,
+        );
+        out.candidate_pairs = self.block_stats.candidate_pairs;
+        out.oversized_blocks = self.block_stats.oversized.len();
+        out.blocking = self.block_stats.clone();
+        out.model = self.matcher.model.clone();
+        out.timings = self.timings.clone();
+        out
+    }
+}
+
 /// Clusters the kept records of all sources (given in priority order).
 pub fn cluster(config: &MatchConfig, sources: &[Vec<Record>]) -> Matches {
+    let mut scored = score_pairs(config, sources);
+    let clock = Instant::now();
+    let stage = crate::progress::stage("match: cluster");
+    let mut out = scored.link(sources);
+    drop(stage);
+    scored
+        .timings
+        .push(("cluster", clock.elapsed().as_secs_f64()));
+    out.timings = scored.timings;
+    out
+}
+
+/// Prepares, blocks, compares, estimates the model (with `weights: auto`) and scores every
+/// candidate pair.
+pub fn score_pairs<'c>(config: &'c MatchConfig, sources: &[Vec<Record>]) -> Scored<'c> {
     let mut timings: Vec<(&'static str, f64)> = Vec::new();
     let mut clock = Instant::now();
     let mut lap = |name: &'static str, timings: &mut Vec<(&'static str, f64)>| {
@@ -358,6 +450,7 @@ pub fn cluster(config: &MatchConfig, sources: &[Vec<Record>]) -> Matches {
             .collect()
     };
     let (pairs, block_stats) = if k == 0 {
+        drop(rules);
         (Vec::new(), BlockStats::default())
     } else {
         let prepared = &prepared;
@@ -400,17 +493,26 @@ pub fn cluster(config: &MatchConfig, sources: &[Vec<Record>]) -> Matches {
             .map(|ls| ls.iter().map(|l| l.m).collect())
             .collect();
         let fit = em::fit_blocked(&levels, k, &u, &m0);
-        for (c, ls) in model.levels.iter_mut().enumerate() {
-            for (l, level) in ls.iter_mut().enumerate() {
-                level.m = fit.m[c][l];
-                level.u = u[c][l];
+        match estimate_refused(&fit, pairs.len(), k) {
+            Some(reason) => model.notes.push(format!(
+                "weights: auto fell back to each method's defaults: {reason}"
+            )),
+            None => {
+                for (c, ls) in model.levels.iter_mut().enumerate() {
+                    for (l, level) in ls.iter_mut().enumerate() {
+                        level.m = fit.m[c][l];
+                        level.u = u[c][l];
+                    }
+                }
+                model.notes.clear();
+                model.guard(config);
+                let expected = (fit.lambda * pairs.len() as f64).max(1.0);
+                let p = (expected / allowed_pairs.max(1) as f64).clamp(1e-12, 0.5);
+                model.prior_bits = Some((p / (1.0 - p)).log2());
+                model.lambda = Some(fit.lambda);
+                model.iterations = fit.iterations;
             }
         }
-        let expected = (fit.lambda * pairs.len() as f64).max(1.0);
-        let p = (expected / allowed_pairs.max(1) as f64).clamp(1e-12, 0.5);
-        model.prior_bits = Some((p / (1.0 - p)).log2());
-        model.lambda = Some(fit.lambda);
-        model.iterations = fit.iterations;
         lap("estimate", &mut timings);
     }
     let matcher = Matcher::with_model(config, model);
@@ -431,27 +533,42 @@ pub fn cluster(config: &MatchConfig, sources: &[Vec<Record>]) -> Matches {
         .collect();
     drop(levels);
     lap("score", &mut timings);
+    drop(stage);
+    Scored {
+        matcher,
+        flat,
+        prepared,
+        pairs,
+        probability,
+        block_stats,
+        timings,
+    }
+}
 
-    // 6. Cluster.
-    drop(stage);
-    let stage = crate::progress::stage("match: cluster");
-    let mut out = link(
-        config,
-        &matcher,
-        &flat,
-        &records,
-        &prepared,
-        &pairs,
-        &probability,
-    );
-    lap("cluster", &mut timings);
-    drop(stage);
-    out.candidate_pairs = block_stats.candidate_pairs;
-    out.oversized_blocks = block_stats.oversized.len();
-    out.blocking = block_stats;
-    out.model = matcher.model;
-    out.timings = timings;
-    out
+/// Fewer candidate pairs per comparison than this are too few to estimate weights from.
+const EM_MIN_PAIRS_PER_COMPARISON: usize = 20;
+
+/// Why an estimate must not be used, if it must not: too few pairs to learn from, a share of
+/// matches that says nearly nothing or nearly everything matches (a fit that ran away), or a
+/// value that is not a number.
+fn estimate_refused(fit: &em::Fit, pairs: usize, k: usize) -> Option<String> {
+    if pairs < EM_MIN_PAIRS_PER_COMPARISON * k {
+        return Some(format!(
+            "{pairs} candidate pairs are too few to estimate {k} comparisons from (at least {} needed)",
+            EM_MIN_PAIRS_PER_COMPARISON * k
+        ));
+    }
+    if !fit.lambda.is_finite() || fit.m.iter().flatten().any(|m| !m.is_finite()) {
+        return Some("the estimate did not converge to numbers".into());
+    }
+    if !(1e-6..=0.95).contains(&fit.lambda) {
+        return Some(format!(
+            "the estimate ended with {:.6}% of candidate pairs as matches, which means it \
+             found no separation between matches and the rest",
+            fit.lambda * 100.0
+        ));
+    }
+    None
 }
 
 /// Pairs that could be compared at all: across sources, and within deduped ones.

@@ -31,6 +31,12 @@ const LEGAL_SUFFIXES: &[&str] = &[
 /// The identity-bearing tokens of a name.
 pub fn tokens(name: &str) -> Vec<String> {
     let folded = deunicode::deunicode(name).to_lowercase();
+    // A possessive is the word itself: "JB's" is "JB", "Allison's" is "Allison".
+    let folded = folded.replace("'s ", " ").replace("`s ", " ");
+    let folded = folded
+        .strip_suffix("'s")
+        .or_else(|| folded.strip_suffix("`s"))
+        .unwrap_or(&folded);
     let mut cleaned = String::with_capacity(folded.len() + 8);
     for c in folded.chars() {
         match c {
@@ -40,10 +46,20 @@ pub fn tokens(name: &str) -> Vec<String> {
             _ => cleaned.push(' '),
         }
     }
-    cleaned
-        .split_whitespace()
-        .filter(|t| !STOP_WORDS.contains(t) && !LEGAL_SUFFIXES.contains(t))
-        .map(String::from)
+    // Initials written apart are one word: "J.B." and "J B" are "jb".
+    let mut words: Vec<String> = Vec::new();
+    let mut run = false;
+    for w in cleaned.split_whitespace() {
+        let initial = w.len() == 1 && w.bytes().all(|b| b.is_ascii_alphabetic());
+        match words.last_mut() {
+            Some(last) if initial && run => last.push_str(w),
+            _ => words.push(w.to_string()),
+        }
+        run = initial;
+    }
+    words
+        .into_iter()
+        .filter(|t| !STOP_WORDS.contains(&t.as_str()) && !LEGAL_SUFFIXES.contains(&t.as_str()))
         .collect()
 }
 
@@ -307,5 +323,21 @@ mod tests {
         ] {
             assert_eq!(sim(a, b), sim(b, a));
         }
+    }
+}
+
+#[cfg(test)]
+mod initials {
+    use super::canonical;
+
+    #[test]
+    fn initials_and_possessives_are_one_word() {
+        assert_eq!(canonical("J.B. Plumbing"), "jb plumbing");
+        assert_eq!(canonical("JB Plumbing"), "jb plumbing");
+        assert_eq!(canonical("JB's Plumbing"), "jb plumbing");
+        assert_eq!(canonical("J B's"), "jb");
+        assert_eq!(canonical("Allison's"), canonical("Allison"));
+        // A single letter beside a word stays a word of its own.
+        assert_eq!(canonical("Plan B Cafe"), "plan b cafe");
     }
 }

@@ -20,8 +20,13 @@ pub fn display(resource: &str, key: &str) -> String {
     )
 }
 
+/// The longest slug. An address is stored in the state table's VARCHAR(255) column with a
+/// `-N` suffix when several records share a slug: this leaves ample room for it.
+pub const MAX_SLUG: usize = 100;
+
 /// Lower-case ASCII words joined by hyphens: "Die Joint Koffiehuis & Kwekery" →
-/// "die-joint-koffiehuis-kwekery".
+/// "die-joint-koffiehuis-kwekery". Words stop being added past 60 characters, and a slug
+/// longer than [`MAX_SLUG`] (one long word) is cut, on a character boundary.
 pub fn slug(s: &str) -> String {
     let folded = deunicode::deunicode(s).to_lowercase();
     let mut out = String::with_capacity(folded.len());
@@ -35,6 +40,16 @@ pub fn slug(s: &str) -> String {
         out.push_str(word);
         if out.len() >= 60 {
             break;
+        }
+    }
+    if out.len() > MAX_SLUG {
+        let mut cut = MAX_SLUG;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+        while out.ends_with('-') {
+            out.pop();
         }
     }
     out
@@ -119,13 +134,18 @@ mod tests {
         assert_eq!(slug("Valley (Barchefz Branch)"), "valley-barchefz-branch");
         assert_eq!(slug("Café Zoë"), "cafe-zoe");
         assert_eq!(slug("!!!"), "");
+        // One long word is cut; words past 60 characters are left out.
+        assert_eq!(slug(&"x".repeat(300)), "x".repeat(MAX_SLUG));
+        let words = format!("{} {}", "a".repeat(59), "b".repeat(300));
+        assert_eq!(slug(&words).len(), MAX_SLUG);
+        assert!(slug(&format!("{} tail", "é".repeat(200))).len() <= MAX_SLUG);
     }
 
     #[test]
     fn shared_names_get_numbered_suffixes_in_order() {
         let spec = crate::spec::load::load_str(
             "version: 1\nresource: r\ntarget:\n  table: t\n  fields:\n    name: { type: text }\n\
-             sources:\n  s:\n    inline: [{ name: x }]\n    fields: { name: name }\n",
+             sources:\n  s:\n    id: name\n    inline: [{ name: x }]\n    fields: { name: name }\n",
             std::path::Path::new("spec.yaml"),
         )
         .expect("the spec loads");
@@ -137,6 +157,7 @@ mod tests {
                 id: name.into(),
             }],
             cluster: 0,
+            invalid_only: Vec::new(),
         };
         let desired: Vec<DesiredRecord> = ["Acme", "Acme", "Bolt", "Acme", "acme-2", "Acme"]
             .into_iter()

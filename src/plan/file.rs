@@ -62,6 +62,9 @@ pub struct Summary {
     pub no_op: usize,
     pub excluded: usize,
     pub review: usize,
+    /// Absent from plans saved by older versions.
+    #[serde(default)]
+    pub invalid: usize,
 }
 
 /// The first fields of a saved plan, read before the rest to tell what the file is.
@@ -98,6 +101,7 @@ struct PlanOut<'a> {
     changes: &'a [Change],
     missing: &'a [Missing],
     excluded: &'a [super::ExcludedItem],
+    invalid: &'a [super::InvalidItem],
     review: &'a [super::ReviewItem],
     fingerprint: &'a str,
     rows_read: usize,
@@ -105,6 +109,7 @@ struct PlanOut<'a> {
     soft_delete: &'a Option<crate::spec::compiled::SoftDelete>,
     read: &'a Prints,
     inputs: &'a Option<String>,
+    matching: &'a super::MatchingModel,
 }
 
 /// A long list read in chunks of fixed size, then moved into one vector of the exact length.
@@ -249,6 +254,7 @@ pub fn save(path: &Path, spec: &Compiled, plan: &Plan, url: &str, options: Optio
                 no_op: s.no_op,
                 excluded: plan.excluded.len(),
                 review: plan.review.len(),
+                invalid: plan.invalid.len(),
             }
         },
         plan: PlanOut {
@@ -259,6 +265,7 @@ pub fn save(path: &Path, spec: &Compiled, plan: &Plan, url: &str, options: Optio
             changes: &plan.changes,
             missing: &plan.missing,
             excluded: &plan.excluded,
+            invalid: &plan.invalid,
             review: &plan.review,
             fingerprint: &plan.fingerprint,
             rows_read: plan.rows_read,
@@ -266,6 +273,7 @@ pub fn save(path: &Path, spec: &Compiled, plan: &Plan, url: &str, options: Optio
             soft_delete: &plan.soft_delete,
             read: &plan.read,
             inputs: &plan.inputs,
+            matching: &plan.matching,
         },
     };
     write_private(path, |w| {

@@ -20,6 +20,20 @@ fn some_addresses<'a>(plan: &Plan, changes: impl Iterator<Item = &'a super::Chan
     }
 }
 
+/// "delete", "replace" or "delete or replace", as the changes counted hold.
+fn verb<'a>(changes: impl Iterator<Item = &'a super::Change>) -> &'static str {
+    let (mut delete, mut replace) = (false, false);
+    for c in changes {
+        delete |= c.action == Action::Delete;
+        replace |= c.replaces;
+    }
+    match (delete, replace) {
+        (true, true) => "delete or replace",
+        (false, true) => "replace",
+        _ => "delete",
+    }
+}
+
 /// Refuses a plan that one of the guards stops.
 pub fn check(
     spec: &Compiled,
@@ -58,20 +72,92 @@ pub fn check(
         }
     }
 
-    let deletes = || plan.changes.iter().filter(|c| c.action == Action::Delete);
-    let hard = || deletes().filter(|c| c.reason == Reason::Missing);
+    // Two golden records with one natural key would make two rows the key cannot tell apart.
+    if let Some(k) = spec.key {
+        let mut by_key: crate::collections::HashMap<&crate::value::Value, Vec<usize>> =
+            crate::collections::HashMap::default();
+        for (i, c) in plan.changes.iter().enumerate() {
+            if let (Action::Create | Action::Update | Action::NoOp, Some(after)) =
+                (c.action, &c.after)
+                && !after[k].is_null()
+            {
+                by_key.entry(&after[k]).or_default().push(i);
+            }
+        }
+        let mut clashes: Vec<&Vec<usize>> = by_key.values().filter(|v| v.len() > 1).collect();
+        if !clashes.is_empty() {
+            clashes.sort();
+            let key = &plan.fields[k].0;
+            let lines: Vec<String> = clashes
+                .iter()
+                .take(10)
+                .map(|group| {
+                    let who: Vec<String> = group
+                        .iter()
+                        .map(|&i| {
+                            let c = &plan.changes[i];
+                            let members: Vec<String> =
+                                c.members.iter().map(ToString::to_string).collect();
+                            format!("{} (from {})", plan.address(&c.address), members.join(", "))
+                        })
+                        .collect();
+                    let value = if plan.sensitive.get(k).copied().unwrap_or(false) {
+                        "the same value".to_string()
+                    } else {
+                        format!(
+                            "{key} = {}",
+                            plan.changes[group[0]].after.as_ref().unwrap()[k]
+                        )
+                    };
+                    format!("{value}: {}", who.join(" and "))
+                })
+                .collect();
+            let more = clashes.len().saturating_sub(10);
+            return Err(Error::Plan {
+                message: format!(
+                    "`target.key` ({key}) must be unique, but {} golden records share a key:\n  - {}{}",
+                    clashes.iter().map(|g| g.len()).sum::<usize>(),
+                    lines.join("\n  - "),
+                    if more > 0 {
+                        format!("\n  - and {more} more keys")
+                    } else {
+                        String::new()
+                    }
+                ),
+                help: Some(
+                    "if they are one entity, link them with `match.same`; if not, correct the \
+                     key in a source or exclude one; nothing was written"
+                        .into(),
+                ),
+            });
+        }
+    }
+
+    // An update that replaces everything a row is known by destroys that row's entity as
+    // surely as a delete does: the delete guards count it.
+    let deletes = || {
+        plan.changes
+            .iter()
+            .filter(|c| c.action == Action::Delete || c.replaces)
+    };
+    let hard = || deletes().filter(|c| c.reason != Reason::MissingSoft);
     if spec.prevent_destroy && hard().next().is_some() {
         return Err(Error::Plan {
             message: format!(
-                "the spec sets `prevent_destroy: true`, but this plan would delete {}: {}",
+                "the spec sets `prevent_destroy: true`, but this plan would {} {}: {}",
+                verb(hard()),
                 crate::error::plural(hard().count(), "row"),
                 some_addresses(plan, hard())
             ),
-            help: Some(
+            help: Some(if hard().all(|c| c.replaces) {
+                "check that each source's `id:` still names the same records, or remove \
+                 `prevent_destroy`"
+                    .into()
+            } else {
                 "bring the records back into a source, or set `on_missing: keep` (or \
                  `soft_delete`), or remove `prevent_destroy`"
-                    .into(),
-            ),
+                    .into()
+            }),
         });
     }
 
@@ -80,8 +166,9 @@ pub fn check(
     if count > limit && !options.allow_mass_delete {
         return Err(Error::Plan {
             message: format!(
-                "this plan would delete {count} of {} rows, more than `max_delete` allows ({}, \
-                 here {limit}): {}",
+                "this plan would {} {count} of {} rows, more than `max_delete` allows ({}, here \
+                 {limit}): {}",
+                verb(deletes()),
                 plan.rows_read,
                 spec.max_delete,
                 some_addresses(plan, deletes())
@@ -94,4 +181,51 @@ pub fn check(
         });
     }
     Ok(())
+}
+
+/// Refuses to apply replacements (updates that change everything a row is known by) unless
+/// they were confirmed with `--allow-replace`.
+pub fn check_replacements(plans: &[&Plan], allowed: bool) -> Result<()> {
+    if allowed {
+        return Ok(());
+    }
+    let replaced: Vec<String> = plans
+        .iter()
+        .flat_map(|p| {
+            p.changes
+                .iter()
+                .filter(|c| c.replaces)
+                .map(|c| p.address(&c.address))
+        })
+        .collect();
+    if replaced.is_empty() {
+        return Ok(());
+    }
+    let shown = replaced
+        .iter()
+        .take(5)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    Err(Error::Plan {
+        message: format!(
+            "this plan would replace everything {} known by ({shown}{}): every compared field \
+             changes, which is more often a record taking over another's row than an edit",
+            if replaced.len() == 1 {
+                "1 row is".to_string()
+            } else {
+                format!("{} rows are", replaced.len())
+            },
+            if replaced.len() > 5 {
+                format!(" and {} more", replaced.len() - 5)
+            } else {
+                String::new()
+            }
+        ),
+        help: Some(
+            "check that each source's `id:` still names the same records; if the changes are \
+             intended, apply with --allow-replace (nothing was written)"
+                .into(),
+        ),
+    })
 }

@@ -22,7 +22,7 @@ use crate::matching::{Matcher, Member, Score, compare};
 use crate::merge::SourceRef;
 use crate::pipeline::Resolved;
 use crate::spec::OnMissing;
-use crate::spec::compiled::{Compiled, SoftDelete};
+use crate::spec::compiled::{Compiled, MatchConfig, ModelOrigin, SoftDelete};
 use crate::value::Value;
 
 /// Choices made for one run, on the command line.
@@ -33,6 +33,9 @@ pub struct Options {
     /// Go on with a plan that deletes more than `max_delete`, or after a source came back
     /// empty.
     pub allow_mass_delete: bool,
+    /// Apply updates that replace everything a row is known by.
+    #[serde(default)]
+    pub allow_replace: bool,
 }
 
 /// What will happen to one address.
@@ -70,6 +73,9 @@ pub enum Reason {
     Missing,
     /// The row's record left every source; `on_missing: soft_delete` marks it.
     MissingSoft,
+    /// The row holds the soft-delete value, and its record is in the sources again: the
+    /// soft-delete column is cleared.
+    Restored,
 }
 
 /// One planned change.
@@ -92,6 +98,10 @@ pub struct Change {
     pub members: Vec<SourceRef>,
     /// The state table entry must be written (new, adopted, or its members changed).
     pub write_state: bool,
+    /// An update that changes every field the row is known by (see [`replaces_identity`]):
+    /// shown apart, counted with deletes by the guards, and applied only when confirmed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replaces: bool,
 }
 
 impl Change {
@@ -125,6 +135,97 @@ pub struct ExcludedItem {
     pub rule: String,
 }
 
+/// A source value that failed its field type, listed and left out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InvalidItem {
+    pub record: SourceRef,
+    /// Where the record is in its source (`line 14`).
+    pub row: String,
+    /// Index of the field.
+    pub field: usize,
+    /// The value as the source wrote it; for a sensitive field, the mask, so that a plan saved
+    /// or recorded never holds it.
+    pub value: String,
+    /// Why it was refused (`not a phone number ...`).
+    pub reason: String,
+}
+
+impl InvalidItem {
+    /// From a value the pipeline set aside.
+    pub fn of(spec: &Compiled, v: &crate::normalize::Invalid) -> InvalidItem {
+        let sensitive = spec.sensitive.get(v.field).copied().unwrap_or(false);
+        InvalidItem {
+            record: SourceRef {
+                source: spec.sources[v.source].name.clone(),
+                id: v.id.clone(),
+            },
+            row: v.row.clone(),
+            field: v.field,
+            value: if sensitive {
+                crate::render::json::MASK.to_string()
+            } else {
+                v.text.clone()
+            },
+            reason: v.reason.clone(),
+        }
+    }
+}
+
+/// How records were matched: the comparisons used and where they came from, so that a plan
+/// made with comparisons derived from the field types, or with matching off, says so.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MatchingModel {
+    pub origin: ModelOrigin,
+    /// `(field, method)` per comparison, in order.
+    pub comparisons: Vec<(String, String)>,
+}
+
+impl MatchingModel {
+    pub fn of(config: &MatchConfig) -> MatchingModel {
+        MatchingModel {
+            origin: config.origin,
+            comparisons: config
+                .comparisons
+                .iter()
+                .map(|c| (c.name.clone(), crate::spec::compiled::method_name(c.method)))
+                .collect(),
+        }
+    }
+}
+
+/// Strict mode for a plan made without resolving (the no-change shortcut, a saved plan):
+/// the invalid values it lists are errors, worded as when resolving.
+pub fn strict(spec: &Compiled, plan: &Plan) -> crate::error::Result<()> {
+    if !spec.strict || plan.invalid.is_empty() {
+        return Ok(());
+    }
+    let problems = plan
+        .invalid
+        .iter()
+        .map(|v| {
+            let source = spec.sources.iter().find(|s| s.name == v.record.source);
+            let masked = plan.sensitive.get(v.field).copied().unwrap_or(false);
+            crate::error::SourceProblem {
+                source_name: v.record.source.clone(),
+                file: source.map(crate::source::describe).unwrap_or_default(),
+                row: Some(format!("{} (id {})", v.row, v.record.id)),
+                message: format!(
+                    "field `{}`: {} is {}",
+                    plan.fields.get(v.field).map_or("?", |f| f.0.as_str()),
+                    if masked {
+                        v.value.clone()
+                    } else {
+                        format!("{:?}", v.value)
+                    },
+                    v.reason
+                ),
+                help: None,
+            }
+        })
+        .collect();
+    Err(crate::error::InvalidValues { problems }.into())
+}
+
 /// The whole plan for one resource.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
@@ -138,6 +239,9 @@ pub struct Plan {
     pub changes: Vec<Change>,
     pub missing: Vec<Missing>,
     pub excluded: Vec<ExcludedItem>,
+    /// Source values that failed their field type, left out.
+    #[serde(default)]
+    pub invalid: Vec<InvalidItem>,
     pub review: Vec<ReviewItem>,
     /// Fingerprint of everything read from the database.
     pub fingerprint: String,
@@ -161,6 +265,13 @@ pub struct Plan {
     /// since the last apply.
     #[serde(default)]
     pub shortcut: Option<shortcut::Shortcut>,
+    /// How records were matched.
+    #[serde(default)]
+    pub matching: MatchingModel,
+    /// Records up to date that the plan counts but does not hold: a saved plan keeps only
+    /// the changes that write something, and its counts apart.
+    #[serde(default, skip_serializing)]
+    pub unlisted: usize,
 }
 
 /// The fingerprint of one thing a plan read: a row of the table or an entry of the state
@@ -281,9 +392,12 @@ pub fn row_prints(current: &CurrentState) -> Vec<RowPrint> {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Summary {
     pub create: usize,
+    /// Updates, replacements included.
     pub update: usize,
     pub delete: usize,
     pub no_op: usize,
+    /// Updates that replace everything a row is known by.
+    pub replace: usize,
 }
 
 impl Plan {
@@ -292,12 +406,15 @@ impl Plan {
         for c in &self.changes {
             match c.action {
                 Action::Create => s.create += 1,
-                Action::Update => s.update += 1,
+                Action::Update => {
+                    s.update += 1;
+                    s.replace += usize::from(c.replaces);
+                }
                 Action::Delete => s.delete += 1,
                 Action::NoOp => s.no_op += 1,
             }
         }
-        s.no_op += self.shortcut.as_ref().map_or(0, |q| q.unlisted);
+        s.no_op += self.shortcut.as_ref().map_or(0, |q| q.unlisted) + self.unlisted;
         s
     }
 
@@ -314,6 +431,34 @@ impl Plan {
     pub fn address(&self, key: &str) -> String {
         address::display(&self.resource, key)
     }
+}
+
+/// The fields a row is known by: the compared fields and `target.key`; the address field
+/// when there are none.
+pub fn identity_fields(spec: &Compiled) -> Vec<usize> {
+    let mut out: Vec<usize> = spec.matching.comparisons.iter().map(|c| c.field).collect();
+    out.extend(spec.key);
+    out.sort_unstable();
+    out.dedup();
+    if out.is_empty() {
+        out.push(spec.address_field);
+    }
+    out
+}
+
+/// Whether writing `after` over `before` replaces everything the row is known by: the row
+/// holds at least two of the `identity` fields, and every one it holds would change (to
+/// another value or to nothing). Such an update is far more likely a record that took over
+/// another's row (an id reused, a list re-sorted under row-number ids) than an edit, so it is
+/// shown as a replacement and written only when confirmed. A row known by one value alone
+/// (a name) is renamed, not replaced: a rename is the normal update.
+pub fn replaces_identity(identity: &[usize], before: &[Value], after: &[Value]) -> bool {
+    let held: Vec<usize> = identity
+        .iter()
+        .copied()
+        .filter(|&f| !before[f].is_null())
+        .collect();
+    held.len() >= 2 && held.iter().all(|&f| after[f] != before[f])
 }
 
 /// Builds the plan from the resolved desired state and what the database holds, with the
@@ -456,6 +601,7 @@ pub fn plan_with(
     }
 
     // 4. Actions.
+    let identity = identity_fields(spec);
     let mut changes = Vec::with_capacity(desired.len());
     for (i, d) in desired.iter().enumerate() {
         let address = addresses[i].clone();
@@ -477,16 +623,21 @@ pub fn plan_with(
                 provenance: d.provenance.clone(),
                 members: d.members.clone(),
                 write_state: true,
+                replaces: false,
             },
             Some((ri, how)) => {
                 let row = &current.rows[*ri];
-                // Fields under `ignore_changes` keep what the row holds.
+                // Fields under `ignore_changes` keep what the row holds, and so do fields
+                // left empty only because their source values were invalid: an invalid
+                // value never erases a good one.
                 let after: Vec<Value> = d
                     .values
                     .iter()
                     .enumerate()
                     .map(|(f, v)| {
-                        if spec.ignore_changes.get(f).copied().unwrap_or(false) {
+                        if spec.ignore_changes.get(f).copied().unwrap_or(false)
+                            || d.invalid_only.contains(&f)
+                        {
                             row.values[f].clone()
                         } else {
                             v.clone()
@@ -496,9 +647,18 @@ pub fn plan_with(
                 let changed: Vec<usize> = (0..after.len())
                     .filter(|&f| after[f] != row.values[f])
                     .collect();
+                // A managed row whose records all left the sources, taken over by a record
+                // found by key or by the matcher: usually that same record, edited (a source
+                // without `id:` names its records by their content, so an edit renames the
+                // record). It is judged as a managed row: unchanged values are no change.
+                let orphan = orphan_of_row.contains_key(ri);
+                let restored = current.soft_deleted.contains(&key_text(&row.key));
                 let (action, reason, write_state) = match how {
-                    Reason::UpToDate => {
-                        let s = state.expect("paired by the state table");
+                    _ if restored => (Action::Update, Reason::Restored, true),
+                    Reason::UpToDate | Reason::AdoptByKey | Reason::AdoptByMatch { .. }
+                        if *how == Reason::UpToDate || orphan =>
+                    {
+                        let s = state.expect("paired by the state table, or an orphan's address");
                         let stale_state = s.members != members_text;
                         if changed.is_empty() {
                             (
@@ -523,6 +683,12 @@ pub fn plan_with(
                     }
                     other => (Action::Update, other.clone(), true),
                 };
+                // Only a row paired by the state table can be replaced: one adopted by key or
+                // by the matcher agrees with its record on what it is known by.
+                let replaces = action == Action::Update
+                    && *how == Reason::UpToDate
+                    && matches!(reason, Reason::SourceChanged | Reason::Drift { .. })
+                    && replaces_identity(&identity, &row.values, &after);
                 Change {
                     address,
                     action,
@@ -534,6 +700,7 @@ pub fn plan_with(
                     provenance: d.provenance.clone(),
                     members: d.members.clone(),
                     write_state,
+                    replaces,
                 }
             }
         };
@@ -597,6 +764,7 @@ pub fn plan_with(
                     })
                     .collect(),
                 write_state: true,
+                replaces: false,
             });
         }
     }
@@ -619,13 +787,17 @@ pub fn plan_with(
     let excluded = resolved
         .excluded
         .iter()
-        .map(|Excluded { source, id, rule }| ExcludedItem {
-            record: SourceRef {
-                source: spec.sources[*source].name.clone(),
-                id: id.clone(),
+        .map(
+            |Excluded {
+                 source, id, rule, ..
+             }| ExcludedItem {
+                record: SourceRef {
+                    source: spec.sources[*source].name.clone(),
+                    id: id.clone(),
+                },
+                rule: rule.clone(),
             },
-            rule: rule.clone(),
-        })
+        )
         .collect();
 
     Plan {
@@ -640,6 +812,11 @@ pub fn plan_with(
         changes,
         missing,
         excluded,
+        invalid: resolved
+            .invalid
+            .iter()
+            .map(|v| InvalidItem::of(spec, v))
+            .collect(),
         review,
         fingerprint: current.fingerprint.clone(),
         rows_read: current.rows.len(),
@@ -648,5 +825,7 @@ pub fn plan_with(
         read: row_prints(current).into(),
         inputs: None,
         shortcut: None,
+        matching: MatchingModel::of(&spec.matching),
+        unlisted: 0,
     }
 }

@@ -337,7 +337,7 @@ mod tests {
             &path,
             format!(
                 "version: 1\nresource: {resource}\ntarget:\n  table: {resource}\n  fields:\n    \
-                 name: {{}}\nsources:\n  s:\n    inline: [{{ name: x }}]\n    fields: {{ name: name }}\n{extra}"
+                 name: {{}}\nsources:\n  s:\n    id: name\n    inline: [{{ name: x }}]\n    fields: {{ name: name }}\n{extra}"
             ),
         )
         .unwrap();

@@ -23,7 +23,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{Action, Change, ExcludedItem, Missing, Options, Plan, Reason, ReviewItem};
+use super::{
+    Action, Change, ExcludedItem, InvalidItem, Missing, Options, Plan, Reason, ReviewItem,
+};
 use crate::db::read::{CurrentState, StateRow};
 use crate::merge::SourceRef;
 use crate::spec::compiled::{Compiled, Input};
@@ -49,6 +51,9 @@ pub struct Aside {
     pub excluded: Vec<ExcludedItem>,
     pub review: Vec<ReviewItem>,
     pub kept: Vec<Missing>,
+    /// Invalid values left out (absent from what older versions recorded).
+    #[serde(default)]
+    pub invalid: Vec<InvalidItem>,
 }
 
 impl Aside {
@@ -58,6 +63,7 @@ impl Aside {
             excluded: plan.excluded.clone(),
             review: plan.review.clone(),
             kept: plan.missing.clone(),
+            invalid: plan.invalid.clone(),
         }
     }
 }
@@ -268,6 +274,11 @@ fn check_rows(
             if !is_kept && !hash_matches(&current.rows[ri].values, &s.hash) {
                 return Err(Miss::RowChanged);
             }
+            // Soft-deleted outside reconcile while its record is still in the sources: the
+            // full plan restores it.
+            if !is_kept && current.soft_deleted.contains(&s.row_key) {
+                return Err(Miss::RowChanged);
+            }
             Ok((ri, is_kept))
         })
         .collect();
@@ -355,6 +366,7 @@ pub fn plan(
             provenance: vec![None; width],
             members: s.members.iter().map(|m| source_ref(m)).collect(),
             write_state: false,
+            replaces: false,
         });
     }
     Ok(Plan {
@@ -369,6 +381,7 @@ pub fn plan(
         changes,
         missing: record.aside.kept.clone(),
         excluded: record.aside.excluded.clone(),
+        invalid: record.aside.invalid.clone(),
         review: record.aside.review.clone(),
         fingerprint: current.fingerprint.clone(),
         rows_read,
@@ -381,6 +394,8 @@ pub fn plan(
             applied_at: record.applied_at.clone(),
             unlisted,
         }),
+        matching: super::MatchingModel::of(&spec.matching),
+        unlisted: 0,
     })
 }
 

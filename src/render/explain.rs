@@ -60,6 +60,9 @@ pub fn summary(spec: &Compiled, resolved: &Resolved, timings: &Timings) -> Strin
     let mut out = String::new();
     let m = &resolved.matches;
     let _ = writeln!(out, "Matching");
+    if let Some(note) = super::model_note(&crate::plan::MatchingModel::of(&spec.matching)) {
+        let _ = writeln!(out, "  {note}");
+    }
     for (s, recs) in resolved.kept.iter().enumerate() {
         let dedupe = if spec.matching.dedupes(s) {
             " (deduplicated)"
@@ -119,6 +122,9 @@ pub fn summary(spec: &Compiled, resolved: &Resolved, timings: &Timings) -> Strin
             m.model.iterations,
             m.model.u_samples
         );
+    }
+    for note in &m.model.notes {
+        let _ = writeln!(out, "  note: {note}");
     }
     for (c, levels) in spec.matching.comparisons.iter().zip(&m.model.levels) {
         let _ = writeln!(
@@ -194,11 +200,13 @@ pub fn summary_json(spec: &Compiled, resolved: &Resolved, timings: &Timings) -> 
             "oversized": m.blocking.oversized.iter().map(|o| json!({"rule": o.rule, "key": shown_key(spec, &o.key), "records": o.records, "narrowed_pairs": o.narrowed_pairs})).collect::<Vec<_>>(),
         },
         "model": {
+            "origin": spec.matching.origin,
             "estimated": m.model.lambda.is_some(),
             "prior_bits": m.model.prior_bits,
             "lambda": m.model.lambda,
             "iterations": m.model.iterations,
             "u_samples": m.model.u_samples,
+            "notes": m.model.notes,
             "comparisons": spec.matching.comparisons.iter().zip(&m.model.levels).map(|(c, levels)| json!({
                 "field": c.name,
                 "method": method_name(c.method),

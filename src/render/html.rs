@@ -1,7 +1,8 @@
 //! The plan as one self-contained HTML file (`reconcile plan --html report.html`): the summary,
 //! every change with its field diffs and the provenance of each value, every cluster with the
 //! scores of its links and what each comparison contributed, the pairs left for review, and
-//! the excluded records with their rules. Searchable and sortable, with inline styles and
+//! the excluded records with their rules, and the source values left out as invalid (when
+//! there are any). Searchable and sortable, with inline styles and
 //! script only: the page loads nothing, and its Content-Security-Policy forbids it to.
 //!
 //! The tables are written out here, not built by the script, so the report reads the same
@@ -104,6 +105,7 @@ fn reason_words(c: &Change) -> String {
         Reason::UpToDate => "up to date".into(),
         Reason::Missing => "no source holds this record any more".into(),
         Reason::MissingSoft => "no source holds this record any more; marked deleted".into(),
+        Reason::Restored => "restored: its record is back in the sources".into(),
     }
 }
 
@@ -179,8 +181,13 @@ impl Report<'_> {
             ("excluded", "excluded", plan.excluded.len()),
             ("review", "to review", plan.review.len()),
             ("clusters", "clusters", self.resolved.matches.clusters.len()),
+            ("invalid", "invalid values", plan.invalid.len()),
         ];
-        for (kind, words, n) in cards {
+        // The invalid-values card only when there are some, as in the text plan.
+        for (kind, words, n) in cards
+            .into_iter()
+            .filter(|(kind, _, n)| *kind != "invalid" || *n > 0)
+        {
             let _ = writeln!(
                 out,
                 "<li class=\"card {kind}\"><span class=\"count\" data-kind=\"{kind}\" data-count=\"{n}\">{}</span> {words}</li>",
@@ -201,12 +208,19 @@ impl Report<'_> {
             "<label class=\"search\">Search <input id=\"search\" type=\"search\" \
              placeholder=\"address, source record, value, rule…\" autocomplete=\"off\"></label>\n\
              <nav><a href=\"#changes\">Changes</a> · <a href=\"#clusters\">Clusters</a> · \
-             <a href=\"#review\">To review</a> · <a href=\"#excluded\">Excluded</a></nav>\n</header>\n<main>\n",
+             <a href=\"#review\">To review</a> · <a href=\"#excluded\">Excluded</a>",
         );
+        if !plan.invalid.is_empty() {
+            out.push_str(" · <a href=\"#invalid\">Invalid values</a>");
+        }
+        out.push_str("</nav>\n</header>\n<main>\n");
         self.changes(out);
         self.clusters(out);
         self.review(out);
         self.excluded(out);
+        if !plan.invalid.is_empty() {
+            self.invalid(out);
+        }
         let _ = write!(
             out,
             "</main>\n<script>var FIRST_ROWS = {FIRST_ROWS};{SCRIPT}</script>\n</body>\n</html>\n"
@@ -510,6 +524,39 @@ impl Report<'_> {
             );
         }
         Self::section_end(out, "excluded", excluded.len());
+    }
+
+    /// Source values that failed their field type, left out of the plan.
+    fn invalid(&self, out: &mut String) {
+        let plan = self.plan;
+        Self::section_start(
+            out,
+            "invalid",
+            "Invalid values (left out)",
+            plan.invalid.len(),
+            &[
+                ("Source", false),
+                ("Record", false),
+                ("Row", false),
+                ("Field", false),
+                ("Value", false),
+                ("Reason", false),
+            ],
+        );
+        for (i, v) in plan.invalid.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "{}<td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
+                tr(i, ""),
+                esc(&v.record.source),
+                esc(&v.record.id),
+                esc(&v.row),
+                esc(plan.fields.get(v.field).map_or("?", |f| f.0.as_str())),
+                esc(&v.value),
+                esc(&v.reason)
+            );
+        }
+        Self::section_end(out, "invalid", plan.invalid.len());
     }
 }
 

@@ -1,6 +1,6 @@
 //! The plan for people, in the shape Terraform users know: `+` create, `~` update, `-` delete,
-//! field-level diffs with unchanged fields hidden, the excluded records with their rules,
-//! pairs to review, and a closing summary line. Styles are ANSI; the caller's stream strips
+//! field-level diffs with unchanged fields hidden, the excluded records with their rules, the
+//! source values left out as invalid, pairs to review, and a closing summary line. Styles are ANSI; the caller's stream strips
 //! them when the output is not a terminal or `NO_COLOR` is set.
 
 use std::fmt::Write as _;
@@ -52,6 +52,8 @@ pub fn render_with(plan: &Plan, opts: Options) -> String {
         SHOWN_PER_GROUP
     };
 
+    let note = super::model_note(&plan.matching)
+        .map(|note| format!("{} {note}\n", paint(YELLOW.bold(), "Note:")));
     if plan.has_changes() {
         let _ = writeln!(
             out,
@@ -59,6 +61,9 @@ pub fn render_with(plan: &Plan, opts: Options) -> String {
             paint(BOLD, term(&plan.table))
         );
         let _ = writeln!(out, "{}\n", summary_line(plan));
+        if let Some(note) = &note {
+            let _ = writeln!(out, "{note}");
+        }
         if plan.create_table {
             let cols: Vec<&str> = plan.fields.iter().map(|(_, c)| c.as_str()).collect();
             let _ = writeln!(
@@ -131,6 +136,9 @@ pub fn render_with(plan: &Plan, opts: Options) -> String {
     if !plan.excluded.is_empty() {
         excluded(&mut out, plan, limit);
     }
+    if !plan.invalid.is_empty() {
+        invalid(&mut out, plan, limit);
+    }
     if !plan.review.is_empty() {
         let _ = writeln!(
             out,
@@ -196,6 +204,9 @@ pub fn render_with(plan: &Plan, opts: Options) -> String {
             paint(GREEN.bold(), "No changes."),
             plural_count(s.no_op, "record")
         );
+        if let Some(note) = &note {
+            let _ = write!(out, "{note}");
+        }
         if let Some(quick) = &plan.shortcut {
             let _ = writeln!(
                 out,
@@ -218,8 +229,13 @@ pub fn render_with(plan: &Plan, opts: Options) -> String {
 /// `Plan: 17 to add, 0 to change, 0 to destroy.`, with what was set aside when there is any.
 fn summary_line(plan: &Plan) -> String {
     let s = plan.summary();
+    let replacing = if s.replace > 0 {
+        paint(RED, format!(" ({} replacing a row)", count(s.replace)))
+    } else {
+        String::new()
+    };
     let mut line = format!(
-        "{} {} to add, {} to change, {} to destroy.",
+        "{} {} to add, {} to change{replacing}, {} to destroy.",
         paint(BOLD, "Plan:"),
         count(s.create),
         count(s.update),
@@ -228,6 +244,9 @@ fn summary_line(plan: &Plan) -> String {
     let mut aside = Vec::new();
     if !plan.excluded.is_empty() {
         aside.push(format!("{} excluded", count(plan.excluded.len())));
+    }
+    if !plan.invalid.is_empty() {
+        aside.push(plural_count(plan.invalid.len(), "invalid value"));
     }
     if !plan.review.is_empty() {
         aside.push(format!("{} to review", count(plan.review.len())));
@@ -274,6 +293,57 @@ fn excluded(out: &mut String, plan: &Plan, limit: usize) {
         );
     }
     more(out, plan.excluded.len(), limit, "excluded");
+    out.push('\n');
+}
+
+/// Source values that failed their field type: each with its record, row, field and reason.
+/// They were left out: a create leaves the field empty, an update keeps what the row holds.
+fn invalid(out: &mut String, plan: &Plan, limit: usize) {
+    let _ = writeln!(
+        out,
+        "{}",
+        paint(
+            BOLD,
+            format!(
+                "Invalid values ({}), left out as if absent:",
+                count(plan.invalid.len())
+            )
+        )
+    );
+    if plan.invalid.len() > limit {
+        // Long lists say first how many each field has.
+        let mut by_field = vec![0usize; plan.fields.len()];
+        for v in &plan.invalid {
+            if let Some(n) = by_field.get_mut(v.field) {
+                *n += 1;
+            }
+        }
+        for (f, n) in by_field.into_iter().enumerate().filter(|(_, n)| *n > 0) {
+            let _ = writeln!(out, "  {} in {}", count(n), plan.fields[f].0);
+        }
+    }
+    let place =
+        |v: &crate::plan::InvalidItem| term(&format!("{} ({})", v.record, v.row)).into_owned();
+    let w = plan
+        .invalid
+        .iter()
+        .take(limit)
+        .map(|v| place(v).len())
+        .max()
+        .unwrap_or(0);
+    for v in plan.invalid.iter().take(limit) {
+        let masked = plan.sensitive.get(v.field).copied().unwrap_or(false);
+        let value = safe::value(&Value::Text(v.value.clone()), masked, false);
+        let _ = writeln!(
+            out,
+            "  ! {:w$}  {} = {value}: {}",
+            place(v),
+            plan.fields.get(v.field).map_or("?", |f| f.0.as_str()),
+            term(&v.reason),
+            w = w
+        );
+    }
+    more(out, plan.invalid.len(), limit, "invalid values");
     out.push('\n');
 }
 
@@ -336,6 +406,13 @@ fn reason_text(c: &Change, plan: &Plan) -> Option<String> {
             ),
             None => "no source holds this record any more".into(),
         },
+        Reason::Restored => match &plan.soft_delete {
+            Some(sd) => format!(
+                "restored: its record is back in the sources; {} = {} will be cleared",
+                sd.column, sd.value
+            ),
+            None => "restored: its record is back in the sources".into(),
+        },
     })
 }
 
@@ -351,9 +428,15 @@ fn change(out: &mut String, plan: &Plan, c: &Change, width: usize, full: bool) {
     let address = term(&plan.address(&c.address)).into_owned();
     let (symbol, style, verb) = match c.action {
         Action::Create => ("+", GREEN, "will be created"),
+        Action::Update if c.reason == Reason::Restored => ("~", YELLOW, "will be restored"),
         Action::Update if c.changed.is_empty() => {
             ("~", YELLOW, "will be adopted (no field changes)")
         }
+        Action::Update if c.replaces => (
+            "-/+",
+            RED,
+            "will be replaced: every field it is known by changes (apply needs --allow-replace)",
+        ),
         Action::Update => ("~", YELLOW, "will be updated in-place"),
         Action::Delete if c.reason == Reason::MissingSoft => ("-", RED, "will be soft-deleted"),
         Action::Delete => ("-", RED, "will be destroyed"),

@@ -18,6 +18,8 @@ pub struct JsonPlan {
     pub summary: JsonSummary,
     pub changes: Vec<JsonChange>,
     pub excluded: Vec<JsonExcluded>,
+    /// Source values that failed their field type, left out (an addition to format 1).
+    pub invalid: Vec<JsonInvalid>,
     pub review: Vec<JsonReview>,
     pub kept: Vec<JsonKept>,
     /// Fields whose values are masked as `"(sensitive value)"`.
@@ -29,6 +31,26 @@ pub struct JsonPlan {
     /// nothing).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shortcut: Option<JsonShortcut>,
+    /// How records were matched (an addition to format 1).
+    pub matching: JsonMatching,
+}
+
+/// The comparisons that linked records, and where they came from: `written` in the spec,
+/// `derived` from the field types (no `match.compare`), `off` (`compare: {}`), or
+/// `nothing_to_compare` (no `match.compare` and no field to compare by default).
+#[derive(Serialize)]
+pub struct JsonMatching {
+    pub origin: crate::spec::compiled::ModelOrigin,
+    pub comparisons: Vec<JsonComparison>,
+    /// The same, worded for people; absent when the spec wrote its comparisons.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct JsonComparison {
+    pub field: String,
+    pub method: String,
 }
 
 /// Why a plan could be made without reading the sources.
@@ -53,6 +75,10 @@ pub struct JsonSummary {
     pub no_op: usize,
     pub excluded: usize,
     pub review: usize,
+    /// How many source values failed their field type (an addition to format 1).
+    pub invalid: usize,
+    /// Updates (counted in `update` too) that replace everything a row is known by.
+    pub replace: usize,
 }
 
 #[derive(Serialize)]
@@ -69,6 +95,9 @@ pub struct JsonChange {
     /// For a soft delete: the column set and its value.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub soft_delete: Option<JsonSoftDelete>,
+    /// An update that replaces everything the row is known by (present only when true).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub replace: bool,
 }
 
 #[derive(Serialize)]
@@ -82,6 +111,19 @@ pub struct JsonExcluded {
     pub source: String,
     pub record: String,
     pub rule: String,
+}
+
+/// A source value that failed its field type: where it is, what it was, and why.
+#[derive(Serialize)]
+pub struct JsonInvalid {
+    pub source: String,
+    pub record: String,
+    /// Where the record is in its source (`line 14`).
+    pub row: String,
+    pub field: String,
+    /// As the source wrote it; `"(sensitive value)"` for a sensitive field.
+    pub value: String,
+    pub reason: String,
 }
 
 #[derive(Serialize)]
@@ -109,6 +151,7 @@ fn reason_code(r: &Reason) -> &'static str {
         Reason::UpToDate => "up_to_date",
         Reason::Missing => "missing",
         Reason::MissingSoft => "missing_soft_delete",
+        Reason::Restored => "restored",
     }
 }
 
@@ -145,6 +188,8 @@ pub fn to_json(plan: &Plan) -> JsonPlan {
             no_op: s.no_op,
             excluded: plan.excluded.len(),
             review: plan.review.len(),
+            invalid: plan.invalid.len(),
+            replace: s.replace,
         },
         changes: plan
             .changes
@@ -178,6 +223,7 @@ pub fn to_json(plan: &Plan) -> JsonPlan {
                         column: sd.column.clone(),
                         value: sd.value.to_json(),
                     }),
+                replace: c.replaces,
             })
             .collect(),
         excluded: plan
@@ -187,6 +233,22 @@ pub fn to_json(plan: &Plan) -> JsonPlan {
                 source: e.record.source.clone(),
                 record: e.record.id.clone(),
                 rule: e.rule.clone(),
+            })
+            .collect(),
+        invalid: plan
+            .invalid
+            .iter()
+            .map(|v| JsonInvalid {
+                source: v.record.source.clone(),
+                record: v.record.id.clone(),
+                row: v.row.clone(),
+                field: plan
+                    .fields
+                    .get(v.field)
+                    .map(|f| f.0.clone())
+                    .unwrap_or_default(),
+                value: v.value.clone(),
+                reason: v.reason.clone(),
             })
             .collect(),
         review: plan
@@ -221,6 +283,19 @@ pub fn to_json(plan: &Plan) -> JsonPlan {
                      table still holds what it wrote",
             provenance: "not read: pass --refresh to read the sources",
         }),
+        matching: JsonMatching {
+            origin: plan.matching.origin,
+            comparisons: plan
+                .matching
+                .comparisons
+                .iter()
+                .map(|(field, method)| JsonComparison {
+                    field: field.clone(),
+                    method: method.clone(),
+                })
+                .collect(),
+            note: super::model_note(&plan.matching),
+        },
     }
 }
 
@@ -250,6 +325,8 @@ pub fn render_many(plans: &[Plan]) -> String {
         no_op: 0,
         excluded: 0,
         review: 0,
+        invalid: 0,
+        replace: 0,
     };
     for r in &resources {
         summary.create += r.summary.create;
@@ -257,7 +334,9 @@ pub fn render_many(plans: &[Plan]) -> String {
         summary.delete += r.summary.delete;
         summary.no_op += r.summary.no_op;
         summary.excluded += r.summary.excluded;
+        summary.replace += r.summary.replace;
         summary.review += r.summary.review;
+        summary.invalid += r.summary.invalid;
     }
     let all = JsonPlans {
         format_version: FORMAT_VERSION,

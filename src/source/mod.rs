@@ -4,14 +4,17 @@
 //! mapped fields and the record id out of each. Every problem names the source, file and row.
 
 pub mod csv;
+pub mod id;
 pub mod json;
 mod sql;
 pub mod yaml;
 
+use indexmap::IndexSet;
+
 use crate::collections::HashSet;
 
 use crate::error::{SourceErrors, SourceProblem};
-use crate::spec::compiled::{Compiled, Input, Source};
+use crate::spec::compiled::{Compiled, FieldPath, Input, Source};
 use crate::spec::{FieldType, SourceFormat};
 
 /// The largest file read as a source (1 GiB), unless `RECONCILE_MAX_FILE_SIZE` sets another
@@ -115,9 +118,10 @@ fn file_kind(_: &std::fs::Metadata) -> &'static str {
 pub struct RawRecord {
     /// Index of the source (its priority rank).
     pub source: usize,
-    /// The record's id within its source: the `id` field, else the 1-based row number.
+    /// The record's id within its source: its `id:` value, else a fingerprint of its content
+    /// (see [`id`]). Never its position in the file.
     pub id: String,
-    /// Where the record is, for messages ("line 4", "record 3").
+    /// Where the record is, for messages only ("line 4", "record 3").
     pub row: String,
     /// Raw values by target field index; `Null` where the source has no value.
     pub fields: Vec<serde_json::Value>,
@@ -144,10 +148,56 @@ pub fn load_all(spec: &Compiled) -> Result<Vec<Vec<RawRecord>>, SourceErrors> {
         }
     }
     if problems.is_empty() {
+        problems = unknown_pairs(spec, &out);
+    }
+    if problems.is_empty() {
         Ok(out)
     } else {
         Err(SourceErrors { problems })
     }
+}
+
+/// `match.same` and `match.distinct` pairs naming a record no source holds. Ignoring them
+/// would silently link (or split) records the spec says otherwise about; it happens when a
+/// record of a source without `id:` is edited, since its id is a fingerprint of its content.
+fn unknown_pairs(spec: &Compiled, records: &[Vec<RawRecord>]) -> Vec<SourceProblem> {
+    let ids: Vec<HashSet<&str>> = records
+        .iter()
+        .map(|rs| rs.iter().map(|r| r.id.as_str()).collect())
+        .collect();
+    let mut problems = Vec::new();
+    for (key, pairs) in [
+        ("same", &spec.matching.same),
+        ("distinct", &spec.matching.distinct),
+    ] {
+        for r in pairs.iter().flat_map(|(a, b)| [a, b]) {
+            if ids
+                .get(r.source)
+                .is_some_and(|ids| ids.contains(r.id.as_str()))
+            {
+                continue;
+            }
+            let source = &spec.sources[r.source];
+            problems.push(SourceProblem {
+                source_name: source.name.clone(),
+                file: describe(source),
+                row: None,
+                message: format!(
+                    "`match.{key}` names `{}:{}`, which is no record of this source",
+                    source.name, r.id
+                ),
+                help: Some(if source.id.is_some() {
+                    "check the id against the source's `id:` column, or remove the pair".into()
+                } else {
+                    "this source has no `id:`, so its ids are fingerprints of each record's \
+                     content and change when the record is edited: write the pair again with \
+                     the id the plan prints, or give the source an `id:` column"
+                        .into()
+                }),
+            });
+        }
+    }
+    problems
 }
 
 /// The file name shown in messages for a source.
@@ -164,11 +214,12 @@ fn load_one(
     index: usize,
     source: &Source,
 ) -> Result<Vec<RawRecord>, Vec<SourceProblem>> {
-    let problem = |row: Option<String>, message: String| SourceProblem {
+    let problem = |p: Problem| SourceProblem {
         source_name: source.name.clone(),
         file: describe(source),
-        row,
-        message,
+        row: p.row,
+        message: p.message,
+        help: p.help,
     };
     let rows = match &source.input {
         Input::Inline(records) => Ok(records
@@ -186,65 +237,128 @@ fn load_one(
             });
             let bytes = match read {
                 Ok(b) => b,
-                Err(e) => return Err(vec![problem(None, e)]),
+                Err(e) => return Err(vec![problem(Problem::file(e))]),
             };
             match format {
                 SourceFormat::Json => json::read_json(&bytes, &source.records),
                 SourceFormat::Ndjson => json::read_ndjson(&bytes),
                 SourceFormat::Csv => {
-                    return csv::read_mapped(&bytes, spec, index, source).map_err(|ps| {
-                        ps.into_iter().map(|(row, msg)| problem(row, msg)).collect()
-                    });
+                    return csv::read_mapped(&bytes, spec, index, source)
+                        .map_err(|ps| ps.into_iter().map(problem).collect());
                 }
                 SourceFormat::Yaml => yaml::read(&bytes, &source.records),
             }
         }
     };
-    let rows = rows.map_err(|(row, msg)| vec![problem(row, msg)])?;
-    map_records(spec, index, source, rows).map_err(|ps| {
-        ps.into_iter()
-            .map(|(row, msg)| problem(Some(row), msg))
-            .collect()
-    })
+    let rows = rows.map_err(|(row, message)| {
+        vec![problem(Problem {
+            row,
+            message,
+            help: None,
+        })]
+    })?;
+    map_records(spec, index, source, rows).map_err(|ps| ps.into_iter().map(problem).collect())
+}
+
+/// A problem found while reading one source: at a row, or (`row: None`) with the source as a
+/// whole, such as a mapping that names a column the file does not have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub row: Option<String>,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+impl Problem {
+    fn at(row: String, message: String) -> Self {
+        Problem {
+            row: Some(row),
+            message,
+            help: None,
+        }
+    }
+
+    fn file(message: String) -> Self {
+        Problem {
+            row: None,
+            message,
+            help: None,
+        }
+    }
+}
+
+/// Gives each record of a source its id: its `id:` value, or, without `id:`, the fingerprint
+/// of its content ([`id::content_hash`]). Row numbers never serve: they change when another
+/// row is inserted or deleted.
+pub(crate) enum Ids {
+    /// `id:` values, each allowed once.
+    Explicit(HashSet<String>),
+    Content(id::ContentIds),
+}
+
+impl Ids {
+    pub(crate) fn for_source(source: &Source) -> Ids {
+        if source.id.is_some() {
+            Ids::Explicit(HashSet::default())
+        } else {
+            Ids::Content(id::ContentIds::default())
+        }
+    }
+
+    /// The id of the next record: `explicit` is its `id:` value (looked up only when the
+    /// source has `id:`), `fields` its mapped values. An `Err` is the problem to report.
+    pub(crate) fn next(
+        &mut self,
+        spec: &Compiled,
+        source: &Source,
+        explicit: impl FnOnce() -> Option<String>,
+        fields: &[serde_json::Value],
+    ) -> Result<String, String> {
+        match self {
+            Ids::Explicit(seen) => {
+                let raw = source.id.as_ref().map_or("", |p| p.raw.as_str());
+                let Some(id) = explicit() else {
+                    return Err(format!(
+                        "the id field `{raw}` is missing or empty (an id is a number, a text \
+                         or a boolean)"
+                    ));
+                };
+                if !seen.insert(id.clone()) {
+                    return Err(format!("id `{id}` appears more than once in this source"));
+                }
+                Ok(id)
+            }
+            Ids::Content(ids) => Ok(ids.next(id::content_hash(
+                source
+                    .mapping
+                    .iter()
+                    .map(|(fi, _)| (spec.fields[*fi].name.as_str(), &fields[*fi])),
+            ))),
+        }
+    }
 }
 
 /// Extracts the id and the mapped fields of each row. Rows that are not objects, ids that
-/// are missing or repeated, and values that are lists or mappings are problems.
+/// are missing or repeated, and values that are lists or mappings are problems; so is a path
+/// (mapped or `id:`) that no record of the source has, since it would silently read as empty.
 pub fn map_records(
     spec: &Compiled,
     index: usize,
     source: &Source,
     rows: Vec<Row>,
-) -> Result<Vec<RawRecord>, Vec<(String, String)>> {
+) -> Result<Vec<RawRecord>, Vec<Problem>> {
+    let absent = absent_paths(spec, source, &rows);
+    if !absent.is_empty() {
+        return Err(absent);
+    }
     let mut problems = Vec::new();
-    let mut seen = HashSet::default();
+    let mut ids = Ids::for_source(source);
     let mut out = Vec::with_capacity(rows.len());
-    for (n, row) in rows.into_iter().enumerate() {
+    for row in rows {
         if !row.value.is_object() {
-            problems.push((
+            problems.push(Problem::at(
                 row.label,
                 "expected a record (a mapping of fields)".to_string(),
-            ));
-            continue;
-        }
-        let id = match &source.id {
-            None => (n + 1).to_string(),
-            Some(path) => match path.get(&row.value) {
-                Some(serde_json::Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
-                Some(serde_json::Value::Number(num)) => num.to_string(),
-                _ => {
-                    problems.push((
-                        row.label,
-                        format!("the id field `{}` is missing or empty", path.raw),
-                    ));
-                    continue;
-                }
-            },
-        };
-        if !seen.insert(id.clone()) {
-            problems.push((
-                row.label,
-                format!("id `{id}` appears more than once in this source"),
             ));
             continue;
         }
@@ -253,7 +367,7 @@ pub fn map_records(
         for (fi, path) in &source.mapping {
             if let Some(v) = path.get(&row.value) {
                 if (v.is_object() || v.is_array()) && spec.fields[*fi].kind != FieldType::Json {
-                    problems.push((
+                    problems.push(Problem::at(
                         row.label.clone(),
                         format!(
                             "`{}` holds a {} where field `{}` needs a single value",
@@ -268,6 +382,19 @@ pub fn map_records(
                 }
             }
         }
+        let explicit = || {
+            source
+                .id
+                .as_ref()
+                .and_then(|p| id::explicit_id(p.get(&row.value)))
+        };
+        let id = match ids.next(spec, source, explicit, &fields) {
+            Ok(id) => id,
+            Err(message) => {
+                problems.push(Problem::at(row.label, message));
+                continue;
+            }
+        };
         if !bad {
             out.push(RawRecord {
                 source: index,
@@ -282,6 +409,111 @@ pub fn map_records(
     } else {
         Err(problems)
     }
+}
+
+/// The `id:` path and mapped paths that no record of the source has, each as a problem with
+/// a did-you-mean over the paths the records do have. A path some records lack is fine (an
+/// optional value); one that every record lacks is a typo or a wrong file. A source without
+/// records says nothing either way.
+fn absent_paths(spec: &Compiled, source: &Source, rows: &[Row]) -> Vec<Problem> {
+    if rows.is_empty() {
+        return Vec::new();
+    }
+    // Usually the first record holds every path, so this stops at once.
+    let mut wanted: Vec<(Option<usize>, &FieldPath)> = source
+        .id
+        .iter()
+        .map(|p| (None, p))
+        .chain(source.mapping.iter().map(|(fi, p)| (Some(*fi), p)))
+        .collect();
+    for row in rows {
+        wanted.retain(|(_, p)| p.get(&row.value).is_none());
+        if wanted.is_empty() {
+            return Vec::new();
+        }
+    }
+    let known = record_paths(rows);
+    wanted
+        .into_iter()
+        .map(|(field, path)| {
+            let shown: Vec<String> = known
+                .iter()
+                .map(|k| {
+                    if path.raw.starts_with('/') {
+                        format!("/{}", k.replace('~', "~0").replace('.', "/"))
+                    } else {
+                        k.clone()
+                    }
+                })
+                .collect();
+            let what = match field {
+                Some(fi) => format!(
+                    "field `{}` is mapped to `{}`",
+                    spec.fields[fi].name, path.raw
+                ),
+                None => format!("the id is `{}`", path.raw),
+            };
+            Problem {
+                row: None,
+                message: format!("{what}, which no record of this source has"),
+                help: Some(paths_help(&path.raw, &shown, "the records have")),
+            }
+        })
+        .collect()
+}
+
+/// "did you mean `Email`? the header has: Name, Email, Phone": the closest name, then the
+/// names there are (the first 20).
+pub(crate) fn paths_help(wanted: &str, names: &[String], have: &str) -> String {
+    let mut help = String::new();
+    if let Some(best) = crate::spec::load::did_you_mean(wanted, names.iter().map(String::as_str))
+        .or_else(|| {
+            // A difference of case alone is always worth naming.
+            names
+                .iter()
+                .find(|n| n.eq_ignore_ascii_case(wanted))
+                .cloned()
+        })
+    {
+        help.push_str(&format!("did you mean `{best}`? "));
+    }
+    let listed: Vec<&str> = names.iter().take(20).map(String::as_str).collect();
+    help.push_str(&format!(
+        "{have}: {}{}",
+        listed.join(", "),
+        if names.len() > listed.len() {
+            format!(", and {} more", names.len() - listed.len())
+        } else {
+            String::new()
+        }
+    ));
+    help
+}
+
+/// The dotted paths (`fields.email`) of the records' keys, nested mappings included, in the
+/// order first seen; from the first records only, which is enough to suggest a spelling.
+fn record_paths(rows: &[Row]) -> Vec<String> {
+    fn walk(v: &serde_json::Value, prefix: &str, depth: usize, out: &mut IndexSet<String>) {
+        let serde_json::Value::Object(m) = v else {
+            return;
+        };
+        for (k, child) in m {
+            let path = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            out.insert(path.clone());
+            if depth < 4 {
+                walk(child, &path, depth + 1, out);
+            }
+        }
+    }
+    let mut out = IndexSet::new();
+    for row in rows.iter().take(100) {
+        walk(&row.value, "", 0, &mut out);
+    }
+    out.into_iter().collect()
 }
 
 /// Follows a JSON pointer to the list of records.
@@ -321,5 +553,167 @@ fn kind_of(v: &serde_json::Value) -> &'static str {
         serde_json::Value::String(_) => "text",
         serde_json::Value::Array(_) => "a list",
         serde_json::Value::Object(_) => "a mapping",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn spec(source: &str) -> Compiled {
+        crate::spec::load::load_str(
+            &format!(
+                "version: 1\nresource: r\ntarget:\n  table: t\n  key: email\n  fields:\n    \
+                 name: {{ type: text }}\n    email: {{ type: email }}\nsources:\n  s:\n    \
+                 inline: [{{ x: 1 }}]\n{source}"
+            ),
+            std::path::Path::new("spec.yaml"),
+        )
+        .expect("the spec loads")
+    }
+
+    fn rows(values: &[serde_json::Value]) -> Vec<Row> {
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| Row {
+                label: format!("record {}", i + 1),
+                value: v.clone(),
+            })
+            .collect()
+    }
+
+    fn map(spec: &Compiled, values: &[serde_json::Value]) -> Result<Vec<RawRecord>, Vec<Problem>> {
+        map_records(spec, 0, &spec.sources[0], rows(values))
+    }
+
+    #[test]
+    fn a_path_no_record_has_is_named_with_a_suggestion() {
+        let spec = spec("    fields: { name: fields.name, email: fields.emial }\n");
+        let problems = map(
+            &spec,
+            &[
+                json!({"fields": {"name": "A", "email": "a@x"}}),
+                json!({"fields": {"name": "B"}}),
+            ],
+        )
+        .unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].row, None);
+        assert_eq!(
+            problems[0].message,
+            "field `email` is mapped to `fields.emial`, which no record of this source has"
+        );
+        assert_eq!(
+            problems[0].help.as_deref(),
+            Some(
+                "did you mean `fields.email`? the records have: fields, fields.name, fields.email"
+            )
+        );
+        // Pointers are suggested as pointers.
+        let spec = self::spec("    fields: { name: /fields/name, email: /fields/emial }\n");
+        let problems = map(&spec, &[json!({"fields": {"name": "A", "email": "a@x"}})]).unwrap_err();
+        assert!(
+            problems[0]
+                .help
+                .as_deref()
+                .unwrap()
+                .starts_with("did you mean `/fields/email`?"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_path_some_records_have_is_fine() {
+        let spec = spec("    fields: { name: name, email: email }\n");
+        let records = map(
+            &spec,
+            &[json!({"name": "A"}), json!({"name": "B", "email": "b@x"})],
+        )
+        .unwrap();
+        assert_eq!(records[0].fields[1], serde_json::Value::Null);
+        assert_eq!(records[1].fields[1], "b@x");
+        // A source without records says nothing either way.
+        assert!(map(&spec, &[]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn an_id_no_record_has_is_one_problem_not_one_per_row() {
+        let spec = spec("    id: Code\n    fields: { name: name }\n");
+        let problems = map(
+            &spec,
+            &[
+                json!({"name": "A", "code": 1}),
+                json!({"name": "B", "code": 2}),
+            ],
+        )
+        .unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(
+            problems[0].message,
+            "the id is `Code`, which no record of this source has"
+        );
+        assert!(
+            problems[0]
+                .help
+                .as_deref()
+                .unwrap()
+                .starts_with("did you mean `code`?")
+        );
+    }
+
+    #[test]
+    fn booleans_numbers_and_text_are_ids() {
+        let spec = spec("    id: active\n    fields: { name: name }\n");
+        let records = map(
+            &spec,
+            &[
+                json!({"name": "A", "active": true}),
+                json!({"name": "B", "active": false}),
+            ],
+        )
+        .unwrap();
+        assert_eq!(records[0].id, "true");
+        assert_eq!(records[1].id, "false");
+        let problems = map(
+            &spec,
+            &[
+                json!({"name": "A", "active": null}),
+                json!({"name": "B", "active": [1]}),
+                json!({"name": "C", "active": 3}),
+            ],
+        )
+        .unwrap_err();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems[0].message.contains("missing or empty"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn content_ids_ignore_order_and_number_identical_records() {
+        let spec = spec("    fields: { name: name, email: email }\n");
+        let a = json!({"name": "A", "email": "a@x"});
+        let b = json!({"name": "B"});
+        let ids = |values: &[serde_json::Value]| {
+            let mut v: Vec<String> = map(&spec, values)
+                .unwrap()
+                .into_iter()
+                .map(|r| r.id)
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(
+            ids(&[a.clone(), b.clone(), a.clone()]),
+            ids(&[b.clone(), a.clone(), a.clone()])
+        );
+        let one = map(&spec, &[a.clone(), b.clone(), a.clone()]).unwrap();
+        assert_eq!(one[2].id, format!("{}-2", one[0].id));
+        // A key present with an empty value is not a missing one.
+        let empty = map(&spec, &[json!({"name": "B", "email": ""})]).unwrap();
+        assert_ne!(empty[0].id, one[1].id);
     }
 }

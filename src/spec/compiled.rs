@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use indexmap::IndexMap;
 use regex::Regex;
 
 use super::load::{Reporter, did_you_mean};
@@ -48,6 +49,9 @@ pub struct Compiled {
     pub sensitive: Vec<bool>,
     /// Per field: set on create, never updated afterwards.
     pub ignore_changes: Vec<bool>,
+    /// A value that fails its field type is an error (`invalid: error`, `--strict`) rather
+    /// than listed and left out.
+    pub strict: bool,
 }
 
 /// The column `on_missing: soft_delete` sets, and its value.
@@ -120,8 +124,12 @@ pub struct Source {
     /// JSON pointer to the records inside a JSON or YAML document.
     pub records: String,
     pub id: Option<FieldPath>,
+    /// The byte separating a CSV file's columns.
+    pub delimiter: u8,
     /// (target field index, where its value is in a source record).
     pub mapping: Vec<(usize, FieldPath)>,
+    /// Where each record's true entity id is (`truth:`), read only by `reconcile evaluate`.
+    pub truth: Option<FieldPath>,
 }
 
 #[derive(Debug, Clone)]
@@ -222,6 +230,44 @@ pub struct MatchConfig {
     pub dedupe: Vec<bool>,
     pub same: Vec<(RecordRef, RecordRef)>,
     pub distinct: Vec<(RecordRef, RecordRef)>,
+    /// Where the comparisons came from.
+    pub origin: ModelOrigin,
+}
+
+/// Where a spec's comparisons came from, so that every view can say how records were matched:
+/// a default that decides which records merge is never silent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelOrigin {
+    /// `match.compare` as written in the spec.
+    #[default]
+    Written,
+    /// No `match.compare`: comparisons derived from the field types.
+    Derived,
+    /// `compare: {}`: matching turned off on purpose.
+    Off,
+    /// No `match.compare`, and no field whose type says how to compare it.
+    NothingToCompare,
+}
+
+/// The comparisons a spec without `match.compare` gets: the address field by `name` when it
+/// is text, each `email` field by `email`, each `phone` field by `phone`. Other types say too
+/// little about identity to compare by default (a `kind` or a date is shared by many records).
+pub fn derived_comparisons(
+    fields: &IndexMap<String, super::FieldSpec>,
+    address_field: usize,
+) -> IndexMap<String, super::CompareSpec> {
+    let mut out = IndexMap::new();
+    for (i, (name, f)) in fields.iter().enumerate() {
+        let method = match f.kind {
+            FieldType::Text if i == address_field => CompareMethod::Name,
+            FieldType::Email => CompareMethod::Email,
+            FieldType::Phone => CompareMethod::Phone,
+            _ => continue,
+        };
+        out.insert(name.clone(), super::CompareSpec::with_method(method));
+    }
+    out
 }
 
 impl MatchConfig {
@@ -238,6 +284,7 @@ impl MatchConfig {
             dedupe: Vec::new(),
             same: Vec::new(),
             distinct: Vec::new(),
+            origin: ModelOrigin::Written,
         }
     }
 
@@ -408,11 +455,32 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
         });
     }
     for (i, f) in fields.iter().enumerate() {
-        if fields[..i].iter().any(|g| g.column == f.column) {
+        if let Some(g) = fields[..i].iter().find(|g| g.column == f.column) {
             r.at(
                 &format!("/target/fields/{}", escape_segment(&f.name)),
-                format!("column `{}` is used by two fields", f.column),
+                format!(
+                    "column `{}` is used by two fields, `{}` and `{}`",
+                    f.column, g.name, f.name
+                ),
                 None,
+            );
+        } else if let Some(g) = fields[..i]
+            .iter()
+            .find(|g| g.column.eq_ignore_ascii_case(&f.column))
+        {
+            // SQLite and MySQL/MariaDB compare column names without regard to case, so the
+            // table could not be created (or both fields would write one column).
+            r.at(
+                &format!("/target/fields/{}", escape_segment(&f.name)),
+                format!(
+                    "fields `{}` and `{}` have columns `{}` and `{}`, which differ only by \
+                     case; databases take them for one column",
+                    g.name, f.name, g.column, f.column
+                ),
+                Some(format!(
+                    "give field `{}` another column with `column:`",
+                    f.name
+                )),
             );
         }
     }
@@ -502,6 +570,13 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
                 );
                 continue;
             };
+            if s.delimiter.is_some() {
+                r.at(
+                    &format!("{p}/delimiter"),
+                    "`delimiter` only applies to CSV files",
+                    None,
+                );
+            }
             if query.trim().is_empty() {
                 r.at_value(&format!("{p}/sql"), "the query is empty", None);
                 continue;
@@ -534,7 +609,9 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
                 input,
                 records: String::new(),
                 id: s.id.as_deref().map(FieldPath::column),
+                delimiter: b',',
                 mapping,
+                truth: s.truth.as_deref().map(FieldPath::column),
             });
             continue;
         }
@@ -578,6 +655,7 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
                 None,
             );
         }
+        let delimiter = compile_delimiter(s, &input, &p, r);
         let records = s.records.clone().unwrap_or_default();
         let records = if records == "/" {
             String::new()
@@ -614,7 +692,9 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
             input,
             records,
             id: s.id.as_deref().map(FieldPath::parse),
+            delimiter,
             mapping,
+            truth: s.truth.as_deref().map(FieldPath::parse),
         });
     }
     for (i, f) in fields.iter().enumerate() {
@@ -673,8 +753,22 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
             Some("lower `review`, or raise `threshold`".into()),
         );
     }
+    // Without `compare`, comparisons come from the field types: a spec written without one
+    // must still link the same customer across sources, and the plan says which were used.
+    let (origin, compare) = match &m.compare {
+        Some(written) if written.is_empty() => (ModelOrigin::Off, IndexMap::new()),
+        Some(written) => (ModelOrigin::Written, written.clone()),
+        None => {
+            let derived = derived_comparisons(&spec.target.fields, address_field);
+            if derived.is_empty() {
+                (ModelOrigin::NothingToCompare, derived)
+            } else {
+                (ModelOrigin::Derived, derived)
+            }
+        }
+    };
     let mut comparisons = Vec::new();
-    for (name, c) in &m.compare {
+    for (name, c) in &compare {
         let p = format!("/match/compare/{}", escape_segment(name));
         let Some(field) = field_ref(r, &p, name, false) else {
             continue;
@@ -828,7 +922,7 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
     if comparisons.is_empty() && sources.len() > 1 {
         // Without comparisons, records of different sources are never linked; say so only
         // when the user wrote a `match` section that compares nothing.
-        if !m.compare.is_empty() {
+        if m.compare.as_ref().is_some_and(|c| !c.is_empty()) {
             r.at("/match/compare", "no usable comparison", None);
         }
     }
@@ -910,6 +1004,7 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
             dedupe,
             same,
             distinct,
+            origin,
         },
         on_missing: spec.on_missing,
         soft_delete,
@@ -924,6 +1019,70 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
             .values()
             .map(|f| f.ignore_changes)
             .collect(),
+        strict: spec.invalid == super::InvalidPolicy::Error,
+    })
+}
+
+/// A source without `id:` names its records by their content, so an edited record arrives
+/// under a new id and is known for the same one only by `target.key` or by the matcher. With
+/// neither, an edit would leave the old row behind and create a new one: refused, at each
+/// such source, with the fix. Runs on the compiled spec, so that comparisons derived from the
+/// field types count as comparisons.
+pub fn check_identity(compiled: &Compiled, r: &mut Reporter<'_>) {
+    if compiled.key.is_some() || !compiled.matching.comparisons.is_empty() {
+        return;
+    }
+    for source in compiled.sources.iter().filter(|s| s.id.is_none()) {
+        r.at(
+            &format!("/sources/{}", escape_segment(&source.name)),
+            format!(
+                "source `{}` has no `id:`, and the spec has neither `target.key` nor a match \
+                 comparison, so an edited record could not be told from a new one",
+                source.name
+            ),
+            Some(
+                "add `id:` naming a column that identifies each record (an account number, a \
+                 code), or declare `target.key` (a field unique to each record, such as `email`)"
+                    .into(),
+            ),
+        );
+    }
+}
+
+/// A CSV source's `delimiter`: one ASCII character other than a quote or a line break;
+/// `"\t"` may also be written as `tab`. Only CSV files take one.
+fn compile_delimiter(s: &super::SourceSpec, input: &Input, p: &str, r: &mut Reporter<'_>) -> u8 {
+    let Some(text) = &s.delimiter else {
+        return b',';
+    };
+    let pointer = format!("{p}/delimiter");
+    if !matches!(
+        input,
+        Input::File {
+            format: SourceFormat::Csv,
+            ..
+        }
+    ) {
+        r.at(&pointer, "`delimiter` only applies to CSV files", None);
+        return b',';
+    }
+    let byte = match text.as_str() {
+        "tab" | "\\t" => Some(b'\t'),
+        t if t.len() == 1 => t.bytes().next().filter(|b| {
+            b.is_ascii() && !matches!(b, b'"' | b'\n' | b'\r') && !b.is_ascii_alphanumeric()
+        }),
+        _ => None,
+    };
+    byte.unwrap_or_else(|| {
+        r.at_value(
+            &pointer,
+            format!("`{text}` cannot separate columns"),
+            Some(
+                "give one character such as `\",\"`, `\";\"`, `\"|\"`, or `\"\\t\"` for a tab"
+                    .into(),
+            ),
+        );
+        b','
     })
 }
 
@@ -996,7 +1155,7 @@ fn compile_soft_delete(spec: &Spec, fields: &[Field], r: &mut Reporter<'_>) -> O
     })
 }
 
-fn method_name(m: CompareMethod) -> String {
+pub fn method_name(m: CompareMethod) -> String {
     serde_json::to_value(m)
         .ok()
         .and_then(|v| v.as_str().map(String::from))

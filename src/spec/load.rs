@@ -209,6 +209,9 @@ pub fn load_str(text: &str, path: &Path) -> Result<Compiled> {
         }
     };
     let compiled = compiled::compile(&spec, path, &base, &mut r);
+    if let Some(c) = &compiled {
+        compiled::check_identity(c, &mut r);
+    }
     r.finish()?;
     Ok(compiled.expect("compile returns a spec when it reports no problem"))
 }

@@ -43,6 +43,15 @@ pub struct Spec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(title = "Source priority", example = serde_json::json!(["production", "import"]))]
     pub priority: Vec<String>,
+    /// What a source value that fails its field type (a phone that is not a number, a
+    /// malformed email or date, text in an integer field) does. `list` (the default): the plan
+    /// lists it with its source, row, field and reason, and treats it as absent: the record's
+    /// other fields are used, and the value never overwrites what the table holds. `error`:
+    /// every such value is an error and nothing is planned, for CI (as `--strict`). Records
+    /// dropped by `exclude` are not checked.
+    #[serde(default)]
+    #[schemars(title = "Invalid values", example = serde_json::json!("error"))]
+    pub invalid: InvalidPolicy,
     /// Rules that drop records before matching. Every dropped record is listed in the plan.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(title = "Exclusion rules", example = serde_json::json!([{"name": "private customers", "when": {"field": "kind", "equals": "private"}}]))]
@@ -252,11 +261,18 @@ pub struct SourceSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(title = "Source database URL", example = serde_json::json!("${LEGACY_DATABASE_URL}"))]
     pub database: Option<String>,
-    /// Path of the field that identifies a record within this source (e.g. `pk`). Defaults to
-    /// the row number. Stable ids keep addresses stable when names change.
+    /// Path of the field that identifies a record within this source (e.g. `pk`): a number, a
+    /// text or a boolean, unique within the source. Without it, each record is identified by a
+    /// fingerprint of its mapped values, and an edited record is recognised by `target.key`
+    /// or the matcher; never by its row number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(title = "Record id", example = serde_json::json!("pk"))]
     pub id: Option<String>,
+    /// The character that separates the columns of a CSV file: `","` (the default), `";"`,
+    /// `"\t"` (a tab) or `"|"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "CSV delimiter", example = serde_json::json!(";"))]
+    pub delimiter: Option<String>,
     /// Target field name → path in the source record (`fields.email` for nested JSON, the
     /// column header for CSV).
     #[schemars(title = "Field mapping", example = serde_json::json!({"name": "fields.business_name", "email": "fields.email"}))]
@@ -266,6 +282,12 @@ pub struct SourceSpec {
     #[serde(default, skip_serializing_if = "is_false")]
     #[schemars(title = "Deduplicate within the source", example = serde_json::json!(true))]
     pub dedupe: bool,
+    /// A column (path) holding each record's true entity id, for measuring matching with
+    /// `reconcile evaluate --truth`. Only `evaluate` reads it: it is never compared, merged or
+    /// written, so it cannot change a plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "True entity id (for evaluate only)", example = serde_json::json!("True Id"))]
+    pub truth: Option<String>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -370,10 +392,14 @@ pub struct MatchSpec {
     #[serde(default)]
     #[schemars(title = "Where weights come from", example = serde_json::json!("auto"))]
     pub weights: Weights,
-    /// Comparisons by target field. Each adds evidence for or against a match.
-    #[serde(default)]
+    /// Comparisons by target field. Each adds evidence for or against a match. Without
+    /// `compare`, they come from the field types: the address field (the first field unless
+    /// `target.address` says otherwise) by `name` when it is text, every `email` field by
+    /// `email`, every `phone` field by `phone`; the plan says so. `compare: {}` turns
+    /// matching off: records of different sources are then never linked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(title = "Comparisons", example = serde_json::json!({"name": {"method": "name", "weight": 3}, "email": {"method": "exact"}}))]
-    pub compare: IndexMap<String, CompareSpec>,
+    pub compare: Option<IndexMap<String, CompareSpec>>,
     /// Blocking rules: only pairs of records that agree on at least one rule are compared.
     /// Without rules, keys are derived from the comparisons (name tokens, exact values).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -412,7 +438,7 @@ impl Default for MatchSpec {
             threshold: default_threshold(),
             review: default_review(),
             weights: Weights::default(),
-            compare: IndexMap::new(),
+            compare: None,
             blocking: Vec::new(),
             max_block: default_max_block(),
             max_cluster: default_max_cluster(),
@@ -553,6 +579,22 @@ pub struct CompareSpec {
     pub u: Option<Vec<f64>>,
 }
 
+impl CompareSpec {
+    /// A comparison by `method` with every setting at its default.
+    pub fn with_method(method: CompareMethod) -> CompareSpec {
+        CompareSpec {
+            method,
+            weight: default_weight(),
+            levels: None,
+            days: None,
+            tolerance: None,
+            term_frequency: None,
+            m: None,
+            u: None,
+        }
+    }
+}
+
 fn default_weight() -> f64 {
     1.0
 }
@@ -580,8 +622,14 @@ pub enum CompareMethod {
     TokenSet,
     /// Email addresses: the same address, else the same domain.
     Email,
-    /// Phone numbers: the same E.164 number.
+    /// Phone numbers, by their digits whatever the separators or the field type: the same
+    /// number, else the same number written without its country or area code.
     Phone,
+    /// Street addresses: street types and directions abbreviated or not ("St" = "Street",
+    /// "N" = "North"), ordinals as words or digits ("7th" = "Seventh"), units, floors and
+    /// notes ("between 90th and 91st") left out; the house number agreeing or not is its own
+    /// evidence.
+    Address,
     /// Dates (YYYY-MM-DD or YYYYMMDD): exact, one character off, day and month swapped,
     /// within `days`.
     Date,
@@ -608,6 +656,18 @@ pub enum Survivorship {
     /// The first non-empty value in `priority` order.
     #[default]
     Priority,
+}
+
+/// What a value that fails its field type does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[schemars(title = "Invalid-value policy")]
+pub enum InvalidPolicy {
+    /// List the value in the plan and leave it out; the rest of the record is used.
+    #[default]
+    List,
+    /// Stop with an error naming every invalid value (as `--strict`).
+    Error,
 }
 
 /// Policy for managed rows whose record left every source.

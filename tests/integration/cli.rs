@@ -25,6 +25,13 @@ fn init_writes_a_starter_spec_that_plans_and_never_overwrites() {
     let plan = ws.run(&["plan", "--json"]).ok().json();
     assert_eq!(plan["summary"]["create"], 3);
     assert_eq!(plan["summary"]["excluded"], 1);
+    // The ids the template's commented `same:`/`distinct:` examples use are the ones the
+    // plan prints for its source without `id:`.
+    let sources = plan["changes"].to_string();
+    for id in ["sheet:e851651b3581", "sheet:0ac2151f51e3"] {
+        assert!(spec.contains(id), "{id} not in the template");
+        assert!(sources.contains(id), "{id} not in {sources}");
+    }
 
     ws.write("specs/customers.yaml", "# mine\n");
     let again = ws.run(&["init"]).fails();

@@ -283,16 +283,19 @@ fn cases() -> Vec<Case> {
             }),
             &["source `import`", "UTF-8"],
         ),
-        case(
-            "invalid email",
-            edit(IMPORT, "maltos@example.com", "maltos-at-example"),
-            &["is not an email address"],
-        ),
-        case(
-            "huge phone number",
-            Box::new(move |ws: &Workspace| ws.edit(IMPORT, "+27 11 555 0002", &huge_phone)),
-            &["source `import`", "field `phone`"],
-        ),
+        // Invalid values are listed and left out; in strict mode they are errors.
+        Case {
+            name: "invalid email, strict",
+            breaks: edit(IMPORT, "maltos@example.com", "maltos-at-example"),
+            args: &["--strict"],
+            expect: &["is not an email address", "strict mode"],
+        },
+        Case {
+            name: "huge phone number, strict",
+            breaks: Box::new(move |ws: &Workspace| ws.edit(IMPORT, "+27 11 555 0002", &huge_phone)),
+            args: &["--strict"],
+            expect: &["source `import`", "field `phone`"],
+        },
         case(
             "missing source file",
             Box::new(|ws: &Workspace| std::fs::remove_file(ws.path(IMPORT)).unwrap()),

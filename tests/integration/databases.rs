@@ -146,12 +146,15 @@ target:
     email: { type: email }
 sources:
   list:
+    id: name
     fields: { name: name, email: email }
     inline:
       - { name: Ann, email: a@example.com }
       - { name: Bob, email: A@Example.com }
       - { name: Cid, email: c@example.com }
       - { name: Dee, email: d@example.com }
+match:
+  compare: {}   # the matcher would adopt Zed's row for Cid by the shared email
 "#,
         );
         for cmd in [&["plan"][..], &["apply", "--auto-approve"][..]] {
@@ -187,7 +190,8 @@ sources:
 }
 
 on_each_backend! {
-    /// Bad source data fails with the file and row, and the table stays as it was.
+    /// Bad source data fails with the file and row in strict mode, and the table stays as it
+    /// was.
     fn bad_input_names_the_row_and_writes_nothing(ws) {
         ws.run(&["apply", "--auto-approve"]).ok();
         let before = ws.query("SELECT id, name, email FROM customers ORDER BY id");
@@ -196,7 +200,7 @@ on_each_backend! {
             "events@venue.co.za",
             "events-at-venue",
         );
-        let run = ws.run(&["apply", "--auto-approve"]).fails();
+        let run = ws.run(&["apply", "--auto-approve", "--strict"]).fails();
         assert!(run.stderr.contains("import_customers.csv"), "{}", run.stderr);
         assert!(run.stderr.contains("\"events-at-venue\" is not an email address"), "{}", run.stderr);
         assert_eq!(before, ws.query("SELECT id, name, email FROM customers ORDER BY id"));
@@ -414,6 +418,7 @@ target:
     age: { type: integer }
 sources:
   list:
+    id: name
     fields: { name: name, age: age }
     inline:
       - { name: Ann, age: 30 }

@@ -141,9 +141,15 @@ fn ragged_csv_row_is_named() {
     );
 }
 
+/// In strict mode (here from the spec), invalid values are errors, every one named at once.
 #[test]
 fn bad_values_name_their_rows_all_at_once() {
     let ws = applied();
+    ws.edit(
+        "specs/customers.yaml",
+        "resource: customers\n",
+        "resource: customers\ninvalid: error\n",
+    );
     ws.edit(
         "examples/customers/import_customers.csv",
         "orders@muggandbean.co.za",
@@ -154,12 +160,17 @@ fn bad_values_name_their_rows_all_at_once() {
         "+27 11 555 0005",
         "12",
     );
-    let err = fails_and_writes_nothing(&ws, &["2 problems in the sources"]);
+    let err = fails_and_writes_nothing(&ws, &["2 invalid values in the sources (strict mode)"]);
     assert!(
-        err.contains("line 2 (id 1): field `email`: \"not-an-email\" is not an email address"),
+        err.contains(
+            "line 2 (id f4c9c7141b9f): field `email`: \"not-an-email\" is not an email address"
+        ),
         "{err}"
     );
-    assert!(err.contains("line 6 (id 5): field `phone`"), "{err}");
+    assert!(
+        err.contains("line 6 (id 6450f36da7fd): field `phone`"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -261,8 +261,8 @@ fn explain_shows_members_waterfall_and_provenance() {
     let text = run.stdout;
     for want in [
         "customers[\"maltos-sun-city\"] will be created",
-        "import:2",
-        "link import:2 → production:",
+        "import:f5a85888b430",
+        "link import:f5a85888b430 → production:",
         "prior",
         "name ≥ 0.92",
         "total",
