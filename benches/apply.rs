@@ -85,6 +85,7 @@ fn plan(spec: &Compiled, rows: usize, fingerprint: String) -> Plan {
         inputs: None,
         shortcut: None,
         matching: Default::default(),
+        unlisted: 0,
     }
 }
 

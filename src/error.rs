@@ -149,6 +149,10 @@ pub enum Error {
     #[diagnostic(code(reconcile::cancelled))]
     Cancelled(String),
 
+    #[error("Interrupted: nothing was written (the transaction was rolled back)")]
+    #[diagnostic(code(reconcile::interrupted))]
+    Interrupted,
+
     #[error("{0}")]
     #[diagnostic(code(reconcile::io))]
     Io(String),
@@ -172,26 +176,93 @@ impl Error {
     }
 }
 
-/// Removes the password from a database URL so it can be shown.
+/// Where the password of a database URL sits: the byte range of the URL's password
+/// component, between the first `:` of the user information and its end. The user
+/// information ends at the URL's last `@`, so a password holding a raw `/`, `?`, `#` or `@`
+/// (which the URL should percent-encode, but people paste) is still found whole; an `@` in
+/// the query string can only make more of the URL count as secret, never less.
+fn password_range(url: &str) -> Option<std::ops::Range<usize>> {
+    let start = url.find("://")? + 3;
+    let at = start + url[start..].rfind('@')?;
+    let colon = start + url[start..at].find(':')?;
+    Some(colon + 1..at)
+}
+
+/// Removes the password from a database URL so it can be shown: `postgres://app:***@db/app`.
 pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let (authority, tail) = match rest.find('/') {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
-    };
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split(':').next().unwrap_or("");
-            if userinfo.contains(':') {
-                format!("{scheme}://{user}:***@{host}{tail}")
-            } else {
-                format!("{scheme}://{user}@{host}{tail}")
-            }
-        }
+    match password_range(url) {
+        Some(r) => format!("{}***{}", &url[..r.start], &url[r.end..]),
         None => url.to_string(),
     }
+}
+
+/// The host, port, database and options of a URL: everything after its user information.
+pub fn after_userinfo(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    rest.rfind('@').map_or(rest, |at| &rest[at + 1..])
+}
+
+/// `%2F` → `/`: a URL component as the driver reads it.
+pub fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && let (Some(h), Some(l)) = (
+                bytes.get(i + 1).copied().and_then(hex),
+                bytes.get(i + 2).copied().and_then(hex),
+            )
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A message about a database with its URL's password removed, should it quote the URL or
+/// its user information (as given, or percent-decoded as the driver reads it). The password
+/// is removed as the URL's component (`user:password@`), never by searching for its text
+/// alone: a one-letter password must not mask the letters of other words.
+pub fn scrub_url(url: &str, message: &str) -> String {
+    let Some(range) = password_range(url) else {
+        return message.to_string();
+    };
+    let mut out = message.replace(url, &redact_url(url));
+    let user_start = url.find("://").map_or(0, |i| i + 3);
+    let user = &url[user_start..range.start - 1];
+    let password = &url[range.clone()];
+    for (u, p) in [
+        (user.to_string(), password.to_string()),
+        (percent_decode(user), percent_decode(password)),
+    ] {
+        if !p.is_empty() {
+            out = out.replace(&format!("{u}:{p}@"), &format!("{u}:***@"));
+        }
+    }
+    out
+}
+
+/// Advice for a URL whose password holds characters a URL must percent-encode: the driver
+/// reads such a URL as another host or port.
+pub fn url_password_help(url: &str) -> Option<String> {
+    let password = &url[password_range(url)?];
+    let bad: Vec<String> = ['/', '?', '#', '@', ':']
+        .into_iter()
+        .filter(|c| password.contains(*c))
+        .map(|c| format!("`{c}` as `%{:02X}`", c as u32))
+        .collect();
+    (!bad.is_empty()).then(|| {
+        format!(
+            "the password holds characters a URL must percent-encode: write {}",
+            bad.join(", ")
+        )
+    })
 }
 
 pub fn plural(n: usize, word: &str) -> String {
@@ -214,5 +285,44 @@ mod tests {
         );
         assert_eq!(redact_url("sqlite://reconcile.db"), "sqlite://reconcile.db");
         assert_eq!(redact_url("mysql://root@h/x"), "mysql://root@h/x");
+        assert_eq!(
+            redact_url("postgres://u:pa/ss@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(
+            redact_url("postgres://u:p@ss@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(
+            redact_url("postgres://u:p%2Fw@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(
+            redact_url("postgres://u:e@h:1/db?x=1"),
+            "postgres://u:***@h:1/db?x=1"
+        );
+        assert_eq!(after_userinfo("postgres://u:pa/ss@h/db"), "h/db");
+    }
+
+    #[test]
+    fn messages_lose_the_password_component_only() {
+        let url = "postgres://u:e@h/db";
+        // A one-letter password masks nothing but itself.
+        assert_eq!(
+            scrub_url(url, "cannot connect: error (postgres://u:e@h/db)"),
+            "cannot connect: error (postgres://u:***@h/db)"
+        );
+        let url = "mysql://root:error@h/db";
+        assert_eq!(
+            scrub_url(url, "error returned from database for root:error@h"),
+            "error returned from database for root:***@h"
+        );
+        let url = "postgres://u:p%2Fw@h/db";
+        assert_eq!(scrub_url(url, "u:p/w@h refused"), "u:***@h refused");
+        assert_eq!(
+            url_password_help("postgres://u:pa/ss@h/db").as_deref(),
+            Some("the password holds characters a URL must percent-encode: write `/` as `%2F`")
+        );
+        assert_eq!(url_password_help("postgres://u:p%2Fw@h/db"), None);
     }
 }

@@ -29,7 +29,11 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             reconcile::cli::report(&err);
-            ExitCode::from(exit::ERROR)
+            if matches!(err, reconcile::error::Error::Interrupted) {
+                ExitCode::from(exit::INTERRUPTED)
+            } else {
+                ExitCode::from(exit::ERROR)
+            }
         }
     }
 }

@@ -30,12 +30,26 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode> {
     }
     let (spec, url, plan, miss) = match &args.plan_file {
         Some(file) => {
-            let saved = plan::file::load(file)?;
+            let mut saved = plan::file::load(file)?;
             let mut spec = crate::spec::load::load(&saved.spec.path)?;
             spec.strict |= args.spec.strict;
             let url = database_url(&args.db, &spec)?;
             saved.check_inputs(&spec, &url)?;
             plan::strict(&spec, &saved.plan)?;
+            // The records up to date are counted in the file, not listed in it.
+            let listed = saved
+                .plan
+                .changes
+                .iter()
+                .filter(|c| c.action == plan::Action::NoOp)
+                .count();
+            saved.plan.unlisted = saved.summary.no_op.saturating_sub(listed);
+            if !saved.plan.has_writes() {
+                // Nothing to write, so no transaction will find the plan stale: the table
+                // is read here, and a plan made before another apply changed it is refused
+                // as any stale plan is.
+                check_unchanged(&spec, &url, &saved.plan)?;
+            }
             out.write_all(render::human::render(&saved.plan).as_bytes())
                 .map_err(io)?;
             plan::guard::check_replacements(
@@ -78,6 +92,8 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode> {
     let rt = runtime()?;
     let lock = LockRequest::new(&url, &spec.table, args.safety.lock_timeout, "apply");
     let stage = crate::progress::stage("apply");
+    // From here, Ctrl-C rolls the apply back instead of ending the process mid-way.
+    let _catch = crate::db::interrupt::Catch::new();
     let applied = rt.block_on(async {
         let db = Database::open_write(&url).await?;
         let result = write::apply_locked(&db, &spec, &plan, &lock).await;
@@ -95,6 +111,25 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode> {
     )
     .map_err(io)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Refuses a saved plan when the table or the state it was made against changed since.
+fn check_unchanged(
+    spec: &crate::spec::compiled::Compiled,
+    url: &str,
+    saved: &plan::Plan,
+) -> Result<()> {
+    let rt = runtime()?;
+    let current = rt.block_on(async {
+        let db = Database::open_read(url).await?;
+        let current = crate::db::read::read(&db, spec).await;
+        db.close().await;
+        current
+    })?;
+    if current.fingerprint == saved.fingerprint {
+        return Ok(());
+    }
+    Err(plan::file::stale_error(saved, &current))
 }
 
 /// `apply` of a folder of several specs (or with `--target`): one plan, one confirmation,
@@ -117,6 +152,7 @@ fn run_many(args: &ApplyArgs, specs: Vec<crate::spec::compiled::Compiled>) -> Re
     if !planned.has_writes() {
         return Ok(ExitCode::SUCCESS);
     }
+    let _catch = crate::db::interrupt::Catch::new();
     let applied = super::multi::apply_all(&planned, &url, args.safety.lock_timeout)?;
     writeln!(
         out,

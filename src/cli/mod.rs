@@ -27,6 +27,8 @@ pub mod exit {
     pub const ERROR: u8 = 1;
     /// Only with `plan --detailed-exitcode`: the plan succeeded and has changes.
     pub const CHANGES: u8 = 2;
+    /// An apply was interrupted (SIGINT or SIGTERM) and rolled back: nothing was written.
+    pub const INTERRUPTED: u8 = 130;
 }
 
 const AFTER_HELP: &str = "\
@@ -34,6 +36,7 @@ Exit codes:
   0  success (with --detailed-exitcode: no changes)
   1  error: spec, sources, database, usage, or a cancelled apply; nothing was written
   2  with `plan --detailed-exitcode`: success, and the plan has changes
+  130  an apply was interrupted (Ctrl-C or SIGTERM) and rolled back; nothing was written
 
 Start with `reconcile init`, then `reconcile plan`.";
 

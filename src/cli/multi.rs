@@ -88,6 +88,24 @@ pub fn plan_all(
     options: plan::Options,
     targets: &[String],
 ) -> Result<Planned> {
+    for (i, a) in specs.iter().enumerate() {
+        if let Some(b) = specs[i + 1..]
+            .iter()
+            .find(|b| b.table.eq_ignore_ascii_case(&a.table))
+        {
+            return Err(Error::Plan {
+                message: format!(
+                    "{} (resource `{}`) and {} (resource `{}`) both target table {:?}; two                      resources on one table would adopt each other's rows and undo each                      other's changes",
+                    a.file.display(),
+                    a.resource,
+                    b.file.display(),
+                    b.resource,
+                    a.table
+                ),
+                help: Some("give each spec a table of its own (`target.table`)".into()),
+            });
+        }
+    }
     let order = multi::order(&specs)?;
     let wanted = multi::targets(&specs, targets)?;
     let mut slots: Vec<Option<Compiled>> = specs.into_iter().map(Some).collect();

@@ -243,7 +243,8 @@ fn write_html(
 ) -> Result<()> {
     if let Some(path) = &args.html {
         let html = render::html::render(spec, resolved, plan);
-        std::fs::write(path, html)
+        // The report shows values (not sensitive ones): owner-only, like a saved plan.
+        crate::plan::file::write_private(path, |w| w.write_all(html.as_bytes()))
             .map_err(|e| Error::Io(format!("cannot write the report {}: {e}", path.display())))?;
         eprintln!("Wrote the report to {}.", path.display());
     }

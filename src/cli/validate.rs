@@ -42,7 +42,10 @@ fn report(spec: &crate::spec::compiled::Compiled) -> Result<()> {
     );
     // Each one as strict mode would report it, so that they can be fixed before CI fails.
     for v in &resolved.invalid {
-        println!("  ! {}", v.problem(spec));
+        println!(
+            "  ! {}",
+            crate::render::safe::term(&v.problem(spec).to_string())
+        );
     }
     let model = crate::plan::MatchingModel::of(&spec.matching);
     if let Some(note) = crate::render::model_note(&model) {

@@ -5,11 +5,17 @@
 //!
 //! The table is simulated after the plan: the rows it holds now, with updates applied and
 //! creates added; every unique constraint whose columns the spec maps is then checked on it.
+//!
+//! Before any of that, when the table is read, each mapped column's type is checked against
+//! its field's type ([`column_types`]): a database converts what it is given into the column's
+//! type without a word (MariaDB stores the text "0012" in an INT column as 12), and such a
+//! value never reads back as written. Widths and scales are checked against the values to be
+//! written here, with the plan.
 
 use std::collections::HashMap;
 
 use super::Backend;
-use super::read::{CurrentState, key_text};
+use super::read::{Column, CurrentState, key_text};
 use crate::error::{Error, Result, plural};
 use crate::plan::{Action, Plan};
 use crate::spec::FieldType;
@@ -92,6 +98,33 @@ pub fn check(spec: &Compiled, current: &CurrentState, plan: &Plan, backend: Back
         }
     }
 
+    problems.extend(widths(spec, current, plan));
+
+    // Rows restored from a soft delete need the soft-delete column cleared: to NULL, or for a
+    // NOT NULL column of a boolean soft-delete value, to the opposite value.
+    if let Some(sd) = &spec.soft_delete
+        && current.column(&sd.column).is_some_and(|c| c.not_null)
+        && !matches!(sd.value, Value::Bool(_))
+    {
+        let restored: Vec<String> = plan
+            .changes
+            .iter()
+            .filter(|c| c.reason == crate::plan::Reason::Restored)
+            .map(|c| plan.address(&c.address))
+            .collect();
+        if !restored.is_empty() {
+            problems.push(format!(
+                "{} {} back in the sources, but the soft-delete column {:?} is NOT NULL and                  its value {} has no opposite to restore {} with; make the column nullable,                  or use `soft_delete: {{ column: {}, value: true }}` with a boolean column",
+                restored.join(", "),
+                if restored.len() == 1 { "is" } else { "are" },
+                sd.column,
+                sd.value,
+                if restored.len() == 1 { "it" } else { "them" },
+                sd.column
+            ));
+        }
+    }
+
     // Unique constraints, on the table as it will be.
     let rows = if current.unique.is_empty() {
         Vec::new()
@@ -138,7 +171,14 @@ pub fn check(spec: &Compiled, current: &CurrentState, plan: &Plan, backend: Back
             let values: Vec<String> = fields
                 .iter()
                 .zip(&tuple)
-                .map(|(&f, v)| format!("{} = {v}", spec.fields[f].name))
+                .map(|(&f, v)| {
+                    let sensitive = spec.sensitive.get(f) == Some(&true);
+                    format!(
+                        "{} = {}",
+                        spec.fields[f].name,
+                        crate::render::safe::value(v, sensitive, false)
+                    )
+                })
                 .collect();
             problems.push(format!(
                 "unique constraint {:?} on ({}) would be violated: {} would each have {}; give \
@@ -207,4 +247,330 @@ fn simulate<'a>(
     }
     rows.retain(|(_, v)| !v.is_empty());
     rows
+}
+
+/// What a column's declared type can hold without changing a value, as far as the checks
+/// need to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Text,
+    Integer,
+    /// NUMERIC/DECIMAL with this scale (`None`: unconstrained).
+    Numeric(Option<i64>),
+    Float,
+    Boolean,
+    Date,
+    Timestamp,
+    Json,
+    /// SQLite's column without a declared type, which stores every value as given.
+    Anything,
+    Other,
+}
+
+/// The class of a column on a server database, by the type name its catalog gives.
+fn server_class(column: &Column) -> Class {
+    let t = column.data_type.to_ascii_lowercase();
+    match t.as_str() {
+        "smallint" | "integer" | "bigint" | "int" | "tinyint" | "mediumint" | "int2" | "int4"
+        | "int8" | "smallserial" | "serial" | "bigserial" => Class::Integer,
+        "numeric" | "decimal" => Class::Numeric(column.scale),
+        "real" | "double precision" | "float" | "double" | "float4" | "float8" => Class::Float,
+        "boolean" | "bool" => Class::Boolean,
+        "character varying" | "varchar" | "character" | "char" | "bpchar" | "text" | "tinytext"
+        | "mediumtext" | "longtext" | "citext" | "clob" | "nvarchar" | "nchar" => Class::Text,
+        "date" => Class::Date,
+        "datetime" => Class::Timestamp,
+        t if t.starts_with("timestamp") => Class::Timestamp,
+        "json" | "jsonb" => Class::Json,
+        _ => Class::Other,
+    }
+}
+
+/// The class of an SQLite column by the affinity its declared type gives it (the rules of
+/// SQLite's "Determination Of Column Affinity"), refined by the name where the affinity is
+/// NUMERIC: BOOLEAN, DATE, DATETIME, JSON, DECIMAL all have it.
+fn sqlite_class(declared: &str) -> Class {
+    let t = declared.to_ascii_uppercase();
+    if t.contains("INT") {
+        Class::Integer
+    } else if t.contains("CHAR") || t.contains("CLOB") || t.contains("TEXT") {
+        Class::Text
+    } else if t.trim().is_empty() || t.contains("BLOB") {
+        Class::Anything
+    } else if t.contains("REAL") || t.contains("FLOA") || t.contains("DOUB") {
+        Class::Float
+    } else if t.contains("BOOL") {
+        Class::Boolean
+    } else if t.contains("DATETIME") || t.contains("TIMESTAMP") {
+        Class::Timestamp
+    } else if t.contains("DATE") {
+        Class::Date
+    } else if t.contains("JSON") {
+        Class::Json
+    } else {
+        // NUMERIC affinity: numbers kept exactly when they are whole, else as floats.
+        Class::Numeric(None)
+    }
+}
+
+/// Whether a column of class `class` keeps every value of a field of type `kind` as written.
+fn holds(kind: FieldType, class: Class, backend: Backend) -> bool {
+    use FieldType as F;
+    let sqlite = backend == Backend::Sqlite;
+    match (kind, class) {
+        (_, Class::Anything) => true,
+        (F::Text | F::Email | F::Phone, Class::Text) => true,
+        (F::Integer, Class::Integer | Class::Numeric(None | Some(0))) => true,
+        // Tables the tool creates keep decimals as text on SQLite: exact, and compared in
+        // canonical form.
+        (F::Decimal, Class::Numeric(_) | Class::Float | Class::Text) => true,
+        (F::Boolean, Class::Boolean) => true,
+        // MySQL's BOOLEAN is TINYINT(1); SQLite stores booleans as 0/1. PostgreSQL refuses
+        // to put a boolean into an integer column.
+        (F::Boolean, Class::Integer) => backend != Backend::Postgres,
+        (F::Boolean, Class::Numeric(_)) => sqlite,
+        // A date in a DATETIME column reads back at midnight, which reads as the date.
+        (F::Date, Class::Date | Class::Timestamp | Class::Text) => true,
+        (F::Timestamp, Class::Timestamp | Class::Text) => true,
+        (F::Json, Class::Json | Class::Text) => true,
+        _ => false,
+    }
+}
+
+/// The column types that suit a field type, for messages.
+fn suits(kind: FieldType, backend: Backend) -> &'static str {
+    use FieldType as F;
+    match (kind, backend) {
+        (F::Text | F::Email | F::Phone, Backend::Sqlite) => {
+            "a text column (TEXT, VARCHAR, CHAR, CLOB: text affinity)"
+        }
+        (F::Text | F::Email | F::Phone, _) => "a text column (VARCHAR, CHAR, TEXT)",
+        (F::Integer, Backend::Sqlite) => "an INTEGER column (integer affinity) or NUMERIC",
+        (F::Integer, _) => "an integer column (INTEGER, BIGINT, ...) or a NUMERIC with scale 0",
+        (F::Decimal, _) => "a NUMERIC/DECIMAL, REAL or text column",
+        (F::Boolean, Backend::Postgres) => "a BOOLEAN column",
+        (F::Boolean, _) => "a BOOLEAN or integer column",
+        (F::Date, _) => "a DATE, DATETIME/TIMESTAMP or text column",
+        (F::Timestamp, _) => "a TIMESTAMP/DATETIME or text column",
+        (F::Json, _) => "a JSON/JSONB or text column",
+    }
+}
+
+/// The name of a field type as the spec writes it.
+fn type_name(kind: FieldType) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// Checks the type of each mapped column of an existing table against its field's type;
+/// every mismatch is reported at once.
+pub fn column_types(spec: &Compiled, columns: &[Column], backend: Backend) -> Result<()> {
+    let mut problems: Vec<String> = Vec::new();
+    for f in &spec.fields {
+        let Some(c) = columns
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(&f.column))
+        else {
+            continue;
+        };
+        let class = match backend {
+            Backend::Sqlite => sqlite_class(&c.data_type),
+            _ => server_class(c),
+        };
+        if holds(f.kind, class, backend) {
+            continue;
+        }
+        let declared = match (class, c.scale) {
+            (Class::Numeric(_), Some(s)) => format!("{} (scale {s})", c.data_type.to_uppercase()),
+            _ => c.data_type.to_uppercase(),
+        };
+        problems.push(format!(
+            "column {:?} is {declared}, but field `{}` is of type {}, which needs {}",
+            c.name,
+            f.name,
+            type_name(f.kind),
+            suits(f.kind, backend)
+        ));
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Plan {
+        message: format!(
+            "table {:?} has {} that cannot hold the spec's values as written:\n  - {}",
+            spec.table,
+            if problems.len() == 1 {
+                "a column".to_string()
+            } else {
+                format!("{} columns", problems.len())
+            },
+            problems.join("\n  - ")
+        ),
+        help: Some(
+            "change the field's `type` in the spec, map it to another column with `column:`, \
+             or alter the column's type; nothing was written"
+                .into(),
+        ),
+    })
+}
+
+/// Values longer than their CHAR/VARCHAR column, or with more decimals than their NUMERIC
+/// column keeps: the database would refuse them at apply, or (MySQL outside strict mode) cut
+/// or round them, after which they never read back as written. One problem per column,
+/// naming the longest value's record.
+fn widths(spec: &Compiled, current: &CurrentState, plan: &Plan) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (i, f) in spec.fields.iter().enumerate() {
+        if f.reference.is_some() {
+            continue;
+        }
+        let Some(c) = current.column(&f.column) else {
+            continue;
+        };
+        let (limit, measure): (i64, fn(&str) -> i64) = match (f.kind, c.max_length, c.scale) {
+            (FieldType::Decimal, _, Some(scale)) => (scale, decimals),
+            (FieldType::Integer | FieldType::Boolean, _, _) => continue,
+            (_, Some(n), _) => (n, |s: &str| s.chars().count() as i64),
+            _ => continue,
+        };
+        // (length, address) of the longest value over the limit, and how many are.
+        let mut worst: Option<(i64, &str)> = None;
+        let mut over = 0;
+        for ch in &plan.changes {
+            let (Action::Create | Action::Update, Some(after)) = (ch.action, &ch.after) else {
+                continue;
+            };
+            if ch.action == Action::Update && !ch.changed.contains(&i) {
+                continue;
+            }
+            let Value::Text(s) = &after[i] else { continue };
+            let n = measure(s);
+            if n > limit {
+                over += 1;
+                if worst.is_none_or(|(m, _)| n > m) {
+                    worst = Some((n, ch.address.as_str()));
+                }
+            }
+        }
+        let Some((n, address)) = worst else { continue };
+        problems.push(if f.kind == FieldType::Decimal {
+            format!(
+                "column {:?} keeps {limit} decimals, but {} to write {} more: {}'s `{}` has \
+                 {n}, which the database would round; widen the column's scale, or round \
+                 the value in the source",
+                c.name,
+                plural(over, "value"),
+                if over == 1 { "has" } else { "have" },
+                plan.address(address),
+                f.name
+            )
+        } else {
+            format!(
+                "column {:?} is {}({limit}), but {} to write {} longer: {}'s `{}` is {n} \
+                 characters; widen the column, or shorten the value in the source",
+                c.name,
+                c.data_type.to_uppercase(),
+                plural(over, "value"),
+                if over == 1 { "is" } else { "are" },
+                plan.address(address),
+                f.name
+            )
+        });
+    }
+    problems
+}
+
+/// The digits after the point of a decimal in canonical form.
+fn decimals(s: &str) -> i64 {
+    s.split_once('.').map_or(0, |(_, frac)| {
+        frac.chars().take_while(char::is_ascii_digit).count() as i64
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_affinity_decides_what_a_column_holds() {
+        let ok = |kind, declared: &str| holds(kind, sqlite_class(declared), Backend::Sqlite);
+        assert!(ok(FieldType::Text, "VARCHAR(20)"));
+        assert!(ok(FieldType::Text, "CLOB"));
+        assert!(ok(FieldType::Text, ""));
+        assert!(!ok(FieldType::Text, "INTEGER"));
+        // STRING has NUMERIC affinity: "0012" would be stored as 12.
+        assert!(!ok(FieldType::Email, "STRING"));
+        assert!(ok(FieldType::Integer, "BIGINT"));
+        assert!(!ok(FieldType::Integer, "REAL"));
+        assert!(ok(FieldType::Decimal, "TEXT"));
+        assert!(ok(FieldType::Decimal, "NUMERIC(10,2)"));
+        assert!(!ok(FieldType::Decimal, "INTEGER"));
+        assert!(ok(FieldType::Boolean, "BOOLEAN"));
+        assert!(ok(FieldType::Date, "DATE"));
+        assert!(ok(FieldType::Timestamp, "DATETIME"));
+        assert!(!ok(FieldType::Timestamp, "DATE"));
+        assert!(ok(FieldType::Json, "JSON"));
+    }
+
+    #[test]
+    fn server_types_decide_what_a_column_holds() {
+        let col = |t: &str, scale| Column {
+            name: "c".into(),
+            data_type: t.into(),
+            not_null: false,
+            has_default: false,
+            generated: false,
+            max_length: None,
+            scale,
+        };
+        let ok = |kind, c: &Column, b| holds(kind, server_class(c), b);
+        assert!(!ok(FieldType::Text, &col("int", None), Backend::MySql));
+        assert!(!ok(
+            FieldType::Text,
+            &col("numeric", Some(2)),
+            Backend::Postgres
+        ));
+        assert!(ok(
+            FieldType::Integer,
+            &col("numeric", Some(0)),
+            Backend::Postgres
+        ));
+        assert!(!ok(
+            FieldType::Integer,
+            &col("decimal", Some(2)),
+            Backend::MySql
+        ));
+        assert!(ok(FieldType::Text, &col("citext", None), Backend::Postgres));
+        assert!(ok(
+            FieldType::Boolean,
+            &col("tinyint", None),
+            Backend::MySql
+        ));
+        assert!(!ok(
+            FieldType::Boolean,
+            &col("integer", None),
+            Backend::Postgres
+        ));
+        assert!(!ok(
+            FieldType::Integer,
+            &col("interval", None),
+            Backend::Postgres
+        ));
+        assert!(ok(
+            FieldType::Timestamp,
+            &col("timestamp with time zone", None),
+            Backend::Postgres
+        ));
+        assert!(ok(FieldType::Json, &col("longtext", None), Backend::MySql));
+        assert!(!ok(FieldType::Text, &col("uuid", None), Backend::Postgres));
+    }
+
+    #[test]
+    fn decimals_are_counted_after_the_point() {
+        assert_eq!(decimals("3.777"), 3);
+        assert_eq!(decimals("12"), 0);
+        assert_eq!(decimals("-0.5"), 1);
+    }
 }

@@ -149,22 +149,27 @@ impl Dialect {
     }
 
     /// A query listing a table's columns, with the table name bound: name, declared type,
-    /// NOT NULL (0/1), filled by the database when left out (0/1), generated key (0/1).
+    /// NOT NULL (0/1), filled by the database when left out (0/1), generated key (0/1), the
+    /// width of a CHAR/VARCHAR column in characters and the scale of a NUMERIC/DECIMAL one
+    /// (NULL when there is none, and always on SQLite, which enforces neither).
     pub fn columns_query(&self) -> &'static str {
         match self.backend {
             Backend::Sqlite => {
                 "SELECT name, type, CAST(\"notnull\" AS INTEGER), \
                  CAST(dflt_value IS NOT NULL OR (pk = 1 AND upper(type) = 'INTEGER') AS INTEGER), \
-                 CAST(pk = 1 AND upper(type) = 'INTEGER' AS INTEGER) \
+                 CAST(pk = 1 AND upper(type) = 'INTEGER' AS INTEGER), NULL, NULL \
                  FROM pragma_table_info(?) ORDER BY cid"
             }
             Backend::Postgres => {
-                "SELECT CAST(column_name AS TEXT), CAST(data_type AS TEXT), \
+                "SELECT CAST(column_name AS TEXT), \
+                 CAST(CASE WHEN data_type = 'USER-DEFINED' THEN udt_name ELSE data_type END AS TEXT), \
                  CAST(CASE WHEN is_nullable = 'NO' THEN 1 ELSE 0 END AS BIGINT), \
                  CAST(CASE WHEN column_default IS NOT NULL OR is_identity = 'YES' \
                    OR is_generated = 'ALWAYS' THEN 1 ELSE 0 END AS BIGINT), \
                  CAST(CASE WHEN is_identity = 'YES' OR column_default LIKE 'nextval(%' \
-                   THEN 1 ELSE 0 END AS BIGINT) \
+                   THEN 1 ELSE 0 END AS BIGINT), \
+                 CAST(character_maximum_length AS BIGINT), \
+                 CAST(CASE WHEN data_type = 'numeric' THEN numeric_scale END AS BIGINT) \
                  FROM information_schema.columns \
                  WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position"
             }
@@ -173,7 +178,10 @@ impl Dialect {
                  CAST(is_nullable = 'NO' AS SIGNED), \
                  CAST(column_default IS NOT NULL OR extra LIKE '%auto_increment%' \
                    OR extra LIKE '%GENERATED%' AS SIGNED), \
-                 CAST(extra LIKE '%auto_increment%' AS SIGNED) \
+                 CAST(extra LIKE '%auto_increment%' AS SIGNED), \
+                 CAST(CASE WHEN data_type IN ('char', 'varchar') \
+                   THEN character_maximum_length END AS SIGNED), \
+                 CAST(CASE WHEN data_type = 'decimal' THEN numeric_scale END AS SIGNED) \
                  FROM information_schema.columns \
                  WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position"
             }

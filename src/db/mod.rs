@@ -6,9 +6,11 @@
 //! bound values. [`on_pool!`] runs the same code against whichever pool is open.
 
 pub mod check;
+pub mod claims;
 pub(crate) mod copy_out;
 pub mod dialect;
 pub mod inputs;
+pub mod interrupt;
 pub mod lock;
 pub mod read;
 pub(crate) mod sqlite_bulk;
@@ -136,6 +138,19 @@ impl Database {
             }
             Backend::MySql => {
                 let opts = MySqlConnectOptions::from_str(url).map_err(err)?;
+                // Without one, the server connects to no database: every catalog query finds
+                // nothing (so the plan says the table will be created), and the apply fails
+                // with "No database selected".
+                if opts.get_database().is_none_or(str::is_empty) {
+                    return Err(Error::Database {
+                        url: crate::error::redact_url(url),
+                        message: "the URL names no database".into(),
+                        help: Some(format!(
+                            "add it after the host, e.g. {}",
+                            example_with_database(url)
+                        )),
+                    });
+                }
                 opts.connect()
                     .await
                     .map_err(err)?
@@ -167,18 +182,18 @@ impl Database {
 
 /// Removes the URL's password from a message, should a driver ever quote it. URLs are
 /// shown through [`crate::error::redact_url`]; this is the second line of defence.
+///
+/// PostgreSQL's messages also lose the line of the server's own source file that sqlx adds
+/// (`role "x" does not exist at line 768`): it tells users nothing.
 pub fn scrub(url: &str, message: String) -> String {
-    let password = url
-        .split_once("://")
-        .and_then(|(_, rest)| rest.split('/').next())
-        .and_then(|authority| authority.rsplit_once('@'))
-        .and_then(|(userinfo, _)| userinfo.split_once(':'))
-        .map(|(_, password)| password)
-        .filter(|p| !p.is_empty());
-    match password {
-        Some(p) => message.replace(p, "***"),
-        None => message,
+    let message = crate::error::scrub_url(url, &message);
+    if Backend::from_url(url) == Some(Backend::Postgres) {
+        static SERVER_LINE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+            regex::Regex::new(r" at line \d+\b").expect("a valid pattern")
+        });
+        return SERVER_LINE.replace_all(&message, "").into_owned();
     }
+    message
 }
 
 fn connect_error(url: &str, backend: Backend, e: sqlx::Error) -> Error {
@@ -188,11 +203,40 @@ fn connect_error(url: &str, backend: Backend, e: sqlx::Error) -> Error {
             "check that the server is running and that the URL's host, port, user and database are right"
         }
     };
+    let text = e.to_string();
+    let tls = if text.contains("does not support TLS") {
+        Some(
+            "the server does not offer TLS and the URL requires it: enable TLS on the server, \
+             or let the URL fall back (PostgreSQL `sslmode=prefer`, MySQL `ssl-mode=PREFERRED`)",
+        )
+    } else if text.contains("peer certificate") || text.contains("certificate") {
+        Some(
+            "the server's TLS certificate is not trusted for this host: give its CA in the URL \
+             (PostgreSQL `sslrootcert=/path/ca.pem`, MySQL `ssl-ca=/path/ca.pem`) and connect by \
+             the host name the certificate holds; `sslmode=verify-ca` (MySQL \
+             `ssl-mode=VERIFY_CA`) checks the CA but not the name",
+        )
+    } else {
+        None
+    };
+    let help = crate::error::url_password_help(url)
+        .or_else(|| tls.map(String::from))
+        .unwrap_or_else(|| help.into());
     Error::Database {
         url: crate::error::redact_url(url),
         message: scrub(url, format!("cannot connect: {e}")),
-        help: Some(help.into()),
+        help: Some(help),
     }
+}
+
+/// `url` with `/app` as its database, for messages (any password masked).
+fn example_with_database(url: &str) -> String {
+    let shown = crate::error::redact_url(url);
+    let (base, query) = match shown.split_once('?') {
+        Some((b, q)) => (b.to_string(), format!("?{q}")),
+        None => (shown.clone(), String::new()),
+    };
+    format!("{}/app{query}", base.trim_end_matches('/'))
 }
 
 /// The URL used when none is given: an SQLite file `reconcile.db` beside the spec.
@@ -212,10 +256,22 @@ mod tests {
         assert_eq!(
             super::scrub(
                 "postgres://u:hunter2@h/db",
-                "auth failed for hunter2".into()
+                "auth failed for u:hunter2@h".into()
             ),
-            "auth failed for ***"
+            "auth failed for u:***@h"
         );
         assert_eq!(super::scrub("sqlite://x.db", "x".into()), "x");
+    }
+
+    #[test]
+    fn the_example_url_names_a_database() {
+        assert_eq!(
+            super::example_with_database("mysql://host:3306"),
+            "mysql://host:3306/app"
+        );
+        assert_eq!(
+            super::example_with_database("mysql://u:secret@host:3306/?ssl-mode=required"),
+            "mysql://u:***@host:3306/app?ssl-mode=required"
+        );
     }
 }

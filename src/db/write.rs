@@ -102,6 +102,8 @@ struct Insert<'a> {
     /// The table was created by this transaction: no one else can see it, or draw keys from
     /// its sequence, before the commit.
     created_here: bool,
+    /// The most bytes of values one statement may carry (see [`batch_bytes`]).
+    max_bytes: usize,
 }
 
 impl Insert<'_> {
@@ -142,6 +144,61 @@ impl Insert<'_> {
     }
 }
 
+/// The most bytes of values one multi-row statement carries: 4 MiB, and at most half of
+/// MySQL's `max_allowed_packet` (given), which a statement and all its values must fit in
+/// (1,200 rows of 20 KB in one INSERT broke MariaDB's 16 MB default).
+fn batch_bytes(max_allowed_packet: Option<i64>) -> usize {
+    const DEFAULT: usize = 4 << 20;
+    match max_allowed_packet {
+        Some(p) if p > 0 => DEFAULT.min(p as usize / 2).max(1024),
+        _ => DEFAULT,
+    }
+}
+
+/// About how many bytes a value takes in a statement's parameters.
+fn value_bytes(v: &Value) -> usize {
+    match v {
+        Value::Text(s) => s.len() + 9,
+        Value::Int(_) => 9,
+        Value::Bool(_) | Value::Null => 2,
+    }
+}
+
+/// About how many bytes a row's values take in a statement's parameters.
+fn row_bytes(values: &[Value]) -> usize {
+    values.iter().map(value_bytes).sum::<usize>() + 8
+}
+
+/// `items` cut into consecutive batches of at most `max_rows` items and, unless one item
+/// alone is larger, at most `max_bytes` bytes by `size`.
+fn byte_chunks<T>(
+    items: &[T],
+    max_rows: usize,
+    max_bytes: usize,
+    size: impl Fn(&T) -> usize,
+) -> impl Iterator<Item = &[T]> {
+    let max_rows = max_rows.max(1);
+    let mut rest = items;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let mut bytes = 0;
+        let mut n = 0;
+        while n < rest.len() && n < max_rows {
+            let b = size(&rest[n]);
+            if n > 0 && bytes + b > max_bytes {
+                break;
+            }
+            bytes += b;
+            n += 1;
+        }
+        let (chunk, tail) = rest.split_at(n);
+        rest = tail;
+        Some(chunk)
+    })
+}
+
 /// Binds the values of `rows`, in order, to a multi-row INSERT.
 macro_rules! bind_rows {
     ($q:expr, $ins:expr, $rows:expr) => {{
@@ -159,21 +216,46 @@ macro_rules! bind_rows {
 /// the order of `$rows`; a batch that returns a different number of rows is an error.
 macro_rules! insert_returning {
     ($conn:expr, $ins:expr, $rows:expr, $keys:expr) => {
-        for chunk in $rows.chunks($ins.batch()) {
+        let mut start = 0;
+        for chunk in byte_chunks($rows, $ins.batch(), $ins.max_bytes, |r| row_bytes(r)) {
+            stop_if_interrupted()?;
             let q = bind_rows!(
                 sqlx::query(AssertSqlSafe($ins.sql(chunk.len(), true))),
                 $ins,
                 chunk
             );
-            let returned = q.fetch_all(&mut *$conn).await?;
+            let returned = q
+                .fetch_all(&mut *$conn)
+                .await
+                .map_err(|e| at_row(e, start))?;
             if returned.len() != chunk.len() {
                 return Err(count_mismatch(chunk.len(), returned.len()));
             }
+            start += chunk.len();
             for r in returned {
                 $keys.push(r.try_get::<String, _>(0)?);
             }
         }
     };
+}
+
+/// An error of a multi-row INSERT whose rows start at create `start`: MySQL and MariaDB say
+/// which row of the statement failed (`… at row 3`).
+fn at_row(e: sqlx::Error, start: usize) -> ApplyError {
+    let row = e
+        .as_database_error()
+        .map(|d| d.message().to_string())
+        .and_then(|m| {
+            let n = m
+                .rsplit(" at row ")
+                .next()
+                .filter(|_| m.contains(" at row "))?;
+            n.trim().parse::<usize>().ok()
+        });
+    match row.and_then(|r| r.checked_sub(1)) {
+        Some(r) => ApplyError::AtCreate(start + r, Box::new(ApplyError::Sql(e))),
+        None => ApplyError::Sql(e),
+    }
 }
 
 fn count_mismatch(expected: usize, got: usize) -> ApplyError {
@@ -195,7 +277,10 @@ async fn sqlite_creates(
     let mut statement = Statement::prepare(&mut handle, &ins.sql(1, !ins.generated_int_key))?;
     let mut keys = Vec::with_capacity(rows.len());
     let mut params = Vec::with_capacity(ins.spec.fields.len());
-    for values in rows {
+    for (i, values) in rows.iter().enumerate() {
+        if i % 4096 == 0 {
+            stop_if_interrupted()?;
+        }
         params.clear();
         params.extend(
             values
@@ -204,7 +289,9 @@ async fn sqlite_creates(
                 .zip(&ins.not_null)
                 .map(|((v, f), &not_null)| sqlite_param(v, f.kind, not_null)),
         );
-        let ran = statement.run(&params)?;
+        let ran = statement
+            .run(&params)
+            .map_err(|e| ApplyError::AtCreate(i, Box::new(ApplyError::Sqlite(e))))?;
         keys.push(if ins.generated_int_key {
             ran.last_rowid.to_string()
         } else {
@@ -417,16 +504,19 @@ async fn mysql_creates(
     let version: String = settings.try_get(2)?;
     let mariadb = version.to_ascii_lowercase().contains("mariadb");
     if ins.generated_int_key && lock_mode <= 1 {
-        for chunk in rows.chunks(ins.batch()) {
+        let mut start = 0;
+        for chunk in byte_chunks(rows, ins.batch(), ins.max_bytes, |r| row_bytes(r)) {
+            stop_if_interrupted()?;
             let q = bind_rows!(
                 sqlx::query(AssertSqlSafe(ins.sql(chunk.len(), false))),
                 ins,
                 chunk
             );
-            let done = q.execute(&mut *conn).await?;
+            let done = q.execute(&mut *conn).await.map_err(|e| at_row(e, start))?;
             if done.rows_affected() != chunk.len() as u64 {
                 return Err(count_mismatch(chunk.len(), done.rows_affected() as usize));
             }
+            start += chunk.len();
             let first = done.last_insert_id() as i64;
             keys.extend((0..chunk.len() as i64).map(|i| (first + i * increment).to_string()));
         }
@@ -492,6 +582,26 @@ fn delete_sql(spec: &Compiled, d: Dialect, soft: Option<&str>, rows: usize) -> S
     let keys: Vec<String> = (first..first + rows).map(|n| d.placeholder(n)).collect();
     format!(
         "{set} WHERE {} IN ({})",
+        d.quote(&spec.primary_key),
+        keys.join(", ")
+    )
+}
+
+/// The statement that restores `rows` soft-deleted rows by primary key: their soft-delete
+/// column set to NULL or, when it is NOT NULL (only allowed for a boolean soft-delete value,
+/// see [`check::check`]), to the opposite of the soft-delete value, bound first.
+fn restore_sql(spec: &Compiled, d: Dialect, column: &str, not_null: bool, rows: usize) -> String {
+    let first = if not_null { 2 } else { 1 };
+    let keys: Vec<String> = (first..first + rows).map(|n| d.placeholder(n)).collect();
+    format!(
+        "UPDATE {} SET {} = {} WHERE {} IN ({})",
+        d.quote(&spec.table),
+        d.quote(column),
+        if not_null {
+            d.placeholder(1)
+        } else {
+            "NULL".to_string()
+        },
         d.quote(&spec.primary_key),
         keys.join(", ")
     )
@@ -704,6 +814,9 @@ macro_rules! apply_with {
                 sqlx::query(AssertSqlSafe(super::inputs::create_table_sql(d)))
                     .execute(p)
                     .await?;
+                sqlx::query(AssertSqlSafe(super::claims::create_table_sql(d)))
+                    .execute(p)
+                    .await?;
             }
             let mut conn = p.acquire().await?;
             let result = async {
@@ -714,6 +827,7 @@ macro_rules! apply_with {
                 for extra in &locks[1..] {
                     tx.lock_also(extra).await.map_err(ApplyError::Other)?;
                 }
+                stop_if_interrupted()?;
                 let mut applied = Applied::default();
                 // The primary key of every managed row by its full address, for references.
                 // Only kept when a spec has references: it holds every managed row.
@@ -722,7 +836,17 @@ macro_rules! apply_with {
                     .iter()
                     .any(|(s, _)| s.fields.iter().any(|f| f.reference.is_some()));
                 let mut state_created = false;
+                let max_bytes = if d.backend == Backend::MySql {
+                    let packet: i64 =
+                        sqlx::query_scalar("SELECT CAST(@@max_allowed_packet AS SIGNED)")
+                            .fetch_one(&mut *tx)
+                            .await?;
+                    batch_bytes(Some(packet))
+                } else {
+                    batch_bytes(None)
+                };
                 for &(spec, plan) in items {
+                    stop_if_interrupted()?;
                     let read_error = |e| match e {
                         ReadError::Sql(e) => ApplyError::Sql(e),
                         ReadError::Spec(e) => ApplyError::Other(e),
@@ -768,10 +892,22 @@ macro_rules! apply_with {
                                 .await?;
                             state_created = true;
                         }
+                        sqlx::query(AssertSqlSafe(super::claims::create_table_sql(d)))
+                            .execute(&mut *tx)
+                            .await?;
                     }
+                    // The table is this resource's from now on (the read above refused it if
+                    // it was another's).
+                    sqlx::query(AssertSqlSafe(super::claims::claim_sql(d)))
+                        .bind(spec.table.as_str())
+                        .bind(plan.resource.as_str())
+                        .bind(now.as_str())
+                        .execute(&mut *tx)
+                        .await?;
                     let ins = Insert {
                         spec,
                         d,
+                        max_bytes,
                         not_null: not_null_fields(spec, &current),
                         created_here: plan.create_table && !ddl_first,
                         generated_int_key: if current.columns.is_empty() {
@@ -795,7 +931,9 @@ macro_rules! apply_with {
                     let new_keys = if rows.is_empty() {
                         Vec::new()
                     } else {
-                        $creates(&mut *tx, &ins, &rows).await?
+                        $creates(&mut *tx, &ins, &rows)
+                            .await
+                            .map_err(|e| locate_create(e, spec, plan))?
                     };
                     drop(rows);
                     drop(creates);
@@ -876,7 +1014,14 @@ macro_rules! apply_with {
                     }
                     for (changed, rows) in &updates {
                         let batch = (d.max_params() / (changed.len() + 1)).clamp(1, 1000);
-                        for chunk in rows.chunks(batch) {
+                        let size = |(_, values): &(&Value, std::borrow::Cow<'_, [Value]>)| {
+                            16 + changed
+                                .iter()
+                                .map(|&f| value_bytes(&values[f]))
+                                .sum::<usize>()
+                        };
+                        for chunk in byte_chunks(rows, batch, ins.max_bytes, size) {
+                            stop_if_interrupted()?;
                             let sql = update_batch_sql(spec, d, changed, chunk.len());
                             let mut q = sqlx::query(AssertSqlSafe(sql));
                             for (row_key, values) in chunk {
@@ -897,6 +1042,30 @@ macro_rules! apply_with {
                         }
                     }
                     drop(updates);
+                    // Rows restored from a soft delete: their soft-delete column cleared.
+                    if let Some(sd) = &spec.soft_delete {
+                        let restored: Vec<&Value> = plan
+                            .changes
+                            .iter()
+                            .filter(|c| c.reason == crate::plan::Reason::Restored)
+                            .filter_map(|c| c.row_key.as_ref())
+                            .collect();
+                        let not_null = current.column(&sd.column).is_some_and(|c| c.not_null);
+                        for chunk in restored.chunks(1000) {
+                            let sql = restore_sql(spec, d, &sd.column, not_null, chunk.len());
+                            let mut q = sqlx::query(AssertSqlSafe(sql));
+                            if not_null && let Value::Bool(b) = &sd.value {
+                                q = q.bind(!*b);
+                            }
+                            for key in chunk {
+                                q = match key {
+                                    Value::Int(i) => q.bind(*i),
+                                    other => q.bind(key_text(other)),
+                                };
+                            }
+                            q.execute(&mut *tx).await?;
+                        }
+                    }
 
                     // The state table, in address order (the order of its primary key). An entry
                     // whose address is already there replaces it through an upsert, which finds
@@ -928,7 +1097,16 @@ macro_rules! apply_with {
                         {
                             continue;
                         }
-                        for chunk in list.chunks((d.max_params() / 6).min(1000)) {
+                        let rows = (d.max_params() / 6).min(1000);
+                        let size = |e: &StateEntry<'_>| {
+                            64 + plan.resource.len()
+                                + e.address.len()
+                                + e.row_key.len()
+                                + e.members.len()
+                                + e.hash.len()
+                        };
+                        for chunk in byte_chunks(list, rows, ins.max_bytes, size) {
+                            stop_if_interrupted()?;
                             let mut q = sqlx::query(AssertSqlSafe(state_insert_sql(
                                 d,
                                 chunk.len(),
@@ -969,6 +1147,7 @@ macro_rules! apply_with {
                         });
                     for (list, soft) in [(hard, None), (soft, soft_delete)] {
                         for chunk in list.chunks(1000) {
+                            stop_if_interrupted()?;
                             let sql =
                                 delete_sql(spec, d, soft.map(|s| s.column.as_str()), chunk.len());
                             let mut q = sqlx::query(AssertSqlSafe(sql));
@@ -997,6 +1176,8 @@ macro_rules! apply_with {
                         }
                     }
                 }
+                // The last moment an interrupt can undo the apply: past here it completes.
+                stop_if_interrupted()?;
                 tx.commit().await?;
                 Ok::<Applied, ApplyError>(applied)
             }
@@ -1112,17 +1293,169 @@ pub async fn apply_all(
             apply_with!(p, db, items, locks, mysql_creates)
         }
     };
-    result.map_err(|e| match e {
-        ApplyError::Sql(e) => rolled_back(db, &e),
-        ApplyError::Sqlite(e) => rolled_back(db, &e),
-        ApplyError::Other(e) => e,
+    result.map_err(|e| {
+        let secrets = sensitive_values(items);
+        let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+        let clean =
+            |e: &dyn std::fmt::Display| crate::render::safe::scrub_values(&e.to_string(), &secrets);
+        let (e, mut record) = match e {
+            ApplyError::Located(record, e) => (*e, Some(record)),
+            e => (e, None),
+        };
+        let message = match &e {
+            ApplyError::Sql(e) => driver_message(e),
+            ApplyError::Sqlite(e) => e.to_string(),
+            _ => String::new(),
+        };
+        if record.is_none() {
+            record = locate_by_value(items, &message);
+        }
+        let column = message_column(&e, &message);
+        let message = match (record, column) {
+            (Some(r), Some(c)) => format!("{message}\n  at {r}, column {c}"),
+            (Some(r), None) => format!("{message}\n  at {r}"),
+            (None, Some(c)) => format!("{message}\n  in column {c}"),
+            (None, None) => message,
+        };
+        match e {
+            ApplyError::Sql(_) | ApplyError::Sqlite(_) => rolled_back(db, &clean(&message)),
+            ApplyError::Other(e) => e,
+            ApplyError::Interrupted => Error::Interrupted,
+            ApplyError::AtCreate(..) | ApplyError::Located(..) => {
+                unreachable!("located errors are unwrapped above")
+            }
+        }
     })
+}
+
+/// A driver's error in words, without what only the server's developers need: PostgreSQL
+/// adds the line of its own source file (`… at line 1798`).
+fn driver_message(e: &sqlx::Error) -> String {
+    if let Some(pg) = e
+        .as_database_error()
+        .and_then(|d| d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>())
+    {
+        return format!("error returned from database: {}", pg.message());
+    }
+    e.to_string()
+}
+
+/// The column a database error names, when it names one: PostgreSQL's error field or COPY
+/// context, MySQL's `for column 'x'`.
+fn message_column(e: &ApplyError, message: &str) -> Option<String> {
+    if let ApplyError::Sql(e) = e
+        && let Some(pg) = e
+            .as_database_error()
+            .and_then(|d| d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>())
+    {
+        if let Some(c) = pg.column() {
+            return Some(c.to_string());
+        }
+        let context = pg.r#where()?;
+        let after = context.split(", column ").nth(1)?;
+        return Some(after.split(':').next()?.trim().to_string());
+    }
+    let after = message.split("for column '").nth(1)?;
+    Some(after.split('\'').next()?.to_string())
+}
+
+/// `customers["x"] (production:7, import:3)`: a change as an error names it.
+fn describe(plan: &Plan, c: &Change) -> String {
+    let members: Vec<String> = c.members.iter().map(ToString::to_string).collect();
+    format!("{} ({})", plan.address(&c.address), members.join(", "))
+}
+
+/// Ties an error of a create to the record that caused it: SQLite's row-by-row inserts say
+/// which row failed; PostgreSQL's COPY says which line of its input (`COPY t, line 17`).
+fn locate_create(e: ApplyError, spec: &Compiled, plan: &Plan) -> ApplyError {
+    let nth = |n: usize| {
+        plan.changes
+            .iter()
+            .filter(|c| c.action == Action::Create)
+            .nth(n)
+            .map(|c| describe(plan, c))
+    };
+    match e {
+        ApplyError::AtCreate(i, inner) => match nth(i) {
+            Some(r) => ApplyError::Located(r, inner),
+            None => *inner,
+        },
+        ApplyError::Sql(err) => {
+            let line = err
+                .as_database_error()
+                .and_then(|d| d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>())
+                .and_then(|pg| pg.r#where())
+                .filter(|w| w.starts_with(&format!("COPY {}, line ", spec.table)))
+                .and_then(|w| w.split(", line ").nth(1))
+                .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+                .and_then(|n| n.parse::<usize>().ok());
+            match line.and_then(|n| nth(n.checked_sub(1)?)) {
+                Some(r) => ApplyError::Located(r, Box::new(ApplyError::Sql(err))),
+                None => ApplyError::Sql(err),
+            }
+        }
+        other => other,
+    }
+}
+
+/// Ties an error that quotes a value (MySQL: `Duplicate entry 'x' for key 'k'`) to the
+/// records written with that value.
+fn locate_by_value(items: &[(&Compiled, &Plan)], message: &str) -> Option<String> {
+    let quoted = message.split("Duplicate entry '").nth(1)?;
+    let value = &quoted[..quoted.find("' for key")?];
+    let mut found = Vec::new();
+    for (_, plan) in items {
+        for c in &plan.changes {
+            let Some(after) = &c.after else { continue };
+            if matches!(c.action, Action::Create | Action::Update)
+                && after
+                    .iter()
+                    .any(|v| !v.is_null() && key_text(v).eq_ignore_ascii_case(value))
+            {
+                found.push(describe(plan, c));
+            }
+        }
+    }
+    (!found.is_empty()).then(|| found.join(" and "))
+}
+
+/// Every value of a sensitive field the plans write or compare with, as text: what a
+/// database's error message must not quote.
+fn sensitive_values(items: &[(&Compiled, &Plan)]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (_, plan) in items {
+        for c in &plan.changes {
+            for row in [&c.before, &c.after].into_iter().flatten() {
+                for (f, v) in row.iter().enumerate() {
+                    if plan.sensitive.get(f) == Some(&true) && !v.is_null() {
+                        out.push(key_text(v));
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 enum ApplyError {
     Sql(sqlx::Error),
     Sqlite(SqliteError),
     Other(Error),
+    /// SIGINT or SIGTERM arrived: the transaction is dropped, so rolled back.
+    Interrupted,
+    /// An error of the `n`-th create of a plan.
+    AtCreate(usize, Box<ApplyError>),
+    /// An error and the record it concerns (`customers["x"] (production:7)`).
+    Located(String, Box<ApplyError>),
+}
+
+/// Stops the apply (rolling it back) when the user interrupted it.
+fn stop_if_interrupted() -> Result<(), ApplyError> {
+    if super::interrupt::interrupted() {
+        Err(ApplyError::Interrupted)
+    } else {
+        Ok(())
+    }
 }
 
 impl From<SqliteError> for ApplyError {
@@ -1196,7 +1529,7 @@ mod tests {
         std::fs::write(
             &path,
             "version: 1\nresource: r\ntarget:\n  table: t\n  fields:\n    name: {}\n    \
-             price: { type: decimal }\nsources:\n  s:\n    inline: [{ name: x }]\n    \
+             price: { type: decimal }\nsources:\n  s:\n    id: name\n    inline: [{ name: x }]\n    \
              fields: { name: name }\n",
         )
         .unwrap();
@@ -1207,6 +1540,7 @@ mod tests {
             not_null: vec![false, false],
             generated_int_key: true,
             created_here: false,
+            max_bytes: batch_bytes(None),
         };
         assert_eq!(
             ins(Backend::Postgres).sql(2, true),
@@ -1236,6 +1570,23 @@ mod tests {
                  hash = VALUES(hash), applied_at = VALUES(applied_at)"
             )
         );
+    }
+
+    #[test]
+    fn batches_are_cut_by_rows_and_by_bytes() {
+        let items: Vec<usize> = vec![10, 10, 10, 50, 10, 10];
+        let sizes = |max_rows, max_bytes| -> Vec<usize> {
+            byte_chunks(&items, max_rows, max_bytes, |&b| b)
+                .map(<[usize]>::len)
+                .collect()
+        };
+        assert_eq!(sizes(1000, 1000), [6]);
+        assert_eq!(sizes(2, 1000), [2, 2, 2]);
+        // An item larger than the budget goes alone.
+        assert_eq!(sizes(1000, 30), [3, 1, 2]);
+        assert_eq!(batch_bytes(None), 4 << 20);
+        assert_eq!(batch_bytes(Some(16 << 20)), 4 << 20);
+        assert_eq!(batch_bytes(Some(1 << 20)), 1 << 19);
     }
 
     #[test]

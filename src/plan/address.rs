@@ -2,7 +2,8 @@
 //!
 //! A record that was applied before keeps the address the state table gives any of its
 //! source records, so renaming a customer in a source is an update, not a delete and a create.
-//! A new record takes a slug of its address field, made unique with `-2`, `-3`, ...
+//! A new record takes a slug of its address field, made unique with `-2`, `-3`, ...; when
+//! that field is sensitive, or empty, a slug of its first source record (`production-7`).
 
 use crate::collections::{HashMap, HashSet};
 
@@ -19,8 +20,13 @@ pub fn display(resource: &str, key: &str) -> String {
     )
 }
 
+/// The longest slug. An address is stored in the state table's VARCHAR(255) column with a
+/// `-N` suffix when several records share a slug: this leaves ample room for it.
+pub const MAX_SLUG: usize = 100;
+
 /// Lower-case ASCII words joined by hyphens: "Die Joint Koffiehuis & Kwekery" →
-/// "die-joint-koffiehuis-kwekery".
+/// "die-joint-koffiehuis-kwekery". Words stop being added past 60 characters, and a slug
+/// longer than [`MAX_SLUG`] (one long word) is cut, on a character boundary.
 pub fn slug(s: &str) -> String {
     let folded = deunicode::deunicode(s).to_lowercase();
     let mut out = String::with_capacity(folded.len());
@@ -34,6 +40,16 @@ pub fn slug(s: &str) -> String {
         out.push_str(word);
         if out.len() >= 60 {
             break;
+        }
+    }
+    if out.len() > MAX_SLUG {
+        let mut cut = MAX_SLUG;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+        while out.ends_with('-') {
+            out.pop();
         }
     }
     out
@@ -69,7 +85,14 @@ pub fn assign(spec: &Compiled, desired: &[DesiredRecord], state: &[StateRow]) ->
         if out[i].is_some() {
             continue;
         }
+        // A sensitive field never names a record: its value would show in every address.
+        let sensitive = spec
+            .sensitive
+            .get(spec.address_field)
+            .copied()
+            .unwrap_or(false);
         let base = match &d.values[spec.address_field] {
+            _ if sensitive => String::new(),
             Value::Text(s) => slug(s),
             Value::Int(n) => n.to_string(),
             _ => String::new(),
@@ -111,13 +134,18 @@ mod tests {
         assert_eq!(slug("Valley (Barchefz Branch)"), "valley-barchefz-branch");
         assert_eq!(slug("Café Zoë"), "cafe-zoe");
         assert_eq!(slug("!!!"), "");
+        // One long word is cut; words past 60 characters are left out.
+        assert_eq!(slug(&"x".repeat(300)), "x".repeat(MAX_SLUG));
+        let words = format!("{} {}", "a".repeat(59), "b".repeat(300));
+        assert_eq!(slug(&words).len(), MAX_SLUG);
+        assert!(slug(&format!("{} tail", "é".repeat(200))).len() <= MAX_SLUG);
     }
 
     #[test]
     fn shared_names_get_numbered_suffixes_in_order() {
         let spec = crate::spec::load::load_str(
             "version: 1\nresource: r\ntarget:\n  table: t\n  fields:\n    name: { type: text }\n\
-             sources:\n  s:\n    inline: [{ name: x }]\n    fields: { name: name }\n",
+             sources:\n  s:\n    id: name\n    inline: [{ name: x }]\n    fields: { name: name }\n",
             std::path::Path::new("spec.yaml"),
         )
         .expect("the spec loads");

@@ -7,7 +7,8 @@
 //! database it was made against, the whole of what was read, and a short hash of each field of
 //! each row and of each state entry read. Apply refuses a plan when any of them changed,
 //! naming what changed. `reconcile plan --json` shows a plan in full. The file holds the
-//! values to be written, sensitive ones included, so it is created readable by its owner only.
+//! values to be written, sensitive ones included, so it is written readable by its owner only
+//! ([`write_private`]), also over an existing file, and never through a symbolic link.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -191,9 +192,9 @@ pub fn database_identity(url: &str) -> String {
     let (scheme, rest) = url.split_once(':').unwrap_or(("", url));
     let scheme = scheme.to_ascii_lowercase();
     let rest = rest.trim_start_matches("//");
-    let rest = rest.split(['?', '#']).next().unwrap_or("");
     match scheme.as_str() {
         "sqlite" => {
+            let rest = rest.split(['?', '#']).next().unwrap_or("");
             if rest.is_empty() || rest.contains(":memory:") {
                 return format!("sqlite:{rest}");
             }
@@ -205,8 +206,10 @@ pub fn database_identity(url: &str) -> String {
                 "mysql" | "mariadb" => ("mysql", "3306"),
                 other => (other, ""),
             };
-            let (authority, db) = rest.split_once('/').unwrap_or((rest, ""));
-            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            // Whatever the password holds, only what follows the user information counts.
+            let rest = crate::error::after_userinfo(rest);
+            let rest = rest.split(['?', '#']).next().unwrap_or("");
+            let (host, db) = rest.split_once('/').unwrap_or((rest, ""));
             let host = host.to_ascii_lowercase();
             let host = if host.contains(':') || default_port.is_empty() {
                 host
@@ -273,21 +276,61 @@ pub fn save(path: &Path, spec: &Compiled, plan: &Plan, url: &str, options: Optio
             matching: &plan.matching,
         },
     };
+    write_private(path, |w| {
+        serde_json::to_writer(&mut *w, &saved)?;
+        w.write_all(b"\n")
+    })
+    .map_err(|e| io(path, e))
+}
+
+/// Writes a file that may hold values, sensitive ones included, readable by its owner only
+/// (0600), whether or not it existed: the content goes to a new file created 0600 in the same
+/// folder, which then replaces `path` by a rename. A symbolic link at `path` is replaced by
+/// the file, never written through; a reader sees the old file or the whole new one.
+pub fn write_private(
+    path: &Path,
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path.file_name().ok_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, "the path names no file")
+    })?;
+    let temp = dir.join(format!(
+        ".{}.{}-{}.tmp",
+        name.to_string_lossy(),
+        std::process::id(),
+        COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
     let mut open = std::fs::OpenOptions::new();
-    open.write(true).create(true).truncate(true);
+    // `create_new` refuses anything already at the temporary name, a link included.
+    open.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt as _;
         open.mode(0o600);
     }
-    use std::io::Write as _;
-    let file = open.open(path).map_err(|e| io(path, e))?;
-    let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
-    serde_json::to_writer(&mut w, &saved).map_err(|e| io(path, e.into()))?;
-    w.write_all(b"\n")
-        .and_then(|_| w.into_inner().map_err(|e| e.into_error()))
-        .and_then(|f| f.sync_all())
-        .map_err(|e| io(path, e))
+    let file = open.open(&temp)?;
+    let written = (|| {
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+        write(&mut w)?;
+        let file = w.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&temp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    written?;
+    // The rename is durable once the folder is.
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
 }
 
 /// Reads a saved plan file.

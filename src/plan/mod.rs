@@ -73,6 +73,9 @@ pub enum Reason {
     Missing,
     /// The row's record left every source; `on_missing: soft_delete` marks it.
     MissingSoft,
+    /// The row holds the soft-delete value, and its record is in the sources again: the
+    /// soft-delete column is cleared.
+    Restored,
 }
 
 /// One planned change.
@@ -265,6 +268,10 @@ pub struct Plan {
     /// How records were matched.
     #[serde(default)]
     pub matching: MatchingModel,
+    /// Records up to date that the plan counts but does not hold: a saved plan keeps only
+    /// the changes that write something, and its counts apart.
+    #[serde(default, skip_serializing)]
+    pub unlisted: usize,
 }
 
 /// The fingerprint of one thing a plan read: a row of the table or an entry of the state
@@ -407,7 +414,7 @@ impl Plan {
                 Action::NoOp => s.no_op += 1,
             }
         }
-        s.no_op += self.shortcut.as_ref().map_or(0, |q| q.unlisted);
+        s.no_op += self.shortcut.as_ref().map_or(0, |q| q.unlisted) + self.unlisted;
         s
     }
 
@@ -645,7 +652,9 @@ pub fn plan_with(
                 // without `id:` names its records by their content, so an edit renames the
                 // record). It is judged as a managed row: unchanged values are no change.
                 let orphan = orphan_of_row.contains_key(ri);
+                let restored = current.soft_deleted.contains(&key_text(&row.key));
                 let (action, reason, write_state) = match how {
+                    _ if restored => (Action::Update, Reason::Restored, true),
                     Reason::UpToDate | Reason::AdoptByKey | Reason::AdoptByMatch { .. }
                         if *how == Reason::UpToDate || orphan =>
                     {
@@ -677,6 +686,7 @@ pub fn plan_with(
                 // Only a row paired by the state table can be replaced: one adopted by key or
                 // by the matcher agrees with its record on what it is known by.
                 let replaces = action == Action::Update
+                    && *how == Reason::UpToDate
                     && matches!(reason, Reason::SourceChanged | Reason::Drift { .. })
                     && replaces_identity(&identity, &row.values, &after);
                 Change {
@@ -816,5 +826,6 @@ pub fn plan_with(
         inputs: None,
         shortcut: None,
         matching: MatchingModel::of(&spec.matching),
+        unlisted: 0,
     }
 }

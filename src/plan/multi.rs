@@ -193,7 +193,14 @@ pub fn resolve_references(
             match by_value.get(&fold(v)) {
                 Some(addr) => d.values[f] = Value::Text(addr.clone()),
                 None => {
-                    let who = key_text(&d.values[spec.address_field]);
+                    let masked = |f: usize, v: &Value| {
+                        if spec.sensitive.get(f) == Some(&true) {
+                            crate::render::safe::MASK.to_string()
+                        } else {
+                            key_text(v)
+                        }
+                    };
+                    let who = masked(spec.address_field, &d.values[spec.address_field]);
                     let from = d
                         .source_of(f)
                         .map(|s| format!(" ({s})"))
@@ -203,7 +210,7 @@ pub fn resolve_references(
                         spec.resource,
                         field.name,
                         reference.resource,
-                        key_text(v),
+                        if parent.sensitive.get(by) == Some(&true) { crate::render::safe::MASK.to_string() } else { masked(f, v) },
                         parent.fields[by].name,
                         reference.resource
                     ));
@@ -330,7 +337,7 @@ mod tests {
             &path,
             format!(
                 "version: 1\nresource: {resource}\ntarget:\n  table: {resource}\n  fields:\n    \
-                 name: {{}}\nsources:\n  s:\n    inline: [{{ name: x }}]\n    fields: {{ name: name }}\n{extra}"
+                 name: {{}}\nsources:\n  s:\n    id: name\n    inline: [{{ name: x }}]\n    fields: {{ name: name }}\n{extra}"
             ),
         )
         .unwrap();

@@ -274,6 +274,11 @@ fn check_rows(
             if !is_kept && !hash_matches(&current.rows[ri].values, &s.hash) {
                 return Err(Miss::RowChanged);
             }
+            // Soft-deleted outside reconcile while its record is still in the sources: the
+            // full plan restores it.
+            if !is_kept && current.soft_deleted.contains(&s.row_key) {
+                return Err(Miss::RowChanged);
+            }
             Ok((ri, is_kept))
         })
         .collect();
@@ -390,6 +395,7 @@ pub fn plan(
             unlisted,
         }),
         matching: super::MatchingModel::of(&spec.matching),
+        unlisted: 0,
     })
 }
 

@@ -1,13 +1,16 @@
 //! Errors for people, in the shape cargo and rustc users know: a headline, the place as
 //! `file:line:column`, the offending line with a caret under the token, and what to do.
 //! Every spec problem is shown, not only the first. Styles are ANSI; the caller's stream
-//! strips them when stderr is not a terminal or `NO_COLOR` is set.
+//! strips them when stderr is not a terminal or `NO_COLOR` is set. Every message is escaped
+//! here (line breaks aside) before its style is added: messages quote ids, values and names
+//! from sources, and none of their control characters may reach the terminal.
 
 use std::fmt::Write as _;
 
 use anstyle::{AnsiColor, Style};
 use miette::Diagnostic as _;
 
+use super::safe::term_lines as clean;
 use crate::error::{Error, SpecProblem, plural};
 
 const ERROR: Style = AnsiColor::Red.on_default().bold();
@@ -33,18 +36,32 @@ pub fn render(err: &Error) -> String {
                 "{}: {} in {}; nothing was written",
                 paint(ERROR, "error"),
                 paint(BOLD, plural(spec.problems.len(), "problem")),
-                spec.file
+                clean(&spec.file)
             );
         }
+        // Not an error of the user's: said plainly, as asked.
+        Error::Interrupted => {
+            let _ = writeln!(out, "{}", paint(BOLD, err));
+        }
         other => {
-            let _ = writeln!(out, "{}: {}", paint(ERROR, "error"), paint(BOLD, other));
+            let _ = writeln!(
+                out,
+                "{}: {}",
+                paint(ERROR, "error"),
+                paint(BOLD, clean(&other.to_string()))
+            );
             if let Some(related) = other.related() {
                 for r in related {
-                    let _ = writeln!(out, "  - {r}");
+                    let _ = writeln!(out, "  - {}", clean(&r.to_string()));
                 }
             }
             if let Some(help) = other.help() {
-                let _ = writeln!(out, "  {} {help}", paint(HELP, "= help:"));
+                let _ = writeln!(
+                    out,
+                    "  {} {}",
+                    paint(HELP, "= help:"),
+                    clean(&help.to_string())
+                );
             }
         }
     }
@@ -57,7 +74,7 @@ fn problem(out: &mut String, p: &SpecProblem) {
         out,
         "{}: {}",
         paint(ERROR, "error"),
-        paint(BOLD, format!("{}{}", p.path, p.message))
+        paint(BOLD, clean(&format!("{}{}", p.path, p.message)))
     );
     let snippet = p
         .src
@@ -66,9 +83,9 @@ fn problem(out: &mut String, p: &SpecProblem) {
         .filter(|_| p.line > 0)
         .map(|(src, span)| (src.inner().as_str(), span.offset()));
     let Some((text, offset)) = snippet else {
-        let _ = writeln!(out, "  {} {}", paint(GUTTER, "-->"), p.file);
+        let _ = writeln!(out, "  {} {}", paint(GUTTER, "-->"), clean(&p.file));
         if let Some(help) = &p.help {
-            let _ = writeln!(out, "  {} {help}", paint(HELP, "= help:"));
+            let _ = writeln!(out, "  {} {}", paint(HELP, "= help:"), clean(help));
         }
         out.push('\n');
         return;
@@ -79,7 +96,7 @@ fn problem(out: &mut String, p: &SpecProblem) {
         out,
         "{pad}{} {}:{}:{}",
         paint(GUTTER, "-->"),
-        p.file,
+        clean(&p.file),
         p.line,
         p.column
     );
@@ -87,7 +104,7 @@ fn problem(out: &mut String, p: &SpecProblem) {
         .rfind('\n')
         .map_or(0, |i| i + 1);
     let end = text[start..].find('\n').map_or(text.len(), |i| start + i);
-    let line = text[start..end].trim_end_matches('\r');
+    let line = super::safe::term(text[start..end].trim_end_matches('\r'));
     let indent: String = text[start..offset.min(end)]
         .chars()
         .map(|c| if c == '\t' { '\t' } else { ' ' })
@@ -107,7 +124,7 @@ fn problem(out: &mut String, p: &SpecProblem) {
         paint(CARET, "^".repeat(width))
     );
     if let Some(help) = &p.help {
-        let _ = writeln!(out, "{pad} {} {help}", paint(HELP, "= help:"));
+        let _ = writeln!(out, "{pad} {} {}", paint(HELP, "= help:"), clean(help));
     }
     out.push('\n');
 }

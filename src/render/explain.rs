@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 
 use serde_json::json;
 
+use super::safe::{self, term};
 use crate::matching::{Matches, Member, Score};
 use crate::pipeline::Resolved;
 use crate::plan::{Action, Plan};
@@ -16,11 +17,32 @@ use crate::spec::compiled::Compiled;
 /// How many rejected pairs an explanation lists per golden record.
 const REJECTED_SHOWN: usize = 5;
 
-fn member_name(spec: &Compiled, resolved: &Resolved, m: Member) -> String {
+/// `source:id`, as the JSON explanation gives it.
+fn member_raw(spec: &Compiled, resolved: &Resolved, m: Member) -> String {
     format!(
         "{}:{}",
         spec.sources[m.source].name, resolved.kept[m.source][m.index].id
     )
+}
+
+/// `source:id`, escaped for a terminal.
+fn member_name(spec: &Compiled, resolved: &Resolved, m: Member) -> String {
+    term(&member_raw(spec, resolved, m)).into_owned()
+}
+
+/// A blocking key as shown: keys are made of field values, so with any sensitive field in
+/// the spec they are masked rather than risk showing one.
+fn shown_key<'k>(spec: &Compiled, key: &'k str) -> &'k str {
+    if spec.sensitive.iter().any(|&s| s) {
+        safe::MASK
+    } else {
+        key
+    }
+}
+
+/// Whether field `f`'s values are masked.
+fn sensitive(spec: &Compiled, f: usize) -> bool {
+    spec.sensitive.get(f).copied().unwrap_or(false)
 }
 
 fn method_name(m: crate::spec::CompareMethod) -> String {
@@ -50,7 +72,7 @@ pub fn summary(spec: &Compiled, resolved: &Resolved, timings: &Timings) -> Strin
         let _ = writeln!(
             out,
             "  source {:<12} {:>8} records{dedupe}",
-            spec.sources[s].name,
+            term(&spec.sources[s].name),
             recs.len()
         );
     }
@@ -59,14 +81,19 @@ pub fn summary(spec: &Compiled, resolved: &Resolved, timings: &Timings) -> Strin
         let _ = writeln!(
             out,
             "  {:<40} {:>10} pairs  {:>10} new",
-            r.name, r.pairs, r.new_pairs
+            term(&r.name),
+            r.pairs,
+            r.new_pairs
         );
     }
     for o in &m.blocking.oversized {
         let _ = write!(
             out,
             "  key {:?} of rule {} is shared by {} records (max_block {}): ",
-            o.key, o.rule, o.records, spec.matching.max_block
+            shown_key(spec, &o.key),
+            term(&o.rule),
+            o.records,
+            spec.matching.max_block
         );
         let _ = if o.narrowed_pairs > 0 {
             writeln!(
@@ -159,7 +186,7 @@ pub fn summary_json(spec: &Compiled, resolved: &Resolved, timings: &Timings) -> 
         .map(|c| {
             c.members
                 .iter()
-                .map(|&x| member_name(spec, resolved, x))
+                .map(|&x| member_raw(spec, resolved, x))
                 .collect()
         })
         .collect();
@@ -170,7 +197,7 @@ pub fn summary_json(spec: &Compiled, resolved: &Resolved, timings: &Timings) -> 
         "blocking": {
             "candidate_pairs": m.candidate_pairs,
             "rules": m.blocking.rules.iter().map(|r| json!({"rule": r.name, "pairs": r.pairs, "new_pairs": r.new_pairs})).collect::<Vec<_>>(),
-            "oversized": m.blocking.oversized.iter().map(|o| json!({"rule": o.rule, "key": o.key, "records": o.records, "narrowed_pairs": o.narrowed_pairs})).collect::<Vec<_>>(),
+            "oversized": m.blocking.oversized.iter().map(|o| json!({"rule": o.rule, "key": shown_key(spec, &o.key), "records": o.records, "narrowed_pairs": o.narrowed_pairs})).collect::<Vec<_>>(),
         },
         "model": {
             "origin": spec.matching.origin,
@@ -189,8 +216,8 @@ pub fn summary_json(spec: &Compiled, resolved: &Resolved, timings: &Timings) -> 
         "golden_records": resolved.desired.len(),
         "clusters": clusters,
         "review": m.review.iter().map(|r| json!({
-            "left": member_name(spec, resolved, r.to),
-            "right": member_name(spec, resolved, r.record),
+            "left": member_raw(spec, resolved, r.to),
+            "right": member_raw(spec, resolved, r.record),
             "score": r.score.probability,
             "reason": r.reason,
         })).collect::<Vec<_>>(),
@@ -277,7 +304,7 @@ pub fn record(spec: &Compiled, resolved: &Resolved, plan: &Plan, index: usize) -
         Action::Delete => "will be deleted",
         Action::NoOp => "is up to date",
     };
-    let _ = writeln!(out, "{} {action}", plan.address(&change.address));
+    let _ = writeln!(out, "{} {action}", term(&plan.address(&change.address)));
     let _ = writeln!(out, "  members:");
     let address_field = spec.address_field;
     for &m in &cluster.members {
@@ -286,7 +313,11 @@ pub fn record(spec: &Compiled, resolved: &Resolved, plan: &Plan, index: usize) -
             out,
             "    {:<24} {}",
             member_name(spec, resolved, m),
-            rec.values[address_field]
+            safe::value(
+                &rec.values[address_field],
+                sensitive(spec, address_field),
+                false
+            )
         );
     }
     if cluster.links.is_empty() {
@@ -331,7 +362,7 @@ pub fn record(spec: &Compiled, resolved: &Resolved, plan: &Plan, index: usize) -
                 member_name(spec, resolved, inside),
                 member_name(spec, resolved, outside),
                 r.probability,
-                review.map_or(String::new(), |x| format!(": {}", x.reason))
+                review.map_or(String::new(), |x| format!(": {}", term(&x.reason)))
             );
         }
     }
@@ -341,12 +372,15 @@ pub fn record(spec: &Compiled, resolved: &Resolved, plan: &Plan, index: usize) -
         let value = &desired.values[fi];
         let from = desired
             .source_of(fi)
-            .map_or("no source has a value".to_string(), |p| format!("from {p}"));
+            .map_or("no source has a value".to_string(), |p| {
+                format!("from {}", term(&p.to_string()))
+            });
         let shown = if value.is_null() {
             "(empty)".to_string()
         } else {
-            value.to_string()
+            safe::value(value, sensitive(spec, fi), false)
         };
+        let name = term(name);
         let _ = writeln!(out, "    {name:<width$} = {shown}  {from}");
     }
     out

@@ -57,8 +57,10 @@ struct Report<'a> {
     plan: &'a Plan,
 }
 
-/// Escapes text for HTML content and attribute values.
+/// Escapes text for HTML content and attribute values; control and bidi characters are
+/// shown escaped, as on a terminal.
 fn esc(s: &str) -> String {
+    let s = super::safe::term_lines(s);
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -103,6 +105,7 @@ fn reason_words(c: &Change) -> String {
         Reason::UpToDate => "up to date".into(),
         Reason::Missing => "no source holds this record any more".into(),
         Reason::MissingSoft => "no source holds this record any more; marked deleted".into(),
+        Reason::Restored => "restored: its record is back in the sources".into(),
     }
 }
 
@@ -117,9 +120,11 @@ impl Report<'_> {
     /// `production:7 “Maltos Sun City”`: the record and the value it is addressed by.
     fn member_label(&self, m: Member) -> String {
         let record = &self.resolved.kept[m.source][m.index];
+        let sensitive = self.plan.sensitive.get(self.spec.address_field) == Some(&true);
         let name = record
             .values
             .get(self.spec.address_field)
+            .filter(|v| !sensitive || v.is_null())
             .map(value_text)
             .unwrap_or_default();
         let r = self.member_ref(m);
@@ -325,6 +330,14 @@ impl Report<'_> {
         for (f, (name, _)) in plan.fields.iter().enumerate() {
             let a = after.get(f).unwrap_or(&Value::Null);
             let b = before.and_then(|b| b.get(f));
+            let masked = plan.sensitive.get(f) == Some(&true);
+            let shown = |v: &Value| {
+                if masked && !v.is_null() {
+                    format!("<span class=\"v\">{}</span>", super::safe::MASK)
+                } else {
+                    shown(v)
+                }
+            };
             let changed = c.changed.contains(&f);
             if c.action == Action::Create && a.is_null() {
                 continue;

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 
 use anstyle::{AnsiColor, Style};
 
+use super::safe::{self, term};
 use crate::plan::{Action, Change, Plan, Reason};
 use crate::value::Value;
 
@@ -57,7 +58,7 @@ pub fn render_with(plan: &Plan, opts: Options) -> String {
         let _ = writeln!(
             out,
             "reconcile will perform the following actions on table {}:\n",
-            paint(BOLD, &plan.table)
+            paint(BOLD, term(&plan.table))
         );
         let _ = writeln!(out, "{}\n", summary_line(plan));
         if let Some(note) = &note {
@@ -69,8 +70,8 @@ pub fn render_with(plan: &Plan, opts: Options) -> String {
                 out,
                 "  {} table {} will be created ({})\n",
                 paint(GREEN, "+"),
-                paint(BOLD, &plan.table),
-                cols.join(", ")
+                paint(BOLD, term(&plan.table)),
+                term(&cols.join(", "))
             );
         }
         let groups = [
@@ -94,7 +95,7 @@ pub fn render_with(plan: &Plan, opts: Options) -> String {
                 .filter(|c| c.action == action)
                 .take(limit)
             {
-                change(&mut out, plan, c, width);
+                change(&mut out, plan, c, width, opts.full);
             }
             if total > limit && action == Action::Update {
                 // Which fields the hidden updates touch, most often first.
@@ -112,7 +113,7 @@ pub fn render_with(plan: &Plan, opts: Options) -> String {
                 touched.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
                 let words: Vec<String> = touched
                     .iter()
-                    .map(|(f, n)| format!("{} ({})", plan.fields[*f].0, count(*n)))
+                    .map(|(f, n)| format!("{} ({})", term(&plan.fields[*f].0), count(*n)))
                     .collect();
                 let _ = writeln!(out, "  Fields changed: {}\n", words.join(", "));
             }
@@ -151,7 +152,10 @@ pub fn render_with(plan: &Plan, opts: Options) -> String {
             let _ = writeln!(
                 out,
                 "  ? {} ~ {}  score {:.3}: {}",
-                r.left, r.right, r.score, r.reason
+                term(&r.left.to_string()),
+                term(&r.right.to_string()),
+                r.score,
+                term(&r.reason)
             );
         }
         more(&mut out, plan.review.len(), limit, "to review");
@@ -170,7 +174,12 @@ pub fn render_with(plan: &Plan, opts: Options) -> String {
             )
         );
         for m in plan.missing.iter().take(limit) {
-            let _ = writeln!(out, "  = {} (row {})", plan.address(&m.address), m.row_key);
+            let _ = writeln!(
+                out,
+                "  = {} (row {})",
+                term(&plan.address(&m.address)),
+                term(&m.row_key.to_string())
+            );
         }
         more(&mut out, plan.missing.len(), limit, "kept");
         out.push('\n');
@@ -264,22 +273,22 @@ fn excluded(out: &mut String, plan: &Plan, limit: usize) {
             }
         }
         for (rule, n) in by_rule {
-            let _ = writeln!(out, "  {} by rule {rule:?}", count(n));
+            let _ = writeln!(out, "  {} by rule \"{}\"", count(n), term(rule));
         }
     }
     let w = plan
         .excluded
         .iter()
         .take(limit)
-        .map(|e| e.record.to_string().len())
+        .map(|e| term(&e.record.to_string()).chars().count())
         .max()
         .unwrap_or(0);
     for e in plan.excluded.iter().take(limit) {
         let _ = writeln!(
             out,
-            "  - {:w$}  by rule {:?}",
-            e.record.to_string(),
-            e.rule,
+            "  - {:w$}  by rule \"{}\"",
+            term(&e.record.to_string()),
+            term(&e.rule),
             w = w
         );
     }
@@ -313,7 +322,8 @@ fn invalid(out: &mut String, plan: &Plan, limit: usize) {
             let _ = writeln!(out, "  {} in {}", count(n), plan.fields[f].0);
         }
     }
-    let place = |v: &crate::plan::InvalidItem| format!("{} ({})", v.record, v.row);
+    let place =
+        |v: &crate::plan::InvalidItem| term(&format!("{} ({})", v.record, v.row)).into_owned();
     let w = plan
         .invalid
         .iter()
@@ -323,17 +333,13 @@ fn invalid(out: &mut String, plan: &Plan, limit: usize) {
         .unwrap_or(0);
     for v in plan.invalid.iter().take(limit) {
         let masked = plan.sensitive.get(v.field).copied().unwrap_or(false);
-        let value = if masked {
-            v.value.clone()
-        } else {
-            format!("{:?}", v.value)
-        };
+        let value = safe::value(&Value::Text(v.value.clone()), masked, false);
         let _ = writeln!(
             out,
             "  ! {:w$}  {} = {value}: {}",
             place(v),
             plan.fields.get(v.field).map_or("?", |f| f.0.as_str()),
-            v.reason,
+            term(&v.reason),
             w = w
         );
     }
@@ -385,7 +391,7 @@ fn reason_text(c: &Change, plan: &Plan) -> Option<String> {
         Reason::SourceChanged => "the sources changed".into(),
         Reason::Drift { fields } => {
             let names: Vec<&str> = fields.iter().map(|&f| plan.fields[f].0.as_str()).collect();
-            format!("changed outside reconcile: {}", names.join(", "))
+            format!("changed outside reconcile: {}", term(&names.join(", ")))
         }
         Reason::AdoptByKey => "an existing row with the same key; it becomes managed".into(),
         Reason::AdoptByMatch { score } => {
@@ -395,26 +401,34 @@ fn reason_text(c: &Change, plan: &Plan) -> Option<String> {
         Reason::MissingSoft => match &plan.soft_delete {
             Some(sd) => format!(
                 "no source holds this record any more; {} will be set to {}",
-                sd.column, sd.value
+                term(&sd.column),
+                sd.value
             ),
             None => "no source holds this record any more".into(),
+        },
+        Reason::Restored => match &plan.soft_delete {
+            Some(sd) => format!(
+                "restored: its record is back in the sources; {} = {} will be cleared",
+                sd.column, sd.value
+            ),
+            None => "restored: its record is back in the sources".into(),
         },
     })
 }
 
-/// A value as shown: masked when its field is sensitive.
-fn shown(plan: &Plan, f: usize, v: &Value) -> String {
-    if plan.sensitive.get(f).copied().unwrap_or(false) && !v.is_null() {
-        "(sensitive value)".into()
-    } else {
-        v.to_string()
-    }
+/// Whether field `f`'s values are masked.
+fn sensitive(plan: &Plan, f: usize) -> bool {
+    plan.sensitive.get(f).copied().unwrap_or(false)
 }
 
-fn change(out: &mut String, plan: &Plan, c: &Change, width: usize) {
-    let address = plan.address(&c.address);
+fn change(out: &mut String, plan: &Plan, c: &Change, width: usize, full: bool) {
+    // A value as shown: masked when its field is sensitive, shortened when long.
+    let shown = |_: &Plan, f: usize, v: &Value| safe::value(v, sensitive(plan, f), full);
+    let name = |f: usize| term(&plan.fields[f].0).into_owned();
+    let address = term(&plan.address(&c.address)).into_owned();
     let (symbol, style, verb) = match c.action {
         Action::Create => ("+", GREEN, "will be created"),
+        Action::Update if c.reason == Reason::Restored => ("~", YELLOW, "will be restored"),
         Action::Update if c.changed.is_empty() => {
             ("~", YELLOW, "will be adopted (no field changes)")
         }
@@ -443,7 +457,9 @@ fn change(out: &mut String, plan: &Plan, c: &Change, width: usize) {
     // another member supplied says where it came from.
     let origin = |f: usize| -> String {
         match c.source_of(f) {
-            Some(p) if Some(p) != c.members.first() => paint(DIM, format!("  # from {p}")),
+            Some(p) if Some(p) != c.members.first() => {
+                paint(DIM, format!("  # from {}", term(&p.to_string())))
+            }
             _ => String::new(),
         }
     };
@@ -454,15 +470,18 @@ fn change(out: &mut String, plan: &Plan, c: &Change, width: usize) {
                 if v.is_null() {
                     continue;
                 }
-                if let Some(text) = v.as_str().filter(|t| t.contains('\n')) {
-                    text_diff(out, &plan.fields[f].0, "", text, width, &origin(f));
+                if let Some(text) = v
+                    .as_str()
+                    .filter(|t| t.contains('\n') && !sensitive(plan, f))
+                {
+                    text_diff(out, &name(f), "", text, width, &origin(f), full);
                     continue;
                 }
                 let _ = writeln!(
                     out,
                     "      {} {:width$} = {}{}",
                     paint(GREEN, "+"),
-                    plan.fields[f].0,
+                    name(f),
                     shown(plan, f, v),
                     origin(f),
                     width = width
@@ -474,11 +493,10 @@ fn change(out: &mut String, plan: &Plan, c: &Change, width: usize) {
             let after = c.after.as_deref().unwrap_or_default();
             for &f in &c.changed {
                 let (b, a) = (&before[f], &after[f]);
-                let sensitive = plan.sensitive.get(f).copied().unwrap_or(false);
-                if let (Some(old), Some(new), false) = (b.as_str(), a.as_str(), sensitive)
+                if let (Some(old), Some(new), false) = (b.as_str(), a.as_str(), sensitive(plan, f))
                     && (old.contains('\n') || new.contains('\n'))
                 {
-                    text_diff(out, &plan.fields[f].0, old, new, width, &origin(f));
+                    text_diff(out, &name(f), old, new, width, &origin(f), full);
                     continue;
                 }
                 let (b, a) = (shown(plan, f, b), shown(plan, f, a));
@@ -491,7 +509,7 @@ fn change(out: &mut String, plan: &Plan, c: &Change, width: usize) {
                     out,
                     "      {} {:width$} = {}{}",
                     paint(st, sym),
-                    plan.fields[f].0,
+                    name(f),
                     text,
                     origin(f),
                     width = width
@@ -510,7 +528,7 @@ fn change(out: &mut String, plan: &Plan, c: &Change, width: usize) {
                         out,
                         "      {} {:width$} = {}",
                         paint(RED, "-"),
-                        plan.fields[f].0,
+                        name(f),
                         shown(plan, f, v),
                         width = width
                     );
@@ -519,7 +537,11 @@ fn change(out: &mut String, plan: &Plan, c: &Change, width: usize) {
         }
         Action::NoOp => {}
     }
-    let from: Vec<String> = c.members.iter().map(ToString::to_string).collect();
+    let from: Vec<String> = c
+        .members
+        .iter()
+        .map(|m| term(&m.to_string()).into_owned())
+        .collect();
     let _ = writeln!(
         out,
         "    }}{}\n",
@@ -529,7 +551,15 @@ fn change(out: &mut String, plan: &Plan, c: &Change, width: usize) {
 
 /// A multi-line text value, changed line by line: only the lines that differ and two lines of
 /// context around them, as `diff -u` would show, instead of two long quoted strings.
-fn text_diff(out: &mut String, name: &str, old: &str, new: &str, width: usize, origin: &str) {
+fn text_diff(
+    out: &mut String,
+    name: &str,
+    old: &str,
+    new: &str,
+    width: usize,
+    origin: &str,
+    full: bool,
+) {
     let (sym, style) = if old.is_empty() {
         ("+", GREEN)
     } else {
@@ -550,6 +580,7 @@ fn text_diff(out: &mut String, name: &str, old: &str, new: &str, width: usize, o
         for op in group {
             for change in diff.iter_changes(op) {
                 let line = change.value().trim_end_matches(['\n', '\r']);
+                let line = shorten(line, full);
                 let _ = match change.tag() {
                     similar::ChangeTag::Equal => writeln!(out, "            {line}"),
                     similar::ChangeTag::Delete => {
@@ -583,12 +614,30 @@ fn text_diff(out: &mut String, name: &str, old: &str, new: &str, width: usize, o
     let _ = writeln!(out, "        EOT");
 }
 
+/// One line of a multi-line value as printed: escaped, and cut as [`safe::value`] cuts.
+fn shorten(line: &str, full: bool) -> String {
+    let n = line.chars().count();
+    if n <= safe::VALUE_CHARS || (full && !safe::binaryish(line)) {
+        return term(line).into_owned();
+    }
+    let kept: String = line.chars().take(safe::VALUE_CHARS).collect();
+    format!(
+        "{}… ({} more characters)",
+        term(&kept),
+        count(n - safe::VALUE_CHARS)
+    )
+}
+
 /// Several plans (parents first): each resource's plan, then one summary for all of them.
 pub fn render_many(plans: &[Plan], opts: Options) -> String {
     let mut out = String::new();
     let (mut create, mut update, mut delete, mut no_op) = (0, 0, 0, 0);
     for plan in plans {
-        let _ = writeln!(out, "{}", paint(BOLD, format!("# {}", plan.resource)));
+        let _ = writeln!(
+            out,
+            "{}",
+            paint(BOLD, format!("# {}", term(&plan.resource)))
+        );
         out.push_str(&render_with(plan, opts));
         out.push('\n');
         let s = plan.summary();

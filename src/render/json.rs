@@ -65,7 +65,7 @@ pub struct JsonShortcut {
 }
 
 /// What a sensitive value reads as in the JSON plan.
-pub const MASK: &str = "(sensitive value)";
+pub use super::safe::MASK;
 
 #[derive(Serialize)]
 pub struct JsonSummary {
@@ -151,6 +151,7 @@ fn reason_code(r: &Reason) -> &'static str {
         Reason::UpToDate => "up_to_date",
         Reason::Missing => "missing",
         Reason::MissingSoft => "missing_soft_delete",
+        Reason::Restored => "restored",
     }
 }
 

@@ -18,6 +18,9 @@ use crate::error::{Error, Result, SpecErrors, SpecProblem};
 /// The most YAML nodes a spec may hold (aliases expanded).
 const SPEC_NODE_BUDGET: usize = 1_000_000;
 
+/// The largest spec file read: specs are written by hand.
+const SPEC_MAX_SIZE: u64 = 64 << 20;
+
 /// Gathers problems in one spec file, each placed at a JSON pointer into the document.
 pub struct Reporter<'a> {
     pub file: String,
@@ -119,10 +122,12 @@ pub fn did_you_mean<'c>(
 
 /// Loads, validates and compiles the spec at `path`.
 pub fn load(path: &Path) -> Result<Compiled> {
-    let text = std::fs::read(path).map_err(|e| Error::SpecNotFound {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
+    // A spec is small: a device or FIFO named by mistake is refused, not read for ever.
+    let text =
+        crate::source::read_file(path, SPEC_MAX_SIZE).map_err(|reason| Error::SpecNotFound {
+            path: path.to_path_buf(),
+            reason,
+        })?;
     let file = path.display().to_string();
     let text = String::from_utf8(text).map_err(|e| {
         Error::Spec(SpecErrors {

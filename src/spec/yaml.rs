@@ -92,6 +92,10 @@ pub fn parse_collecting_duplicates(text: &str, budget: usize) -> Result<Located,
 }
 
 fn parse_with(text: &str, budget: usize, collect_duplicates: bool) -> Result<Located, YamlError> {
+    // Written nodes take a byte or more each; only aliases multiply them. Bounding the whole
+    // by the document's size stops an alias bomb of a few hundred bytes after a few
+    // thousand nodes, before it costs time or memory.
+    let budget = budget.min(EXPANSION_FLOOR.max(text.len().saturating_mul(EXPANSION_PER_BYTE)));
     let mut builder = Builder {
         text,
         out: Located::default(),
@@ -155,7 +159,8 @@ fn next<'a>(
 struct Builder<'t> {
     text: &'t str,
     out: Located,
-    anchors: HashMap<usize, Value>,
+    /// Each anchor's value and its size in nodes, so an alias is measured before it is copied.
+    anchors: HashMap<usize, (Value, usize)>,
     nodes: usize,
     budget: usize,
     /// Char index → byte offset, built lazily for non-ASCII text.
@@ -279,19 +284,20 @@ impl Builder<'_> {
                 (Value::Object(map), anchor)
             }
             Event::Alias(id) => match self.anchors.get(&id) {
-                Some(v) => {
-                    let v = v.clone();
-                    self.nodes += approx_nodes(&v);
+                Some((v, size)) => {
+                    self.nodes += size;
                     if self.nodes > self.budget {
                         return Err(YamlError {
                             message: format!(
-                                "document too large: more than {} nodes (aliases expanded)",
-                                self.budget
+                                "document too large: more than {} nodes once its aliases are \
+                                 expanded ({} per byte of the document at most); aliases \
+                                 repeated within aliases are refused as an alias bomb",
+                                self.budget, EXPANSION_PER_BYTE
                             ),
                             location,
                         });
                     }
-                    (v, 0)
+                    (v.clone(), 0)
                 }
                 None => {
                     return Err(YamlError {
@@ -308,11 +314,17 @@ impl Builder<'_> {
             }
         };
         if anchor != 0 {
-            self.anchors.insert(anchor, value.clone());
+            let size = approx_nodes(&value);
+            self.anchors.insert(anchor, (value.clone(), size));
         }
         Ok(value)
     }
 }
+
+/// A document may hold at most this many nodes per byte of its text, aliases expanded...
+const EXPANSION_PER_BYTE: usize = 16;
+/// ...or this many, for small documents.
+const EXPANSION_FLOOR: usize = 100_000;
 
 fn approx_nodes(v: &Value) -> usize {
     match v {
@@ -413,6 +425,26 @@ mod tests {
         let bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n";
         let e = parse(bomb, 5_000).unwrap_err();
         assert!(e.message.contains("too large"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_small_alias_bomb_is_refused_at_once_whatever_the_budget() {
+        // Under 500 bytes, nine levels of nine: 387 million nodes if expanded.
+        let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..9 {
+            let p = i - 1;
+            bomb.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        assert!(bomb.len() < 500, "{}", bomb.len());
+        let start = std::time::Instant::now();
+        let e = parse(&bomb, 50_000_000).unwrap_err();
+        assert!(e.message.contains("alias bomb"), "{}", e.message);
+        assert!(start.elapsed() < std::time::Duration::from_secs(1));
+        // A document that uses aliases modestly still reads.
+        let fine = "base: &b { kind: business, region: ZA }\nrows:\n  - { name: A, <<: *b }\n  - *b\n  - *b\n";
+        assert!(parse(fine, 50_000_000).is_ok());
     }
 
     #[test]

@@ -33,7 +33,7 @@ on_each_backend! {
             json["invalid"],
             serde_json::json!([{
                 "source": "import",
-                "record": "12",
+                "record": "101241a66ab5",
                 "row": "line 13",
                 "field": "phone",
                 "value": BAD_PHONE,
@@ -58,7 +58,7 @@ on_each_backend! {
         assert!(text.contains("Invalid values (1), left out"), "{text}");
         assert!(
             text.contains(
-                "! import:12 (line 13)  phone = \"310/788-\": not a valid phone number (read with default region ZA)"
+                "! import:101241a66ab5 (line 13)  phone = \"310/788-\": not a valid phone number (read with default region ZA)"
             ),
             "{text}"
         );
@@ -133,7 +133,7 @@ on_each_backend! {
             "1 invalid value in the sources (strict mode)",
             "source `import`",
             "import_customers.csv",
-            "line 13 (id 12): field `phone`: \"310/788-\" is not a valid phone number",
+            "line 13 (id 101241a66ab5): field `phone`: \"310/788-\" is not a valid phone number",
         ];
         for args in [
             &["plan", "--strict"][..],

@@ -19,6 +19,8 @@ mod plan_output;
 mod property;
 mod safety;
 mod scale;
+mod secrets;
 mod seed;
 mod shortcut;
+mod table_guards;
 mod trust;
