@@ -178,6 +178,37 @@ pub fn set_aside(
     out
 }
 
+/// The records as the matcher sees them, when that differs from `kept`: each invalid value of
+/// a field compared by `phone` comes back as the text the source wrote. A phone number that
+/// is not valid for its region (a local number written without its area code, common in
+/// older lists) is never stored, but its digits are still evidence that two records are one
+/// place: the phone comparison reads digits, and knows a number written with and without its
+/// area code. `None` when no such value was set aside, so the common case copies nothing.
+pub fn matching_view(
+    spec: &Compiled,
+    kept: &[Vec<Record>],
+    invalid: &[Invalid],
+) -> Option<Vec<Vec<Record>>> {
+    let compared_as_phone = |field: usize| {
+        spec.matching
+            .comparisons
+            .iter()
+            .any(|c| c.field == field && c.method == crate::spec::CompareMethod::Phone)
+    };
+    let restore: Vec<&Invalid> = invalid
+        .iter()
+        .filter(|v| compared_as_phone(v.field))
+        .collect();
+    if restore.is_empty() {
+        return None;
+    }
+    let mut view = kept.to_vec();
+    for v in restore {
+        view[v.source][v.index].values[v.field] = Value::Text(v.text.clone());
+    }
+    Some(view)
+}
+
 /// Strict mode (`invalid: error`, `--strict`): every invalid value is an error naming its
 /// source, row, field and reason.
 pub fn strict(spec: &Compiled, invalid: &[Invalid]) -> Result<(), InvalidValues> {
@@ -455,6 +486,25 @@ mod tests {
         );
         let r = norm(FieldType::Date, "31/12/2024".into()).unwrap_err();
         assert!(r.reason.starts_with("not a date"), "{}", r.reason);
+    }
+
+    #[test]
+    fn the_matcher_sees_invalid_phones_the_table_does_not() {
+        // Phones are compared (derived from the field type): the invalid one comes back as
+        // the text the source wrote, in a copy; the kept records stay without it.
+        let phones = spec("");
+        let (kept, invalid) = resolve_stages(&phones);
+        let view = matching_view(&phones, &kept, &invalid).expect("a phone was set aside");
+        assert_eq!(kept[0][1].values[1], Value::Null);
+        assert_eq!(view[0][1].values[1], Value::Text("310/788-".into()));
+        assert_eq!(view[0][0], kept[0][0]);
+        // The invalid email is not compared as a phone: it stays out of the view too.
+        assert_eq!(view[0][1].values[2], Value::Null);
+
+        // Without a phone comparison nothing is copied.
+        let off = spec("match:\n  compare:\n    name: { method: name }\n");
+        let (kept, invalid) = resolve_stages(&off);
+        assert!(matching_view(&off, &kept, &invalid).is_none());
     }
 
     #[test]

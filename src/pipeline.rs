@@ -36,7 +36,9 @@ pub fn resolve(spec: &Compiled) -> Result<Resolved> {
     let (mut kept, excluded) = exclude::exclude(spec, normalised.records);
     let invalid = normalize::set_aside(&mut kept, &excluded, normalised.invalid);
     normalize::strict(spec, &invalid)?;
-    let matches = matching::cluster(&spec.matching, &kept);
+    let view = normalize::matching_view(spec, &kept, &invalid);
+    let matches = matching::cluster(&spec.matching, view.as_deref().unwrap_or(&kept));
+    drop(view);
     let stage = progress::stage("merge");
     let desired = merge::merge(spec, &kept, &matches, &invalid)?;
     drop(stage);

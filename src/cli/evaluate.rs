@@ -58,6 +58,8 @@ pub fn run(args: EvaluateArgs) -> Result<ExitCode> {
     let (mut kept, excluded) = exclude::exclude(&spec, normalised.records);
     let invalid = normalize::set_aside(&mut kept, &excluded, normalised.invalid);
     normalize::strict(&spec, &invalid)?;
+    // Scored as the plan's matching sees them (invalid phone numbers' digits included).
+    let kept = normalize::matching_view(&spec, &kept, &invalid).unwrap_or(kept);
     let scored = matching::score_pairs(&spec.matching, &kept);
     let matches = scored.link(&kept);
 

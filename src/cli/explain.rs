@@ -35,7 +35,9 @@ pub fn resolve_timed(spec: &Compiled) -> Result<(Resolved, Timings)> {
     let invalid = normalize::set_aside(&mut kept, &excluded, normalised.invalid);
     normalize::strict(spec, &invalid)?;
     lap("exclude", &mut timings);
-    let matches = matching::cluster(&spec.matching, &kept);
+    let view = normalize::matching_view(spec, &kept, &invalid);
+    let matches = matching::cluster(&spec.matching, view.as_deref().unwrap_or(&kept));
+    drop(view);
     lap("match", &mut timings);
     let desired = merge::merge(spec, &kept, &matches, &invalid)?;
     lap("merge", &mut timings);

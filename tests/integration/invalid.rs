@@ -286,3 +286,46 @@ fn reports_show_invalid_values() {
     assert!(html.contains("<code>310/788-</code>"), "{html}");
     assert!(html.contains("not a valid phone number"), "{html}");
 }
+
+/// A local number without its area code is not a valid phone for the region, so it is never
+/// written; but its digits still count as evidence that two records are one place.
+#[test]
+fn an_invalid_phone_still_counts_as_evidence_for_matching() {
+    let ws = Workspace::empty();
+    let spec = |phone: &str| {
+        format!(
+            "version: 1\nresource: sites\ntarget:\n  table: sites\n  fields:\n    name: {{ type: text }}\n    phone: {{ type: phone, region: US }}\n\
+             sources:\n  a:\n    id: id\n    fields: {{ name: name, phone: phone }}\n    inline: [{{ id: 1, name: Little Stars Learning Center, phone: \"{phone}\" }}]\n\
+             \x20 b:\n    id: id\n    fields: {{ name: name, phone: phone }}\n    inline: [{{ id: 7, name: Little Stars Academy, phone: \"(773) 538-6633\" }}]\n"
+        )
+    };
+    ws.write("specs/sites.yaml", &spec("538-6633"));
+    let same = ws.run(&["plan", "--json"]).ok().json();
+    assert_eq!(same["summary"]["invalid"], 1);
+    assert_eq!(
+        same["review"].as_array().unwrap().len(),
+        1,
+        "{}",
+        same["review"]
+    );
+    assert_eq!(same["review"][0]["left"], "a:1");
+    assert_eq!(same["review"][0]["right"], "b:7");
+    // The invalid number is not written.
+    let created = same["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["sources"][0] == "a:1")
+        .unwrap();
+    assert!(created["after"]["phone"].is_null(), "{created}");
+
+    // Another local number: no evidence, and the names alone are not close enough to review.
+    ws.write("specs/sites.yaml", &spec("538-0000"));
+    let other = ws.run(&["plan", "--json"]).ok().json();
+    assert_eq!(
+        other["review"].as_array().unwrap().len(),
+        0,
+        "{}",
+        other["review"]
+    );
+}
