@@ -662,13 +662,13 @@ fn link(
     let same: Vec<(usize, usize)> = config
         .same
         .iter()
-        .filter_map(|(a, b)| Some((resolve(a)?, resolve(b)?)))
+        .filter_map(|o| Some((resolve(&o.a)?, resolve(&o.b)?)))
         .filter(|(a, b)| a != b)
         .collect();
     let distinct: Vec<(usize, usize)> = config
         .distinct
         .iter()
-        .filter_map(|(a, b)| Some((resolve(a)?, resolve(b)?)))
+        .filter_map(|o| Some((resolve(&o.a)?, resolve(&o.b)?)))
         .collect();
     let sizes: Vec<usize> = (0..flat.offsets.len() - 1)
         .map(|s| flat.offsets[s + 1] - flat.offsets[s])
@@ -928,7 +928,7 @@ fn link(
 mod tests {
     use super::*;
     use crate::spec::CompareMethod;
-    use crate::spec::compiled::{Comparison, RecordRef};
+    use crate::spec::compiled::{Comparison, Origin, Override, RecordRef};
     use crate::value::Value;
 
     fn config() -> MatchConfig {
@@ -991,16 +991,17 @@ mod tests {
     #[test]
     fn distinct_beats_a_high_score() {
         let mut c = config();
-        c.distinct.push((
-            RecordRef {
+        c.distinct.push(Override {
+            a: RecordRef {
                 source: 0,
                 id: "3".into(),
             },
-            RecordRef {
+            b: RecordRef {
                 source: 1,
                 id: "3".into(),
             },
-        ));
+            origin: Origin::default(),
+        });
         let m = cluster(&c, &seed());
         assert_eq!(pairs(&m), vec![(0, 1), (1, 0)]);
     }
@@ -1008,16 +1009,17 @@ mod tests {
     #[test]
     fn same_links_whatever_the_score() {
         let mut c = config();
-        c.same.push((
-            RecordRef {
+        c.same.push(Override {
+            a: RecordRef {
                 source: 0,
                 id: "3".into(),
             },
-            RecordRef {
+            b: RecordRef {
                 source: 1,
                 id: "4".into(),
             },
-        ));
+            origin: Origin::default(),
+        });
         let m = cluster(&c, &seed());
         assert!(pairs(&m).contains(&(2, 3)));
         assert!(!pairs(&m).contains(&(2, 2)));

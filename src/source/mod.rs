@@ -166,11 +166,8 @@ fn unknown_pairs(spec: &Compiled, records: &[Vec<RawRecord>]) -> Vec<SourceProbl
         .map(|rs| rs.iter().map(|r| r.id.as_str()).collect())
         .collect();
     let mut problems = Vec::new();
-    for (key, pairs) in [
-        ("same", &spec.matching.same),
-        ("distinct", &spec.matching.distinct),
-    ] {
-        for r in pairs.iter().flat_map(|(a, b)| [a, b]) {
+    for pairs in [&spec.matching.same, &spec.matching.distinct] {
+        for (o, r) in pairs.iter().flat_map(|o| [(o, &o.a), (o, &o.b)]) {
             if ids
                 .get(r.source)
                 .is_some_and(|ids| ids.contains(r.id.as_str()))
@@ -183,8 +180,8 @@ fn unknown_pairs(spec: &Compiled, records: &[Vec<RawRecord>]) -> Vec<SourceProbl
                 file: describe(source),
                 row: None,
                 message: format!(
-                    "`match.{key}` names `{}:{}`, which is no record of this source",
-                    source.name, r.id
+                    "{} names `{}:{}`, which is no record of this source",
+                    o.origin, source.name, r.id
                 ),
                 help: Some(if source.id.is_some() {
                     "check the id against the source's `id:` column, or remove the pair".into()

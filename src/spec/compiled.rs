@@ -228,8 +228,10 @@ pub struct MatchConfig {
     pub max_cluster: usize,
     /// Per source rank: whether its records are also matched with each other.
     pub dedupe: Vec<bool>,
-    pub same: Vec<(RecordRef, RecordRef)>,
-    pub distinct: Vec<(RecordRef, RecordRef)>,
+    /// Pairs always linked (`match.same`), wherever they were written.
+    pub same: Vec<Override>,
+    /// Pairs never linked (`match.distinct`).
+    pub distinct: Vec<Override>,
     /// Where the comparisons came from.
     pub origin: ModelOrigin,
 }
@@ -409,6 +411,43 @@ pub struct Blocking {
 pub struct RecordRef {
     pub source: usize,
     pub id: String,
+}
+
+/// A pair of records the user decided on (`same` or `distinct`), and where that decision was
+/// written, so that every message about it can send the user back to the line.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Override {
+    pub a: RecordRef,
+    pub b: RecordRef,
+    pub origin: Origin,
+}
+
+/// A line of a file that holds a decision: the spec (`match.same` / `match.distinct`) or a
+/// labels file.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Origin {
+    /// The file as the user named it.
+    pub file: String,
+    /// 1-based; 0 when unknown (pairs built in code).
+    pub line: usize,
+    /// The key or label that holds the pair: `same` or `distinct`.
+    pub kind: &'static str,
+    /// Written in a labels file rather than under the spec's `match`.
+    pub label: bool,
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let what = if self.label {
+            format!("the `{}` label", self.kind)
+        } else {
+            format!("`match.{}`", self.kind)
+        };
+        match self.line {
+            0 => f.write_str(&what),
+            line => write!(f, "{what} on line {line} of {}", self.file),
+        }
+    }
 }
 
 fn valid_identifier(s: &str) -> bool {
@@ -1015,7 +1054,16 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
                 }
             }
             if let [a, b] = refs.as_slice() {
-                out.push((a.clone(), b.clone()));
+                out.push(Override {
+                    a: a.clone(),
+                    b: b.clone(),
+                    origin: Origin {
+                        file: r.file.clone(),
+                        line: r.line_of(&format!("/match/{key}/{i}")),
+                        kind: if key == "same" { "same" } else { "distinct" },
+                        label: false,
+                    },
+                });
             }
         }
         out

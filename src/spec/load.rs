@@ -39,6 +39,11 @@ impl<'a> Reporter<'a> {
         }
     }
 
+    /// The 1-based line of the node at `pointer` (0 when it is not in the file).
+    pub fn line_of(&self, pointer: &str) -> usize {
+        self.located.locate_value(pointer).line
+    }
+
     /// A problem with the node at `pointer`, shown at its key.
     pub fn at(&mut self, pointer: &str, message: impl Into<String>, help: Option<String>) {
         let loc = self.located.locate(pointer);

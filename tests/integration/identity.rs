@@ -261,7 +261,8 @@ fn a_pair_naming_a_record_that_was_edited_is_an_error_not_ignored() {
     let run = ws.run(&["plan"]).fails();
     for want in [
         "source `import`",
-        "`match.distinct` names `import:f5a85888b430`, which is no record of this source",
+        "`match.distinct` on line 50 of specs/customers.yaml names `import:f5a85888b430`, which \
+         is no record of this source",
         "write the pair again with the id the plan prints",
     ] {
         assert!(
