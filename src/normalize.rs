@@ -51,7 +51,7 @@ impl Invalid {
     /// The value as shown: masked when the field is sensitive.
     pub fn shown(&self, spec: &Compiled) -> String {
         if spec.sensitive.get(self.field).copied().unwrap_or(false) {
-            crate::render::json::MASK.to_string()
+            crate::value::MASK.to_string()
         } else {
             format!("{:?}", self.text)
         }
@@ -150,16 +150,17 @@ pub fn normalize_all(spec: &Compiled, raw: Vec<Vec<RawRecord>>) -> Normalised {
 /// After exclusion: the invalid values of the records kept, their values emptied so that no
 /// later stage (matching, merging) uses them, and their indexes made positions among the
 /// kept records. Invalid values of excluded records are dropped unreported: an excluded
-/// record is not validated. `excluded` lists what [`crate::exclude::exclude`] dropped.
+/// record is not validated. `excluded` gives the (source, position as read) of each record
+/// the exclusion stage dropped.
 pub fn set_aside(
     kept: &mut [Vec<Record>],
-    excluded: &[crate::exclude::Excluded],
+    excluded: impl IntoIterator<Item = (usize, usize)>,
     invalid: Vec<Invalid>,
 ) -> Vec<Invalid> {
     // Per source, the positions (as read) of the excluded records, in order.
     let mut dropped: Vec<Vec<usize>> = vec![Vec::new(); kept.len()];
-    for e in excluded {
-        dropped[e.source].push(e.index);
+    for (source, index) in excluded {
+        dropped[source].push(index);
     }
     for d in &mut dropped {
         d.sort_unstable();
@@ -465,7 +466,11 @@ mod tests {
         let (mut kept, excluded) = crate::exclude::exclude(spec, normalised.records);
         assert_eq!(excluded.len(), 1, "the rule saw the invalid text `n/a`");
         assert_eq!(excluded[0].id, "2");
-        let invalid = set_aside(&mut kept, &excluded, normalised.invalid);
+        let invalid = set_aside(
+            &mut kept,
+            excluded.iter().map(|e| (e.source, e.index)),
+            normalised.invalid,
+        );
         (kept, invalid)
     }
 

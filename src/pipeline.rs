@@ -34,7 +34,11 @@ pub fn resolve(spec: &Compiled) -> Result<Resolved> {
     let normalised = normalize::normalize_all(spec, raw);
     drop(stage);
     let (mut kept, excluded) = exclude::exclude(spec, normalised.records);
-    let invalid = normalize::set_aside(&mut kept, &excluded, normalised.invalid);
+    let invalid = normalize::set_aside(
+        &mut kept,
+        excluded.iter().map(|e| (e.source, e.index)),
+        normalised.invalid,
+    );
     normalize::strict(spec, &invalid)?;
     let view = normalize::matching_view(spec, &kept, &invalid);
     let matches = matching::cluster(&spec.matching, view.as_deref().unwrap_or(&kept));

@@ -5,6 +5,10 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+/// What a sensitive value reads as, in every output: values of `sensitive: true` fields are
+/// replaced by it wherever they would be shown.
+pub const MASK: &str = "(sensitive value)";
+
 /// One field's value. `Null` stands for "absent": an empty string in a source, a missing key,
 /// or SQL `NULL` all become `Null`, so that "empty" has a single meaning everywhere.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize)]

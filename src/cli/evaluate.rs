@@ -56,7 +56,11 @@ pub fn run(args: EvaluateArgs) -> Result<ExitCode> {
     let raw = source::load_all(&spec)?;
     let normalised = normalize::normalize_all(&spec, raw);
     let (mut kept, excluded) = exclude::exclude(&spec, normalised.records);
-    let invalid = normalize::set_aside(&mut kept, &excluded, normalised.invalid);
+    let invalid = normalize::set_aside(
+        &mut kept,
+        excluded.iter().map(|e| (e.source, e.index)),
+        normalised.invalid,
+    );
     normalize::strict(&spec, &invalid)?;
     // Scored as the plan's matching sees them (invalid phone numbers' digits included).
     let kept = normalize::matching_view(&spec, &kept, &invalid).unwrap_or(kept);
@@ -312,7 +316,7 @@ fn read_labels(
             ));
         };
         let Some(s) = names.iter().position(|n| *n == source) else {
-            let help = crate::spec::load::did_you_mean(source, names.iter().copied())
+            let help = crate::suggest::did_you_mean(source, names.iter().copied())
                 .map(|n| format!("did you mean `{n}`?"))
                 .unwrap_or_else(|| format!("sources: {}", names.join(", ")));
             return Err(problem(

@@ -32,7 +32,11 @@ pub fn resolve_timed(spec: &Compiled) -> Result<(Resolved, Timings)> {
     let normalised = normalize::normalize_all(spec, raw);
     lap("normalise", &mut timings);
     let (mut kept, excluded) = exclude::exclude(spec, normalised.records);
-    let invalid = normalize::set_aside(&mut kept, &excluded, normalised.invalid);
+    let invalid = normalize::set_aside(
+        &mut kept,
+        excluded.iter().map(|e| (e.source, e.index)),
+        normalised.invalid,
+    );
     normalize::strict(spec, &invalid)?;
     lap("exclude", &mut timings);
     let view = normalize::matching_view(spec, &kept, &invalid);
@@ -101,10 +105,9 @@ pub fn run(args: ExplainArgs) -> Result<ExitCode> {
                     .iter()
                     .map(|c| plan.address(&c.address))
                     .collect();
-                let hint =
-                    crate::spec::load::did_you_mean(address, known.iter().map(String::as_str))
-                        .map(|s| format!("did you mean {s}?"))
-                        .unwrap_or_else(|| "`reconcile plan` lists the addresses".into());
+                let hint = crate::suggest::did_you_mean(address, known.iter().map(String::as_str))
+                    .map(|s| format!("did you mean {s}?"))
+                    .unwrap_or_else(|| "`reconcile plan` lists the addresses".into());
                 return Err(Error::Io(format!(
                     "no golden record has the address {address}; {hint}"
                 )));

@@ -162,7 +162,7 @@ impl InvalidItem {
             row: v.row.clone(),
             field: v.field,
             value: if sensitive {
-                crate::render::json::MASK.to_string()
+                crate::value::MASK.to_string()
             } else {
                 v.text.clone()
             },

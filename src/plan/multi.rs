@@ -195,7 +195,7 @@ pub fn resolve_references(
                 None => {
                     let masked = |f: usize, v: &Value| {
                         if spec.sensitive.get(f) == Some(&true) {
-                            crate::render::safe::MASK.to_string()
+                            crate::value::MASK.to_string()
                         } else {
                             key_text(v)
                         }
@@ -210,7 +210,7 @@ pub fn resolve_references(
                         spec.resource,
                         field.name,
                         reference.resource,
-                        if parent.sensitive.get(by) == Some(&true) { crate::render::safe::MASK.to_string() } else { masked(f, v) },
+                        if parent.sensitive.get(by) == Some(&true) { crate::value::MASK.to_string() } else { masked(f, v) },
                         parent.fields[by].name,
                         reference.resource
                     ));

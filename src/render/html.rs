@@ -15,7 +15,7 @@ use crate::matching::{Member, Score};
 use crate::merge::SourceRef;
 use crate::pipeline::Resolved;
 use crate::plan::{Action, Change, Plan, Reason};
-use crate::render::human::count;
+use crate::render::words::count;
 use crate::spec::compiled::Compiled;
 use crate::value::Value;
 

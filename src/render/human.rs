@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use anstyle::{AnsiColor, Style};
 
 use super::safe::{self, term};
+pub use super::words::count;
 use crate::plan::{Action, Change, Plan, Reason};
 use crate::value::Value;
 
@@ -361,19 +362,6 @@ fn more(out: &mut String, total: usize, limit: usize, what: &str) {
             )
         );
     }
-}
-
-/// A count with thousands separated: `100,000`.
-pub fn count(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn plural_count(n: usize, word: &str) -> String {

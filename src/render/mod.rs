@@ -11,6 +11,7 @@ pub mod html;
 pub mod human;
 pub mod json;
 pub mod safe;
+pub mod words;
 
 use crate::plan::MatchingModel;
 use crate::spec::compiled::ModelOrigin;

@@ -12,8 +12,7 @@ use std::borrow::Cow;
 
 use crate::value::Value;
 
-/// What a sensitive value reads as, in every output.
-pub const MASK: &str = "(sensitive value)";
+pub use crate::value::MASK;
 
 /// Printed values longer than this many characters are shortened (see [`value`]).
 pub const VALUE_CHARS: usize = 200;
@@ -81,7 +80,7 @@ pub fn value(v: &Value, sensitive: bool, full: bool) -> String {
             format!(
                 "{}… ({} more characters{})",
                 Value::Text(kept),
-                crate::render::human::count(cut),
+                super::words::count(cut),
                 if full {
                     "; not text, so `--full` keeps it cut"
                 } else {

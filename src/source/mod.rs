@@ -12,106 +12,11 @@ pub mod yaml;
 use indexmap::IndexSet;
 
 use crate::collections::HashSet;
+use crate::files::{max_file_size, read_file};
 
 use crate::error::{SourceErrors, SourceProblem};
 use crate::spec::compiled::{Compiled, FieldPath, Input, Source};
 use crate::spec::{FieldType, SourceFormat};
-
-/// The largest file read as a source (1 GiB), unless `RECONCILE_MAX_FILE_SIZE` sets another
-/// limit (bytes, or with a `K`, `M` or `G` suffix, e.g. `4G`).
-pub const MAX_FILE_SIZE: u64 = 1 << 30;
-
-/// The environment variable that raises (or lowers) [`MAX_FILE_SIZE`].
-pub const MAX_FILE_SIZE_VAR: &str = "RECONCILE_MAX_FILE_SIZE";
-
-/// The limit on source files in effect, or why the variable setting it cannot be read.
-pub fn max_file_size() -> Result<u64, String> {
-    let Ok(text) = std::env::var(MAX_FILE_SIZE_VAR) else {
-        return Ok(MAX_FILE_SIZE);
-    };
-    let t = text.trim();
-    let (digits, unit) = match t.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => (&t[..i], c.to_ascii_uppercase()),
-        _ => (t, 'B'),
-    };
-    let shift = match unit {
-        'B' => 0,
-        'K' => 10,
-        'M' => 20,
-        'G' => 30,
-        'T' => 40,
-        _ => 64,
-    };
-    digits
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .filter(|_| shift < 64)
-        .and_then(|n| n.checked_mul(1 << shift))
-        .ok_or_else(|| {
-            format!("{MAX_FILE_SIZE_VAR}={text:?} is not a size; write bytes, or e.g. 4G or 500M")
-        })
-}
-
-/// Reads a whole file that the user named as input, refusing what is not a regular file (a
-/// device such as `/dev/zero` would be read until memory runs out, a FIFO with no writer
-/// would wait for ever) and files over `limit` bytes.
-/// Errors read well after "cannot read the file: ".
-pub fn read_file(path: &std::path::Path, limit: u64) -> Result<Vec<u8>, String> {
-    use std::io::Read as _;
-    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
-    if !meta.is_file() {
-        let kind = if meta.is_dir() {
-            "a folder"
-        } else {
-            file_kind(&meta)
-        };
-        return Err(format!(
-            "{} is {kind}, not a regular file; name a file (copy the data to one first)",
-            path.display()
-        ));
-    }
-    let too_big = |size: String| {
-        format!(
-            "{} is {size}, over the limit of {} bytes on files read; set {MAX_FILE_SIZE_VAR} \
-             (e.g. {MAX_FILE_SIZE_VAR}=4G) to read it",
-            path.display(),
-            limit
-        )
-    };
-    if meta.len() > limit {
-        return Err(too_big(format!("{} bytes", meta.len())));
-    }
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    file.take(limit.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(|e| e.to_string())?;
-    if bytes.len() as u64 > limit {
-        return Err(too_big("growing while it is read, and".into()));
-    }
-    Ok(bytes)
-}
-
-#[cfg(unix)]
-fn file_kind(meta: &std::fs::Metadata) -> &'static str {
-    use std::os::unix::fs::FileTypeExt as _;
-    let t = meta.file_type();
-    if t.is_fifo() {
-        "a FIFO (named pipe)"
-    } else if t.is_char_device() || t.is_block_device() {
-        "a device"
-    } else if t.is_socket() {
-        "a socket"
-    } else {
-        "not a file"
-    }
-}
-
-#[cfg(not(unix))]
-fn file_kind(_: &std::fs::Metadata) -> &'static str {
-    "not a file"
-}
 
 /// A source record before normalisation: one raw JSON value per target field.
 #[derive(Debug, Clone, PartialEq)]
@@ -463,7 +368,7 @@ fn absent_paths(spec: &Compiled, source: &Source, rows: &[Row]) -> Vec<Problem> 
 /// names there are (the first 20).
 pub(crate) fn paths_help(wanted: &str, names: &[String], have: &str) -> String {
     let mut help = String::new();
-    if let Some(best) = crate::spec::load::did_you_mean(wanted, names.iter().map(String::as_str))
+    if let Some(best) = crate::suggest::did_you_mean(wanted, names.iter().map(String::as_str))
         .or_else(|| {
             // A difference of case alone is always worth naming.
             names

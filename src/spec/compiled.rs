@@ -8,12 +8,13 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 use regex::Regex;
 
-use super::load::{Reporter, did_you_mean};
+use super::report::Reporter;
 use super::yaml::escape_segment;
 use super::{
     BlockingKey, CompareMethod, Condition, FieldType, KeyTransform, OnMissing, SourceFormat, Spec,
     Weights,
 };
+use crate::suggest::did_you_mean;
 
 /// A compiled spec.
 #[derive(Debug, Clone)]

@@ -2,17 +2,17 @@
 //! Schema, deserialisation, then the semantic checks of [`super::compiled`]. Every problem found
 //! on the way is gathered, with file:line:column, the field path and a suggested fix.
 
+pub use super::report::{Reporter, display_path};
+pub use crate::suggest::did_you_mean;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use jsonschema::error::ValidationErrorKind;
-use miette::{NamedSource, SourceSpan};
 use serde_json::Value;
 
 use super::Spec;
 use super::compiled::{self, Compiled};
 use super::schema;
-use super::yaml::{self, Located, Location};
+use super::yaml::{self, Located};
 use crate::error::{Error, Result, SpecErrors, SpecProblem};
 
 /// The most YAML nodes a spec may hold (aliases expanded).
@@ -21,115 +21,11 @@ const SPEC_NODE_BUDGET: usize = 1_000_000;
 /// The largest spec file read: specs are written by hand.
 const SPEC_MAX_SIZE: u64 = 64 << 20;
 
-/// Gathers problems in one spec file, each placed at a JSON pointer into the document.
-pub struct Reporter<'a> {
-    pub file: String,
-    src: Arc<NamedSource<String>>,
-    located: &'a Located,
-    pub problems: Vec<SpecProblem>,
-}
-
-impl<'a> Reporter<'a> {
-    pub fn new(file: String, text: &str, located: &'a Located) -> Self {
-        Reporter {
-            src: Arc::new(NamedSource::new(file.clone(), text.to_string())),
-            file,
-            located,
-            problems: Vec::new(),
-        }
-    }
-
-    /// The 1-based line of the node at `pointer` (0 when it is not in the file).
-    pub fn line_of(&self, pointer: &str) -> usize {
-        self.located.locate_value(pointer).line
-    }
-
-    /// A problem with the node at `pointer`, shown at its key.
-    pub fn at(&mut self, pointer: &str, message: impl Into<String>, help: Option<String>) {
-        let loc = self.located.locate(pointer);
-        self.push(loc, pointer, message.into(), help);
-    }
-
-    /// A problem with the value at `pointer`, shown at the value.
-    pub fn at_value(&mut self, pointer: &str, message: impl Into<String>, help: Option<String>) {
-        let loc = self.located.locate_value(pointer);
-        self.push(loc, pointer, message.into(), help);
-    }
-
-    pub(crate) fn push(
-        &mut self,
-        loc: Location,
-        pointer: &str,
-        message: String,
-        help: Option<String>,
-    ) {
-        let path = display_path(pointer);
-        self.problems.push(SpecProblem {
-            file: self.file.clone(),
-            line: loc.line,
-            column: loc.column,
-            path: if path.is_empty() {
-                String::new()
-            } else {
-                format!("{path}: ")
-            },
-            message,
-            help,
-            src: Some(self.src.clone()),
-            span: (loc.line > 0).then(|| SourceSpan::from((loc.offset, 1))),
-        });
-    }
-
-    pub fn finish(mut self) -> Result<()> {
-        if self.problems.is_empty() {
-            return Ok(());
-        }
-        self.problems
-            .sort_by_key(|p| (p.line, p.column, p.message.clone()));
-        self.problems
-            .dedup_by(|a, b| a.line == b.line && a.column == b.column && a.message == b.message);
-        Err(Error::Spec(SpecErrors {
-            file: self.file,
-            problems: self.problems,
-        }))
-    }
-}
-
-/// `/target/fields/email/type` → `target.fields.email.type`; list items as `[2]`.
-pub fn display_path(pointer: &str) -> String {
-    let mut out = String::new();
-    for seg in pointer.split('/').skip(1) {
-        let seg = seg.replace("~1", "/").replace("~0", "~");
-        if seg.parse::<usize>().is_ok() {
-            out.push_str(&format!("[{seg}]"));
-        } else {
-            if !out.is_empty() {
-                out.push('.');
-            }
-            out.push_str(&seg);
-        }
-    }
-    out
-}
-
-/// The closest candidate to `word`, if any is close enough to be a likely typo.
-pub fn did_you_mean<'c>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'c str>,
-) -> Option<String> {
-    candidates
-        .into_iter()
-        .map(|c| (strsim::jaro_winkler(word, c), c))
-        .filter(|(score, _)| *score >= 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c.to_string())
-}
-
 /// Loads, validates and compiles the spec at `path`.
 pub fn load(path: &Path) -> Result<Compiled> {
     // A spec is small: a device or FIFO named by mistake is refused, not read for ever.
     let text =
-        crate::source::read_file(path, SPEC_MAX_SIZE).map_err(|reason| Error::SpecNotFound {
+        crate::files::read_file(path, SPEC_MAX_SIZE).map_err(|reason| Error::SpecNotFound {
             path: path.to_path_buf(),
             reason,
         })?;

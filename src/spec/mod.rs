@@ -6,6 +6,7 @@
 
 pub mod compiled;
 pub mod load;
+pub mod report;
 pub mod schema;
 pub mod yaml;
 
