@@ -4,7 +4,9 @@
 //! [`spec`] (YAML → compiled spec) → [`source`] (files → raw records) → [`normalize`] →
 //! [`exclude`] → [`matching`] (clusters) → [`merge`] (golden records) → [`plan`] (against the
 //! rows [`db`] reads) → [`render`] (text or JSON) → [`db::write`] (one transaction).
-//! [`pipeline`] composes the pure stages on one screen; [`cli`] holds the commands.
+//! [`pipeline`] composes the pure stages on one screen; [`operation`] runs a command's work
+//! from loaded specs to a result, with the database at the edge; [`cli`] parses arguments,
+//! calls one operation and prints a view of its result.
 
 pub mod cli;
 pub mod collections;
@@ -16,6 +18,7 @@ pub mod files;
 pub mod matching;
 pub mod merge;
 pub mod normalize;
+pub mod operation;
 pub mod phone;
 pub mod pipeline;
 pub mod plan;

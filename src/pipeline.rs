@@ -1,7 +1,9 @@
 //! The pipeline on one screen: spec → records → normalise → exclude → set aside invalid
 //! values → match → merge. Each stage takes plain data and returns plain data; only the
-//! source readers do I/O.
+//! source readers do I/O. The time each stage took is kept with the result, for `explain`.
 //! The plan stage (desired state against the database) follows in [`crate::plan`].
+
+use std::time::Instant;
 
 use crate::error::Result;
 use crate::exclude::{self, Excluded};
@@ -11,6 +13,9 @@ use crate::normalize::{self, Invalid, Record};
 use crate::progress;
 use crate::source;
 use crate::spec::compiled::Compiled;
+
+/// Seconds per named stage, in the order the stages ran.
+pub type Timings = Vec<(String, f64)>;
 
 /// Everything the spec and its sources say the target should hold, with the evidence.
 #[derive(Debug, Clone)]
@@ -23,34 +28,78 @@ pub struct Resolved {
     pub matches: Matches,
     /// One golden record per cluster (same order as `matches.clusters`).
     pub desired: Vec<DesiredRecord>,
+    /// Each stage's wall time (`load`, `normalise`, `exclude`, `match` and its own steps as
+    /// `  match: …`, `merge`), then `total`.
+    pub timings: Timings,
+}
+
+/// Times the stages and shows each one in progress while it runs.
+struct Clock {
+    start: Instant,
+    lap: Instant,
+    timings: Timings,
+}
+
+impl Clock {
+    fn new() -> Clock {
+        Clock {
+            start: Instant::now(),
+            lap: Instant::now(),
+            timings: Vec::new(),
+        }
+    }
+
+    /// Runs one stage, timing it; `shown` names it in the progress display when it is long
+    /// enough to show (matching shows its own steps).
+    fn stage<T>(&mut self, name: &str, shown: Option<&'static str>, f: impl FnOnce() -> T) -> T {
+        let progress = shown.map(progress::stage);
+        let out = f();
+        drop(progress);
+        self.timings
+            .push((name.to_string(), self.lap.elapsed().as_secs_f64()));
+        self.lap = Instant::now();
+        out
+    }
 }
 
 /// Runs every stage up to the desired state. Touches no database.
 pub fn resolve(spec: &Compiled) -> Result<Resolved> {
-    let stage = progress::stage("load");
-    let raw = source::load_all(spec)?;
-    drop(stage);
-    let stage = progress::stage("normalise");
-    let normalised = normalize::normalize_all(spec, raw);
-    drop(stage);
-    let (mut kept, excluded) = exclude::exclude(spec, normalised.records);
-    let invalid = normalize::set_aside(
-        &mut kept,
-        excluded.iter().map(|e| (e.source, e.index)),
-        normalised.invalid,
-    );
+    let mut clock = Clock::new();
+    let raw = clock.stage("load", Some("load"), || source::load_all(spec))?;
+    let normalised = clock.stage("normalise", Some("normalise"), || {
+        normalize::normalize_all(spec, raw)
+    });
+    let (kept, excluded, invalid) = clock.stage("exclude", None, || {
+        let (mut kept, excluded) = exclude::exclude(spec, normalised.records);
+        let invalid = normalize::set_aside(
+            &mut kept,
+            excluded.iter().map(|e| (e.source, e.index)),
+            normalised.invalid,
+        );
+        (kept, excluded, invalid)
+    });
     normalize::strict(spec, &invalid)?;
-    let view = normalize::matching_view(spec, &kept, &invalid);
-    let matches = matching::cluster(&spec.matching, view.as_deref().unwrap_or(&kept));
-    drop(view);
-    let stage = progress::stage("merge");
-    let desired = merge::merge(spec, &kept, &matches, &invalid)?;
-    drop(stage);
+    let matches = clock.stage("match", None, || {
+        let view = normalize::matching_view(spec, &kept, &invalid);
+        matching::cluster(&spec.matching, view.as_deref().unwrap_or(&kept))
+    });
+    clock.timings.extend(
+        matches
+            .timings
+            .iter()
+            .map(|(n, s)| (format!("  match: {n}"), *s)),
+    );
+    let desired = clock.stage("merge", Some("merge"), || {
+        merge::merge(spec, &kept, &matches, &invalid)
+    })?;
+    let mut timings = clock.timings;
+    timings.push(("total".into(), clock.start.elapsed().as_secs_f64()));
     Ok(Resolved {
         kept,
         excluded,
         invalid,
         matches,
         desired,
+        timings,
     })
 }

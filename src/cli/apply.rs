@@ -7,67 +7,52 @@
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::process::ExitCode;
 
-use super::{ApplyArgs, database_url, load_spec, plan::make_plan, runtime};
-use crate::db::lock::LockRequest;
-use crate::db::{Database, write};
+use super::{ApplyArgs, database_url};
 use crate::error::{Error, Result};
-use crate::plan::shortcut::Miss;
+use crate::operation::{apply as op, plan as planning};
 use crate::{plan, render};
+
+fn io(e: std::io::Error) -> Error {
+    Error::Io(format!("cannot write to the terminal: {e}"))
+}
 
 pub fn run(args: ApplyArgs) -> Result<ExitCode> {
     let mut out = anstream::stdout();
-    let io = |e: std::io::Error| Error::Io(format!("cannot write to the terminal: {e}"));
-    if args.plan_file.is_none() {
-        let specs = super::multi::load(&super::find_specs(&args.spec.file)?, args.spec.strict)?;
-        if super::multi::needs_group(&specs, &args.target) {
-            return run_many(&args, specs);
-        }
-    } else if !args.target.is_empty() {
-        return Err(Error::Plan {
-            message: "--target does not apply to a saved plan".into(),
-            help: Some("apply the saved plan as it is, or plan again with --target".into()),
-        });
-    }
+    let lock_timeout = args.safety.lock_timeout;
     let (spec, url, plan, miss) = match &args.plan_file {
         Some(file) => {
-            let mut saved = plan::file::load(file)?;
-            let mut spec = crate::spec::load::load(&saved.spec.path)?;
-            spec.strict |= args.spec.strict;
-            let url = database_url(&args.db, &spec)?;
-            saved.check_inputs(&spec, &url)?;
-            plan::strict(&spec, &saved.plan)?;
-            // The records up to date are counted in the file, not listed in it.
-            let listed = saved
-                .plan
-                .changes
-                .iter()
-                .filter(|c| c.action == plan::Action::NoOp)
-                .count();
-            saved.plan.unlisted = saved.summary.no_op.saturating_sub(listed);
-            if !saved.plan.has_writes() {
-                // Nothing to write, so no transaction will find the plan stale: the table
-                // is read here, and a plan made before another apply changed it is refused
-                // as any stale plan is.
-                check_unchanged(&spec, &url, &saved.plan)?;
+            if !args.target.is_empty() {
+                return Err(Error::Plan {
+                    message: "--target does not apply to a saved plan".into(),
+                    help: Some("apply the saved plan as it is, or plan again with --target".into()),
+                });
             }
+            let saved =
+                op::load_saved(file, args.spec.strict, |spec| database_url(&args.db, spec))?;
             out.write_all(render::human::render(&saved.plan).as_bytes())
                 .map_err(io)?;
             plan::guard::check_replacements(
                 &[&saved.plan],
-                saved.options.allow_replace || args.safety.allow_replace,
+                saved.allow_replace || args.safety.allow_replace,
             )?;
-            (spec, url, saved.plan, None)
+            (saved.spec, saved.url, saved.plan, None)
         }
         None => {
-            let spec = load_spec(&args.spec)?;
+            let paths = super::find_specs(&args.spec.file)?;
+            let mut specs = planning::load(&paths, args.spec.strict)?;
+            if planning::needs_group(&specs, &args.target) {
+                return run_many(&args, specs);
+            }
+            let spec = specs.remove(0);
             let url = database_url(&args.db, &spec)?;
-            let made = make_plan(
+            let made = planning::one(
                 &spec,
                 &url,
-                args.safety.options(),
-                None,
-                args.refresh,
-                false,
+                planning::Request {
+                    options: args.safety.options(),
+                    refresh: args.refresh,
+                    ..planning::Request::default()
+                },
             )?;
             out.write_all(render::human::render(&made.plan).as_bytes())
                 .map_err(io)?;
@@ -78,68 +63,23 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode> {
             (spec, url, made.plan, made.miss)
         }
     };
-    // A plan without writes is applied only to record its inputs, when that lets the next
-    // plan skip reading the sources: the database matched the spec, but no apply said so yet
-    // for these sources (or with these options).
-    let record_only = plan.inputs.is_some()
-        && matches!(
-            miss,
-            Some(Miss::NoRecord | Miss::InputsChanged | Miss::StateChanged)
-        );
-    if !plan.has_writes() && !record_only {
-        return Ok(ExitCode::SUCCESS);
+    if let Some(applied) = op::one(&spec, &url, &plan, miss, lock_timeout)? {
+        out.write_all(
+            render::words::apply_complete(applied.created, applied.updated, applied.deleted)
+                .as_bytes(),
+        )
+        .map_err(io)?;
     }
-    let rt = runtime()?;
-    let lock = LockRequest::new(&url, &spec.table, args.safety.lock_timeout, "apply");
-    let stage = crate::progress::stage("apply");
-    // From here, Ctrl-C rolls the apply back instead of ending the process mid-way.
-    let _catch = crate::db::interrupt::Catch::new();
-    let applied = rt.block_on(async {
-        let db = Database::open_write(&url).await?;
-        let result = write::apply_locked(&db, &spec, &plan, &lock).await;
-        db.close().await;
-        result
-    })?;
-    drop(stage);
-    if !plan.has_writes() {
-        return Ok(ExitCode::SUCCESS);
-    }
-    writeln!(
-        out,
-        "\nApply complete! Resources: {} added, {} changed, {} destroyed.",
-        applied.created, applied.updated, applied.deleted
-    )
-    .map_err(io)?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Refuses a saved plan when the table or the state it was made against changed since.
-fn check_unchanged(
-    spec: &crate::spec::compiled::Compiled,
-    url: &str,
-    saved: &plan::Plan,
-) -> Result<()> {
-    let rt = runtime()?;
-    let current = rt.block_on(async {
-        let db = Database::open_read(url).await?;
-        let current = crate::db::read::read(&db, spec).await;
-        db.close().await;
-        current
-    })?;
-    if current.fingerprint == saved.fingerprint {
-        return Ok(());
-    }
-    Err(plan::file::stale_error(saved, &current))
 }
 
 /// `apply` of a folder of several specs (or with `--target`): one plan, one confirmation,
 /// one transaction.
 fn run_many(args: &ApplyArgs, specs: Vec<crate::spec::compiled::Compiled>) -> Result<ExitCode> {
     let mut out = anstream::stdout();
-    let io = |e: std::io::Error| Error::Io(format!("cannot write to the terminal: {e}"));
-    let url = super::multi::database_url(&args.db, &specs)?;
-    super::multi::warn_targets(&args.target);
-    let planned = super::multi::plan_all(specs, &url, args.safety.options(), &args.target)?;
+    let url = super::group_database_url(&args.db, &specs)?;
+    super::warn_targets(&args.target);
+    let planned = planning::group(specs, &url, args.safety.options(), &args.target)?;
     out.write_all(
         render::human::render_many(&planned.plans, render::human::Options::default()).as_bytes(),
     )
@@ -149,23 +89,18 @@ fn run_many(args: &ApplyArgs, specs: Vec<crate::spec::compiled::Compiled>) -> Re
     if planned.has_changes() && !args.auto_approve {
         confirm(&mut out)?;
     }
-    if !planned.has_writes() {
-        return Ok(ExitCode::SUCCESS);
+    if let Some(applied) = op::group(&planned, &url, args.safety.lock_timeout)? {
+        out.write_all(
+            render::words::apply_complete(applied.created, applied.updated, applied.deleted)
+                .as_bytes(),
+        )
+        .map_err(io)?;
     }
-    let _catch = crate::db::interrupt::Catch::new();
-    let applied = super::multi::apply_all(&planned, &url, args.safety.lock_timeout)?;
-    writeln!(
-        out,
-        "\nApply complete! Resources: {} added, {} changed, {} destroyed.",
-        applied.created, applied.updated, applied.deleted
-    )
-    .map_err(io)?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Asks for `yes` on the terminal.
 fn confirm(out: &mut impl std::io::Write) -> Result<()> {
-    let io = |e: std::io::Error| Error::Io(format!("cannot write to the terminal: {e}"));
     if !std::io::stdin().is_terminal() {
         return Err(Error::Cancelled(
             "there is no terminal to confirm on; review the plan and pass --auto-approve".into(),

@@ -6,7 +6,6 @@ pub mod evaluate;
 pub mod explain;
 mod generate;
 mod init;
-mod multi;
 mod plan;
 mod validate;
 
@@ -333,10 +332,41 @@ pub fn database_url(args: &DbArgs, spec: &Compiled) -> Result<String> {
     Ok(crate::db::default_url(&spec.file))
 }
 
-/// A current-thread runtime for the database edge.
-pub fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Io(format!("cannot start the async runtime: {e}")))
+/// The database URL of a folder: as for one spec, the first spec of the folder deciding.
+/// Specs naming different databases cannot be applied in one transaction.
+pub fn group_database_url(args: &DbArgs, specs: &[Compiled]) -> Result<String> {
+    if let Some(other) = specs.iter().find(|s| s.database != specs[0].database) {
+        return Err(Error::Plan {
+            message: format!(
+                "{} and {} name different databases; the resources of a folder are written \
+                 in one transaction, to one database",
+                specs[0].file.display(),
+                other.file.display()
+            ),
+            help: Some("give them the same `database:` (or none), or pass --database".into()),
+        });
+    }
+    database_url(args, &specs[0])
+}
+
+/// Prints Terraform's warning when only part of the specs is planned.
+pub fn warn_targets(targets: &[String]) {
+    if !targets.is_empty() {
+        eprintln!(
+            "Warning: resource targeting is in effect ({}).\n\n  The plan may be incomplete: \
+             only the targeted resources and records, and the resources they depend on, are \
+             planned. Use --target for exceptional cases such as recovering from errors, not \
+             routinely.\n",
+            targets.join(", ")
+        );
+    }
+}
+
+/// Writes a command's output to stdout; `what` names it in the error.
+pub fn print(text: &str, what: &str) -> Result<()> {
+    use std::io::Write as _;
+    let mut out = anstream::stdout();
+    out.write_all(text.as_bytes())
+        .and_then(|_| out.flush())
+        .map_err(|e| Error::Io(format!("cannot write {what}: {e}")))
 }

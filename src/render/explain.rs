@@ -52,11 +52,9 @@ fn method_name(m: crate::spec::CompareMethod) -> String {
         .unwrap_or_default()
 }
 
-/// Wall time of each stage, in seconds, in order.
-pub type Timings = Vec<(String, f64)>;
-
 /// The matching summary as text.
-pub fn summary(spec: &Compiled, resolved: &Resolved, timings: &Timings) -> String {
+pub fn summary(spec: &Compiled, resolved: &Resolved) -> String {
+    let timings = &resolved.timings;
     let mut out = String::new();
     let m = &resolved.matches;
     let _ = writeln!(out, "Matching");
@@ -177,7 +175,8 @@ pub fn summary(spec: &Compiled, resolved: &Resolved, timings: &Timings) -> Strin
 }
 
 /// The matching summary as JSON, with every cluster of several records (as `source:id`).
-pub fn summary_json(spec: &Compiled, resolved: &Resolved, timings: &Timings) -> serde_json::Value {
+pub fn summary_json(spec: &Compiled, resolved: &Resolved) -> serde_json::Value {
+    let timings = &resolved.timings;
     let m: &Matches = &resolved.matches;
     let clusters: Vec<Vec<String>> = m
         .clusters

@@ -12,3 +12,10 @@ pub fn count(n: usize) -> String {
     }
     out
 }
+
+/// The line that closes a successful apply.
+pub fn apply_complete(added: usize, changed: usize, destroyed: usize) -> String {
+    format!(
+        "\nApply complete! Resources: {added} added, {changed} changed, {destroyed} destroyed.\n"
+    )
+}

@@ -1,0 +1,297 @@
+//! Planning: one spec, or a folder of specs planned together, against the database, writing
+//! nothing. One runtime and one connection per read; the pure stages run before it.
+
+use std::time::Duration;
+
+use crate::db::lock::{self, LockRequest};
+use crate::db::read::CurrentState;
+use crate::db::{Backend, Database, read};
+use crate::error::{Error, Result};
+use crate::pipeline::{self, Resolved};
+use crate::plan::shortcut::{self, Miss, Record};
+use crate::plan::{self, Plan, multi};
+use crate::spec::compiled::Compiled;
+
+use super::runtime;
+
+/// What planning one spec is asked to do besides planning.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Request {
+    pub options: plan::Options,
+    /// Read the database under the table's lock, waiting up to that long for it.
+    pub lock: Option<Duration>,
+    /// Read the sources even when nothing changed since the last apply.
+    pub refresh: bool,
+    /// A plan made by the no-change shortcut lists every record up to date (for `--json`);
+    /// otherwise it only counts them.
+    pub list_all: bool,
+    /// Keep what resolving found (clusters, scores, timings) for a report or an
+    /// explanation; the shortcut is then never taken.
+    pub evidence: bool,
+}
+
+/// How a plan of one spec was made.
+pub struct Made {
+    pub plan: Plan,
+    /// Why the no-change shortcut was not taken; `None` when it was, or when it would have
+    /// been but a full plan was asked for.
+    pub miss: Option<Miss>,
+    /// What resolving found, with [`Request::evidence`].
+    pub resolved: Option<Resolved>,
+}
+
+/// Loads every spec of the list; with `strict` (`--strict`), invalid values are errors.
+pub fn load(paths: &[std::path::PathBuf], strict: bool) -> Result<Vec<Compiled>> {
+    paths
+        .iter()
+        .map(|p| {
+            let mut spec = crate::spec::load::load(p)?;
+            spec.strict |= strict;
+            Ok(spec)
+        })
+        .collect()
+}
+
+/// Whether the specs must be planned as a group: several of them, `--target`, or a spec that
+/// references or depends on another resource (which then names what is missing).
+pub fn needs_group(specs: &[Compiled], targets: &[String]) -> bool {
+    specs.len() > 1
+        || !targets.is_empty()
+        || specs.iter().any(|s| !multi::dependencies(s).is_empty())
+}
+
+/// Plans one spec against the database, without writing anything. When nothing changed since
+/// the last apply (see [`plan::shortcut`]) and neither `refresh` nor `evidence` is asked for,
+/// the sources are not read.
+pub fn one(spec: &Compiled, url: &str, req: Request) -> Result<Made> {
+    // Taken before anything is read: see `inputs_fingerprint`.
+    let inputs = shortcut::inputs_fingerprint(spec, req.options);
+    if req.evidence {
+        let resolved = pipeline::resolve(spec)?;
+        let mut plan = plan_resolved(spec, url, &resolved, req.options, req.lock)?;
+        plan.inputs = inputs;
+        return Ok(Made {
+            plan,
+            miss: None,
+            resolved: Some(resolved),
+        });
+    }
+    let record = match &inputs {
+        Some(_) => read_record(spec, url)?,
+        None => None,
+    };
+    // The table is read first only when the shortcut may apply; otherwise after resolving,
+    // as always, so the two never take memory at the same time.
+    let mut early = None;
+    if let (Some(inputs), Some(r), false) = (&inputs, &record, req.refresh)
+        && &r.inputs == inputs
+    {
+        let (mut current, backend) = read_current(spec, url, req.lock)?;
+        // The shortcut's plan creates, updates and deletes nothing, so the table's
+        // constraints have nothing to refuse: no check is needed.
+        if let Ok(plan) = shortcut::plan(spec, inputs, Some(r), &mut current, req.list_all) {
+            // `--strict` is not part of the inputs: the invalid values the last apply left
+            // out are errors now.
+            plan::strict(spec, &plan)?;
+            return Ok(Made {
+                plan,
+                miss: None,
+                resolved: None,
+            });
+        }
+        early = Some((current, backend));
+    }
+    let resolved = pipeline::resolve(spec)?;
+    let (current, backend) = match early {
+        Some(read) => read,
+        None => read_current(spec, url, req.lock)?,
+    };
+    let mut plan = finish_plan(spec, &resolved, &current, backend, req.options)?;
+    // Why the shortcut was not (or, with `refresh`, would not have been) taken: `apply`
+    // records the inputs of a plan without writes only when that helps the next plan.
+    let miss = match &inputs {
+        Some(inputs) => shortcut::check(spec, inputs, record.as_ref(), &current).err(),
+        None => Some(Miss::NoRecord),
+    };
+    plan.inputs = inputs;
+    Ok(Made {
+        plan,
+        miss,
+        resolved: None,
+    })
+}
+
+/// Plans an already resolved spec against the database, without writing anything. The
+/// table's own rules (NOT NULL, unique constraints) and the guards (empty sources,
+/// `prevent_destroy`, `max_delete`) are checked here, before anything can be written.
+pub fn plan_resolved(
+    spec: &Compiled,
+    url: &str,
+    resolved: &Resolved,
+    options: plan::Options,
+    lock: Option<Duration>,
+) -> Result<Plan> {
+    let (current, backend) = read_current(spec, url, lock)?;
+    finish_plan(spec, resolved, &current, backend, options)
+}
+
+/// What the last apply of the spec's resource recorded, if anything.
+fn read_record(spec: &Compiled, url: &str) -> Result<Option<Record>> {
+    runtime()?.block_on(async {
+        let db = Database::open_read(url).await?;
+        let record = crate::db::inputs::read(&db, &spec.resource).await;
+        db.close().await;
+        record
+    })
+}
+
+/// Reads the table and the state.
+pub fn read_current(
+    spec: &Compiled,
+    url: &str,
+    lock: Option<Duration>,
+) -> Result<(CurrentState, Backend)> {
+    let rt = runtime()?;
+    let stage = crate::progress::stage("read table");
+    let read = rt.block_on(async {
+        let db = match lock {
+            // Locking an SQLite file needs a writable connection; a file that does not
+            // exist yet has nothing to lock and is not created.
+            Some(_) if sqlite_file_exists(url) => Database::open_write(url).await?,
+            _ => Database::open_read(url).await?,
+        };
+        let current = match lock {
+            Some(timeout) => {
+                let req = LockRequest::new(url, &spec.table, timeout, "plan");
+                lock::read_locked(&db, spec, &req).await
+            }
+            None => read::read(&db, spec).await,
+        };
+        let backend = db.dialect.backend;
+        db.close().await;
+        Ok::<_, Error>((current?, backend))
+    });
+    drop(stage);
+    read
+}
+
+/// The plan of a resolved spec against what was read, with the table's rules and the guards
+/// checked.
+fn finish_plan(
+    spec: &Compiled,
+    resolved: &Resolved,
+    current: &CurrentState,
+    backend: Backend,
+    options: plan::Options,
+) -> Result<Plan> {
+    let stage = crate::progress::stage("diff");
+    let plan = plan::plan_with(spec, resolved, current, options);
+    drop(stage);
+    crate::db::check::check(spec, current, &plan, backend)?;
+    plan::guard::check(spec, resolved, current, &plan, options)?;
+    Ok(plan)
+}
+
+fn sqlite_file_exists(url: &str) -> bool {
+    url.strip_prefix("sqlite:")
+        .map(|r| r.trim_start_matches("//"))
+        .map(|r| r.split('?').next().unwrap_or(r))
+        .is_some_and(|p| std::path::Path::new(p).is_file())
+}
+
+/// The resources planned together, parents first, with their plans.
+pub struct Planned {
+    pub specs: Vec<Compiled>,
+    pub plans: Vec<Plan>,
+}
+
+impl Planned {
+    pub fn has_changes(&self) -> bool {
+        self.plans.iter().any(Plan::has_changes)
+    }
+
+    pub fn has_writes(&self) -> bool {
+        self.plans.iter().any(Plan::has_writes)
+    }
+}
+
+/// Refuses two specs on one table: they would adopt each other's rows.
+fn one_table_each(specs: &[Compiled]) -> Result<()> {
+    for (i, a) in specs.iter().enumerate() {
+        if let Some(b) = specs[i + 1..]
+            .iter()
+            .find(|b| b.table.eq_ignore_ascii_case(&a.table))
+        {
+            return Err(Error::Plan {
+                message: format!(
+                    "{} (resource `{}`) and {} (resource `{}`) both target table {:?}; two \
+                     resources on one table would adopt each other's rows and undo each \
+                     other's changes",
+                    a.file.display(),
+                    a.resource,
+                    b.file.display(),
+                    b.resource,
+                    a.table
+                ),
+                help: Some("give each spec a table of its own (`target.table`)".into()),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Plans the specs against the database, parents first, writing nothing. Only the targeted
+/// resources (and those they depend on) are planned when `targets` names some.
+pub fn group(
+    specs: Vec<Compiled>,
+    url: &str,
+    options: plan::Options,
+    targets: &[String],
+) -> Result<Planned> {
+    one_table_each(&specs)?;
+    let order = multi::order(&specs)?;
+    let wanted = multi::targets(&specs, targets)?;
+    let mut slots: Vec<Option<Compiled>> = specs.into_iter().map(Some).collect();
+    let mut ordered: Vec<(Compiled, Option<Vec<String>>)> = Vec::new();
+    for i in order {
+        let (keep, keys) = wanted[i].clone();
+        let spec = slots[i].take().expect("each spec once");
+        if keep {
+            ordered.push((spec, keys));
+        }
+    }
+    let rt = runtime()?;
+    let mut reads: Vec<CurrentState> = Vec::new();
+    let mut plans: Vec<Plan> = Vec::new();
+    let db = rt.block_on(Database::open_read(url))?;
+    for (spec, keys) in &ordered {
+        let mut resolved = pipeline::resolve(spec)?;
+        {
+            let planned: Vec<(&Compiled, &Plan)> =
+                ordered.iter().map(|(s, _)| s).zip(plans.iter()).collect();
+            multi::resolve_references(spec, &mut resolved.desired, &planned)?;
+        }
+        let mut current = rt.block_on(read::read(&db, spec))?;
+        {
+            let parents: Vec<(&str, &CurrentState)> = ordered
+                .iter()
+                .map(|(s, _)| s.resource.as_str())
+                .zip(reads.iter())
+                .collect();
+            multi::map_current(spec, &mut current, &parents);
+        }
+        let mut plan = plan::plan_with(spec, &resolved, &current, options);
+        crate::db::check::check(spec, &current, &plan, db.dialect.backend)?;
+        plan::guard::check(spec, &resolved, &current, &plan, options)?;
+        if let Some(keys) = keys {
+            multi::keep_addresses(&mut plan, keys);
+        }
+        plans.push(plan);
+        reads.push(current);
+    }
+    rt.block_on(db.close());
+    Ok(Planned {
+        specs: ordered.into_iter().map(|(s, _)| s).collect(),
+        plans,
+    })
+}
