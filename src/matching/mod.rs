@@ -19,6 +19,7 @@ pub mod address;
 pub mod blocking;
 pub mod compare;
 pub mod em;
+pub mod method;
 pub mod name;
 
 use crate::collections::{HashMap, HashSet};

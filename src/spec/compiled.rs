@@ -14,6 +14,7 @@ use super::{
     BlockingKey, CompareMethod, Condition, FieldType, KeyTransform, OnMissing, SourceFormat, Spec,
     Weights,
 };
+pub use crate::matching::method::Comparison;
 use crate::suggest::did_you_mean;
 
 /// A compiled spec.
@@ -348,52 +349,6 @@ impl MatchConfig {
     /// Whether records of this source are matched with each other.
     pub fn dedupes(&self, source: usize) -> bool {
         self.dedupe.get(source).copied().unwrap_or(false)
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct Comparison {
-    pub field: usize,
-    /// The field's name, for explanations.
-    pub name: String,
-    pub method: CompareMethod,
-    pub weight: f64,
-    /// Fuzzy level cut-offs, strongest first.
-    pub thresholds: Vec<f64>,
-    /// For dates: the "within N days" level.
-    pub days: u32,
-    /// For numbers: the "within tolerance" level.
-    pub tolerance: Option<f64>,
-    /// Term-frequency adjustment on agreeing levels.
-    pub term_frequency: bool,
-    /// Given m and u per level, when written in the spec.
-    pub m: Option<Vec<f64>>,
-    pub u: Option<Vec<f64>>,
-}
-
-impl Comparison {
-    /// A comparison with the method's default levels.
-    pub fn new(field: usize, name: &str, method: CompareMethod) -> Comparison {
-        Comparison {
-            field,
-            name: name.to_string(),
-            method,
-            weight: 1.0,
-            thresholds: crate::matching::compare::default_thresholds(method),
-            days: 30,
-            tolerance: None,
-            // A value many records share says little about identity, whatever the method
-            // that finds it equal; fuzzy text measures have no single value to count.
-            term_frequency: matches!(
-                method,
-                CompareMethod::Name
-                    | CompareMethod::Exact
-                    | CompareMethod::Email
-                    | CompareMethod::Phone
-            ),
-            m: None,
-            u: None,
-        }
     }
 }
 
@@ -894,7 +849,7 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
                     x >= 1.0 && x.fract() == 0.0
                 }
             });
-            if !crate::matching::compare::has_fuzzy_levels(c.method) {
+            if !crate::matching::method::has_fuzzy_levels(c.method) {
                 r.at(
                     &format!("{p}/levels"),
                     format!("method `{}` has no fuzzy levels", method_name(c.method)),
@@ -939,7 +894,7 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
         if let Some(tf) = c.term_frequency {
             comp.term_frequency = tf;
         }
-        let count = crate::matching::compare::level_names(&comp).len();
+        let count = crate::matching::method::level_names(&comp).len();
         for (key, list) in [("m", &c.m), ("u", &c.u)] {
             if let Some(list) = list {
                 if list.len() != count {
@@ -948,7 +903,7 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
                         format!(
                             "{} values given, but this comparison has {count} levels ({})",
                             list.len(),
-                            crate::matching::compare::level_names(&comp).join(", ")
+                            crate::matching::method::level_names(&comp).join(", ")
                         ),
                         None,
                     );
