@@ -7,21 +7,19 @@
 //! update (changed fields only) or no-op, each with its reason.
 
 pub mod address;
+pub mod diff;
 pub mod file;
 pub mod guard;
 pub mod multi;
 pub mod shortcut;
 
-use crate::collections::{HashMap, HashSet};
-
 use serde::{Deserialize, Serialize};
 
-use crate::db::read::{CurrentState, key_text, values_hash};
+use crate::db::read::{CurrentState, key_text};
 use crate::exclude::Excluded;
-use crate::matching::{Matcher, Member, Score, compare};
+use crate::matching::{Matcher, Member};
 use crate::merge::SourceRef;
 use crate::pipeline::Resolved;
-use crate::spec::OnMissing;
 use crate::spec::compiled::{Compiled, MatchConfig, ModelOrigin, SoftDelete};
 use crate::value::Value;
 
@@ -476,72 +474,8 @@ pub fn plan_with(
 ) -> Plan {
     let desired = &resolved.desired;
     let mut addresses = address::assign(spec, desired, &current.state);
-
-    let rows_by_key: HashMap<String, usize> = current
-        .rows
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (key_text(&r.key), i))
-        .collect();
-    let state_by_address: HashMap<&str, &crate::db::read::StateRow> = current
-        .state
-        .iter()
-        .map(|s| (s.address.as_str(), s))
-        .collect();
-    let managed_keys: HashSet<&str> = current.state.iter().map(|s| s.row_key.as_str()).collect();
-
-    // 1. Pair by the state table.
-    let mut row_of: Vec<Option<(usize, Reason)>> = vec![None; desired.len()];
-    let mut taken: HashSet<usize> = HashSet::default();
-    for (i, addr) in addresses.iter().enumerate() {
-        if let Some(s) = state_by_address.get(addr.as_str())
-            && let Some(&row) = rows_by_key.get(&s.row_key)
-            && taken.insert(row)
-        {
-            row_of[i] = Some((row, Reason::UpToDate));
-        }
-    }
-    // Managed rows whose records all left the sources. A new record that matches one (by key
-    // or by the matcher) takes it over, address included, instead of creating a second row:
-    // the database is the golden set.
-    let claimed_now: HashSet<&str> = addresses.iter().map(String::as_str).collect();
-    let orphan_of_row: HashMap<usize, &str> = current
-        .state
-        .iter()
-        .filter(|s| !claimed_now.contains(s.address.as_str()))
-        .filter_map(|s| {
-            rows_by_key
-                .get(&s.row_key)
-                .map(|&r| (r, s.address.as_str()))
-        })
-        .collect();
-    let free_row = |row: usize, taken: &HashSet<usize>| {
-        !taken.contains(&row)
-            && (orphan_of_row.contains_key(&row)
-                || !managed_keys.contains(key_text(&current.rows[row].key).as_str()))
-    };
-
-    // 2. Adopt unmanaged (or orphaned managed) rows by the natural key.
-    if let Some(k) = spec.key {
-        let mut by_value: HashMap<&Value, usize> = HashMap::default();
-        for (ri, r) in current.rows.iter().enumerate() {
-            if !r.values[k].is_null() && free_row(ri, &taken) {
-                by_value.entry(&r.values[k]).or_insert(ri);
-            }
-        }
-        for (i, d) in desired.iter().enumerate() {
-            if row_of[i].is_some() || d.values[k].is_null() {
-                continue;
-            }
-            if let Some(&ri) = by_value.get(&d.values[k])
-                && taken.insert(ri)
-            {
-                row_of[i] = Some((ri, Reason::AdoptByKey));
-            }
-        }
-    }
-
-    // 3. Adopt unmanaged (or orphaned managed) rows by the matcher, one-to-one, best first.
+    let mut pairing = diff::Pairing::by_state(current, &addresses);
+    pairing.adopt_by_key(spec, desired);
     if !spec.matching.comparisons.is_empty() {
         // The model the matching stage used (estimated with `weights: auto`).
         let model = &resolved.matches.model;
@@ -550,224 +484,12 @@ pub fn plan_with(
         } else {
             Matcher::new(&spec.matching)
         };
-        let free: Vec<usize> = (0..current.rows.len())
-            .filter(|&r| free_row(r, &taken))
-            .collect();
-        let open: Vec<usize> = (0..desired.len())
-            .filter(|&i| row_of[i].is_none())
-            .collect();
-        if !free.is_empty() && !open.is_empty() {
-            let prior = compare::prior_bits(free.len(), open.len());
-            let mut index: HashMap<String, Vec<usize>> = HashMap::default();
-            let prepared_rows: HashMap<usize, Vec<compare::Prepared>> = free
-                .iter()
-                .map(|&r| (r, matcher.prepare(&current.rows[r].values)))
-                .collect();
-            for &r in &free {
-                for k in matcher.blocking_keys(&prepared_rows[&r]) {
-                    index.entry(k).or_default().push(r);
-                }
-            }
-            let mut candidates: Vec<(f64, usize, usize)> = Vec::new();
-            for &i in &open {
-                let p = matcher.prepare(&desired[i].values);
-                let mut seen = HashSet::default();
-                for k in matcher.blocking_keys(&p) {
-                    for &r in index.get(&k).map(Vec::as_slice).unwrap_or(&[]) {
-                        if seen.insert(r) {
-                            let s: Score = matcher.score(prior, &p, &prepared_rows[&r]);
-                            if s.probability >= spec.matching.threshold {
-                                candidates.push((s.probability, i, r));
-                            }
-                        }
-                    }
-                }
-            }
-            candidates.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-            for (score, i, r) in candidates {
-                if row_of[i].is_none() && taken.insert(r) {
-                    row_of[i] = Some((r, Reason::AdoptByMatch { score }));
-                }
-            }
-        }
+        pairing.adopt_by_match(&matcher, desired);
     }
-
-    for (i, paired) in row_of.iter().enumerate() {
-        if let Some((row, _)) = paired
-            && let Some(&orphan) = orphan_of_row.get(row)
-        {
-            addresses[i] = orphan.to_string();
-        }
-    }
-
-    // 4. Actions.
-    let identity = identity_fields(spec);
-    let mut changes = Vec::with_capacity(desired.len());
-    for (i, d) in desired.iter().enumerate() {
-        let address = addresses[i].clone();
-        let members_text: Vec<String> = d.members.iter().map(ToString::to_string).collect();
-        let state = state_by_address.get(address.as_str());
-        let change = match &row_of[i] {
-            None => Change {
-                reason: if state.is_some() {
-                    Reason::Vanished
-                } else {
-                    Reason::New
-                },
-                address,
-                action: Action::Create,
-                row_key: None,
-                before: None,
-                after: Some(d.values.clone()),
-                changed: (0..d.values.len()).collect(),
-                provenance: d.provenance.clone(),
-                members: d.members.clone(),
-                write_state: true,
-                replaces: false,
-            },
-            Some((ri, how)) => {
-                let row = &current.rows[*ri];
-                // Fields under `ignore_changes` keep what the row holds, and so do fields
-                // left empty only because their source values were invalid: an invalid
-                // value never erases a good one.
-                let after: Vec<Value> = d
-                    .values
-                    .iter()
-                    .enumerate()
-                    .map(|(f, v)| {
-                        if spec.ignore_changes.get(f).copied().unwrap_or(false)
-                            || d.invalid_only.contains(&f)
-                        {
-                            row.values[f].clone()
-                        } else {
-                            v.clone()
-                        }
-                    })
-                    .collect();
-                let changed: Vec<usize> = (0..after.len())
-                    .filter(|&f| after[f] != row.values[f])
-                    .collect();
-                // A managed row whose records all left the sources, taken over by a record
-                // found by key or by the matcher: usually that same record, edited (a source
-                // without `id:` names its records by their content, so an edit renames the
-                // record). It is judged as a managed row: unchanged values are no change.
-                let orphan = orphan_of_row.contains_key(ri);
-                let restored = current.soft_deleted.contains(&key_text(&row.key));
-                let (action, reason, write_state) = match how {
-                    _ if restored => (Action::Update, Reason::Restored, true),
-                    Reason::UpToDate | Reason::AdoptByKey | Reason::AdoptByMatch { .. }
-                        if *how == Reason::UpToDate || orphan =>
-                    {
-                        let s = state.expect("paired by the state table, or an orphan's address");
-                        let stale_state = s.members != members_text;
-                        if changed.is_empty() {
-                            (
-                                Action::NoOp,
-                                Reason::UpToDate,
-                                stale_state || s.hash != values_hash(&after),
-                            )
-                        } else if s.hash != values_hash(&row.values) {
-                            // The row no longer holds what was applied: it was edited outside
-                            // reconcile. The state keeps only a hash, so every differing field
-                            // is reported.
-                            (
-                                Action::Update,
-                                Reason::Drift {
-                                    fields: changed.clone(),
-                                },
-                                true,
-                            )
-                        } else {
-                            (Action::Update, Reason::SourceChanged, true)
-                        }
-                    }
-                    other => (Action::Update, other.clone(), true),
-                };
-                // Only a row paired by the state table can be replaced: one adopted by key or
-                // by the matcher agrees with its record on what it is known by.
-                let replaces = action == Action::Update
-                    && *how == Reason::UpToDate
-                    && matches!(reason, Reason::SourceChanged | Reason::Drift { .. })
-                    && replaces_identity(&identity, &row.values, &after);
-                Change {
-                    address,
-                    action,
-                    reason,
-                    row_key: Some(row.key.clone()),
-                    before: Some(row.values.clone()),
-                    after: Some(after),
-                    changed,
-                    provenance: d.provenance.clone(),
-                    members: d.members.clone(),
-                    write_state,
-                    replaces,
-                }
-            }
-        };
-        changes.push(change);
-    }
-
-    // Managed rows no source claims any more; with `owns_table`, unpaired rows too.
-    let claimed: HashSet<&str> = addresses.iter().map(String::as_str).collect();
-    let mut missing: Vec<Missing> = current
-        .state
-        .iter()
-        .filter(|s| !claimed.contains(s.address.as_str()) && rows_by_key.contains_key(&s.row_key))
-        .map(|s| Missing {
-            address: s.address.clone(),
-            row_key: s.row_key.clone(),
-            members: s.members.clone(),
-        })
-        .collect();
-    if spec.owns_table {
-        for (ri, r) in current.rows.iter().enumerate() {
-            let key = key_text(&r.key);
-            if !taken.contains(&ri) && !managed_keys.contains(key.as_str()) {
-                missing.push(Missing {
-                    address: format!("#{key}"),
-                    row_key: key,
-                    members: Vec::new(),
-                });
-            }
-        }
-    }
-    let delete = match spec.on_missing {
-        OnMissing::Keep if options.prune => Some(Reason::Missing),
-        OnMissing::Keep => None,
-        OnMissing::Delete => Some(Reason::Missing),
-        OnMissing::SoftDelete => Some(Reason::MissingSoft),
-    };
-    if let Some(reason) = delete {
-        for m in std::mem::take(&mut missing) {
-            let row = &current.rows[rows_by_key[&m.row_key]];
-            changes.push(Change {
-                address: m.address,
-                action: Action::Delete,
-                reason: reason.clone(),
-                row_key: Some(row.key.clone()),
-                before: Some(row.values.clone()),
-                after: None,
-                changed: Vec::new(),
-                provenance: vec![None; row.values.len()],
-                members: m
-                    .members
-                    .iter()
-                    .map(|t| match t.split_once(':') {
-                        Some((source, id)) => SourceRef {
-                            source: source.to_string(),
-                            id: id.to_string(),
-                        },
-                        None => SourceRef {
-                            source: t.clone(),
-                            id: String::new(),
-                        },
-                    })
-                    .collect(),
-                write_state: true,
-                replaces: false,
-            });
-        }
-    }
+    pairing.take_orphan_addresses(&mut addresses);
+    let mut changes = diff::actions(spec, desired, &addresses, &pairing);
+    let mut missing = diff::missing(spec, &addresses, &pairing);
+    changes.extend(diff::deletes(spec, options, &mut missing, &pairing));
 
     let name_of = |m: Member| SourceRef {
         source: spec.sources[m.source].name.clone(),

@@ -1,0 +1,518 @@
+//! The diff: desired records paired with the rows the database holds, in named phases,
+//! then an action per record and the rows no record claims.
+//!
+//! 1. [`Pairing::by_state`]: a record whose address the state table knows keeps its row.
+//! 2. [`Pairing::adopt_by_key`]: an unmanaged (or orphaned) row with the record's natural key.
+//! 3. [`Pairing::adopt_by_match`]: an unmanaged (or orphaned) row the matcher finds, one to
+//!    one, best first.
+//! 4. [`actions`]: create, update (changed fields only) or no-op, each with its reason.
+//! 5. [`missing`] and [`deletes`]: managed rows no record claims any more.
+
+use crate::collections::{HashMap, HashSet};
+use crate::db::read::{CurrentState, StateRow, key_text, values_hash};
+use crate::matching::{Matcher, Score, compare};
+use crate::merge::{DesiredRecord, SourceRef};
+use crate::spec::OnMissing;
+use crate::spec::compiled::Compiled;
+use crate::value::Value;
+
+use super::{Action, Change, Missing, Options, Reason, identity_fields, replaces_identity};
+
+/// Which row each desired record is paired with, and why, as the phases find them.
+pub struct Pairing<'a> {
+    current: &'a CurrentState,
+    pub rows_by_key: HashMap<String, usize>,
+    pub state_by_address: HashMap<&'a str, &'a StateRow>,
+    pub managed_keys: HashSet<&'a str>,
+    /// Managed rows whose records all left the sources, with the address they had.
+    pub orphan_of_row: HashMap<usize, &'a str>,
+    /// Per desired record: its row and how it was paired.
+    pub row_of: Vec<Option<(usize, Reason)>>,
+    /// Rows already paired.
+    pub taken: HashSet<usize>,
+}
+
+impl<'a> Pairing<'a> {
+    /// Phase 1: pairs each record with the row the state table holds for its address.
+    pub fn by_state(current: &'a CurrentState, addresses: &[String]) -> Pairing<'a> {
+        let rows_by_key: HashMap<String, usize> = current
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (key_text(&r.key), i))
+            .collect();
+        let state_by_address: HashMap<&str, &StateRow> = current
+            .state
+            .iter()
+            .map(|s| (s.address.as_str(), s))
+            .collect();
+        let managed_keys: HashSet<&str> =
+            current.state.iter().map(|s| s.row_key.as_str()).collect();
+        let mut row_of: Vec<Option<(usize, Reason)>> = vec![None; addresses.len()];
+        let mut taken: HashSet<usize> = HashSet::default();
+        for (i, addr) in addresses.iter().enumerate() {
+            if let Some(s) = state_by_address.get(addr.as_str())
+                && let Some(&row) = rows_by_key.get(&s.row_key)
+                && taken.insert(row)
+            {
+                row_of[i] = Some((row, Reason::UpToDate));
+            }
+        }
+        // Managed rows whose records all left the sources. A new record that matches one (by
+        // key or by the matcher) takes it over, address included, instead of creating a
+        // second row: the database is the golden set.
+        let claimed_now: HashSet<&str> = addresses.iter().map(String::as_str).collect();
+        let orphan_of_row: HashMap<usize, &str> = current
+            .state
+            .iter()
+            .filter(|s| !claimed_now.contains(s.address.as_str()))
+            .filter_map(|s| {
+                rows_by_key
+                    .get(&s.row_key)
+                    .map(|&r| (r, s.address.as_str()))
+            })
+            .collect();
+        Pairing {
+            current,
+            rows_by_key,
+            state_by_address,
+            managed_keys,
+            orphan_of_row,
+            row_of,
+            taken,
+        }
+    }
+
+    /// Whether a row may still be adopted: not paired yet, and either unmanaged or orphaned.
+    fn free(&self, row: usize) -> bool {
+        !self.taken.contains(&row)
+            && (self.orphan_of_row.contains_key(&row)
+                || !self
+                    .managed_keys
+                    .contains(key_text(&self.current.rows[row].key).as_str()))
+    }
+
+    /// Phase 2: adopts free rows by the natural key (`target.key`).
+    pub fn adopt_by_key(&mut self, spec: &Compiled, desired: &[DesiredRecord]) {
+        let Some(k) = spec.key else {
+            return;
+        };
+        let mut by_value: HashMap<&Value, usize> = HashMap::default();
+        for (ri, r) in self.current.rows.iter().enumerate() {
+            if !r.values[k].is_null() && self.free(ri) {
+                by_value.entry(&r.values[k]).or_insert(ri);
+            }
+        }
+        for (i, d) in desired.iter().enumerate() {
+            if self.row_of[i].is_some() || d.values[k].is_null() {
+                continue;
+            }
+            if let Some(&ri) = by_value.get(&d.values[k])
+                && self.taken.insert(ri)
+            {
+                self.row_of[i] = Some((ri, Reason::AdoptByKey));
+            }
+        }
+    }
+
+    /// Phase 3: adopts free rows by the matcher, one-to-one, best first, at or above the
+    /// threshold.
+    pub fn adopt_by_match(&mut self, matcher: &Matcher<'_>, desired: &[DesiredRecord]) {
+        let rows = &self.current.rows;
+        let free: Vec<usize> = (0..rows.len()).filter(|&r| self.free(r)).collect();
+        let open: Vec<usize> = (0..desired.len())
+            .filter(|&i| self.row_of[i].is_none())
+            .collect();
+        if free.is_empty() || open.is_empty() {
+            return;
+        }
+        let prior = compare::prior_bits(free.len(), open.len());
+        let mut index: HashMap<String, Vec<usize>> = HashMap::default();
+        let prepared_rows: HashMap<usize, Vec<compare::Prepared>> = free
+            .iter()
+            .map(|&r| (r, matcher.prepare(&rows[r].values)))
+            .collect();
+        for &r in &free {
+            for k in matcher.blocking_keys(&prepared_rows[&r]) {
+                index.entry(k).or_default().push(r);
+            }
+        }
+        let mut candidates: Vec<(f64, usize, usize)> = Vec::new();
+        for &i in &open {
+            let p = matcher.prepare(&desired[i].values);
+            let mut seen = HashSet::default();
+            for k in matcher.blocking_keys(&p) {
+                for &r in index.get(&k).map(Vec::as_slice).unwrap_or(&[]) {
+                    if seen.insert(r) {
+                        let s: Score = matcher.score(prior, &p, &prepared_rows[&r]);
+                        if s.probability >= matcher.config.threshold {
+                            candidates.push((s.probability, i, r));
+                        }
+                    }
+                }
+            }
+        }
+        candidates.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        for (score, i, r) in candidates {
+            if self.row_of[i].is_none() && self.taken.insert(r) {
+                self.row_of[i] = Some((r, Reason::AdoptByMatch { score }));
+            }
+        }
+    }
+
+    /// A record that took over an orphaned row takes its address too.
+    pub fn take_orphan_addresses(&self, addresses: &mut [String]) {
+        for (i, paired) in self.row_of.iter().enumerate() {
+            if let Some((row, _)) = paired
+                && let Some(&orphan) = self.orphan_of_row.get(row)
+            {
+                addresses[i] = orphan.to_string();
+            }
+        }
+    }
+}
+
+/// Phase 4: one change per desired record.
+pub fn actions(
+    spec: &Compiled,
+    desired: &[DesiredRecord],
+    addresses: &[String],
+    pairing: &Pairing<'_>,
+) -> Vec<Change> {
+    let identity = identity_fields(spec);
+    desired
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let address = addresses[i].clone();
+            match &pairing.row_of[i] {
+                None => Change {
+                    reason: if pairing.state_by_address.contains_key(address.as_str()) {
+                        Reason::Vanished
+                    } else {
+                        Reason::New
+                    },
+                    address,
+                    action: Action::Create,
+                    row_key: None,
+                    before: None,
+                    after: Some(d.values.clone()),
+                    changed: (0..d.values.len()).collect(),
+                    provenance: d.provenance.clone(),
+                    members: d.members.clone(),
+                    write_state: true,
+                    replaces: false,
+                },
+                Some((ri, how)) => paired(spec, d, address, *ri, how, pairing, &identity),
+            }
+        })
+        .collect()
+}
+
+/// The change of a record paired with row `ri` (found as `how` says).
+fn paired(
+    spec: &Compiled,
+    d: &DesiredRecord,
+    address: String,
+    ri: usize,
+    how: &Reason,
+    pairing: &Pairing<'_>,
+    identity: &[usize],
+) -> Change {
+    let current = pairing.current;
+    let row = &current.rows[ri];
+    let state = pairing.state_by_address.get(address.as_str());
+    // Fields under `ignore_changes` keep what the row holds, and so do fields left empty
+    // only because their source values were invalid: an invalid value never erases a good
+    // one.
+    let after: Vec<Value> = d
+        .values
+        .iter()
+        .enumerate()
+        .map(|(f, v)| {
+            if spec.ignore_changes.get(f).copied().unwrap_or(false) || d.invalid_only.contains(&f) {
+                row.values[f].clone()
+            } else {
+                v.clone()
+            }
+        })
+        .collect();
+    let changed: Vec<usize> = (0..after.len())
+        .filter(|&f| after[f] != row.values[f])
+        .collect();
+    // A managed row whose records all left the sources, taken over by a record found by key
+    // or by the matcher: usually that same record, edited (a source without `id:` names its
+    // records by their content, so an edit renames the record). It is judged as a managed
+    // row: unchanged values are no change.
+    let orphan = pairing.orphan_of_row.contains_key(&ri);
+    let restored = current.soft_deleted.contains(&key_text(&row.key));
+    let (action, reason, write_state) = match how {
+        _ if restored => (Action::Update, Reason::Restored, true),
+        Reason::UpToDate | Reason::AdoptByKey | Reason::AdoptByMatch { .. }
+            if *how == Reason::UpToDate || orphan =>
+        {
+            let s = state.expect("paired by the state table, or an orphan's address");
+            let members_text: Vec<String> = d.members.iter().map(ToString::to_string).collect();
+            let stale_state = s.members != members_text;
+            if changed.is_empty() {
+                (
+                    Action::NoOp,
+                    Reason::UpToDate,
+                    stale_state || s.hash != values_hash(&after),
+                )
+            } else if s.hash != values_hash(&row.values) {
+                // The row no longer holds what was applied: it was edited outside reconcile.
+                // The state keeps only a hash, so every differing field is reported.
+                (
+                    Action::Update,
+                    Reason::Drift {
+                        fields: changed.clone(),
+                    },
+                    true,
+                )
+            } else {
+                (Action::Update, Reason::SourceChanged, true)
+            }
+        }
+        other => (Action::Update, other.clone(), true),
+    };
+    // Only a row paired by the state table can be replaced: one adopted by key or by the
+    // matcher agrees with its record on what it is known by.
+    let replaces = action == Action::Update
+        && *how == Reason::UpToDate
+        && matches!(reason, Reason::SourceChanged | Reason::Drift { .. })
+        && replaces_identity(identity, &row.values, &after);
+    Change {
+        address,
+        action,
+        reason,
+        row_key: Some(row.key.clone()),
+        before: Some(row.values.clone()),
+        after: Some(after),
+        changed,
+        provenance: d.provenance.clone(),
+        members: d.members.clone(),
+        write_state,
+        replaces,
+    }
+}
+
+/// Phase 5: managed rows no source claims any more; with `owns_table`, unpaired rows too.
+pub fn missing(spec: &Compiled, addresses: &[String], pairing: &Pairing<'_>) -> Vec<Missing> {
+    let current = pairing.current;
+    let claimed: HashSet<&str> = addresses.iter().map(String::as_str).collect();
+    let mut missing: Vec<Missing> = current
+        .state
+        .iter()
+        .filter(|s| {
+            !claimed.contains(s.address.as_str()) && pairing.rows_by_key.contains_key(&s.row_key)
+        })
+        .map(|s| Missing {
+            address: s.address.clone(),
+            row_key: s.row_key.clone(),
+            members: s.members.clone(),
+        })
+        .collect();
+    if spec.owns_table {
+        for (ri, r) in current.rows.iter().enumerate() {
+            let key = key_text(&r.key);
+            if !pairing.taken.contains(&ri) && !pairing.managed_keys.contains(key.as_str()) {
+                missing.push(Missing {
+                    address: format!("#{key}"),
+                    row_key: key,
+                    members: Vec::new(),
+                });
+            }
+        }
+    }
+    missing
+}
+
+/// Turns the missing rows into deletes when `on_missing` (or `--prune`) says so; the rows
+/// kept stay listed as missing.
+pub fn deletes(
+    spec: &Compiled,
+    options: Options,
+    missing: &mut Vec<Missing>,
+    pairing: &Pairing<'_>,
+) -> Vec<Change> {
+    let reason = match spec.on_missing {
+        OnMissing::Keep if options.prune => Reason::Missing,
+        OnMissing::Keep => return Vec::new(),
+        OnMissing::Delete => Reason::Missing,
+        OnMissing::SoftDelete => Reason::MissingSoft,
+    };
+    std::mem::take(missing)
+        .into_iter()
+        .map(|m| {
+            let row = &pairing.current.rows[pairing.rows_by_key[&m.row_key]];
+            Change {
+                address: m.address,
+                action: Action::Delete,
+                reason: reason.clone(),
+                row_key: Some(row.key.clone()),
+                before: Some(row.values.clone()),
+                after: None,
+                changed: Vec::new(),
+                provenance: vec![None; row.values.len()],
+                members: m.members.iter().map(|t| source_ref(t)).collect(),
+                write_state: true,
+                replaces: false,
+            }
+        })
+        .collect()
+}
+
+/// A member as the state table writes it (`source:id`).
+fn source_ref(text: &str) -> SourceRef {
+    match text.split_once(':') {
+        Some((source, id)) => SourceRef {
+            source: source.to_string(),
+            id: id.to_string(),
+        },
+        None => SourceRef {
+            source: text.to_string(),
+            id: String::new(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::read::CurrentRow;
+
+    /// A spec with a natural key (`email`) and the given `on_missing`.
+    fn spec(on_missing: &str) -> Compiled {
+        crate::spec::load::load_str(
+            &format!(
+                "version: 1\nresource: r\non_missing: {on_missing}\ntarget:\n  table: t\n  \
+                 key: email\n  fields:\n    name: {{ type: text }}\n    email: {{ type: \
+                 email }}\nsources:\n  s:\n    id: name\n    inline: [{{ name: x }}]\n    \
+                 fields: {{ name: name, email: email }}\n"
+            ),
+            std::path::Path::new("spec.yaml"),
+        )
+        .expect("the spec loads")
+    }
+
+    fn text(s: &str) -> Value {
+        Value::Text(s.into())
+    }
+
+    fn record(name: &str, email: &str) -> DesiredRecord {
+        DesiredRecord {
+            values: vec![text(name), text(email)],
+            provenance: vec![None, None],
+            members: vec![SourceRef {
+                source: "s".into(),
+                id: name.into(),
+            }],
+            cluster: 0,
+            invalid_only: Vec::new(),
+        }
+    }
+
+    /// Rows 1 (managed as `r["ann"]`), 2 (unmanaged, Bob's email) and 3 (managed as
+    /// `r["gone"]`, no record claims it).
+    fn current() -> CurrentState {
+        let row = |key: i64, name: &str, email: &str| CurrentRow {
+            key: Value::Int(key),
+            values: vec![text(name), text(email)],
+        };
+        let ann = vec![text("Ann"), text("ann@x.example")];
+        CurrentState {
+            table_exists: true,
+            rows: vec![
+                row(1, "Ann", "ann@x.example"),
+                row(2, "Robert", "bob@x.example"),
+                row(3, "Gone", "gone@x.example"),
+            ],
+            state: vec![
+                StateRow::new(["ann", "1", "[\"s:Ann\"]", &values_hash(&ann)], true),
+                StateRow::new(["gone", "3", "[\"s:Gone\"]", "h"], true),
+            ],
+            ..CurrentState::default()
+        }
+    }
+
+    #[test]
+    fn phases_pair_by_state_then_by_key_and_leave_the_rest_missing() {
+        let spec = spec("delete");
+        let current = current();
+        let desired = [
+            record("Ann", "ann@x.example"),
+            record("Bob", "bob@x.example"),
+        ];
+        let addresses = vec!["ann".to_string(), "bob".to_string()];
+        let mut pairing = Pairing::by_state(&current, &addresses);
+        assert_eq!(pairing.row_of[0], Some((0, Reason::UpToDate)));
+        assert_eq!(pairing.row_of[1], None);
+        pairing.adopt_by_key(&spec, &desired);
+        assert_eq!(pairing.row_of[1], Some((1, Reason::AdoptByKey)));
+
+        let changes = actions(&spec, &desired, &addresses, &pairing);
+        assert_eq!(changes[0].action, Action::NoOp, "Ann is up to date");
+        assert_eq!(changes[1].action, Action::Update, "Bob's row is adopted");
+        assert_eq!(changes[1].changed, vec![0], "only the name differs");
+
+        let mut missing = missing(&spec, &addresses, &pairing);
+        assert_eq!(missing.len(), 1);
+        assert_eq!(missing[0].address, "gone");
+        let deletes = deletes(&spec, Options::default(), &mut missing, &pairing);
+        assert_eq!(deletes.len(), 1);
+        assert_eq!(deletes[0].reason, Reason::Missing);
+        assert_eq!(deletes[0].members[0].id, "Gone");
+        assert!(
+            missing.is_empty(),
+            "a deleted row is no longer listed as missing"
+        );
+    }
+
+    #[test]
+    fn a_claimed_managed_row_is_never_adopted_but_an_orphan_is() {
+        let spec = spec("keep");
+        let current = current();
+        // Ann keeps her row; a second record with her email does not take it.
+        let desired = [
+            record("Ann", "ann@x.example"),
+            record("Ann B", "ann@x.example"),
+        ];
+        let addresses = vec!["ann".to_string(), "ann-b".to_string()];
+        let mut pairing = Pairing::by_state(&current, &addresses);
+        pairing.adopt_by_key(&spec, &desired);
+        assert_eq!(pairing.row_of[1], None);
+
+        // Without Ann, her row is an orphan: the record with her email takes it over, and
+        // her address with it.
+        let desired = [record("Ann B", "ann@x.example")];
+        let mut addresses = vec!["ann-b".to_string()];
+        let mut pairing = Pairing::by_state(&current, &addresses);
+        pairing.adopt_by_key(&spec, &desired);
+        assert_eq!(pairing.row_of[0], Some((0, Reason::AdoptByKey)));
+        pairing.take_orphan_addresses(&mut addresses);
+        assert_eq!(addresses, ["ann"]);
+        let changes = actions(&spec, &desired, &addresses, &pairing);
+        assert_eq!(
+            changes[0].reason,
+            Reason::SourceChanged,
+            "judged as its own row"
+        );
+    }
+
+    #[test]
+    fn on_missing_keep_deletes_nothing_unless_pruned() {
+        let spec = spec("keep");
+        let current = current();
+        let pairing = Pairing::by_state(&current, &[]);
+        let mut missing = missing(&spec, &[], &pairing);
+        assert_eq!(missing.len(), 2);
+        assert!(deletes(&spec, Options::default(), &mut missing, &pairing).is_empty());
+        assert_eq!(missing.len(), 2, "kept rows stay listed as missing");
+        let pruned = Options {
+            prune: true,
+            ..Options::default()
+        };
+        assert_eq!(deletes(&spec, pruned, &mut missing, &pairing).len(), 2);
+    }
+}
