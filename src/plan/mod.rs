@@ -185,7 +185,7 @@ impl MatchingModel {
             comparisons: config
                 .comparisons
                 .iter()
-                .map(|c| (c.name.clone(), crate::spec::compiled::method_name(c.method)))
+                .map(|c| (c.name.clone(), c.method.name()))
                 .collect(),
         }
     }

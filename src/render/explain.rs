@@ -45,13 +45,6 @@ fn sensitive(spec: &Compiled, f: usize) -> bool {
     spec.sensitive.get(f).copied().unwrap_or(false)
 }
 
-fn method_name(m: crate::spec::CompareMethod) -> String {
-    serde_json::to_value(m)
-        .ok()
-        .and_then(|v| v.as_str().map(String::from))
-        .unwrap_or_default()
-}
-
 /// The matching summary as text.
 pub fn summary(spec: &Compiled, resolved: &Resolved) -> String {
     let timings = &resolved.timings;
@@ -129,7 +122,7 @@ pub fn summary(spec: &Compiled, resolved: &Resolved) -> String {
             out,
             "  {} ({}{}{})",
             c.name,
-            method_name(c.method),
+            c.method.name(),
             if c.weight == 1.0 {
                 String::new()
             } else {
@@ -208,7 +201,7 @@ pub fn summary_json(spec: &Compiled, resolved: &Resolved) -> serde_json::Value {
             "notes": m.model.notes,
             "comparisons": spec.matching.comparisons.iter().zip(&m.model.levels).map(|(c, levels)| json!({
                 "field": c.name,
-                "method": method_name(c.method),
+                "method": c.method.name(),
                 "levels": levels.iter().map(|l| json!({"name": l.name, "m": l.m, "u": l.u, "bits": l.bits() * c.weight})).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
         },

@@ -568,14 +568,6 @@ fn shown(v: &Value) -> String {
     }
 }
 
-/// A comparison method as the spec spells it (`jaro_winkler`).
-fn method_name(m: crate::spec::CompareMethod) -> String {
-    serde_json::to_value(m)
-        .ok()
-        .and_then(|v| v.as_str().map(String::from))
-        .unwrap_or_default()
-}
-
 /// What each comparison contributed to a score, in bits of evidence, with a bar.
 fn terms(out: &mut String, score: &Score, fields: &[&str]) {
     if score.terms.is_empty() {
@@ -595,7 +587,7 @@ fn terms(out: &mut String, score: &Score, fields: &[&str]) {
             "<tr><td>{} <small>({})</small></td><td>{}</td><td>{}</td><td class=\"bits\">{:+.2} bits \
              <span class=\"bar {}\" style=\"width:{width:.0}px\"></span></td></tr>",
             esc(name),
-            method_name(t.method),
+            t.method.name(),
             esc(&t.label),
             t.similarity.map_or(String::new(), |s| format!("{s:.3}")),
             t.bits,

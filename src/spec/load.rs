@@ -10,7 +10,7 @@ use jsonschema::error::ValidationErrorKind;
 use serde_json::Value;
 
 use super::Spec;
-use super::compiled::{self, Compiled};
+use super::compiled::Compiled;
 use super::schema;
 use super::yaml::{self, Located};
 use crate::error::{Error, Result, SpecErrors, SpecProblem};
@@ -109,9 +109,9 @@ pub fn load_str(text: &str, path: &Path) -> Result<Compiled> {
             return r.finish().map(|_| unreachable!("a problem was reported"));
         }
     };
-    let compiled = compiled::compile(&spec, path, &base, &mut r);
+    let compiled = super::compile::compile(&spec, path, &base, &mut r);
     if let Some(c) = &compiled {
-        compiled::check_identity(c, &mut r);
+        super::compile::check_identity(c, &mut r);
     }
     r.finish()?;
     Ok(compiled.expect("compile returns a spec when it reports no problem"))
@@ -187,7 +187,7 @@ fn semantic_problems_beside(
         return;
     };
     let before = r.problems.len();
-    let _ = compiled::compile(&spec, path, base, r);
+    let _ = super::compile::compile(&spec, path, base, r);
     let beside = |p: &SpecProblem| {
         let at = p.path.trim_end_matches(": ");
         replaced_parents.iter().any(|parent| {

@@ -4,6 +4,7 @@
 //! Loading (YAML with locations, schema validation, semantic checks) lives in [`load`];
 //! the engine never works on these raw types directly but on [`compiled`] forms.
 
+pub mod compile;
 pub mod compiled;
 pub mod load;
 pub mod report;
@@ -640,6 +641,16 @@ pub enum CompareMethod {
     Date,
     /// Numbers: equal, or within `tolerance`.
     Numeric,
+}
+
+impl CompareMethod {
+    /// The method as the spec spells it (`jaro_winkler`).
+    pub fn name(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default()
+    }
 }
 
 /// Merge settings.
