@@ -16,7 +16,7 @@ fn io(e: std::io::Error) -> Error {
     Error::Io(format!("cannot write to the terminal: {e}"))
 }
 
-pub fn run(args: ApplyArgs) -> Result<ExitCode> {
+pub(super) fn run(args: ApplyArgs) -> Result<ExitCode> {
     let mut out = anstream::stdout();
     let lock_timeout = args.safety.lock_timeout;
     let (spec, url, plan, miss) = match &args.plan_file {

@@ -13,7 +13,7 @@ fn io(e: std::io::Error) -> Error {
     Error::Io(format!("cannot write to stdout: {e}"))
 }
 
-pub fn completions(args: CompletionsArgs) -> Result<ExitCode> {
+pub(super) fn completions(args: CompletionsArgs) -> Result<ExitCode> {
     let mut cmd = Cli::command();
     let mut out = Vec::new();
     clap_complete::generate(args.shell, &mut cmd, "reconcile", &mut out);
@@ -22,7 +22,7 @@ pub fn completions(args: CompletionsArgs) -> Result<ExitCode> {
 }
 
 /// The manual page: the top-level command, then a section per subcommand.
-pub fn man() -> Result<ExitCode> {
+pub(super) fn man() -> Result<ExitCode> {
     let cmd = Cli::command();
     let mut out = Vec::new();
     clap_mangen::Man::new(cmd.clone())

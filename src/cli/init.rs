@@ -8,12 +8,12 @@ use super::InitArgs;
 use crate::error::{Error, Result};
 
 /// The starter spec. It names its schema on the first line, relative to itself.
-pub const STARTER: &str = include_str!("templates/starter.yaml");
+pub(super) const STARTER: &str = include_str!("templates/starter.yaml");
 
 /// The schema's file name, beside the spec.
-pub const SCHEMA_FILE: &str = "reconcile.schema.json";
+pub(super) const SCHEMA_FILE: &str = "reconcile.schema.json";
 
-pub fn run(args: InitArgs) -> Result<ExitCode> {
+pub(super) fn run(args: InitArgs) -> Result<ExitCode> {
     let spec = &args.path;
     let dir = spec
         .parent()

@@ -10,7 +10,7 @@ use crate::pipeline::Resolved;
 use crate::spec::compiled::Compiled;
 use crate::{plan, render};
 
-pub fn run(args: PlanArgs) -> Result<ExitCode> {
+pub(super) fn run(args: PlanArgs) -> Result<ExitCode> {
     let paths = super::find_specs(&args.spec.file)?;
     let mut specs = op::load(&paths, args.spec.strict)?;
     if op::needs_group(&specs, &args.target) {

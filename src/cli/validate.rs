@@ -8,7 +8,7 @@ use super::SpecArgs;
 use crate::error::{Result, plural};
 use crate::pipeline;
 
-pub fn run(args: SpecArgs) -> Result<ExitCode> {
+pub(super) fn run(args: SpecArgs) -> Result<ExitCode> {
     let specs = crate::operation::plan::load(&super::find_specs(&args.file)?, args.strict)?;
     if specs.len() > 1 {
         crate::plan::multi::order(&specs)?;

@@ -156,7 +156,7 @@ const TRAINING_BLOCK_MIN: f64 = 10.0;
 /// A block is only as good as it is pure, and blocks differ: nearly every pair with the same
 /// email is a match, while many with the same name are branches of one chain. So each
 /// comparison takes its m from the purest blocks that estimated it (those whose share of
-/// matches is within [`PURITY_MARGIN`] of the highest), averaged. A comparison no block
+/// matches is within `PURITY_MARGIN` of the highest), averaged. A comparison no block
 /// estimated keeps the m of one fit over all pairs, which is also the whole answer when no
 /// comparison qualifies as a block. The share of matches is then fitted over all pairs with m
 /// and u fixed.

@@ -11,7 +11,7 @@ use crate::db::{Database, on_pool};
 use crate::error::redact_url;
 
 /// Runs `query` against the database at `url` and returns its rows as records.
-pub fn read(query: &str, url: &str) -> ReadResult {
+pub(super) fn read(query: &str, url: &str) -> ReadResult {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -1,5 +1,8 @@
 //! End-to-end tests: each spawns the real binary on real files and a real SQLite database.
 
+// Test helpers are shared between test modules, not an interface.
+#![allow(unreachable_pub)]
+
 mod browser;
 mod cli;
 mod common;
