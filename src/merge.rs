@@ -22,6 +22,23 @@ pub struct SourceRef {
     pub id: String,
 }
 
+impl SourceRef {
+    /// `source:id` (as the state table and the plans write it) back into its parts; text
+    /// without a colon is a source with an empty id.
+    pub fn parse(text: &str) -> SourceRef {
+        match text.split_once(':') {
+            Some((source, id)) => SourceRef {
+                source: source.to_string(),
+                id: id.to_string(),
+            },
+            None => SourceRef {
+                source: text.to_string(),
+                id: String::new(),
+            },
+        }
+    }
+}
+
 impl fmt::Display for SourceRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.source, self.id)

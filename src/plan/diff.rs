@@ -355,26 +355,12 @@ pub fn deletes(
                 after: None,
                 changed: Vec::new(),
                 provenance: vec![None; row.values.len()],
-                members: m.members.iter().map(|t| source_ref(t)).collect(),
+                members: m.members.iter().map(|t| SourceRef::parse(t)).collect(),
                 write_state: true,
                 replaces: false,
             }
         })
         .collect()
-}
-
-/// A member as the state table writes it (`source:id`).
-fn source_ref(text: &str) -> SourceRef {
-    match text.split_once(':') {
-        Some((source, id)) => SourceRef {
-            source: source.to_string(),
-            id: id.to_string(),
-        },
-        None => SourceRef {
-            source: text.to_string(),
-            id: String::new(),
-        },
-    }
 }
 
 #[cfg(test)]

@@ -399,6 +399,35 @@ pub struct Summary {
 }
 
 impl Plan {
+    /// A plan of `spec` that changes nothing and has read nothing: what the spec alone says
+    /// (resource, table, fields, sensitive fields, soft deletes, the matching model).
+    pub fn of_spec(spec: &Compiled) -> Plan {
+        Plan {
+            resource: spec.resource.clone(),
+            table: spec.table.clone(),
+            fields: spec
+                .fields
+                .iter()
+                .map(|f| (f.name.clone(), f.column.clone()))
+                .collect(),
+            create_table: false,
+            changes: Vec::new(),
+            missing: Vec::new(),
+            excluded: Vec::new(),
+            invalid: Vec::new(),
+            review: Vec::new(),
+            fingerprint: String::new(),
+            rows_read: 0,
+            sensitive: spec.sensitive.clone(),
+            soft_delete: spec.soft_delete.clone(),
+            read: Prints::default(),
+            inputs: None,
+            shortcut: None,
+            matching: MatchingModel::of(&spec.matching),
+            unlisted: 0,
+        }
+    }
+
     pub fn summary(&self) -> Summary {
         let mut s = Summary::default();
         for c in &self.changes {
@@ -523,13 +552,6 @@ pub fn plan_with(
         .collect();
 
     Plan {
-        resource: spec.resource.clone(),
-        table: spec.table.clone(),
-        fields: spec
-            .fields
-            .iter()
-            .map(|f| (f.name.clone(), f.column.clone()))
-            .collect(),
         create_table: !current.table_exists,
         changes,
         missing,
@@ -542,12 +564,7 @@ pub fn plan_with(
         review,
         fingerprint: current.fingerprint.clone(),
         rows_read: current.rows.len(),
-        sensitive: spec.sensitive.clone(),
-        soft_delete: spec.soft_delete.clone(),
         read: row_prints(current).into(),
-        inputs: None,
-        shortcut: None,
-        matching: MatchingModel::of(&spec.matching),
-        unlisted: 0,
+        ..Plan::of_spec(spec)
     }
 }

@@ -364,20 +364,12 @@ pub fn plan(
             changed: Vec::new(),
             // Which source each value came from is only known by resolving.
             provenance: vec![None; width],
-            members: s.members.iter().map(|m| source_ref(m)).collect(),
+            members: s.members.iter().map(|m| SourceRef::parse(m)).collect(),
             write_state: false,
             replaces: false,
         });
     }
     Ok(Plan {
-        resource: spec.resource.clone(),
-        table: spec.table.clone(),
-        fields: spec
-            .fields
-            .iter()
-            .map(|f| (f.name.clone(), f.column.clone()))
-            .collect(),
-        create_table: false,
         changes,
         missing: record.aside.kept.clone(),
         excluded: record.aside.excluded.clone(),
@@ -385,32 +377,15 @@ pub fn plan(
         review: record.aside.review.clone(),
         fingerprint: current.fingerprint.clone(),
         rows_read,
-        sensitive: spec.sensitive.clone(),
-        soft_delete: spec.soft_delete.clone(),
-        // What a saved plan uses to name the rows that changed: the shortcut never makes one.
-        read: Default::default(),
+        // `read`, what a saved plan uses to name the rows that changed, stays empty: the
+        // shortcut never makes one.
         inputs: Some(inputs.to_string()),
         shortcut: Some(Shortcut {
             applied_at: record.applied_at.clone(),
             unlisted,
         }),
-        matching: super::MatchingModel::of(&spec.matching),
-        unlisted: 0,
+        ..Plan::of_spec(spec)
     })
-}
-
-/// `source:id` back into its parts.
-fn source_ref(text: &str) -> SourceRef {
-    match text.split_once(':') {
-        Some((source, id)) => SourceRef {
-            source: source.to_string(),
-            id: id.to_string(),
-        },
-        None => SourceRef {
-            source: text.to_string(),
-            id: String::new(),
-        },
-    }
 }
 
 #[cfg(test)]

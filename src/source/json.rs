@@ -22,17 +22,7 @@ pub fn read_json(bytes: &[u8], pointer: &str) -> ReadResult {
 }
 
 pub fn read_ndjson(bytes: &[u8]) -> ReadResult {
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        let line = bytes[..e.valid_up_to()]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count()
-            + 1;
-        (
-            Some(format!("line {line}")),
-            "the file is not valid UTF-8".to_string(),
-        )
-    })?;
+    let text = super::utf8(bytes)?;
     let mut rows = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {

@@ -18,6 +18,21 @@ use crate::error::{SourceErrors, SourceProblem};
 use crate::spec::compiled::{Compiled, FieldPath, Input, Source};
 use crate::spec::{FieldType, SourceFormat};
 
+/// A file's bytes as text; text that is not UTF-8 is an error naming the line it breaks on.
+fn utf8(bytes: &[u8]) -> Result<&str, (Option<String>, String)> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let line = bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1;
+        (
+            Some(format!("line {line}")),
+            "the file is not valid UTF-8".to_string(),
+        )
+    })
+}
+
 /// A source record before normalisation: one raw JSON value per target field.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RawRecord {

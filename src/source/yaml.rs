@@ -8,17 +8,7 @@ use crate::spec::yaml;
 const DATA_NODE_BUDGET: usize = 50_000_000;
 
 pub fn read(bytes: &[u8], pointer: &str) -> ReadResult {
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        let line = bytes[..e.valid_up_to()]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count()
-            + 1;
-        (
-            Some(format!("line {line}")),
-            "the file is not valid UTF-8".to_string(),
-        )
-    })?;
+    let text = super::utf8(bytes)?;
     let doc = yaml::parse(text, DATA_NODE_BUDGET).map_err(|e| {
         (
             Some(format!(
