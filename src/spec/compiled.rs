@@ -232,6 +232,9 @@ pub struct MatchConfig {
     pub same: Vec<Override>,
     /// Pairs never linked (`match.distinct`).
     pub distinct: Vec<Override>,
+    /// The labels file the spec names (`match.labels`), resolved against the spec's folder.
+    /// Its decisions are in `same` and `distinct` once the spec is loaded.
+    pub labels: Option<PathBuf>,
     /// Where the comparisons came from.
     pub origin: ModelOrigin,
 }
@@ -340,6 +343,7 @@ impl MatchConfig {
             dedupe: Vec::new(),
             same: Vec::new(),
             distinct: Vec::new(),
+            labels: None,
             origin: ModelOrigin::Written,
         }
     }
@@ -1070,6 +1074,16 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
     };
     let same = pairs(&m.same, "same", r);
     let distinct = pairs(&m.distinct, "distinct", r);
+    if m.labels.as_ref().is_some_and(|f| f.trim().is_empty()) {
+        r.at_value(
+            "/match/labels",
+            "the labels file has no name",
+            Some(format!(
+                "write `labels: {}`, or remove the key",
+                crate::labels::DEFAULT_FILE
+            )),
+        );
+    }
 
     // Deletes.
     let soft_delete = compile_soft_delete(spec, &fields, r);
@@ -1114,6 +1128,7 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
             dedupe,
             same,
             distinct,
+            labels: m.labels.as_ref().map(|f| base.join(f)),
             origin,
         },
         on_missing: spec.on_missing,
