@@ -121,12 +121,17 @@ pub fn screen(
         .max()
         .unwrap_or(room)
         .min(room);
-    let id = |r: &RecordView| fit(&term(&r.reference.to_string()), value_w);
+    // The right column has the rest of the line.
+    let right_w = width
+        .max(60)
+        .saturating_sub(2 + label_w + 2 + value_w + 5)
+        .max(12);
+    let id = |r: &RecordView, w: usize| fit(&term(&r.reference.to_string()), w);
     lines.push(format!(
         "  {:label_w$}  {:value_w$}     {}",
         "",
-        id(&pair.left),
-        id(&pair.right)
+        id(&pair.left, value_w),
+        id(&pair.right, right_w)
     ));
     for (f, field) in spec.fields.iter().enumerate() {
         let (a, b) = (&pair.left.values[f], &pair.right.values[f]);
@@ -141,7 +146,7 @@ pub fn screen(
             "  {:label_w$}  {:value_w$}  {marker}  {}",
             fit(&term(&field.name), label_w),
             fit(&cell(spec, f, a), value_w),
-            fit(&cell(spec, f, b), value_w),
+            fit(&cell(spec, f, b), right_w),
         ));
     }
     lines.push(String::new());
@@ -149,7 +154,7 @@ pub fn screen(
     lines.push(String::new());
     if let Some(label) = decided {
         lines.push(format!(
-            "  Decided: {label} (a key records another decision)"
+            "  Decided: {label} (s, d or u records another decision)"
         ));
     }
     lines.push(KEYS.to_string());
