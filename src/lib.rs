@@ -5,6 +5,8 @@
 //! [`exclude`] → [`matching`] (clusters) → [`merge`] (golden records) → [`plan`] (against the
 //! rows [`db`] reads) → [`render`] (text or JSON) → [`db::write`] (one transaction).
 //! [`pipeline`] composes the pure stages on one screen; [`cli`] holds the commands.
+//! Pairs the matcher is unsure of are put to people ([`review`]), whose decisions are kept in
+//! a [`labels`] file the spec reads like its own `same` / `distinct` pairs.
 
 pub mod cli;
 pub mod collections;
