@@ -157,6 +157,14 @@ pub enum Error {
     #[diagnostic(code(reconcile::io))]
     Io(String),
 
+    #[error("review: {message}")]
+    #[diagnostic(code(reconcile::review))]
+    Review {
+        message: String,
+        #[help]
+        help: Option<String>,
+    },
+
     #[error("evaluate: {message}")]
     #[diagnostic(code(reconcile::evaluate))]
     Evaluate {

@@ -7,6 +7,8 @@
 //! [`pipeline`] composes the pure stages on one screen; [`operation`] runs a command's work
 //! from loaded specs to a result, with the database at the edge; [`cli`] parses arguments,
 //! calls one operation and prints a view of its result.
+//! Pairs the matcher is unsure of are put to people (`reconcile review`), whose decisions are
+//! kept in a [`labels`] file the spec reads like its own `same` / `distinct` pairs.
 
 pub mod cli;
 pub mod collections;
@@ -15,6 +17,7 @@ pub mod error;
 pub mod evaluate;
 pub mod exclude;
 pub mod files;
+pub mod labels;
 pub mod matching;
 pub mod merge;
 pub mod normalize;
@@ -24,6 +27,7 @@ pub mod pipeline;
 pub mod plan;
 pub mod progress;
 pub mod render;
+pub mod review;
 pub mod source;
 pub mod spec;
 pub mod suggest;

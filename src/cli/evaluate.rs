@@ -28,8 +28,9 @@ const SHOWN: usize = 20;
 pub struct EvaluateArgs {
     #[command(flatten)]
     pub spec: SpecArgs,
-    /// Labelled pairs: a CSV file with the header `left,right,label`, records written
-    /// `source:id`, labels `same` or `distinct`.
+    /// Labelled pairs: a CSV file with the header `left,right,label` (a `time` column may
+    /// follow, as in the labels file `reconcile review` writes), records written `source:id`,
+    /// labels `same`, `distinct` or `unsure` (left unjudged). The last row of a pair wins.
     #[arg(long, value_name = "FILE", required_unless_present = "truth")]
     pub labels: Option<PathBuf>,
     /// Judge every pair against true entity ids: the column each source names with `truth:`
@@ -51,8 +52,26 @@ fn problem(message: impl Into<String>, help: Option<String>) -> Error {
     }
 }
 
+/// Whether two paths name one file.
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
 pub fn run(args: EvaluateArgs) -> Result<ExitCode> {
-    let spec = load_spec(&args.spec)?;
+    let mut spec = load_spec(&args.spec)?;
+    // Measured against the labels file the spec obeys, the labelled pairs would be linked or
+    // split because they are labelled: set aside, the scores are what is measured.
+    let measuring_own_labels = match (&args.labels, &spec.matching.labels) {
+        (Some(given), Some(named)) => same_file(given, named),
+        _ => false,
+    };
+    if measuring_own_labels {
+        spec.matching.same.retain(|o| !o.origin.label);
+        spec.matching.distinct.retain(|o| !o.origin.label);
+    }
     let raw = source::load_all(&spec)?;
     let normalised = normalize::normalize_all(&spec, raw);
     let (mut kept, excluded) = exclude::exclude(&spec, normalised.records);
@@ -74,7 +93,15 @@ pub fn run(args: EvaluateArgs) -> Result<ExitCode> {
             let (labels, left_out) = read_labels(&spec, &kept, &excluded_ids, file)?;
             (
                 Truth::Labels(labels),
-                format!("the labelled pairs of {}", file.display()),
+                if measuring_own_labels {
+                    format!(
+                        "the labelled pairs of {} (the spec's labels file: its decisions were \
+                         set aside while matching, so the scores are what is measured)",
+                        file.display()
+                    )
+                } else {
+                    format!("the labelled pairs of {}", file.display())
+                },
                 left_out,
                 "labelled pairs naming an excluded record".to_string(),
             )
@@ -278,43 +305,52 @@ fn index_of(kept: &[Vec<Record>]) -> HashMap<(usize, &str), usize> {
 /// Labelled pairs of global indexes: `(a, b, same)`.
 type Labels = Vec<(usize, usize, bool)>;
 
-/// Reads labelled pairs; pairs naming an excluded record are counted and left out.
+/// Reads labelled pairs (a labels file, as `reconcile review` writes it: the header
+/// `left,right,label`, and `time` or other columns as may be); the last row of a pair wins,
+/// and an `unsure` one leaves the pair unjudged. Pairs naming an excluded record are counted
+/// and left out.
 fn read_labels(
     spec: &Compiled,
     kept: &[Vec<Record>],
     excluded: &HashSet<(usize, &str)>,
     file: &Path,
 ) -> Result<(Labels, usize)> {
-    let where_ = |line: u64| format!("{}, line {line}", file.display());
-    let bytes = std::fs::read(file)
-        .map_err(|e| problem(format!("cannot read {}: {e}", file.display()), None))?;
-    let mut reader = ::csv::ReaderBuilder::new()
-        .has_headers(true)
-        .from_reader(bytes.as_slice());
-    let headers: Vec<String> = reader
-        .headers()
-        .map_err(|e| problem(format!("{}: {e}", where_(1)), None))?
-        .iter()
-        .map(|h| h.trim().to_lowercase())
-        .collect();
-    let col = |name: &str| {
-        headers.iter().position(|h| h == name).ok_or_else(|| {
-            problem(
-                format!("{}: no `{name}` column", where_(1)),
-                Some("the header must be `left,right,label`, e.g. `crm:17,import:4,same`".into()),
-            )
-        })
+    let where_ = |line: usize| format!("{}, line {line}", file.display());
+    let text = match crate::labels::read(file) {
+        Ok(Some(text)) => text,
+        Ok(None) => {
+            return Err(problem(
+                format!("cannot read {}: it does not exist", file.display()),
+                Some("`reconcile review` writes a labels file as you decide pairs".into()),
+            ));
+        }
+        Err(e) => {
+            return Err(problem(
+                format!("cannot read {}: {e}", file.display()),
+                None,
+            ));
+        }
     };
-    let (left, right, label) = (col("left")?, col("right")?, col("label")?);
+    let rows = crate::labels::parse(&text).map_err(|problems| {
+        let first = &problems[0];
+        let more = match problems.len() {
+            1 => String::new(),
+            n => format!(" (and {} more bad lines)", n - 1),
+        };
+        problem(
+            format!("{}: {}{more}", where_(first.line), first.message),
+            first.help.clone().or_else(|| {
+                Some(format!(
+                    "the header must be `{}`, e.g. `crm:17,import:4,same`",
+                    crate::labels::HEADER
+                ))
+            }),
+        )
+    })?;
     let index = index_of(kept);
     let names: Vec<&str> = spec.sources.iter().map(|s| s.name.as_str()).collect();
-    let resolve = |text: &str, line: u64| -> Result<Option<usize>> {
-        let Some((source, id)) = text.trim().split_once(':') else {
-            return Err(problem(
-                format!("{}: `{text}` is not written `source:id`", where_(line)),
-                Some(format!("sources: {}", names.join(", "))),
-            ));
-        };
+    let resolve = |text: &str, line: usize| -> Result<Option<usize>> {
+        let (source, id) = text.split_once(':').unwrap_or((text, ""));
         let Some(s) = names.iter().position(|n| *n == source) else {
             let help = crate::suggest::did_you_mean(source, names.iter().copied())
                 .map(|n| format!("did you mean `{n}`?"))
@@ -337,31 +373,17 @@ fn read_labels(
     };
     let mut out = Vec::new();
     let mut left_out = 0;
-    for row in reader.records() {
-        let row = row.map_err(|e| problem(format!("{}: {e}", file.display()), None))?;
-        let line = row.position().map_or(0, |p| p.line());
-        let cell = |i: usize| row.get(i).unwrap_or("").trim();
-        let same = match cell(label).to_lowercase().as_str() {
-            "same" => true,
-            "distinct" => false,
-            other => {
-                return Err(problem(
-                    format!(
-                        "{}: label `{other}` is neither `same` nor `distinct`",
-                        where_(line)
-                    ),
-                    None,
-                ));
-            }
+    for row in crate::labels::in_force(&rows) {
+        let same = match row.label {
+            crate::labels::Label::Same => true,
+            crate::labels::Label::Distinct => false,
+            crate::labels::Label::Unsure => continue,
         };
-        match (resolve(cell(left), line)?, resolve(cell(right), line)?) {
-            (Some(a), Some(b)) if a != b => out.push((a, b, same)),
-            (Some(_), Some(_)) => {
-                return Err(problem(
-                    format!("{}: a record is paired with itself", where_(line)),
-                    None,
-                ));
-            }
+        match (
+            resolve(&row.left, row.line)?,
+            resolve(&row.right, row.line)?,
+        ) {
+            (Some(a), Some(b)) => out.push((a, b, same)),
             _ => left_out += 1,
         }
     }

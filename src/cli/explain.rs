@@ -1,8 +1,9 @@
 //! `reconcile explain [ADDRESS]`: why records were matched the way they were.
 //!
 //! Without an address: the matching summary (records, blocking statistics per rule, the
-//! model's levels, time per stage); with `--json` also every cluster of several records, for
-//! tools that measure matching quality. Neither opens a database. With an address: that
+//! model's levels, time per stage); with `--json` also every cluster of several records and
+//! every link and pair to review with each comparison's evidence, for tools that measure
+//! matching quality. Neither opens a database. With an address: that
 //! golden record's members, each link's score as a waterfall, the pairs rejected near the
 //! threshold and where each value came from; addresses come from the plan, so the database
 //! is read (never written).

@@ -7,6 +7,7 @@ pub mod explain;
 mod generate;
 mod init;
 mod plan;
+pub mod review;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -69,6 +70,11 @@ pub enum Command {
     /// links, a threshold sweep, and the false and missed links with their evidence. Never
     /// opens the database.
     Evaluate(evaluate::EvaluateArgs),
+    /// Settle uncertain pairs: walk the pairs scored in the review band (on a terminal; `s`
+    /// same, `d` distinct, `u` unsure, `b` back, `q` quit) and append each decision to the
+    /// labels file the spec reads with `match.labels`. Without a terminal, `--json` prints
+    /// the pairs to decide and `--apply FILE` records decisions.
+    Review(review::ReviewArgs),
     /// Print the JSON Schema of the spec format.
     Schema,
     /// Write a commented starter spec (and the schema editors use to check it).
@@ -200,7 +206,8 @@ pub struct ExplainArgs {
     pub spec: SpecArgs,
     #[command(flatten)]
     pub db: DbArgs,
-    /// Print the summary as JSON, with every cluster of several records.
+    /// Print the summary as JSON, with every cluster of several records, and every link and
+    /// pair to review with each comparison's evidence.
     #[arg(long, conflicts_with = "address")]
     pub json: bool,
 }
@@ -239,6 +246,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Validate(args) => validate::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Evaluate(args) => evaluate::run(args),
+        Command::Review(args) => review::run(args),
         Command::Schema => {
             print!("{}", crate::spec::schema::schema_text());
             Ok(ExitCode::SUCCESS)

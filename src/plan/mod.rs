@@ -124,6 +124,12 @@ pub struct ReviewItem {
     pub right: SourceRef,
     pub score: f64,
     pub reason: String,
+    /// What names each record beside its id ([`crate::review::record_name`]); never a
+    /// sensitive value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub left_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub right_name: Option<String>,
 }
 
 /// An excluded record, by name.
@@ -524,6 +530,8 @@ pub fn plan_with(
         source: spec.sources[m.source].name.clone(),
         id: resolved.kept[m.source][m.index].id.clone(),
     };
+    let name_shown =
+        |m: Member| crate::review::record_name(spec, &resolved.kept[m.source][m.index].values);
     let review = resolved
         .matches
         .review
@@ -533,6 +541,8 @@ pub fn plan_with(
             right: name_of(r.record),
             score: r.score.probability,
             reason: r.reason.clone(),
+            left_name: name_shown(r.to),
+            right_name: name_shown(r.record),
         })
         .collect();
     let excluded = resolved

@@ -104,6 +104,11 @@ pub fn inputs_fingerprint(spec: &Compiled, options: Options) -> Option<String> {
             Err(_) => part(b"(unset)"),
         }
     }
+    // The labels file decides links as the spec's `same` and `distinct` do.
+    if let Some(labels) = &spec.matching.labels {
+        part(b"labels");
+        part(&file_digest(labels)?);
+    }
     for source in &spec.sources {
         part(source.name.as_bytes());
         match &source.input {

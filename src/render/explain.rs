@@ -1,6 +1,7 @@
 //! Explanations of matching, for people and machines: the summary of a matching run
 //! (records, blocking statistics per rule, the model's levels with m/u and bits, time per
-//! stage) and, for one golden record, its members, each link's score as a text waterfall of
+//! stage; in JSON also every link and every pair to review with each comparison's evidence)
+//! and, for one golden record, its members, each link's score as a text waterfall of
 //! per-comparison contributions, the pairs considered and rejected near the threshold, and
 //! where each value came from. Renderers only read; nothing here changes the data.
 
@@ -182,6 +183,26 @@ pub fn summary_json(spec: &Compiled, resolved: &Resolved) -> serde_json::Value {
                 .collect()
         })
         .collect();
+    let name =
+        |m: Member| crate::review::record_name(spec, &resolved.kept[m.source][m.index].values);
+    // Every link of those clusters: which record joined which, and on what evidence.
+    let links: Vec<serde_json::Value> = m
+        .clusters
+        .iter()
+        .flat_map(|c| &c.links)
+        .map(|l| {
+            json!({
+                "record": member_raw(spec, resolved, l.record),
+                "to": member_raw(spec, resolved, l.to),
+                "record_name": name(l.record),
+                "to_name": name(l.to),
+                "score": l.score.probability,
+                "forced": l.forced,
+                "prior_bits": l.score.prior_bits,
+                "evidence": super::review::evidence(spec, &l.score),
+            })
+        })
+        .collect();
     json!({
         "format_version": "1",
         "records": spec.sources.iter().zip(&resolved.kept).map(|(s, r)| (s.name.clone(), json!(r.len()))).collect::<serde_json::Map<_, _>>(),
@@ -207,11 +228,16 @@ pub fn summary_json(spec: &Compiled, resolved: &Resolved) -> serde_json::Value {
         },
         "golden_records": resolved.desired.len(),
         "clusters": clusters,
+        "links": links,
         "review": m.review.iter().map(|r| json!({
             "left": member_raw(spec, resolved, r.to),
             "right": member_raw(spec, resolved, r.record),
             "score": r.score.probability,
             "reason": r.reason,
+            "left_name": name(r.to),
+            "right_name": name(r.record),
+            "prior_bits": r.score.prior_bits,
+            "evidence": super::review::evidence(spec, &r.score),
         })).collect::<Vec<_>>(),
         "guard_refusals": m.guard_refusals,
         "timings": timings.iter().map(|(n, s)| (n.clone(), json!(s))).collect::<serde_json::Map<_, _>>(),

@@ -117,16 +117,11 @@ impl Report<'_> {
         }
     }
 
-    /// `production:7 “Maltos Sun City”`: the record and the value it is addressed by.
+    /// `production:7 “Maltos Sun City”`: the record and what names it (see
+    /// [`crate::review::record_name`]).
     fn member_label(&self, m: Member) -> String {
         let record = &self.resolved.kept[m.source][m.index];
-        let sensitive = self.plan.sensitive.get(self.spec.address_field) == Some(&true);
-        let name = record
-            .values
-            .get(self.spec.address_field)
-            .filter(|v| !sensitive || v.is_null())
-            .map(value_text)
-            .unwrap_or_default();
+        let name = crate::review::record_name(self.spec, &record.values).unwrap_or_default();
         let r = self.member_ref(m);
         if name.is_empty() {
             format!("<code>{}</code>", esc(&r.to_string()))

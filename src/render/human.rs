@@ -153,8 +153,8 @@ pub fn render_with(plan: &Plan, opts: Options) -> String {
             let _ = writeln!(
                 out,
                 "  ? {} ~ {}  score {:.3}: {}",
-                term(&r.left.to_string()),
-                term(&r.right.to_string()),
+                named(&r.left.to_string(), r.left_name.as_deref()),
+                named(&r.right.to_string(), r.right_name.as_deref()),
                 r.score,
                 term(&r.reason)
             );
@@ -346,6 +346,19 @@ fn invalid(out: &mut String, plan: &Plan, limit: usize) {
     }
     more(out, plan.invalid.len(), limit, "invalid values");
     out.push('\n');
+}
+
+/// `crm:108 "Ocean Basket Menlyn"`: a record's id and, when it has one, what names it,
+/// escaped and shortened.
+pub fn named(reference: &str, name: Option<&str>) -> String {
+    match name {
+        Some(name) => format!(
+            "{} {}",
+            term(reference),
+            safe::value(&Value::Text(name.to_string()), false, false)
+        ),
+        None => term(reference).into_owned(),
+    }
 }
 
 fn more(out: &mut String, total: usize, limit: usize, what: &str) {

@@ -132,6 +132,10 @@ pub struct JsonReview {
     pub right: String,
     pub score: f64,
     pub reason: String,
+    /// What names each record (its first text field, else its compared values); `null`
+    /// when nothing but a sensitive value could (an addition to format 1).
+    pub left_name: Option<String>,
+    pub right_name: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -259,6 +263,8 @@ pub fn to_json(plan: &Plan) -> JsonPlan {
                 right: r.right.to_string(),
                 score: (r.score * 1e6).round() / 1e6,
                 reason: r.reason.clone(),
+                left_name: r.left_name.clone(),
+                right_name: r.right_name.clone(),
             })
             .collect(),
         kept: plan

@@ -227,6 +227,9 @@ pub struct MatchConfig {
     pub same: Vec<Override>,
     /// Pairs never linked (`match.distinct`).
     pub distinct: Vec<Override>,
+    /// The labels file the spec names (`match.labels`), resolved against the spec's folder.
+    /// Its decisions are in `same` and `distinct` once the spec is loaded.
+    pub labels: Option<PathBuf>,
     /// Where the comparisons came from.
     pub origin: ModelOrigin,
 }
@@ -335,6 +338,7 @@ impl MatchConfig {
             dedupe: Vec::new(),
             same: Vec::new(),
             distinct: Vec::new(),
+            labels: None,
             origin: ModelOrigin::Written,
         }
     }

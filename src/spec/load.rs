@@ -21,8 +21,23 @@ const SPEC_NODE_BUDGET: usize = 1_000_000;
 /// The largest spec file read: specs are written by hand.
 const SPEC_MAX_SIZE: u64 = 64 << 20;
 
+/// What loading does when the spec names a labels file (`match.labels`) that does not exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MissingLabels {
+    /// A problem of the spec: the decisions it points to are not there.
+    Error,
+    /// No decisions yet: `reconcile review`, which creates the file, reads the spec so.
+    Allow,
+}
+
 /// Loads, validates and compiles the spec at `path`.
 pub fn load(path: &Path) -> Result<Compiled> {
+    load_with(path, MissingLabels::Error)
+}
+
+/// Loads, validates and compiles the spec at `path`, with a choice about a missing labels
+/// file.
+pub fn load_with(path: &Path, missing_labels: MissingLabels) -> Result<Compiled> {
     // A spec is small: a device or FIFO named by mistake is refused, not read for ever.
     let text =
         crate::files::read_file(path, SPEC_MAX_SIZE).map_err(|reason| Error::SpecNotFound {
@@ -48,7 +63,7 @@ pub fn load(path: &Path) -> Result<Compiled> {
             }],
         })
     })?;
-    load_str(&text, path)
+    load_str_with(&text, path, missing_labels)
 }
 
 /// Loads a spec from text; `path` names the file in messages and anchors relative paths.
@@ -57,6 +72,11 @@ pub fn load(path: &Path) -> Result<Compiled> {
 /// schema errors first; then, when the parts the schema rejected can be set aside, the
 /// semantic checks run on the rest, so one run shows (nearly) everything there is to fix.
 pub fn load_str(text: &str, path: &Path) -> Result<Compiled> {
+    load_str_with(text, path, MissingLabels::Error)
+}
+
+/// As [`load_str`], with a choice about a missing labels file.
+pub fn load_str_with(text: &str, path: &Path, missing_labels: MissingLabels) -> Result<Compiled> {
     let file = path.display().to_string();
     let mut located = match yaml::parse_collecting_duplicates(text, SPEC_NODE_BUDGET) {
         Ok(l) => l,
@@ -109,12 +129,45 @@ pub fn load_str(text: &str, path: &Path) -> Result<Compiled> {
             return r.finish().map(|_| unreachable!("a problem was reported"));
         }
     };
-    let compiled = super::compile::compile(&spec, path, &base, &mut r);
+    let mut compiled = super::compile::compile(&spec, path, &base, &mut r);
     if let Some(c) = &compiled {
         super::compile::check_identity(c, &mut r);
     }
+    let labels = match compiled.as_mut() {
+        Some(c) if r.problems.is_empty() => read_labels(c, missing_labels, &mut r),
+        _ => Ok(()),
+    };
     r.finish()?;
+    labels?;
     Ok(compiled.expect("compile returns a spec when it reports no problem"))
+}
+
+/// Adds the decisions of the labels file the spec names to its `same` and `distinct` pairs.
+/// A file that is missing or unreadable is a problem of the spec, placed at `match.labels`;
+/// a bad row is an error of the labels file, placed at its line.
+fn read_labels(c: &mut Compiled, missing: MissingLabels, r: &mut Reporter<'_>) -> Result<()> {
+    let Some(file) = c.matching.labels.clone() else {
+        return Ok(());
+    };
+    match crate::labels::read(&file) {
+        Ok(Some(text)) => return crate::labels::apply(c, &file, &text),
+        Ok(None) if missing == MissingLabels::Allow => {}
+        Ok(None) => r.at_value(
+            "/match/labels",
+            format!("the labels file {} does not exist", file.display()),
+            Some(format!(
+                "`reconcile review` creates it with the first pair you decide; or create it \
+                 with the header line `{}`",
+                crate::labels::HEADER
+            )),
+        ),
+        Err(reason) => r.at_value(
+            "/match/labels",
+            format!("cannot read the labels file {}: {reason}", file.display()),
+            None,
+        ),
+    }
+    Ok(())
 }
 
 /// A key written twice. Most YAML readers silently keep the last value, which hides mistakes

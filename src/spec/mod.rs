@@ -435,6 +435,14 @@ pub struct MatchSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(title = "Never linked", example = serde_json::json!([["production:13", "import:6"]]))]
     pub distinct: Vec<[String; 2]>,
+    /// A CSV file of pairs people have decided on, relative to the spec: the columns
+    /// `left,right,label,time`, records written `source:id`, labels `same`, `distinct` or
+    /// `unsure`, times in RFC 3339 UTC. `reconcile review` appends to it. Its `same` and
+    /// `distinct` rows count as if written under `same` and `distinct`; the last row of a
+    /// pair wins, so a later `unsure` withdraws an earlier decision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "Labels file", example = serde_json::json!("reconcile.labels.csv"))]
+    pub labels: Option<String>,
 }
 
 impl Default for MatchSpec {
@@ -449,6 +457,7 @@ impl Default for MatchSpec {
             max_cluster: default_max_cluster(),
             same: Vec::new(),
             distinct: Vec::new(),
+            labels: None,
         }
     }
 }

@@ -20,6 +20,7 @@ mod matching;
 mod multi;
 mod plan_output;
 mod property;
+mod review;
 mod safety;
 mod scale;
 mod secrets;

@@ -81,6 +81,16 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
     let m = &spec.matching;
     let same = matching::overrides(&m.same, "same", &source_index, &declared, r);
     let distinct = matching::overrides(&m.distinct, "distinct", &source_index, &declared, r);
+    if m.labels.as_ref().is_some_and(|f| f.trim().is_empty()) {
+        r.at_value(
+            "/match/labels",
+            "the labels file has no name",
+            Some(format!(
+                "write `labels: {}`, or remove the key",
+                crate::labels::DEFAULT_FILE
+            )),
+        );
+    }
     let (soft_delete, max_delete) = deletes::deletes(spec, &fields, r);
     if r.problems.len() > before {
         return None;
@@ -107,6 +117,7 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
             dedupe,
             same,
             distinct,
+            labels: m.labels.as_ref().map(|f| base.join(f)),
             origin,
         },
         on_missing: spec.on_missing,
