@@ -103,6 +103,8 @@ struct PlanOut<'a> {
     excluded: &'a [super::ExcludedItem],
     invalid: &'a [super::InvalidItem],
     review: &'a [super::ReviewItem],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    overrides: &'a [super::OverrideNote],
     fingerprint: &'a str,
     rows_read: usize,
     sensitive: &'a [bool],
@@ -267,6 +269,7 @@ pub fn save(path: &Path, spec: &Compiled, plan: &Plan, url: &str, options: Optio
             excluded: &plan.excluded,
             invalid: &plan.invalid,
             review: &plan.review,
+            overrides: &plan.overrides,
             fingerprint: &plan.fingerprint,
             rows_read: plan.rows_read,
             sensitive: &plan.sensitive,

@@ -24,7 +24,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{
-    Action, Change, ExcludedItem, InvalidItem, Missing, Options, Plan, Reason, ReviewItem,
+    Action, Change, ExcludedItem, InvalidItem, Missing, Options, OverrideNote, Plan, Reason,
+    ReviewItem,
 };
 use crate::db::read::{CurrentState, StateRow};
 use crate::merge::SourceRef;
@@ -54,6 +55,9 @@ pub struct Aside {
     /// Invalid values left out (absent from what older versions recorded).
     #[serde(default)]
     pub invalid: Vec<InvalidItem>,
+    /// What the `same` / `distinct` pairs changed (absent from what older versions recorded).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<OverrideNote>,
 }
 
 impl Aside {
@@ -64,6 +68,7 @@ impl Aside {
             review: plan.review.clone(),
             kept: plan.missing.clone(),
             invalid: plan.invalid.clone(),
+            overrides: plan.overrides.clone(),
         }
     }
 }
@@ -383,6 +388,7 @@ pub fn plan(
         excluded: record.aside.excluded.clone(),
         invalid: record.aside.invalid.clone(),
         review: record.aside.review.clone(),
+        overrides: record.aside.overrides.clone(),
         fingerprint: current.fingerprint.clone(),
         rows_read,
         sensitive: spec.sensitive.clone(),

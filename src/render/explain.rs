@@ -1,8 +1,9 @@
 //! Explanations of matching, for people and machines: the summary of a matching run
 //! (records, blocking statistics per rule, the model's levels with m/u and bits, time per
 //! stage) and, for one golden record, its members, each link's score as a text waterfall of
-//! per-comparison contributions, the pairs considered and rejected near the threshold, and
-//! where each value came from. Renderers only read; nothing here changes the data.
+//! per-comparison contributions, the pairs considered and rejected near the threshold with
+//! why, what the `same` / `distinct` overrides changed, and where each value came from.
+//! Renderers only read; nothing here changes the data.
 
 use std::fmt::Write as _;
 
@@ -165,9 +166,20 @@ pub fn summary(spec: &Compiled, resolved: &Resolved, timings: &Timings) -> Strin
     if m.guard_refusals > 0 {
         let _ = writeln!(
             out,
-            "  {} links refused: the group would have grown beyond max_cluster {}",
+            "  {} links refused: the group would have exceeded `match.max_cluster` ({})",
             m.guard_refusals, spec.matching.max_cluster
         );
+    }
+    let notes = override_notes(spec, resolved);
+    if !notes.is_empty() {
+        let _ = writeln!(out, "\nChanged by `same` / `distinct`:");
+        for n in &notes {
+            let _ = writeln!(
+                out,
+                "  {}",
+                term(&super::override_note(n, |a| a.to_string()))
+            );
+        }
     }
     let _ = writeln!(out, "\nTime:");
     for (name, secs) in timings {
@@ -215,14 +227,34 @@ pub fn summary_json(spec: &Compiled, resolved: &Resolved, timings: &Timings) -> 
         },
         "golden_records": resolved.desired.len(),
         "clusters": clusters,
-        "review": m.review.iter().map(|r| json!({
-            "left": member_raw(spec, resolved, r.to),
-            "right": member_raw(spec, resolved, r.record),
-            "score": r.score.probability,
-            "reason": r.reason,
+        "review": crate::plan::review_items(spec, resolved, |_| None).iter().map(|r| json!({
+            "left": r.left.to_string(),
+            "right": r.right.to_string(),
+            "score": r.score,
+            "reason": super::review_reason(&r.reason, |a| a.to_string()),
+            "code": r.reason.code(),
+        })).collect::<Vec<_>>(),
+        "overrides": override_notes(spec, resolved).iter().map(|n| json!({
+            "kind": n.origin.kind,
+            "file": n.origin.file,
+            "line": n.origin.line,
+            "record": n.record.to_string(),
+            "effect": if n.instead.is_some() { "linked_instead" } else { "moved" },
+            "note": super::override_note(n, |a| a.to_string()),
         })).collect::<Vec<_>>(),
         "guard_refusals": m.guard_refusals,
         "timings": timings.iter().map(|(n, s)| (n.clone(), json!(s))).collect::<serde_json::Map<_, _>>(),
+    })
+}
+
+/// What the overrides changed, without a plan: a golden record is named by its first record.
+fn override_notes(spec: &Compiled, resolved: &Resolved) -> Vec<crate::plan::OverrideNote> {
+    let clusters = &resolved.matches.clusters;
+    crate::plan::override_notes(spec, resolved, |c| {
+        clusters
+            .get(c)
+            .and_then(|c| c.members.first())
+            .map(|&m| format!("the group of {}", member_raw(spec, resolved, m)))
     })
 }
 
@@ -333,6 +365,9 @@ pub fn record(spec: &Compiled, resolved: &Resolved, plan: &Plan, index: usize) -
         );
         waterfall(spec, &l.score, &mut out, "      ");
     }
+    let addresses = crate::plan::cluster_addresses(resolved, plan);
+    let reviews =
+        crate::plan::review_items(spec, resolved, |c| addresses.get(c).cloned().flatten());
     let in_cluster = |m: Member| cluster.members.contains(&m);
     let mut rejected: Vec<_> = resolved
         .matches
@@ -353,16 +388,44 @@ pub fn record(spec: &Compiled, resolved: &Resolved, plan: &Plan, index: usize) -
             } else {
                 (r.b, r.a)
             };
-            let review = resolved.matches.review.iter().find(|x| {
+            let review = resolved.matches.review.iter().position(|x| {
                 (x.record == inside && x.to == outside) || (x.record == outside && x.to == inside)
             });
+            let why = review
+                .and_then(|i| reviews.get(i))
+                .map_or(String::new(), |x| {
+                    format!(
+                        ": {}",
+                        term(&super::review_reason(&x.reason, |a| plan.address(a)))
+                    )
+                });
             let _ = writeln!(
                 out,
-                "    {} ~ {}  probability {:.4}{}",
+                "    {} ~ {}  probability {:.4}{why}",
                 member_name(spec, resolved, inside),
                 member_name(spec, resolved, outside),
                 r.probability,
-                review.map_or(String::new(), |x| format!(": {}", term(&x.reason)))
+            );
+        }
+    }
+    // What the overrides changed here: records that came in, and records that left.
+    let notes: Vec<&crate::plan::OverrideNote> = plan
+        .overrides
+        .iter()
+        .filter(|n| {
+            change.members.contains(&n.record)
+                || n.was_with
+                    .as_ref()
+                    .is_some_and(|w| change.members.contains(w))
+        })
+        .collect();
+    if !notes.is_empty() {
+        let _ = writeln!(out, "  changed by `same` / `distinct`:");
+        for n in notes {
+            let _ = writeln!(
+                out,
+                "    {}",
+                term(&super::override_note(n, |a| plan.address(a)))
             );
         }
     }

@@ -475,6 +475,13 @@ impl Report<'_> {
     fn review(&self, out: &mut String) {
         let field_names: Vec<&str> = self.spec.fields.iter().map(|f| f.name.as_str()).collect();
         let review = &self.resolved.matches.review;
+        let addresses = crate::plan::cluster_addresses(self.resolved, self.plan);
+        let reasons: Vec<String> = crate::plan::review_items(self.spec, self.resolved, |c| {
+            addresses.get(c).cloned().flatten()
+        })
+        .iter()
+        .map(|r| super::review_reason(&r.reason, |a| self.plan.address(a)))
+        .collect();
         Self::section_start(
             out,
             "review",
@@ -496,7 +503,7 @@ impl Report<'_> {
                 self.member_label(r.to),
                 r.score.probability,
                 r.score.probability,
-                esc(&r.reason)
+                esc(&reasons.get(i).cloned().unwrap_or_default())
             );
             terms(out, &r.score, &field_names);
             out.push_str("</td></tr>\n");

@@ -424,7 +424,7 @@ pub struct Override {
 
 /// A line of a file that holds a decision: the spec (`match.same` / `match.distinct`) or a
 /// labels file.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, serde::Serialize)]
 pub struct Origin {
     /// The file as the user named it.
     pub file: String,
@@ -434,6 +434,36 @@ pub struct Origin {
     pub kind: &'static str,
     /// Written in a labels file rather than under the spec's `match`.
     pub label: bool,
+}
+
+/// An [`Origin`] as a saved plan holds it.
+#[derive(serde::Deserialize)]
+struct StoredOrigin {
+    file: String,
+    line: usize,
+    kind: String,
+    label: bool,
+}
+
+impl<'de> serde::Deserialize<'de> for Origin {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Origin, D::Error> {
+        let o = <StoredOrigin as serde::Deserialize>::deserialize(d)?;
+        let kind = match o.kind.as_str() {
+            "same" => "same",
+            "distinct" => "distinct",
+            other => {
+                return Err(serde::de::Error::custom(format!(
+                    "`{other}` is neither `same` nor `distinct`"
+                )));
+            }
+        };
+        Ok(Origin {
+            file: o.file,
+            line: o.line,
+            kind,
+            label: o.label,
+        })
+    }
 }
 
 impl std::fmt::Display for Origin {
@@ -1054,22 +1084,66 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
                 }
             }
             if let [a, b] = refs.as_slice() {
-                out.push(Override {
-                    a: a.clone(),
-                    b: b.clone(),
-                    origin: Origin {
-                        file: r.file.clone(),
-                        line: r.line_of(&format!("/match/{key}/{i}")),
-                        kind: if key == "same" { "same" } else { "distinct" },
-                        label: false,
+                out.push((
+                    i,
+                    Override {
+                        a: a.clone(),
+                        b: b.clone(),
+                        origin: Origin {
+                            file: r.file.clone(),
+                            line: r.line_of(&format!("/match/{key}/{i}")),
+                            kind: if key == "same" { "same" } else { "distinct" },
+                            label: false,
+                        },
                     },
-                });
+                ));
             }
         }
         out
     };
-    let same = pairs(&m.same, "same", r);
+    let same: Vec<Override> = pairs(&m.same, "same", r)
+        .into_iter()
+        .map(|(_, o)| o)
+        .collect();
     let distinct = pairs(&m.distinct, "distinct", r);
+    // A `distinct` pair whose records a chain of `same` pairs makes one entity can be
+    // honoured in no way: refused, at the `distinct` pair, naming the `same` lines.
+    for (i, d) in &distinct {
+        let Some(chain) = same_chain(&same, &d.a, &d.b) else {
+            continue;
+        };
+        let name = |x: &RecordRef| format!("{}:{}", sources[x.source].name, x.id);
+        // The chain from one record of the pair to the other.
+        let mut from = &d.a;
+        let links: Vec<String> = chain
+            .iter()
+            .map(|o| {
+                let to = if o.a == *from { &o.b } else { &o.a };
+                let at = if o.origin.label || o.origin.line == 0 {
+                    o.origin.to_string()
+                } else {
+                    format!("line {}", o.origin.line)
+                };
+                let link = format!("{} = {} ({at})", name(from), name(to));
+                from = to;
+                link
+            })
+            .collect();
+        r.at_value(
+            &format!("/match/distinct/{i}"),
+            format!(
+                "`{}` and `{}` cannot be distinct: {} makes them one entity",
+                name(&d.a),
+                name(&d.b),
+                origins(&chain)
+            ),
+            Some(format!(
+                "{}; remove this pair, or the `same` pair that is wrong",
+                links.join(", ")
+            )),
+        );
+    }
+    let distinct: Vec<Override> = distinct.into_iter().map(|(_, o)| o).collect();
 
     // Deletes.
     let soft_delete = compile_soft_delete(spec, &fields, r);
@@ -1157,6 +1231,66 @@ pub fn check_identity(compiled: &Compiled, r: &mut Reporter<'_>) {
             ),
         );
     }
+}
+
+/// The `same` pairs that make `a` and `b` one entity, as a chain from `a` to `b` (shortest
+/// first found), when some do. Records are compared as written (`source:id`): no data needed.
+pub fn same_chain<'o>(
+    same: &'o [Override],
+    a: &RecordRef,
+    b: &RecordRef,
+) -> Option<Vec<&'o Override>> {
+    use std::collections::{HashMap, VecDeque};
+    if a == b {
+        return None;
+    }
+    let mut next: HashMap<&RecordRef, Vec<&Override>> = HashMap::new();
+    for o in same {
+        next.entry(&o.a).or_default().push(o);
+        next.entry(&o.b).or_default().push(o);
+    }
+    let other = |o: &'o Override, x: &RecordRef| if o.a == *x { &o.b } else { &o.a };
+    // Each record reached, by the pair that reached it.
+    let mut reached: HashMap<&RecordRef, Option<&Override>> = HashMap::from([(a, None)]);
+    let mut queue = VecDeque::from([a]);
+    while let Some(x) = queue.pop_front() {
+        if x == b {
+            let mut chain = Vec::new();
+            let mut at = b;
+            while let Some(Some(o)) = reached.get(at) {
+                chain.push(*o);
+                at = other(o, at);
+            }
+            chain.reverse();
+            return Some(chain);
+        }
+        for &o in next.get(x).map(Vec::as_slice).unwrap_or_default() {
+            let y = other(o, x);
+            if !reached.contains_key(y) {
+                reached.insert(y, Some(o));
+                queue.push_back(y);
+            }
+        }
+    }
+    None
+}
+
+/// Where a chain of `same` pairs was written: "`match.same` on lines 12 and 14" when all in
+/// the spec, else each origin in full.
+fn origins(chain: &[&Override]) -> String {
+    if chain.iter().all(|o| !o.origin.label && o.origin.line > 0) {
+        let mut lines: Vec<usize> = chain.iter().map(|o| o.origin.line).collect();
+        lines.sort_unstable();
+        lines.dedup();
+        let lines: Vec<String> = lines.iter().map(ToString::to_string).collect();
+        return match lines.as_slice() {
+            [one] => format!("`match.same` on line {one}"),
+            [rest @ .., last] => format!("`match.same` on lines {} and {last}", rest.join(", ")),
+            [] => "`match.same`".to_string(),
+        };
+    }
+    let all: Vec<String> = chain.iter().map(|o| o.origin.to_string()).collect();
+    all.join(", ")
 }
 
 /// A CSV source's `delimiter`: one ASCII character other than a quote or a line break;
