@@ -1144,6 +1144,89 @@ mod tests {
     }
 
     #[test]
+    fn review_reasons_name_what_decided() {
+        let m = |s: usize, i: usize| Member {
+            source: s,
+            index: i,
+        };
+        let reasons =
+            |c: &MatchConfig, sources: &[Vec<Record>]| -> Vec<(Member, Member, ReviewReason)> {
+                cluster(c, sources)
+                    .review
+                    .into_iter()
+                    .map(|r| (r.record, r.to, r.reason))
+                    .collect()
+            };
+        // Two copies in the second source: one takes the cluster's place for that source.
+        let copies = vec![
+            vec![rec(0, "1", "Luma Bar", "")],
+            vec![rec(1, "a", "Luma Bar", ""), rec(1, "b", "Luma Bar", "")],
+        ];
+        assert_eq!(
+            reasons(&config(), &copies),
+            vec![(
+                m(1, 1),
+                m(0, 0),
+                ReviewReason::OneToOne {
+                    taken: m(1, 0),
+                    to: m(0, 0)
+                }
+            )]
+        );
+        // One record, two candidates: the better one wins, the other is listed with it.
+        let two = vec![
+            vec![
+                rec(0, "1", "Luma Bar", "luma@x.co"),
+                rec(0, "2", "Luma Bar", ""),
+            ],
+            vec![rec(1, "a", "Luma Bar", "luma@x.co")],
+        ];
+        let got = reasons(&config(), &two);
+        assert_eq!(got.len(), 1, "{got:?}");
+        match &got[0].2 {
+            ReviewReason::BetterMatch { linked, score, .. } => {
+                assert_eq!(*linked, m(0, 0));
+                assert!(*score > 0.99, "{score}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // Within a deduplicated source, the size guard.
+        let mut c = config();
+        c.dedupe = vec![true];
+        c.max_cluster = 2;
+        let three = vec![vec![
+            rec(0, "1", "Luma Bar", ""),
+            rec(0, "2", "Luma Bar", ""),
+            rec(0, "3", "Luma Bar", ""),
+        ]];
+        let refused = reasons(&c, &three);
+        assert!(!refused.is_empty());
+        assert!(
+            refused
+                .iter()
+                .all(|r| r.2 == ReviewReason::MaxCluster { max: 2 }),
+            "{refused:?}"
+        );
+        // Below the threshold, in the band.
+        let mut c = config();
+        c.threshold = 0.9999;
+        let band = vec![
+            vec![rec(0, "1", "Luma Bar and Lounge", "")],
+            vec![rec(1, "a", "Luma", "")],
+        ];
+        assert_eq!(
+            reasons(&c, &band)
+                .iter()
+                .map(|r| r.2.clone())
+                .collect::<Vec<_>>(),
+            vec![ReviewReason::ReviewBand {
+                review: 0.5,
+                threshold: 0.9999
+            }]
+        );
+    }
+
+    #[test]
     fn result_does_not_depend_on_input_order() {
         let a = cluster(&config(), &seed());
         let mut s = seed();

@@ -391,14 +391,19 @@ pub fn record(spec: &Compiled, resolved: &Resolved, plan: &Plan, index: usize) -
             let review = resolved.matches.review.iter().position(|x| {
                 (x.record == inside && x.to == outside) || (x.record == outside && x.to == inside)
             });
-            let why = review
-                .and_then(|i| reviews.get(i))
-                .map_or(String::new(), |x| {
-                    format!(
-                        ": {}",
-                        term(&super::review_reason(&x.reason, |a| plan.address(a)))
-                    )
-                });
+            let refs = |m: Member| (m.source, resolved.kept[m.source][m.index].id.as_str());
+            let apart = spec.matching.distinct.iter().find(|o| {
+                let (a, b) = ((o.a.source, o.a.id.as_str()), (o.b.source, o.b.id.as_str()));
+                (a, b) == (refs(inside), refs(outside)) || (b, a) == (refs(inside), refs(outside))
+            });
+            let why = match (review.and_then(|i| reviews.get(i)), apart) {
+                (Some(x), _) => format!(
+                    ": {}",
+                    term(&super::review_reason(&x.reason, |a| plan.address(a)))
+                ),
+                (None, Some(o)) => format!(": kept apart by {}", term(&o.origin.to_string())),
+                (None, None) => String::new(),
+            };
             let _ = writeln!(
                 out,
                 "    {} ~ {}  probability {:.4}{why}",

@@ -1629,6 +1629,36 @@ mod tests {
     }
 
     #[test]
+    fn a_chain_of_same_is_found_from_either_end() {
+        let r = |s: usize, id: &str| RecordRef {
+            source: s,
+            id: id.into(),
+        };
+        let pair = |a: RecordRef, b: RecordRef, line: usize| Override {
+            a,
+            b,
+            origin: Origin {
+                file: "spec.yaml".into(),
+                line,
+                kind: "same",
+                label: false,
+            },
+        };
+        let same = vec![
+            pair(r(0, "1"), r(1, "7"), 12),
+            pair(r(2, "9"), r(0, "5"), 13),
+            pair(r(1, "7"), r(0, "2"), 14),
+        ];
+        let lines = |a, b| {
+            same_chain(&same, &a, &b).map(|c| c.iter().map(|o| o.origin.line).collect::<Vec<_>>())
+        };
+        assert_eq!(lines(r(0, "2"), r(0, "1")), Some(vec![14, 12]));
+        assert_eq!(lines(r(0, "1"), r(0, "2")), Some(vec![12, 14]));
+        assert_eq!(lines(r(0, "1"), r(2, "9")), None);
+        assert_eq!(lines(r(0, "1"), r(0, "1")), None);
+    }
+
+    #[test]
     fn identifiers_are_checked() {
         assert!(valid_identifier("customers"));
         assert!(valid_identifier("_x1"));
