@@ -531,3 +531,57 @@ mod tests {
         assert_eq!(env_names("a: ${X}\nb: ${Y:-d} ${"), vec!["X", "Y:-d"]);
     }
 }
+
+#[cfg(test)]
+mod recorded {
+    use super::*;
+    use crate::plan::{Instead, OverrideNote, ReviewReason};
+    use crate::spec::compiled::Origin;
+
+    #[test]
+    fn what_an_apply_recorded_reads_back_old_and_new() {
+        // Recorded before review reasons named their setting: kept as worded.
+        let old = r#"{"excluded":[],"kept":[],"review":[{"left":{"source":"a","id":"1"},
+            "right":{"source":"b","id":"2"},"score":0.7,
+            "reason":"in the review band, below the threshold"}]}"#;
+        let aside: Aside = serde_json::from_str(old).unwrap();
+        assert_eq!(
+            aside.review[0].reason,
+            ReviewReason::Worded("in the review band, below the threshold".into())
+        );
+        assert!(aside.overrides.is_empty());
+        let r = |s: &str, id: &str| SourceRef {
+            source: s.into(),
+            id: id.into(),
+        };
+        let now = Aside {
+            review: vec![ReviewItem {
+                left: r("a", "1"),
+                right: r("b", "2"),
+                score: 0.9,
+                reason: ReviewReason::OneToOne {
+                    taken: r("b", "3"),
+                    to: r("a", "1"),
+                },
+            }],
+            overrides: vec![OverrideNote {
+                origin: Origin {
+                    file: "specs/x.yaml".into(),
+                    line: 12,
+                    kind: "distinct",
+                    label: false,
+                },
+                record: r("b", "2"),
+                address: "acme".into(),
+                was_with: Some(r("a", "1")),
+                instead: Some(Instead {
+                    to: r("a", "4"),
+                    score: 0.9,
+                }),
+            }],
+            ..Aside::default()
+        };
+        let text = serde_json::to_string(&now).unwrap();
+        assert_eq!(serde_json::from_str::<Aside>(&text).unwrap(), now);
+    }
+}

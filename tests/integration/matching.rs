@@ -333,6 +333,12 @@ fn the_plan_says_what_each_override_changed() {
     assert_eq!(notes[1]["effect"], "linked_instead");
     assert_eq!(notes[1]["linked_to"], "production:2");
     assert!(notes[1]["score"].as_f64().unwrap() > 0.85);
+    ws.run(&["plan", "--html", "report.html"]).ok();
+    let html = std::fs::read_to_string(ws.path("report.html")).unwrap();
+    assert!(
+        html.contains("import:c moved by `match.same` on line 28"),
+        "the report lists what the overrides changed"
+    );
     // `explain` tells both golden records concerned: the one it joined and the one it left.
     for address in ["customers[\"spur\"]", "customers[\"shebeen\"]"] {
         let text = ws.run(&["explain", address]).ok().stdout;
