@@ -77,6 +77,7 @@ fn plan(spec: &Compiled, rows: usize, fingerprint: String) -> Plan {
         excluded: Vec::new(),
         invalid: Vec::new(),
         review: Vec::new(),
+        overrides: Vec::new(),
         fingerprint,
         rows_read: 0,
         sensitive: vec![false; spec.fields.len()],

@@ -145,7 +145,7 @@ pub fn pairs(
             left: view(r.to),
             right: view(r.record),
             score: r.score.clone(),
-            reason: r.reason.to_string(),
+            reason: reason_words(spec, kept, &r.reason),
         })
         .collect();
 
@@ -208,4 +208,18 @@ pub fn pairs(
         }));
     }
     out
+}
+
+/// A pair's reason as the plan words it, records named by `source:id`.
+pub fn reason_words(
+    spec: &Compiled,
+    kept: &[Vec<Record>],
+    r: &crate::matching::ReviewReason,
+) -> String {
+    let name_of = |m: Member| crate::merge::SourceRef {
+        source: spec.sources[m.source].name.clone(),
+        id: kept[m.source][m.index].id.clone(),
+    };
+    let reason = crate::plan::ReviewReason::of(r, name_of, |_| None);
+    crate::render::review_reason(&reason, |a| a.to_string())
 }

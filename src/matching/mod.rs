@@ -10,8 +10,13 @@
 //!    best first, never beyond `max_cluster` records. Then sources are taken in priority
 //!    order: each group of a later source joins at most one cluster built so far, and a
 //!    cluster takes at most one group from each source, best pairs first, so "Barchefz" and
-//!    "Valley (Barchefz Branch)" each keep their own variant. `same` / `distinct` overrides
-//!    win over scores; pairs in the review band are reported, never merged.
+//!    "Valley (Barchefz Branch)" each keep their own variant. Pairs in the review band, and
+//!    pairs refused by `max_cluster` or the one-to-one rule, are reported with their reason,
+//!    never merged.
+//! 6. `same` / `distinct` overrides are constraints, not hints ([`overrides`]): a chain of
+//!    `same` is one cluster whatever the scores, the one-to-one rule or `max_cluster`, and a
+//!    `distinct` pair never shares one. What they changed, against linking without them, is
+//!    reported record by record.
 //!
 //! This stage is pure and synchronous: plain records in, clusters out.
 
@@ -21,6 +26,7 @@ pub mod compare;
 pub mod em;
 pub mod method;
 pub mod name;
+pub mod overrides;
 
 use crate::collections::{HashMap, HashSet};
 use std::time::Instant;
@@ -32,6 +38,7 @@ use crate::spec::Weights;
 use crate::spec::compiled::MatchConfig;
 pub use blocking::BlockStats;
 pub use compare::{Level, Prepared, Score, Term, TermFrequency};
+pub use overrides::{Effect, OverrideEffect};
 
 /// A record, by source and position in that source's kept records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -64,7 +71,27 @@ pub struct Review {
     pub record: Member,
     pub to: Member,
     pub score: Score,
-    pub reason: String,
+    pub reason: ReviewReason,
+}
+
+/// Why a pair worth a look was not linked; each names the setting or the record that decided.
+/// Worded by the views.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReviewReason {
+    /// Scored in the review band, at or above `review` and below `threshold`.
+    ReviewBand { review: f64, threshold: f64 },
+    /// Above the threshold, but the group would have grown beyond `match.max_cluster`.
+    MaxCluster { max: usize },
+    /// Above the threshold, but the record's group linked to a better match: `linked`, at
+    /// `score`, now in cluster `cluster`.
+    BetterMatch {
+        linked: Member,
+        cluster: usize,
+        score: f64,
+    },
+    /// Above the threshold, but the other record's cluster already holds `taken`, of the
+    /// record's source, linked to `to`: a cluster takes one group per source.
+    OneToOne { taken: Member, to: Member },
 }
 
 /// A candidate pair that was scored but whose records ended in different clusters, kept
@@ -141,6 +168,8 @@ pub struct Matches {
     pub rejected: Vec<Rejected>,
     /// Links refused because the group would have grown beyond `max_cluster`.
     pub guard_refusals: usize,
+    /// What the `same` / `distinct` overrides changed, against linking without them.
+    pub overrides: Vec<OverrideEffect>,
     /// Wall time of each step, in seconds.
     pub timings: Vec<(&'static str, f64)>,
 }
@@ -628,6 +657,29 @@ fn sample_levels(
 /// A cluster being built: its records, and its links as (record, to, forced by the spec).
 type Building = (Vec<usize>, Vec<(usize, usize, bool)>);
 
+/// What linking reads, the same for the run with overrides and the one without.
+struct Ctx<'a> {
+    config: &'a MatchConfig,
+    flat: &'a blocking::Flat,
+    pairs: &'a [(u32, u32)],
+    probability: &'a [f64],
+    /// Every record's place in (source, id) order, which breaks every tie.
+    rank: &'a [usize],
+}
+
+/// Clusters as record indexes, as linking leaves them; they become members and scored links
+/// at the end, on every core.
+struct Linked {
+    built: Vec<Building>,
+    /// Every record's cluster, by index into `built`.
+    cluster_of: Vec<usize>,
+    /// Pairs left apart, as (record, to, why).
+    reviews: Vec<(usize, usize, ReviewReason)>,
+    guard_refusals: usize,
+    /// Per `distinct` rule: whether it kept a link from being made or split a cluster.
+    kept_apart: Vec<bool>,
+}
+
 /// Turns scored pairs into clusters (see the module documentation).
 fn link(
     config: &MatchConfig,
@@ -649,28 +701,22 @@ fn link(
     for (r, &g) in order.iter().enumerate() {
         rank[g] = r;
     }
-    // Records by (source, id), for the pairs the spec names; most specs name none.
-    let lookup: HashMap<(usize, &str), usize> =
-        if config.same.is_empty() && config.distinct.is_empty() {
-            HashMap::default()
-        } else {
-            (0..n)
-                .map(|g| ((flat.source_of[g], records[g].id.as_str()), g))
-                .collect()
-        };
-    let resolve =
-        |r: &crate::spec::compiled::RecordRef| lookup.get(&(r.source, r.id.as_str())).copied();
-    let same: Vec<(usize, usize)> = config
-        .same
-        .iter()
-        .filter_map(|o| Some((resolve(&o.a)?, resolve(&o.b)?)))
-        .filter(|(a, b)| a != b)
-        .collect();
-    let distinct: Vec<(usize, usize)> = config
-        .distinct
-        .iter()
-        .filter_map(|o| Some((resolve(&o.a)?, resolve(&o.b)?)))
-        .collect();
+    let ctx = Ctx {
+        config,
+        flat,
+        pairs,
+        probability,
+        rank: &rank,
+    };
+    let rules = overrides::Rules::resolve(config, flat, records, &rank);
+    let mut linked = link_scores(&ctx, &rules);
+    // With overrides, they are made to hold, and the linking is run again without them
+    // (scores reused) to tell what each one changed.
+    let baseline = (!rules.is_empty()).then(|| {
+        overrides::enforce(&ctx, &rules, &mut linked);
+        link_scores(&ctx, &overrides::Rules::default())
+    });
+
     let sizes: Vec<usize> = (0..flat.offsets.len() - 1)
         .map(|s| flat.offsets[s + 1] - flat.offsets[s])
         .collect();
@@ -689,8 +735,87 @@ fn link(
         },
         forced,
     };
-    let mut out = Matches::default();
-    let mut reviews: Vec<(usize, usize, String)> = Vec::new();
+    let cluster_of = &linked.cluster_of;
+    let mut out = Matches {
+        guard_refusals: linked.guard_refusals,
+        ..Matches::default()
+    };
+    out.clusters = std::mem::take(&mut linked.built)
+        .into_par_iter()
+        .map(|(members, links)| Cluster {
+            members: members.iter().map(|&g| flat.member(g)).collect(),
+            links: links
+                .into_iter()
+                .map(|(rec, to, forced)| link_of(rec, to, forced))
+                .collect(),
+        })
+        .collect();
+
+    // A pair whose two records ended up in one cluster anyway needs no review.
+    let mut seen = HashSet::default();
+    for (x, y, reason) in std::mem::take(&mut linked.reviews) {
+        if cluster_of[x] == cluster_of[y] || !seen.insert((x.min(y), x.max(y))) {
+            continue;
+        }
+        let score = score_of(x, y);
+        if score.probability < config.review {
+            continue;
+        }
+        out.review.push(Review {
+            record: flat.member(x),
+            to: flat.member(y),
+            score,
+            reason: match reason {
+                ReviewReason::BetterMatch { linked, score, .. } => ReviewReason::BetterMatch {
+                    linked,
+                    cluster: cluster_of[flat.global(linked)],
+                    score,
+                },
+                other => other,
+            },
+        });
+    }
+    out.rejected = pairs
+        .iter()
+        .zip(probability)
+        .filter(|((a, b), p)| {
+            **p >= KEEP_REJECTED && cluster_of[*a as usize] != cluster_of[*b as usize]
+        })
+        .map(|(&(a, b), &p)| Rejected {
+            a: flat.member(a as usize),
+            b: flat.member(b as usize),
+            probability: p,
+        })
+        .collect();
+    if let Some(baseline) = baseline {
+        out.overrides = overrides::effects(&ctx, &rules, &baseline, &linked, &out.clusters);
+    }
+    out
+}
+
+/// Links by score: groups within deduplicated sources, then sources in priority order, one
+/// group per source per cluster. `same` pairs go first and `distinct` pairs are never linked
+/// by a score; what one-to-one linking cannot honour of them is left to
+/// [`overrides::enforce`].
+fn link_scores(ctx: &Ctx<'_>, rules: &overrides::Rules<'_>) -> Linked {
+    let Ctx {
+        config,
+        flat,
+        pairs,
+        probability,
+        rank,
+    } = *ctx;
+    let n = flat.len();
+    let sizes: Vec<usize> = (0..flat.offsets.len() - 1)
+        .map(|s| flat.offsets[s + 1] - flat.offsets[s])
+        .collect();
+    let below = ReviewReason::ReviewBand {
+        review: config.review,
+        threshold: config.threshold,
+    };
+    let mut reviews: Vec<(usize, usize, ReviewReason)> = Vec::new();
+    let mut guard_refusals = 0;
+    let mut kept_apart = vec![false; rules.distinct.len()];
 
     // Within-source groups.
     let mut groups = Groups::new(n);
@@ -705,9 +830,11 @@ fn link(
         .map(|(&(a, b), &p)| (false, p, a as usize, b as usize))
         .collect();
     within.extend(
-        same.iter()
-            .filter(|(a, b)| flat.source_of[*a] == flat.source_of[*b])
-            .map(|&(a, b)| (true, 1.0, a, b)),
+        rules
+            .same
+            .iter()
+            .filter(|o| flat.source_of[o.a] == flat.source_of[o.b])
+            .map(|o| (true, 1.0, o.a, o.b)),
     );
     within.sort_by(|x, y| {
         y.0.cmp(&x.0)
@@ -720,26 +847,28 @@ fn link(
         if ra == rb {
             continue;
         }
-        let split = distinct.iter().any(|&(x, y)| {
-            let (gx, gy) = (groups.find(x), groups.find(y));
+        let split = rules.distinct.iter().position(|d| {
+            let (gx, gy) = (groups.find(d.a), groups.find(d.b));
             (gx == ra && gy == rb) || (gx == rb && gy == ra)
         });
-        if split && !forced {
+        if let Some(d) = split
+            && !forced
+        {
+            kept_apart[d] = true;
             continue;
         }
         if !forced && p < config.threshold {
-            reviews.push((a, b, "in the review band, below the threshold".into()));
+            reviews.push((a, b, below.clone()));
             continue;
         }
         if !forced && groups.members[ra].len() + groups.members[rb].len() > config.max_cluster {
-            out.guard_refusals += 1;
+            guard_refusals += 1;
             reviews.push((
                 a,
                 b,
-                format!(
-                    "above the threshold, but linking would make a group of more than {} records",
-                    config.max_cluster
-                ),
+                ReviewReason::MaxCluster {
+                    max: config.max_cluster,
+                },
             ));
             continue;
         }
@@ -760,8 +889,6 @@ fn link(
             by_top_source[sa.max(sb)].push(p);
         }
     }
-    // Clusters are built as record indexes and links to score; they are turned into members
-    // and scored links at the end, on every core.
     let mut built: Vec<Building> = Vec::new();
     let new_cluster = |root: usize,
                        groups: &mut Groups,
@@ -820,11 +947,11 @@ fn link(
             .filter(|(_, (p, _, _))| *p >= config.review.min(config.threshold))
             .map(|((g, c), (p, x, y))| (false, p, g, c, x, y))
             .collect();
-        for &(a, b) in &same {
-            let (x, y) = if flat.source_of[a] == s && flat.source_of[b] < s {
-                (a, b)
-            } else if flat.source_of[b] == s && flat.source_of[a] < s {
-                (b, a)
+        for o in &rules.same {
+            let (x, y) = if flat.source_of[o.a] == s && flat.source_of[o.b] < s {
+                (o.a, o.b)
+            } else if flat.source_of[o.b] == s && flat.source_of[o.a] < s {
+                (o.b, o.a)
             } else {
                 continue;
             };
@@ -836,42 +963,67 @@ fn link(
                 .then(rank[p.4].cmp(&rank[q.4]))
                 .then(rank[p.5].cmp(&rank[q.5]))
         });
-        let mut linked: HashSet<usize> = HashSet::default();
-        let mut filled: HashSet<usize> = HashSet::default();
+        // Per group of this source: the record it linked to, and whether by `same`. Per
+        // cluster: the pair that took its one place for this source.
+        let mut linked: HashMap<usize, (usize, f64, bool)> = HashMap::default();
+        let mut filled: HashMap<usize, (usize, usize)> = HashMap::default();
         for (forced, p, g, c, x, y) in candidates {
-            let split = distinct.iter().any(|&(d1, d2)| {
-                (groups.find(d1) == g && cluster_of[d2] == c)
-                    || (groups.find(d2) == g && cluster_of[d1] == c)
+            let split = rules.distinct.iter().position(|d| {
+                (groups.find(d.a) == g && cluster_of[d.b] == c)
+                    || (groups.find(d.b) == g && cluster_of[d.a] == c)
             });
-            if split && !forced {
+            if let Some(d) = split
+                && !forced
+            {
+                kept_apart[d] = true;
                 continue;
             }
-            if forced || p >= config.threshold {
-                if !linked.contains(&g) && !filled.contains(&c) {
-                    linked.insert(g);
-                    filled.insert(c);
-                    let mut members = groups.members[g].clone();
-                    members.sort_by_key(|&m| rank[m]);
-                    for &m in &members {
-                        cluster_of[m] = c;
-                    }
-                    let cluster = &mut built[c];
-                    cluster.0.extend(members);
-                    cluster.1.push((x, y, forced));
-                    cluster.1.extend(group_links.remove(&g).unwrap_or_default());
-                } else {
+            if !forced && p < config.threshold {
+                reviews.push((x, y, below.clone()));
+                continue;
+            }
+            if let Some(&(to, score, by_same)) = linked.get(&g) {
+                // A group joins one cluster here; a second `same` joins the two clusters
+                // afterwards. A score that lost to a `same` is the user's decision, not a
+                // pair to review.
+                if !forced && !by_same {
                     reviews.push((
                         x,
                         y,
-                        "above the threshold, but a better match was linked instead".into(),
+                        ReviewReason::BetterMatch {
+                            linked: flat.member(to),
+                            cluster: 0,
+                            score,
+                        },
                     ));
                 }
-            } else {
-                reviews.push((x, y, "in the review band, below the threshold".into()));
+                continue;
             }
+            if !forced && let Some(&(taken, to)) = filled.get(&c) {
+                reviews.push((
+                    x,
+                    y,
+                    ReviewReason::OneToOne {
+                        taken: flat.member(taken),
+                        to: flat.member(to),
+                    },
+                ));
+                continue;
+            }
+            linked.insert(g, (y, p, forced));
+            filled.entry(c).or_insert((x, y));
+            let mut members = groups.members[g].clone();
+            members.sort_by_key(|&m| rank[m]);
+            for &m in &members {
+                cluster_of[m] = c;
+            }
+            let cluster = &mut built[c];
+            cluster.0.extend(members);
+            cluster.1.push((x, y, forced));
+            cluster.1.extend(group_links.remove(&g).unwrap_or_default());
         }
         for root in roots {
-            if !linked.contains(&root) {
+            if !linked.contains_key(&root) {
                 new_cluster(
                     root,
                     &mut groups,
@@ -882,47 +1034,13 @@ fn link(
             }
         }
     }
-    out.clusters = built
-        .into_par_iter()
-        .map(|(members, links)| Cluster {
-            members: members.iter().map(|&g| flat.member(g)).collect(),
-            links: links
-                .into_iter()
-                .map(|(rec, to, forced)| link_of(rec, to, forced))
-                .collect(),
-        })
-        .collect();
-
-    // A pair whose two records ended up in one cluster anyway needs no review.
-    let mut seen = HashSet::default();
-    for (x, y, reason) in reviews {
-        if cluster_of[x] == cluster_of[y] || !seen.insert((x.min(y), x.max(y))) {
-            continue;
-        }
-        let score = score_of(x, y);
-        if score.probability < config.review {
-            continue;
-        }
-        out.review.push(Review {
-            record: flat.member(x),
-            to: flat.member(y),
-            score,
-            reason,
-        });
+    Linked {
+        built,
+        cluster_of,
+        reviews,
+        guard_refusals,
+        kept_apart,
     }
-    out.rejected = pairs
-        .iter()
-        .zip(probability)
-        .filter(|((a, b), p)| {
-            **p >= KEEP_REJECTED && cluster_of[*a as usize] != cluster_of[*b as usize]
-        })
-        .map(|(&(a, b), &p)| Rejected {
-            a: flat.member(a as usize),
-            b: flat.member(b as usize),
-            probability: p,
-        })
-        .collect();
-    out
 }
 
 #[cfg(test)]
@@ -1024,6 +1142,89 @@ mod tests {
         let m = cluster(&c, &seed());
         assert!(pairs(&m).contains(&(2, 3)));
         assert!(!pairs(&m).contains(&(2, 2)));
+    }
+
+    #[test]
+    fn review_reasons_name_what_decided() {
+        let m = |s: usize, i: usize| Member {
+            source: s,
+            index: i,
+        };
+        let reasons =
+            |c: &MatchConfig, sources: &[Vec<Record>]| -> Vec<(Member, Member, ReviewReason)> {
+                cluster(c, sources)
+                    .review
+                    .into_iter()
+                    .map(|r| (r.record, r.to, r.reason))
+                    .collect()
+            };
+        // Two copies in the second source: one takes the cluster's place for that source.
+        let copies = vec![
+            vec![rec(0, "1", "Luma Bar", "")],
+            vec![rec(1, "a", "Luma Bar", ""), rec(1, "b", "Luma Bar", "")],
+        ];
+        assert_eq!(
+            reasons(&config(), &copies),
+            vec![(
+                m(1, 1),
+                m(0, 0),
+                ReviewReason::OneToOne {
+                    taken: m(1, 0),
+                    to: m(0, 0)
+                }
+            )]
+        );
+        // One record, two candidates: the better one wins, the other is listed with it.
+        let two = vec![
+            vec![
+                rec(0, "1", "Luma Bar", "luma@x.co"),
+                rec(0, "2", "Luma Bar", ""),
+            ],
+            vec![rec(1, "a", "Luma Bar", "luma@x.co")],
+        ];
+        let got = reasons(&config(), &two);
+        assert_eq!(got.len(), 1, "{got:?}");
+        match &got[0].2 {
+            ReviewReason::BetterMatch { linked, score, .. } => {
+                assert_eq!(*linked, m(0, 0));
+                assert!(*score > 0.99, "{score}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // Within a deduplicated source, the size guard.
+        let mut c = config();
+        c.dedupe = vec![true];
+        c.max_cluster = 2;
+        let three = vec![vec![
+            rec(0, "1", "Luma Bar", ""),
+            rec(0, "2", "Luma Bar", ""),
+            rec(0, "3", "Luma Bar", ""),
+        ]];
+        let refused = reasons(&c, &three);
+        assert!(!refused.is_empty());
+        assert!(
+            refused
+                .iter()
+                .all(|r| r.2 == ReviewReason::MaxCluster { max: 2 }),
+            "{refused:?}"
+        );
+        // Below the threshold, in the band.
+        let mut c = config();
+        c.threshold = 0.9999;
+        let band = vec![
+            vec![rec(0, "1", "Luma Bar and Lounge", "")],
+            vec![rec(1, "a", "Luma", "")],
+        ];
+        assert_eq!(
+            reasons(&c, &band)
+                .iter()
+                .map(|r| r.2.clone())
+                .collect::<Vec<_>>(),
+            vec![ReviewReason::ReviewBand {
+                review: 0.5,
+                threshold: 0.9999
+            }]
+        );
     }
 
     #[test]

@@ -24,8 +24,9 @@ use crate::spec::compiled::{Compiled, Input};
 /// Bumped on any breaking change to the saved plan file. Version 2 left out the JSON view
 /// and the changes that write nothing, and shortened the fingerprints of the rows read.
 /// Version 3 names the record each value came from by its place among the change's members.
-/// Version 4 fingerprints what was read with XXH3 rather than SHA-256.
-pub const FILE_VERSION: &str = "4";
+/// Version 4 fingerprints what was read with XXH3 rather than SHA-256. Version 5 gives each
+/// pair to review its reason as data (which setting or record decided) rather than as text.
+pub const FILE_VERSION: &str = "5";
 const KIND: &str = "reconcile saved plan";
 
 /// A file and the SHA-256 of its bytes when the plan was made.
@@ -103,6 +104,8 @@ struct PlanOut<'a> {
     excluded: &'a [super::ExcludedItem],
     invalid: &'a [super::InvalidItem],
     review: &'a [super::ReviewItem],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    overrides: &'a [super::OverrideNote],
     fingerprint: &'a str,
     rows_read: usize,
     sensitive: &'a [bool],
@@ -267,6 +270,7 @@ pub fn save(path: &Path, spec: &Compiled, plan: &Plan, url: &str, options: Optio
             excluded: &plan.excluded,
             invalid: &plan.invalid,
             review: &plan.review,
+            overrides: &plan.overrides,
             fingerprint: &plan.fingerprint,
             rows_read: plan.rows_read,
             sensitive: &plan.sensitive,

@@ -17,10 +17,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::read::{CurrentState, key_text};
 use crate::exclude::Excluded;
-use crate::matching::{Matcher, Member};
+use crate::matching::{Effect, Matcher, Member};
 use crate::merge::SourceRef;
 use crate::pipeline::Resolved;
-use crate::spec::compiled::{Compiled, MatchConfig, ModelOrigin, SoftDelete};
+use crate::spec::compiled::{Compiled, MatchConfig, ModelOrigin, Origin, SoftDelete};
 use crate::value::Value;
 
 /// Choices made for one run, on the command line.
@@ -123,13 +123,174 @@ pub struct ReviewItem {
     pub left: SourceRef,
     pub right: SourceRef,
     pub score: f64,
-    pub reason: String,
+    pub reason: ReviewReason,
     /// What names each record beside its id ([`crate::review::record_name`]); never a
     /// sensitive value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub left_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub right_name: Option<String>,
+}
+
+/// Why a pair listed for review was not linked: the setting or the record that decided. The
+/// views word it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewReason {
+    /// Scored at or above `match.review`, below `match.threshold`.
+    ReviewBand { review: f64, threshold: f64 },
+    /// Above the threshold, but the group would have grown beyond `match.max_cluster`.
+    MaxCluster { max: usize },
+    /// Above the threshold, but the record linked to a better match: `linked`, in the golden
+    /// record at `address`, at `score`.
+    BetterMatch {
+        linked: SourceRef,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        address: Option<String>,
+        score: f64,
+    },
+    /// Above the threshold, but the other record's golden record already holds `taken`, of
+    /// the same source, linked to `to`: one record per source in each.
+    OneToOne { taken: SourceRef, to: SourceRef },
+    /// As an older version worded it, in a plan or an apply it recorded.
+    #[serde(untagged)]
+    Worded(String),
+}
+
+impl ReviewReason {
+    /// The reason of a pair matching left apart, records named and golden records addressed.
+    pub fn of(
+        reason: &crate::matching::ReviewReason,
+        name_of: impl Fn(Member) -> SourceRef,
+        address_of: impl Fn(usize) -> Option<String>,
+    ) -> ReviewReason {
+        use crate::matching::ReviewReason as R;
+        match *reason {
+            R::ReviewBand { review, threshold } => ReviewReason::ReviewBand { review, threshold },
+            R::MaxCluster { max } => ReviewReason::MaxCluster { max },
+            R::BetterMatch {
+                linked,
+                cluster,
+                score,
+            } => ReviewReason::BetterMatch {
+                linked: name_of(linked),
+                address: address_of(cluster),
+                score,
+            },
+            R::OneToOne { taken, to } => ReviewReason::OneToOne {
+                taken: name_of(taken),
+                to: name_of(to),
+            },
+        }
+    }
+
+    /// A short code for machines: `review_band`, `max_cluster`, `better_match`,
+    /// `one_to_one`, or `other` for a reason an older version worded.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ReviewReason::ReviewBand { .. } => "review_band",
+            ReviewReason::MaxCluster { .. } => "max_cluster",
+            ReviewReason::BetterMatch { .. } => "better_match",
+            ReviewReason::OneToOne { .. } => "one_to_one",
+            ReviewReason::Worded(_) => "other",
+        }
+    }
+}
+
+/// What a `same` or `distinct` pair changed in the matching, for one record, against
+/// matching without any override.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OverrideNote {
+    /// Where the pair was written.
+    pub origin: Origin,
+    pub record: SourceRef,
+    /// The golden record it is in now (the key inside `resource["…"]`).
+    pub address: String,
+    /// The highest-priority record it was grouped with without overrides; none when it was
+    /// on its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub was_with: Option<SourceRef>,
+    /// After a `distinct` split its group: the record it linked to by score instead, a link
+    /// nobody decided on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instead: Option<Instead>,
+}
+
+/// The link a record made after a `distinct` split its group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Instead {
+    pub to: SourceRef,
+    pub score: f64,
+}
+
+/// The notes of a matching run's override effects, records named and golden records
+/// addressed (`address_of` gives a cluster's address).
+pub fn override_notes(
+    spec: &Compiled,
+    resolved: &Resolved,
+    address_of: impl Fn(usize) -> Option<String>,
+) -> Vec<OverrideNote> {
+    let name_of = |m: Member| SourceRef {
+        source: spec.sources[m.source].name.clone(),
+        id: resolved.kept[m.source][m.index].id.clone(),
+    };
+    resolved
+        .matches
+        .overrides
+        .iter()
+        .map(|e| OverrideNote {
+            origin: e.origin.clone(),
+            record: name_of(e.record),
+            address: address_of(e.cluster).unwrap_or_default(),
+            was_with: e.was_with.map(name_of),
+            instead: match e.effect {
+                Effect::Moved => None,
+                Effect::LinkedInstead { to, score } => Some(Instead {
+                    to: name_of(to),
+                    score,
+                }),
+            },
+        })
+        .collect()
+}
+
+/// The address of each cluster's golden record in `plan`, made from `resolved`: its first
+/// changes are the golden records, in order.
+pub fn cluster_addresses(resolved: &Resolved, plan: &Plan) -> Vec<Option<String>> {
+    let mut out = vec![None; resolved.matches.clusters.len()];
+    for (d, c) in resolved.desired.iter().zip(&plan.changes) {
+        if let Some(slot) = out.get_mut(d.cluster) {
+            *slot = Some(c.address.clone());
+        }
+    }
+    out
+}
+
+/// Review items for a matching run's pairs left apart, in the same order.
+pub fn review_items(
+    spec: &Compiled,
+    resolved: &Resolved,
+    address_of: impl Fn(usize) -> Option<String>,
+) -> Vec<ReviewItem> {
+    let name_of = |m: Member| SourceRef {
+        source: spec.sources[m.source].name.clone(),
+        id: resolved.kept[m.source][m.index].id.clone(),
+    };
+    let name_shown =
+        |m: Member| crate::review::record_name(spec, &resolved.kept[m.source][m.index].values);
+    resolved
+        .matches
+        .review
+        .iter()
+        .map(|r| ReviewItem {
+            left: name_of(r.to),
+            right: name_of(r.record),
+            score: r.score.probability,
+            reason: ReviewReason::of(&r.reason, name_of, &address_of),
+            left_name: name_shown(r.to),
+            right_name: name_shown(r.record),
+        })
+        .collect()
 }
 
 /// An excluded record, by name.
@@ -247,6 +408,10 @@ pub struct Plan {
     #[serde(default)]
     pub invalid: Vec<InvalidItem>,
     pub review: Vec<ReviewItem>,
+    /// What each `same` / `distinct` pair changed in the matching (absent from plans saved
+    /// by older versions).
+    #[serde(default)]
+    pub overrides: Vec<OverrideNote>,
     /// Fingerprint of everything read from the database.
     pub fingerprint: String,
     /// Number of rows the table holds now.
@@ -426,6 +591,7 @@ impl Plan {
             rows_read: 0,
             sensitive: spec.sensitive.clone(),
             soft_delete: spec.soft_delete.clone(),
+            overrides: Vec::new(),
             read: Prints::default(),
             inputs: None,
             shortcut: None,
@@ -526,25 +692,16 @@ pub fn plan_with(
     let mut missing = diff::missing(spec, &addresses, &pairing);
     changes.extend(diff::deletes(spec, options, &mut missing, &pairing));
 
-    let name_of = |m: Member| SourceRef {
-        source: spec.sources[m.source].name.clone(),
-        id: resolved.kept[m.source][m.index].id.clone(),
-    };
-    let name_shown =
-        |m: Member| crate::review::record_name(spec, &resolved.kept[m.source][m.index].values);
-    let review = resolved
-        .matches
-        .review
-        .iter()
-        .map(|r| ReviewItem {
-            left: name_of(r.to),
-            right: name_of(r.record),
-            score: r.score.probability,
-            reason: r.reason.clone(),
-            left_name: name_shown(r.to),
-            right_name: name_shown(r.record),
-        })
-        .collect();
+    // Golden records by cluster, for the notes that name one.
+    let mut desired_of = vec![usize::MAX; resolved.matches.clusters.len()];
+    for (i, d) in desired.iter().enumerate() {
+        if let Some(slot) = desired_of.get_mut(d.cluster) {
+            *slot = i;
+        }
+    }
+    let address_of = |c: usize| desired_of.get(c).and_then(|&i| addresses.get(i)).cloned();
+    let review = review_items(spec, resolved, address_of);
+    let overrides = override_notes(spec, resolved, address_of);
     let excluded = resolved
         .excluded
         .iter()
@@ -572,6 +729,7 @@ pub fn plan_with(
             .map(|v| InvalidItem::of(spec, v))
             .collect(),
         review,
+        overrides,
         fingerprint: current.fingerprint.clone(),
         rows_read: current.rows.len(),
         read: row_prints(current).into(),

@@ -24,7 +24,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{
-    Action, Change, ExcludedItem, InvalidItem, Missing, Options, Plan, Reason, ReviewItem,
+    Action, Change, ExcludedItem, InvalidItem, Missing, Options, OverrideNote, Plan, Reason,
+    ReviewItem,
 };
 use crate::db::read::{CurrentState, StateRow};
 use crate::merge::SourceRef;
@@ -54,6 +55,9 @@ pub struct Aside {
     /// Invalid values left out (absent from what older versions recorded).
     #[serde(default)]
     pub invalid: Vec<InvalidItem>,
+    /// What the `same` / `distinct` pairs changed (absent from what older versions recorded).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<OverrideNote>,
 }
 
 impl Aside {
@@ -64,6 +68,7 @@ impl Aside {
             review: plan.review.clone(),
             kept: plan.missing.clone(),
             invalid: plan.invalid.clone(),
+            overrides: plan.overrides.clone(),
         }
     }
 }
@@ -380,6 +385,7 @@ pub fn plan(
         excluded: record.aside.excluded.clone(),
         invalid: record.aside.invalid.clone(),
         review: record.aside.review.clone(),
+        overrides: record.aside.overrides.clone(),
         fingerprint: current.fingerprint.clone(),
         rows_read,
         // `read`, what a saved plan uses to name the rows that changed, stays empty: the
@@ -503,5 +509,61 @@ mod tests {
     #[test]
     fn environment_names_are_found() {
         assert_eq!(env_names("a: ${X}\nb: ${Y:-d} ${"), vec!["X", "Y:-d"]);
+    }
+}
+
+#[cfg(test)]
+mod recorded {
+    use super::*;
+    use crate::plan::{Instead, OverrideNote, ReviewReason};
+    use crate::spec::compiled::Origin;
+
+    #[test]
+    fn what_an_apply_recorded_reads_back_old_and_new() {
+        // Recorded before review reasons named their setting: kept as worded.
+        let old = r#"{"excluded":[],"kept":[],"review":[{"left":{"source":"a","id":"1"},
+            "right":{"source":"b","id":"2"},"score":0.7,
+            "reason":"in the review band, below the threshold"}]}"#;
+        let aside: Aside = serde_json::from_str(old).unwrap();
+        assert_eq!(
+            aside.review[0].reason,
+            ReviewReason::Worded("in the review band, below the threshold".into())
+        );
+        assert!(aside.overrides.is_empty());
+        let r = |s: &str, id: &str| SourceRef {
+            source: s.into(),
+            id: id.into(),
+        };
+        let now = Aside {
+            review: vec![ReviewItem {
+                left: r("a", "1"),
+                right: r("b", "2"),
+                score: 0.9,
+                reason: ReviewReason::OneToOne {
+                    taken: r("b", "3"),
+                    to: r("a", "1"),
+                },
+                left_name: Some("Acme".into()),
+                right_name: None,
+            }],
+            overrides: vec![OverrideNote {
+                origin: Origin {
+                    file: "specs/x.yaml".into(),
+                    line: 12,
+                    kind: "distinct",
+                    label: false,
+                },
+                record: r("b", "2"),
+                address: "acme".into(),
+                was_with: Some(r("a", "1")),
+                instead: Some(Instead {
+                    to: r("a", "4"),
+                    score: 0.9,
+                }),
+            }],
+            ..Aside::default()
+        };
+        let text = serde_json::to_string(&now).unwrap();
+        assert_eq!(serde_json::from_str::<Aside>(&text).unwrap(), now);
     }
 }

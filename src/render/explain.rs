@@ -2,8 +2,9 @@
 //! (records, blocking statistics per rule, the model's levels with m/u and bits, time per
 //! stage; in JSON also every link and every pair to review with each comparison's evidence)
 //! and, for one golden record, its members, each link's score as a text waterfall of
-//! per-comparison contributions, the pairs considered and rejected near the threshold, and
-//! where each value came from. Renderers only read; nothing here changes the data.
+//! per-comparison contributions, the pairs considered and rejected near the threshold with
+//! why, what the `same` / `distinct` overrides changed, and where each value came from.
+//! Renderers only read; nothing here changes the data.
 
 use std::fmt::Write as _;
 
@@ -157,9 +158,20 @@ pub fn summary(spec: &Compiled, resolved: &Resolved) -> String {
     if m.guard_refusals > 0 {
         let _ = writeln!(
             out,
-            "  {} links refused: the group would have grown beyond max_cluster {}",
+            "  {} links refused: the group would have exceeded `match.max_cluster` ({})",
             m.guard_refusals, spec.matching.max_cluster
         );
+    }
+    let notes = override_notes(spec, resolved);
+    if !notes.is_empty() {
+        let _ = writeln!(out, "\nChanged by `same` / `distinct`:");
+        for n in &notes {
+            let _ = writeln!(
+                out,
+                "  {}",
+                term(&super::override_note(n, |a| a.to_string()))
+            );
+        }
     }
     let _ = writeln!(out, "\nTime:");
     for (name, secs) in timings {
@@ -229,18 +241,38 @@ pub fn summary_json(spec: &Compiled, resolved: &Resolved) -> serde_json::Value {
         "golden_records": resolved.desired.len(),
         "clusters": clusters,
         "links": links,
-        "review": m.review.iter().map(|r| json!({
-            "left": member_raw(spec, resolved, r.to),
-            "right": member_raw(spec, resolved, r.record),
-            "score": r.score.probability,
-            "reason": r.reason,
-            "left_name": name(r.to),
-            "right_name": name(r.record),
-            "prior_bits": r.score.prior_bits,
-            "evidence": super::review::evidence(spec, &r.score),
+        "review": crate::plan::review_items(spec, resolved, |_| None).iter().zip(&m.review).map(|(r, raw)| json!({
+            "left": r.left.to_string(),
+            "right": r.right.to_string(),
+            "score": r.score,
+            "reason": super::review_reason(&r.reason, |a| a.to_string()),
+            "code": r.reason.code(),
+            "left_name": r.left_name,
+            "right_name": r.right_name,
+            "prior_bits": raw.score.prior_bits,
+            "evidence": super::review::evidence(spec, &raw.score),
+        })).collect::<Vec<_>>(),
+        "overrides": override_notes(spec, resolved).iter().map(|n| json!({
+            "kind": n.origin.kind,
+            "file": n.origin.file,
+            "line": n.origin.line,
+            "record": n.record.to_string(),
+            "effect": if n.instead.is_some() { "linked_instead" } else { "moved" },
+            "note": super::override_note(n, |a| a.to_string()),
         })).collect::<Vec<_>>(),
         "guard_refusals": m.guard_refusals,
         "timings": timings.iter().map(|(n, s)| (n.clone(), json!(s))).collect::<serde_json::Map<_, _>>(),
+    })
+}
+
+/// What the overrides changed, without a plan: a golden record is named by its first record.
+fn override_notes(spec: &Compiled, resolved: &Resolved) -> Vec<crate::plan::OverrideNote> {
+    let clusters = &resolved.matches.clusters;
+    crate::plan::override_notes(spec, resolved, |c| {
+        clusters
+            .get(c)
+            .and_then(|c| c.members.first())
+            .map(|&m| format!("the group of {}", member_raw(spec, resolved, m)))
     })
 }
 
@@ -351,6 +383,9 @@ pub fn record(spec: &Compiled, resolved: &Resolved, plan: &Plan, index: usize) -
         );
         waterfall(spec, &l.score, &mut out, "      ");
     }
+    let addresses = crate::plan::cluster_addresses(resolved, plan);
+    let reviews =
+        crate::plan::review_items(spec, resolved, |c| addresses.get(c).cloned().flatten());
     let in_cluster = |m: Member| cluster.members.contains(&m);
     let mut rejected: Vec<_> = resolved
         .matches
@@ -371,16 +406,49 @@ pub fn record(spec: &Compiled, resolved: &Resolved, plan: &Plan, index: usize) -
             } else {
                 (r.b, r.a)
             };
-            let review = resolved.matches.review.iter().find(|x| {
+            let review = resolved.matches.review.iter().position(|x| {
                 (x.record == inside && x.to == outside) || (x.record == outside && x.to == inside)
             });
+            let refs = |m: Member| (m.source, resolved.kept[m.source][m.index].id.as_str());
+            let apart = spec.matching.distinct.iter().find(|o| {
+                let (a, b) = ((o.a.source, o.a.id.as_str()), (o.b.source, o.b.id.as_str()));
+                (a, b) == (refs(inside), refs(outside)) || (b, a) == (refs(inside), refs(outside))
+            });
+            let why = match (review.and_then(|i| reviews.get(i)), apart) {
+                (Some(x), _) => format!(
+                    ": {}",
+                    term(&super::review_reason(&x.reason, |a| plan.address(a)))
+                ),
+                (None, Some(o)) => format!(": kept apart by {}", term(&o.origin.to_string())),
+                (None, None) => String::new(),
+            };
             let _ = writeln!(
                 out,
-                "    {} ~ {}  probability {:.4}{}",
+                "    {} ~ {}  probability {:.4}{why}",
                 member_name(spec, resolved, inside),
                 member_name(spec, resolved, outside),
                 r.probability,
-                review.map_or(String::new(), |x| format!(": {}", term(&x.reason)))
+            );
+        }
+    }
+    // What the overrides changed here: records that came in, and records that left.
+    let notes: Vec<&crate::plan::OverrideNote> = plan
+        .overrides
+        .iter()
+        .filter(|n| {
+            change.members.contains(&n.record)
+                || n.was_with
+                    .as_ref()
+                    .is_some_and(|w| change.members.contains(w))
+        })
+        .collect();
+    if !notes.is_empty() {
+        let _ = writeln!(out, "  changed by `same` / `distinct`:");
+        for n in notes {
+            let _ = writeln!(
+                out,
+                "    {}",
+                term(&super::override_note(n, |a| plan.address(a)))
             );
         }
     }

@@ -208,10 +208,16 @@ impl Report<'_> {
         if !plan.invalid.is_empty() {
             out.push_str(" · <a href=\"#invalid\">Invalid values</a>");
         }
+        if !plan.overrides.is_empty() {
+            out.push_str(" · <a href=\"#overrides\">Changed by same / distinct</a>");
+        }
         out.push_str("</nav>\n</header>\n<main>\n");
         self.changes(out);
         self.clusters(out);
         self.review(out);
+        if !plan.overrides.is_empty() {
+            self.overrides(out);
+        }
         self.excluded(out);
         if !plan.invalid.is_empty() {
             self.invalid(out);
@@ -470,6 +476,13 @@ impl Report<'_> {
     fn review(&self, out: &mut String) {
         let field_names: Vec<&str> = self.spec.fields.iter().map(|f| f.name.as_str()).collect();
         let review = &self.resolved.matches.review;
+        let addresses = crate::plan::cluster_addresses(self.resolved, self.plan);
+        let reasons: Vec<String> = crate::plan::review_items(self.spec, self.resolved, |c| {
+            addresses.get(c).cloned().flatten()
+        })
+        .iter()
+        .map(|r| super::review_reason(&r.reason, |a| self.plan.address(a)))
+        .collect();
         Self::section_start(
             out,
             "review",
@@ -491,12 +504,36 @@ impl Report<'_> {
                 self.member_label(r.to),
                 r.score.probability,
                 r.score.probability,
-                esc(&r.reason)
+                esc(&reasons.get(i).cloned().unwrap_or_default())
             );
             terms(out, &r.score, &field_names);
             out.push_str("</td></tr>\n");
         }
         Self::section_end(out, "review", review.len());
+    }
+
+    /// What each `same` / `distinct` pair changed, against matching without any.
+    fn overrides(&self, out: &mut String) {
+        let notes = &self.plan.overrides;
+        Self::section_start(
+            out,
+            "overrides",
+            "Changed by <code>same</code> / <code>distinct</code>",
+            notes.len(),
+            &[("Record", false), ("Line", true), ("What changed", false)],
+        );
+        for (i, n) in notes.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "{}<td><code>{}</code></td><td data-value=\"{}\">{}</td><td>{}</td></tr>",
+                tr(i, ""),
+                esc(&n.record.to_string()),
+                n.origin.line,
+                n.origin.line,
+                esc(&super::override_note(n, |a| self.plan.address(a)))
+            );
+        }
+        Self::section_end(out, "overrides", notes.len());
     }
 
     fn excluded(&self, out: &mut String) {

@@ -1,6 +1,7 @@
 //! The plan for people, in the shape Terraform users know: `+` create, `~` update, `-` delete,
 //! field-level diffs with unchanged fields hidden, the excluded records with their rules, the
-//! source values left out as invalid, pairs to review, and a closing summary line. Styles are ANSI; the caller's stream strips
+//! source values left out as invalid, pairs to review, what the `same` / `distinct` overrides
+//! changed, and a closing summary line. Styles are ANSI; the caller's stream strips
 //! them when the output is not a terminal or `NO_COLOR` is set.
 
 use std::fmt::Write as _;
@@ -156,10 +157,38 @@ pub fn render_with(plan: &Plan, opts: Options) -> String {
                 named(&r.left.to_string(), r.left_name.as_deref()),
                 named(&r.right.to_string(), r.right_name.as_deref()),
                 r.score,
-                term(&r.reason)
+                term(&super::review_reason(&r.reason, |a| plan.address(a)))
             );
         }
         more(&mut out, plan.review.len(), limit, "to review");
+        out.push('\n');
+    }
+    if !plan.overrides.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            paint(
+                BOLD,
+                format!(
+                    "Changed by `same` / `distinct` ({}):",
+                    count(plan.overrides.len())
+                )
+            )
+        );
+        for o in plan.overrides.iter().take(limit) {
+            let _ = writeln!(
+                out,
+                "  {} {}",
+                if o.instead.is_some() { "?" } else { "~" },
+                term(&super::override_note(o, |a| plan.address(a)))
+            );
+        }
+        more(
+            &mut out,
+            plan.overrides.len(),
+            limit,
+            "changed by overrides",
+        );
         out.push('\n');
     }
     if !plan.missing.is_empty() {

@@ -21,6 +21,8 @@ pub struct JsonPlan {
     /// Source values that failed their field type, left out (an addition to format 1).
     pub invalid: Vec<JsonInvalid>,
     pub review: Vec<JsonReview>,
+    /// What the `same` / `distinct` pairs changed (an addition to format 1).
+    pub overrides: Vec<JsonOverride>,
     pub kept: Vec<JsonKept>,
     /// Fields whose values are masked as `"(sensitive value)"`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -136,6 +138,36 @@ pub struct JsonReview {
     /// when nothing but a sensitive value could (an addition to format 1).
     pub left_name: Option<String>,
     pub right_name: Option<String>,
+    /// Why, for machines: `review_band`, `max_cluster`, `better_match`, `one_to_one` (an
+    /// addition to format 1).
+    pub code: &'static str,
+}
+
+/// What a `same` or `distinct` pair changed for one record, against matching without any
+/// override (an addition to format 1).
+#[derive(Serialize)]
+pub struct JsonOverride {
+    /// `same` or `distinct`.
+    pub kind: &'static str,
+    /// The file and line that wrote the pair.
+    pub file: String,
+    pub line: usize,
+    pub record: String,
+    /// `moved` (it left the group it had without overrides), or `linked_instead` (a
+    /// `distinct` split its group and it linked by score elsewhere: to review).
+    pub effect: &'static str,
+    /// The golden record it is in now.
+    pub address: String,
+    /// The highest-priority record it was grouped with without overrides.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub was_with: Option<String>,
+    /// With `linked_instead`: the record it linked to, and the score.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub linked_to: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
+    /// The same, worded for people.
+    pub note: String,
 }
 
 #[derive(Serialize)]
@@ -262,9 +294,30 @@ pub fn to_json(plan: &Plan) -> JsonPlan {
                 left: r.left.to_string(),
                 right: r.right.to_string(),
                 score: (r.score * 1e6).round() / 1e6,
-                reason: r.reason.clone(),
+                reason: super::review_reason(&r.reason, |a| plan.address(a)),
+                code: r.reason.code(),
                 left_name: r.left_name.clone(),
                 right_name: r.right_name.clone(),
+            })
+            .collect(),
+        overrides: plan
+            .overrides
+            .iter()
+            .map(|o| JsonOverride {
+                kind: o.origin.kind,
+                file: o.origin.file.clone(),
+                line: o.origin.line,
+                record: o.record.to_string(),
+                effect: if o.instead.is_some() {
+                    "linked_instead"
+                } else {
+                    "moved"
+                },
+                address: plan.address(&o.address),
+                was_with: o.was_with.as_ref().map(ToString::to_string),
+                linked_to: o.instead.as_ref().map(|i| i.to.to_string()),
+                score: o.instead.as_ref().map(|i| (i.score * 1e6).round() / 1e6),
+                note: super::override_note(o, |a| plan.address(a)),
             })
             .collect(),
         kept: plan

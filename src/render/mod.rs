@@ -15,8 +15,68 @@ pub mod review;
 pub mod safe;
 pub mod words;
 
-use crate::plan::MatchingModel;
+use crate::plan::{MatchingModel, OverrideNote, ReviewReason};
 use crate::spec::compiled::ModelOrigin;
+
+/// A probability setting as written: at least two decimals, at most four (`0.70`, `0.85`,
+/// `0.9999`).
+fn setting(x: f64) -> String {
+    let s = format!("{x:.4}");
+    let trimmed = s.trim_end_matches('0');
+    let decimals = trimmed.split_once('.').map_or(0, |(_, d)| d.len());
+    if decimals >= 2 {
+        trimmed.to_string()
+    } else {
+        format!("{x:.2}")
+    }
+}
+
+/// Why a pair was left for review, naming the setting or the record that decided; `address`
+/// shows a golden record's key (`customers["acme"]`).
+pub fn review_reason(reason: &ReviewReason, address: impl Fn(&str) -> String) -> String {
+    match reason {
+        ReviewReason::ReviewBand { review, threshold } => format!(
+            "in the review band ({}–{}), below `match.threshold`",
+            setting(*review),
+            setting(*threshold)
+        ),
+        ReviewReason::MaxCluster { max } => {
+            format!("not linked: the group would exceed `match.max_cluster` ({max})")
+        }
+        ReviewReason::BetterMatch {
+            linked,
+            address: at,
+            score,
+        } => format!(
+            "a better match was linked instead: {} at {score:.3}",
+            at.as_deref().map_or_else(|| linked.to_string(), address)
+        ),
+        ReviewReason::OneToOne { taken, to } => {
+            format!("one-to-one: {taken} already linked to {to}")
+        }
+        ReviewReason::Worded(text) => text.clone(),
+    }
+}
+
+/// What a `same` or `distinct` pair changed for one record, naming the line that wrote it;
+/// `address` shows a golden record's key.
+pub fn override_note(note: &OverrideNote, address: impl Fn(&str) -> String) -> String {
+    match &note.instead {
+        Some(instead) => format!(
+            "{} linked to {} at {:.3} instead after {}: review it",
+            note.record, instead.to, instead.score, note.origin
+        ),
+        None => format!(
+            "{} moved by {}: now in {}, {}",
+            note.record,
+            note.origin,
+            address(&note.address),
+            note.was_with
+                .as_ref()
+                .map_or_else(|| "was on its own".to_string(), |w| format!("was with {w}"))
+        ),
+    }
+}
 
 /// One line for people saying how records were matched, when the spec did not spell it out:
 /// comparisons derived from the field types, or matching off. `None` for written comparisons.

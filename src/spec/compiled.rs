@@ -377,7 +377,7 @@ pub struct Override {
 
 /// A line of a file that holds a decision: the spec (`match.same` / `match.distinct`) or a
 /// labels file.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, serde::Serialize)]
 pub struct Origin {
     /// The file as the user named it.
     pub file: String,
@@ -387,6 +387,36 @@ pub struct Origin {
     pub kind: &'static str,
     /// Written in a labels file rather than under the spec's `match`.
     pub label: bool,
+}
+
+/// An [`Origin`] as a saved plan holds it.
+#[derive(serde::Deserialize)]
+struct StoredOrigin {
+    file: String,
+    line: usize,
+    kind: String,
+    label: bool,
+}
+
+impl<'de> serde::Deserialize<'de> for Origin {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Origin, D::Error> {
+        let o = <StoredOrigin as serde::Deserialize>::deserialize(d)?;
+        let kind = match o.kind.as_str() {
+            "same" => "same",
+            "distinct" => "distinct",
+            other => {
+                return Err(serde::de::Error::custom(format!(
+                    "`{other}` is neither `same` nor `distinct`"
+                )));
+            }
+        };
+        Ok(Origin {
+            file: o.file,
+            line: o.line,
+            kind,
+            label: o.label,
+        })
+    }
 }
 
 impl std::fmt::Display for Origin {

@@ -150,7 +150,11 @@ fn read_labels(c: &mut Compiled, missing: MissingLabels, r: &mut Reporter<'_>) -
         return Ok(());
     };
     match crate::labels::read(&file) {
-        Ok(Some(text)) => return crate::labels::apply(c, &file, &text),
+        Ok(Some(text)) => {
+            crate::labels::apply(c, &file, &text)?;
+            label_contradictions(c, r);
+            return Ok(());
+        }
         Ok(None) if missing == MissingLabels::Allow => {}
         Ok(None) => r.at_value(
             "/match/labels",
@@ -168,6 +172,37 @@ fn read_labels(c: &mut Compiled, missing: MissingLabels, r: &mut Reporter<'_>) -
         ),
     }
     Ok(())
+}
+
+/// A `distinct` decision that a chain of `same` decisions makes one entity, where a labels
+/// file wrote one of them (the spec's own pairs are checked as it compiles): refused, at
+/// `match.labels`, naming every line involved.
+fn label_contradictions(c: &Compiled, r: &mut Reporter<'_>) {
+    let name = |x: &super::compiled::RecordRef| format!("{}:{}", c.sources[x.source].name, x.id);
+    for d in &c.matching.distinct {
+        let Some(chain) = super::compile::same_chain(&c.matching.same, &d.a, &d.b) else {
+            continue;
+        };
+        if !d.origin.label && chain.iter().all(|o| !o.origin.label) {
+            continue;
+        }
+        let same: Vec<String> = chain.iter().map(|o| o.origin.to_string()).collect();
+        r.at_value(
+            "/match/labels",
+            format!(
+                "`{}` and `{}` cannot be distinct ({}) and one entity ({})",
+                name(&d.a),
+                name(&d.b),
+                d.origin,
+                same.join(", ")
+            ),
+            Some(
+                "decide the pair again with `reconcile review` (the last row of a pair wins), or \
+                 remove the spec pair that is wrong"
+                    .into(),
+            ),
+        );
+    }
 }
 
 /// A key written twice. Most YAML readers silently keep the last value, which hides mistakes

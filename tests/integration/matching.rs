@@ -183,8 +183,13 @@ fn a_review_band_pair_is_listed_and_not_merged() {
     assert_eq!(review.len(), 1, "{review:?}");
     let score = review[0]["score"].as_f64().unwrap();
     assert!((0.5..0.9999).contains(&score), "{score}");
+    assert_eq!(review[0]["code"], "review_band");
     let text = ws.run(&["plan"]).ok().stdout;
     assert!(text.contains("To review (1), not linked:"), "{text}");
+    assert!(
+        text.contains("in the review band (0.50–0.9999), below `match.threshold`"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -252,6 +257,141 @@ fn a_deduped_source_links_its_own_records_within_the_size_guard() {
     // Both other pairs with the third record would have made a group of three.
     assert_eq!(doc["guard_refusals"], 2);
     assert_eq!(doc["golden_records"], 3);
+    let text = ws.run(&["plan"]).ok().stdout;
+    assert!(
+        text.contains("not linked: the group would exceed `match.max_cluster` (2)"),
+        "{text}"
+    );
+}
+
+/// A spec whose overrides change what the scores would link: `same` pulls `import:c` away
+/// from its exact copy, and `distinct` splits `import:a` from its copy, after which it links
+/// to the next record of that name.
+const OVERRIDES: &str = r#"version: 1
+resource: customers
+target:
+  table: customers
+  fields:
+    name: { type: text, required: true }
+    phone: { type: phone, region: ZA }
+sources:
+  production:
+    id: id
+    fields: { name: name, phone: phone }
+    inline:
+      - { id: "1", name: "Luma Bar", phone: "011 555 0001" }
+      - { id: "2", name: "Luma Bar", phone: "" }
+      - { id: "3", name: "Shebeen", phone: "011 555 0003" }
+      - { id: "4", name: "Spur", phone: "" }
+  import:
+    id: id
+    fields: { name: name, phone: phone }
+    inline:
+      - { id: "a", name: "Luma Bar", phone: "011 555 0001" }
+      - { id: "c", name: "Shebeen", phone: "011 555 0003" }
+match:
+  compare:
+    name: { method: name }
+    phone: { method: phone }
+  same:
+    - [production:4, import:c]
+  distinct:
+    - [production:1, import:a]
+"#;
+
+#[test]
+fn the_plan_says_what_each_override_changed() {
+    let ws = Workspace::empty();
+    ws.write("specs/customers.yaml", OVERRIDES);
+    assert_eq!(
+        clusters(&ws),
+        vec![
+            vec!["import:a".to_string(), "production:2".into()],
+            vec!["import:c".to_string(), "production:4".into()],
+        ]
+    );
+    let text = ws.run(&["plan"]).ok().stdout;
+    for want in [
+        "Changed by `same` / `distinct` (2):",
+        "~ import:c moved by `match.same` on line 28 of specs/customers.yaml: now in \
+         customers[\"spur\"], was with production:3",
+        "? import:a linked to production:2 at 0.999 instead after `match.distinct` on line 30 \
+         of specs/customers.yaml: review it",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in\n{text}");
+    }
+    let plan = ws.run(&["plan", "--json"]).ok().json();
+    let notes = plan["overrides"].as_array().unwrap();
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    assert_eq!(notes[0]["kind"], "same");
+    assert_eq!(notes[0]["line"], 28);
+    assert_eq!(notes[0]["record"], "import:c");
+    assert_eq!(notes[0]["effect"], "moved");
+    assert_eq!(notes[0]["address"], "customers[\"spur\"]");
+    assert_eq!(notes[0]["was_with"], "production:3");
+    assert_eq!(notes[1]["kind"], "distinct");
+    assert_eq!(notes[1]["effect"], "linked_instead");
+    assert_eq!(notes[1]["linked_to"], "production:2");
+    assert!(notes[1]["score"].as_f64().unwrap() > 0.85);
+    ws.run(&["plan", "--html", "report.html"]).ok();
+    let html = std::fs::read_to_string(ws.path("report.html")).unwrap();
+    assert!(
+        html.contains("import:c moved by `match.same` on line 28"),
+        "the report lists what the overrides changed"
+    );
+    // `explain` tells both golden records concerned: the one it joined and the one it left.
+    for address in ["customers[\"spur\"]", "customers[\"shebeen\"]"] {
+        let text = ws.run(&["explain", address]).ok().stdout;
+        assert!(
+            text.contains("import:c moved by `match.same` on line 28"),
+            "{address}:\n{text}"
+        );
+    }
+    let text = ws.run(&["explain", "customers[\"luma-bar\"]"]).ok().stdout;
+    assert!(
+        text.contains(
+            "production:1 ~ import:a  probability 1.0000: kept apart by `match.distinct` on line 30"
+        ),
+        "{text}"
+    );
+    // Applied, the next plan (taken without reading the sources) still says it.
+    ws.run(&["apply", "--auto-approve"]).ok();
+    let again = ws.run(&["plan"]).ok().stdout;
+    assert!(again.contains("No changes."), "{again}");
+    assert!(
+        again.contains("? import:a linked to production:2 at 0.999 instead"),
+        "{again}"
+    );
+}
+
+#[test]
+fn two_same_pairs_sharing_a_record_both_hold_end_to_end() {
+    let ws = Workspace::empty();
+    ws.write(
+        "specs/customers.yaml",
+        &spec(
+            &[("1", "Luma Bar", "011 555 0001")],
+            &[
+                ("a", "Luma Bar", "011 555 0001"),
+                ("b", "Shebeen", ""),
+                ("c", "Spur", ""),
+            ],
+            "  same:\n    - [production:1, import:b]\n    - [import:c, production:1]\n",
+        ),
+    );
+    assert_eq!(
+        clusters(&ws),
+        vec![vec![
+            "import:b".to_string(),
+            "import:c".into(),
+            "production:1".into()
+        ]]
+    );
+    let text = ws.run(&["plan"]).ok().stdout;
+    assert!(
+        text.contains("~ import:a moved by `match.same` on line"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -502,7 +502,7 @@ fn the_review_screen() {
         left: reconcile::review::view(&spec, &resolved.kept, r.to),
         right: reconcile::review::view(&spec, &resolved.kept, r.record),
         score: r.score.clone(),
-        reason: r.reason.to_string(),
+        reason: reconcile::review::reason_words(&spec, &resolved.kept, &r.reason),
     };
     let place = reconcile::render::review::Place { index: 0, total: 3 };
     let screen = reconcile::render::review::screen(
@@ -513,4 +513,33 @@ fn the_review_screen() {
         100,
     );
     insta::assert_snapshot!("review_screen", screen.join("\n"));
+}
+
+#[test]
+fn a_label_contradicting_the_specs_own_pairs_is_refused_naming_both() {
+    // The spec says production:2 and import:b are one; the labels file says they are not.
+    let ws = workspace(&format!("{LABELS}  same: [[production:2, import:b]]\n"));
+    ws.write(
+        "specs/reconcile.labels.csv",
+        "left,right,label,time\nimport:b,production:2,distinct,2026-03-02T09:14:00Z\n",
+    );
+    let run = ws.run(&["plan"]).fails();
+    for want in [
+        "cannot be distinct (the `distinct` label on line 2 of specs/reconcile.labels.csv)",
+        "and one entity (`match.same` on line",
+        "reconcile review",
+    ] {
+        assert!(
+            run.stderr.contains(want),
+            "missing {want:?} in\n{}",
+            run.stderr
+        );
+    }
+    // Decided again, the last row wins and the contradiction is gone.
+    ws.write(
+        "specs/reconcile.labels.csv",
+        "left,right,label,time\nimport:b,production:2,distinct,2026-03-02T09:14:00Z\n\
+         import:b,production:2,same,2026-03-02T09:15:00Z\n",
+    );
+    ws.run(&["plan"]).ok();
 }

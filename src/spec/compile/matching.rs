@@ -241,7 +241,7 @@ pub(super) fn overrides(
     source_index: &dyn Fn(&str) -> Option<usize>,
     declared: &[&str],
     r: &mut Reporter<'_>,
-) -> Vec<Override> {
+) -> Vec<(usize, Override)> {
     let mut out = Vec::new();
     for (i, pair) in list.iter().enumerate() {
         let mut refs = Vec::new();
@@ -268,17 +268,161 @@ pub(super) fn overrides(
             }
         }
         if let [a, b] = refs.as_slice() {
-            out.push(Override {
-                a: a.clone(),
-                b: b.clone(),
-                origin: Origin {
-                    file: r.file.clone(),
-                    line: r.line_of(&format!("/match/{key}/{i}")),
-                    kind: key,
-                    label: false,
+            out.push((
+                i,
+                Override {
+                    a: a.clone(),
+                    b: b.clone(),
+                    origin: Origin {
+                        file: r.file.clone(),
+                        line: r.line_of(&format!("/match/{key}/{i}")),
+                        kind: key,
+                        label: false,
+                    },
                 },
-            });
+            ));
         }
     }
     out
+}
+
+/// Refuses each `distinct` pair (with its index in `match.distinct`) whose records a chain of
+/// `same` pairs makes one entity: it can be honoured in no way. Reported at the `distinct`
+/// pair, naming the `same` lines; `names` gives each source's name.
+pub(super) fn contradictions(
+    same: &[Override],
+    distinct: &[(usize, Override)],
+    names: &dyn Fn(usize) -> String,
+    r: &mut Reporter<'_>,
+) {
+    for (i, d) in distinct {
+        let Some(chain) = same_chain(same, &d.a, &d.b) else {
+            continue;
+        };
+        let name = |x: &RecordRef| format!("{}:{}", names(x.source), x.id);
+        // The chain from one record of the pair to the other.
+        let mut from = &d.a;
+        let links: Vec<String> = chain
+            .iter()
+            .map(|o| {
+                let to = if o.a == *from { &o.b } else { &o.a };
+                let at = if o.origin.label || o.origin.line == 0 {
+                    o.origin.to_string()
+                } else {
+                    format!("line {}", o.origin.line)
+                };
+                let link = format!("{} = {} ({at})", name(from), name(to));
+                from = to;
+                link
+            })
+            .collect();
+        r.at_value(
+            &format!("/match/distinct/{i}"),
+            format!(
+                "`{}` and `{}` cannot be distinct: {} makes them one entity",
+                name(&d.a),
+                name(&d.b),
+                origins(&chain)
+            ),
+            Some(format!(
+                "{}; remove this pair, or the `same` pair that is wrong",
+                links.join(", ")
+            )),
+        );
+    }
+}
+
+/// The `same` pairs that make `a` and `b` one entity, as a chain from `a` to `b` (shortest
+/// first found), when some do. Records are compared as written (`source:id`): no data needed.
+pub fn same_chain<'o>(
+    same: &'o [Override],
+    a: &RecordRef,
+    b: &RecordRef,
+) -> Option<Vec<&'o Override>> {
+    use std::collections::{HashMap, VecDeque};
+    if a == b {
+        return None;
+    }
+    let mut next: HashMap<&RecordRef, Vec<&Override>> = HashMap::new();
+    for o in same {
+        next.entry(&o.a).or_default().push(o);
+        next.entry(&o.b).or_default().push(o);
+    }
+    let other = |o: &'o Override, x: &RecordRef| if o.a == *x { &o.b } else { &o.a };
+    // Each record reached, by the pair that reached it.
+    let mut reached: HashMap<&RecordRef, Option<&Override>> = HashMap::from([(a, None)]);
+    let mut queue = VecDeque::from([a]);
+    while let Some(x) = queue.pop_front() {
+        if x == b {
+            let mut chain = Vec::new();
+            let mut at = b;
+            while let Some(Some(o)) = reached.get(at) {
+                chain.push(*o);
+                at = other(o, at);
+            }
+            chain.reverse();
+            return Some(chain);
+        }
+        for &o in next.get(x).map(Vec::as_slice).unwrap_or_default() {
+            let y = other(o, x);
+            if !reached.contains_key(y) {
+                reached.insert(y, Some(o));
+                queue.push_back(y);
+            }
+        }
+    }
+    None
+}
+
+/// Where a chain of `same` pairs was written: "`match.same` on lines 12 and 14" when all in
+/// the spec, else each origin in full.
+fn origins(chain: &[&Override]) -> String {
+    if chain.iter().all(|o| !o.origin.label && o.origin.line > 0) {
+        let mut lines: Vec<usize> = chain.iter().map(|o| o.origin.line).collect();
+        lines.sort_unstable();
+        lines.dedup();
+        let lines: Vec<String> = lines.iter().map(ToString::to_string).collect();
+        return match lines.as_slice() {
+            [one] => format!("`match.same` on line {one}"),
+            [rest @ .., last] => format!("`match.same` on lines {} and {last}", rest.join(", ")),
+            [] => "`match.same`".to_string(),
+        };
+    }
+    let all: Vec<String> = chain.iter().map(|o| o.origin.to_string()).collect();
+    all.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chain_of_same_is_found_from_either_end() {
+        let r = |s: usize, id: &str| RecordRef {
+            source: s,
+            id: id.into(),
+        };
+        let pair = |a: RecordRef, b: RecordRef, line: usize| Override {
+            a,
+            b,
+            origin: Origin {
+                file: "spec.yaml".into(),
+                line,
+                kind: "same",
+                label: false,
+            },
+        };
+        let same = vec![
+            pair(r(0, "1"), r(1, "7"), 12),
+            pair(r(2, "9"), r(0, "5"), 13),
+            pair(r(1, "7"), r(0, "2"), 14),
+        ];
+        let lines = |a, b| {
+            same_chain(&same, &a, &b).map(|c| c.iter().map(|o| o.origin.line).collect::<Vec<_>>())
+        };
+        assert_eq!(lines(r(0, "2"), r(0, "1")), Some(vec![14, 12]));
+        assert_eq!(lines(r(0, "1"), r(0, "2")), Some(vec![12, 14]));
+        assert_eq!(lines(r(0, "1"), r(2, "9")), None);
+        assert_eq!(lines(r(0, "1"), r(0, "1")), None);
+    }
 }

@@ -9,6 +9,8 @@ mod matching;
 mod sources;
 mod target;
 
+pub use matching::same_chain;
+
 use std::path::Path;
 
 use super::Spec;
@@ -79,8 +81,13 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
     let (comparisons, blocking, dedupe, origin) =
         matching::matching(spec, &names, &order, sources.len(), address_field, r);
     let m = &spec.matching;
-    let same = matching::overrides(&m.same, "same", &source_index, &declared, r);
+    let same: Vec<_> = matching::overrides(&m.same, "same", &source_index, &declared, r)
+        .into_iter()
+        .map(|(_, o)| o)
+        .collect();
     let distinct = matching::overrides(&m.distinct, "distinct", &source_index, &declared, r);
+    matching::contradictions(&same, &distinct, &|s| sources[s].name.clone(), r);
+    let distinct: Vec<_> = distinct.into_iter().map(|(_, o)| o).collect();
     if m.labels.as_ref().is_some_and(|f| f.trim().is_empty()) {
         r.at_value(
             "/match/labels",
