@@ -138,6 +138,15 @@ pub enum Error {
         help: Option<String>,
     },
 
+    /// Options that do not go together, or do not apply to what was named.
+    #[error("{message}")]
+    #[diagnostic(code(reconcile::usage))]
+    Usage {
+        message: String,
+        #[help]
+        help: Option<String>,
+    },
+
     #[error("{} already exists; `reconcile init` never overwrites a file", .path.display())]
     #[diagnostic(
         code(reconcile::init),

@@ -22,7 +22,7 @@ pub(super) fn run(args: ApplyArgs) -> Result<ExitCode> {
     let (spec, url, plan, miss) = match &args.plan_file {
         Some(file) => {
             if !args.target.is_empty() {
-                return Err(Error::Plan {
+                return Err(Error::Usage {
                     message: "--target does not apply to a saved plan".into(),
                     help: Some("apply the saved plan as it is, or plan again with --target".into()),
                 });

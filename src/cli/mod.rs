@@ -344,7 +344,7 @@ pub fn database_url(args: &DbArgs, spec: &Compiled) -> Result<String> {
 /// Specs naming different databases cannot be applied in one transaction.
 pub fn group_database_url(args: &DbArgs, specs: &[Compiled]) -> Result<String> {
     if let Some(other) = specs.iter().find(|s| s.database != specs[0].database) {
-        return Err(Error::Plan {
+        return Err(Error::Usage {
             message: format!(
                 "{} and {} name different databases; the resources of a folder are written \
                  in one transaction, to one database",

@@ -110,7 +110,7 @@ fn run_many(args: &PlanArgs, specs: Vec<Compiled>) -> Result<ExitCode> {
         (args.lock, "--lock"),
     ] {
         if given {
-            return Err(Error::Plan {
+            return Err(Error::Usage {
                 message: format!("{flag} works on one spec, not on a folder of several"),
                 help: Some("name one spec with -f FILE, without --target".into()),
             });

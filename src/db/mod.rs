@@ -3,7 +3,7 @@
 //!
 //! There is no `sqlx::Any` here: each backend has its own concrete pool, and the few
 //! statements the tool runs are built by [`Dialect`] with validated, quoted identifiers and
-//! bound values. [`on_pool!`] runs the same code against whichever pool is open.
+//! bound values. `on_pool!` runs the same code against whichever pool is open.
 
 pub mod check;
 pub mod claims;

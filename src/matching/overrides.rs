@@ -3,7 +3,7 @@
 //! Linking by score already takes `same` pairs first and never links a `distinct` pair by a
 //! score, but one-to-one linking cannot honour everything: two `same` pairs sharing a record
 //! ask a cluster for two records of one source, a chain of `same` pairs spans clusters built
-//! apart, and a forced link may join records a `distinct` pair separates. [`enforce`] then
+//! apart, and a forced link may join records a `distinct` pair separates. `enforce` then
 //! repairs the clusters linking made:
 //!
 //! 1. the clusters of every `same` pair are joined (a chain of `same` is one entity, whatever
@@ -14,7 +14,7 @@
 //! 3. the links of every cluster touched are chosen again: `same` pairs first, then the best
 //!    scores, so that each link shown is one that holds the cluster together.
 //!
-//! [`effects`] compares the result with linking without any override and names, per record,
+//! `effects` compares the result with linking without any override and names, per record,
 //! the override that moved it.
 
 use crate::collections::HashMap;
