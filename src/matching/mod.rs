@@ -24,11 +24,12 @@ pub mod address;
 pub mod blocking;
 pub mod compare;
 pub mod em;
+mod link;
 pub mod method;
 pub mod name;
 pub mod overrides;
 
-use crate::collections::{HashMap, HashSet};
+use crate::collections::HashSet;
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -709,12 +710,12 @@ fn link(
         rank: &rank,
     };
     let rules = overrides::Rules::resolve(config, flat, records, &rank);
-    let mut linked = link_scores(&ctx, &rules);
+    let mut linked = link::link_scores(&ctx, &rules);
     // With overrides, they are made to hold, and the linking is run again without them
     // (scores reused) to tell what each one changed.
     let baseline = (!rules.is_empty()).then(|| {
         overrides::enforce(&ctx, &rules, &mut linked);
-        link_scores(&ctx, &overrides::Rules::default())
+        link::link_scores(&ctx, &overrides::Rules::default())
     });
 
     let sizes: Vec<usize> = (0..flat.offsets.len() - 1)
@@ -791,256 +792,6 @@ fn link(
         out.overrides = overrides::effects(&ctx, &rules, &baseline, &linked, &out.clusters);
     }
     out
-}
-
-/// Links by score: groups within deduplicated sources, then sources in priority order, one
-/// group per source per cluster. `same` pairs go first and `distinct` pairs are never linked
-/// by a score; what one-to-one linking cannot honour of them is left to
-/// [`overrides::enforce`].
-fn link_scores(ctx: &Ctx<'_>, rules: &overrides::Rules<'_>) -> Linked {
-    let Ctx {
-        config,
-        flat,
-        pairs,
-        probability,
-        rank,
-    } = *ctx;
-    let n = flat.len();
-    let sizes: Vec<usize> = (0..flat.offsets.len() - 1)
-        .map(|s| flat.offsets[s + 1] - flat.offsets[s])
-        .collect();
-    let below = ReviewReason::ReviewBand {
-        review: config.review,
-        threshold: config.threshold,
-    };
-    let mut reviews: Vec<(usize, usize, ReviewReason)> = Vec::new();
-    let mut guard_refusals = 0;
-    let mut kept_apart = vec![false; rules.distinct.len()];
-
-    // Within-source groups.
-    let mut groups = Groups::new(n);
-    let mut group_links: HashMap<usize, Vec<(usize, usize, bool)>> = HashMap::default();
-    let mut within: Vec<(bool, f64, usize, usize)> = pairs
-        .iter()
-        .zip(probability)
-        .filter(|((a, b), p)| {
-            flat.source_of[*a as usize] == flat.source_of[*b as usize]
-                && **p >= config.review.min(config.threshold)
-        })
-        .map(|(&(a, b), &p)| (false, p, a as usize, b as usize))
-        .collect();
-    within.extend(
-        rules
-            .same
-            .iter()
-            .filter(|o| flat.source_of[o.a] == flat.source_of[o.b])
-            .map(|o| (true, 1.0, o.a, o.b)),
-    );
-    within.sort_by(|x, y| {
-        y.0.cmp(&x.0)
-            .then(y.1.total_cmp(&x.1))
-            .then(rank[x.2].min(rank[x.3]).cmp(&rank[y.2].min(rank[y.3])))
-            .then(rank[x.2].max(rank[x.3]).cmp(&rank[y.2].max(rank[y.3])))
-    });
-    for (forced, p, a, b) in within {
-        let (ra, rb) = (groups.find(a), groups.find(b));
-        if ra == rb {
-            continue;
-        }
-        let split = rules.distinct.iter().position(|d| {
-            let (gx, gy) = (groups.find(d.a), groups.find(d.b));
-            (gx == ra && gy == rb) || (gx == rb && gy == ra)
-        });
-        if let Some(d) = split
-            && !forced
-        {
-            kept_apart[d] = true;
-            continue;
-        }
-        if !forced && p < config.threshold {
-            reviews.push((a, b, below.clone()));
-            continue;
-        }
-        if !forced && groups.members[ra].len() + groups.members[rb].len() > config.max_cluster {
-            guard_refusals += 1;
-            reviews.push((
-                a,
-                b,
-                ReviewReason::MaxCluster {
-                    max: config.max_cluster,
-                },
-            ));
-            continue;
-        }
-        let mut moved = group_links.remove(&ra).unwrap_or_default();
-        moved.extend(group_links.remove(&rb).unwrap_or_default());
-        let (to, rec) = if rank[a] < rank[b] { (a, b) } else { (b, a) };
-        moved.push((rec, to, forced));
-        let root = groups.union(a, b);
-        group_links.insert(root, moved);
-    }
-
-    // Across sources, in priority order.
-    let mut cluster_of = vec![usize::MAX; n];
-    let mut by_top_source: Vec<Vec<usize>> = vec![Vec::new(); sizes.len()];
-    for (p, &(a, b)) in pairs.iter().enumerate() {
-        let (sa, sb) = (flat.source_of[a as usize], flat.source_of[b as usize]);
-        if sa != sb {
-            by_top_source[sa.max(sb)].push(p);
-        }
-    }
-    let mut built: Vec<Building> = Vec::new();
-    let new_cluster = |root: usize,
-                       groups: &mut Groups,
-                       group_links: &mut HashMap<usize, Vec<(usize, usize, bool)>>,
-                       built: &mut Vec<Building>,
-                       cluster_of: &mut Vec<usize>| {
-        let mut members = groups.members[root].clone();
-        members.sort_by_key(|&g| rank[g]);
-        for &g in &members {
-            cluster_of[g] = built.len();
-        }
-        let links = group_links.remove(&root).unwrap_or_default();
-        built.push((members, links));
-    };
-    for (s, top_pairs) in by_top_source.iter().enumerate() {
-        let mut roots: Vec<usize> = (flat.offsets[s]..flat.offsets[s + 1])
-            .map(|g| groups.find(g))
-            .collect();
-        // New clusters keep the sources' own order.
-        roots.sort_by_key(|&r| groups.members[r].iter().min().copied());
-        roots.dedup();
-        if built.is_empty() {
-            for root in roots {
-                new_cluster(
-                    root,
-                    &mut groups,
-                    &mut group_links,
-                    &mut built,
-                    &mut cluster_of,
-                );
-            }
-            continue;
-        }
-        // Best pair per (group, cluster).
-        let mut best: HashMap<(usize, usize), (f64, usize, usize)> = HashMap::default();
-        for &p in top_pairs {
-            let (a, b) = (pairs[p].0 as usize, pairs[p].1 as usize);
-            let (x, y) = if flat.source_of[a] == s {
-                (a, b)
-            } else {
-                (b, a)
-            };
-            let key = (groups.find(x), cluster_of[y]);
-            let cand = (probability[p], x, y);
-            match best.get(&key) {
-                Some(&(q, bx, by))
-                    if q > cand.0
-                        || (q == cand.0 && (rank[bx], rank[by]) <= (rank[x], rank[y])) => {}
-                _ => {
-                    best.insert(key, cand);
-                }
-            }
-        }
-        let mut candidates: Vec<(bool, f64, usize, usize, usize, usize)> = best
-            .into_iter()
-            .filter(|(_, (p, _, _))| *p >= config.review.min(config.threshold))
-            .map(|((g, c), (p, x, y))| (false, p, g, c, x, y))
-            .collect();
-        for o in &rules.same {
-            let (x, y) = if flat.source_of[o.a] == s && flat.source_of[o.b] < s {
-                (o.a, o.b)
-            } else if flat.source_of[o.b] == s && flat.source_of[o.a] < s {
-                (o.b, o.a)
-            } else {
-                continue;
-            };
-            candidates.push((true, 1.0, groups.find(x), cluster_of[y], x, y));
-        }
-        candidates.sort_by(|p, q| {
-            q.0.cmp(&p.0)
-                .then(q.1.total_cmp(&p.1))
-                .then(rank[p.4].cmp(&rank[q.4]))
-                .then(rank[p.5].cmp(&rank[q.5]))
-        });
-        // Per group of this source: the record it linked to, and whether by `same`. Per
-        // cluster: the pair that took its one place for this source.
-        let mut linked: HashMap<usize, (usize, f64, bool)> = HashMap::default();
-        let mut filled: HashMap<usize, (usize, usize)> = HashMap::default();
-        for (forced, p, g, c, x, y) in candidates {
-            let split = rules.distinct.iter().position(|d| {
-                (groups.find(d.a) == g && cluster_of[d.b] == c)
-                    || (groups.find(d.b) == g && cluster_of[d.a] == c)
-            });
-            if let Some(d) = split
-                && !forced
-            {
-                kept_apart[d] = true;
-                continue;
-            }
-            if !forced && p < config.threshold {
-                reviews.push((x, y, below.clone()));
-                continue;
-            }
-            if let Some(&(to, score, by_same)) = linked.get(&g) {
-                // A group joins one cluster here; a second `same` joins the two clusters
-                // afterwards. A score that lost to a `same` is the user's decision, not a
-                // pair to review.
-                if !forced && !by_same {
-                    reviews.push((
-                        x,
-                        y,
-                        ReviewReason::BetterMatch {
-                            linked: flat.member(to),
-                            cluster: 0,
-                            score,
-                        },
-                    ));
-                }
-                continue;
-            }
-            if !forced && let Some(&(taken, to)) = filled.get(&c) {
-                reviews.push((
-                    x,
-                    y,
-                    ReviewReason::OneToOne {
-                        taken: flat.member(taken),
-                        to: flat.member(to),
-                    },
-                ));
-                continue;
-            }
-            linked.insert(g, (y, p, forced));
-            filled.entry(c).or_insert((x, y));
-            let mut members = groups.members[g].clone();
-            members.sort_by_key(|&m| rank[m]);
-            for &m in &members {
-                cluster_of[m] = c;
-            }
-            let cluster = &mut built[c];
-            cluster.0.extend(members);
-            cluster.1.push((x, y, forced));
-            cluster.1.extend(group_links.remove(&g).unwrap_or_default());
-        }
-        for root in roots {
-            if !linked.contains_key(&root) {
-                new_cluster(
-                    root,
-                    &mut groups,
-                    &mut group_links,
-                    &mut built,
-                    &mut cluster_of,
-                );
-            }
-        }
-    }
-    Linked {
-        built,
-        cluster_of,
-        reviews,
-        guard_refusals,
-        kept_apart,
-    }
 }
 
 #[cfg(test)]

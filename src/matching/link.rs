@@ -1,0 +1,344 @@
+//! Linking by score, in named steps: records of a deduplicated source are grouped first
+//! (strongest pairs first, never beyond `max_cluster`), then sources are taken in priority
+//! order, each group joining at most one cluster built from the sources before it and each
+//! cluster taking at most one group per source (the one-to-one rule). `same` pairs go first
+//! and `distinct` pairs are never linked by a score; what one-to-one linking cannot honour of
+//! them is left to [`super::overrides`]. Every pair worth a look that stays apart is kept
+//! with its reason.
+
+use crate::collections::HashMap;
+
+use super::{Building, Ctx, Groups, Linked, ReviewReason, overrides};
+
+/// A link that put `record` into a cluster through `to`, and whether `same` forced it.
+type RawLink = (usize, usize, bool);
+
+/// A pair that may join a group of the source being linked to a cluster.
+struct Candidate {
+    /// Written as `same`: linked whatever the score.
+    forced: bool,
+    probability: f64,
+    /// The group of the record of the source being linked, by its root.
+    group: usize,
+    /// The cluster of the other record.
+    cluster: usize,
+    /// The record of this source, and the one in the cluster.
+    record: usize,
+    to: usize,
+}
+
+/// The state of one linking run.
+struct Linker<'a, 'r> {
+    ctx: &'a Ctx<'a>,
+    rules: &'a overrides::Rules<'r>,
+    groups: Groups,
+    /// Links inside each group of a deduplicated source, by the group's root.
+    group_links: HashMap<usize, Vec<RawLink>>,
+    built: Vec<Building>,
+    cluster_of: Vec<usize>,
+    reviews: Vec<(usize, usize, ReviewReason)>,
+    guard_refusals: usize,
+    kept_apart: Vec<bool>,
+}
+
+/// Links by score (see the module documentation).
+pub(super) fn link_scores(ctx: &Ctx<'_>, rules: &overrides::Rules<'_>) -> Linked {
+    let n = ctx.flat.len();
+    let mut linker = Linker {
+        ctx,
+        rules,
+        groups: Groups::new(n),
+        group_links: HashMap::default(),
+        built: Vec::new(),
+        cluster_of: vec![usize::MAX; n],
+        reviews: Vec::new(),
+        guard_refusals: 0,
+        kept_apart: vec![false; rules.distinct.len()],
+    };
+    linker.within_sources();
+    linker.across_sources();
+    Linked {
+        built: linker.built,
+        cluster_of: linker.cluster_of,
+        reviews: linker.reviews,
+        guard_refusals: linker.guard_refusals,
+        kept_apart: linker.kept_apart,
+    }
+}
+
+impl Linker<'_, '_> {
+    /// Below the threshold, in the review band.
+    fn below(&self) -> ReviewReason {
+        ReviewReason::ReviewBand {
+            review: self.ctx.config.review,
+            threshold: self.ctx.config.threshold,
+        }
+    }
+
+    /// Scores at or above this are worth linking or reviewing.
+    fn floor(&self) -> f64 {
+        self.ctx.config.review.min(self.ctx.config.threshold)
+    }
+
+    /// Groups the records of each deduplicated source: `same` pairs first, then the
+    /// strongest pairs, never beyond `max_cluster` records by score.
+    fn within_sources(&mut self) {
+        let Ctx {
+            config,
+            flat,
+            pairs,
+            probability,
+            rank,
+        } = *self.ctx;
+        let floor = self.floor();
+        let mut within: Vec<(bool, f64, usize, usize)> = pairs
+            .iter()
+            .zip(probability)
+            .filter(|((a, b), p)| {
+                flat.source_of[*a as usize] == flat.source_of[*b as usize] && **p >= floor
+            })
+            .map(|(&(a, b), &p)| (false, p, a as usize, b as usize))
+            .collect();
+        within.extend(
+            self.rules
+                .same
+                .iter()
+                .filter(|o| flat.source_of[o.a] == flat.source_of[o.b])
+                .map(|o| (true, 1.0, o.a, o.b)),
+        );
+        within.sort_by(|x, y| {
+            y.0.cmp(&x.0)
+                .then(y.1.total_cmp(&x.1))
+                .then(rank[x.2].min(rank[x.3]).cmp(&rank[y.2].min(rank[y.3])))
+                .then(rank[x.2].max(rank[x.3]).cmp(&rank[y.2].max(rank[y.3])))
+        });
+        for (forced, p, a, b) in within {
+            let (ra, rb) = (self.groups.find(a), self.groups.find(b));
+            if ra == rb {
+                continue;
+            }
+            let split = self.rules.distinct.iter().position(|d| {
+                let (gx, gy) = (self.groups.find(d.a), self.groups.find(d.b));
+                (gx == ra && gy == rb) || (gx == rb && gy == ra)
+            });
+            if let Some(d) = split
+                && !forced
+            {
+                self.kept_apart[d] = true;
+                continue;
+            }
+            if !forced && p < config.threshold {
+                let below = self.below();
+                self.reviews.push((a, b, below));
+                continue;
+            }
+            let size = self.groups.members[ra].len() + self.groups.members[rb].len();
+            if !forced && size > config.max_cluster {
+                self.guard_refusals += 1;
+                self.reviews.push((
+                    a,
+                    b,
+                    ReviewReason::MaxCluster {
+                        max: config.max_cluster,
+                    },
+                ));
+                continue;
+            }
+            let mut moved = self.group_links.remove(&ra).unwrap_or_default();
+            moved.extend(self.group_links.remove(&rb).unwrap_or_default());
+            let (to, rec) = if rank[a] < rank[b] { (a, b) } else { (b, a) };
+            moved.push((rec, to, forced));
+            let root = self.groups.union(a, b);
+            self.group_links.insert(root, moved);
+        }
+    }
+
+    /// Takes the sources in priority order: the first makes the clusters, each next one's
+    /// groups join them or make their own.
+    fn across_sources(&mut self) {
+        let flat = self.ctx.flat;
+        let sources = flat.offsets.len() - 1;
+        let mut by_top_source: Vec<Vec<usize>> = vec![Vec::new(); sources];
+        for (p, &(a, b)) in self.ctx.pairs.iter().enumerate() {
+            let (sa, sb) = (flat.source_of[a as usize], flat.source_of[b as usize]);
+            if sa != sb {
+                by_top_source[sa.max(sb)].push(p);
+            }
+        }
+        for (s, top_pairs) in by_top_source.iter().enumerate() {
+            let mut roots: Vec<usize> = (flat.offsets[s]..flat.offsets[s + 1])
+                .map(|g| self.groups.find(g))
+                .collect();
+            // New clusters keep the sources' own order.
+            roots.sort_by_key(|&r| self.groups.members[r].iter().min().copied());
+            roots.dedup();
+            let linked = if self.built.is_empty() {
+                HashMap::default()
+            } else {
+                let candidates = self.candidates(s, top_pairs);
+                self.link_source(candidates)
+            };
+            for root in roots {
+                if !linked.contains_key(&root) {
+                    self.new_cluster(root);
+                }
+            }
+        }
+    }
+
+    /// The pairs that may join source `s`'s groups to the clusters so far: the best pair per
+    /// (group, cluster) at or above the review band, and the `same` pairs, in the order they
+    /// are tried.
+    fn candidates(&mut self, s: usize, top_pairs: &[usize]) -> Vec<Candidate> {
+        let Ctx {
+            flat,
+            pairs,
+            probability,
+            rank,
+            ..
+        } = *self.ctx;
+        let mut best: HashMap<(usize, usize), (f64, usize, usize)> = HashMap::default();
+        for &p in top_pairs {
+            let (a, b) = (pairs[p].0 as usize, pairs[p].1 as usize);
+            let (x, y) = if flat.source_of[a] == s {
+                (a, b)
+            } else {
+                (b, a)
+            };
+            let key = (self.groups.find(x), self.cluster_of[y]);
+            let cand = (probability[p], x, y);
+            match best.get(&key) {
+                Some(&(q, bx, by))
+                    if q > cand.0
+                        || (q == cand.0 && (rank[bx], rank[by]) <= (rank[x], rank[y])) => {}
+                _ => {
+                    best.insert(key, cand);
+                }
+            }
+        }
+        let floor = self.floor();
+        let mut candidates: Vec<Candidate> = best
+            .into_iter()
+            .filter(|(_, (p, _, _))| *p >= floor)
+            .map(|((group, cluster), (probability, record, to))| Candidate {
+                forced: false,
+                probability,
+                group,
+                cluster,
+                record,
+                to,
+            })
+            .collect();
+        for o in &self.rules.same {
+            let (x, y) = if flat.source_of[o.a] == s && flat.source_of[o.b] < s {
+                (o.a, o.b)
+            } else if flat.source_of[o.b] == s && flat.source_of[o.a] < s {
+                (o.b, o.a)
+            } else {
+                continue;
+            };
+            candidates.push(Candidate {
+                forced: true,
+                probability: 1.0,
+                group: self.groups.find(x),
+                cluster: self.cluster_of[y],
+                record: x,
+                to: y,
+            });
+        }
+        candidates.sort_by(|p, q| {
+            q.forced
+                .cmp(&p.forced)
+                .then(q.probability.total_cmp(&p.probability))
+                .then(rank[p.record].cmp(&rank[q.record]))
+                .then(rank[p.to].cmp(&rank[q.to]))
+        });
+        candidates
+    }
+
+    /// Joins one source's groups to clusters, best candidates first, one group per cluster
+    /// and one cluster per group (a `same` pair may add a second, joined afterwards).
+    /// Returns, per group linked, the record it linked to, the score and whether by `same`.
+    fn link_source(&mut self, candidates: Vec<Candidate>) -> HashMap<usize, (usize, f64, bool)> {
+        let threshold = self.ctx.config.threshold;
+        let flat = self.ctx.flat;
+        let rank = self.ctx.rank;
+        // Per cluster: the pair that took its one place for this source.
+        let mut linked: HashMap<usize, (usize, f64, bool)> = HashMap::default();
+        let mut filled: HashMap<usize, (usize, usize)> = HashMap::default();
+        for c in candidates {
+            let (g, x, y) = (c.group, c.record, c.to);
+            let split = self.rules.distinct.iter().position(|d| {
+                (self.groups.find(d.a) == g && self.cluster_of[d.b] == c.cluster)
+                    || (self.groups.find(d.b) == g && self.cluster_of[d.a] == c.cluster)
+            });
+            if let Some(d) = split
+                && !c.forced
+            {
+                self.kept_apart[d] = true;
+                continue;
+            }
+            if !c.forced && c.probability < threshold {
+                let below = self.below();
+                self.reviews.push((x, y, below));
+                continue;
+            }
+            if let Some(&(to, score, by_same)) = linked.get(&g) {
+                // A group joins one cluster here; a second `same` joins the two clusters
+                // afterwards. A score that lost to a `same` is the user's decision, not a
+                // pair to review.
+                if !c.forced && !by_same {
+                    self.reviews.push((
+                        x,
+                        y,
+                        ReviewReason::BetterMatch {
+                            linked: flat.member(to),
+                            cluster: 0,
+                            score,
+                        },
+                    ));
+                }
+                continue;
+            }
+            if !c.forced
+                && let Some(&(taken, to)) = filled.get(&c.cluster)
+            {
+                self.reviews.push((
+                    x,
+                    y,
+                    ReviewReason::OneToOne {
+                        taken: flat.member(taken),
+                        to: flat.member(to),
+                    },
+                ));
+                continue;
+            }
+            linked.insert(g, (y, c.probability, c.forced));
+            filled.entry(c.cluster).or_insert((x, y));
+            let mut members = self.groups.members[g].clone();
+            members.sort_by_key(|&m| rank[m]);
+            for &m in &members {
+                self.cluster_of[m] = c.cluster;
+            }
+            let cluster = &mut self.built[c.cluster];
+            cluster.0.extend(members);
+            cluster.1.push((x, y, c.forced));
+            cluster
+                .1
+                .extend(self.group_links.remove(&g).unwrap_or_default());
+        }
+        linked
+    }
+
+    /// A new cluster of the group at `root`, members in (source, id) order.
+    fn new_cluster(&mut self, root: usize) {
+        let rank = self.ctx.rank;
+        let mut members = self.groups.members[root].clone();
+        members.sort_by_key(|&g| rank[g]);
+        for &g in &members {
+            self.cluster_of[g] = self.built.len();
+        }
+        let links = self.group_links.remove(&root).unwrap_or_default();
+        self.built.push((members, links));
+    }
+}
