@@ -45,9 +45,10 @@ pub fn render(plan: &Plan) -> String {
 /// long plan leaves the reader.
 pub fn render_with(plan: &Plan, opts: Options) -> String {
     let mut out = String::new();
-    let s = plan.summary();
-    let width = plan.fields.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
-    let pending = s.create + s.update + s.delete;
+    let pending = {
+        let s = plan.summary();
+        s.create + s.update + s.delete
+    };
     let limit = if opts.full || pending <= SHOW_ALL_UP_TO {
         usize::MAX
     } else {
@@ -76,63 +77,7 @@ pub fn render_with(plan: &Plan, opts: Options) -> String {
                 term(&cols.join(", "))
             );
         }
-        let groups = [
-            (Action::Create, "to add", GREEN),
-            (Action::Update, "to change", YELLOW),
-            (Action::Delete, "to destroy", RED),
-        ];
-        for (action, words, style) in groups {
-            let total = plan.changes.iter().filter(|c| c.action == action).count();
-            if total == 0 {
-                continue;
-            }
-            let _ = writeln!(
-                out,
-                "{}\n",
-                paint(style.bold(), format!("{} {words}:", count(total)))
-            );
-            for c in plan
-                .changes
-                .iter()
-                .filter(|c| c.action == action)
-                .take(limit)
-            {
-                change(&mut out, plan, c, width, opts.full);
-            }
-            if total > limit && action == Action::Update {
-                // Which fields the hidden updates touch, most often first.
-                let mut per_field = vec![0usize; plan.fields.len()];
-                for c in plan.changes.iter().filter(|c| c.action == action) {
-                    for &f in &c.changed {
-                        per_field[f] += 1;
-                    }
-                }
-                let mut touched: Vec<(usize, usize)> = per_field
-                    .into_iter()
-                    .enumerate()
-                    .filter(|(_, n)| *n > 0)
-                    .collect();
-                touched.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-                let words: Vec<String> = touched
-                    .iter()
-                    .map(|(f, n)| format!("{} ({})", term(&plan.fields[*f].0), count(*n)))
-                    .collect();
-                let _ = writeln!(out, "  Fields changed: {}\n", words.join(", "));
-            }
-            if total > limit {
-                let _ = writeln!(
-                    out,
-                    "  {}\n",
-                    paint(
-                        DIM,
-                        format!(
-                            "... and {} more {words} (`--full` shows them all; `--html FILE` writes a searchable report)",
-                            count(total - limit)
-                        )
-                    )
-                );
-            }
-        }
+        changes(&mut out, plan, limit, opts.full);
     }
 
     if !plan.excluded.is_empty() {
@@ -142,79 +87,157 @@ pub fn render_with(plan: &Plan, opts: Options) -> String {
         invalid(&mut out, plan, limit);
     }
     if !plan.review.is_empty() {
-        let _ = writeln!(
-            out,
-            "{}",
-            paint(
-                BOLD,
-                format!("To review ({}), not linked:", count(plan.review.len()))
-            )
-        );
-        for r in plan.review.iter().take(limit) {
-            let _ = writeln!(
-                out,
-                "  ? {} ~ {}  score {:.3}: {}",
-                named(&r.left.to_string(), r.left_name.as_deref()),
-                named(&r.right.to_string(), r.right_name.as_deref()),
-                r.score,
-                term(&super::review_reason(&r.reason, |a| plan.address(a)))
-            );
-        }
-        more(&mut out, plan.review.len(), limit, "to review");
-        out.push('\n');
+        review(&mut out, plan, limit);
     }
     if !plan.overrides.is_empty() {
-        let _ = writeln!(
-            out,
-            "{}",
-            paint(
-                BOLD,
-                format!(
-                    "Changed by `same` / `distinct` ({}):",
-                    count(plan.overrides.len())
-                )
-            )
-        );
-        for o in plan.overrides.iter().take(limit) {
-            let _ = writeln!(
-                out,
-                "  {} {}",
-                if o.instead.is_some() { "?" } else { "~" },
-                term(&super::override_note(o, |a| plan.address(a)))
-            );
-        }
-        more(
-            &mut out,
-            plan.overrides.len(),
-            limit,
-            "changed by overrides",
-        );
-        out.push('\n');
+        overrides(&mut out, plan, limit);
     }
     if !plan.missing.is_empty() {
+        kept(&mut out, plan, limit);
+    }
+    closing(&mut out, plan, note.as_deref());
+    out
+}
+
+/// The changes grouped by action, each group cut at `limit` with what the rest touch.
+fn changes(out: &mut String, plan: &Plan, limit: usize, full: bool) {
+    let width = plan.fields.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
+    let groups = [
+        (Action::Create, "to add", GREEN),
+        (Action::Update, "to change", YELLOW),
+        (Action::Delete, "to destroy", RED),
+    ];
+    for (action, words, style) in groups {
+        let total = plan.changes.iter().filter(|c| c.action == action).count();
+        if total == 0 {
+            continue;
+        }
         let _ = writeln!(
             out,
-            "{}",
-            paint(
-                BOLD,
-                format!(
-                    "Kept ({}): managed, but no longer in any source (on_missing: keep):",
-                    count(plan.missing.len())
-                )
-            )
+            "{}\n",
+            paint(style.bold(), format!("{} {words}:", count(total)))
         );
-        for m in plan.missing.iter().take(limit) {
+        for c in plan
+            .changes
+            .iter()
+            .filter(|c| c.action == action)
+            .take(limit)
+        {
+            change(out, plan, c, width, full);
+        }
+        if total > limit && action == Action::Update {
+            // Which fields the hidden updates touch, most often first.
+            let mut per_field = vec![0usize; plan.fields.len()];
+            for c in plan.changes.iter().filter(|c| c.action == action) {
+                for &f in &c.changed {
+                    per_field[f] += 1;
+                }
+            }
+            let mut touched: Vec<(usize, usize)> = per_field
+                .into_iter()
+                .enumerate()
+                .filter(|(_, n)| *n > 0)
+                .collect();
+            touched.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            let words: Vec<String> = touched
+                .iter()
+                .map(|(f, n)| format!("{} ({})", term(&plan.fields[*f].0), count(*n)))
+                .collect();
+            let _ = writeln!(out, "  Fields changed: {}\n", words.join(", "));
+        }
+        if total > limit {
             let _ = writeln!(
                 out,
-                "  = {} (row {})",
-                term(&plan.address(&m.address)),
-                term(&m.row_key.to_string())
+                "  {}\n",
+                paint(
+                    DIM,
+                    format!(
+                        "... and {} more {words} (`--full` shows them all; `--html FILE` writes a searchable report)",
+                        count(total - limit)
+                    )
+                )
             );
         }
-        more(&mut out, plan.missing.len(), limit, "kept");
-        out.push('\n');
     }
+}
 
+/// The pairs left for review, each record named, with why.
+fn review(out: &mut String, plan: &Plan, limit: usize) {
+    let _ = writeln!(
+        out,
+        "{}",
+        paint(
+            BOLD,
+            format!("To review ({}), not linked:", count(plan.review.len()))
+        )
+    );
+    for r in plan.review.iter().take(limit) {
+        let _ = writeln!(
+            out,
+            "  ? {} ~ {}  score {:.3}: {}",
+            named(&r.left.to_string(), r.left_name.as_deref()),
+            named(&r.right.to_string(), r.right_name.as_deref()),
+            r.score,
+            term(&super::review_reason(&r.reason, |a| plan.address(a)))
+        );
+    }
+    more(out, plan.review.len(), limit, "to review");
+    out.push('\n');
+}
+
+/// What the `same` / `distinct` overrides changed.
+fn overrides(out: &mut String, plan: &Plan, limit: usize) {
+    let _ = writeln!(
+        out,
+        "{}",
+        paint(
+            BOLD,
+            format!(
+                "Changed by `same` / `distinct` ({}):",
+                count(plan.overrides.len())
+            )
+        )
+    );
+    for o in plan.overrides.iter().take(limit) {
+        let _ = writeln!(
+            out,
+            "  {} {}",
+            if o.instead.is_some() { "?" } else { "~" },
+            term(&super::override_note(o, |a| plan.address(a)))
+        );
+    }
+    more(out, plan.overrides.len(), limit, "changed by overrides");
+    out.push('\n');
+}
+
+/// Managed rows kept although no source has them any more.
+fn kept(out: &mut String, plan: &Plan, limit: usize) {
+    let _ = writeln!(
+        out,
+        "{}",
+        paint(
+            BOLD,
+            format!(
+                "Kept ({}): managed, but no longer in any source (on_missing: keep):",
+                count(plan.missing.len())
+            )
+        )
+    );
+    for m in plan.missing.iter().take(limit) {
+        let _ = writeln!(
+            out,
+            "  = {} (row {})",
+            term(&plan.address(&m.address)),
+            term(&m.row_key.to_string())
+        );
+    }
+    more(out, plan.missing.len(), limit, "kept");
+    out.push('\n');
+}
+
+/// The summary again, where a long plan leaves the reader, or "No changes." with why.
+fn closing(out: &mut String, plan: &Plan, note: Option<&str>) {
+    let s = plan.summary();
     if plan.has_changes() {
         let _ = writeln!(out, "{}", summary_line(plan));
         if s.no_op > 0 {
@@ -253,7 +276,6 @@ pub fn render_with(plan: &Plan, opts: Options) -> String {
             );
         }
     }
-    out
 }
 
 /// `Plan: 17 to add, 0 to change, 0 to destroy.`, with what was set aside when there is any.
