@@ -4,7 +4,7 @@
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use crate::plan::{Action, Plan, Reason};
+use crate::plan::{Action, Change, OverrideNote, Plan, Reason, ReviewItem};
 
 /// Bumped on any breaking change to the JSON shape.
 pub const FORMAT_VERSION: &str = "1";
@@ -194,24 +194,6 @@ fn reason_code(r: &Reason) -> &'static str {
 /// Builds the JSON view of a plan.
 pub fn to_json(plan: &Plan) -> JsonPlan {
     let s = plan.summary();
-    let row = |values: &Option<Vec<crate::value::Value>>| {
-        values.as_ref().map(|vs| {
-            plan.fields
-                .iter()
-                .zip(vs)
-                .enumerate()
-                .map(|(f, ((name, _), v))| {
-                    let masked = plan.sensitive.get(f).copied().unwrap_or(false) && !v.is_null();
-                    let v = if masked {
-                        serde_json::Value::String(MASK.into())
-                    } else {
-                        v.to_json()
-                    };
-                    (name.clone(), v)
-                })
-                .collect()
-        })
-    };
     JsonPlan {
         format_version: FORMAT_VERSION,
         resource: plan.resource.clone(),
@@ -227,41 +209,7 @@ pub fn to_json(plan: &Plan) -> JsonPlan {
             invalid: plan.invalid.len(),
             replace: s.replace,
         },
-        changes: plan
-            .changes
-            .iter()
-            .map(|c| JsonChange {
-                address: plan.address(&c.address),
-                action: c.action,
-                reason: reason_code(&c.reason),
-                before: row(&c.before),
-                after: row(&c.after),
-                changed: (c.action == Action::Update).then(|| {
-                    c.changed
-                        .iter()
-                        .map(|&f| plan.fields[f].0.clone())
-                        .collect()
-                }),
-                provenance: plan
-                    .fields
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(f, (name, _))| {
-                        c.source_of(f).map(|p| (name.clone(), p.to_string()))
-                    })
-                    .collect(),
-                sources: c.members.iter().map(ToString::to_string).collect(),
-                soft_delete: plan
-                    .soft_delete
-                    .as_ref()
-                    .filter(|_| c.reason == Reason::MissingSoft)
-                    .map(|sd| JsonSoftDelete {
-                        column: sd.column.clone(),
-                        value: sd.value.to_json(),
-                    }),
-                replace: c.replaces,
-            })
-            .collect(),
+        changes: plan.changes.iter().map(|c| change(plan, c)).collect(),
         excluded: plan
             .excluded
             .iter()
@@ -287,38 +235,11 @@ pub fn to_json(plan: &Plan) -> JsonPlan {
                 reason: v.reason.clone(),
             })
             .collect(),
-        review: plan
-            .review
-            .iter()
-            .map(|r| JsonReview {
-                left: r.left.to_string(),
-                right: r.right.to_string(),
-                score: (r.score * 1e6).round() / 1e6,
-                reason: super::review_reason(&r.reason, |a| plan.address(a)),
-                code: r.reason.code(),
-                left_name: r.left_name.clone(),
-                right_name: r.right_name.clone(),
-            })
-            .collect(),
+        review: plan.review.iter().map(|r| review(plan, r)).collect(),
         overrides: plan
             .overrides
             .iter()
-            .map(|o| JsonOverride {
-                kind: o.origin.kind,
-                file: o.origin.file.clone(),
-                line: o.origin.line,
-                record: o.record.to_string(),
-                effect: if o.instead.is_some() {
-                    "linked_instead"
-                } else {
-                    "moved"
-                },
-                address: plan.address(&o.address),
-                was_with: o.was_with.as_ref().map(ToString::to_string),
-                linked_to: o.instead.as_ref().map(|i| i.to.to_string()),
-                score: o.instead.as_ref().map(|i| (i.score * 1e6).round() / 1e6),
-                note: super::override_note(o, |a| plan.address(a)),
-            })
+            .map(|o| override_note(plan, o))
             .collect(),
         kept: plan
             .missing
@@ -355,6 +276,95 @@ pub fn to_json(plan: &Plan) -> JsonPlan {
                 .collect(),
             note: super::model_note(&plan.matching),
         },
+    }
+}
+
+/// A row's values by field name, sensitive ones masked.
+fn row(
+    plan: &Plan,
+    values: &Option<Vec<crate::value::Value>>,
+) -> Option<IndexMap<String, serde_json::Value>> {
+    values.as_ref().map(|vs| {
+        plan.fields
+            .iter()
+            .zip(vs)
+            .enumerate()
+            .map(|(f, ((name, _), v))| {
+                let masked = plan.sensitive.get(f).copied().unwrap_or(false) && !v.is_null();
+                let v = if masked {
+                    serde_json::Value::String(MASK.into())
+                } else {
+                    v.to_json()
+                };
+                (name.clone(), v)
+            })
+            .collect()
+    })
+}
+
+/// One change.
+fn change(plan: &Plan, c: &Change) -> JsonChange {
+    JsonChange {
+        address: plan.address(&c.address),
+        action: c.action,
+        reason: reason_code(&c.reason),
+        before: row(plan, &c.before),
+        after: row(plan, &c.after),
+        changed: (c.action == Action::Update).then(|| {
+            c.changed
+                .iter()
+                .map(|&f| plan.fields[f].0.clone())
+                .collect()
+        }),
+        provenance: plan
+            .fields
+            .iter()
+            .enumerate()
+            .filter_map(|(f, (name, _))| c.source_of(f).map(|p| (name.clone(), p.to_string())))
+            .collect(),
+        sources: c.members.iter().map(ToString::to_string).collect(),
+        soft_delete: plan
+            .soft_delete
+            .as_ref()
+            .filter(|_| c.reason == Reason::MissingSoft)
+            .map(|sd| JsonSoftDelete {
+                column: sd.column.clone(),
+                value: sd.value.to_json(),
+            }),
+        replace: c.replaces,
+    }
+}
+
+/// One pair left for review.
+fn review(plan: &Plan, r: &ReviewItem) -> JsonReview {
+    JsonReview {
+        left: r.left.to_string(),
+        right: r.right.to_string(),
+        score: (r.score * 1e6).round() / 1e6,
+        reason: super::review_reason(&r.reason, |a| plan.address(a)),
+        code: r.reason.code(),
+        left_name: r.left_name.clone(),
+        right_name: r.right_name.clone(),
+    }
+}
+
+/// What one `same` / `distinct` pair changed for one record.
+fn override_note(plan: &Plan, o: &OverrideNote) -> JsonOverride {
+    JsonOverride {
+        kind: o.origin.kind,
+        file: o.origin.file.clone(),
+        line: o.origin.line,
+        record: o.record.to_string(),
+        effect: if o.instead.is_some() {
+            "linked_instead"
+        } else {
+            "moved"
+        },
+        address: plan.address(&o.address),
+        was_with: o.was_with.as_ref().map(ToString::to_string),
+        linked_to: o.instead.as_ref().map(|i| i.to.to_string()),
+        score: o.instead.as_ref().map(|i| (i.score * 1e6).round() / 1e6),
+        note: super::override_note(o, |a| plan.address(a)),
     }
 }
 
