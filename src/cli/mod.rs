@@ -75,8 +75,8 @@ pub enum Command {
     /// labels file the spec reads with `match.labels`. Without a terminal, `--json` prints
     /// the pairs to decide and `--apply FILE` records decisions.
     Review(review::ReviewArgs),
-    /// Print the JSON Schema of the spec format.
-    Schema,
+    /// Print the JSON Schema of the spec format (or, with `--plan`, of `plan --json`).
+    Schema(SchemaArgs),
     /// Write a commented starter spec (and the schema editors use to check it).
     Init(InitArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
@@ -154,6 +154,13 @@ impl SafetyArgs {
             allow_replace: self.allow_replace,
         }
     }
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// The schema of the JSON plan (`plan --json`), a stable contract, instead of the spec's.
+    #[arg(long)]
+    pub plan: bool,
 }
 
 #[derive(Debug, Args)]
@@ -247,8 +254,15 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Explain(args) => explain::run(args),
         Command::Evaluate(args) => evaluate::run(args),
         Command::Review(args) => review::run(args),
-        Command::Schema => {
-            print!("{}", crate::spec::schema::schema_text());
+        Command::Schema(args) => {
+            if args.plan {
+                let mut text = serde_json::to_string_pretty(&crate::render::json::schema())
+                    .expect("a schema serialises");
+                text.push('\n');
+                print!("{text}");
+            } else {
+                print!("{}", crate::spec::schema::schema_text());
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Init(args) => init::run(args),

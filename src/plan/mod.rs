@@ -37,7 +37,7 @@ pub struct Options {
 }
 
 /// What will happen to one address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum Action {
     #[serde(rename = "create")]
     Create,

@@ -2,6 +2,7 @@
 //! contract (`format_version`) changes only on purpose.
 
 use indexmap::IndexMap;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::plan::{Action, Change, OverrideNote, Plan, Reason, ReviewItem};
@@ -9,7 +10,7 @@ use crate::plan::{Action, Change, OverrideNote, Plan, Reason, ReviewItem};
 /// Bumped on any breaking change to the JSON shape.
 pub const FORMAT_VERSION: &str = "1";
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct JsonPlan {
     pub format_version: &'static str,
     pub resource: String,
@@ -25,13 +26,13 @@ pub struct JsonPlan {
     pub overrides: Vec<JsonOverride>,
     pub kept: Vec<JsonKept>,
     /// Fields whose values are masked as `"(sensitive value)"`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sensitive: Vec<String>,
     pub fingerprint: String,
     /// Present when the plan was made without reading the sources, because nothing changed
     /// since the last apply (an addition to format 1: readers that do not know it lose
     /// nothing).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shortcut: Option<JsonShortcut>,
     /// How records were matched (an addition to format 1).
     pub matching: JsonMatching,
@@ -40,23 +41,23 @@ pub struct JsonPlan {
 /// The comparisons that linked records, and where they came from: `written` in the spec,
 /// `derived` from the field types (no `match.compare`), `off` (`compare: {}`), or
 /// `nothing_to_compare` (no `match.compare` and no field to compare by default).
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct JsonMatching {
     pub origin: crate::spec::compiled::ModelOrigin,
     pub comparisons: Vec<JsonComparison>,
     /// The same, worded for people; absent when the spec wrote its comparisons.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct JsonComparison {
     pub field: String,
     pub method: String,
 }
 
 /// Why a plan could be made without reading the sources.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct JsonShortcut {
     /// When the apply this plan relies on ran.
     pub applied_at: String,
@@ -69,7 +70,7 @@ pub struct JsonShortcut {
 /// What a sensitive value reads as in the JSON plan.
 pub use super::safe::MASK;
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct JsonSummary {
     pub create: usize,
     pub update: usize,
@@ -83,32 +84,32 @@ pub struct JsonSummary {
     pub replace: usize,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct JsonChange {
     pub address: String,
     pub action: Action,
     pub reason: &'static str,
     pub before: Option<IndexMap<String, serde_json::Value>>,
     pub after: Option<IndexMap<String, serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changed: Option<Vec<String>>,
     pub provenance: IndexMap<String, String>,
     pub sources: Vec<String>,
     /// For a soft delete: the column set and its value.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub soft_delete: Option<JsonSoftDelete>,
     /// An update that replaces everything the row is known by (present only when true).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub replace: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct JsonSoftDelete {
     pub column: String,
     pub value: serde_json::Value,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct JsonExcluded {
     pub source: String,
     pub record: String,
@@ -116,7 +117,7 @@ pub struct JsonExcluded {
 }
 
 /// A source value that failed its field type: where it is, what it was, and why.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct JsonInvalid {
     pub source: String,
     pub record: String,
@@ -128,7 +129,7 @@ pub struct JsonInvalid {
     pub reason: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct JsonReview {
     pub left: String,
     pub right: String,
@@ -145,7 +146,7 @@ pub struct JsonReview {
 
 /// What a `same` or `distinct` pair changed for one record, against matching without any
 /// override (an addition to format 1).
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct JsonOverride {
     /// `same` or `distinct`.
     pub kind: &'static str,
@@ -159,18 +160,18 @@ pub struct JsonOverride {
     /// The golden record it is in now.
     pub address: String,
     /// The highest-priority record it was grouped with without overrides.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub was_with: Option<String>,
     /// With `linked_instead`: the record it linked to, and the score.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub linked_to: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score: Option<f64>,
     /// The same, worded for people.
     pub note: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct JsonKept {
     pub address: String,
     pub row_key: String,
@@ -368,6 +369,21 @@ fn override_note(plan: &Plan, o: &OverrideNote) -> JsonOverride {
     }
 }
 
+/// The JSON Schema of the plan output: one plan (`plan --json` of one spec), or a folder's
+/// plans (`resources`, one plan each). Published as `schemas/plan.schema.json`.
+pub fn schema() -> serde_json::Value {
+    #[derive(JsonSchema)]
+    #[serde(untagged)]
+    #[allow(dead_code)]
+    enum Output {
+        One(JsonPlan),
+        Many(JsonPlans),
+    }
+    let mut schema = serde_json::to_value(schemars::schema_for!(Output)).expect("a schema");
+    schema["title"] = "reconcile plan (JSON output)".into();
+    schema
+}
+
 /// The plan as pretty-printed JSON.
 pub fn render(plan: &Plan) -> String {
     let mut s = serde_json::to_string_pretty(&to_json(plan)).expect("plan JSON serialises");
@@ -377,7 +393,7 @@ pub fn render(plan: &Plan) -> String {
 
 /// Several resources planned together: one summary for all, then each resource's plan in
 /// the order they are written.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct JsonPlans {
     pub format_version: &'static str,
     pub summary: JsonSummary,

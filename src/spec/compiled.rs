@@ -236,7 +236,17 @@ pub struct MatchConfig {
 
 /// Where a spec's comparisons came from, so that every view can say how records were matched:
 /// a default that decides which records merge is never silent.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ModelOrigin {
     /// `match.compare` as written in the spec.

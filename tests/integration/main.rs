@@ -6,6 +6,7 @@
 mod browser;
 mod cli;
 mod common;
+mod contract;
 mod corpus;
 mod crash;
 mod databases;

@@ -4,7 +4,7 @@
 use crate::common::{Workspace, on_each_backend};
 
 /// The seed workspace plus the shipped seeding folder and the branches source.
-fn seeding(ws: &Workspace) {
+pub(crate) fn seeding(ws: &Workspace) {
     for rel in [
         "examples/seeding/customers.yaml",
         "examples/seeding/branches.yaml",
@@ -19,7 +19,7 @@ fn seeding(ws: &Workspace) {
 }
 
 /// Runs a command on the seeding folder against the workspace database.
-fn on_folder(ws: &Workspace, args: &[&str]) -> crate::common::Run {
+pub(crate) fn on_folder(ws: &Workspace, args: &[&str]) -> crate::common::Run {
     let url = ws.url();
     let mut all: Vec<&str> = args.to_vec();
     all.extend(["-f", "examples/seeding", "--database", &url]);
