@@ -376,8 +376,8 @@ pub fn schema() -> serde_json::Value {
     #[serde(untagged)]
     #[allow(dead_code)]
     enum Output {
-        One(JsonPlan),
-        Many(JsonPlans),
+        One(Box<JsonPlan>),
+        Many(Box<JsonPlans>),
     }
     let mut schema = serde_json::to_value(schemars::schema_for!(Output)).expect("a schema");
     schema["title"] = "reconcile plan (JSON output)".into();
