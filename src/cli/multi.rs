@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use super::{DbArgs, runtime};
 use crate::db::lock::LockRequest;
-use crate::db::read::CurrentState;
 use crate::db::{Database, read, write};
 use crate::error::{Error, Result};
 use crate::pipeline;
 use crate::plan::{self, Plan, multi};
 use crate::spec::compiled::Compiled;
+use crate::state::CurrentState;
 
 /// The resources planned together, parents first, with their plans.
 pub struct Planned {

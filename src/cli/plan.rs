@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use super::{PlanArgs, database_url, load_spec, runtime};
 use crate::db::lock::{self, LockRequest};
-use crate::db::read::CurrentState;
 use crate::db::{Backend, Database, read};
 use crate::error::{Error, Result};
 use crate::plan::shortcut::{self, Miss, Record};
 use crate::spec::compiled::Compiled;
+use crate::state::CurrentState;
 use crate::{pipeline, plan, render};
 
 /// How a plan of one spec was made.

@@ -58,7 +58,7 @@ pub fn insert_sql(d: Dialect) -> String {
 /// removed.
 pub fn record_for(
     plan: &crate::plan::Plan,
-    state: crate::plan::shortcut::StateDigest,
+    state: crate::fingerprint::StateDigest,
     applied_at: &str,
 ) -> Option<Record> {
     plan.inputs.as_ref().map(|inputs| Record {

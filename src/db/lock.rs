@@ -16,7 +16,6 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use sha2::{Digest, Sha256};
 use sqlx::{Connection as _, Row as _};
 
 use crate::error::{Error, Result};
@@ -108,8 +107,7 @@ impl LockRequest {
 
     /// The advisory lock key: the table's name hashed to 64 bits.
     fn key(&self) -> i64 {
-        let digest = Sha256::digest(format!("reconcile:{}", self.table).as_bytes());
-        i64::from_be_bytes(digest[..8].try_into().expect("8 bytes"))
+        crate::fingerprint::lock_key(&self.table)
     }
 }
 
@@ -191,11 +189,7 @@ impl Locking for sqlx::SqliteConnection {
                     .await
                     .map_err(|e| req.sql_error(e))?;
                 if let Some(note) = &note {
-                    let text = format!(
-                        "{} since {}\n",
-                        req.holder(),
-                        crate::db::write::now_rfc3339()
-                    );
+                    let text = format!("{} since {}\n", req.holder(), crate::time::now_rfc3339());
                     // The note only helps a waiter; failing to write it is not fatal.
                     let _ = std::fs::write(note, text);
                 }

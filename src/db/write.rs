@@ -8,14 +8,16 @@ use sqlx::{AssertSqlSafe, Row as _};
 
 use super::check::{self, blank_for_null, not_null_fields};
 use super::lock::{LockRequest, Locking as _};
-use super::read::{ReadError, key_text, read_on, values_hash};
+use super::read::{ReadError, key_text, read_on};
 use super::sqlite_bulk::{Param, SqliteError, Statement};
 use super::{Backend, Database, Dialect, Pool, STATE_TABLE};
 use crate::error::{Error, Result};
-use crate::merge::SourceRef;
+use crate::fingerprint::values_hash;
 use crate::plan::{Action, Change, Plan};
 use crate::spec::FieldType;
 use crate::spec::compiled::Compiled;
+use crate::state::members_json;
+use crate::time::now_rfc3339;
 use crate::value::Value;
 
 /// What an apply did.
@@ -682,37 +684,6 @@ fn update_batch_sql(spec: &Compiled, d: Dialect, changed: &[usize], rows: usize)
     sql
 }
 
-/// The state table's `members` column: a JSON list of `source:id`.
-pub(crate) fn members_json(members: &[SourceRef]) -> String {
-    let mut out = String::with_capacity(2 + members.len() * 24);
-    out.push('[');
-    for (i, m) in members.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push('"');
-        for part in [m.source.as_str(), ":", m.id.as_str()] {
-            for c in part.chars() {
-                match c {
-                    '"' => out.push_str("\\\""),
-                    '\\' => out.push_str("\\\\"),
-                    '\n' => out.push_str("\\n"),
-                    '\r' => out.push_str("\\r"),
-                    '\t' => out.push_str("\\t"),
-                    c if (c as u32) < 0x20 => {
-                        use std::fmt::Write as _;
-                        let _ = write!(out, "\\u{:04x}", c as u32);
-                    }
-                    c => out.push(c),
-                }
-            }
-        }
-        out.push('"');
-    }
-    out.push(']');
-    out
-}
-
 /// `INSERT` of `rows` state entries; with `upsert`, each replaces the entry at its address.
 fn state_insert_sql(d: Dialect, rows: usize, upsert: bool) -> String {
     let groups: Vec<String> = (0..rows)
@@ -753,8 +724,7 @@ macro_rules! record_inputs {
     ($tx:expr, $d:expr, $plan:expr, $current:expr, $entries:expr, $now:expr) => {{
         let (plan, entries): (&Plan, &[StateEntry<'_>]) = ($plan, $entries);
         let record = plan.inputs.as_ref().and_then(|_| {
-            use crate::plan::shortcut::StateDigest;
-            use rayon::prelude::*;
+            use crate::fingerprint::StateDigest;
             let gone: std::collections::HashSet<&str> = if $current.state.is_empty() {
                 Default::default()
             } else {
@@ -771,13 +741,16 @@ macro_rules! record_inputs {
             };
             let kept = $current
                 .state
-                .par_iter()
+                .iter()
                 .filter(|s| !gone.contains(s.address.as_str()))
-                .map(StateDigest::read);
+                .map(|s| s.print);
             let written = entries
-                .par_iter()
+                .iter()
                 .map(|e| StateDigest::written(e.address, &e.row_key, &e.members, &e.hash));
-            super::inputs::record_for(plan, StateDigest::of_hashes(kept.chain(written)), $now)
+            let digest = kept
+                .chain(written)
+                .fold(StateDigest::default(), StateDigest::with);
+            super::inputs::record_for(plan, digest, $now)
         });
         super::inputs::record_on!($tx, $d, &plan.resource, record)?;
     }};
@@ -1481,30 +1454,6 @@ fn rolled_back(db: &Database, e: &dyn std::fmt::Display) -> Error {
     }
 }
 
-/// The current time as `YYYY-MM-DDTHH:MM:SSZ`.
-pub fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1587,13 +1536,5 @@ mod tests {
         assert_eq!(batch_bytes(None), 4 << 20);
         assert_eq!(batch_bytes(Some(16 << 20)), 4 << 20);
         assert_eq!(batch_bytes(Some(1 << 20)), 1 << 19);
-    }
-
-    #[test]
-    fn timestamps_look_right() {
-        let t = now_rfc3339();
-        assert_eq!(t.len(), 20, "{t}");
-        assert!(t.starts_with("20"), "{t}");
-        assert!(t.ends_with('Z'));
     }
 }
