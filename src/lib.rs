@@ -3,7 +3,9 @@
 //! The stages, each a module with plain data in and out:
 //! [`spec`] (YAML → compiled spec) → [`source`] (files → raw records) → [`normalize`] →
 //! [`exclude`] → [`matching`] (clusters) → [`merge`] (golden records) → [`plan`] (against the
-//! rows [`db`] reads) → [`render`] (text or JSON) → [`db::write`] (one transaction).
+//! rows [`db`] reads) → [`render`] (text or JSON) → [`db::apply()`] (one transaction).
+//! The data they share lives in [`state`] (what the database holds), [`fingerprint`] (every
+//! hash) and [`time`] (calendar arithmetic).
 //! [`pipeline`] composes the pure stages on one screen; [`cli`] holds the commands.
 
 pub mod cli;

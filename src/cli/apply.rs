@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use super::{ApplyArgs, database_url, load_spec, plan::make_plan, runtime};
 use crate::db::lock::LockRequest;
-use crate::db::{Database, write};
+use crate::db::{Database, WriteSet};
 use crate::error::{Error, Result};
 use crate::plan::shortcut::Miss;
 use crate::{plan, render};
@@ -93,24 +93,22 @@ pub fn run(args: ApplyArgs) -> Result<ExitCode> {
     let lock = LockRequest::new(&url, &spec.table, args.safety.lock_timeout, "apply");
     let stage = crate::progress::stage("apply");
     // From here, Ctrl-C rolls the apply back instead of ending the process mid-way.
+    // What to write is worked out before the runtime runs: it hashes every row written.
+    let set = WriteSet::new(&spec, &plan);
     let _catch = crate::db::interrupt::Catch::new();
-    let applied = rt.block_on(async {
-        let db = Database::open_write(&url).await?;
-        let result = write::apply_locked(&db, &spec, &plan, &lock).await;
-        db.close().await;
-        result
-    })?;
+    let applied = rt
+        .block_on(async {
+            let db = Database::open_write(&url).await?;
+            let result = crate::db::apply(&db, std::slice::from_ref(&set), &[lock]).await;
+            db.close().await;
+            result
+        })
+        .map_err(|f| super::multi::failed(f, std::slice::from_ref(&plan)))?;
     drop(stage);
     if !plan.has_writes() {
         return Ok(ExitCode::SUCCESS);
     }
-    writeln!(
-        out,
-        "\nApply complete! Resources: {} added, {} changed, {} destroyed.",
-        applied.created, applied.updated, applied.deleted
-    )
-    .map_err(io)?;
-    Ok(ExitCode::SUCCESS)
+    complete(&mut out, applied)
 }
 
 /// Refuses a saved plan when the table or the state it was made against changed since.
@@ -154,12 +152,17 @@ fn run_many(args: &ApplyArgs, specs: Vec<crate::spec::compiled::Compiled>) -> Re
     }
     let _catch = crate::db::interrupt::Catch::new();
     let applied = super::multi::apply_all(&planned, &url, args.safety.lock_timeout)?;
+    complete(&mut out, applied)
+}
+
+/// Says what an apply did.
+fn complete(out: &mut impl std::io::Write, applied: crate::db::Applied) -> Result<ExitCode> {
     writeln!(
         out,
         "\nApply complete! Resources: {} added, {} changed, {} destroyed.",
         applied.created, applied.updated, applied.deleted
     )
-    .map_err(io)?;
+    .map_err(|e| Error::Io(format!("cannot write to the terminal: {e}")))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::{DbArgs, runtime};
 use crate::db::lock::LockRequest;
-use crate::db::{Database, read, write};
+use crate::db::{Applied, Database, Failed, WriteSet, read};
 use crate::error::{Error, Result};
 use crate::pipeline;
 use crate::plan::{self, Plan, multi};
@@ -138,7 +138,7 @@ pub fn plan_all(
             multi::map_current(spec, &mut current, &parents);
         }
         let mut plan = plan::plan_with(spec, &resolved, &current, options);
-        crate::db::check::check(spec, &current, &plan, db.dialect.backend)?;
+        crate::db::check::check(spec, &current, &plan, db.dialect.engine)?;
         plan::guard::check(spec, &resolved, &current, &plan, options)?;
         if let Some(keys) = keys {
             multi::keep_addresses(&mut plan, keys);
@@ -154,7 +154,7 @@ pub fn plan_all(
 }
 
 /// Applies the plans in one transaction holding every table's lock.
-pub fn apply_all(planned: &Planned, url: &str, lock_timeout: Duration) -> Result<write::Applied> {
+pub fn apply_all(planned: &Planned, url: &str, lock_timeout: Duration) -> Result<Applied> {
     let rt = runtime()?;
     let mut locks: Vec<LockRequest> = Vec::new();
     for s in &planned.specs {
@@ -162,12 +162,26 @@ pub fn apply_all(planned: &Planned, url: &str, lock_timeout: Duration) -> Result
             locks.push(LockRequest::new(url, &s.table, lock_timeout, "apply"));
         }
     }
-    let items: Vec<(&Compiled, &Plan)> = planned.specs.iter().zip(&planned.plans).collect();
+    // What to write is worked out before the runtime runs: it hashes every row written.
+    let sets: Vec<WriteSet<'_>> = planned
+        .specs
+        .iter()
+        .zip(&planned.plans)
+        .map(|(spec, plan)| WriteSet::new(spec, plan))
+        .collect();
     rt.block_on(async {
         let db = Database::open_write(url).await?;
-        let result = write::apply_all(&db, &items, &locks).await;
+        let result = crate::db::apply(&db, &sets, &locks).await;
         db.close().await;
         result
     })
-    .map_err(|e: Error| e)
+    .map_err(|f| failed(f, &planned.plans))
+}
+
+/// The error of an apply that wrote nothing; for a stale plan, what changed since it was made.
+pub fn failed(f: Failed, plans: &[Plan]) -> Error {
+    match f {
+        Failed::Stale { index, current } => plan::file::stale_error(&plans[index], &current),
+        Failed::Error(e) => e,
+    }
 }

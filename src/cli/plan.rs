@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use super::{PlanArgs, database_url, load_spec, runtime};
-use crate::db::lock::{self, LockRequest};
-use crate::db::{Backend, Database, read};
+use crate::db::lock::LockRequest;
+use crate::db::{Database, Engine, read};
 use crate::error::{Error, Result};
 use crate::plan::shortcut::{self, Miss, Record};
 use crate::spec::compiled::Compiled;
@@ -118,7 +118,7 @@ fn read_current(
     spec: &Compiled,
     url: &str,
     lock: Option<Duration>,
-) -> Result<(CurrentState, Backend)> {
+) -> Result<(CurrentState, Engine)> {
     let rt = runtime()?;
     let stage = crate::progress::stage("read table");
     let read = rt.block_on(async {
@@ -131,11 +131,11 @@ fn read_current(
         let current = match lock {
             Some(timeout) => {
                 let req = LockRequest::new(url, &spec.table, timeout, "plan");
-                lock::read_locked(&db, spec, &req).await
+                read::read_locked(&db, spec, &req).await
             }
             None => read::read(&db, spec).await,
         };
-        let backend = db.dialect.backend;
+        let backend = db.dialect.engine;
         db.close().await;
         Ok::<_, Error>((current?, backend))
     });
@@ -149,7 +149,7 @@ fn finish_plan(
     spec: &Compiled,
     resolved: &pipeline::Resolved,
     current: &CurrentState,
-    backend: Backend,
+    backend: Engine,
     options: plan::Options,
 ) -> Result<plan::Plan> {
     let stage = crate::progress::stage("diff");

@@ -36,7 +36,7 @@ use crate::value::Value;
 pub struct Record {
     /// The inputs fingerprint the applied plan was made from.
     pub inputs: String,
-    /// The digest of the resource's state entries the apply left ([`state_digest`]).
+    /// The digest of the resource's state entries the apply left ([`StateDigest`]).
     pub state: String,
     /// When the apply ran (RFC 3339).
     pub applied_at: String,
