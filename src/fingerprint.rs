@@ -20,7 +20,6 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 use xxhash_rust::xxh3::{Xxh3, xxh3_128};
 
-use crate::state::StateRow;
 use crate::value::Value;
 
 /// The hash behind the fingerprints of what was read: a row's, a state entry's. These tell
@@ -178,12 +177,12 @@ pub struct StateDigest {
 }
 
 impl StateDigest {
-    /// The digest of entries read from the state table.
-    pub fn of(state: &[StateRow]) -> StateDigest {
+    /// The digest of entries given by their [`state_print`]s, on every core.
+    pub fn of(prints: impl rayon::iter::IntoParallelIterator<Item = u128>) -> StateDigest {
         use rayon::prelude::*;
-        state
-            .par_iter()
-            .fold(StateDigest::default, |d, s| d.with(s.print))
+        prints
+            .into_par_iter()
+            .fold(StateDigest::default, StateDigest::with)
             .reduce(StateDigest::default, |a, b| StateDigest {
                 count: a.count.wrapping_add(b.count),
                 sum: a.sum.wrapping_add(b.sum),
@@ -292,6 +291,7 @@ pub fn lock_key(table: &str) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::StateRow;
 
     #[test]
     fn a_state_entry_hashes_as_text_parts_of_a_row_print() {
@@ -347,7 +347,7 @@ mod tests {
     }
 
     fn digest(state: &[StateRow]) -> String {
-        StateDigest::of(state).text()
+        StateDigest::of(state.iter().map(|s| s.print).collect::<Vec<_>>()).text()
     }
 
     #[test]

@@ -1,10 +1,10 @@
 //! What the database holds now, as plain data: the target table's columns, unique
 //! constraints and rows, and this resource's entries in the state table. The database layer
-//! fills it ([`crate::db::read`]); planning, checks, saved plans and the shortcut only read it.
+//! fills it (`db/read.rs`); planning, checks, saved plans and the shortcut only read it.
 
 use std::collections::HashSet;
 
-use crate::fingerprint::{Prints, state_print};
+use crate::fingerprint::{Prints, StateDigest, state_print};
 use crate::value::Value;
 
 /// What the database holds now.
@@ -89,6 +89,12 @@ impl StateRow {
             print: state_print(parts),
         }
     }
+}
+
+/// The digest of a resource's state entries ([`StateDigest`]), on every core.
+pub fn state_digest(state: &[StateRow]) -> StateDigest {
+    use rayon::prelude::*;
+    StateDigest::of(state.par_iter().map(|s| s.print))
 }
 
 /// A column of an existing table.

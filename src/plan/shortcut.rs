@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     Action, Change, ExcludedItem, InvalidItem, Missing, Options, Plan, Reason, ReviewItem,
 };
-use crate::fingerprint::{InputsHasher, StateDigest};
+use crate::fingerprint::InputsHasher;
 use crate::merge::SourceRef;
 use crate::spec::compiled::{Compiled, Input};
 use crate::state::CurrentState;
@@ -36,7 +36,8 @@ use crate::value::Value;
 pub struct Record {
     /// The inputs fingerprint the applied plan was made from.
     pub inputs: String,
-    /// The digest of the resource's state entries the apply left ([`StateDigest`]).
+    /// The digest of the resource's state entries the apply left
+    /// ([`crate::fingerprint::StateDigest`]).
     pub state: String,
     /// When the apply ran (RFC 3339).
     pub applied_at: String,
@@ -183,7 +184,7 @@ fn check_rows(
     if !current.table_exists {
         return Err(Miss::NoTable);
     }
-    if record.state != StateDigest::of(&current.state).text() {
+    if record.state != crate::state::state_digest(&current.state).text() {
         return Err(Miss::StateChanged);
     }
     let kept: HashSet<&str> = record
