@@ -15,7 +15,8 @@
 
 use std::time::Instant;
 
-use reconcile::db::{Database, read, write};
+use reconcile::db::lock::LockRequest;
+use reconcile::db::{Database, WriteSet, read};
 use reconcile::merge::SourceRef;
 use reconcile::plan::{Action, Change, Plan, Reason};
 use reconcile::spec::compiled::Compiled;
@@ -92,7 +93,7 @@ fn plan(spec: &Compiled, rows: usize, fingerprint: String) -> Plan {
 
 /// A plan of `n` updates spread evenly over the rows of `current`, each changing one of three
 /// sets of fields.
-fn update_plan(spec: &Compiled, current: &read::CurrentState, n: usize) -> Plan {
+fn update_plan(spec: &Compiled, current: &reconcile::state::CurrentState, n: usize) -> Plan {
     let mut p = plan(spec, 0, current.fingerprint.clone());
     p.create_table = false;
     p.rows_read = current.rows.len();
@@ -118,7 +119,7 @@ fn update_plan(spec: &Compiled, current: &read::CurrentState, n: usize) -> Plan 
                 _ => "2025-06-30".to_string(),
             });
         }
-        let key = read::key_text(&row.key);
+        let key = reconcile::state::key_text(&row.key);
         let address = by_key[key.as_str()].to_string();
         let id = address.trim_start_matches("customer-").to_string();
         p.changes.push(Change {
@@ -142,6 +143,26 @@ fn update_plan(spec: &Compiled, current: &read::CurrentState, n: usize) -> Plan 
     // the keys are not in order.
     p.changes.sort_by(|a, b| a.address.cmp(&b.address));
     p
+}
+
+/// Applies one plan as `reconcile apply` does: its write set worked out first (on every
+/// core, outside the runtime), then written.
+fn apply(
+    rt: &tokio::runtime::Runtime,
+    db: &Database,
+    url: &str,
+    spec: &Compiled,
+    plan: &Plan,
+) -> reconcile::db::Applied {
+    let set = WriteSet::new(spec, plan);
+    let lock = LockRequest::new(
+        url,
+        &spec.table,
+        std::time::Duration::from_secs(10),
+        "apply",
+    );
+    rt.block_on(reconcile::db::apply(db, &[set], &[lock]))
+        .expect("apply")
 }
 
 /// Runs `sql` (CREATE/DROP DATABASE) on a server through the tool's own connection.
@@ -232,29 +253,24 @@ fn main() {
                     (with_database(admin_url, &db), Some((admin_url.clone(), db)))
                 }
             };
-            let (elapsed, read_time, update_time) = rt.block_on(async {
-                let db = Database::open_write(&url).await.expect("open");
-                let current = read::read(&db, &spec).await.expect("read");
-                let plan = plan(&spec, rows, current.fingerprint);
-                let start = Instant::now();
-                let applied = write::apply(&db, &spec, &plan).await.expect("apply");
-                let elapsed = start.elapsed();
-                assert_eq!(applied.created, rows);
-                drop(plan);
-                let start = Instant::now();
-                let current = read::read(&db, &spec).await.expect("read");
-                let read_time = start.elapsed();
-                let plan = update_plan(&spec, &current, updates);
-                drop(current);
-                let start = Instant::now();
-                let applied = write::apply(&db, &spec, &plan)
-                    .await
-                    .expect("apply updates");
-                let update_time = start.elapsed();
-                assert_eq!(applied.updated, updates);
-                db.close().await;
-                (elapsed, read_time, update_time)
-            });
+            let db = rt.block_on(Database::open_write(&url)).expect("open");
+            let current = rt.block_on(read::read(&db, &spec)).expect("read");
+            let plan = plan(&spec, rows, current.fingerprint);
+            let start = Instant::now();
+            let applied = apply(&rt, &db, &url, &spec, &plan);
+            let elapsed = start.elapsed();
+            assert_eq!(applied.created, rows);
+            drop(plan);
+            let start = Instant::now();
+            let current = rt.block_on(read::read(&db, &spec)).expect("read");
+            let read_time = start.elapsed();
+            let plan = update_plan(&spec, &current, updates);
+            drop(current);
+            let start = Instant::now();
+            let applied = apply(&rt, &db, &url, &spec, &plan);
+            let update_time = start.elapsed();
+            assert_eq!(applied.updated, updates);
+            rt.block_on(db.close());
             if let Some((admin_url, db)) = cleanup {
                 let drop = match name {
                     "PostgreSQL" => format!("DROP DATABASE {db} WITH (FORCE)"),

@@ -127,7 +127,8 @@ pub fn view(spec: &Compiled, kept: &[Vec<Record>], m: Member) -> RecordView {
 /// The pairs to decide: every pair of the review band, then the `weakest` links with the
 /// lowest scores (links the spec forced are left out), then the `strongest` pairs left
 /// unlinked with the highest scores (pairs of the band, and pairs the spec keeps apart, are
-/// not repeated). `kept` are the records as the matcher saw them.
+/// not repeated). `kept` are the records as the matcher saw them; `word` words the reason
+/// of a pair of the band.
 pub fn pairs(
     spec: &Compiled,
     kept: &[Vec<Record>],
@@ -135,6 +136,7 @@ pub fn pairs(
     matches: &Matches,
     weakest: usize,
     strongest: usize,
+    word: &dyn Fn(&crate::matching::ReviewReason) -> String,
 ) -> Vec<Pair> {
     let view = |m: Member| view(spec, kept, m);
     let mut out: Vec<Pair> = matches
@@ -145,7 +147,7 @@ pub fn pairs(
             left: view(r.to),
             right: view(r.record),
             score: r.score.clone(),
-            reason: reason_words(spec, kept, &r.reason),
+            reason: word(&r.reason),
         })
         .collect();
 
@@ -208,18 +210,4 @@ pub fn pairs(
         }));
     }
     out
-}
-
-/// A pair's reason as the plan words it, records named by `source:id`.
-pub fn reason_words(
-    spec: &Compiled,
-    kept: &[Vec<Record>],
-    r: &crate::matching::ReviewReason,
-) -> String {
-    let name_of = |m: Member| crate::merge::SourceRef {
-        source: spec.sources[m.source].name.clone(),
-        id: kept[m.source][m.index].id.clone(),
-    };
-    let reason = crate::plan::ReviewReason::of(r, name_of, |_| None);
-    crate::render::review_reason(&reason, |a| a.to_string())
 }

@@ -132,6 +132,7 @@ pub fn run(args: ReviewArgs) -> Result<ExitCode> {
         &matches,
         args.weakest,
         args.strongest,
+        &|r| crate::render::review::reason_words(&spec, &kept, r),
     );
 
     // Pairs decided in the file already are not asked again (the spec may not read it yet);
@@ -340,7 +341,7 @@ fn walk(
                     left: pair.left.reference.to_string(),
                     right: pair.right.reference.to_string(),
                     label,
-                    time: Some(crate::db::write::now_rfc3339()),
+                    time: Some(crate::time::now_rfc3339()),
                     line: 0,
                 };
                 labels::append(file, std::slice::from_ref(&row))
@@ -406,7 +407,7 @@ fn apply(spec: &Compiled, target: &Target, from: &Path) -> Result<ExitCode> {
             }
         }
     }
-    let now = crate::db::write::now_rfc3339();
+    let now = crate::time::now_rfc3339();
     let rows: Vec<Row> = rows
         .into_iter()
         .map(|r| Row {

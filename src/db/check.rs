@@ -14,12 +14,12 @@
 
 use std::collections::HashMap;
 
-use super::Backend;
-use super::read::{Column, CurrentState, key_text};
+use super::Engine;
 use crate::error::{Error, Result, plural};
 use crate::plan::{Action, Plan};
 use crate::spec::FieldType;
 use crate::spec::compiled::Compiled;
+use crate::state::{Column, CurrentState, key_text};
 use crate::value::Value;
 
 /// Text-like fields are written as `''` rather than NULL into NOT NULL columns (as Django
@@ -46,19 +46,38 @@ fn stored(value: &Value, kind: FieldType, not_null: bool) -> Value {
 }
 
 /// Checks a plan against the table's constraints; every problem is reported at once.
-pub fn check(spec: &Compiled, current: &CurrentState, plan: &Plan, backend: Backend) -> Result<()> {
+pub fn check(spec: &Compiled, current: &CurrentState, plan: &Plan, engine: Engine) -> Result<()> {
     if !current.table_exists {
         return Ok(());
     }
-    let mut problems: Vec<String> = Vec::new();
     let not_null = not_null_fields(spec, current);
+    let mut problems = unmapped_columns(spec, current, plan);
+    problems.extend(empty_values(spec, plan, &not_null));
+    problems.extend(widths(spec, current, plan));
+    problems.extend(unrestorable(spec, current, plan));
+    problems.extend(unique_clashes(spec, current, plan, engine, &not_null));
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Plan {
+        message: format!(
+            "it would break the rules of table {:?} ({}):\n  - {}",
+            spec.table,
+            plural(problems.len(), "problem"),
+            problems.join("\n  - ")
+        ),
+        help: Some("nothing was written".into()),
+    })
+}
+
+/// Columns the spec does not map, that a new row cannot leave out.
+fn unmapped_columns(spec: &Compiled, current: &CurrentState, plan: &Plan) -> Vec<String> {
+    let mut problems = Vec::new();
     let creates = plan
         .changes
         .iter()
         .filter(|c| c.action == Action::Create)
         .count();
-
-    // Columns the spec does not map, that a new row cannot leave out.
     if creates > 0 {
         for c in &current.columns {
             let mapped = c.name.eq_ignore_ascii_case(&spec.primary_key)
@@ -78,8 +97,12 @@ pub fn check(spec: &Compiled, current: &CurrentState, plan: &Plan, backend: Back
             }
         }
     }
+    problems
+}
 
-    // Empty values for NOT NULL columns that have no empty form.
+/// Empty values for NOT NULL columns that have no empty form.
+fn empty_values(spec: &Compiled, plan: &Plan, not_null: &[bool]) -> Vec<String> {
+    let mut problems = Vec::new();
     for c in &plan.changes {
         let (Action::Create | Action::Update, Some(after)) = (c.action, &c.after) else {
             continue;
@@ -97,11 +120,13 @@ pub fn check(spec: &Compiled, current: &CurrentState, plan: &Plan, backend: Back
             }
         }
     }
+    problems
+}
 
-    problems.extend(widths(spec, current, plan));
-
-    // Rows restored from a soft delete need the soft-delete column cleared: to NULL, or for a
-    // NOT NULL column of a boolean soft-delete value, to the opposite value.
+/// Rows restored from a soft delete need the soft-delete column cleared: to NULL, or for a
+/// NOT NULL column of a boolean soft-delete value, to the opposite value.
+fn unrestorable(spec: &Compiled, current: &CurrentState, plan: &Plan) -> Vec<String> {
+    let mut problems = Vec::new();
     if let Some(sd) = &spec.soft_delete
         && current.column(&sd.column).is_some_and(|c| c.not_null)
         && !matches!(sd.value, Value::Bool(_))
@@ -124,8 +149,18 @@ pub fn check(spec: &Compiled, current: &CurrentState, plan: &Plan, backend: Back
             ));
         }
     }
+    problems
+}
 
-    // Unique constraints, on the table as it will be.
+/// Unique constraints, on the table as it will be.
+fn unique_clashes(
+    spec: &Compiled,
+    current: &CurrentState,
+    plan: &Plan,
+    engine: Engine,
+    not_null: &[bool],
+) -> Vec<String> {
+    let mut problems = Vec::new();
     let rows = if current.unique.is_empty() {
         Vec::new()
     } else {
@@ -152,8 +187,8 @@ pub fn check(spec: &Compiled, current: &CurrentState, plan: &Plan, backend: Back
                 .map(|&f| {
                     let v = stored(&values[f], spec.fields[f].kind, not_null[f]);
                     // MySQL's default collations compare text without regard to case.
-                    match (backend, v) {
-                        (Backend::MySql, Value::Text(s)) => Value::Text(s.to_lowercase()),
+                    match (engine, v) {
+                        (Engine::MySql, Value::Text(s)) => Value::Text(s.to_lowercase()),
                         (_, v) => v,
                     }
                 })
@@ -190,19 +225,7 @@ pub fn check(spec: &Compiled, current: &CurrentState, plan: &Plan, backend: Back
             ));
         }
     }
-
-    if problems.is_empty() {
-        return Ok(());
-    }
-    Err(Error::Plan {
-        message: format!(
-            "it would break the rules of table {:?} ({}):\n  - {}",
-            spec.table,
-            plural(problems.len(), "problem"),
-            problems.join("\n  - ")
-        ),
-        help: Some("nothing was written".into()),
-    })
+    problems
 }
 
 /// Every row the table will hold after the plan, each named for messages.
@@ -314,9 +337,9 @@ fn sqlite_class(declared: &str) -> Class {
 }
 
 /// Whether a column of class `class` keeps every value of a field of type `kind` as written.
-fn holds(kind: FieldType, class: Class, backend: Backend) -> bool {
+fn holds(kind: FieldType, class: Class, engine: Engine) -> bool {
     use FieldType as F;
-    let sqlite = backend == Backend::Sqlite;
+    let sqlite = engine == Engine::Sqlite;
     match (kind, class) {
         (_, Class::Anything) => true,
         (F::Text | F::Email | F::Phone, Class::Text) => true,
@@ -327,7 +350,7 @@ fn holds(kind: FieldType, class: Class, backend: Backend) -> bool {
         (F::Boolean, Class::Boolean) => true,
         // MySQL's BOOLEAN is TINYINT(1); SQLite stores booleans as 0/1. PostgreSQL refuses
         // to put a boolean into an integer column.
-        (F::Boolean, Class::Integer) => backend != Backend::Postgres,
+        (F::Boolean, Class::Integer) => engine != Engine::Postgres,
         (F::Boolean, Class::Numeric(_)) => sqlite,
         // A date in a DATETIME column reads back at midnight, which reads as the date.
         (F::Date, Class::Date | Class::Timestamp | Class::Text) => true,
@@ -338,17 +361,17 @@ fn holds(kind: FieldType, class: Class, backend: Backend) -> bool {
 }
 
 /// The column types that suit a field type, for messages.
-fn suits(kind: FieldType, backend: Backend) -> &'static str {
+fn suits(kind: FieldType, engine: Engine) -> &'static str {
     use FieldType as F;
-    match (kind, backend) {
-        (F::Text | F::Email | F::Phone, Backend::Sqlite) => {
+    match (kind, engine) {
+        (F::Text | F::Email | F::Phone, Engine::Sqlite) => {
             "a text column (TEXT, VARCHAR, CHAR, CLOB: text affinity)"
         }
         (F::Text | F::Email | F::Phone, _) => "a text column (VARCHAR, CHAR, TEXT)",
-        (F::Integer, Backend::Sqlite) => "an INTEGER column (integer affinity) or NUMERIC",
+        (F::Integer, Engine::Sqlite) => "an INTEGER column (integer affinity) or NUMERIC",
         (F::Integer, _) => "an integer column (INTEGER, BIGINT, ...) or a NUMERIC with scale 0",
         (F::Decimal, _) => "a NUMERIC/DECIMAL, REAL or text column",
-        (F::Boolean, Backend::Postgres) => "a BOOLEAN column",
+        (F::Boolean, Engine::Postgres) => "a BOOLEAN column",
         (F::Boolean, _) => "a BOOLEAN or integer column",
         (F::Date, _) => "a DATE, DATETIME/TIMESTAMP or text column",
         (F::Timestamp, _) => "a TIMESTAMP/DATETIME or text column",
@@ -366,7 +389,7 @@ fn type_name(kind: FieldType) -> String {
 
 /// Checks the type of each mapped column of an existing table against its field's type;
 /// every mismatch is reported at once.
-pub fn column_types(spec: &Compiled, columns: &[Column], backend: Backend) -> Result<()> {
+pub fn column_types(spec: &Compiled, columns: &[Column], engine: Engine) -> Result<()> {
     let mut problems: Vec<String> = Vec::new();
     for f in &spec.fields {
         let Some(c) = columns
@@ -375,11 +398,11 @@ pub fn column_types(spec: &Compiled, columns: &[Column], backend: Backend) -> Re
         else {
             continue;
         };
-        let class = match backend {
-            Backend::Sqlite => sqlite_class(&c.data_type),
+        let class = match engine {
+            Engine::Sqlite => sqlite_class(&c.data_type),
             _ => server_class(c),
         };
-        if holds(f.kind, class, backend) {
+        if holds(f.kind, class, engine) {
             continue;
         }
         let declared = match (class, c.scale) {
@@ -391,7 +414,7 @@ pub fn column_types(spec: &Compiled, columns: &[Column], backend: Backend) -> Re
             c.name,
             f.name,
             type_name(f.kind),
-            suits(f.kind, backend)
+            suits(f.kind, engine)
         ));
     }
     if problems.is_empty() {
@@ -495,7 +518,7 @@ mod tests {
 
     #[test]
     fn sqlite_affinity_decides_what_a_column_holds() {
-        let ok = |kind, declared: &str| holds(kind, sqlite_class(declared), Backend::Sqlite);
+        let ok = |kind, declared: &str| holds(kind, sqlite_class(declared), Engine::Sqlite);
         assert!(ok(FieldType::Text, "VARCHAR(20)"));
         assert!(ok(FieldType::Text, "CLOB"));
         assert!(ok(FieldType::Text, ""));
@@ -526,45 +549,41 @@ mod tests {
             scale,
         };
         let ok = |kind, c: &Column, b| holds(kind, server_class(c), b);
-        assert!(!ok(FieldType::Text, &col("int", None), Backend::MySql));
+        assert!(!ok(FieldType::Text, &col("int", None), Engine::MySql));
         assert!(!ok(
             FieldType::Text,
             &col("numeric", Some(2)),
-            Backend::Postgres
+            Engine::Postgres
         ));
         assert!(ok(
             FieldType::Integer,
             &col("numeric", Some(0)),
-            Backend::Postgres
+            Engine::Postgres
         ));
         assert!(!ok(
             FieldType::Integer,
             &col("decimal", Some(2)),
-            Backend::MySql
+            Engine::MySql
         ));
-        assert!(ok(FieldType::Text, &col("citext", None), Backend::Postgres));
-        assert!(ok(
-            FieldType::Boolean,
-            &col("tinyint", None),
-            Backend::MySql
-        ));
+        assert!(ok(FieldType::Text, &col("citext", None), Engine::Postgres));
+        assert!(ok(FieldType::Boolean, &col("tinyint", None), Engine::MySql));
         assert!(!ok(
             FieldType::Boolean,
             &col("integer", None),
-            Backend::Postgres
+            Engine::Postgres
         ));
         assert!(!ok(
             FieldType::Integer,
             &col("interval", None),
-            Backend::Postgres
+            Engine::Postgres
         ));
         assert!(ok(
             FieldType::Timestamp,
             &col("timestamp with time zone", None),
-            Backend::Postgres
+            Engine::Postgres
         ));
-        assert!(ok(FieldType::Json, &col("longtext", None), Backend::MySql));
-        assert!(!ok(FieldType::Text, &col("uuid", None), Backend::Postgres));
+        assert!(ok(FieldType::Json, &col("longtext", None), Engine::MySql));
+        assert!(!ok(FieldType::Text, &col("uuid", None), Engine::Postgres));
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! `reconcile_state` rows keep meaning "a managed row". A database applied by an earlier
 //! version has no claims yet: the next apply of each resource records its table.
 
-use super::{Backend, Dialect};
+use super::{Dialect, Engine};
 use crate::error::Error;
 
 /// The name of the table of claims.
@@ -29,8 +29,8 @@ pub fn create_table_sql(d: Dialect) -> String {
 /// without regard to case (as they find tables); PostgreSQL's quoted names are exact.
 pub fn owners_sql(d: Dialect) -> String {
     let t = d.quote(TABLES_TABLE);
-    match d.backend {
-        Backend::Postgres => format!("SELECT resource FROM {t} WHERE table_name = $1"),
+    match d.engine {
+        Engine::Postgres => format!("SELECT resource FROM {t} WHERE table_name = $1"),
         _ => format!("SELECT resource FROM {t} WHERE lower(table_name) = lower(?)"),
     }
 }
@@ -38,8 +38,8 @@ pub fn owners_sql(d: Dialect) -> String {
 /// Records the claim of a table (bound: table, resource, time), unless one is there.
 pub fn claim_sql(d: Dialect) -> String {
     let t = d.quote(TABLES_TABLE);
-    match d.backend {
-        Backend::MySql => {
+    match d.engine {
+        Engine::MySql => {
             format!("INSERT IGNORE INTO {t} (table_name, resource, claimed_at) VALUES (?, ?, ?)")
         }
         _ => format!(

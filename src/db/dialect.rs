@@ -5,72 +5,72 @@
 use crate::spec::FieldType;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
+pub enum Engine {
     Sqlite,
     Postgres,
     MySql,
 }
 
-impl Backend {
-    pub fn from_url(url: &str) -> Option<Backend> {
+impl Engine {
+    pub fn from_url(url: &str) -> Option<Engine> {
         let scheme = url.split(':').next()?.to_ascii_lowercase();
         match scheme.as_str() {
-            "sqlite" => Some(Backend::Sqlite),
-            "postgres" | "postgresql" => Some(Backend::Postgres),
-            "mysql" | "mariadb" => Some(Backend::MySql),
+            "sqlite" => Some(Engine::Sqlite),
+            "postgres" | "postgresql" => Some(Engine::Postgres),
+            "mysql" | "mariadb" => Some(Engine::MySql),
             _ => None,
         }
     }
 
     pub fn name(self) -> &'static str {
         match self {
-            Backend::Sqlite => "SQLite",
-            Backend::Postgres => "PostgreSQL",
-            Backend::MySql => "MySQL",
+            Engine::Sqlite => "SQLite",
+            Engine::Postgres => "PostgreSQL",
+            Engine::MySql => "MySQL",
         }
     }
 }
 
 #[derive(Debug, Clone, Copy)]
 pub struct Dialect {
-    pub backend: Backend,
+    pub engine: Engine,
 }
 
 impl Dialect {
-    pub fn new(backend: Backend) -> Self {
-        Dialect { backend }
+    pub fn new(engine: Engine) -> Self {
+        Dialect { engine }
     }
 
     /// Quotes an identifier, doubling any quote character inside it.
     pub fn quote(&self, ident: &str) -> String {
-        match self.backend {
-            Backend::MySql => format!("`{}`", ident.replace('`', "``")),
+        match self.engine {
+            Engine::MySql => format!("`{}`", ident.replace('`', "``")),
             _ => format!("\"{}\"", ident.replace('"', "\"\"")),
         }
     }
 
     /// The `n`th (1-based) bind placeholder.
     pub fn placeholder(&self, n: usize) -> String {
-        match self.backend {
-            Backend::Postgres => format!("${n}"),
+        match self.engine {
+            Engine::Postgres => format!("${n}"),
             _ => "?".to_string(),
         }
     }
 
     /// An expression reading column `col` as text.
     pub fn as_text(&self, col: &str) -> String {
-        match self.backend {
-            Backend::MySql => format!("CAST({} AS CHAR)", self.quote(col)),
+        match self.engine {
+            Engine::MySql => format!("CAST({} AS CHAR)", self.quote(col)),
             _ => format!("CAST({} AS TEXT)", self.quote(col)),
         }
     }
 
     /// An expression reading column `col` as a 64-bit integer.
     pub fn as_integer(&self, col: &str) -> String {
-        match self.backend {
-            Backend::Sqlite => format!("CAST({} AS INTEGER)", self.quote(col)),
-            Backend::Postgres => format!("CAST({} AS BIGINT)", self.quote(col)),
-            Backend::MySql => format!("CAST({} AS SIGNED)", self.quote(col)),
+        match self.engine {
+            Engine::Sqlite => format!("CAST({} AS INTEGER)", self.quote(col)),
+            Engine::Postgres => format!("CAST({} AS BIGINT)", self.quote(col)),
+            Engine::MySql => format!("CAST({} AS SIGNED)", self.quote(col)),
         }
     }
 
@@ -79,20 +79,20 @@ impl Dialect {
     /// timestamps and JSON as text: its NUMERIC affinity would turn `12.50` into a float.
     pub fn column_type(&self, kind: FieldType, indexed: bool) -> &'static str {
         use FieldType as F;
-        match (self.backend, kind) {
-            (Backend::MySql, F::Text | F::Email | F::Phone) if indexed => "VARCHAR(255)",
+        match (self.engine, kind) {
+            (Engine::MySql, F::Text | F::Email | F::Phone) if indexed => "VARCHAR(255)",
             (_, F::Text | F::Email | F::Phone) => "TEXT",
-            (Backend::Sqlite, F::Integer) => "INTEGER",
+            (Engine::Sqlite, F::Integer) => "INTEGER",
             (_, F::Integer) => "BIGINT",
             (_, F::Boolean) => "BOOLEAN",
-            (Backend::Sqlite, F::Decimal | F::Date | F::Timestamp | F::Json) => "TEXT",
-            (Backend::Postgres, F::Decimal) => "NUMERIC",
-            (Backend::MySql, F::Decimal) => "DECIMAL(65,30)",
+            (Engine::Sqlite, F::Decimal | F::Date | F::Timestamp | F::Json) => "TEXT",
+            (Engine::Postgres, F::Decimal) => "NUMERIC",
+            (Engine::MySql, F::Decimal) => "DECIMAL(65,30)",
             (_, F::Date) => "DATE",
-            (Backend::Postgres, F::Timestamp) => "TIMESTAMP(6)",
-            (Backend::MySql, F::Timestamp) => "DATETIME(6)",
-            (Backend::Postgres, F::Json) => "JSONB",
-            (Backend::MySql, F::Json) => "JSON",
+            (Engine::Postgres, F::Timestamp) => "TIMESTAMP(6)",
+            (Engine::MySql, F::Timestamp) => "DATETIME(6)",
+            (Engine::Postgres, F::Json) => "JSONB",
+            (Engine::MySql, F::Json) => "JSON",
         }
     }
 
@@ -101,7 +101,7 @@ impl Dialect {
     /// only when asked; MySQL and SQLite convert on assignment.
     pub fn value_placeholder(&self, n: usize, kind: FieldType) -> String {
         let p = self.placeholder(n);
-        if self.backend != Backend::Postgres {
+        if self.engine != Engine::Postgres {
             return p;
         }
         match kind {
@@ -115,11 +115,11 @@ impl Dialect {
 
     /// The most bind parameters one statement may carry.
     pub fn max_params(&self) -> usize {
-        match self.backend {
+        match self.engine {
             // SQLITE_MAX_VARIABLE_NUMBER is 32766 since 3.32.
-            Backend::Sqlite => 32_000,
+            Engine::Sqlite => 32_000,
             // Both count parameters in 16 bits.
-            Backend::Postgres | Backend::MySql => 65_000,
+            Engine::Postgres | Engine::MySql => 65_000,
         }
     }
 
@@ -129,13 +129,13 @@ impl Dialect {
     /// always need it.
     pub fn primary_key_column(&self, col: &str, keyed: bool) -> String {
         let q = self.quote(col);
-        match self.backend {
-            Backend::Sqlite => format!("{q} INTEGER PRIMARY KEY AUTOINCREMENT"),
-            Backend::Postgres if keyed => {
+        match self.engine {
+            Engine::Sqlite => format!("{q} INTEGER PRIMARY KEY AUTOINCREMENT"),
+            Engine::Postgres if keyed => {
                 format!("{q} BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY")
             }
-            Backend::Postgres => format!("{q} BIGINT GENERATED BY DEFAULT AS IDENTITY"),
-            Backend::MySql => format!("{q} BIGINT AUTO_INCREMENT PRIMARY KEY"),
+            Engine::Postgres => format!("{q} BIGINT GENERATED BY DEFAULT AS IDENTITY"),
+            Engine::MySql => format!("{q} BIGINT AUTO_INCREMENT PRIMARY KEY"),
         }
     }
 
@@ -145,7 +145,7 @@ impl Dialect {
     /// the rows in primary key order (SQLite's rowid, InnoDB's clustered index), so the key
     /// comes with the table.
     pub fn key_after_load(&self) -> bool {
-        self.backend == Backend::Postgres
+        self.engine == Engine::Postgres
     }
 
     /// A query listing a table's columns, with the table name bound: name, declared type,
@@ -153,14 +153,14 @@ impl Dialect {
     /// width of a CHAR/VARCHAR column in characters and the scale of a NUMERIC/DECIMAL one
     /// (NULL when there is none, and always on SQLite, which enforces neither).
     pub fn columns_query(&self) -> &'static str {
-        match self.backend {
-            Backend::Sqlite => {
+        match self.engine {
+            Engine::Sqlite => {
                 "SELECT name, type, CAST(\"notnull\" AS INTEGER), \
                  CAST(dflt_value IS NOT NULL OR (pk = 1 AND upper(type) = 'INTEGER') AS INTEGER), \
                  CAST(pk = 1 AND upper(type) = 'INTEGER' AS INTEGER), NULL, NULL \
                  FROM pragma_table_info(?) ORDER BY cid"
             }
-            Backend::Postgres => {
+            Engine::Postgres => {
                 "SELECT CAST(column_name AS TEXT), \
                  CAST(CASE WHEN data_type = 'USER-DEFINED' THEN udt_name ELSE data_type END AS TEXT), \
                  CAST(CASE WHEN is_nullable = 'NO' THEN 1 ELSE 0 END AS BIGINT), \
@@ -173,7 +173,7 @@ impl Dialect {
                  FROM information_schema.columns \
                  WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position"
             }
-            Backend::MySql => {
+            Engine::MySql => {
                 "SELECT CAST(column_name AS CHAR), CAST(data_type AS CHAR), \
                  CAST(is_nullable = 'NO' AS SIGNED), \
                  CAST(column_default IS NOT NULL OR extra LIKE '%auto_increment%' \
@@ -192,14 +192,14 @@ impl Dialect {
     /// (index name, column) in column order; the column is NULL for an expression. Partial
     /// indexes are left out.
     pub fn unique_query(&self) -> &'static str {
-        match self.backend {
-            Backend::Sqlite => {
+        match self.engine {
+            Engine::Sqlite => {
                 "SELECT il.name, ii.name FROM pragma_index_list(?1) AS il, \
                  pragma_index_info(il.name) AS ii \
                  WHERE il.\"unique\" = 1 AND il.origin <> 'pk' AND il.partial = 0 \
                  ORDER BY il.name, ii.seqno"
             }
-            Backend::Postgres => {
+            Engine::Postgres => {
                 "SELECT CAST(ic.relname AS TEXT), CAST(a.attname AS TEXT) \
                  FROM pg_index x \
                  JOIN pg_class t ON t.oid = x.indrelid \
@@ -211,7 +211,7 @@ impl Dialect {
                    AND x.indisunique AND NOT x.indisprimary AND x.indpred IS NULL \
                  ORDER BY 1, k.ord"
             }
-            Backend::MySql => {
+            Engine::MySql => {
                 "SELECT CAST(index_name AS CHAR), CAST(column_name AS CHAR) \
                  FROM information_schema.statistics \
                  WHERE table_schema = DATABASE() AND table_name = ? AND non_unique = 0 \
@@ -261,9 +261,9 @@ mod tests {
 
     #[test]
     fn quoting_doubles_quotes() {
-        let pg = Dialect::new(Backend::Postgres);
+        let pg = Dialect::new(Engine::Postgres);
         assert_eq!(pg.quote("a\"b"), "\"a\"\"b\"");
-        let my = Dialect::new(Backend::MySql);
+        let my = Dialect::new(Engine::MySql);
         assert_eq!(my.quote("a`b"), "`a``b`");
         assert_eq!(pg.placeholder(3), "$3");
         assert_eq!(my.placeholder(3), "?");
@@ -271,12 +271,12 @@ mod tests {
 
     #[test]
     fn schemes() {
-        assert_eq!(Backend::from_url("sqlite://x.db"), Some(Backend::Sqlite));
+        assert_eq!(Engine::from_url("sqlite://x.db"), Some(Engine::Sqlite));
         assert_eq!(
-            Backend::from_url("postgresql://h/db"),
-            Some(Backend::Postgres)
+            Engine::from_url("postgresql://h/db"),
+            Some(Engine::Postgres)
         );
-        assert_eq!(Backend::from_url("mysql://h/db"), Some(Backend::MySql));
-        assert_eq!(Backend::from_url("oracle://h"), None);
+        assert_eq!(Engine::from_url("mysql://h/db"), Some(Engine::MySql));
+        assert_eq!(Engine::from_url("oracle://h"), None);
     }
 }

@@ -6,11 +6,11 @@
 //! of `reconcile_state` keeps meaning "a managed row" to the tool and to people querying it.
 //! A database without it (made by an older version) simply never takes the shortcut.
 
-use sqlx::Row as _;
-
-use super::{Backend, Database, Dialect, on_pool};
+use super::backend::{Arg, Backend, Cast};
+use super::{Database, Dialect, Engine, Pool};
 use crate::error::Result;
 use crate::plan::shortcut::{Aside, Record};
+use crate::value::Value;
 
 /// The name of the table where each apply records what it was made from.
 pub const INPUTS_TABLE: &str = "reconcile_inputs";
@@ -18,9 +18,9 @@ pub const INPUTS_TABLE: &str = "reconcile_inputs";
 /// The statement that creates the inputs table if it is missing. The recorded plan details
 /// may be long (every excluded record), hence LONGTEXT on MySQL, where TEXT stops at 64 KiB.
 pub fn create_table_sql(d: Dialect) -> String {
-    let long_text = match d.backend {
-        Backend::MySql => "LONGTEXT",
-        Backend::Sqlite | Backend::Postgres => "TEXT",
+    let long_text = match d.engine {
+        Engine::MySql => "LONGTEXT",
+        Engine::Sqlite | Engine::Postgres => "TEXT",
     };
     format!(
         "CREATE TABLE IF NOT EXISTS {} (\
@@ -52,100 +52,80 @@ pub fn insert_sql(d: Dialect) -> String {
     )
 }
 
-/// The record to write after applying `plan`, given the digest of the resource's state
-/// entries as the apply leaves them; `None` when the plan has no inputs fingerprint (several
-/// resources planned together, `--target`, a query source): the old record is then only
-/// removed.
-pub fn record_for(
-    plan: &crate::plan::Plan,
-    state: crate::plan::shortcut::StateDigest,
-    applied_at: &str,
-) -> Option<Record> {
-    plan.inputs.as_ref().map(|inputs| Record {
-        inputs: inputs.clone(),
-        state: state.text(),
-        applied_at: applied_at.to_string(),
-        aside: Aside::of(plan),
-    })
+/// Inside an apply's transaction, replaces the resource's record: removes the old one, and
+/// writes `record` when there is one. Creates the table first except where DDL would commit
+/// the transaction: there [`create_table_sql`] runs before it starts.
+pub(crate) async fn write<B: Backend>(
+    conn: &mut B::Connection,
+    d: Dialect,
+    resource: &str,
+    record: Option<Record>,
+) -> sqlx::Result<()> {
+    if !B::DDL_COMMITS {
+        B::execute(conn, create_table_sql(d), &[]).await?;
+    }
+    B::execute(conn, delete_sql(d), &[Arg::Text(resource)]).await?;
+    if let Some(r) = record {
+        let aside = serde_json::to_string(&r.aside).expect("plan details serialise");
+        let args = [resource, &r.inputs, &r.state, &aside, &r.applied_at].map(Arg::Text);
+        B::execute(conn, insert_sql(d), &args).await?;
+    }
+    Ok(())
 }
-
-/// Inside an apply's transaction (`&mut *tx`), replaces the resource's record: removes the
-/// old one, and writes `record` when there is one. Creates the table first except on MySQL,
-/// where DDL would commit the transaction: there [`create_table_sql`] runs before it starts.
-macro_rules! record_on {
-    ($conn:expr, $d:expr, $resource:expr, $record:expr) => {
-        async {
-            let d: $crate::db::Dialect = $d;
-            let conn = $conn;
-            let resource: &str = $resource;
-            let record: Option<$crate::plan::shortcut::Record> = $record;
-            if d.backend != $crate::db::Backend::MySql {
-                sqlx::query(sqlx::AssertSqlSafe($crate::db::inputs::create_table_sql(d)))
-                    .execute(&mut *conn)
-                    .await?;
-            }
-            sqlx::query(sqlx::AssertSqlSafe($crate::db::inputs::delete_sql(d)))
-                .bind(resource.to_string())
-                .execute(&mut *conn)
-                .await?;
-            if let Some(r) = record {
-                let aside = serde_json::to_string(&r.aside).expect("plan details serialise");
-                sqlx::query(sqlx::AssertSqlSafe($crate::db::inputs::insert_sql(d)))
-                    .bind(resource.to_string())
-                    .bind(r.inputs)
-                    .bind(r.state)
-                    .bind(aside)
-                    .bind(r.applied_at)
-                    .execute(&mut *conn)
-                    .await?;
-            }
-            Ok::<(), sqlx::Error>(())
-        }
-        .await
-    };
-}
-pub(crate) use record_on;
 
 /// The record of a resource; `None` when there is none, or no inputs table, or the database
 /// does not exist yet. A record that cannot be read (written by a later version) counts as
 /// none: the plan then takes the full path.
 pub async fn read(db: &Database, resource: &str) -> Result<Option<Record>> {
-    let Some(pool) = &db.pool else {
+    let result = match &db.pool {
+        None => return Ok(None),
+        Some(Pool::Sqlite(p)) => read_pool(db.dialect, p, resource).await,
+        Some(Pool::Postgres(p)) => read_pool(db.dialect, p, resource).await,
+        Some(Pool::MySql(p)) => read_pool(db.dialect, p, resource).await,
+    };
+    result.map_err(|e| db.error(e))
+}
+
+async fn read_pool<B: Backend>(
+    d: Dialect,
+    pool: &sqlx::Pool<B>,
+    resource: &str,
+) -> sqlx::Result<Option<Record>> {
+    let mut conn = pool.acquire().await?;
+    if super::read::columns::<B>(&mut conn, d, INPUTS_TABLE)
+        .await?
+        .is_empty()
+    {
+        return Ok(None);
+    }
+    let sql = format!(
+        "SELECT inputs, state, aside, applied_at FROM {} WHERE resource = {}",
+        d.quote(INPUTS_TABLE),
+        d.placeholder(1)
+    );
+    let rows = B::fetch_all(&mut conn, sql, &[Arg::Text(resource)], &[Cast::Text; 4]).await?;
+    let Some(
+        [
+            Value::Text(inputs),
+            Value::Text(state),
+            Value::Text(aside),
+            Value::Text(applied_at),
+        ],
+    ) = rows
+        .into_iter()
+        .next()
+        .map(<[Value; 4]>::try_from)
+        .and_then(Result::ok)
+    else {
         return Ok(None);
     };
-    let d = db.dialect;
-    let result = on_pool!(pool, p => {
-        async {
-            let mut conn = p.acquire().await?;
-            let columns =
-                crate::db::read::columns_on!(&mut *conn, d, INPUTS_TABLE).await?;
-            if columns.is_empty() {
-                return Ok::<_, sqlx::Error>(None);
-            }
-            let sql = format!(
-                "SELECT inputs, state, aside, applied_at FROM {} WHERE resource = {}",
-                d.quote(INPUTS_TABLE),
-                d.placeholder(1)
-            );
-            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(resource.to_string())
-                .fetch_optional(&mut *conn)
-                .await?;
-            let Some(row) = row else {
-                return Ok(None);
-            };
-            let aside: String = row.try_get(2)?;
-            let Ok(aside) = serde_json::from_str::<Aside>(&aside) else {
-                return Ok(None);
-            };
-            Ok(Some(Record {
-                inputs: row.try_get(0)?,
-                state: row.try_get(1)?,
-                aside,
-                applied_at: row.try_get(3)?,
-            }))
-        }
-        .await
-    });
-    result.map_err(|e| db.error(e))
+    let Ok(aside) = serde_json::from_str::<Aside>(&aside) else {
+        return Ok(None);
+    };
+    Ok(Some(Record {
+        inputs,
+        state,
+        aside,
+        applied_at,
+    }))
 }

@@ -1,20 +1,31 @@
-//! The database edge: connecting by URL scheme, the SQL dialect of each backend, reading
-//! the current state, and writing a plan in one transaction.
+//! The database edge: connecting by URL scheme, reading the current state, and writing
+//! plans in one transaction.
 //!
-//! There is no `sqlx::Any` here: each backend has its own concrete pool, and the few
-//! statements the tool runs are built by [`Dialect`] with validated, quoted identifiers and
-//! bound values. `on_pool!` runs the same code against whichever pool is open.
+//! There is no `sqlx::Any` here: each database has its own concrete pool and implements the
+//! one `Backend` trait (`sqlite.rs`, `postgres.rs`, `mysql.rs`); [`read`] and
+//! [`apply()`] are plain generic functions over it, each dispatched once on the open pool. The
+//! few statements the tool runs are built by [`Dialect`] and `statements.rs` with validated,
+//! quoted identifiers and bound values. What an apply writes is decided before any I/O, in a
+//! [`WriteSet`].
 
+pub mod apply;
+pub(crate) mod backend;
+mod batch;
 pub mod check;
+mod chunks;
 pub mod claims;
-pub(crate) mod copy_out;
 pub mod dialect;
+mod error;
 pub mod inputs;
 pub mod interrupt;
 pub mod lock;
+mod mysql;
+mod postgres;
 pub mod read;
+mod sqlite;
 pub(crate) mod sqlite_bulk;
-pub mod write;
+pub(crate) mod statements;
+pub mod writeset;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -22,11 +33,13 @@ use std::time::Duration;
 
 use sqlx::{ConnectOptions as _, Connection as _};
 
-use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool};
+use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 
-pub use dialect::{Backend, Dialect};
+pub use apply::{Applied, Failed, apply};
+pub use dialect::{Dialect, Engine};
+pub use writeset::WriteSet;
 
 use crate::error::{Error, Result};
 
@@ -39,18 +52,6 @@ pub enum Pool {
     Postgres(PgPool),
     MySql(MySqlPool),
 }
-
-/// Runs `$body` with `$p` bound to the concrete pool, whatever the backend.
-macro_rules! on_pool {
-    ($pool:expr, $p:ident => $body:expr) => {
-        match $pool {
-            $crate::db::Pool::Sqlite($p) => $body,
-            $crate::db::Pool::Postgres($p) => $body,
-            $crate::db::Pool::MySql($p) => $body,
-        }
-    };
-}
-pub(crate) use on_pool;
 
 /// A database to plan against or apply to.
 pub struct Database {
@@ -88,7 +89,7 @@ impl Database {
     }
 
     async fn open(url: &str, write: bool) -> Result<Database> {
-        let backend = Backend::from_url(url).ok_or_else(|| Error::Database {
+        let engine = Engine::from_url(url).ok_or_else(|| Error::Database {
             url: crate::error::redact_url(url),
             message: "unknown database URL scheme".into(),
             help: Some(
@@ -96,9 +97,9 @@ impl Database {
                     .into(),
             ),
         })?;
-        let err = |e: sqlx::Error| connect_error(url, backend, e);
-        let pool = match backend {
-            Backend::Sqlite => {
+        let err = |e: sqlx::Error| connect_error(url, engine, e);
+        let pool = match engine {
+            Engine::Sqlite => {
                 let opts = SqliteConnectOptions::from_str(url).map_err(err)?;
                 let memory = url.contains(":memory:") || url.contains("mode=memory");
                 let exists = memory || opts.get_filename().exists();
@@ -118,25 +119,11 @@ impl Database {
                     Some(Pool::Sqlite(pool))
                 }
             }
-            Backend::Postgres => {
+            Engine::Postgres => {
                 let opts = PgConnectOptions::from_str(url).map_err(err)?;
-                // One plain attempt first: the pool would retry a refused connection until its
-                // timeout, where the user is better served by the reason at once.
-                opts.connect()
-                    .await
-                    .map_err(err)?
-                    .close()
-                    .await
-                    .map_err(err)?;
-                let pool = PgPoolOptions::new()
-                    .max_connections(2)
-                    .acquire_timeout(Duration::from_secs(10))
-                    .connect_with(opts)
-                    .await
-                    .map_err(err)?;
-                Some(Pool::Postgres(pool))
+                Some(Pool::Postgres(connect_server(opts).await.map_err(err)?))
             }
-            Backend::MySql => {
+            Engine::MySql => {
                 let opts = MySqlConnectOptions::from_str(url).map_err(err)?;
                 // Without one, the server connects to no database: every catalog query finds
                 // nothing (so the plan says the table will be created), and the apply fails
@@ -151,33 +138,54 @@ impl Database {
                         )),
                     });
                 }
-                opts.connect()
-                    .await
-                    .map_err(err)?
-                    .close()
-                    .await
-                    .map_err(err)?;
-                let pool = MySqlPoolOptions::new()
-                    .max_connections(2)
-                    .acquire_timeout(Duration::from_secs(10))
-                    .connect_with(opts)
-                    .await
-                    .map_err(err)?;
-                Some(Pool::MySql(pool))
+                Some(Pool::MySql(connect_server(opts).await.map_err(err)?))
             }
         };
         Ok(Database {
             url: url.to_string(),
-            dialect: Dialect::new(backend),
+            dialect: Dialect::new(engine),
             pool,
         })
     }
 
     pub async fn close(self) {
-        if let Some(pool) = self.pool {
-            on_pool!(pool, p => p.close().await);
+        match self.pool {
+            None => {}
+            Some(Pool::Sqlite(p)) => p.close().await,
+            Some(Pool::Postgres(p)) => p.close().await,
+            Some(Pool::MySql(p)) => p.close().await,
         }
     }
+
+    /// Runs a query a user wrote (an SQL source) over the simple (text) protocol, so every
+    /// value arrives as text whatever its column type, and hands each row (its columns by
+    /// name, in order) to `each` as it arrives. A database that does not exist has no rows.
+    pub async fn text_rows(
+        &self,
+        query: &str,
+        mut each: impl FnMut(Vec<(String, Option<String>)>),
+    ) -> sqlx::Result<()> {
+        match &self.pool {
+            None => Ok(()),
+            Some(Pool::Sqlite(p)) => backend::text_rows(p, query, &mut each).await,
+            Some(Pool::Postgres(p)) => backend::text_rows(p, query, &mut each).await,
+            Some(Pool::MySql(p)) => backend::text_rows(p, query, &mut each).await,
+        }
+    }
+}
+
+/// A pool of connections to a server, after one plain attempt: the pool would retry a
+/// refused connection until its timeout, where the user is better served by the reason at
+/// once.
+async fn connect_server<DB: sqlx::Database>(
+    opts: <DB::Connection as sqlx::Connection>::Options,
+) -> sqlx::Result<sqlx::Pool<DB>> {
+    opts.connect().await?.close().await?;
+    sqlx::pool::PoolOptions::<DB>::new()
+        .max_connections(2)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(opts)
+        .await
 }
 
 /// Removes the URL's password from a message, should a driver ever quote it. URLs are
@@ -187,7 +195,7 @@ impl Database {
 /// (`role "x" does not exist at line 768`): it tells users nothing.
 pub fn scrub(url: &str, message: String) -> String {
     let message = crate::error::scrub_url(url, &message);
-    if Backend::from_url(url) == Some(Backend::Postgres) {
+    if Engine::from_url(url) == Some(Engine::Postgres) {
         static SERVER_LINE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
             regex::Regex::new(r" at line \d+\b").expect("a valid pattern")
         });
@@ -196,10 +204,10 @@ pub fn scrub(url: &str, message: String) -> String {
     message
 }
 
-fn connect_error(url: &str, backend: Backend, e: sqlx::Error) -> Error {
-    let help = match backend {
-        Backend::Sqlite => "check the path in the URL and that its folder exists",
-        Backend::Postgres | Backend::MySql => {
+fn connect_error(url: &str, engine: Engine, e: sqlx::Error) -> Error {
+    let help = match engine {
+        Engine::Sqlite => "check the path in the URL and that its folder exists",
+        Engine::Postgres | Engine::MySql => {
             "check that the server is running and that the URL's host, port, user and database are right"
         }
     };

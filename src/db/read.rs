@@ -1,614 +1,351 @@
 //! Reading the current state: the target table's rows (the columns the spec maps, plus the
 //! primary key) and this resource's entries in the state table. Every value is read through a
 //! cast to text or integer, so what the application stored compares cleanly with the spec.
+//!
+//! `read_on` reads through any `Backend`; each backend streams the rows its own fastest
+//! way. The checks that the table suits the spec run on the way.
 
-use sha2::{Digest, Sha256};
-use sqlx::Row as _;
-
-use super::{Database, Dialect, on_pool};
+use super::backend::{Arg, Backend, Cast, Cell};
+use super::error::ReadError;
+use super::lock::LockRequest;
+use super::{Database, Dialect, Pool, STATE_TABLE, claims};
 use crate::error::{Error, Result};
+use crate::fingerprint::Prints;
 use crate::spec::FieldType;
 use crate::spec::compiled::Compiled;
+use crate::state::{Column, CurrentRow, CurrentState, Unique, key_text};
 use crate::types;
 use crate::value::Value;
 
-/// A row of the target table.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CurrentRow {
-    /// The primary key.
-    pub key: Value,
-    /// Values by target field index.
-    pub values: Vec<Value>,
+/// Reads the current state for a spec. A database that does not exist yet reads as empty.
+pub async fn read(db: &Database, spec: &Compiled) -> Result<CurrentState> {
+    read_maybe_locked(db, spec, None).await
 }
 
-/// An entry of the state table: a row this tool manages.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StateRow {
-    pub address: String,
-    /// The managed row's primary key, as text.
-    pub row_key: String,
-    /// The source records the row was built from (`source:id`).
-    pub members: Vec<String>,
-    /// Hash of the values last applied, to tell drift from source changes.
-    pub hash: String,
-    /// The hash of the entry as stored (see [`state_print`]): summed into the fingerprint and
-    /// into the digest of the state an apply leaves.
-    pub print: u128,
+/// Reads the current state while holding the lock (`plan --lock`): waits for a running apply
+/// to finish instead of planning against rows about to change.
+pub async fn read_locked(
+    db: &Database,
+    spec: &Compiled,
+    req: &LockRequest,
+) -> Result<CurrentState> {
+    read_maybe_locked(db, spec, Some(req)).await
 }
 
-impl StateRow {
-    /// An entry from its columns as stored, the members (a JSON list of `source:id`) parsed
-    /// only when `members` is set.
-    pub fn new(parts: [&str; 4], members: bool) -> StateRow {
-        let [address, row_key, members_text, hash] = parts;
-        StateRow {
-            address: address.to_string(),
-            row_key: row_key.to_string(),
-            members: if members {
-                serde_json::from_str(members_text).unwrap_or_default()
-            } else {
-                Vec::new()
-            },
-            hash: hash.to_string(),
-            print: state_print(parts),
-        }
-    }
-}
-
-/// The hash of a state entry's columns as stored (address, row key, members as JSON text,
-/// hash), each length-prefixed: XXH3, 128 bits.
-pub fn state_print(parts: [&str; 4]) -> u128 {
-    // Hashed in one piece from a buffer on the stack: feeding the hasher twelve small pieces
-    // cost more than the hashing, over a million entries.
-    let len: usize = parts.iter().map(|p| p.len() + 9).sum();
-    let mut stack = [0u8; 512];
-    let mut heap = Vec::new();
-    let buf: &mut [u8] = if len <= stack.len() {
-        &mut stack[..len]
-    } else {
-        heap.resize(len, 0);
-        &mut heap
+async fn read_maybe_locked(
+    db: &Database,
+    spec: &Compiled,
+    lock: Option<&LockRequest>,
+) -> Result<CurrentState> {
+    let result = match &db.pool {
+        None => return Ok(CurrentState::empty()),
+        Some(Pool::Sqlite(p)) => read_pool(db, p, spec, lock).await,
+        Some(Pool::Postgres(p)) => read_pool(db, p, spec, lock).await,
+        Some(Pool::MySql(p)) => read_pool(db, p, spec, lock).await,
     };
-    let mut at = 0;
-    for part in parts {
-        buf[at] = 3;
-        buf[at + 1..at + 9].copy_from_slice(&(part.len() as u64).to_le_bytes());
-        buf[at + 9..at + 9 + part.len()].copy_from_slice(part.as_bytes());
-        at += part.len() + 9;
+    result.map_err(|e| match e {
+        ReadError::Sql(e) => db.error(e),
+        ReadError::Spec(e) => e,
+    })
+}
+
+/// Reads on a connection of `pool`, in a transaction holding `lock` when one is asked for.
+async fn read_pool<B: Backend>(
+    db: &Database,
+    pool: &sqlx::Pool<B>,
+    spec: &Compiled,
+    lock: Option<&LockRequest>,
+) -> std::result::Result<CurrentState, ReadError> {
+    let mut conn = pool.acquire().await?;
+    let d = db.dialect;
+    let Some(req) = lock else {
+        return read_on::<B>(&mut conn, d, spec, Keep::Everything).await;
+    };
+    let result = async {
+        let mut tx = B::begin_locked(&mut conn, req)
+            .await
+            .map_err(ReadError::Spec)?;
+        let state = read_on::<B>(&mut tx, d, spec, Keep::Everything).await;
+        let _ = tx.rollback().await;
+        state
     }
-    print_hash(buf)
+    .await;
+    B::release(&mut conn, req).await;
+    result
 }
 
-/// The hash behind the fingerprints: a row's, a state entry's. These tell whether what was
-/// read changed, against accidents rather than an adversary (who could write the table
-/// anyway), so a fast 128-bit hash serves; SHA-256 took a fifth of the time of reading a
-/// million-row table.
-fn print_hash(bytes: &[u8]) -> u128 {
-    xxhash_rust::xxh3::xxh3_128(bytes)
+/// How much of what is read is kept besides the fingerprint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Keep {
+    /// The rows of the table and the members of state entries, in order: all a plan needs.
+    Everything,
+    /// Neither (unless the table has unique constraints, which the checks need the rows
+    /// for): all a write needs.
+    Prints,
 }
 
-/// What the database holds now.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct CurrentState {
-    pub table_exists: bool,
-    /// The state table exists (it is created by the first apply on a database).
-    pub state_table_exists: bool,
-    /// The target table's columns, when it exists.
-    pub columns: Vec<Column>,
-    /// Its unique constraints on plain columns, other than the primary key.
-    pub unique: Vec<Unique>,
-    /// Whether the primary key is an integer column.
-    pub integer_key: bool,
-    pub rows: Vec<CurrentRow>,
-    /// With `on_missing: soft_delete`: the primary keys (as text) of the rows whose
-    /// soft-delete column holds the soft-delete value.
-    pub soft_deleted: std::collections::HashSet<String>,
-    pub state: Vec<StateRow>,
-    /// Hash of everything read: a saved plan is stale when this changes.
-    pub fingerprint: String,
-    /// What the fingerprint is made of, so it can be told again for another `table_exists`.
-    pub prints: Prints,
-}
-
-/// A column of an existing table.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Column {
-    pub name: String,
-    /// The declared type, as the catalog names it.
-    pub data_type: String,
-    pub not_null: bool,
-    /// The database fills it when an insert leaves it out (a default, an identity, ...).
-    pub has_default: bool,
-    /// Generated by the database on insert: identity, serial, AUTO_INCREMENT, rowid.
-    pub generated: bool,
-    /// The most characters a CHAR/VARCHAR column holds (PostgreSQL, MySQL).
-    pub max_length: Option<i64>,
-    /// The digits after the point a NUMERIC/DECIMAL column keeps (PostgreSQL, MySQL); `None`
-    /// for other types and PostgreSQL's unconstrained NUMERIC.
-    pub scale: Option<i64>,
-}
-
-/// A unique constraint (or unique index) on plain columns.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unique {
-    pub name: String,
-    pub columns: Vec<String>,
-}
-
-impl CurrentState {
-    /// The column named `name` (compared without regard to case, as SQL does).
-    pub fn column(&self, name: &str) -> Option<&Column> {
-        self.columns
+/// Reads the current state through a connection or transaction (`&mut *tx`). The target
+/// table is streamed: rows are fingerprinted and turned into values as they arrive.
+pub(crate) async fn read_on<B: Backend>(
+    conn: &mut B::Connection,
+    d: Dialect,
+    spec: &Compiled,
+    keep: Keep,
+) -> std::result::Result<CurrentState, ReadError> {
+    let table = columns::<B>(conn, d, &spec.table).await?;
+    let mut state = CurrentState {
+        table_exists: !table.is_empty(),
+        integer_key: true,
+        ..Default::default()
+    };
+    let mut prints = Prints::default();
+    if state.table_exists {
+        check_columns(spec, &table, d).map_err(ReadError::Spec)?;
+        super::check::column_types(spec, &table, d.engine).map_err(ReadError::Spec)?;
+        state.integer_key = table
             .iter()
-            .find(|c| c.name.eq_ignore_ascii_case(name))
+            .find(|c| c.name.eq_ignore_ascii_case(&spec.primary_key))
+            .is_some_and(|c| c.data_type.to_ascii_lowercase().contains("int"));
+        state.unique = unique::<B>(conn, d, &spec.table).await?;
+        state.columns = table;
+        let read = TableRead {
+            spec,
+            d,
+            shape: RowShape::new(spec, state.integer_key),
+            keep: keep == Keep::Everything || !state.unique.is_empty(),
+        };
+        let (read, rows) = B::stream_rows(conn, &read).await?;
+        prints = prints.merge(&read);
+        state.rows = rows;
+        state.rows.sort_by(|a, b| a.key.cmp(&b.key));
+        state.soft_deleted = soft_deleted::<B>(conn, d, spec, &state).await?;
     }
-}
-
-/// Text form of a primary key, as stored in the state table.
-pub fn key_text(v: &Value) -> String {
-    match v {
-        Value::Text(s) => s.clone(),
-        Value::Int(i) => i.to_string(),
-        Value::Bool(b) => b.to_string(),
-        Value::Null => String::new(),
+    state.state_table_exists = !columns::<B>(conn, d, STATE_TABLE).await?.is_empty();
+    if state.state_table_exists {
+        let read = StateRead {
+            d,
+            resource: &spec.resource,
+            members: keep == Keep::Everything,
+        };
+        let (read, entries) = B::stream_state(conn, &read).await?;
+        prints = prints.merge(&read);
+        state.state = entries;
     }
-}
-
-/// Hash of a row's values, as stored in the state table.
-pub fn values_hash(values: &[Value]) -> String {
-    let mut buf = Vec::new();
-    for v in values {
-        v.hash_into(&mut buf);
-    }
-    hex::encode(Sha256::digest(&buf))
-}
-
-/// The fingerprint of what was read, built row by row as rows arrive: the sum of a hash of
-/// each row of the table (its primary key and columns as the database returned them, before
-/// any canonical form), and the same of each state entry. A sum does not depend on the order
-/// the rows come in, so nothing needs to be kept or sorted to tell it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Prints {
-    rows: (u64, u128),
-    state: (u64, u128),
-}
-
-/// One row being added to [`Prints`].
-pub(crate) struct RowPrint<'a> {
-    buf: &'a mut Vec<u8>,
-}
-
-impl RowPrint<'_> {
-    pub(crate) fn int(&mut self, v: Option<i64>) -> &mut Self {
-        match v {
-            None => self.buf.push(0),
-            Some(i) => {
-                self.buf.push(2);
-                self.buf.extend_from_slice(&i.to_le_bytes());
-            }
-        }
-        self
-    }
-
-    pub(crate) fn text(&mut self, v: Option<&str>) -> &mut Self {
-        match v {
-            None => self.buf.push(0),
-            Some(s) => {
-                self.buf.push(3);
-                self.buf.extend_from_slice(&(s.len() as u64).to_le_bytes());
-                self.buf.extend_from_slice(s.as_bytes());
-            }
-        }
-        self
-    }
-}
-
-fn add_print(acc: &mut (u64, u128), buf: &[u8]) {
-    acc.0 += 1;
-    acc.1 = acc.1.wrapping_add(print_hash(buf));
-}
-
-impl Prints {
-    /// Adds a row of the table, built by `f` into a scratch buffer.
-    pub(crate) fn row(&mut self, buf: &mut Vec<u8>, f: impl FnOnce(&mut RowPrint<'_>)) {
-        buf.clear();
-        f(&mut RowPrint { buf: &mut *buf });
-        add_print(&mut self.rows, buf);
-    }
-
-    /// Adds an entry of the state table, by its [`state_print`].
-    pub(crate) fn state(&mut self, print: u128) {
-        self.state.0 += 1;
-        self.state.1 = self.state.1.wrapping_add(print);
-    }
-
-    /// Both sums together: the prints of rows read in parts.
-    pub(crate) fn merge(&self, other: &Prints) -> Prints {
-        let add = |a: (u64, u128), b: (u64, u128)| (a.0 + b.0, a.1.wrapping_add(b.1));
-        Prints {
-            rows: add(self.rows, other.rows),
-            state: add(self.state, other.state),
-        }
-    }
-
-    /// The fingerprint, as a saved plan holds it.
-    pub fn finish(&self, table_exists: bool) -> String {
-        let mut h = Sha256::new();
-        h.update([u8::from(table_exists)]);
-        h.update(self.rows.0.to_le_bytes());
-        h.update(self.rows.1.to_le_bytes());
-        h.update(self.state.0.to_le_bytes());
-        h.update(self.state.1.to_le_bytes());
-        hex::encode(h.finalize())
-    }
-}
-
-pub(crate) enum ReadError {
-    Sql(sqlx::Error),
-    Spec(Error),
-}
-
-impl From<sqlx::Error> for ReadError {
-    fn from(e: sqlx::Error) -> Self {
-        ReadError::Sql(e)
-    }
+    refuse_claimed::<B>(conn, d, spec).await?;
+    state.prints = prints;
+    state.fingerprint = prints.finish(state.table_exists);
+    Ok(state)
 }
 
 /// The columns of a table; empty when the table does not exist.
-macro_rules! columns_on {
-    ($conn:expr, $d:expr, $table:expr) => {
-        async {
-            let rows = sqlx::query(sqlx::AssertSqlSafe($d.columns_query()))
-                .bind($table.to_string())
-                .fetch_all($conn)
-                .await?;
-            let mut out: Vec<$crate::db::read::Column> = Vec::with_capacity(rows.len());
-            for r in rows {
-                out.push($crate::db::read::Column {
-                    name: r.try_get::<String, _>(0)?,
-                    data_type: r.try_get::<String, _>(1)?,
-                    not_null: r.try_get::<i64, _>(2)? != 0,
-                    has_default: r.try_get::<i64, _>(3)? != 0,
-                    generated: r.try_get::<i64, _>(4)? != 0,
-                    max_length: r.try_get::<Option<i64>, _>(5)?,
-                    scale: r.try_get::<Option<i64>, _>(6)?,
-                });
+pub(crate) async fn columns<B: Backend>(
+    conn: &mut B::Connection,
+    d: Dialect,
+    table: &str,
+) -> sqlx::Result<Vec<Column>> {
+    use Cast::{Int, Text};
+    let sql = d.columns_query().to_string();
+    let rows = B::fetch_all(
+        conn,
+        sql,
+        &[Arg::Text(table)],
+        &[Text, Text, Int, Int, Int, Int, Int],
+    )
+    .await?;
+    rows.into_iter()
+        .map(|r| match r.as_slice() {
+            [
+                Value::Text(name),
+                Value::Text(data_type),
+                not_null,
+                has_default,
+                generated,
+                max_length,
+                scale,
+            ] => {
+                let int = |v: &Value| match v {
+                    Value::Int(i) => Some(*i),
+                    _ => None,
+                };
+                Ok(Column {
+                    name: name.clone(),
+                    data_type: data_type.clone(),
+                    not_null: int(not_null).is_some_and(|i| i != 0),
+                    has_default: int(has_default).is_some_and(|i| i != 0),
+                    generated: int(generated).is_some_and(|i| i != 0),
+                    max_length: int(max_length),
+                    scale: int(scale),
+                })
             }
-            Ok::<_, sqlx::Error>(out)
-        }
-    };
+            _ => Err(sqlx::Error::Protocol(
+                "the catalog described a column without a name or type".into(),
+            )),
+        })
+        .collect()
 }
-pub(crate) use columns_on;
 
 /// The unique constraints of a table (other than its primary key) that are plain lists of
-/// columns: partial and expression indexes are left out, since their effect cannot be
-/// predicted from the values alone.
-macro_rules! unique_on {
-    ($conn:expr, $d:expr, $table:expr) => {
-        async {
-            let rows = sqlx::query(sqlx::AssertSqlSafe($d.unique_query()))
-                .bind($table.to_string())
-                .fetch_all($conn)
-                .await?;
-            let mut out: Vec<$crate::db::read::Unique> = Vec::new();
-            let mut skip: Option<String> = None;
-            for r in rows {
-                let name: String = r.try_get(0)?;
-                let column: Option<String> = r.try_get(1)?;
-                if skip.as_deref() == Some(name.as_str()) {
-                    continue;
-                }
-                let Some(column) = column else {
-                    out.retain(|u| u.name != name);
-                    skip = Some(name);
-                    continue;
-                };
-                match out.last_mut() {
-                    Some(u) if u.name == name => u.columns.push(column),
-                    _ => out.push($crate::db::read::Unique {
-                        name,
-                        columns: vec![column],
-                    }),
-                }
-            }
-            Ok::<_, sqlx::Error>(out)
+/// columns.
+async fn unique<B: Backend>(
+    conn: &mut B::Connection,
+    d: Dialect,
+    table: &str,
+) -> sqlx::Result<Vec<Unique>> {
+    let sql = d.unique_query().to_string();
+    let rows = B::fetch_all(conn, sql, &[Arg::Text(table)], &[Cast::Text, Cast::Text]).await?;
+    Ok(unique_of(rows.into_iter().map(|r| {
+        let text = |v: &Value| match v {
+            Value::Text(t) => Some(t.clone()),
+            _ => None,
+        };
+        (text(&r[0]).unwrap_or_default(), text(&r[1]))
+    })))
+}
+
+/// Unique constraints from (index name, column) rows in column order, the column `None` for
+/// an expression. Indexes on an expression are left out: their effect cannot be predicted
+/// from the values alone (the catalog queries leave out partial ones).
+fn unique_of(rows: impl IntoIterator<Item = (String, Option<String>)>) -> Vec<Unique> {
+    let mut out: Vec<Unique> = Vec::new();
+    let mut skip: Option<String> = None;
+    for (name, column) in rows {
+        if skip.as_deref() == Some(name.as_str()) {
+            continue;
         }
-    };
-}
-pub(crate) use unique_on;
-
-/// Reads the current state through a connection or transaction (`&mut *conn`). The target
-/// table is streamed: rows are fingerprinted and turned into values as they arrive. With
-/// `$keep_rows` false, the rows of the table are only fingerprinted, not kept (unless the
-/// table has unique constraints, which the checks need them for), and the members of state
-/// entries are left empty: all a write needs besides the fingerprint.
-macro_rules! read_on {
-    ($conn:expr, $d:expr, $spec:expr) => {
-        $crate::db::read::read_on!($conn, $d, $spec, true)
-    };
-    ($conn:expr, $d:expr, $spec:expr, $keep_rows:expr) => {
-        async {
-            let keep_rows: bool = $keep_rows;
-            let mut buf: Vec<u8> = Vec::with_capacity(256);
-            let mut prints = $crate::db::read::Prints::default();
-            use futures_util::TryStreamExt as _;
-            let d: $crate::db::Dialect = $d;
-            let spec: &$crate::spec::compiled::Compiled = $spec;
-            let conn = $conn;
-            let columns = $crate::db::read::columns_on!(&mut *conn, d, spec.table).await?;
-            let mut state = $crate::db::read::CurrentState {
-                table_exists: !columns.is_empty(),
-                integer_key: true,
-                ..Default::default()
-            };
-            if state.table_exists {
-                $crate::db::read::check_columns(spec, &columns, d)
-                    .map_err($crate::db::read::ReadError::Spec)?;
-                $crate::db::check::column_types(spec, &columns, d.backend)
-                    .map_err($crate::db::read::ReadError::Spec)?;
-                state.integer_key = columns
-                    .iter()
-                    .find(|c| c.name.eq_ignore_ascii_case(&spec.primary_key))
-                    .is_some_and(|c| c.data_type.to_ascii_lowercase().contains("int"));
-                state.unique = $crate::db::read::unique_on!(&mut *conn, d, spec.table).await?;
-                state.columns = columns;
-                let keep = keep_rows || !state.unique.is_empty();
-                let integer_key = state.integer_key;
-                let sql = $crate::db::read::select_rows(spec, d, state.integer_key);
-                let shape = $crate::db::read::RowShape::new(spec, integer_key);
-                // SQLite hands rows over one at a time from its worker thread, which costs far
-                // more than reading them; there, rows come in chunks packed as JSON arrays.
-                let mut fast = false;
-                if d.backend == $crate::db::Backend::Postgres {
-                    if let Some(read) =
-                        $crate::db::copy_out::rows(&mut *conn, &sql, shape.clone(), keep).await
-                    {
-                        let (read, rows) = read?;
-                        prints = prints.merge(&read);
-                        state.rows = rows;
-                        fast = true;
-                    }
-                }
-                if d.backend == $crate::db::Backend::Sqlite {
-                    let mut rows = Vec::new();
-                    let mut chunk_prints = prints;
-                    let mut after = i64::MIN;
-                    let chunk_sql = $crate::db::read::sqlite_chunk_sql(spec, d, integer_key);
-                    // Each chunk is taken apart while SQLite, on its own thread, makes the next.
-                    let read: Result<(), sqlx::Error> = async {
-                        let mut made: Option<String> = None;
-                        loop {
-                            let fetch = sqlx::query_as(sqlx::AssertSqlSafe(chunk_sql.as_str()))
-                                .bind(after)
-                                .fetch_one(&mut *conn);
-                            let take_apart = async {
-                                match made.take() {
-                                    Some(text) => $crate::db::read::add_json_rows(
-                                        &text,
-                                        &shape,
-                                        keep,
-                                        &mut chunk_prints,
-                                        &mut rows,
-                                    ),
-                                    None => Ok(()),
-                                }
-                            };
-                            let (fetched, taken) =
-                                futures_util::future::join(fetch, take_apart).await;
-                            taken.map_err(|e| sqlx::Error::Protocol(e))?;
-                            let (text, last, n): (Option<String>, Option<i64>, i64) = fetched?;
-                            if n == 0 {
-                                return Ok(());
-                            }
-                            made = Some(text.unwrap_or_default());
-                            after = last.unwrap_or(i64::MAX);
-                        }
-                    }
-                    .await;
-                    if read.is_ok() {
-                        prints = chunk_prints;
-                        state.rows = rows;
-                        fast = true;
-                    }
-                }
-                if !fast {
-                    let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch(&mut *conn);
-                    while let Some(r) = rows.try_next().await? {
-                        let mut cells: Vec<$crate::db::read::Cell<'_>> =
-                            Vec::with_capacity(spec.fields.len() + 1);
-                        cells.push(if integer_key {
-                            r.try_get::<Option<i64>, _>(0)?
-                                .map_or($crate::db::read::Cell::Null, $crate::db::read::Cell::Int)
-                        } else {
-                            r.try_get::<Option<&str>, _>(0)?
-                                .map_or($crate::db::read::Cell::Null, $crate::db::read::Cell::Text)
-                        });
-                        for (i, f) in spec.fields.iter().enumerate() {
-                            cells.push(match f.kind {
-                                $crate::spec::FieldType::Integer => {
-                                    r.try_get::<Option<i64>, _>(i + 1)?.map_or(
-                                        $crate::db::read::Cell::Null,
-                                        $crate::db::read::Cell::Int,
-                                    )
-                                }
-                                _ => r.try_get::<Option<&str>, _>(i + 1)?.map_or(
-                                    $crate::db::read::Cell::Null,
-                                    $crate::db::read::Cell::Text,
-                                ),
-                            });
-                        }
-                        $crate::db::read::add_row(
-                            &cells,
-                            &shape,
-                            keep,
-                            &mut prints,
-                            &mut buf,
-                            &mut state.rows,
-                        );
-                    }
-                }
-                state.rows.sort_by(|a, b| a.key.cmp(&b.key));
-                if let Some(sd) = &spec.soft_delete
-                    && state.column(&sd.column).is_some()
-                {
-                    let sql = format!(
-                        "SELECT {} FROM {} WHERE {} = {}",
-                        d.as_text(&spec.primary_key),
-                        d.quote(&spec.table),
-                        d.quote(&sd.column),
-                        d.placeholder(1)
-                    );
-                    let q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
-                    let q = match &sd.value {
-                        $crate::value::Value::Bool(b) => q.bind(*b),
-                        $crate::value::Value::Int(i) => q.bind(*i),
-                        other => q.bind($crate::db::read::key_text(other)),
-                    };
-                    state.soft_deleted = q.fetch_all(&mut *conn).await?.into_iter().collect();
-                }
-            }
-            let state_columns =
-                $crate::db::read::columns_on!(&mut *conn, d, $crate::db::STATE_TABLE).await?;
-            state.state_table_exists = !state_columns.is_empty();
-            if state.state_table_exists {
-                // A write needs the entries in no particular order (nothing it does with them
-                // depends on it), which spares the server a walk of the index in heap order.
-                let order = if keep_rows { " ORDER BY address" } else { "" };
-                let sql = format!(
-                    "SELECT address, row_key, members, hash FROM {} WHERE resource = {}{order}",
-                    d.quote($crate::db::STATE_TABLE),
-                    d.placeholder(1)
-                );
-                let mut fast = false;
-                if d.backend == $crate::db::Backend::Postgres {
-                    let query = format!(
-                        "SELECT address, row_key, members, hash FROM {} WHERE resource = {}{order}",
-                        d.quote($crate::db::STATE_TABLE),
-                        $crate::db::copy_out::text_literal(&spec.resource),
-                    );
-                    if let Some(read) =
-                        $crate::db::copy_out::state(&mut *conn, &query, keep_rows).await
-                    {
-                        let (read, entries) = read?;
-                        prints = prints.merge(&read);
-                        state.state = entries;
-                        fast = true;
-                    }
-                }
-                if d.backend == $crate::db::Backend::Sqlite {
-                    let mut entries = Vec::new();
-                    let mut chunk_prints = prints;
-                    let first_sql = $crate::db::read::sqlite_state_chunk_sql(d, true);
-                    let next_sql = $crate::db::read::sqlite_state_chunk_sql(d, false);
-                    let mut after: Option<String> = None;
-                    let read: Result<(), sqlx::Error> = async {
-                        let mut made: Option<String> = None;
-                        loop {
-                            let q = match &after {
-                                None => sqlx::query_as(sqlx::AssertSqlSafe(first_sql.as_str()))
-                                    .bind(spec.resource.clone()),
-                                Some(a) => sqlx::query_as(sqlx::AssertSqlSafe(next_sql.as_str()))
-                                    .bind(spec.resource.clone())
-                                    .bind(a.clone()),
-                            };
-                            let take_apart = async {
-                                match made.take() {
-                                    Some(text) => $crate::db::read::add_state_chunk(
-                                        &text,
-                                        keep_rows,
-                                        &mut chunk_prints,
-                                        &mut entries,
-                                    ),
-                                    None => Ok(()),
-                                }
-                            };
-                            let (fetched, taken) =
-                                futures_util::future::join(q.fetch_one(&mut *conn), take_apart)
-                                    .await;
-                            taken.map_err(|e| sqlx::Error::Protocol(e))?;
-                            let (text, last, n): (Option<String>, Option<String>, i64) = fetched?;
-                            if n == 0 {
-                                return Ok(());
-                            }
-                            made = Some(text.unwrap_or_default());
-                            after = last;
-                        }
-                    }
-                    .await;
-                    if read.is_ok() {
-                        prints = chunk_prints;
-                        state.state = entries;
-                        fast = true;
-                    }
-                }
-                if !fast {
-                    let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-                        .bind(spec.resource.clone())
-                        .fetch(&mut *conn);
-                    while let Some(r) = rows.try_next().await? {
-                        let (address, row_key, members, hash): (&str, &str, &str, &str) =
-                            (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
-                        let entry = $crate::db::read::StateRow::new(
-                            [address, row_key, members, hash],
-                            keep_rows,
-                        );
-                        prints.state(entry.print);
-                        state.state.push(entry);
-                    }
-                }
-            }
-            // The table must not be another resource's.
-            let claims =
-                $crate::db::read::columns_on!(&mut *conn, d, $crate::db::claims::TABLES_TABLE)
-                    .await?;
-            if !claims.is_empty() {
-                let owners: Vec<String> =
-                    sqlx::query_scalar(sqlx::AssertSqlSafe($crate::db::claims::owners_sql(d)))
-                        .bind(spec.table.clone())
-                        .fetch_all(&mut *conn)
-                        .await?;
-                if let Some(owner) = owners.iter().find(|o| **o != spec.resource) {
-                    return Err($crate::db::read::ReadError::Spec(
-                        $crate::db::claims::claimed_by_another(
-                            &spec.table,
-                            &spec.resource,
-                            owner,
-                            d,
-                        ),
-                    ));
-                }
-            }
-            state.prints = prints;
-            state.fingerprint = prints.finish(state.table_exists);
-            Ok::<_, $crate::db::read::ReadError>(state)
-        }
-        .await
-    };
-}
-pub(crate) use read_on;
-
-/// One column as the database returned it.
-pub enum Cell<'a> {
-    Null,
-    Int(i64),
-    Text(&'a str),
-}
-
-impl Cell<'_> {
-    fn int(&self) -> Option<i64> {
-        match self {
-            Cell::Int(i) => Some(*i),
-            Cell::Text(t) => t.parse().ok(),
-            Cell::Null => None,
+        let Some(column) = column else {
+            out.retain(|u| u.name != name);
+            skip = Some(name);
+            continue;
+        };
+        match out.last_mut() {
+            Some(u) if u.name == name => u.columns.push(column),
+            _ => out.push(Unique {
+                name,
+                columns: vec![column],
+            }),
         }
     }
+    out
+}
 
-    fn text(&self) -> Option<std::borrow::Cow<'_, str>> {
-        match self {
-            Cell::Text(t) => Some(std::borrow::Cow::Borrowed(t)),
-            Cell::Int(i) => Some(std::borrow::Cow::Owned(i.to_string())),
-            Cell::Null => None,
+/// With `on_missing: soft_delete`: the primary keys (as text) of the rows soft-deleted now.
+async fn soft_deleted<B: Backend>(
+    conn: &mut B::Connection,
+    d: Dialect,
+    spec: &Compiled,
+    state: &CurrentState,
+) -> sqlx::Result<std::collections::HashSet<String>> {
+    let Some(sd) = spec
+        .soft_delete
+        .as_ref()
+        .filter(|sd| state.column(&sd.column).is_some())
+    else {
+        return Ok(Default::default());
+    };
+    let sql = format!(
+        "SELECT {} FROM {} WHERE {} = {}",
+        d.as_text(&spec.primary_key),
+        d.quote(&spec.table),
+        d.quote(&sd.column),
+        d.placeholder(1)
+    );
+    let rows = B::fetch_all(conn, sql, &[Arg::flag(&sd.value)], &[Cast::Text]).await?;
+    Ok(rows.iter().map(|r| key_text(&r[0])).collect())
+}
+
+/// Refuses a table that another resource manages.
+async fn refuse_claimed<B: Backend>(
+    conn: &mut B::Connection,
+    d: Dialect,
+    spec: &Compiled,
+) -> std::result::Result<(), ReadError> {
+    if columns::<B>(conn, d, claims::TABLES_TABLE)
+        .await?
+        .is_empty()
+    {
+        return Ok(());
+    }
+    let owners = B::fetch_all(
+        conn,
+        claims::owners_sql(d),
+        &[Arg::Text(&spec.table)],
+        &[Cast::Text],
+    )
+    .await?;
+    match owners
+        .iter()
+        .map(|r| key_text(&r[0]))
+        .find(|o| *o != spec.resource)
+    {
+        Some(owner) => Err(ReadError::Spec(claims::claimed_by_another(
+            &spec.table,
+            &spec.resource,
+            &owner,
+            d,
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// How to read the target table: its rows, as [`RowShape`] says, fingerprinted, and kept
+/// when `keep`.
+pub(crate) struct TableRead<'a> {
+    pub spec: &'a Compiled,
+    pub d: Dialect,
+    pub shape: RowShape,
+    pub keep: bool,
+}
+
+impl TableRead<'_> {
+    /// The SELECT that reads the primary key and every mapped column.
+    pub(crate) fn select(&self) -> String {
+        format!(
+            "SELECT {} FROM {}",
+            self.columns().join(", "),
+            self.d.quote(&self.spec.table)
+        )
+    }
+
+    /// The primary key and every mapped column, read as integers or text.
+    pub(crate) fn columns(&self) -> Vec<String> {
+        let (d, spec) = (self.d, self.spec);
+        let mut cols = vec![if self.shape.integer_key {
+            d.as_integer(&spec.primary_key)
+        } else {
+            d.as_text(&spec.primary_key)
+        }];
+        for f in &spec.fields {
+            cols.push(match f.kind {
+                FieldType::Integer => d.as_integer(&f.column),
+                _ => d.as_text(&f.column),
+            });
         }
+        cols
+    }
+}
+
+/// How to read a resource's state entries; their members are parsed only when `members`.
+pub(crate) struct StateRead<'a> {
+    pub d: Dialect,
+    pub resource: &'a str,
+    pub members: bool,
+}
+
+impl StateRead<'_> {
+    /// The SELECT of the resource's entries, the resource given as `resource` (a placeholder
+    /// or a literal). A write needs the entries in no particular order (nothing it does with
+    /// them depends on it), which spares the server a walk of the index in heap order; a plan
+    /// reads them by address.
+    pub(crate) fn select(&self, resource: &str) -> String {
+        let order = if self.members {
+            " ORDER BY address"
+        } else {
+            ""
+        };
+        format!(
+            "SELECT address, row_key, members, hash FROM {} WHERE resource = {resource}{order}",
+            self.d.quote(STATE_TABLE),
+        )
     }
 }
 
@@ -640,6 +377,19 @@ impl RowShape {
         } else {
             self.kinds[i - 1] == FieldType::Integer
         }
+    }
+
+    /// What each column is read as.
+    pub(crate) fn casts(&self) -> Vec<Cast> {
+        (0..self.width())
+            .map(|i| {
+                if self.integer(i) {
+                    Cast::Int
+                } else {
+                    Cast::Text
+                }
+            })
+            .collect()
     }
 }
 
@@ -684,178 +434,6 @@ pub(crate) fn add_row(
     rows.push(CurrentRow { key, values });
 }
 
-/// The SQLite query for one chunk of rows after a rowid: the rows as one JSON array of
-/// arrays (each row's array made by `json_array`, joined as text so none is parsed again),
-/// the last rowid, and the count.
-pub(crate) fn sqlite_chunk_sql(spec: &Compiled, d: Dialect, integer_key: bool) -> String {
-    format!(
-        "SELECT '[' || group_concat(j, ',') || ']', max(r), count(*) FROM \
-         (SELECT rowid AS r, json_array({}) AS j FROM {} WHERE rowid > ? ORDER BY rowid LIMIT {})",
-        select_exprs(spec, d, integer_key).join(", "),
-        d.quote(&spec.table),
-        SQLITE_CHUNK
-    )
-}
-
-/// The SQLite query for one chunk of a resource's state entries, ordered by address: the
-/// first chunk (`first`), or the one after the address bound as `?2`. The two are separate
-/// statements so that each walks the primary key from where the last chunk ended. Each column
-/// comes as its length in bytes, a colon and the text, all joined without separators: nothing
-/// is escaped, so nothing needs unescaping (see [`add_state_chunk`]).
-pub(crate) fn sqlite_state_chunk_sql(d: Dialect, first: bool) -> String {
-    let part = |c: &str| format!("octet_length({c}) || ':' || {c}");
-    format!(
-        "SELECT group_concat({} || {} || {} || {}, ''), max(address), count(*) FROM \
-         (SELECT address, row_key, members, hash FROM {} \
-         WHERE resource = ?1{} ORDER BY address LIMIT {})",
-        part("address"),
-        part("row_key"),
-        part("members"),
-        part("hash"),
-        d.quote(super::STATE_TABLE),
-        if first { "" } else { " AND address > ?2" },
-        SQLITE_CHUNK
-    )
-}
-
-/// Splits a chunk of state entries made by [`sqlite_state_chunk_sql`] into their columns.
-fn split_state_chunk(text: &str) -> Result<Vec<[&str; 4]>, String> {
-    let bad = || "a chunk of state entries is not as written".to_string();
-    let mut out = Vec::new();
-    let mut rest = text;
-    while !rest.is_empty() {
-        let mut entry = [""; 4];
-        for part in &mut entry {
-            let (len, tail) = rest.split_once(':').ok_or_else(bad)?;
-            let len: usize = len.parse().map_err(|_| bad())?;
-            *part = tail.get(..len).ok_or_else(bad)?;
-            rest = &tail[len..];
-        }
-        out.push(entry);
-    }
-    Ok(out)
-}
-/// Rows per chunk when reading an SQLite table.
-const SQLITE_CHUNK: usize = 20_000;
-
-/// One value of a chunk of rows as JSON: text without escapes is borrowed from the chunk.
-enum JsonCell<'a> {
-    Null,
-    Int(i64),
-    Text(std::borrow::Cow<'a, str>),
-}
-
-impl<'de> serde::Deserialize<'de> for JsonCell<'de> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> serde::de::Visitor<'de> for Visit {
-            type Value = JsonCell<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("null, an integer or text")
-            }
-            fn visit_unit<E>(self) -> std::result::Result<Self::Value, E> {
-                Ok(JsonCell::Null)
-            }
-            fn visit_i64<E>(self, v: i64) -> std::result::Result<Self::Value, E> {
-                Ok(JsonCell::Int(v))
-            }
-            fn visit_u64<E: serde::de::Error>(self, v: u64) -> std::result::Result<Self::Value, E> {
-                i64::try_from(v)
-                    .map(JsonCell::Int)
-                    .map_err(|_| E::custom("an integer too large for 64 bits"))
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> std::result::Result<Self::Value, E> {
-                Ok(JsonCell::Text(std::borrow::Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> std::result::Result<Self::Value, E> {
-                Ok(JsonCell::Text(std::borrow::Cow::Owned(v.to_string())))
-            }
-            fn visit_string<E>(self, v: String) -> std::result::Result<Self::Value, E> {
-                Ok(JsonCell::Text(std::borrow::Cow::Owned(v)))
-            }
-        }
-        d.deserialize_any(Visit)
-    }
-}
-
-/// Adds the rows of one chunk (see [`sqlite_chunk_sql`]). The rows are fingerprinted and
-/// turned into values on every core; the fingerprint is a sum, so their order does not
-/// matter, and kept rows stay in chunk order.
-pub(crate) fn add_json_rows(
-    text: &str,
-    shape: &RowShape,
-    keep: bool,
-    prints: &mut Prints,
-    rows: &mut Vec<CurrentRow>,
-) -> Result<(), String> {
-    let chunk: Vec<Vec<JsonCell<'_>>> =
-        serde_json::from_str(text).map_err(|e| format!("cannot read a chunk of rows: {e}"))?;
-    if chunk.iter().any(|row| row.len() != shape.width()) {
-        return Err("a chunk of rows has the wrong width".into());
-    }
-    fn cells_of<'a>(row: &'a [JsonCell<'_>]) -> Vec<Cell<'a>> {
-        row.iter()
-            .map(|v| match v {
-                JsonCell::Null => Cell::Null,
-                JsonCell::Int(i) => Cell::Int(*i),
-                JsonCell::Text(s) => Cell::Text(s),
-            })
-            .collect()
-    }
-    on_every_core(&chunk, prints, rows, |row, prints, buf, out| {
-        add_row(&cells_of(row), shape, keep, prints, buf, out);
-    });
-    Ok(())
-}
-
-/// Runs `add` on every item of a chunk on every core, each core with its own prints, scratch
-/// buffer and output; the prints are summed into `prints` and the outputs appended to `out`
-/// in chunk order.
-fn on_every_core<I: Sync, T: Send>(
-    chunk: &[I],
-    prints: &mut Prints,
-    out: &mut Vec<T>,
-    add: impl Fn(&I, &mut Prints, &mut Vec<u8>, &mut Vec<T>) + Sync,
-) {
-    use rayon::prelude::*;
-    let (part, built) = chunk
-        .par_iter()
-        .fold(
-            || (Prints::default(), Vec::new(), Vec::with_capacity(256)),
-            |(mut prints, mut built, mut buf), item| {
-                add(item, &mut prints, &mut buf, &mut built);
-                (prints, built, buf)
-            },
-        )
-        .map(|(prints, built, _)| (prints, built))
-        .reduce(
-            || (Prints::default(), Vec::new()),
-            |(a, mut ra), (b, rb)| {
-                ra.extend(rb);
-                (a.merge(&b), ra)
-            },
-        );
-    *prints = prints.merge(&part);
-    out.extend(built);
-}
-
-/// Adds the state entries of one chunk (see [`sqlite_state_chunk_sql`]), fingerprinted and
-/// built on every core, members parsed only when `members` is set; they stay in chunk order.
-pub(crate) fn add_state_chunk(
-    text: &str,
-    members: bool,
-    prints: &mut Prints,
-    entries: &mut Vec<StateRow>,
-) -> Result<(), String> {
-    let chunk = split_state_chunk(text)?;
-    on_every_core(&chunk, prints, entries, |parts, prints, _, out| {
-        let entry = StateRow::new(*parts, members);
-        prints.state(entry.print);
-        out.push(entry);
-    });
-    Ok(())
-}
-
 /// A column value read as text, brought to the canonical form of its field type. A value that
 /// does not parse (an application wrote something odd) is kept as it is, so the plan shows it
 /// being replaced rather than hiding it.
@@ -879,31 +457,6 @@ pub fn from_database(kind: FieldType, text: Option<String>) -> Value {
         FieldType::Text | FieldType::Email | FieldType::Phone | FieldType::Integer => None,
     };
     Value::Text(canonical.unwrap_or(text))
-}
-
-/// The SELECT that reads the primary key and every mapped column.
-pub(crate) fn select_rows(spec: &Compiled, d: Dialect, integer_key: bool) -> String {
-    format!(
-        "SELECT {} FROM {}",
-        select_exprs(spec, d, integer_key).join(", "),
-        d.quote(&spec.table)
-    )
-}
-
-/// The primary key and every mapped column, read as integers or text.
-fn select_exprs(spec: &Compiled, d: Dialect, integer_key: bool) -> Vec<String> {
-    let mut cols = vec![if integer_key {
-        d.as_integer(&spec.primary_key)
-    } else {
-        d.as_text(&spec.primary_key)
-    }];
-    for f in &spec.fields {
-        cols.push(match f.kind {
-            FieldType::Integer => d.as_integer(&f.column),
-            _ => d.as_text(&f.column),
-        });
-    }
-    cols
 }
 
 /// An existing table must have the primary key and every mapped column.
@@ -936,102 +489,65 @@ pub(crate) fn check_columns(spec: &Compiled, columns: &[Column], d: Dialect) -> 
     })
 }
 
-/// Reads the current state for a spec. A database that does not exist yet reads as empty.
-pub async fn read(db: &Database, spec: &Compiled) -> Result<CurrentState> {
-    let Some(pool) = &db.pool else {
-        let mut empty = CurrentState {
-            integer_key: true,
-            ..CurrentState::default()
-        };
-        empty.fingerprint = Prints::default().finish(false);
-        return Ok(empty);
-    };
-    let d = db.dialect;
-    let result = on_pool!(pool, p => {
-        let mut conn = p.acquire().await.map_err(|e| db.error(e))?;
-        read_on!(&mut *conn, d, spec)
-    });
-    result.map_err(|e| match e {
-        ReadError::Sql(e) => db.error(e),
-        ReadError::Spec(e) => e,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// A chunk as SQLite makes it: each column's length in bytes, a colon and the text.
-    fn chunk(entries: &[[&str; 4]]) -> String {
-        entries
-            .iter()
-            .flat_map(|e| e.iter().map(|p| format!("{}:{p}", p.len())))
-            .collect()
-    }
-
     #[test]
-    fn state_chunks_split_back_into_their_columns_whatever_they_hold() {
-        let entries = [
-            ["zoë-café", "12", r#"["a:1","b:x:y"]"#, "ab12"],
-            ["with:colons:3:", "", "[]", "9:9"],
-            ["", "7", "[\"ünïcode\"]", ""],
+    fn unique_constraints_gather_their_columns_and_leave_out_expressions() {
+        let rows = [
+            ("a_email", Some("email")),
+            ("b_expr", Some("name")),
+            ("b_expr", None),
+            ("b_expr", Some("city")),
+            ("c_pair", Some("name")),
+            ("c_pair", Some("city")),
         ];
-        assert_eq!(split_state_chunk(&chunk(&entries)).unwrap(), entries);
-        assert_eq!(split_state_chunk("").unwrap(), Vec::<[&str; 4]>::new());
+        let unique = unique_of(rows.map(|(n, c)| (n.to_string(), c.map(str::to_string))));
+        assert_eq!(
+            unique,
+            [
+                Unique {
+                    name: "a_email".into(),
+                    columns: vec!["email".into()]
+                },
+                Unique {
+                    name: "c_pair".into(),
+                    columns: vec!["name".into(), "city".into()]
+                },
+            ]
+        );
     }
 
     #[test]
-    fn a_state_chunk_not_as_written_is_refused() {
-        let good = chunk(&[["a", "1", "[]", "h"]]);
-        for bad in [
-            // Cut short, a length past the end, a length that is not a number, a length that
-            // ends inside a character.
-            &good[..good.len() - 1],
-            "1:a1:15:[]1:h",
-            "x:a1:12:[]1:h",
-            "1:ë1:12:[]1:h",
-        ] {
-            assert!(split_state_chunk(bad).is_err(), "{bad:?} was read");
-        }
-    }
-
-    #[test]
-    fn a_state_entry_hashes_alike_however_it_was_read() {
-        let parts = ["a", "1", r#"["s:1"]"#, "h"];
-        let mut prints = Prints::default();
-        add_state_chunk(&chunk(&[parts]), false, &mut prints, &mut Vec::new()).unwrap();
-        let one = StateRow::new(parts, true);
-        let mut direct = Prints::default();
-        direct.state(one.print);
-        assert_eq!(prints, direct);
-        assert_eq!(one.members, ["s:1"]);
-        // The parts are length-prefixed: moving a character between two of them shows.
-        assert_ne!(one.print, state_print(["a1", "", r#"["s:1"]"#, "h"]));
-    }
-
-    #[test]
-    fn a_state_entry_hashes_as_text_parts_of_a_row_print() {
-        // The fingerprint of saved plans made before entries were hashed in one piece summed
-        // each entry's four parts encoded as a row's text cells; it must not change.
-        let parts = ["addr", "12", r#"["a:1","b:2"]"#, "f00d"];
+    fn rows_read_alike_however_their_cells_came() {
+        let shape = RowShape {
+            integer_key: true,
+            kinds: vec![FieldType::Integer, FieldType::Decimal, FieldType::Text],
+        };
+        assert_eq!(
+            shape.casts(),
+            [Cast::Int, Cast::Int, Cast::Text, Cast::Text]
+        );
+        let (mut a, mut b) = (Prints::default(), Prints::default());
+        let (mut rows_a, mut rows_b) = (Vec::new(), Vec::new());
         let mut buf = Vec::new();
-        let mut p = RowPrint { buf: &mut buf };
-        for part in parts {
-            p.text(Some(part));
-        }
-        let mut acc = (0, 0);
-        add_print(&mut acc, &buf);
-        assert_eq!(acc, (1, state_print(parts)));
-        // A part too long for the stack buffer is hashed the same way.
-        let long = "x".repeat(600);
-        let parts = ["a", "1", long.as_str(), "h"];
-        let mut buf = Vec::new();
-        let mut p = RowPrint { buf: &mut buf };
-        for part in parts {
-            p.text(Some(part));
-        }
-        let mut acc = (0, 0);
-        add_print(&mut acc, &buf);
-        assert_eq!(acc.1, state_print(parts));
+        let typed = [Cell::Int(7), Cell::Int(3), Cell::Text("012.50"), Cell::Null];
+        let as_text = [
+            Cell::Text("7"),
+            Cell::Text("3"),
+            Cell::Text("012.50"),
+            Cell::Null,
+        ];
+        add_row(&typed, &shape, true, &mut a, &mut buf, &mut rows_a);
+        add_row(&as_text, &shape, true, &mut b, &mut buf, &mut rows_b);
+        assert_eq!(a, b);
+        assert_eq!(rows_a, rows_b);
+        assert_eq!(
+            rows_a[0].values,
+            [Value::Int(3), Value::Text("12.5".into()), Value::Null]
+        );
+        add_row(&typed, &shape, false, &mut a, &mut buf, &mut rows_a);
+        assert_eq!(rows_a.len(), 1, "a row only fingerprinted is not kept");
     }
 }

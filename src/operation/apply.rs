@@ -5,9 +5,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::db::lock::LockRequest;
-use crate::db::write::{self, Applied};
-use crate::db::{Database, read};
-use crate::error::Result;
+use crate::db::{Applied, Database, Failed, WriteSet, read};
+use crate::error::{Error, Result};
 use crate::plan::shortcut::Miss;
 use crate::plan::{self, Plan};
 use crate::spec::compiled::Compiled;
@@ -96,14 +95,18 @@ pub fn one(
     }
     let lock = LockRequest::new(url, &spec.table, lock_timeout, "apply");
     let stage = crate::progress::stage("apply");
+    // What to write is worked out before the runtime runs: it hashes every row written.
+    let set = WriteSet::new(spec, plan);
     // From here, Ctrl-C rolls the apply back instead of ending the process mid-way.
     let _catch = crate::db::interrupt::Catch::new();
-    let applied = runtime()?.block_on(async {
-        let db = Database::open_write(url).await?;
-        let result = write::apply_locked(&db, spec, plan, &lock).await;
-        db.close().await;
-        result
-    })?;
+    let applied = runtime()?
+        .block_on(async {
+            let db = Database::open_write(url).await.map_err(Failed::Error)?;
+            let result = crate::db::apply(&db, std::slice::from_ref(&set), &[lock]).await;
+            db.close().await;
+            result
+        })
+        .map_err(|f| failed(f, std::slice::from_ref(plan)))?;
     drop(stage);
     Ok(plan.has_writes().then_some(applied))
 }
@@ -119,14 +122,29 @@ pub fn group(planned: &Planned, url: &str, lock_timeout: Duration) -> Result<Opt
             locks.push(LockRequest::new(url, &s.table, lock_timeout, "apply"));
         }
     }
-    let items: Vec<(&Compiled, &Plan)> = planned.specs.iter().zip(&planned.plans).collect();
+    // What to write is worked out before the runtime runs: it hashes every row written.
+    let sets: Vec<WriteSet<'_>> = planned
+        .specs
+        .iter()
+        .zip(&planned.plans)
+        .map(|(spec, plan)| WriteSet::new(spec, plan))
+        .collect();
     let _catch = crate::db::interrupt::Catch::new();
     runtime()?
         .block_on(async {
-            let db = Database::open_write(url).await?;
-            let result = write::apply_all(&db, &items, &locks).await;
+            let db = Database::open_write(url).await.map_err(Failed::Error)?;
+            let result = crate::db::apply(&db, &sets, &locks).await;
             db.close().await;
             result
         })
         .map(Some)
+        .map_err(|f| failed(f, &planned.plans))
+}
+
+/// The error of an apply that wrote nothing; for a stale plan, what changed since it was made.
+fn failed(f: Failed, plans: &[Plan]) -> Error {
+    match f {
+        Failed::Stale { index, current } => plan::file::stale_error(&plans[index], &current),
+        Failed::Error(e) => e,
+    }
 }

@@ -3,14 +3,14 @@
 
 use std::time::Duration;
 
-use crate::db::lock::{self, LockRequest};
-use crate::db::read::CurrentState;
-use crate::db::{Backend, Database, read};
+use crate::db::lock::LockRequest;
+use crate::db::{Database, Engine, read};
 use crate::error::{Error, Result};
 use crate::pipeline::{self, Resolved};
 use crate::plan::shortcut::{self, Miss, Record};
 use crate::plan::{self, Plan, multi};
 use crate::spec::compiled::Compiled;
+use crate::state::CurrentState;
 
 use super::runtime;
 
@@ -150,7 +150,7 @@ pub fn read_current(
     spec: &Compiled,
     url: &str,
     lock: Option<Duration>,
-) -> Result<(CurrentState, Backend)> {
+) -> Result<(CurrentState, Engine)> {
     let rt = runtime()?;
     let stage = crate::progress::stage("read table");
     let read = rt.block_on(async {
@@ -163,11 +163,11 @@ pub fn read_current(
         let current = match lock {
             Some(timeout) => {
                 let req = LockRequest::new(url, &spec.table, timeout, "plan");
-                lock::read_locked(&db, spec, &req).await
+                read::read_locked(&db, spec, &req).await
             }
             None => read::read(&db, spec).await,
         };
-        let backend = db.dialect.backend;
+        let backend = db.dialect.engine;
         db.close().await;
         Ok::<_, Error>((current?, backend))
     });
@@ -181,7 +181,7 @@ fn finish_plan(
     spec: &Compiled,
     resolved: &Resolved,
     current: &CurrentState,
-    backend: Backend,
+    backend: Engine,
     options: plan::Options,
 ) -> Result<Plan> {
     let stage = crate::progress::stage("diff");
@@ -281,7 +281,7 @@ pub fn group(
             multi::map_current(spec, &mut current, &parents);
         }
         let mut plan = plan::plan_with(spec, &resolved, &current, options);
-        crate::db::check::check(spec, &current, &plan, db.dialect.backend)?;
+        crate::db::check::check(spec, &current, &plan, db.dialect.engine)?;
         plan::guard::check(spec, &resolved, &current, &plan, options)?;
         if let Some(keys) = keys {
             multi::keep_addresses(&mut plan, keys);

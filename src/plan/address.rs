@@ -7,9 +7,9 @@
 
 use crate::collections::{HashMap, HashSet};
 
-use crate::db::read::StateRow;
 use crate::merge::DesiredRecord;
 use crate::spec::compiled::Compiled;
+use crate::state::StateRow;
 use crate::value::Value;
 
 /// `resource["key"]`, with quotes and backslashes in the key escaped.

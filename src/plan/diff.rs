@@ -9,11 +9,12 @@
 //! 5. [`missing`] and [`deletes`]: managed rows no record claims any more.
 
 use crate::collections::{HashMap, HashSet};
-use crate::db::read::{CurrentState, StateRow, key_text, values_hash};
+use crate::fingerprint::values_hash;
 use crate::matching::{Matcher, Score, compare};
 use crate::merge::{DesiredRecord, SourceRef};
 use crate::spec::OnMissing;
 use crate::spec::compiled::Compiled;
+use crate::state::{CurrentState, StateRow, key_text};
 use crate::value::Value;
 
 use super::{Action, Change, Missing, Options, Reason, identity_fields, replaces_identity};
@@ -366,7 +367,7 @@ pub fn deletes(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::read::CurrentRow;
+    use crate::state::CurrentRow;
 
     /// A spec with a natural key (`email`) and the given `on_missing`.
     fn spec(on_missing: &str) -> Compiled {

@@ -14,12 +14,11 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::{Action, Change, Missing, Options, Plan, Prints, row_prints};
-use crate::db::read::{CurrentState, key_text};
 use crate::error::{Error, Result, plural};
 use crate::spec::compiled::{Compiled, Input};
+use crate::state::{CurrentState, key_text};
 
 /// Bumped on any breaking change to the saved plan file. Version 2 left out the JSON view
 /// and the changes that write nothing, and shortened the fingerprints of the rows read.
@@ -167,7 +166,7 @@ fn writes_only<S: serde::Serializer>(changes: &&[Change], s: S) -> Result<S::Ok,
 }
 
 fn sha256_file(path: &Path) -> std::io::Result<String> {
-    Ok(hex::encode(Sha256::digest(std::fs::read(path)?)))
+    crate::fingerprint::file_sha256(path).map(hex::encode)
 }
 
 fn absolute(path: &Path) -> PathBuf {
@@ -243,7 +242,7 @@ pub fn save(path: &Path, spec: &Compiled, plan: &Plan, url: &str, options: Optio
     let saved = SavedPlanOut {
         format_version: FILE_VERSION,
         kind: KIND,
-        created_at: crate::db::write::now_rfc3339(),
+        created_at: crate::time::now_rfc3339(),
         spec: spec_print,
         sources,
         database: database_identity(url),
@@ -455,7 +454,7 @@ pub fn stale_error(plan: &Plan, current: &CurrentState) -> Error {
         .iter()
         .filter_map(|c| Some((key_text(c.row_key.as_ref()?), c.before.as_ref()?)))
         .collect();
-    let rows_now: HashMap<String, &crate::db::read::CurrentRow> =
+    let rows_now: HashMap<String, &crate::state::CurrentRow> =
         current.rows.iter().map(|r| (key_text(&r.key), r)).collect();
 
     let mut items: Vec<String> = Vec::new();

@@ -2,10 +2,10 @@
 //! delete under `prevent_destroy`, and more deletes than `max_delete` allows. A guarded plan
 //! is an error before anything is shown as approvable or written.
 
-use crate::db::read::CurrentState;
 use crate::error::{Error, Result};
 use crate::pipeline::Resolved;
 use crate::spec::compiled::Compiled;
+use crate::state::CurrentState;
 
 use super::{Action, Options, Plan, Reason};
 

@@ -15,12 +15,13 @@ pub mod shortcut;
 
 use serde::{Deserialize, Serialize};
 
-use crate::db::read::{CurrentState, key_text};
 use crate::exclude::Excluded;
+use crate::fingerprint::value_print;
 use crate::matching::{Effect, Matcher, Member};
 use crate::merge::SourceRef;
 use crate::pipeline::Resolved;
 use crate::spec::compiled::{Compiled, MatchConfig, ModelOrigin, Origin, SoftDelete};
+use crate::state::{CurrentState, key_text};
 use crate::value::Value;
 
 /// Choices made for one run, on the command line.
@@ -516,15 +517,6 @@ impl<'de> Deserialize<'de> for Prints {
     }
 }
 
-/// A 64-bit FNV-1a hash of a value: cheap enough for every field of a large table.
-fn short_hash(v: &Value) -> u64 {
-    let mut buf = Vec::with_capacity(32);
-    v.hash_into(&mut buf);
-    buf.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
 /// The fingerprints of everything in `current`.
 pub fn row_prints(current: &CurrentState) -> Vec<RowPrint> {
     use std::fmt::Write as _;
@@ -534,7 +526,7 @@ pub fn row_prints(current: &CurrentState) -> Vec<RowPrint> {
         .map(|r| {
             let mut hash = String::with_capacity(8 * r.values.len());
             for v in &r.values {
-                let _ = write!(hash, "{:08x}", short_hash(v) as u32);
+                let _ = write!(hash, "{:08x}", value_print(v) as u32);
             }
             RowPrint {
                 id: format!("row:{}", key_text(&r.key)),
@@ -546,7 +538,7 @@ pub fn row_prints(current: &CurrentState) -> Vec<RowPrint> {
         id: format!("state:{}", s.address),
         hash: format!(
             "{:016x}",
-            short_hash(&Value::Text(format!(
+            value_print(&Value::Text(format!(
                 "{}\u{0}{}\u{0}{}",
                 s.row_key,
                 s.members.join(","),

@@ -4,11 +4,11 @@
 
 use std::collections::HashMap;
 
-use crate::db::read::{CurrentState, key_text};
 use crate::error::{Error, Result};
 use crate::merge::DesiredRecord;
 use crate::plan::{Action, Plan, address};
 use crate::spec::compiled::Compiled;
+use crate::state::{CurrentState, key_text};
 use crate::value::Value;
 
 /// The resources a spec must be written after: `depends_on`, then every referenced resource.

@@ -21,15 +21,15 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::{
     Action, Change, ExcludedItem, InvalidItem, Missing, Options, OverrideNote, Plan, Reason,
     ReviewItem,
 };
-use crate::db::read::{CurrentState, StateRow};
+use crate::fingerprint::InputsHasher;
 use crate::merge::SourceRef;
 use crate::spec::compiled::{Compiled, Input};
+use crate::state::CurrentState;
 use crate::value::Value;
 
 /// What an apply records for its resource, to let the next plan skip resolving.
@@ -37,7 +37,8 @@ use crate::value::Value;
 pub struct Record {
     /// The inputs fingerprint the applied plan was made from.
     pub inputs: String,
-    /// The digest of the resource's state entries the apply left ([`StateDigest`]).
+    /// The digest of the resource's state entries the apply left
+    /// ([`crate::fingerprint::StateDigest`]).
     pub state: String,
     /// When the apply ran (RFC 3339).
     pub applied_at: String,
@@ -91,11 +92,8 @@ pub struct Shortcut {
 /// makes the recorded fingerprint describe the older bytes: the next plan then misses the
 /// shortcut rather than trusting a table built from other data.
 pub fn inputs_fingerprint(spec: &Compiled, options: Options) -> Option<String> {
-    let mut h = Sha256::new();
-    let mut part = |bytes: &[u8]| {
-        h.update((bytes.len() as u64).to_le_bytes());
-        h.update(bytes);
-    };
+    let mut h = InputsHasher::new();
+    let mut part = |bytes: &[u8]| h.part(bytes);
     part(b"reconcile inputs 1");
     part(env!("CARGO_PKG_VERSION").as_bytes());
     part(&[u8::from(options.prune), u8::from(options.allow_mass_delete)]);
@@ -112,37 +110,21 @@ pub fn inputs_fingerprint(spec: &Compiled, options: Options) -> Option<String> {
     // The labels file decides links as the spec's `same` and `distinct` do.
     if let Some(labels) = &spec.matching.labels {
         part(b"labels");
-        part(&file_digest(labels)?);
+        part(&crate::fingerprint::file_sha256(labels).ok()?);
     }
     for source in &spec.sources {
         part(source.name.as_bytes());
         match &source.input {
             Input::File { path, .. } => {
                 part(absolute(path).to_string_lossy().as_bytes());
-                part(&file_digest(path)?);
+                part(&crate::fingerprint::file_sha256(path).ok()?);
             }
             // Inline records live in the spec's bytes.
             Input::Inline(_) => part(b"inline"),
             Input::Sql { .. } => return None,
         }
     }
-    Some(hex::encode(h.finalize()))
-}
-
-/// SHA-256 of a file's bytes, read in blocks so a large source is never held whole.
-fn file_digest(path: &Path) -> Option<Vec<u8>> {
-    use std::io::Read as _;
-    let mut file = std::fs::File::open(path).ok()?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buf).ok()?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Some(h.finalize().to_vec())
+    Some(h.finish())
 }
 
 fn absolute(path: &Path) -> std::path::PathBuf {
@@ -164,55 +146,6 @@ fn env_names(text: &str) -> Vec<&str> {
         }
     }
     out
-}
-
-/// A digest of a resource's state entries, independent of their order: the count and the
-/// wrapping sum of a 128-bit hash of each entry (a multiset hash). An apply sums the entries
-/// it keeps and those it writes, on every core, without sorting or building the state anew.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct StateDigest {
-    count: u64,
-    sum: u128,
-}
-
-impl StateDigest {
-    /// The digest of entries read from the state table.
-    pub fn of(state: &[StateRow]) -> StateDigest {
-        use rayon::prelude::*;
-        StateDigest::of_hashes(state.par_iter().map(StateDigest::read))
-    }
-
-    /// The digest of entries given by their hashes ([`StateDigest::read`],
-    /// [`StateDigest::written`]).
-    pub fn of_hashes(hashes: impl rayon::iter::ParallelIterator<Item = u128>) -> StateDigest {
-        use rayon::prelude::*;
-        hashes
-            .fold(StateDigest::default, |d, h| StateDigest {
-                count: d.count.wrapping_add(1),
-                sum: d.sum.wrapping_add(h),
-            })
-            .reduce(StateDigest::default, |a, b| StateDigest {
-                count: a.count.wrapping_add(b.count),
-                sum: a.sum.wrapping_add(b.sum),
-            })
-    }
-
-    /// The hash of one entry as an apply writes it: its members as the JSON text written.
-    pub fn written(address: &str, row_key: &str, members: &str, hash: &str) -> u128 {
-        crate::db::read::state_print([address, row_key, members, hash])
-    }
-
-    /// The hash of one entry as the state table holds it.
-    pub fn read(s: &StateRow) -> u128 {
-        s.print
-    }
-
-    /// The digest as recorded: `v4:` then the count and the sum in hex. (`v2` hashed the
-    /// members one by one, `v3` each entry with SHA-256; a digest of another version never
-    /// matches, so the plan after an upgrade takes the full path once.)
-    pub fn text(&self) -> String {
-        format!("v4:{:x}:{:032x}", self.count, self.sum)
-    }
 }
 
 /// Why the shortcut was not taken, for `--explain`-like diagnostics and tests.
@@ -261,7 +194,7 @@ fn check_rows(
     if !current.table_exists {
         return Err(Miss::NoTable);
     }
-    if record.state != StateDigest::of(&current.state).text() {
+    if record.state != crate::state::state_digest(&current.state).text() {
         return Err(Miss::StateChanged);
     }
     let kept: HashSet<&str> = record
@@ -281,7 +214,9 @@ fn check_rows(
             // A kept row's values are not the plan's business (no source holds its record),
             // but any other managed row must hold what was applied.
             let is_kept = kept.contains(s.address.as_str());
-            if !is_kept && !hash_matches(&current.rows[ri].values, &s.hash) {
+            if !is_kept
+                && !crate::fingerprint::values_hash_matches(&current.rows[ri].values, &s.hash)
+            {
                 return Err(Miss::RowChanged);
             }
             // Soft-deleted outside reconcile while its record is still in the sources: the
@@ -300,17 +235,6 @@ fn check_rows(
         }
     }
     Ok(rows)
-}
-
-/// Whether values hash to `hex`, the hash the state keeps ([`crate::db::read::values_hash`]), without
-/// building the hash's text.
-fn hash_matches(values: &[Value], hex: &str) -> bool {
-    let mut buf = Vec::with_capacity(128);
-    for v in values {
-        v.hash_into(&mut buf);
-    }
-    let mut want = [0u8; 32];
-    hex::decode_to_slice(hex, &mut want).is_ok() && Sha256::digest(&buf)[..] == want[..]
 }
 
 /// The index of the row a state entry points to. The reader sorts rows by key, so no index
@@ -403,79 +327,9 @@ pub fn plan(
 mod tests {
     use super::*;
 
-    fn entry(address: &str, hash: &str) -> StateRow {
-        StateRow::new([address, "1", r#"["a:1"]"#, hash], true)
-    }
-
-    /// An entry with one part changed.
-    fn with(s: &StateRow, row_key: &str, members: &str, hash: &str) -> StateRow {
-        StateRow::new([&s.address, row_key, members, hash], true)
-    }
-
-    fn digest(state: &[StateRow]) -> String {
-        StateDigest::of(state).text()
-    }
-
-    #[test]
-    fn state_digest_ignores_order_and_sees_every_part() {
-        let (a, b) = (entry("a", "h1"), entry("b", "h2"));
-        assert_eq!(
-            digest(&[a.clone(), b.clone()]),
-            digest(&[b.clone(), a.clone()])
-        );
-        assert_ne!(
-            digest(&[a.clone(), b.clone()]),
-            digest(&[a.clone(), entry("b", "h3")])
-        );
-        assert_ne!(digest(std::slice::from_ref(&a)), digest(&[a.clone(), b]));
-        let moved = with(&a, "2", r#"["a:1"]"#, "h1");
-        assert_ne!(digest(std::slice::from_ref(&a)), digest(&[moved]));
-        let joined = with(&a, "1", r#"["a:1","b:1"]"#, "h1");
-        assert_ne!(digest(std::slice::from_ref(&a)), digest(&[joined]));
-        // Parts are length-prefixed: moving a character from one part to the next shows.
-        let split = with(&a, "1", r#"["a:1""#, "]h1");
-        assert_ne!(digest(std::slice::from_ref(&a)), digest(&[split]));
-    }
-
-    #[test]
-    fn written_entries_hash_as_they_read_back() {
-        let read = entry("a", "h1");
-        let members = [SourceRef {
-            source: "a".into(),
-            id: "1".into(),
-        }];
-        assert_eq!(
-            StateDigest::read(&read),
-            StateDigest::written("a", "1", &crate::db::write::members_json(&members), "h1")
-        );
-        // Whether the members were parsed does not change the entry's hash.
-        let unparsed = StateRow::new(["a", "1", r#"["a:1"]"#, "h1"], false);
-        assert!(unparsed.members.is_empty());
-        assert_eq!(StateDigest::read(&read), StateDigest::read(&unparsed));
-    }
-
-    #[test]
-    fn kept_and_written_entries_sum_to_the_digest_of_reading_them_back() {
-        use rayon::prelude::*;
-        let before = [entry("a", "h1"), entry("b", "h2"), entry("c", "h3")];
-        // An apply that rewrites b and deletes c sums a as read and b as written.
-        let kept = before[..1].par_iter().map(StateDigest::read);
-        let written = rayon::iter::once(StateDigest::written("b", "7", r#"["s:2"]"#, "h9"));
-        let after = StateDigest::of_hashes(kept.chain(written)).text();
-        let b_new = StateRow::new(["b", "7", r#"["s:2"]"#, "h9"], true);
-        assert_eq!(after, digest(&[entry("a", "h1"), b_new]));
-        assert_ne!(after, digest(&before));
-        assert_ne!(after, digest(&[entry("a", "h1")]));
-        assert_eq!(
-            StateDigest::default().text(),
-            digest(&[]),
-            "an empty state has the digest of nothing"
-        );
-    }
-
     #[test]
     fn a_state_entry_finds_its_row_with_dense_gapped_or_text_keys() {
-        use crate::db::read::CurrentRow;
+        use crate::state::CurrentRow;
         let table = |keys: Vec<Value>, integer_key: bool| CurrentState {
             integer_key,
             rows: keys

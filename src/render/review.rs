@@ -330,3 +330,17 @@ pub fn to_json(spec: &Compiled, labels: String, labels_in_spec: bool, pairs: &[P
     s.push('\n');
     s
 }
+
+/// A pair's reason as the plan words it, records named by `source:id`.
+pub fn reason_words(
+    spec: &crate::spec::compiled::Compiled,
+    kept: &[Vec<crate::normalize::Record>],
+    r: &crate::matching::ReviewReason,
+) -> String {
+    let name_of = |m: crate::matching::Member| crate::merge::SourceRef {
+        source: spec.sources[m.source].name.clone(),
+        id: kept[m.source][m.index].id.clone(),
+    };
+    let reason = crate::plan::ReviewReason::of(r, name_of, |_| None);
+    crate::render::review_reason(&reason, |a| a.to_string())
+}

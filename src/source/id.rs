@@ -8,9 +8,8 @@
 //! reordering, inserting or deleting other rows leaves it alone; an edited record gets a new
 //! id, and the plan recognises it as the same row by `target.key` or by the matcher.
 
-use xxhash_rust::xxh3::Xxh3;
-
 use crate::collections::HashMap;
+use crate::fingerprint::ContentHasher;
 
 /// The id an `id:` value gives: a number, a text (trimmed) or a boolean. Null, empty text, a
 /// list or a mapping cannot identify a record.
@@ -37,12 +36,8 @@ pub fn content_hash<'v>(
 ) -> String {
     let mut pairs: Vec<(&str, &serde_json::Value)> = mapped.into_iter().collect();
     pairs.sort_by(|a, b| a.0.cmp(b.0));
-    let mut h = Xxh3::new();
-    let mut put = |tag: u8, bytes: &[u8]| {
-        h.update(&[tag]);
-        h.update(&(bytes.len() as u64).to_le_bytes());
-        h.update(bytes);
-    };
+    let mut h = ContentHasher::new();
+    let mut put = |tag: u8, bytes: &[u8]| h.part(tag, bytes);
     for (name, value) in pairs {
         put(b'f', name.as_bytes());
         match value {
@@ -53,7 +48,7 @@ pub fn content_hash<'v>(
             other => put(b'j', other.to_string().as_bytes()),
         }
     }
-    let hex = format!("{:016x}", h.digest());
+    let hex = format!("{:016x}", h.finish());
     hex[..12].to_string()
 }
 

@@ -3,11 +3,8 @@
 //! every value arrives as text whatever its column type, and the field types of the spec
 //! parse it as they parse CSV. Rows are streamed: each becomes a record as it arrives.
 
-use futures_util::TryStreamExt as _;
-use sqlx::{Column as _, Row as _};
-
 use super::{ReadResult, Row};
-use crate::db::{Database, on_pool};
+use crate::db::Database;
 use crate::error::redact_url;
 
 /// Runs `query` against the database at `url` and returns its rows as records.
@@ -20,32 +17,28 @@ pub(super) fn read(query: &str, url: &str) -> ReadResult {
         let db = Database::open_read(url)
             .await
             .map_err(|e| (None, e.to_string()))?;
-        let Some(pool) = &db.pool else {
-            return Err((
-                None,
-                format!("database {} does not exist", redact_url(url)),
-            ));
-        };
-        let result: Result<Vec<Row>, sqlx::Error> = on_pool!(pool, p => async {
-            let mut conn = p.acquire().await?;
-            let mut stream = sqlx::raw_sql(sqlx::AssertSqlSafe(query.to_string())).fetch(&mut *conn);
-            let mut out = Vec::new();
-            while let Some(r) = stream.try_next().await? {
-                let mut record = serde_json::Map::with_capacity(r.len());
-                for (i, col) in r.columns().iter().enumerate() {
-                    let value: Option<String> = r.try_get_unchecked(i)?;
-                    record.insert(
-                        col.name().to_string(),
-                        value.map_or(serde_json::Value::Null, serde_json::Value::String),
-                    );
-                }
+        if db.pool.is_none() {
+            return Err((None, format!("database {} does not exist", redact_url(url))));
+        }
+        let mut out = Vec::new();
+        let result = db
+            .text_rows(query, |columns| {
+                let record = columns
+                    .into_iter()
+                    .map(|(name, value)| {
+                        (
+                            name,
+                            value.map_or(serde_json::Value::Null, serde_json::Value::String),
+                        )
+                    })
+                    .collect();
                 out.push(Row {
                     label: format!("row {}", out.len() + 1),
                     value: serde_json::Value::Object(record),
                 });
-            }
-            Ok(out)
-        }.await);
+            })
+            .await
+            .map(|()| out);
         let result = result.map_err(|e| (None, db.scrub(format!("the query failed: {e}"))));
         db.close().await;
         result

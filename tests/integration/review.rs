@@ -502,7 +502,7 @@ fn the_review_screen() {
         left: reconcile::review::view(&spec, &resolved.kept, r.to),
         right: reconcile::review::view(&spec, &resolved.kept, r.record),
         score: r.score.clone(),
-        reason: reconcile::review::reason_words(&spec, &resolved.kept, &r.reason),
+        reason: reconcile::render::review::reason_words(&spec, &resolved.kept, &r.reason),
     };
     let place = reconcile::render::review::Place { index: 0, total: 3 };
     let screen = reconcile::render::review::screen(

@@ -1,0 +1,414 @@
+//! Every hash the tool computes, each named once with the reason for its choice.
+//!
+//! By what they guard against:
+//! - **Accidents** (a row edited, an entry rewritten, a record's content): XXH3, fast and well
+//!   spread. Whoever could forge a collision could write the table directly anyway.
+//! - **What is stored or compared across runs and versions** (the hash of a row's values in
+//!   the state table, a saved plan's fingerprint, the inputs fingerprint, file digests, the
+//!   advisory lock key): SHA-256, whose output is stable, well known and safe to show.
+//! - **Per-cell prints in a saved plan**, only to name what changed: FNV-1a, 64 bits, the
+//!   cheapest that is stable.
+//!
+//! The hash maps of matching use their own seeded hashes (never stored) and are not here.
+//!
+//! Every variable-length part is length-prefixed, so moving text from one part to the next
+//! never gives the same hash.
+
+use std::io::Read as _;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+use xxhash_rust::xxh3::{Xxh3, xxh3_128};
+
+use crate::value::Value;
+
+/// The hash behind the fingerprints of what was read: a row's, a state entry's. These tell
+/// whether what was read changed, against accidents rather than an adversary (who could
+/// write the table anyway), so a fast 128-bit hash serves; SHA-256 took a fifth of the time
+/// of reading a million-row table.
+fn print_hash(bytes: &[u8]) -> u128 {
+    xxh3_128(bytes)
+}
+
+/// The hash of a state entry's columns as stored (address, row key, members as JSON text,
+/// hash), each length-prefixed as [`RowPrint::text`] writes a cell: XXH3, 128 bits.
+pub fn state_print(parts: [&str; 4]) -> u128 {
+    // Hashed in one piece from a buffer on the stack: feeding the hasher twelve small pieces
+    // cost more than the hashing, over a million entries.
+    let len: usize = parts.iter().map(|p| p.len() + 9).sum();
+    let mut stack = [0u8; 512];
+    let mut heap = Vec::new();
+    let buf: &mut [u8] = if len <= stack.len() {
+        &mut stack[..len]
+    } else {
+        heap.resize(len, 0);
+        &mut heap
+    };
+    let mut at = 0;
+    for part in parts {
+        buf[at] = 3;
+        buf[at + 1..at + 9].copy_from_slice(&(part.len() as u64).to_le_bytes());
+        buf[at + 9..at + 9 + part.len()].copy_from_slice(part.as_bytes());
+        at += part.len() + 9;
+    }
+    print_hash(buf)
+}
+
+/// The fingerprint of what was read, built row by row as rows arrive: the sum of a hash of
+/// each row of the table (its primary key and columns as the database returned them, before
+/// any canonical form), and the same of each state entry. A sum does not depend on the order
+/// the rows come in, so nothing needs to be kept or sorted to tell it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Prints {
+    rows: (u64, u128),
+    state: (u64, u128),
+}
+
+/// One row being added to [`Prints`].
+pub struct RowPrint<'a> {
+    buf: &'a mut Vec<u8>,
+}
+
+impl RowPrint<'_> {
+    pub fn int(&mut self, v: Option<i64>) -> &mut Self {
+        match v {
+            None => self.buf.push(0),
+            Some(i) => {
+                self.buf.push(2);
+                self.buf.extend_from_slice(&i.to_le_bytes());
+            }
+        }
+        self
+    }
+
+    pub fn text(&mut self, v: Option<&str>) -> &mut Self {
+        match v {
+            None => self.buf.push(0),
+            Some(s) => {
+                self.buf.push(3);
+                self.buf.extend_from_slice(&(s.len() as u64).to_le_bytes());
+                self.buf.extend_from_slice(s.as_bytes());
+            }
+        }
+        self
+    }
+}
+
+fn add_print(acc: &mut (u64, u128), print: u128) {
+    acc.0 += 1;
+    acc.1 = acc.1.wrapping_add(print);
+}
+
+impl Prints {
+    /// Adds a row of the table, built by `f` into a scratch buffer.
+    pub fn row(&mut self, buf: &mut Vec<u8>, f: impl FnOnce(&mut RowPrint<'_>)) {
+        buf.clear();
+        f(&mut RowPrint { buf: &mut *buf });
+        add_print(&mut self.rows, print_hash(buf));
+    }
+
+    /// Adds an entry of the state table, by its [`state_print`].
+    pub fn state(&mut self, print: u128) {
+        add_print(&mut self.state, print);
+    }
+
+    /// Both sums together: the prints of rows read in parts.
+    pub fn merge(&self, other: &Prints) -> Prints {
+        let add = |a: (u64, u128), b: (u64, u128)| (a.0 + b.0, a.1.wrapping_add(b.1));
+        Prints {
+            rows: add(self.rows, other.rows),
+            state: add(self.state, other.state),
+        }
+    }
+
+    /// The fingerprint, as a saved plan holds it: SHA-256 of the sums, so that the text a
+    /// plan file keeps is the same on every machine and version.
+    pub fn finish(&self, table_exists: bool) -> String {
+        let mut h = Sha256::new();
+        h.update([u8::from(table_exists)]);
+        h.update(self.rows.0.to_le_bytes());
+        h.update(self.rows.1.to_le_bytes());
+        h.update(self.state.0.to_le_bytes());
+        h.update(self.state.1.to_le_bytes());
+        hex::encode(h.finalize())
+    }
+}
+
+/// The bytes of a row's values as hashed for the state table.
+fn values_bytes(values: &[Value]) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(128);
+    for v in values {
+        v.hash_into(&mut buf);
+    }
+    buf
+}
+
+/// Hash of a row's values, as stored in the state table: SHA-256 in hex, the form every
+/// version has written, so a row applied by any of them reads as unchanged.
+pub fn values_hash(values: &[Value]) -> String {
+    hex::encode(Sha256::digest(values_bytes(values)))
+}
+
+/// Whether values hash to `hex` ([`values_hash`]), without building the hash's text.
+pub fn values_hash_matches(values: &[Value], hex: &str) -> bool {
+    let mut want = [0u8; 32];
+    hex::decode_to_slice(hex, &mut want).is_ok()
+        && Sha256::digest(values_bytes(values))[..] == want[..]
+}
+
+/// The print of one value in a saved plan's list of what was read (which tells, when the
+/// plan is stale, which cell changed): a 64-bit FNV-1a hash, cheap enough for every field of
+/// a large table. Saved plans keep it, so it never changes.
+pub fn value_print(v: &Value) -> u64 {
+    let mut buf = Vec::with_capacity(32);
+    v.hash_into(&mut buf);
+    buf.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// A digest of a resource's state entries, independent of their order: the count and the
+/// wrapping sum of each entry's [`state_print`] (a multiset hash). An apply sums the entries
+/// it keeps and those it writes, without sorting or building the state anew.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StateDigest {
+    count: u64,
+    sum: u128,
+}
+
+impl StateDigest {
+    /// The digest of entries given by their [`state_print`]s, on every core.
+    pub fn of(prints: impl rayon::iter::IntoParallelIterator<Item = u128>) -> StateDigest {
+        use rayon::prelude::*;
+        prints
+            .into_par_iter()
+            .fold(StateDigest::default, StateDigest::with)
+            .reduce(StateDigest::default, |a, b| StateDigest {
+                count: a.count.wrapping_add(b.count),
+                sum: a.sum.wrapping_add(b.sum),
+            })
+    }
+
+    /// The digest with one more entry, given by its [`state_print`].
+    pub fn with(self, print: u128) -> StateDigest {
+        StateDigest {
+            count: self.count.wrapping_add(1),
+            sum: self.sum.wrapping_add(print),
+        }
+    }
+
+    /// The hash of one entry as an apply writes it: its members as the JSON text written.
+    pub fn written(address: &str, row_key: &str, members: &str, hash: &str) -> u128 {
+        state_print([address, row_key, members, hash])
+    }
+
+    /// The digest as recorded: `v4:` then the count and the sum in hex. (`v2` hashed the
+    /// members one by one, `v3` each entry with SHA-256; a digest of another version never
+    /// matches, so the plan after an upgrade takes the full path once.)
+    pub fn text(&self) -> String {
+        format!("v4:{:x}:{:032x}", self.count, self.sum)
+    }
+}
+
+/// The inputs fingerprint of a plan (spec, sources, options): SHA-256 of length-prefixed
+/// parts. It is stored in the database and compared by later versions, so it must not
+/// change with the platform or a library's whims.
+pub struct InputsHasher(Sha256);
+
+impl InputsHasher {
+    pub fn new() -> Self {
+        InputsHasher(Sha256::new())
+    }
+
+    /// Adds one part, length-prefixed.
+    pub fn part(&mut self, bytes: &[u8]) {
+        self.0.update((bytes.len() as u64).to_le_bytes());
+        self.0.update(bytes);
+    }
+
+    pub fn finish(self) -> String {
+        hex::encode(self.0.finalize())
+    }
+}
+
+impl Default for InputsHasher {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// SHA-256 of a file's bytes, read in blocks so a large source is never held whole: what a
+/// saved plan and the inputs fingerprint keep of each file, comparable with `sha256sum`.
+pub fn file_sha256(path: &Path) -> std::io::Result<[u8; 32]> {
+    let mut file = std::fs::File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize().into())
+}
+
+/// A record's content id (for a source without `id:`): XXH3-64 over tagged, length-prefixed
+/// parts. It only has to tell records of one source apart, and it is computed for every
+/// record of every plan, so speed wins.
+pub struct ContentHasher(Xxh3);
+
+impl ContentHasher {
+    pub fn new() -> Self {
+        ContentHasher(Xxh3::new())
+    }
+
+    /// Adds one part: a tag saying what it is, its length, its bytes.
+    pub fn part(&mut self, tag: u8, bytes: &[u8]) {
+        self.0.update(&[tag]);
+        self.0.update(&(bytes.len() as u64).to_le_bytes());
+        self.0.update(bytes);
+    }
+
+    pub fn finish(&self) -> u64 {
+        self.0.digest()
+    }
+}
+
+impl Default for ContentHasher {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The key of a table's advisory lock (PostgreSQL): the table's name hashed to 64 bits. Any
+/// process of any version must derive the same key, hence SHA-256.
+pub fn lock_key(table: &str) -> i64 {
+    let digest = Sha256::digest(format!("reconcile:{table}").as_bytes());
+    i64::from_be_bytes(digest[..8].try_into().expect("8 bytes"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::StateRow;
+
+    #[test]
+    fn a_state_entry_hashes_as_text_parts_of_a_row_print() {
+        // The fingerprint of saved plans made before entries were hashed in one piece summed
+        // each entry's four parts encoded as a row's text cells; it must not change.
+        let row_hash = |parts: [&str; 4]| {
+            let mut buf = Vec::new();
+            let mut p = RowPrint { buf: &mut buf };
+            for part in parts {
+                p.text(Some(part));
+            }
+            print_hash(&buf)
+        };
+        let parts = ["addr", "12", r#"["a:1","b:2"]"#, "f00d"];
+        assert_eq!(row_hash(parts), state_print(parts));
+        // A part too long for the stack buffer is hashed the same way.
+        let long = "x".repeat(600);
+        let parts = ["a", "1", long.as_str(), "h"];
+        assert_eq!(row_hash(parts), state_print(parts));
+        // The parts are length-prefixed: moving a character between two of them shows.
+        assert_ne!(
+            state_print(["a", "1", "[]", "h"]),
+            state_print(["a1", "", "[]", "h"])
+        );
+    }
+
+    #[test]
+    fn a_value_print_is_the_one_saved_plans_keep() {
+        assert_eq!(value_print(&Value::Null), 0xaf63_bd4c_8601_b7df);
+        assert_ne!(
+            value_print(&Value::Int(1)),
+            value_print(&Value::Text("1".into()))
+        );
+    }
+
+    #[test]
+    fn values_hash_and_its_check_agree() {
+        let values = [Value::Text("x".into()), Value::Int(3), Value::Null];
+        let hash = values_hash(&values);
+        assert_eq!(hash.len(), 64);
+        assert!(values_hash_matches(&values, &hash));
+        assert!(!values_hash_matches(&values[..2], &hash));
+        assert!(!values_hash_matches(&values, "not hex"));
+    }
+
+    fn entry(address: &str, hash: &str) -> StateRow {
+        StateRow::new([address, "1", r#"["a:1"]"#, hash], true)
+    }
+
+    /// An entry with one part changed.
+    fn with(s: &StateRow, row_key: &str, members: &str, hash: &str) -> StateRow {
+        StateRow::new([&s.address, row_key, members, hash], true)
+    }
+
+    fn digest(state: &[StateRow]) -> String {
+        StateDigest::of(state.iter().map(|s| s.print).collect::<Vec<_>>()).text()
+    }
+
+    #[test]
+    fn state_digest_ignores_order_and_sees_every_part() {
+        let (a, b) = (entry("a", "h1"), entry("b", "h2"));
+        assert_eq!(
+            digest(&[a.clone(), b.clone()]),
+            digest(&[b.clone(), a.clone()])
+        );
+        assert_ne!(
+            digest(&[a.clone(), b.clone()]),
+            digest(&[a.clone(), entry("b", "h3")])
+        );
+        assert_ne!(digest(std::slice::from_ref(&a)), digest(&[a.clone(), b]));
+        let moved = with(&a, "2", r#"["a:1"]"#, "h1");
+        assert_ne!(digest(std::slice::from_ref(&a)), digest(&[moved]));
+        let joined = with(&a, "1", r#"["a:1","b:1"]"#, "h1");
+        assert_ne!(digest(std::slice::from_ref(&a)), digest(&[joined]));
+        // Parts are length-prefixed: moving a character from one part to the next shows.
+        let split = with(&a, "1", r#"["a:1""#, "]h1");
+        assert_ne!(digest(std::slice::from_ref(&a)), digest(&[split]));
+    }
+
+    #[test]
+    fn written_entries_hash_as_they_read_back() {
+        let read = entry("a", "h1");
+        let members = [crate::merge::SourceRef {
+            source: "a".into(),
+            id: "1".into(),
+        }];
+        let members = crate::state::members_json(&members);
+        assert_eq!(read.print, StateDigest::written("a", "1", &members, "h1"));
+        // Whether the members were parsed does not change the entry's hash.
+        let unparsed = StateRow::new(["a", "1", r#"["a:1"]"#, "h1"], false);
+        assert!(unparsed.members.is_empty());
+        assert_eq!(read.print, unparsed.print);
+    }
+
+    #[test]
+    fn kept_and_written_entries_sum_to_the_digest_of_reading_them_back() {
+        let before = [entry("a", "h1"), entry("b", "h2"), entry("c", "h3")];
+        // An apply that rewrites b and deletes c sums a as read and b as written.
+        let after = StateDigest::default()
+            .with(before[0].print)
+            .with(StateDigest::written("b", "7", r#"["s:2"]"#, "h9"))
+            .text();
+        let b_new = StateRow::new(["b", "7", r#"["s:2"]"#, "h9"], true);
+        assert_eq!(after, digest(&[entry("a", "h1"), b_new]));
+        assert_ne!(after, digest(&before));
+        assert_ne!(after, digest(&[entry("a", "h1")]));
+        assert_eq!(
+            StateDigest::default().text(),
+            digest(&[]),
+            "an empty state has the digest of nothing"
+        );
+    }
+
+    #[test]
+    fn the_lock_key_is_the_one_every_version_derives() {
+        // An apply of another version waits on the same key only if this never changes.
+        assert_eq!(lock_key("customers"), 4_940_133_717_098_823_135);
+        assert_ne!(lock_key("t"), lock_key("u"));
+    }
+}
