@@ -7,10 +7,11 @@
 //! [`apply`] takes [`WriteSet`]s, built before the async runtime; the writing itself is the
 //! same for every database, over its `Backend`.
 
-use super::backend::{Arg, Backend, StateWrite};
+use super::backend::{Backend, StateWrite};
 use super::error::{ApplyError, stop_if_interrupted};
 use super::lock::LockRequest;
 use super::read::{Keep, read_on};
+use super::rows::Arg;
 use super::statements::{self, Insert};
 use super::writeset::{KeyMap, WriteSet, resolve_references};
 use super::{Database, Dialect, Pool, check, claims, inputs};

@@ -15,103 +15,13 @@ use super::Dialect;
 use super::batch::{byte_chunks, row_bytes, value_bytes};
 use super::error::{ApplyError, at_row, count_mismatch, stop_if_interrupted};
 use super::lock::LockRequest;
-use super::read::{StateRead, TableRead, add_row};
+use super::rows::{Arg, Cast, Cell, StateRead, TableRead, add_row};
 use super::statements::{self, Insert};
 use super::writeset::StateEntry;
 use crate::error::Result;
 use crate::fingerprint::Prints;
-use crate::spec::FieldType;
 use crate::state::{CurrentRow, StateRow, key_text};
 use crate::value::Value;
-
-/// A value bound to one parameter of a statement. NULLs carry the type they stand for:
-/// PostgreSQL types every parameter.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) enum Arg<'a> {
-    Text(&'a str),
-    Int(i64),
-    Bool(bool),
-    NullText,
-    NullInt,
-    NullBool,
-}
-
-impl<'a> Arg<'a> {
-    /// A field's value as its column receives it: an empty text value bound for a NOT NULL
-    /// column is written as `''` ([`super::check::blank_for_null`]).
-    pub(crate) fn value(v: &'a Value, kind: FieldType, not_null: bool) -> Arg<'a> {
-        match (v, kind) {
-            (Value::Null, k) if not_null && super::check::blank_for_null(k) => Arg::Text(""),
-            (Value::Null, FieldType::Integer) => Arg::NullInt,
-            (Value::Null, FieldType::Boolean) => Arg::NullBool,
-            (Value::Null, _) => Arg::NullText,
-            (Value::Text(s), _) => Arg::Text(s),
-            (Value::Int(i), _) => Arg::Int(*i),
-            (Value::Bool(b), _) => Arg::Bool(*b),
-        }
-    }
-
-    /// A primary key: an integer, or its text as the state table keeps it ([`key_text`]).
-    pub(crate) fn key(v: &'a Value) -> Arg<'a> {
-        match v {
-            Value::Int(i) => Arg::Int(*i),
-            Value::Text(s) => Arg::Text(s),
-            Value::Bool(true) => Arg::Text("true"),
-            Value::Bool(false) => Arg::Text("false"),
-            Value::Null => Arg::Text(""),
-        }
-    }
-
-    /// A soft-delete value: a boolean, an integer or text.
-    pub(crate) fn flag(v: &'a Value) -> Arg<'a> {
-        match v {
-            Value::Bool(b) => Arg::Bool(*b),
-            other => Arg::key(other),
-        }
-    }
-}
-
-/// What a column of a query is read as: every column the tool reads is cast to one of two.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Cast {
-    Int,
-    Text,
-}
-
-/// One column as the database returned it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Cell<'a> {
-    Null,
-    Int(i64),
-    Text(&'a str),
-}
-
-impl Cell<'_> {
-    pub(crate) fn int(&self) -> Option<i64> {
-        match self {
-            Cell::Int(i) => Some(*i),
-            Cell::Text(t) => t.parse().ok(),
-            Cell::Null => None,
-        }
-    }
-
-    pub(crate) fn text(&self) -> Option<Cow<'_, str>> {
-        match self {
-            Cell::Text(t) => Some(Cow::Borrowed(t)),
-            Cell::Int(i) => Some(Cow::Owned(i.to_string())),
-            Cell::Null => None,
-        }
-    }
-
-    /// The cell as an owned value: an integer, text or NULL.
-    pub(crate) fn value(&self) -> Value {
-        match self {
-            Cell::Null => Value::Null,
-            Cell::Int(i) => Value::Int(*i),
-            Cell::Text(t) => Value::Text((*t).to_string()),
-        }
-    }
-}
 
 /// The statements that run alike on every database: written once over sqlx's generic API,
 /// for any database whose driver binds and reads the few types the tool uses.

@@ -6,7 +6,8 @@
 //! of `reconcile_state` keeps meaning "a managed row" to the tool and to people querying it.
 //! A database without it (made by an older version) simply never takes the shortcut.
 
-use super::backend::{Arg, Backend, Cast};
+use super::backend::Backend;
+use super::rows::{Arg, Cast};
 use super::{Database, Dialect, Engine, Pool};
 use crate::error::Result;
 use crate::plan::shortcut::{Aside, Record};

@@ -22,6 +22,7 @@ pub mod lock;
 mod mysql;
 mod postgres;
 pub mod read;
+mod rows;
 mod sqlite;
 pub(crate) mod sqlite_bulk;
 pub(crate) mod statements;

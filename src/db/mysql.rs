@@ -4,10 +4,11 @@
 
 use sqlx::{Connection as _, Row as _};
 
-use super::backend::{Arg, Backend, bind_all, insert_returning};
+use super::backend::{Backend, bind_all, insert_returning};
 use super::batch::{batch_bytes, byte_chunks, row_bytes};
 use super::error::{ApplyError, at_row, count_mismatch, stop_if_interrupted};
 use super::lock::LockRequest;
+use super::rows::Arg;
 use super::statements::Insert;
 use crate::error::{Error, Result};
 use crate::value::Value;

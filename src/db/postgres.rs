@@ -9,12 +9,12 @@ use futures_util::TryStreamExt as _;
 use sqlx::{Connection as _, Row as _};
 
 use super::STATE_TABLE;
-use super::backend::Cell;
 use super::backend::{Backend, StateWrite, insert_returning, write_state_in_batches};
 use super::chunks::{Lines, Taken};
 use super::error::{ApplyError, count_mismatch};
 use super::lock::LockRequest;
-use super::read::{StateRead, TableRead, add_row};
+use super::rows::Cell;
+use super::rows::{StateRead, TableRead, add_row};
 use super::statements::{Insert, STATE_COLUMNS};
 use super::writeset::StateEntry;
 use crate::error::Result;

@@ -5,16 +5,15 @@
 //! `read_on` reads through any `Backend`; each backend streams the rows its own fastest
 //! way. The checks that the table suits the spec run on the way.
 
-use super::backend::{Arg, Backend, Cast, Cell};
+use super::backend::Backend;
 use super::error::ReadError;
 use super::lock::LockRequest;
+pub(crate) use super::rows::{Arg, Cast, RowShape, StateRead, TableRead};
 use super::{Database, Dialect, Pool, STATE_TABLE, claims};
 use crate::error::{Error, Result};
 use crate::fingerprint::Prints;
-use crate::spec::FieldType;
 use crate::spec::compiled::Compiled;
-use crate::state::{Column, CurrentRow, CurrentState, Unique, key_text};
-use crate::types;
+use crate::state::{Column, CurrentState, Unique, key_text};
 use crate::value::Value;
 
 /// Reads the current state for a spec. A database that does not exist yet reads as empty.
@@ -287,178 +286,6 @@ async fn refuse_claimed<B: Backend>(
     }
 }
 
-/// How to read the target table: its rows, as [`RowShape`] says, fingerprinted, and kept
-/// when `keep`.
-pub(crate) struct TableRead<'a> {
-    pub spec: &'a Compiled,
-    pub d: Dialect,
-    pub shape: RowShape,
-    pub keep: bool,
-}
-
-impl TableRead<'_> {
-    /// The SELECT that reads the primary key and every mapped column.
-    pub(crate) fn select(&self) -> String {
-        format!(
-            "SELECT {} FROM {}",
-            self.columns().join(", "),
-            self.d.quote(&self.spec.table)
-        )
-    }
-
-    /// The primary key and every mapped column, read as integers or text.
-    pub(crate) fn columns(&self) -> Vec<String> {
-        let (d, spec) = (self.d, self.spec);
-        let mut cols = vec![if self.shape.integer_key {
-            d.as_integer(&spec.primary_key)
-        } else {
-            d.as_text(&spec.primary_key)
-        }];
-        for f in &spec.fields {
-            cols.push(match f.kind {
-                FieldType::Integer => d.as_integer(&f.column),
-                _ => d.as_text(&f.column),
-            });
-        }
-        cols
-    }
-}
-
-/// How to read a resource's state entries; their members are parsed only when `members`.
-pub(crate) struct StateRead<'a> {
-    pub d: Dialect,
-    pub resource: &'a str,
-    pub members: bool,
-}
-
-impl StateRead<'_> {
-    /// The SELECT of the resource's entries, the resource given as `resource` (a placeholder
-    /// or a literal). A write needs the entries in no particular order (nothing it does with
-    /// them depends on it), which spares the server a walk of the index in heap order; a plan
-    /// reads them by address.
-    pub(crate) fn select(&self, resource: &str) -> String {
-        let order = if self.members {
-            " ORDER BY address"
-        } else {
-            ""
-        };
-        format!(
-            "SELECT address, row_key, members, hash FROM {} WHERE resource = {resource}{order}",
-            self.d.quote(STATE_TABLE),
-        )
-    }
-}
-
-/// What a row read from the table is made of: whether the primary key is an integer, and the
-/// type of each mapped field, in order. Owned, so that rows can be taken apart on other threads.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct RowShape {
-    pub integer_key: bool,
-    pub kinds: Vec<FieldType>,
-}
-
-impl RowShape {
-    pub(crate) fn new(spec: &Compiled, integer_key: bool) -> RowShape {
-        RowShape {
-            integer_key,
-            kinds: spec.fields.iter().map(|f| f.kind).collect(),
-        }
-    }
-
-    /// The number of columns read: the primary key and every field.
-    pub(crate) fn width(&self) -> usize {
-        self.kinds.len() + 1
-    }
-
-    /// Whether column `i` (0 is the primary key) is read as an integer.
-    pub(crate) fn integer(&self, i: usize) -> bool {
-        if i == 0 {
-            self.integer_key
-        } else {
-            self.kinds[i - 1] == FieldType::Integer
-        }
-    }
-
-    /// What each column is read as.
-    pub(crate) fn casts(&self) -> Vec<Cast> {
-        (0..self.width())
-            .map(|i| {
-                if self.integer(i) {
-                    Cast::Int
-                } else {
-                    Cast::Text
-                }
-            })
-            .collect()
-    }
-}
-
-/// Adds one row read from the table (primary key first, then every mapped field) to the
-/// fingerprint and, when `keep`, to the rows.
-pub(crate) fn add_row(
-    cells: &[Cell<'_>],
-    shape: &RowShape,
-    keep: bool,
-    prints: &mut Prints,
-    buf: &mut Vec<u8>,
-    rows: &mut Vec<CurrentRow>,
-) {
-    prints.row(buf, |p| {
-        for (i, c) in cells.iter().enumerate() {
-            if shape.integer(i) {
-                p.int(c.int());
-            } else {
-                p.text(c.text().as_deref());
-            }
-        }
-    });
-    if !keep {
-        return;
-    }
-    let key = if shape.integer_key {
-        cells[0].int().map_or(Value::Null, Value::Int)
-    } else {
-        cells[0]
-            .text()
-            .map_or(Value::Null, |t| Value::Text(t.into_owned()))
-    };
-    let values = shape
-        .kinds
-        .iter()
-        .zip(&cells[1..])
-        .map(|(&kind, c)| match kind {
-            FieldType::Integer => c.int().map_or(Value::Null, Value::Int),
-            kind => from_database(kind, c.text().map(|t| t.into_owned())),
-        })
-        .collect();
-    rows.push(CurrentRow { key, values });
-}
-
-/// A column value read as text, brought to the canonical form of its field type. A value that
-/// does not parse (an application wrote something odd) is kept as it is, so the plan shows it
-/// being replaced rather than hiding it.
-pub fn from_database(kind: FieldType, text: Option<String>) -> Value {
-    let Some(text) = text.filter(|s| !s.is_empty()) else {
-        return Value::Null;
-    };
-    let canonical = match kind {
-        FieldType::Boolean => match text.trim().to_ascii_lowercase().as_str() {
-            "1" | "t" | "true" => return Value::Bool(true),
-            "0" | "f" | "false" => return Value::Bool(false),
-            _ => None,
-        },
-        FieldType::Decimal => types::decimal(&text),
-        FieldType::Date => types::date(&text).or_else(|| {
-            // A DATETIME column holding midnight reads as a date.
-            types::timestamp(&text).and_then(|t| t.strip_suffix(" 00:00:00").map(str::to_string))
-        }),
-        FieldType::Timestamp => types::timestamp(&text),
-        FieldType::Json => types::json_text(&text),
-        FieldType::Text | FieldType::Email | FieldType::Phone | FieldType::Integer => None,
-    };
-    Value::Text(canonical.unwrap_or(text))
-}
-
 /// An existing table must have the primary key and every mapped column.
 pub(crate) fn check_columns(spec: &Compiled, columns: &[Column], d: Dialect) -> Result<()> {
     let has = |c: &str| columns.iter().any(|col| col.name.eq_ignore_ascii_case(c));
@@ -492,6 +319,8 @@ pub(crate) fn check_columns(spec: &Compiled, columns: &[Column], d: Dialect) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::rows::{Cell, add_row};
+    use crate::spec::FieldType;
 
     #[test]
     fn unique_constraints_gather_their_columns_and_leave_out_expressions() {

@@ -6,13 +6,13 @@
 use sqlx::Connection as _;
 
 use super::backend::{
-    Arg, Backend, Cell, StateWrite, stream_rows_plainly, stream_state_plainly,
-    write_state_in_batches,
+    Backend, StateWrite, stream_rows_plainly, stream_state_plainly, write_state_in_batches,
 };
 use super::chunks::Pieces;
 use super::error::{ApplyError, count_mismatch, stop_if_interrupted};
 use super::lock::LockRequest;
-use super::read::{RowShape, StateRead, TableRead, add_row};
+use super::rows::{Arg, Cell};
+use super::rows::{RowShape, StateRead, TableRead, add_row};
 use super::sqlite_bulk::{Param, Statement};
 use super::statements::{Insert, state_insert};
 use super::writeset::StateEntry;

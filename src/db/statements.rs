@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::backend::Arg;
+use super::rows::Arg;
 use super::{Dialect, Engine, STATE_TABLE};
 use crate::spec::FieldType;
 use crate::spec::compiled::Compiled;

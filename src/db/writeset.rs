@@ -10,7 +10,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use super::backend::Arg;
+use super::rows::Arg;
 use crate::error::Error;
 use crate::fingerprint::{StateDigest, values_hash};
 use crate::plan::shortcut::{Aside, Record};

@@ -3,6 +3,7 @@
 // Test helpers are shared between test modules, not an interface.
 #![allow(unreachable_pub)]
 
+mod architecture;
 mod browser;
 mod cli;
 mod common;
