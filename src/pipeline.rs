@@ -103,3 +103,31 @@ pub fn resolve(spec: &Compiled) -> Result<Resolved> {
         timings,
     })
 }
+
+/// The records as the matcher sees them, for commands that score pairs themselves
+/// (`evaluate`, `review`): kept records with the digits of invalid phone numbers restored
+/// for comparison, with what was excluded and set aside.
+pub struct MatchingInput {
+    pub kept: Vec<Vec<Record>>,
+    pub excluded: Vec<Excluded>,
+    pub invalid: Vec<Invalid>,
+}
+
+/// Reads, normalises and excludes, as [`resolve`] does, stopping before matching.
+pub fn matching_input(spec: &Compiled) -> Result<MatchingInput> {
+    let raw = source::load_all(spec)?;
+    let normalised = normalize::normalize_all(spec, raw);
+    let (mut kept, excluded) = exclude::exclude(spec, normalised.records);
+    let invalid = normalize::set_aside(
+        &mut kept,
+        excluded.iter().map(|e| (e.source, e.index)),
+        normalised.invalid,
+    );
+    normalize::strict(spec, &invalid)?;
+    let kept = normalize::matching_view(spec, &kept, &invalid).unwrap_or(kept);
+    Ok(MatchingInput {
+        kept,
+        excluded,
+        invalid,
+    })
+}

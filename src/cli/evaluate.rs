@@ -17,9 +17,9 @@ use crate::evaluate::{self, Truth};
 use crate::matching::{self, Matches, Scored};
 use crate::normalize::Record;
 use crate::render::evaluate::{Evidence, Listed, Measure, PairView, Report};
+use crate::source;
 use crate::spec::compiled::{Compiled, Field, FieldPath, Input};
 use crate::spec::{FieldType, Weights};
-use crate::{exclude, normalize, source};
 
 /// False and missed links listed without `--all`.
 const SHOWN: usize = 20;
@@ -72,17 +72,9 @@ pub fn run(args: EvaluateArgs) -> Result<ExitCode> {
         spec.matching.same.retain(|o| !o.origin.label);
         spec.matching.distinct.retain(|o| !o.origin.label);
     }
-    let raw = source::load_all(&spec)?;
-    let normalised = normalize::normalize_all(&spec, raw);
-    let (mut kept, excluded) = exclude::exclude(&spec, normalised.records);
-    let invalid = normalize::set_aside(
-        &mut kept,
-        excluded.iter().map(|e| (e.source, e.index)),
-        normalised.invalid,
-    );
-    normalize::strict(&spec, &invalid)?;
     // Scored as the plan's matching sees them (invalid phone numbers' digits included).
-    let kept = normalize::matching_view(&spec, &kept, &invalid).unwrap_or(kept);
+    let crate::pipeline::MatchingInput { kept, excluded, .. } =
+        crate::pipeline::matching_input(&spec)?;
     let scored = matching::score_pairs(&spec.matching, &kept);
     let matches = scored.link(&kept);
 

@@ -19,7 +19,7 @@ use crate::render::review::{self as view, Place};
 use crate::review::{self, Pair};
 use crate::spec::compiled::Compiled;
 use crate::spec::load::{self, MissingLabels};
-use crate::{exclude, matching, normalize, source};
+use crate::{matching, source};
 
 #[derive(Debug, Args)]
 pub struct ReviewArgs {
@@ -112,17 +112,8 @@ pub fn run(args: ReviewArgs) -> Result<ExitCode> {
         ));
     }
 
-    let raw = source::load_all(&spec)?;
-    let normalised = normalize::normalize_all(&spec, raw);
-    let (mut kept, excluded) = exclude::exclude(&spec, normalised.records);
-    let invalid = normalize::set_aside(
-        &mut kept,
-        excluded.iter().map(|e| (e.source, e.index)),
-        normalised.invalid,
-    );
-    normalize::strict(&spec, &invalid)?;
     // Shown and scored as the matcher sees them (an invalid phone's digits included).
-    let kept = normalize::matching_view(&spec, &kept, &invalid).unwrap_or(kept);
+    let kept = crate::pipeline::matching_input(&spec)?.kept;
     let scored = matching::score_pairs(&spec.matching, &kept);
     let matches = scored.link(&kept);
     let mut pairs = review::pairs(

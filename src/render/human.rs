@@ -163,75 +163,64 @@ fn changes(out: &mut String, plan: &Plan, limit: usize, full: bool) {
 
 /// The pairs left for review, each record named, with why.
 fn review(out: &mut String, plan: &Plan, limit: usize) {
-    let _ = writeln!(
-        out,
-        "{}",
-        paint(
-            BOLD,
-            format!("To review ({}), not linked:", count(plan.review.len()))
-        )
-    );
-    for r in plan.review.iter().take(limit) {
-        let _ = writeln!(
-            out,
-            "  ? {} ~ {}  score {:.3}: {}",
+    let lines = plan.review.iter().map(|r| {
+        format!(
+            "? {} ~ {}  score {:.3}: {}",
             named(&r.left.to_string(), r.left_name.as_deref()),
             named(&r.right.to_string(), r.right_name.as_deref()),
             r.score,
             term(&super::review_reason(&r.reason, |a| plan.address(a)))
-        );
-    }
-    more(out, plan.review.len(), limit, "to review");
-    out.push('\n');
+        )
+    });
+    let title = format!("To review ({}), not linked:", count(plan.review.len()));
+    listing(out, &title, lines, plan.review.len(), limit, "to review");
 }
 
 /// What the `same` / `distinct` overrides changed.
 fn overrides(out: &mut String, plan: &Plan, limit: usize) {
-    let _ = writeln!(
-        out,
-        "{}",
-        paint(
-            BOLD,
-            format!(
-                "Changed by `same` / `distinct` ({}):",
-                count(plan.overrides.len())
-            )
-        )
-    );
-    for o in plan.overrides.iter().take(limit) {
-        let _ = writeln!(
-            out,
-            "  {} {}",
+    let lines = plan.overrides.iter().map(|o| {
+        format!(
+            "{} {}",
             if o.instead.is_some() { "?" } else { "~" },
             term(&super::override_note(o, |a| plan.address(a)))
-        );
-    }
-    more(out, plan.overrides.len(), limit, "changed by overrides");
-    out.push('\n');
+        )
+    });
+    let total = plan.overrides.len();
+    let title = format!("Changed by `same` / `distinct` ({}):", count(total));
+    listing(out, &title, lines, total, limit, "changed by overrides");
 }
 
 /// Managed rows kept although no source has them any more.
 fn kept(out: &mut String, plan: &Plan, limit: usize) {
-    let _ = writeln!(
-        out,
-        "{}",
-        paint(
-            BOLD,
-            format!(
-                "Kept ({}): managed, but no longer in any source (on_missing: keep):",
-                count(plan.missing.len())
-            )
-        )
-    );
-    for m in plan.missing.iter().take(limit) {
-        let _ = writeln!(
-            out,
-            "  = {} (row {})",
+    let lines = plan.missing.iter().map(|m| {
+        format!(
+            "= {} (row {})",
             term(&plan.address(&m.address)),
             term(&m.row_key.to_string())
-        );
+        )
+    });
+    let total = plan.missing.len();
+    let title = format!(
+        "Kept ({}): managed, but no longer in any source (on_missing: keep):",
+        count(total)
+    );
+    listing(out, &title, lines, total, limit, "kept");
+}
+
+/// A titled list of at most `limit` of its `total` lines, then how many more there are.
+fn listing(
+    out: &mut String,
+    title: &str,
+    lines: impl Iterator<Item = String>,
+    total: usize,
+    limit: usize,
+    what: &str,
+) {
+    let _ = writeln!(out, "{}", paint(BOLD, title));
+    for line in lines.take(limit) {
+        let _ = writeln!(out, "  {line}");
     }
-    more(out, plan.missing.len(), limit, "kept");
+    more(out, total, limit, what);
     out.push('\n');
 }
 
