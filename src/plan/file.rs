@@ -171,9 +171,14 @@ fn sha256_file(path: &Path) -> std::io::Result<String> {
 
 fn absolute(path: &Path) -> PathBuf {
     std::fs::canonicalize(path).unwrap_or_else(|_| {
+        // A file not there yet (a database made by the apply): `./reconcile.db` and
+        // `reconcile.db` are one file.
         std::env::current_dir()
             .map(|d| d.join(path))
             .unwrap_or_else(|_| path.to_path_buf())
+            .components()
+            .filter(|c| *c != std::path::Component::CurDir)
+            .collect()
     })
 }
 
