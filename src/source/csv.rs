@@ -223,17 +223,27 @@ fn each_row<H>(
 ) -> Result<(), Vec<Problem>> {
     let text = text::open(bytes, layout.encoding).map_err(|p| vec![p])?;
     let (start, skipped) = skip_lines(&text, layout.header - 1);
-    if skipped < layout.header - 1 {
+    let body = &text[start..];
+    if body.iter().all(u8::is_ascii_whitespace) {
         return Err(vec![Problem {
             row: None,
-            message: format!(
-                "the header is on line {}, but the file has {skipped} lines",
-                layout.header
-            ),
-            help: Some("check `header:` (or `skip:`) against the file".into()),
+            message: if layout.header == 1 {
+                "the file is empty: it has no header line".to_string()
+            } else if skipped < layout.header - 1 {
+                format!(
+                    "the header is on line {}, but the file has {skipped} lines",
+                    layout.header
+                )
+            } else {
+                format!(
+                    "the header is on line {}, but the file is blank from there on",
+                    layout.header
+                )
+            },
+            help: (layout.header > 1)
+                .then(|| "check `header:` (or `skip:`) against the file".into()),
         }]);
     }
-    let body = &text[start..];
     let mut lines = Lines {
         text: body,
         at: 0,
@@ -608,6 +618,16 @@ mod tests {
         assert_eq!(
             problems[0].message,
             "the header is on line 9, but the file has 2 lines"
+        );
+        let problems = laid_out("    header: 3\n", b"title\nmore\n\n").unwrap_err();
+        assert_eq!(
+            problems[0].message,
+            "the header is on line 3, but the file is blank from there on"
+        );
+        let problems = laid_out("", b"\xEF\xBB\xBF\r\n").unwrap_err();
+        assert_eq!(
+            problems[0].message,
+            "the file is empty: it has no header line"
         );
     }
 

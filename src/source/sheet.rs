@@ -156,7 +156,11 @@ fn pick_sheet(names: &[String], sheet: Option<&SheetRef>) -> Result<String, Prob
                     crate::error::plural(names.len(), "sheet"),
                     listed()
                 ),
-                help: Some("write `sheet:` with a sheet's name or its position, from 1".into()),
+                help: Some(if names.contains(&i.to_string()) {
+                    format!("a sheet is named \"{i}\": write `sheet: \"{i}\"` to read it by name")
+                } else {
+                    "write `sheet:` with a sheet's name or its position, from 1".into()
+                }),
             }),
         Some(SheetRef::Name(wanted)) => {
             if names.contains(wanted) {
