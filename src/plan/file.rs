@@ -171,18 +171,29 @@ fn sha256_file(path: &Path) -> std::io::Result<String> {
 
 fn absolute(path: &Path) -> PathBuf {
     std::fs::canonicalize(path).unwrap_or_else(|_| {
+        // A file not there yet (a database made by the apply): `./reconcile.db` and
+        // `reconcile.db` are one file.
         std::env::current_dir()
             .map(|d| d.join(path))
             .unwrap_or_else(|_| path.to_path_buf())
+            .components()
+            .filter(|c| *c != std::path::Component::CurDir)
+            .collect()
     })
 }
 
+/// Every file the spec's sources read, by source name: a pattern's files as it matches them
+/// now (none when it matches nothing).
 fn source_files(spec: &Compiled) -> Vec<(String, PathBuf)> {
     spec.sources
         .iter()
-        .filter_map(|s| match &s.input {
-            Input::File { path, .. } => Some((s.name.clone(), path.clone())),
-            _ => None,
+        .flat_map(|s| match &s.input {
+            Input::File { path, glob, .. } => crate::files::source_paths(path, glob.as_ref())
+                .unwrap_or_default()
+                .into_iter()
+                .map(|p| (s.name.clone(), p))
+                .collect(),
+            _ => Vec::new(),
         })
         .collect()
 }
@@ -401,11 +412,18 @@ impl SavedPlan {
             .iter()
             .map(|f| (f.path.as_path(), f.sha256.as_str()))
             .collect();
-        for (name, p) in source_files(spec) {
-            let now = sha256_file(&p).unwrap_or_default();
-            if saved.get(absolute(&p).as_path()) != Some(&now.as_str()) {
+        let files = source_files(spec);
+        for (name, p) in &files {
+            let now = sha256_file(p).unwrap_or_default();
+            if saved.get(absolute(p).as_path()) != Some(&now.as_str()) {
                 changed.push(format!("source `{name}` ({})", p.display()));
             }
+        }
+        // A file a pattern matched when the plan was made, and no longer does.
+        let now: std::collections::HashSet<PathBuf> =
+            files.iter().map(|(_, p)| absolute(p)).collect();
+        for gone in self.sources.iter().filter(|f| !now.contains(&f.path)) {
+            changed.push(format!("{} (no longer read)", gone.path.display()));
         }
         if changed.is_empty() {
             return Ok(());

@@ -2,7 +2,8 @@
 //! the last apply was made from has changed and the table still holds what it wrote.
 //!
 //! Every apply records, per resource, an *inputs fingerprint* (the spec's bytes, the values
-//! of the environment variables it names, every source file's path and bytes, the reconcile
+//! of the environment variables it names, every source file's path and bytes (each file a
+//! pattern matches), the reconcile
 //! version and the options that change a plan) and a digest of the state entries it left
 //! behind, with the parts of its plan that are not changes (excluded records, pairs to
 //! review, kept rows). A later plan of the same resource whose inputs fingerprint is the same
@@ -115,9 +116,15 @@ pub fn inputs_fingerprint(spec: &Compiled, options: Options) -> Option<String> {
     for source in &spec.sources {
         part(source.name.as_bytes());
         match &source.input {
-            Input::File { path, .. } => {
-                part(absolute(path).to_string_lossy().as_bytes());
-                part(&crate::fingerprint::file_sha256(path).ok()?);
+            Input::File { path, glob, .. } => {
+                // Every file a pattern matches, so that adding, removing or editing any one
+                // of them is seen.
+                let paths = crate::files::source_paths(path, glob.as_ref()).ok()?;
+                part(&(paths.len() as u64).to_le_bytes());
+                for p in &paths {
+                    part(absolute(p).to_string_lossy().as_bytes());
+                    part(&crate::fingerprint::file_sha256(p).ok()?);
+                }
             }
             // Inline records live in the spec's bytes.
             Input::Inline(_) => part(b"inline"),

@@ -1,10 +1,12 @@
-//! CSV reader: a header row, then one record per row, separated by commas or the source's
-//! `delimiter`. Every cell is text; a ragged row or invalid UTF-8 is an error naming its
-//! line, and a mapped column the header lacks is an error naming the column. Records are
-//! mapped straight from the cells.
+//! CSV reader: a header line, then one record per row, separated by commas or the source's
+//! `delimiter`, quoted by `"` or the source's `quote`, in UTF-8 or the source's `encoding`,
+//! with lines above the header (`header:`, `skip:`) passed over. Every cell is text; a
+//! ragged row or text the encoding cannot hold is an error naming its line, and a mapped
+//! column the header lacks is an error naming the column. Records are mapped straight from
+//! the cells.
 
-use super::{Ids, Problem, RawRecord, ReadResult, Row};
-use crate::spec::compiled::{Compiled, FieldPath, Source};
+use super::{Ids, Problem, RawRecord, ReadResult, Row, text};
+use crate::spec::compiled::{Compiled, FieldPath, Layout, Source};
 
 /// Reads every row as a JSON object of its cells, keyed by the (trimmed) header; the file is
 /// separated by commas.
@@ -14,10 +16,21 @@ pub fn read(bytes: &[u8]) -> ReadResult {
 
 /// [`read`], for a file separated by `delimiter`.
 pub fn read_with(bytes: &[u8], delimiter: u8) -> ReadResult {
+    read_laid_out(
+        bytes,
+        &Layout {
+            delimiter,
+            ..Layout::default()
+        },
+    )
+}
+
+/// [`read`], for a file laid out as `layout` says (delimiter, quote, encoding, header line).
+pub fn read_laid_out(bytes: &[u8], layout: &Layout) -> ReadResult {
     let mut rows = Vec::new();
     each_row(
         bytes,
-        delimiter,
+        layout,
         |_| Ok(()),
         |headers, _, line, record| {
             let map = headers
@@ -51,10 +64,11 @@ pub fn read_mapped(
     let mut problems: Vec<Problem> = Vec::new();
     let mut out = Vec::new();
     let mut ids = Ids::for_source(source);
-    let header = |headers: &[String]| columns(spec, source, headers);
+    let at = format!("line {}", source.layout.header);
+    let header = |headers: &[String]| columns(spec, source, headers, &at, Some(&source.layout));
     each_row(
         bytes,
-        source.delimiter,
+        &source.layout,
         header,
         |_, (id_column, mapped): &Columns, line, record| {
             let label = || format!("line {line}");
@@ -94,12 +108,19 @@ pub fn read_mapped(
 }
 
 /// Where a source's id and each mapped field are in a row: `(id column, [(field, column)])`.
-type Columns = (Option<usize>, Vec<(usize, usize)>);
+pub(super) type Columns = (Option<usize>, Vec<(usize, usize)>);
 
 /// Finds the id column and every mapped column in the header. A column the header lacks is
-/// a problem (it would read as empty in every row), with a did-you-mean over the header; a
-/// header of one column holding `;`, a tab or `|` suggests the file's real separator.
-fn columns(spec: &Compiled, source: &Source, headers: &[String]) -> Result<Columns, Vec<Problem>> {
+/// a problem (it would read as empty in every row), with a did-you-mean over the header; for
+/// a CSV file (`csv` gives its layout), a header of one column holding `;`, a tab or `|`
+/// suggests the file's real separator.
+pub(super) fn columns(
+    spec: &Compiled,
+    source: &Source,
+    headers: &[String],
+    at: &str,
+    csv: Option<&Layout>,
+) -> Result<Columns, Vec<Problem>> {
     let mut absent: Vec<(String, &FieldPath)> = Vec::new();
     let id_column = source.id.as_ref().and_then(|path| {
         let c = column_of(headers, path);
@@ -124,16 +145,18 @@ fn columns(spec: &Compiled, source: &Source, headers: &[String]) -> Result<Colum
     if absent.is_empty() {
         return Ok((id_column, mapped));
     }
-    let line_1 = Some("line 1".to_string());
+    let at = Some(at.to_string());
     // A header read as one column explains every absent column at once: say it once.
-    if let ([one], Some(sep)) = (headers, sniff_delimiter(headers, source.delimiter)) {
+    if let (Some(layout), [one]) = (csv, headers)
+        && let Some(sep) = sniff_delimiter(headers, layout.delimiter)
+    {
         let written = if sep == b'\t' {
             "\\t".to_string()
         } else {
             (sep as char).to_string()
         };
         return Err(vec![Problem {
-            row: line_1,
+            row: at,
             message: format!(
                 "the header has one column, `{one}`, so {} of the columns mapped cannot be \
                  found; is the file separated by {}?",
@@ -146,7 +169,7 @@ fn columns(spec: &Compiled, source: &Source, headers: &[String]) -> Result<Colum
     Err(absent
         .into_iter()
         .map(|(what, path)| Problem {
-            row: line_1.clone(),
+            row: at.clone(),
             message: format!("{what}, which the header does not have"),
             help: Some(super::paths_help(&path.raw, headers, "the header has")),
         })
@@ -190,54 +213,141 @@ fn column_of(headers: &[String], path: &FieldPath) -> Option<usize> {
 
 /// Reads the header and hands it to `header`, which may refuse the file; then calls `each`
 /// with the headers, what `header` made of them, the line and the cells of every row. A
-/// ragged row or invalid UTF-8 ends the read with a problem naming its line.
+/// ragged row, or text its encoding cannot hold, ends the read with a problem naming its
+/// line (counted from the top of the file, skipped lines included).
 fn each_row<H>(
     bytes: &[u8],
-    delimiter: u8,
+    layout: &Layout,
     header: impl FnOnce(&[String]) -> Result<H, Vec<Problem>>,
     mut each: impl FnMut(&[String], &H, u64, &::csv::StringRecord),
 ) -> Result<(), Vec<Problem>> {
-    let at = |line: u64, message: String| {
-        vec![Problem {
-            row: Some(format!("line {line}")),
-            message,
-            help: None,
-        }]
+    let text = text::open(bytes, layout.encoding).map_err(|p| vec![p])?;
+    let (start, skipped) = skip_lines(&text, layout.header - 1);
+    let body = &text[start..];
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(vec![Problem {
+            row: None,
+            message: if layout.header == 1 {
+                "the file is empty: it has no header line".to_string()
+            } else if skipped < layout.header - 1 {
+                format!(
+                    "the header is on line {}, but the file has {skipped} lines",
+                    layout.header
+                )
+            } else {
+                format!(
+                    "the header is on line {}, but the file is blank from there on",
+                    layout.header
+                )
+            },
+            help: (layout.header > 1)
+                .then(|| "check `header:` (or `skip:`) against the file".into()),
+        }]);
+    }
+    let mut lines = Lines {
+        text: body,
+        at: 0,
+        breaks: u64::from(skipped),
     };
     let mut reader = ::csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
-        .delimiter(delimiter)
-        .from_reader(bytes);
-    let headers: Vec<String> = reader
-        .headers()
-        .map_err(|e| at(1, format!("cannot read the header row: {e}")))?
-        .iter()
-        .map(|h| h.trim().to_string())
-        .collect();
+        .delimiter(layout.delimiter)
+        .quoting(layout.quote.is_some())
+        .quote(layout.quote.unwrap_or(b'"'))
+        .from_reader(body);
+    let problem = |e: ::csv::Error, line: u64| {
+        let (message, help) = match e.kind() {
+            ::csv::ErrorKind::UnequalLengths {
+                expected_len, len, ..
+            } => (
+                format!("this row has {len} fields, the header has {expected_len}"),
+                None,
+            ),
+            ::csv::ErrorKind::Utf8 { .. } => (
+                "the row is not valid UTF-8".to_string(),
+                Some(text::utf8_help()),
+            ),
+            _ => (e.to_string(), None),
+        };
+        vec![Problem {
+            row: Some(format!("line {line}")),
+            message,
+            help,
+        }]
+    };
+    let headers: Vec<String> = match reader.headers() {
+        Ok(h) => h.iter().map(|h| h.trim().to_string()).collect(),
+        Err(e) => {
+            let mut p = problem(e, lines.at(0));
+            p[0].message = format!("cannot read the header: {}", p[0].message);
+            return Err(p);
+        }
+    };
     let made = header(&headers)?;
     let mut record = ::csv::StringRecord::new();
     loop {
-        let line = reader.position().line();
+        let before = reader.position().byte();
         match reader.read_record(&mut record) {
             Ok(false) => return Ok(()),
             Ok(true) => {
-                let line = record.position().map_or(line, |p| p.line());
+                let line = lines.at(record.position().map_or(before, |p| p.byte()));
                 each(&headers, &made, line, &record);
             }
             Err(e) => {
-                let line = e.position().map_or(line, |p| p.line());
-                let message = match e.kind() {
-                    ::csv::ErrorKind::UnequalLengths {
-                        expected_len, len, ..
-                    } => format!("this row has {len} fields, the header has {expected_len}"),
-                    ::csv::ErrorKind::Utf8 { .. } => "the row is not valid UTF-8".to_string(),
-                    _ => e.to_string(),
-                };
-                return Err(at(line, message));
+                let line = lines.at(e.position().map_or(before, |p| p.byte()));
+                return Err(problem(e, line));
             }
         }
     }
+}
+
+/// The offset in `text` after its first `n` lines, and how many lines there were to pass
+/// over (fewer than `n` when the text is shorter).
+fn skip_lines(text: &[u8], n: u32) -> (usize, u32) {
+    let mut at = 0;
+    for skipped in 0..n {
+        match text[at..].iter().position(|&b| b == b'\n') {
+            Some(i) => at += i + 1,
+            None if at < text.len() => return (text.len(), skipped + 1),
+            None => return (at, skipped),
+        }
+    }
+    (at, n)
+}
+
+/// The line numbers of rows, from the byte offsets the CSV reader gives as it goes: its own
+/// line count is one short after a `\r\n` and does not count the blank lines before a row.
+struct Lines<'a> {
+    text: &'a [u8],
+    /// Line breaks are counted up to here,
+    at: usize,
+    /// and there are this many before it (lines passed over included).
+    breaks: u64,
+}
+
+impl Lines<'_> {
+    /// The line of the row the reader found at byte `offset`: the first line at or after it
+    /// that is not blank.
+    fn at(&mut self, offset: u64) -> u64 {
+        let offset = usize::try_from(offset).map_or(self.text.len(), |o| o.min(self.text.len()));
+        if offset < self.at {
+            self.breaks -= count_breaks(&self.text[offset..self.at]);
+        } else {
+            self.breaks += count_breaks(&self.text[self.at..offset]);
+        }
+        self.at = offset;
+        let blank = self.text[offset..]
+            .iter()
+            .take_while(|&&b| b == b'\n' || b == b'\r')
+            .filter(|&&b| b == b'\n')
+            .count() as u64;
+        self.breaks + blank + 1
+    }
+}
+
+fn count_breaks(bytes: &[u8]) -> u64 {
+    bytes.iter().filter(|&&b| b == b'\n').count() as u64
 }
 
 #[cfg(test)]
@@ -372,5 +482,179 @@ mod tests {
         let (row, msg) = read(b"a,b\n1,2\n3,\xff\n").unwrap_err();
         assert_eq!(row.unwrap(), "line 3");
         assert!(msg.contains("UTF-8"), "{msg}");
+    }
+
+    fn laid_out(layout: &str, bytes: &[u8]) -> Result<Vec<RawRecord>, Vec<Problem>> {
+        let spec = spec(&format!(
+            "{layout}    fields: {{ name: Name, email: Email }}\n"
+        ));
+        mapped(&spec, bytes)
+    }
+
+    fn names(records: &[RawRecord]) -> Vec<(&str, &str)> {
+        records
+            .iter()
+            .map(|r| (r.fields[0].as_str().unwrap(), r.row.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn quotes_can_be_another_character_or_none() {
+        let single = laid_out(
+            "    quote: \"'\"\n",
+            b"Name,Email\n'Acme, Inc',a@x.com\n\"Bob\",b@x.com\n",
+        )
+        .unwrap();
+        assert_eq!(
+            names(&single),
+            [("Acme, Inc", "line 2"), ("\"Bob\"", "line 3")]
+        );
+        let none = laid_out(
+            "    quote: none\n    delimiter: \";\"\n",
+            b"Name;Email\n\"Acme 12\" Pipes;a@x.com\n",
+        )
+        .unwrap();
+        assert_eq!(names(&none), [("\"Acme 12\" Pipes", "line 2")]);
+    }
+
+    #[test]
+    fn windows_1252_and_latin_1_are_decoded() {
+        // "Café Müller;€ 5" in Windows-1252: é = E9, ü = FC, € = 80.
+        let bytes = b"Name;Email\r\nCaf\xE9 M\xFCller \x80 5;cafe@x.com\r\n";
+        for label in ["windows-1252", "latin-1", "iso-8859-1", "Windows-1252"] {
+            let records = laid_out(
+                &format!("    delimiter: \";\"\n    encoding: {label}\n"),
+                bytes,
+            )
+            .unwrap();
+            assert_eq!(names(&records), [("Café Müller € 5", "line 2")], "{label}");
+        }
+    }
+
+    #[test]
+    fn non_utf8_bytes_name_their_line_and_suggest_the_encoding() {
+        let problems = laid_out("", b"Name,Email\nAcme,a@x.com\nCaf\xE9,c@x.com\n").unwrap_err();
+        assert_eq!(problems[0].row.as_deref(), Some("line 3"));
+        assert_eq!(problems[0].message, "the row is not valid UTF-8");
+        assert!(
+            problems[0]
+                .help
+                .as_deref()
+                .unwrap()
+                .contains("add `encoding: windows-1252` to the source"),
+            "{problems:?}"
+        );
+        // In the header too.
+        let problems = laid_out("", b"N\xE4me,Email\nAcme,a@x.com\n").unwrap_err();
+        assert_eq!(problems[0].row.as_deref(), Some("line 1"));
+        assert!(problems[0].help.is_some(), "{problems:?}");
+    }
+
+    #[test]
+    fn utf8_with_a_bom_reads_its_first_column() {
+        let records = laid_out("", b"\xEF\xBB\xBFName,Email\nAcme,a@x.com\n").unwrap();
+        assert_eq!(names(&records), [("Acme", "line 2")]);
+        let records = laid_out(
+            "    encoding: utf-8\n",
+            b"\xEF\xBB\xBFName,Email\nAcme,a@x.com\n",
+        )
+        .unwrap();
+        assert_eq!(names(&records), [("Acme", "line 2")]);
+    }
+
+    #[test]
+    fn utf16_either_way_round() {
+        let text = "Name\tEmail\r\nZoë Ärzte\tz@x.com\r\n";
+        let le: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        let be: Vec<u8> = [0xFE, 0xFF]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_be_bytes))
+            .collect();
+        let layout = "    encoding: utf-16\n    delimiter: tab\n";
+        assert_eq!(
+            names(&laid_out(layout, &le).unwrap()),
+            [("Zoë Ärzte", "line 2")]
+        );
+        assert_eq!(
+            names(&laid_out(layout, &be).unwrap()),
+            [("Zoë Ärzte", "line 2")]
+        );
+        // Without `encoding:`, the byte order mark names what to write.
+        let problems = laid_out("    delimiter: tab\n", &le).unwrap_err();
+        assert_eq!(
+            problems[0].help.as_deref(),
+            Some("write `encoding: utf-16le`")
+        );
+        let le_only = laid_out("    encoding: utf-16le\n    delimiter: tab\n", &le[2..]).unwrap();
+        assert_eq!(names(&le_only), [("Zoë Ärzte", "line 2")]);
+    }
+
+    #[test]
+    fn the_header_line_and_skipped_lines_keep_line_numbers_true() {
+        let bytes =
+            b"Supplier export\nmade 2024-03-01, \"draft\n\nName,Email\nAcme,a@x.com\nBob,b@x.com\n";
+        for layout in [
+            "    header: 4\n",
+            "    skip: 3\n",
+            "    skip: 2\n    header: 4\n",
+        ] {
+            let records = laid_out(layout, bytes).unwrap();
+            assert_eq!(
+                names(&records),
+                [("Acme", "line 5"), ("Bob", "line 6")],
+                "{layout}"
+            );
+        }
+        // A ragged row below a skipped preamble names its own line.
+        let problems = laid_out("    header: 2\n", b"title\nName,Email\nA,a@x\nB\n").unwrap_err();
+        assert_eq!(problems[0].row.as_deref(), Some("line 4"));
+        // A mapped column the header lacks names the header's line.
+        let problems = laid_out("    header: 2\n", b"title\nName,Mail\n").unwrap_err();
+        assert_eq!(problems[0].row.as_deref(), Some("line 2"));
+        let problems = laid_out("    header: 9\n", b"title\nName,Email\n").unwrap_err();
+        assert_eq!(
+            problems[0].message,
+            "the header is on line 9, but the file has 2 lines"
+        );
+        let problems = laid_out("    header: 3\n", b"title\nmore\n\n").unwrap_err();
+        assert_eq!(
+            problems[0].message,
+            "the header is on line 3, but the file is blank from there on"
+        );
+        let problems = laid_out("", b"\xEF\xBB\xBF\r\n").unwrap_err();
+        assert_eq!(
+            problems[0].message,
+            "the file is empty: it has no header line"
+        );
+    }
+
+    #[test]
+    fn crlf_and_blank_lines_keep_line_numbers_true() {
+        let records = laid_out(
+            "",
+            b"Name,Email\r\nA,a@x\r\n\r\n\"B\r\nC\",b@x\r\nD,d@x\r\n",
+        )
+        .unwrap();
+        assert_eq!(
+            names(&records),
+            [("A", "line 2"), ("B\r\nC", "line 4"), ("D", "line 6")]
+        );
+        let problems = laid_out("", b"Name,Email\nA,a@x\n\n\nB\n").unwrap_err();
+        assert_eq!(problems[0].row.as_deref(), Some("line 5"));
+    }
+
+    #[test]
+    fn decoding_errors_name_the_line() {
+        let mut bytes: Vec<u8> = "Name,Email\nA,a@x\n"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        bytes.extend([0x00, 0xD8, b',', 0x00, b'\n', 0x00]);
+        let problems = laid_out("    encoding: utf-16le\n", &bytes).unwrap_err();
+        assert_eq!(problems[0].row.as_deref(), Some("line 3"));
+        assert_eq!(problems[0].message, "the line is not valid utf-16le");
     }
 }

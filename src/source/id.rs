@@ -69,6 +69,12 @@ impl ContentIds {
     }
 }
 
+/// The content hash a content id was numbered from: `d0bf39f8e999-2` is the second record
+/// with the content `d0bf39f8e999`.
+pub fn content_base(id: &str) -> &str {
+    id.split_once('-').map_or(id, |(hash, _)| hash)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,6 +128,8 @@ mod tests {
         assert_eq!(ids.next("def".into()), "def");
         assert_eq!(ids.next("abc".into()), "abc-2");
         assert_eq!(ids.next("abc".into()), "abc-3");
+        assert_eq!(content_base("abc-3"), "abc");
+        assert_eq!(content_base("abc"), "abc");
     }
 
     #[test]

@@ -1,22 +1,25 @@
-//! Reading sources: files in JSON, NDJSON, CSV or YAML, records written inline in the spec,
-//! or the rows of an SQL query.
+//! Reading sources: files in JSON, NDJSON, CSV or YAML, spreadsheets, records written inline
+//! in the spec, or the rows of an SQL query. A file source may be a pattern: the files it
+//! matches are read in name order as one source.
 //! Each reader yields records as JSON values with a row label; [`map_records`] then picks the
 //! mapped fields and the record id out of each. Every problem names the source, file and row.
 
 pub mod csv;
+mod file;
 pub mod id;
 pub mod json;
+pub mod sheet;
 mod sql;
+mod text;
 pub mod yaml;
 
 use indexmap::IndexSet;
 
 use crate::collections::HashSet;
-use crate::files::{max_file_size, read_file};
 
 use crate::error::{SourceErrors, SourceProblem};
+use crate::spec::FieldType;
 use crate::spec::compiled::{Compiled, FieldPath, Input, Source};
-use crate::spec::{FieldType, SourceFormat};
 
 /// A file's bytes as text; text that is not UTF-8 is an error naming the line it breaks on.
 fn utf8(bytes: &[u8]) -> Result<&str, (Option<String>, String)> {
@@ -148,23 +151,9 @@ fn load_one(
             })
             .collect()),
         Input::Sql { query, database } => sql::read(query, database),
-        Input::File { path, format } => {
-            let read = max_file_size().and_then(|limit| {
-                read_file(path, limit).map_err(|e| format!("cannot read the file: {e}"))
-            });
-            let bytes = match read {
-                Ok(b) => b,
-                Err(e) => return Err(vec![problem(Problem::file(e))]),
-            };
-            match format {
-                SourceFormat::Json => json::read_json(&bytes, &source.records),
-                SourceFormat::Ndjson => json::read_ndjson(&bytes),
-                SourceFormat::Csv => {
-                    return csv::read_mapped(&bytes, spec, index, source)
-                        .map_err(|ps| ps.into_iter().map(problem).collect());
-                }
-                SourceFormat::Yaml => yaml::read(&bytes, &source.records),
-            }
+        Input::File { path, format, glob } => {
+            return file::read(spec, index, source, path, *format, glob.as_ref())
+                .map_err(|ps| ps.into_iter().map(problem).collect());
         }
     };
     let rows = rows.map_err(|(row, message)| {

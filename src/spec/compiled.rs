@@ -119,19 +119,87 @@ pub struct Source {
     /// JSON pointer to the records inside a JSON or YAML document.
     pub records: String,
     pub id: Option<FieldPath>,
-    /// The byte separating a CSV file's columns.
-    pub delimiter: u8,
+    /// How a CSV file or a spreadsheet is laid out: separators, encoding, header, sheet.
+    pub layout: Layout,
     /// (target field index, where its value is in a source record).
     pub mapping: Vec<(usize, FieldPath)>,
     /// Where each record's true entity id is (`truth:`), read only by `reconcile evaluate`.
     pub truth: Option<FieldPath>,
 }
 
+/// How the cells of a CSV file or a spreadsheet are laid out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layout {
+    /// The byte separating a CSV file's columns.
+    pub delimiter: u8,
+    /// The byte quoting a CSV cell; `None` when quotes are ordinary text.
+    pub quote: Option<u8>,
+    pub encoding: TextEncoding,
+    /// The line (CSV) or row (spreadsheet) holding the column names, from 1.
+    pub header: u32,
+    /// The sheet of a spreadsheet; `None` for the first.
+    pub sheet: Option<SheetRef>,
+}
+
+impl Default for Layout {
+    fn default() -> Self {
+        Layout {
+            delimiter: b',',
+            quote: Some(b'"'),
+            encoding: TextEncoding::Utf8,
+            header: 1,
+            sheet: None,
+        }
+    }
+}
+
+/// How a CSV file's text is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextEncoding {
+    /// UTF-8, with or without a byte order mark.
+    Utf8,
+    /// UTF-16, little- or big-endian as its byte order mark says.
+    Utf16,
+    /// Any other encoding (Windows-1252, UTF-16LE without a mark, Shift JIS...).
+    Other(&'static encoding_rs::Encoding),
+}
+
+impl TextEncoding {
+    /// The encoding's name as users write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            TextEncoding::Utf8 => "utf-8",
+            TextEncoding::Utf16 => "utf-16",
+            TextEncoding::Other(e) => e.name(),
+        }
+    }
+}
+
+/// A sheet of a spreadsheet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SheetRef {
+    /// By position, from 1.
+    Index(u32),
+    Name(String),
+}
+
+/// A `file:` pattern: every file it matches, read in name order as one source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Glob {
+    /// The spec's folder, which the pattern is relative to (taken literally).
+    pub base: PathBuf,
+    /// The pattern as written (`exports/*.csv`).
+    pub pattern: String,
+}
+
 #[derive(Debug, Clone)]
 pub enum Input {
+    /// A file, or every file a pattern matches (`glob`); `path` is the file or the pattern
+    /// joined to the spec's folder, as messages show it.
     File {
         path: PathBuf,
         format: SourceFormat,
+        glob: Option<Glob>,
     },
     Inline(Vec<serde_json::Map<String, serde_json::Value>>),
     /// A query against a database; the URL as written (may hold `${VAR}`), expanded when read.

@@ -236,7 +236,9 @@ pub enum FieldType {
 #[serde(deny_unknown_fields)]
 #[schemars(title = "Source")]
 pub struct SourceSpec {
-    /// Path of the source file, relative to the spec file.
+    /// Path of the source file, relative to the spec file. A pattern such as
+    /// `exports/*.csv` reads every file it matches, in name order, as one source (`*` and `?`
+    /// within a name, `[abc]` for one of some characters, `**` for any folders).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(title = "Source file", example = serde_json::json!("../examples/customers/import_customers.csv"))]
     pub file: Option<String>,
@@ -275,8 +277,35 @@ pub struct SourceSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(title = "CSV delimiter", example = serde_json::json!(";"))]
     pub delimiter: Option<String>,
+    /// The character that quotes a CSV cell holding the delimiter or a line break: `'"'`
+    /// (the default) or another one such as `"'"`; `none` when quotes are ordinary text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "CSV quote character", example = serde_json::json!("'"))]
+    pub quote: Option<String>,
+    /// How a CSV file's text is encoded: `utf-8` (the default; a byte order mark is skipped),
+    /// `windows-1252` (what Excel and other Windows programs write in Western Europe and the
+    /// Americas; `latin-1` and `iso-8859-1` read the same way), `utf-16` (with its byte order
+    /// mark), or another WHATWG encoding label such as `windows-1250` or `shift_jis`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "CSV encoding", example = serde_json::json!("windows-1252"))]
+    pub encoding: Option<String>,
+    /// The line of a CSV file, or the row of a spreadsheet, that holds the column names
+    /// (from 1, the default). What is above it (a title, an export date) is not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1), title = "Header line or row", example = serde_json::json!(3))]
+    pub header: Option<u32>,
+    /// How many lines (or spreadsheet rows) at the top are not read: `skip: 2` is the same as
+    /// `header: 3`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "Leading lines not read", example = serde_json::json!(2))]
+    pub skip: Option<u32>,
+    /// The sheet of a spreadsheet to read: its name (`"Prices"`), or its position from 1
+    /// (`2`). Defaults to the first sheet. Quote a name made of digits (`"2024"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "Spreadsheet sheet", example = serde_json::json!("Prices"))]
+    pub sheet: Option<SheetSpec>,
     /// Target field name → path in the source record (`fields.email` for nested JSON, the
-    /// column header for CSV).
+    /// column header for CSV and spreadsheets).
     #[schemars(title = "Field mapping", example = serde_json::json!({"name": "fields.business_name", "email": "fields.email"}))]
     pub fields: IndexMap<String, String>,
     /// This source may hold the same entity more than once: its records are matched with
@@ -309,6 +338,34 @@ pub enum SourceFormat {
     Csv,
     /// A YAML list of mappings.
     Yaml,
+    /// An Excel workbook (`.xlsx`, `.xlsm`): one sheet, a header row, then one record per row.
+    Xlsx,
+    /// An Excel binary workbook (`.xlsb`).
+    Xlsb,
+    /// An Excel 97-2003 workbook (`.xls`).
+    Xls,
+    /// An OpenDocument spreadsheet (`.ods`, LibreOffice).
+    Ods,
+}
+
+impl SourceFormat {
+    /// A spreadsheet format (read a sheet at a time).
+    pub fn is_spreadsheet(self) -> bool {
+        matches!(
+            self,
+            SourceFormat::Xlsx | SourceFormat::Xlsb | SourceFormat::Xls | SourceFormat::Ods
+        )
+    }
+}
+
+/// A sheet of a spreadsheet: by position (from 1) or by name.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum SheetSpec {
+    /// The sheet at this position, from 1.
+    Index(#[schemars(range(min = 1))] u32),
+    /// The sheet with this name.
+    Name(String),
 }
 
 /// A rule that drops records before matching.

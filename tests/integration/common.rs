@@ -73,7 +73,8 @@ impl Workspace {
         self.dir.path().join(rel)
     }
 
-    fn copy(&self, rel: &str) {
+    /// Copies a file of the repository to the same place in the workspace.
+    pub fn copy(&self, rel: &str) {
         let to = self.path(rel);
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
         std::fs::copy(repo().join(rel), to).unwrap();
@@ -83,6 +84,12 @@ impl Workspace {
         let to = self.path(rel);
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
         std::fs::write(to, text).unwrap();
+    }
+
+    pub fn write_bytes(&self, rel: &str, bytes: &[u8]) {
+        let to = self.path(rel);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::write(to, bytes).unwrap();
     }
 
     pub fn read(&self, rel: &str) -> String {

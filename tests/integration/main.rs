@@ -28,5 +28,6 @@ mod scale;
 mod secrets;
 mod seed;
 mod shortcut;
+mod sources;
 mod table_guards;
 mod trust;

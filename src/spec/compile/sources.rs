@@ -4,10 +4,12 @@
 use std::path::Path;
 
 use super::FieldNames;
-use crate::spec::compiled::{Field, FieldPath, Input, Source};
+use crate::spec::compiled::{
+    Field, FieldPath, Glob, Input, Layout, SheetRef, Source, TextEncoding,
+};
 use crate::spec::report::Reporter;
 use crate::spec::yaml::escape_segment;
-use crate::spec::{SourceFormat, SourceSpec, Spec};
+use crate::spec::{SheetSpec, SourceFormat, SourceSpec, Spec};
 use crate::suggest::did_you_mean;
 
 /// The sources in priority order, and the order itself (indexes into `spec.sources`).
@@ -119,14 +121,33 @@ fn source(
         (None, Some(rows)) => Input::Inline(rows.clone()),
         (Some(f), None) => {
             let path = base.join(f);
+            let glob = crate::files::is_pattern(f).then(|| Glob {
+                base: base.to_path_buf(),
+                pattern: f.clone(),
+            });
+            if let Some(Err(e)) = glob.as_ref().map(|g| ::glob::Pattern::new(&g.pattern)) {
+                r.at_value(
+                    &format!("{p}/file"),
+                    format!("`{f}` is not a file pattern: {}", e.msg),
+                    Some(
+                        "`*` matches any part of a name, `?` one character, `[abc]` one of                          those characters, `**` any folders"
+                            .into(),
+                    ),
+                );
+                return None;
+            }
             let format = s.format.or_else(|| format_from_extension(&path));
             match format {
-                Some(format) => Input::File { path, format },
+                Some(format) => Input::File { path, format, glob },
                 None => {
                     r.at_value(
                         &format!("{p}/file"),
                         format!("cannot tell the format of `{f}` from its extension"),
-                        Some("add `format: json`, `ndjson`, `csv` or `yaml`".into()),
+                        Some(
+                            "add `format: json`, `ndjson`, `csv`, `yaml`, `xlsx`, `xls`, \
+                             `xlsb` or `ods`"
+                                .into(),
+                        ),
                     );
                     return None;
                 }
@@ -134,7 +155,7 @@ fn source(
         }
     };
     if let (Input::File { format, .. }, Some(_)) = (&input, &s.records)
-        && matches!(format, SourceFormat::Csv | SourceFormat::Ndjson)
+        && (matches!(format, SourceFormat::Csv | SourceFormat::Ndjson) || format.is_spreadsheet())
     {
         r.at(
             &format!("{p}/records"),
@@ -142,7 +163,7 @@ fn source(
             None,
         );
     }
-    let delimiter = compile_delimiter(s, &input, &p, r);
+    let layout = layout(s, &input, &p, r);
     let records = s.records.clone().unwrap_or_default();
     let records = if records == "/" {
         String::new()
@@ -179,7 +200,7 @@ fn source(
         input,
         records,
         id: s.id.as_deref().map(FieldPath::parse),
-        delimiter,
+        layout,
         mapping,
         truth: s.truth.as_deref().map(FieldPath::parse),
     })
@@ -202,13 +223,7 @@ fn sql_source(
         );
         return None;
     };
-    if s.delimiter.is_some() {
-        r.at(
-            &format!("{p}/delimiter"),
-            "`delimiter` only applies to CSV files",
-            None,
-        );
-    }
+    let layout = layout(s, &Input::Inline(Vec::new()), p, r);
     if query.trim().is_empty() {
         r.at_value(&format!("{p}/sql"), "the query is empty", None);
         return None;
@@ -241,30 +256,93 @@ fn sql_source(
         input,
         records: String::new(),
         id: s.id.as_deref().map(FieldPath::column),
-        delimiter: b',',
+        layout,
         mapping,
         truth: s.truth.as_deref().map(FieldPath::column),
     })
 }
 
-/// A CSV source's `delimiter`: one ASCII character other than a quote or a line break;
-/// `"\t"` may also be written as `tab`. Only CSV files take one.
-fn compile_delimiter(s: &SourceSpec, input: &Input, p: &str, r: &mut Reporter<'_>) -> u8 {
-    let Some(text) = &s.delimiter else {
-        return b',';
+/// A source's layout settings, each checked against the kind of file it applies to: the
+/// delimiter, quote and encoding of a CSV file, the header line of a CSV file or the header
+/// row of a spreadsheet, the sheet of a spreadsheet.
+fn layout(s: &SourceSpec, input: &Input, p: &str, r: &mut Reporter<'_>) -> Layout {
+    let format = match input {
+        Input::File { format, .. } => Some(*format),
+        _ => None,
     };
-    let pointer = format!("{p}/delimiter");
-    if !matches!(
-        input,
-        Input::File {
-            format: SourceFormat::Csv,
-            ..
+    let csv = format == Some(SourceFormat::Csv);
+    let spreadsheet = format.is_some_and(SourceFormat::is_spreadsheet);
+    let mut layout = Layout::default();
+    let mut applies = |key: &str, given: bool, fits: bool, what: &str| {
+        if given && !fits {
+            r.at(
+                &format!("{p}/{key}"),
+                format!("`{key}` only applies to {what}"),
+                None,
+            );
         }
-    ) {
-        r.at(&pointer, "`delimiter` only applies to CSV files", None);
-        return b',';
+        given && fits
+    };
+    let delimiter = applies("delimiter", s.delimiter.is_some(), csv, "CSV files");
+    let quote = applies("quote", s.quote.is_some(), csv, "CSV files");
+    let encoding = applies("encoding", s.encoding.is_some(), csv, "CSV files");
+    let what = "CSV files and spreadsheets";
+    let header = applies("header", s.header.is_some(), csv || spreadsheet, what);
+    let skip = applies("skip", s.skip.is_some(), csv || spreadsheet, what);
+    let sheet = applies("sheet", s.sheet.is_some(), spreadsheet, "spreadsheets");
+    if let Some(text) = s.delimiter.as_deref().filter(|_| delimiter) {
+        layout.delimiter = compile_delimiter(text, &format!("{p}/delimiter"), r);
     }
-    let byte = match text.as_str() {
+    if let Some(text) = s.quote.as_deref().filter(|_| quote) {
+        layout.quote = compile_quote(text, layout.delimiter, &format!("{p}/quote"), r);
+    }
+    if let Some(text) = s.encoding.as_deref().filter(|_| encoding) {
+        layout.encoding = compile_encoding(text, &format!("{p}/encoding"), r);
+    }
+    let lines = if csv { "lines" } else { "rows" };
+    match (s.header.filter(|_| header), s.skip.filter(|_| skip)) {
+        (Some(0), _) => r.at_value(
+            &format!("{p}/header"),
+            format!("{} are numbered from 1", lines),
+            None,
+        ),
+        (Some(h), Some(k)) if h <= k => r.at_value(
+            &format!("{p}/header"),
+            format!("`header: {h}` is among the {k} {lines} `skip` passes over"),
+            Some(format!(
+                "give one of them: `skip: {k}` means `header: {}`",
+                k.saturating_add(1)
+            )),
+        ),
+        (Some(h), _) => layout.header = h,
+        (None, Some(k)) => layout.header = k.saturating_add(1),
+        (None, None) => {}
+    }
+    if let Some(spec) = s.sheet.as_ref().filter(|_| sheet) {
+        layout.sheet = match spec {
+            SheetSpec::Index(0) => {
+                r.at_value(&format!("{p}/sheet"), "sheets are numbered from 1", None);
+                None
+            }
+            SheetSpec::Index(i) => Some(SheetRef::Index(*i)),
+            SheetSpec::Name(n) if n.trim().is_empty() => {
+                r.at_value(
+                    &format!("{p}/sheet"),
+                    "give the sheet's name or its position",
+                    None,
+                );
+                None
+            }
+            SheetSpec::Name(n) => Some(SheetRef::Name(n.clone())),
+        };
+    }
+    layout
+}
+
+/// A CSV source's `delimiter`: one ASCII character other than a quote or a line break;
+/// `"\t"` may also be written as `tab`.
+fn compile_delimiter(text: &str, pointer: &str, r: &mut Reporter<'_>) -> u8 {
+    let byte = match text {
         "tab" | "\\t" => Some(b'\t'),
         t if t.len() == 1 => t.bytes().next().filter(|b| {
             b.is_ascii() && !matches!(b, b'"' | b'\n' | b'\r') && !b.is_ascii_alphanumeric()
@@ -273,7 +351,7 @@ fn compile_delimiter(s: &SourceSpec, input: &Input, p: &str, r: &mut Reporter<'_
     };
     byte.unwrap_or_else(|| {
         r.at_value(
-            &pointer,
+            pointer,
             format!("`{text}` cannot separate columns"),
             Some(
                 "give one character such as `\",\"`, `\";\"`, `\"|\"`, or `\"\\t\"` for a tab"
@@ -284,6 +362,85 @@ fn compile_delimiter(s: &SourceSpec, input: &Input, p: &str, r: &mut Reporter<'_
     })
 }
 
+/// A CSV source's `quote`: one ASCII character that is not a letter, a digit, a line break
+/// or the delimiter; `none` when the file has no quoting.
+fn compile_quote(text: &str, delimiter: u8, pointer: &str, r: &mut Reporter<'_>) -> Option<u8> {
+    if text.eq_ignore_ascii_case("none") {
+        return None;
+    }
+    let byte = Some(text)
+        .filter(|t| t.len() == 1)
+        .and_then(|t| t.bytes().next())
+        .filter(|b| b.is_ascii_punctuation() && *b != delimiter);
+    if byte.is_none() {
+        r.at_value(
+            pointer,
+            if text.len() == 1 && text.as_bytes()[0] == delimiter {
+                format!("`{text}` is also the delimiter")
+            } else {
+                format!("`{text}` cannot quote cells")
+            },
+            Some(
+                "give one character such as `'\"'` or `\"'\"`, or `none` when the file has no \
+                 quoting"
+                    .into(),
+            ),
+        );
+        return Some(b'"');
+    }
+    byte
+}
+
+/// The encodings named in messages, for a did-you-mean.
+const ENCODINGS: &[&str] = &[
+    "utf-8",
+    "utf-16",
+    "utf-16le",
+    "utf-16be",
+    "windows-1252",
+    "latin-1",
+    "iso-8859-1",
+    "iso-8859-15",
+    "windows-1250",
+    "windows-1251",
+    "macintosh",
+    "shift_jis",
+    "gbk",
+    "big5",
+];
+
+/// A CSV source's `encoding`: a WHATWG label (`windows-1252`, `latin-1`, `shift_jis`...);
+/// `utf-16` means UTF-16 with a byte order mark, either way round.
+fn compile_encoding(text: &str, pointer: &str, r: &mut Reporter<'_>) -> TextEncoding {
+    let label = text.trim().to_ascii_lowercase();
+    match label.as_str() {
+        "utf-8" | "utf8" => return TextEncoding::Utf8,
+        "utf-16" | "utf16" => return TextEncoding::Utf16,
+        "latin-1" => return TextEncoding::Other(encoding_rs::WINDOWS_1252),
+        _ => {}
+    }
+    match encoding_rs::Encoding::for_label(label.as_bytes()) {
+        Some(e) if e == encoding_rs::UTF_8 => TextEncoding::Utf8,
+        Some(e) if e != encoding_rs::REPLACEMENT && e != encoding_rs::X_USER_DEFINED => {
+            TextEncoding::Other(e)
+        }
+        _ => {
+            let help = did_you_mean(&label, ENCODINGS.iter().copied())
+                .map(|s| format!("did you mean `{s}`? "))
+                .unwrap_or_default();
+            r.at_value(
+                pointer,
+                format!("`{text}` is not an encoding reconcile knows"),
+                Some(format!(
+                    "{help}write `utf-8`, `windows-1252` (also `latin-1`), `utf-16` or another \
+                     WHATWG encoding label"
+                )),
+            );
+            TextEncoding::Utf8
+        }
+    }
+}
+
 fn format_from_extension(path: &Path) -> Option<SourceFormat> {
     let ext = path.extension()?.to_str()?.to_ascii_lowercase();
     Some(match ext.as_str() {
@@ -291,6 +448,10 @@ fn format_from_extension(path: &Path) -> Option<SourceFormat> {
         "ndjson" | "jsonl" => SourceFormat::Ndjson,
         "csv" => SourceFormat::Csv,
         "yaml" | "yml" => SourceFormat::Yaml,
+        "xlsx" | "xlsm" => SourceFormat::Xlsx,
+        "xlsb" => SourceFormat::Xlsb,
+        "xls" => SourceFormat::Xls,
+        "ods" => SourceFormat::Ods,
         _ => return None,
     })
 }
