@@ -480,3 +480,33 @@ on_each_backend! {
         }
     }
 }
+
+#[test]
+fn a_pattern_of_json_files_is_one_source_too() {
+    let ws = Workspace::empty();
+    ws.write(
+        "crm/b.json",
+        r#"[{"id": 2, "name": "Bäckerei Schäfer", "email": "info at schaefer.example"}]"#,
+    );
+    ws.write(
+        "crm/a.json",
+        r#"[{"id": 1, "name": "Café Müller", "email": "cafe@mueller.example"}]"#,
+    );
+    spec(
+        &ws,
+        "",
+        "  crm:\n    file: crm/*.json\n    id: id\n    fields: { name: name, email: email }\n",
+    );
+    let plan = ws.run(&["plan", "-f", "spec.yaml", "--json"]).ok().json();
+    assert_eq!(plan["summary"]["create"], 2, "{plan}");
+    assert_eq!(plan["invalid"][0]["row"], "crm/b.json, record 1", "{plan}");
+    ws.edit("crm/b.json", "\"id\": 2", "\"id\": 1");
+    let run = ws.run(&["plan", "-f", "spec.yaml"]).fails();
+    assert!(
+        run.stderr.contains(
+            "crm/b.json, record 1: id `1` is also the id of the record at crm/a.json, record 1"
+        ),
+        "{}",
+        run.stderr
+    );
+}
