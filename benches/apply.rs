@@ -59,6 +59,8 @@ fn plan(spec: &Compiled, rows: usize, fingerprint: String) -> Plan {
                 source: "only".into(),
                 id: i.to_string(),
             }],
+            names: Vec::new(),
+            conflicts: Vec::new(),
             write_state: true,
             replaces: false,
         })
@@ -134,6 +136,8 @@ fn update_plan(spec: &Compiled, current: &read::CurrentState, n: usize) -> Plan 
                 source: "only".into(),
                 id,
             }],
+            names: Vec::new(),
+            conflicts: Vec::new(),
             write_state: true,
             replaces: false,
         });

@@ -47,6 +47,8 @@ pub struct Compiled {
     /// A value that fails its field type is an error (`invalid: error`, `--strict`) rather
     /// than listed and left out.
     pub strict: bool,
+    /// Per field: how its value is chosen among the members of a match.
+    pub merge: Vec<crate::merge::Rule>,
 }
 
 /// The column `on_missing: soft_delete` sets, and its value.
@@ -123,6 +125,9 @@ pub struct Source {
     pub delimiter: u8,
     /// (target field index, where its value is in a source record).
     pub mapping: Vec<(usize, FieldPath)>,
+    /// (target field index, how its value is built): constants, templates, transforms.
+    /// Fields read as they are from one path are in `mapping`.
+    pub computed: Vec<(usize, crate::source::mapping::Computed)>,
     /// Where each record's true entity id is (`truth:`), read only by `reconcile evaluate`.
     pub truth: Option<FieldPath>,
 }
