@@ -64,7 +64,9 @@ pub struct JsonShortcut {
     pub applied_at: String,
     pub reason: &'static str,
     /// Unchanged records list their sources, but which source each value came from (their
-    /// `provenance`) is only known by reading the sources: `plan --refresh` shows it.
+    /// `provenance`), what names each source record (`source_names`) and which values lost
+    /// to the ones kept (`conflicts`) are only known by reading the sources: `plan
+    /// --refresh` shows them.
     pub provenance: &'static str,
 }
 

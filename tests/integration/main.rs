@@ -12,6 +12,7 @@ mod databases;
 mod diagnostics;
 mod errors;
 mod evaluate;
+mod golden;
 mod identity;
 mod invalid;
 mod lifecycle;
