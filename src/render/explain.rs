@@ -3,7 +3,8 @@
 //! stage; in JSON also every link and every pair to review with each comparison's evidence)
 //! and, for one golden record, its members, each link's score as a text waterfall of
 //! per-comparison contributions, the pairs considered and rejected near the threshold with
-//! why, what the `same` / `distinct` overrides changed, and where each value came from.
+//! why, what the `same` / `distinct` overrides changed, and where each value came from: where
+//! the members disagreed, the rule that chose and every value that lost.
 //! Renderers only read; nothing here changes the data.
 
 use std::fmt::Write as _;

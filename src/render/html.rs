@@ -1,8 +1,9 @@
 //! The plan as one self-contained HTML file (`reconcile plan --html report.html`): the summary,
-//! every change with its field diffs and the provenance of each value, every cluster with the
-//! scores of its links and what each comparison contributed, the pairs left for review, and
-//! the excluded records with their rules, and the source values left out as invalid (when
-//! there are any). Searchable and sortable, with inline styles and
+//! every change with its field diffs, the provenance of each value and, where the members
+//! disagreed, the rule that chose and the values that lost; every cluster with the scores of
+//! its links and what each comparison contributed, the pairs left for review, the excluded
+//! records with their rules, the source values left out as invalid and the kept rows (when
+//! there are any). Records are named beside their ids. Searchable and sortable, with inline styles and
 //! script only: the page loads nothing, and its Content-Security-Policy forbids it to.
 //!
 //! The tables are written out here, not built by the script, so the report reads the same

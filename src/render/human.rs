@@ -1,7 +1,8 @@
 //! The plan for people, in the shape Terraform users know: `+` create, `~` update, `-` delete,
 //! field-level diffs with unchanged fields hidden, the excluded records with their rules, the
 //! source values left out as invalid, pairs to review, what the `same` / `distinct` overrides
-//! changed, and a closing summary line. Styles are ANSI; the caller's stream strips
+//! changed, and a closing summary line. Records are named beside their ids; where members
+//! disagreed, one line counts the fields and points to `--explain`, so the plan stays short. Styles are ANSI; the caller's stream strips
 //! them when the output is not a terminal or `NO_COLOR` is set.
 
 use std::fmt::Write as _;
