@@ -60,6 +60,8 @@ fn plan(spec: &Compiled, rows: usize, fingerprint: String) -> Plan {
                 source: "only".into(),
                 id: i.to_string(),
             }],
+            names: Vec::new(),
+            conflicts: Vec::new(),
             write_state: true,
             replaces: false,
         })
@@ -135,6 +137,8 @@ fn update_plan(spec: &Compiled, current: &reconcile::state::CurrentState, n: usi
                 source: "only".into(),
                 id,
             }],
+            names: Vec::new(),
+            conflicts: Vec::new(),
             write_state: true,
             replaces: false,
         });

@@ -15,6 +15,8 @@ pub struct Excluded {
     pub index: usize,
     pub id: String,
     pub rule: String,
+    /// What names the record beside its id ([`crate::review::record_name`]).
+    pub name: Option<String>,
 }
 
 /// Splits each source's records into kept and excluded.
@@ -38,6 +40,7 @@ pub fn exclude(spec: &Compiled, sources: Vec<Vec<Record>>) -> (Vec<Vec<Record>>,
                                 index: *index,
                                 id: r.id.clone(),
                                 rule: rule.name.clone(),
+                                name: crate::review::record_name(spec, &r.values),
                             });
                             false
                         }

@@ -60,6 +60,41 @@ pub fn decimal(s: &str) -> Option<String> {
     Some(out)
 }
 
+/// The order of two decimal numbers written as [`decimal`] writes them (an optional `-`,
+/// digits, an optional fraction); `None` when either is not such a number.
+pub fn cmp_decimal(a: &str, b: &str) -> Option<std::cmp::Ordering> {
+    use std::cmp::Ordering;
+    fn parts(s: &str) -> Option<(bool, &str, &str)> {
+        let (negative, s) = match s.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, s),
+        };
+        let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+        let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+        if int.is_empty() || !digits(int) || !digits(frac) {
+            return None;
+        }
+        let int = int.trim_start_matches('0');
+        let frac = frac.trim_end_matches('0');
+        let zero = int.is_empty() && frac.is_empty();
+        Some((negative && !zero, int, frac))
+    }
+    let (na, ia, fa) = parts(a)?;
+    let (nb, ib, fb) = parts(b)?;
+    // Magnitudes: more integer digits is larger, then digit by digit.
+    let magnitude = ia
+        .len()
+        .cmp(&ib.len())
+        .then_with(|| ia.cmp(ib))
+        .then_with(|| fa.cmp(fb));
+    Some(match (na, nb) {
+        (false, false) => magnitude,
+        (true, true) => magnitude.reverse(),
+        (true, false) => Ordering::Less,
+        (false, true) => Ordering::Greater,
+    })
+}
+
 fn number(s: &str, len: usize) -> Option<u32> {
     (s.len() == len && s.bytes().all(|b| b.is_ascii_digit()))
         .then(|| s.parse().ok())
@@ -189,6 +224,25 @@ pub fn json_text(s: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimals_compare_by_value() {
+        use std::cmp::Ordering::*;
+        for (a, b, want) in [
+            ("12.5", "9.75", Greater),
+            ("0.5", "0.49", Greater),
+            ("0.5", "0.51", Less),
+            ("-2", "1", Less),
+            ("-2", "-10", Greater),
+            ("100", "100", Equal),
+            ("0", "-0.001", Greater),
+            ("1234567890123456789012", "999", Greater),
+        ] {
+            assert_eq!(cmp_decimal(a, b), Some(want), "{a} vs {b}");
+            assert_eq!(cmp_decimal(b, a), Some(want.reverse()), "{b} vs {a}");
+        }
+        assert_eq!(cmp_decimal("x", "1"), None);
+    }
 
     #[test]
     fn decimals_have_one_spelling() {

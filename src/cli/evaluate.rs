@@ -416,6 +416,7 @@ fn truth_ids(
             }
         };
         s.mapping = vec![(0, path)];
+        s.computed.clear();
     }
     let raw = source::load_all(&only)?;
     let mut by_record: HashMap<(usize, &str), String> = HashMap::default();

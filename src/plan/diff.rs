@@ -201,6 +201,8 @@ pub fn actions(
                     changed: (0..d.values.len()).collect(),
                     provenance: d.provenance.clone(),
                     members: d.members.clone(),
+                    names: Vec::new(),
+                    conflicts: d.conflicts.clone(),
                     write_state: true,
                     replaces: false,
                 },
@@ -293,6 +295,8 @@ fn paired(
         changed,
         provenance: d.provenance.clone(),
         members: d.members.clone(),
+        names: Vec::new(),
+        conflicts: d.conflicts.clone(),
         write_state,
         replaces,
     }
@@ -312,6 +316,7 @@ pub fn missing(spec: &Compiled, addresses: &[String], pairing: &Pairing<'_>) -> 
             address: s.address.clone(),
             row_key: s.row_key.clone(),
             members: s.members.clone(),
+            name: row_name(spec, current, pairing.rows_by_key[&s.row_key]),
         })
         .collect();
     if spec.owns_table {
@@ -322,11 +327,17 @@ pub fn missing(spec: &Compiled, addresses: &[String], pairing: &Pairing<'_>) -> 
                     address: format!("#{key}"),
                     row_key: key,
                     members: Vec::new(),
+                    name: row_name(spec, current, ri),
                 });
             }
         }
     }
     missing
+}
+
+/// What names row `ri` of the table beside its key.
+fn row_name(spec: &Compiled, current: &CurrentState, ri: usize) -> Option<String> {
+    crate::review::record_name(spec, &current.rows[ri].values)
 }
 
 /// Turns the missing rows into deletes when `on_missing` (or `--prune`) says so; the rows
@@ -357,6 +368,8 @@ pub fn deletes(
                 changed: Vec::new(),
                 provenance: vec![None; row.values.len()],
                 members: m.members.iter().map(|t| SourceRef::parse(t)).collect(),
+                names: Vec::new(),
+                conflicts: Vec::new(),
                 write_state: true,
                 replaces: false,
             }
@@ -397,6 +410,7 @@ mod tests {
             }],
             cluster: 0,
             invalid_only: Vec::new(),
+            conflicts: Vec::new(),
         }
     }
 

@@ -95,6 +95,15 @@ pub struct Change {
     /// Per field: the member the value came from, by its place in `members`.
     pub provenance: Vec<Option<u32>>,
     pub members: Vec<SourceRef>,
+    /// Per member (in the order of `members`): what names the record beside its id
+    /// ([`crate::review::record_name`]); never a sensitive value. Empty when the plan was made
+    /// without reading the sources, or saved by an older version.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<Option<String>>,
+    /// The fields the members disagreed on: the value kept, by which rule, and the values
+    /// that lost. Evidence for the views, as scores are: a saved plan does not keep it.
+    #[serde(skip)]
+    pub conflicts: Vec<crate::merge::Conflict>,
     /// The state table entry must be written (new, adopted, or its members changed).
     pub write_state: bool,
     /// An update that changes every field the row is known by (see [`replaces_identity`]):
@@ -108,6 +117,16 @@ impl Change {
     pub fn source_of(&self, f: usize) -> Option<&SourceRef> {
         crate::merge::source_of(&self.provenance, &self.members, f)
     }
+
+    /// What names member `m` (by its place in `members`), when the plan knows it.
+    pub fn name_of(&self, m: usize) -> Option<&str> {
+        self.names.get(m).and_then(Option::as_deref)
+    }
+
+    /// What the members disagreed on in field `f`, if they did.
+    pub fn conflict(&self, f: usize) -> Option<&crate::merge::Conflict> {
+        self.conflicts.iter().find(|c| c.field == f)
+    }
 }
 
 /// A managed row whose record left every source; kept by `on_missing: keep`.
@@ -116,6 +135,10 @@ pub struct Missing {
     pub address: String,
     pub row_key: String,
     pub members: Vec<String>,
+    /// What names the row beside its key ([`crate::review::record_name`] of what it holds);
+    /// never a sensitive value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// A pair listed for review.
@@ -299,6 +322,10 @@ pub fn review_items(
 pub struct ExcludedItem {
     pub record: SourceRef,
     pub rule: String,
+    /// What names the record beside its id ([`crate::review::record_name`]); never a
+    /// sensitive value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// A source value that failed its field type, listed and left out.
@@ -652,6 +679,23 @@ pub fn replaces_identity(identity: &[usize], before: &[Value], after: &[Value]) 
     held.len() >= 2 && held.iter().all(|&f| after[f] != before[f])
 }
 
+/// Gives the changes of the golden records (the first ones, in the order of
+/// `resolved.desired`) what names each member beside its id.
+fn name_members(spec: &Compiled, resolved: &Resolved, changes: &mut [Change]) {
+    for (c, d) in changes.iter_mut().zip(&resolved.desired) {
+        let Some(cluster) = resolved.matches.clusters.get(d.cluster) else {
+            continue;
+        };
+        // Members in the order the golden record lists them.
+        let mut members = cluster.members.clone();
+        members.sort();
+        c.names = members
+            .iter()
+            .map(|m| crate::review::record_name(spec, &resolved.kept[m.source][m.index].values))
+            .collect();
+    }
+}
+
 /// Builds the plan from the resolved desired state and what the database holds, with the
 /// default options.
 pub fn plan(spec: &Compiled, resolved: &Resolved, current: &CurrentState) -> Plan {
@@ -681,6 +725,7 @@ pub fn plan_with(
     }
     pairing.take_orphan_addresses(&mut addresses);
     let mut changes = diff::actions(spec, desired, &addresses, &pairing);
+    name_members(spec, resolved, &mut changes);
     let mut missing = diff::missing(spec, &addresses, &pairing);
     changes.extend(diff::deletes(spec, options, &mut missing, &pairing));
 
@@ -699,13 +744,18 @@ pub fn plan_with(
         .iter()
         .map(
             |Excluded {
-                 source, id, rule, ..
+                 source,
+                 id,
+                 rule,
+                 name,
+                 ..
              }| ExcludedItem {
                 record: SourceRef {
                     source: spec.sources[*source].name.clone(),
                     id: id.clone(),
                 },
                 rule: rule.clone(),
+                name: name.clone(),
             },
         )
         .collect();

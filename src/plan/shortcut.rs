@@ -306,6 +306,8 @@ pub fn plan(
             // Which source each value came from is only known by resolving.
             provenance: vec![None; width],
             members: s.members.iter().map(|m| SourceRef::parse(m)).collect(),
+            names: Vec::new(),
+            conflicts: Vec::new(),
             write_state: false,
             replaces: false,
         });

@@ -3,7 +3,8 @@
 //! stage; in JSON also every link and every pair to review with each comparison's evidence)
 //! and, for one golden record, its members, each link's score as a text waterfall of
 //! per-comparison contributions, the pairs considered and rejected near the threshold with
-//! why, what the `same` / `distinct` overrides changed, and where each value came from.
+//! why, what the `same` / `distinct` overrides changed, and where each value came from: where
+//! the members disagreed, the rule that chose and every value that lost.
 //! Renderers only read; nothing here changes the data.
 
 use std::fmt::Write as _;
@@ -456,18 +457,38 @@ pub fn record(spec: &Compiled, resolved: &Resolved, plan: &Plan, index: usize) -
     let width = plan.fields.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
     for (fi, (name, _)) in plan.fields.iter().enumerate() {
         let value = &desired.values[fi];
-        let from = desired
-            .source_of(fi)
-            .map_or("no source has a value".to_string(), |p| {
-                format!("from {}", term(&p.to_string()))
-            });
+        let conflict = desired.conflict(fi);
+        let from = match (desired.source_of(fi), conflict) {
+            (Some(p), _) => format!("from {}", term(&p.to_string())),
+            (None, Some(_)) => "from no member".to_string(),
+            (None, None) => "no source has a value".to_string(),
+        };
         let shown = if value.is_null() {
             "(empty)".to_string()
         } else {
             safe::value(value, sensitive(spec, fi), false)
         };
         let name = term(name);
-        let _ = writeln!(out, "    {name:<width$} = {shown}  {from}");
+        let rule = conflict.map_or_else(String::new, |c| {
+            format!(
+                " (rule: {})",
+                term(&super::decision(c, |f| spec.fields[f].name.clone()))
+            )
+        });
+        let _ = writeln!(out, "    {name:<width$} = {shown}  {from}{rule}");
+        // The values the rule passed over, each with the record that held it.
+        for lost in conflict.iter().flat_map(|c| &c.lost) {
+            let member = desired
+                .members
+                .get(lost.member as usize)
+                .map_or_else(String::new, |m| term(&m.to_string()).into_owned());
+            let _ = writeln!(
+                out,
+                "    {:width$}   over {}  from {member}",
+                "",
+                safe::value(&lost.value, sensitive(spec, fi), false)
+            );
+        }
     }
     out
 }

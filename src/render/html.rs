@@ -1,8 +1,9 @@
 //! The plan as one self-contained HTML file (`reconcile plan --html report.html`): the summary,
-//! every change with its field diffs and the provenance of each value, every cluster with the
-//! scores of its links and what each comparison contributed, the pairs left for review, and
-//! the excluded records with their rules, and the source values left out as invalid (when
-//! there are any). Searchable and sortable, with inline styles and
+//! every change with its field diffs, the provenance of each value and, where the members
+//! disagreed, the rule that chose and the values that lost; every cluster with the scores of
+//! its links and what each comparison contributed, the pairs left for review, the excluded
+//! records with their rules, the source values left out as invalid and the kept rows (when
+//! there are any). Records are named beside their ids. Searchable and sortable, with inline styles and
 //! script only: the page loads nothing, and its Content-Security-Policy forbids it to.
 //!
 //! The tables are written out here, not built by the script, so the report reads the same
@@ -168,6 +169,7 @@ impl Report<'_> {
             "<p class=\"verdict\" id=\"verdict\">{}</p>\n<ul class=\"cards\">\n",
             esc(&verdict)
         );
+        let conflicts: usize = plan.changes.iter().map(|c| c.conflicts.len()).sum();
         let cards = [
             ("create", "to add", s.create),
             ("update", "to change", s.update),
@@ -177,11 +179,13 @@ impl Report<'_> {
             ("review", "to review", plan.review.len()),
             ("clusters", "clusters", self.resolved.matches.clusters.len()),
             ("invalid", "invalid values", plan.invalid.len()),
+            ("conflicts", "fields in conflict", conflicts),
         ];
-        // The invalid-values card only when there are some, as in the text plan.
+        // The invalid-values and conflict cards only when there are some, as in the text
+        // plan.
         for (kind, words, n) in cards
             .into_iter()
-            .filter(|(kind, _, n)| *kind != "invalid" || *n > 0)
+            .filter(|(kind, _, n)| !matches!(*kind, "invalid" | "conflicts") || *n > 0)
         {
             let _ = writeln!(
                 out,
@@ -211,6 +215,9 @@ impl Report<'_> {
         if !plan.overrides.is_empty() {
             out.push_str(" · <a href=\"#overrides\">Changed by same / distinct</a>");
         }
+        if !plan.missing.is_empty() {
+            out.push_str(" · <a href=\"#kept\">Kept</a>");
+        }
         out.push_str("</nav>\n</header>\n<main>\n");
         self.changes(out);
         self.clusters(out);
@@ -221,6 +228,9 @@ impl Report<'_> {
         self.excluded(out);
         if !plan.invalid.is_empty() {
             self.invalid(out);
+        }
+        if !plan.missing.is_empty() {
+            self.kept(out);
         }
         let _ = write!(
             out,
@@ -313,7 +323,7 @@ impl Report<'_> {
                 if i > 0 {
                     out.push_str("<br>");
                 }
-                let _ = write!(out, "<code>{}</code>", esc(&m.to_string()));
+                out.push_str(&labelled(&m.to_string(), c.name_of(i)));
             }
             out.push_str("</td></tr>\n");
         }
@@ -352,7 +362,7 @@ impl Report<'_> {
             // As in the text plan: a value from the first (highest-priority) record goes
             // unmarked; one another record supplied names it.
             let from = c.source_of(f).filter(|p| Some(*p) != c.members.first());
-            let prov = from
+            let mut prov = from
                 .map(|p| {
                     format!(
                         "<span class=\"from\">from <code>{}</code></span>",
@@ -360,6 +370,30 @@ impl Report<'_> {
                     )
                 })
                 .unwrap_or_default();
+            // Where the members disagreed: the rule that chose, and every value that lost.
+            if let Some(x) = c.conflict(f) {
+                let rule = super::decision(x, |i| {
+                    plan.fields.get(i).map(|f| f.0.clone()).unwrap_or_default()
+                });
+                let _ = write!(
+                    prov,
+                    "<div class=\"conflict\">by <b>{}</b>; lost:",
+                    esc(&rule)
+                );
+                for l in &x.lost {
+                    let member = c.members.get(l.member as usize);
+                    let _ = write!(
+                        prov,
+                        "<br><s>{}</s> from {}",
+                        shown(&l.value),
+                        member.map_or_else(String::new, |m| labelled(
+                            &m.to_string(),
+                            c.name_of(l.member as usize)
+                        ))
+                    );
+                }
+                prov.push_str("</div>");
+            }
             let value = match (c.action, b) {
                 (Action::Update, Some(b)) if changed => {
                     format!("<del>{}</del> → <ins>{}</ins>", shown(b), shown(a))
@@ -543,19 +577,48 @@ impl Report<'_> {
             "excluded",
             "Excluded",
             excluded.len(),
-            &[("Source", false), ("Record", false), ("Rule", false)],
+            &[
+                ("Source", false),
+                ("Record", false),
+                ("Name", false),
+                ("Rule", false),
+            ],
         );
         for (i, e) in excluded.iter().enumerate() {
             let _ = writeln!(
                 out,
-                "{}<td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
+                "{}<td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
                 tr(i, ""),
                 esc(&e.record.source),
                 esc(&e.record.id),
+                esc(e.name.as_deref().unwrap_or_default()),
                 esc(&e.rule)
             );
         }
         Self::section_end(out, "excluded", excluded.len());
+    }
+
+    /// Managed rows no source holds any more, kept (`on_missing: keep`).
+    fn kept(&self, out: &mut String) {
+        let plan = self.plan;
+        Self::section_start(
+            out,
+            "kept",
+            "Kept: managed, but no longer in any source",
+            plan.missing.len(),
+            &[("Address", false), ("Row", false), ("Name", false)],
+        );
+        for (i, m) in plan.missing.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "{}<td><code>{}</code></td><td><code>{}</code></td><td>{}</td></tr>",
+                tr(i, ""),
+                esc(&plan.address(&m.address)),
+                esc(&m.row_key),
+                esc(m.name.as_deref().unwrap_or_default())
+            );
+        }
+        Self::section_end(out, "kept", plan.missing.len());
     }
 
     /// Source values that failed their field type, left out of the plan.
@@ -589,6 +652,18 @@ impl Report<'_> {
             );
         }
         Self::section_end(out, "invalid", plan.invalid.len());
+    }
+}
+
+/// `production:7 Maltos Sun City`: a record's id and what names it, when anything does.
+fn labelled(reference: &str, name: Option<&str>) -> String {
+    match name {
+        Some(name) => format!(
+            "<code>{}</code> <span class=\"name\">{}</span>",
+            esc(reference),
+            esc(name)
+        ),
+        None => format!("<code>{}</code>", esc(reference)),
     }
 }
 
@@ -668,6 +743,7 @@ del { color: var(--delete); } ins { color: var(--create); text-decoration: none;
 .badge { font-weight: 600; } .badge.create { color: var(--create); } .badge.update { color: var(--update); }
 .badge.delete { color: var(--delete); } .badge.no-op { color: var(--noop); }
 .name { color: var(--muted); }
+.conflict { color: var(--muted); font-size: 12.5px; } .conflict s { color: var(--delete); }
 .link { margin-top: 4px; }
 tr.later { display: none; }
 table.all tr.later, table.searching tr.later { display: table-row; }

@@ -1,7 +1,8 @@
 //! The plan for people, in the shape Terraform users know: `+` create, `~` update, `-` delete,
 //! field-level diffs with unchanged fields hidden, the excluded records with their rules, the
 //! source values left out as invalid, pairs to review, what the `same` / `distinct` overrides
-//! changed, and a closing summary line. Styles are ANSI; the caller's stream strips
+//! changed, and a closing summary line. Records are named beside their ids; where members
+//! disagreed, one line counts the fields and points to `--explain`, so the plan stays short. Styles are ANSI; the caller's stream strips
 //! them when the output is not a terminal or `NO_COLOR` is set.
 
 use std::fmt::Write as _;
@@ -78,6 +79,9 @@ pub fn render_with(plan: &Plan, opts: Options) -> String {
             );
         }
         changes(&mut out, plan, limit, opts.full);
+        if let Some(note) = conflicts_note(plan) {
+            let _ = writeln!(out, "{}\n", paint(DIM, note));
+        }
     }
 
     if !plan.excluded.is_empty() {
@@ -194,9 +198,13 @@ fn overrides(out: &mut String, plan: &Plan, limit: usize) {
 fn kept(out: &mut String, plan: &Plan, limit: usize) {
     let lines = plan.missing.iter().map(|m| {
         format!(
-            "= {} (row {})",
+            "= {} (row {}){}",
             term(&plan.address(&m.address)),
-            term(&m.row_key.to_string())
+            term(&m.row_key.to_string()),
+            m.name.as_deref().map_or_else(String::new, |n| format!(
+                " {}",
+                safe::value(&Value::Text(n.to_string()), false, false)
+            ))
         )
     });
     let total = plan.missing.len();
@@ -317,18 +325,19 @@ fn excluded(out: &mut String, plan: &Plan, limit: usize) {
             let _ = writeln!(out, "  {} by rule \"{}\"", count(n), term(rule));
         }
     }
+    let shown = |e: &crate::plan::ExcludedItem| named(&e.record.to_string(), e.name.as_deref());
     let w = plan
         .excluded
         .iter()
         .take(limit)
-        .map(|e| term(&e.record.to_string()).chars().count())
+        .map(|e| shown(e).chars().count())
         .max()
         .unwrap_or(0);
     for e in plan.excluded.iter().take(limit) {
         let _ = writeln!(
             out,
             "  - {:w$}  by rule \"{}\"",
-            term(&e.record.to_string()),
+            shown(e),
             term(&e.rule),
             w = w
         );
@@ -386,6 +395,28 @@ fn invalid(out: &mut String, plan: &Plan, limit: usize) {
     }
     more(out, plan.invalid.len(), limit, "invalid values");
     out.push('\n');
+}
+
+/// How many fields of the records to add or change had members that disagreed, and where
+/// to see them; the plan itself stays short.
+fn conflicts_note(plan: &Plan) -> Option<String> {
+    let (mut fields, mut records) = (0, 0);
+    for c in plan
+        .changes
+        .iter()
+        .filter(|c| matches!(c.action, Action::Create | Action::Update))
+    {
+        fields += c.conflicts.len();
+        records += usize::from(!c.conflicts.is_empty());
+    }
+    (fields > 0).then(|| {
+        format!(
+            "Members disagreed on {} of {}: `reconcile plan --explain` and `reconcile explain \
+             ADDRESS` show which value won, by which rule, and which lost.",
+            plural_count(fields, "field"),
+            plural_count(records, "record")
+        )
+    })
 }
 
 /// `crm:108 "Ocean Basket Menlyn"`: a record's id and, when it has one, what names it,
@@ -497,10 +528,14 @@ fn change(out: &mut String, plan: &Plan, c: &Change, width: usize, full: bool) {
     // Values from the record's first (highest-priority) member go unmarked; a value that
     // another member supplied says where it came from.
     let origin = |f: usize| -> String {
-        match c.source_of(f) {
-            Some(p) if Some(p) != c.members.first() => {
-                paint(DIM, format!("  # from {}", term(&p.to_string())))
-            }
+        match c.provenance.get(f).copied().flatten() {
+            Some(m) if m > 0 => match c.members.get(m as usize) {
+                Some(p) => paint(
+                    DIM,
+                    format!("  # from {}", named(&p.to_string(), c.name_of(m as usize))),
+                ),
+                None => String::new(),
+            },
             _ => String::new(),
         }
     };
@@ -581,7 +616,8 @@ fn change(out: &mut String, plan: &Plan, c: &Change, width: usize, full: bool) {
     let from: Vec<String> = c
         .members
         .iter()
-        .map(|m| term(&m.to_string()).into_owned())
+        .enumerate()
+        .map(|(i, m)| named(&m.to_string(), c.name_of(i)))
         .collect();
     let _ = writeln!(
         out,

@@ -5,7 +5,9 @@ use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use crate::merge::{Conflict, Decision};
 use crate::plan::{Action, Change, OverrideNote, Plan, Reason, ReviewItem};
+use crate::value::Value;
 
 /// Bumped on any breaking change to the JSON shape.
 pub const FORMAT_VERSION: &str = "1";
@@ -63,7 +65,9 @@ pub struct JsonShortcut {
     pub applied_at: String,
     pub reason: &'static str,
     /// Unchanged records list their sources, but which source each value came from (their
-    /// `provenance`) is only known by reading the sources: `plan --refresh` shows it.
+    /// `provenance`), what names each source record (`source_names`) and which values lost
+    /// to the ones kept (`conflicts`) are only known by reading the sources: `plan
+    /// --refresh` shows them.
     pub provenance: &'static str,
 }
 
@@ -95,12 +99,55 @@ pub struct JsonChange {
     pub changed: Option<Vec<String>>,
     pub provenance: IndexMap<String, String>,
     pub sources: Vec<String>,
+    /// What names each record of `sources` (its first text field, else its compared
+    /// values), keyed as in `sources`; `null` when only a sensitive value could. Absent when
+    /// the plan did not read the sources (an addition to format 1).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub source_names: IndexMap<String, Option<String>>,
+    /// The fields the records disagreed on: the value kept, the rule that chose it, and the
+    /// values that lost. Absent when they agreed on every field (an addition to format 1).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<JsonConflict>,
     /// For a soft delete: the column set and its value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub soft_delete: Option<JsonSoftDelete>,
     /// An update that replaces everything the row is known by (present only when true).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub replace: bool,
+}
+
+/// A field whose records held different values.
+#[derive(Serialize, JsonSchema)]
+pub struct JsonConflict {
+    pub field: String,
+    /// The survivorship rule that chose: `priority`, `most_recent`, `most_frequent`,
+    /// `longest`, `max`, `min` or `source`.
+    pub rule: &'static str,
+    /// With `priority`: the field's own source order decided (present only when true).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub own_order: bool,
+    /// With `most_recent`: the field whose dates decided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// With `source`: the only source the value may come from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// The rule found several different values equally good, and priority order chose.
+    pub tie: bool,
+    /// The value kept (`null` only with `source`, when that source had none), masked for a
+    /// sensitive field.
+    pub value: serde_json::Value,
+    /// The record the kept value came from (`source:id`).
+    pub from: Option<String>,
+    /// Every value that lost, with its record.
+    pub lost: Vec<JsonLost>,
+}
+
+/// A value that lost, and the record (`source:id`) that held it.
+#[derive(Serialize, JsonSchema)]
+pub struct JsonLost {
+    pub value: serde_json::Value,
+    pub from: String,
 }
 
 #[derive(Serialize, JsonSchema)]
@@ -114,6 +161,9 @@ pub struct JsonExcluded {
     pub source: String,
     pub record: String,
     pub rule: String,
+    /// What names the record; `null` when only a sensitive value could (an addition to
+    /// format 1).
+    pub name: Option<String>,
 }
 
 /// A source value that failed its field type: where it is, what it was, and why.
@@ -175,6 +225,9 @@ pub struct JsonOverride {
 pub struct JsonKept {
     pub address: String,
     pub row_key: String,
+    /// What names the row, from what it holds; `null` when only a sensitive value could (an
+    /// addition to format 1).
+    pub name: Option<String>,
 }
 
 fn reason_code(r: &Reason) -> &'static str {
@@ -189,6 +242,41 @@ fn reason_code(r: &Reason) -> &'static str {
         Reason::Missing => "missing",
         Reason::MissingSoft => "missing_soft_delete",
         Reason::Restored => "restored",
+    }
+}
+
+/// One conflict of a change as JSON; `masked` gives a field's value as shown.
+fn conflict(
+    plan: &Plan,
+    c: &crate::plan::Change,
+    x: &Conflict,
+    masked: &impl Fn(usize, &Value) -> serde_json::Value,
+) -> JsonConflict {
+    let name = |f: usize| plan.fields.get(f).map(|f| f.0.clone()).unwrap_or_default();
+    let member = |m: u32| c.members.get(m as usize).map(ToString::to_string);
+    JsonConflict {
+        field: name(x.field),
+        rule: x.rule.code(),
+        own_order: x.rule == Decision::Order,
+        by: match x.rule {
+            Decision::MostRecent { by } => Some(name(by)),
+            _ => None,
+        },
+        source: match &x.rule {
+            Decision::Source { source } => Some(source.clone()),
+            _ => None,
+        },
+        tie: x.tie,
+        value: masked(x.field, &x.value),
+        from: c.source_of(x.field).map(ToString::to_string),
+        lost: x
+            .lost
+            .iter()
+            .map(|l| JsonLost {
+                value: masked(x.field, &l.value),
+                from: member(l.member).unwrap_or_default(),
+            })
+            .collect(),
     }
 }
 
@@ -218,6 +306,7 @@ pub fn to_json(plan: &Plan) -> JsonPlan {
                 source: e.record.source.clone(),
                 record: e.record.id.clone(),
                 rule: e.rule.clone(),
+                name: e.name.clone(),
             })
             .collect(),
         invalid: plan
@@ -248,6 +337,7 @@ pub fn to_json(plan: &Plan) -> JsonPlan {
             .map(|m| JsonKept {
                 address: plan.address(&m.address),
                 row_key: m.row_key.clone(),
+                name: m.name.clone(),
             })
             .collect(),
         sensitive: plan
@@ -280,25 +370,23 @@ pub fn to_json(plan: &Plan) -> JsonPlan {
     }
 }
 
+/// A value of field `f` as shown: the mask for a sensitive field.
+fn masked(plan: &Plan, f: usize, v: &Value) -> serde_json::Value {
+    if plan.sensitive.get(f).copied().unwrap_or(false) && !v.is_null() {
+        serde_json::Value::String(MASK.into())
+    } else {
+        v.to_json()
+    }
+}
+
 /// A row's values by field name, sensitive ones masked.
-fn row(
-    plan: &Plan,
-    values: &Option<Vec<crate::value::Value>>,
-) -> Option<IndexMap<String, serde_json::Value>> {
+fn row(plan: &Plan, values: &Option<Vec<Value>>) -> Option<IndexMap<String, serde_json::Value>> {
     values.as_ref().map(|vs| {
         plan.fields
             .iter()
             .zip(vs)
             .enumerate()
-            .map(|(f, ((name, _), v))| {
-                let masked = plan.sensitive.get(f).copied().unwrap_or(false) && !v.is_null();
-                let v = if masked {
-                    serde_json::Value::String(MASK.into())
-                } else {
-                    v.to_json()
-                };
-                (name.clone(), v)
-            })
+            .map(|(f, ((name, _), v))| (name.clone(), masked(plan, f, v)))
             .collect()
     })
 }
@@ -324,6 +412,20 @@ fn change(plan: &Plan, c: &Change) -> JsonChange {
             .filter_map(|(f, (name, _))| c.source_of(f).map(|p| (name.clone(), p.to_string())))
             .collect(),
         sources: c.members.iter().map(ToString::to_string).collect(),
+        source_names: if c.names.is_empty() {
+            IndexMap::new()
+        } else {
+            c.members
+                .iter()
+                .enumerate()
+                .map(|(i, m)| (m.to_string(), c.name_of(i).map(String::from)))
+                .collect()
+        },
+        conflicts: c
+            .conflicts
+            .iter()
+            .map(|x| conflict(plan, c, x, &|f, v| masked(plan, f, v)))
+            .collect(),
         soft_delete: plan
             .soft_delete
             .as_ref()

@@ -15,6 +15,7 @@ pub mod review;
 pub mod safe;
 pub mod words;
 
+use crate::merge::{Conflict, Decision};
 use crate::plan::{MatchingModel, OverrideNote, ReviewReason};
 use crate::spec::compiled::ModelOrigin;
 
@@ -75,6 +76,24 @@ pub fn override_note(note: &OverrideNote, address: impl Fn(&str) -> String) -> S
                 .as_ref()
                 .map_or_else(|| "was on its own".to_string(), |w| format!("was with {w}"))
         ),
+    }
+}
+
+/// The rule that decided a field the members disagreed on, for people: `most_recent by
+/// updated_at`, `source crm`, with `; a tie, broken by priority` when the rule found several
+/// values equally good. `field` names a field by its index.
+pub fn decision(conflict: &Conflict, field: impl Fn(usize) -> String) -> String {
+    let rule = match &conflict.rule {
+        Decision::Priority => "priority".to_string(),
+        Decision::Order => "priority, in this field's own source order".to_string(),
+        Decision::MostRecent { by } => format!("most_recent by {}", field(*by)),
+        Decision::Source { source } => format!("source {source}"),
+        other => other.code().to_string(),
+    };
+    if conflict.tie {
+        format!("{rule}; a tie, broken by priority")
+    } else {
+        rule
     }
 }
 

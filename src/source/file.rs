@@ -21,8 +21,11 @@ pub(super) fn read(
     format: SourceFormat,
     glob: Option<&Glob>,
 ) -> Result<Vec<RawRecord>, Vec<Problem>> {
+    // CSV is mapped straight from its columns, unless a field is built from several (a
+    // template, a constant with transforms): then rows are read as objects like any format's.
+    let fast_csv = format == SourceFormat::Csv && source.computed.is_empty();
     let Some(glob) = glob else {
-        if format == SourceFormat::Csv {
+        if fast_csv {
             return csv::read_mapped(&bytes(path)?, spec, index, source);
         }
         return map_records(spec, index, source, rows(source, spec, path, format)?);
@@ -35,7 +38,7 @@ pub(super) fn read(
     let mut parts: Vec<Vec<RawRecord>> = Vec::new();
     let mut all_rows: Vec<(usize, Row)> = Vec::new();
     for (i, (p, name)) in paths.iter().zip(&names).enumerate() {
-        let read = if format == SourceFormat::Csv {
+        let read = if fast_csv {
             bytes(p)
                 .and_then(|b| csv::read_mapped(&b, spec, index, source))
                 .map(|records| parts.push(records))
@@ -56,7 +59,7 @@ pub(super) fn read(
     if !problems.is_empty() {
         return Err(problems);
     }
-    if format == SourceFormat::Csv {
+    if fast_csv {
         return join(source, glob, &names, parts);
     }
     let mut file_of = Vec::with_capacity(all_rows.len());

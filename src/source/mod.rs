@@ -8,6 +8,7 @@ pub mod csv;
 mod file;
 pub mod id;
 pub mod json;
+pub mod mapping;
 pub mod sheet;
 mod sql;
 mod text;
@@ -234,11 +235,21 @@ impl Ids {
                 }
                 Ok(id)
             }
+            // A constant is the same in every record: it tells none apart, and changing it
+            // in the spec renames nothing.
             Ids::Content(ids) => Ok(ids.next(id::content_hash(
                 source
                     .mapping
                     .iter()
-                    .map(|(fi, _)| (spec.fields[*fi].name.as_str(), &fields[*fi])),
+                    .map(|(fi, _)| *fi)
+                    .chain(
+                        source
+                            .computed
+                            .iter()
+                            .filter(|(_, c)| !c.is_const())
+                            .map(|(fi, _)| *fi),
+                    )
+                    .map(|fi| (spec.fields[fi].name.as_str(), &fields[fi])),
             ))),
         }
     }
@@ -288,6 +299,21 @@ pub fn map_records(
                 }
             }
         }
+        for (fi, c) in &source.computed {
+            match c.eval(&row.value) {
+                Ok(v) => fields[*fi] = v,
+                Err(misfit) => {
+                    problems.push(Problem::at(
+                        row.label.clone(),
+                        format!(
+                            "`{}` holds {} where field `{}` is built from a single value",
+                            misfit.path.raw, misfit.holds, spec.fields[*fi].name
+                        ),
+                    ));
+                    bad = true;
+                }
+            }
+        }
         let explicit = || {
             source
                 .id
@@ -317,6 +343,16 @@ pub fn map_records(
     }
 }
 
+/// What a path of a source is read for.
+#[derive(Debug, Clone, Copy)]
+enum Wanted {
+    Id,
+    /// A field read as it is from the path.
+    Mapped(usize),
+    /// A field built from the path: by a template (`true`), or with transforms.
+    Built(usize, bool),
+}
+
 /// The `id:` path and mapped paths that no record of the source has, each as a problem with
 /// a did-you-mean over the paths the records do have. A path some records lack is fine (an
 /// optional value); one that every record lacks is a typo or a wrong file. A source without
@@ -326,11 +362,22 @@ fn absent_paths(spec: &Compiled, source: &Source, rows: &[Row]) -> Vec<Problem> 
         return Vec::new();
     }
     // Usually the first record holds every path, so this stops at once.
-    let mut wanted: Vec<(Option<usize>, &FieldPath)> = source
+    let mut wanted: Vec<(Wanted, &FieldPath)> = source
         .id
         .iter()
-        .map(|p| (None, p))
-        .chain(source.mapping.iter().map(|(fi, p)| (Some(*fi), p)))
+        .map(|p| (Wanted::Id, p))
+        .chain(
+            source
+                .mapping
+                .iter()
+                .map(|(fi, p)| (Wanted::Mapped(*fi), p)),
+        )
+        .chain(source.computed.iter().flat_map(|(fi, c)| {
+            let template = matches!(c.base, mapping::Base::Template(_));
+            c.paths()
+                .into_iter()
+                .map(move |p| (Wanted::Built(*fi, template), p))
+        }))
         .collect();
     for row in rows {
         wanted.retain(|(_, p)| p.get(&row.value).is_none());
@@ -353,16 +400,27 @@ fn absent_paths(spec: &Compiled, source: &Source, rows: &[Row]) -> Vec<Problem> 
                 })
                 .collect();
             let what = match field {
-                Some(fi) => format!(
+                Wanted::Mapped(fi) => format!(
                     "field `{}` is mapped to `{}`",
                     spec.fields[fi].name, path.raw
                 ),
-                None => format!("the id is `{}`", path.raw),
+                Wanted::Built(fi, _) => format!(
+                    "field `{}` is built from `{}`",
+                    spec.fields[fi].name, path.raw
+                ),
+                Wanted::Id => format!("the id is `{}`", path.raw),
             };
+            let mut help = paths_help(&path.raw, &shown, "the records have");
+            if matches!(field, Wanted::Built(_, true)) {
+                help.push_str(
+                    "; a mapping holding `{` is a template: to read a path whose name holds \
+                     braces, write `{ from: ... }`",
+                );
+            }
             Problem {
                 row: None,
                 message: format!("{what}, which no record of this source has"),
-                help: Some(paths_help(&path.raw, &shown, "the records have")),
+                help: Some(help),
             }
         })
         .collect()

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use indexmap::IndexMap;
 use regex::Regex;
 
+pub use super::path::FieldPath;
 use super::{CompareMethod, FieldType, KeyTransform, OnMissing, SourceFormat, Weights};
 pub use crate::matching::method::Comparison;
 
@@ -47,6 +48,8 @@ pub struct Compiled {
     /// A value that fails its field type is an error (`invalid: error`, `--strict`) rather
     /// than listed and left out.
     pub strict: bool,
+    /// Per field: how its value is chosen among the members of a match.
+    pub merge: Vec<MergeRule>,
 }
 
 /// The column `on_missing: soft_delete` sets, and its value.
@@ -103,6 +106,28 @@ pub struct Field {
     pub reference: Option<Reference>,
 }
 
+/// A field's survivorship rule, compiled: sources by rank, fields by index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MergeRule {
+    /// The first non-empty value in `priority` order.
+    Priority,
+    /// The first non-empty value in the field's own source order: per source rank, its place
+    /// in that order.
+    Order(Vec<usize>),
+    /// The value of the member whose field `by` (a date or timestamp) is latest.
+    MostRecent { by: usize },
+    /// The value most members hold.
+    MostFrequent,
+    /// The longest text.
+    Longest,
+    /// The largest number or latest date.
+    Max,
+    /// The smallest number or earliest date.
+    Min,
+    /// The value of this source (by rank) only.
+    Source(usize),
+}
+
 /// A field that points to a record of another resource of the same spec folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reference {
@@ -123,6 +148,9 @@ pub struct Source {
     pub layout: Layout,
     /// (target field index, where its value is in a source record).
     pub mapping: Vec<(usize, FieldPath)>,
+    /// (target field index, how its value is built): constants, templates, transforms.
+    /// Fields read as they are from one path are in `mapping`.
+    pub computed: Vec<(usize, crate::source::mapping::Computed)>,
     /// Where each record's true entity id is (`truth:`), read only by `reconcile evaluate`.
     pub truth: Option<FieldPath>,
 }
@@ -207,55 +235,6 @@ pub enum Input {
         query: String,
         database: String,
     },
-}
-
-/// Where a value sits in a source record: `fields.email` (dotted) or `/fields/email` (pointer).
-/// For CSV the whole text is the column header.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldPath {
-    pub raw: String,
-    pub segments: Vec<String>,
-}
-
-impl FieldPath {
-    pub fn parse(raw: &str) -> Self {
-        let segments = if let Some(p) = raw.strip_prefix('/') {
-            p.split('/')
-                .map(|s| s.replace("~1", "/").replace("~0", "~"))
-                .collect()
-        } else {
-            raw.split('.').map(String::from).collect()
-        };
-        FieldPath {
-            raw: raw.to_string(),
-            segments,
-        }
-    }
-
-    /// A path that is one key, used whole (an SQL column name).
-    pub fn column(raw: &str) -> Self {
-        FieldPath {
-            raw: raw.to_string(),
-            segments: vec![raw.to_string()],
-        }
-    }
-
-    /// The value at this path in a JSON record; `None` when any step is missing.
-    pub fn get<'v>(&self, record: &'v serde_json::Value) -> Option<&'v serde_json::Value> {
-        // A key containing dots (`"first.name"`) is tried whole first.
-        if let Some(v) = record.get(&self.raw) {
-            return Some(v);
-        }
-        let mut v = record;
-        for seg in &self.segments {
-            v = match v {
-                serde_json::Value::Object(m) => m.get(seg)?,
-                serde_json::Value::Array(a) => a.get(seg.parse::<usize>().ok()?)?,
-                _ => return None,
-            };
-        }
-        Some(v)
-    }
 }
 
 /// A compiled exclusion rule.

@@ -6,6 +6,7 @@ pub use super::report::{Reporter, display_path};
 pub use crate::suggest::did_you_mean;
 use std::path::{Path, PathBuf};
 
+use jsonschema::ValidationError;
 use jsonschema::error::ValidationErrorKind;
 use serde_json::Value;
 
@@ -365,98 +366,188 @@ fn schema_problems(value: &Value, r: &mut Reporter<'_>) -> Vec<Rejected> {
             _ if in_list || pointer.is_empty() => Rejected::Blocking,
             _ => Rejected::Value(pointer.clone()),
         });
-        match err.kind() {
-            ValidationErrorKind::AdditionalProperties { unexpected } => {
-                let allowed = schema::allowed_keys(&pointer);
-                rejected.pop();
-                for key in unexpected {
-                    let help = match did_you_mean(key, allowed.iter().map(String::as_str)) {
-                        Some(s) => Some(format!("did you mean `{s}`?")),
-                        None => Some(format!("valid keys here: {}", allowed.join(", "))),
-                    };
-                    let at = format!("{pointer}/{}", yaml::escape_segment(key));
-                    r.at(&at, format!("unknown key `{key}`"), help);
-                    rejected.push(Rejected::Key(at));
-                }
-            }
-            ValidationErrorKind::Required { property } => {
-                let name = property.as_str().unwrap_or_default();
-                // The schema's own example shows what to write.
-                let example = schema::schema_at(&pointer)
-                    .and_then(|s| s.get("properties"))
-                    .and_then(|p| p.get(name))
-                    .and_then(|p| p.get("examples"))
-                    .and_then(|e| e.get(0));
-                let help = example.map(|e| format!("add it, e.g. `{name}: {e}`"));
-                r.at(&pointer, format!("missing required key `{name}`"), help);
-            }
-            ValidationErrorKind::Type { kind } => {
-                let expected = format!("{kind:?}").to_lowercase();
-                let expected = expected
-                    .trim_start_matches("single(")
-                    .trim_start_matches("multiple(")
-                    .trim_end_matches(')')
-                    .to_string();
-                r.at_value(
-                    &pointer,
-                    format!(
-                        "expected {}, found {}",
-                        expected_words(&expected),
-                        describe(err.instance())
-                    ),
-                    None,
-                );
-            }
-            ValidationErrorKind::Enum { .. } | ValidationErrorKind::OneOfNotValid { .. }
-                if !schema::allowed_values(&pointer).is_empty() =>
-            {
-                let allowed = schema::allowed_values(&pointer);
-                let found = err.instance().as_str().unwrap_or_default();
-                let help = did_you_mean(found, allowed.iter().map(String::as_str))
-                    .map(|s| format!("did you mean `{s}`?"));
-                r.at_value(
-                    &pointer,
-                    format!(
-                        "expected one of {}, found {}",
-                        allowed
-                            .iter()
-                            .map(|a| format!("`{a}`"))
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        describe(err.instance())
-                    ),
-                    help,
-                );
-            }
-            ValidationErrorKind::Minimum { .. } | ValidationErrorKind::Maximum { .. } => {
-                let node = schema::schema_at(&pointer);
-                let bound = |k: &str| node.and_then(|n| n.get(k)).and_then(Value::as_f64);
-                let expected = match (bound("minimum"), bound("maximum")) {
-                    (Some(lo), Some(hi)) => format!("a number from {lo} to {hi}"),
-                    (Some(lo), None) => format!("a number of at least {lo}"),
-                    (None, Some(hi)) => format!("a number of at most {hi}"),
-                    (None, None) => "a number in range".to_string(),
-                };
-                let help =
-                    (pointer == "/match/threshold" || pointer == "/match/review").then(|| {
-                        "`threshold` and `review` are match probabilities, between 0 and 1"
-                            .to_string()
-                    });
-                r.at_value(
-                    &pointer,
-                    format!("expected {expected}, found {}", err.instance()),
-                    help,
-                );
-            }
-            ValidationErrorKind::Pattern { pattern } => r.at_value(
-                &pointer,
-                format!("{} does not match `{pattern}`", describe(err.instance())),
-                Some("use letters, digits and underscores, starting with a letter".into()),
-            ),
-            _ => r.at_value(&pointer, err.to_string(), None),
-        }
+        word(&err, &pointer, r, &mut rejected, 0);
     }
     rejected
+}
+
+/// Words one schema error at `pointer`. An unknown key replaces the last entry of `rejected`
+/// with the key itself, which can be set aside alone.
+fn word(
+    err: &ValidationError<'_>,
+    pointer: &str,
+    r: &mut Reporter<'_>,
+    rejected: &mut Vec<Rejected>,
+    depth: usize,
+) {
+    match err.kind() {
+        ValidationErrorKind::AdditionalProperties { unexpected } => {
+            let allowed = schema::allowed_keys(pointer);
+            rejected.pop();
+            for key in unexpected {
+                let help = match did_you_mean(key, allowed.iter().map(String::as_str)) {
+                    Some(s) => Some(format!("did you mean `{s}`?")),
+                    None => Some(format!("valid keys here: {}", allowed.join(", "))),
+                };
+                let at = format!("{pointer}/{}", yaml::escape_segment(key));
+                r.at(&at, format!("unknown key `{key}`"), help);
+                rejected.push(Rejected::Key(at));
+            }
+        }
+        ValidationErrorKind::Required { property } => {
+            let name = property.as_str().unwrap_or_default();
+            // The schema's own example shows what to write.
+            let example = schema::schemas_at(pointer)
+                .into_iter()
+                .filter_map(|s| s.get("properties")?.get(name)?.get("examples")?.get(0))
+                .next();
+            let help = example.map(|e| format!("add it, e.g. `{name}: {e}`"));
+            r.at(pointer, format!("missing required key `{name}`"), help);
+        }
+        ValidationErrorKind::Type { kind } => {
+            let expected = format!("{kind:?}").to_lowercase();
+            let expected = expected
+                .trim_start_matches("single(")
+                .trim_start_matches("multiple(")
+                .trim_end_matches(')')
+                .to_string();
+            r.at_value(
+                pointer,
+                format!(
+                    "expected {}, found {}",
+                    expected_words(&expected),
+                    describe(err.instance())
+                ),
+                None,
+            );
+        }
+        ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context }
+            if err.instance().is_object()
+                && depth < 8
+                && shape_problems(context, err.instance(), pointer, r, depth) => {}
+        ValidationErrorKind::Enum { .. }
+        | ValidationErrorKind::OneOfNotValid { .. }
+        | ValidationErrorKind::AnyOf { .. }
+            if !schema::allowed_values(pointer).is_empty() =>
+        {
+            let allowed = schema::allowed_values(pointer);
+            let found = err.instance().as_str().unwrap_or_default();
+            let help = did_you_mean(found, allowed.iter().map(String::as_str))
+                .map(|s| format!("did you mean `{s}`?"));
+            r.at_value(
+                pointer,
+                format!(
+                    "expected one of {}, found {}",
+                    allowed
+                        .iter()
+                        .map(|a| format!("`{a}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    describe(err.instance())
+                ),
+                help,
+            );
+        }
+        ValidationErrorKind::Minimum { .. } | ValidationErrorKind::Maximum { .. } => {
+            let node = schema::schema_at(pointer);
+            let bound = |k: &str| node.and_then(|n| n.get(k)).and_then(Value::as_f64);
+            let expected = match (bound("minimum"), bound("maximum")) {
+                (Some(lo), Some(hi)) => format!("a number from {lo} to {hi}"),
+                (Some(lo), None) => format!("a number of at least {lo}"),
+                (None, Some(hi)) => format!("a number of at most {hi}"),
+                (None, None) => "a number in range".to_string(),
+            };
+            let help = (pointer == "/match/threshold" || pointer == "/match/review").then(|| {
+                "`threshold` and `review` are match probabilities, between 0 and 1".to_string()
+            });
+            r.at_value(
+                pointer,
+                format!("expected {expected}, found {}", err.instance()),
+                help,
+            );
+        }
+        ValidationErrorKind::Pattern { pattern } => r.at_value(
+            pointer,
+            format!("{} does not match `{pattern}`", describe(err.instance())),
+            Some("use letters, digits and underscores, starting with a letter".into()),
+        ),
+        _ => r.at_value(pointer, err.to_string(), None),
+    }
+}
+
+/// A mapping that fits none of the shapes a node may take (a field mapping that is a path or
+/// a computed field, a rule that is a name or its settings, a transform that is a word or a
+/// one-key mapping): the errors of the shape meant for a mapping are worded instead, so that
+/// the message names the key or value that is wrong rather than every shape at once. Between
+/// one-key shapes (`{ replace: ... }`, `{ split: ... }`), an unknown key is named with the
+/// closest one. `false` when no shape stands out, for the caller to word the error as a whole.
+fn shape_problems(
+    context: &[Vec<ValidationError<'static>>],
+    instance: &Value,
+    pointer: &str,
+    r: &mut Reporter<'_>,
+    depth: usize,
+) -> bool {
+    let Some(map) = instance.as_object() else {
+        return false;
+    };
+    let here = |e: &ValidationError<'_>| e.instance_path().as_str() == pointer;
+    // Shapes that are not a mapping at all (a text, a constant, a choice among constants)
+    // fail on the type here.
+    fn wrong_shape(errs: &[ValidationError<'_>], pointer: &str) -> bool {
+        errs.iter().any(|e| {
+            e.instance_path().as_str() == pointer
+                && match e.kind() {
+                    ValidationErrorKind::Type { .. }
+                    | ValidationErrorKind::Constant { .. }
+                    | ValidationErrorKind::Enum { .. } => true,
+                    ValidationErrorKind::AnyOf { context }
+                    | ValidationErrorKind::OneOfNotValid { context } => {
+                        context.iter().all(|c| wrong_shape(c, pointer))
+                    }
+                    _ => false,
+                }
+        })
+    }
+    let mappings: Vec<&Vec<ValidationError<'static>>> = context
+        .iter()
+        .filter(|errs| !wrong_shape(errs, pointer))
+        .collect();
+    // A one-key shape whose key the mapping lacks was not meant.
+    let meant: Vec<&&Vec<ValidationError<'static>>> = mappings
+        .iter()
+        .filter(|errs| {
+            !errs.iter().any(|e| {
+                here(e)
+                    && matches!(e.kind(), ValidationErrorKind::Required { property }
+                        if property.as_str().is_some_and(|p| !map.contains_key(p)))
+            })
+        })
+        .collect();
+    match meant.as_slice() {
+        [one] if !one.is_empty() => {
+            for e in one.iter() {
+                let at = e.instance_path().as_str().to_string();
+                word(e, &at, r, &mut Vec::new(), depth + 1);
+            }
+            true
+        }
+        [] if map.len() == 1 && !mappings.is_empty() => {
+            let key = map.keys().next().expect("one key");
+            let allowed = schema::allowed_values(pointer);
+            let help = match did_you_mean(key, allowed.iter().map(String::as_str)) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => format!("valid here: {}", allowed.join(", ")),
+            };
+            r.at(
+                &format!("{pointer}/{}", yaml::escape_segment(key)),
+                format!("unknown key `{key}`"),
+                Some(help),
+            );
+            true
+        }
+        _ => false,
+    }
 }
 
 fn expected_words(kind: &str) -> String {

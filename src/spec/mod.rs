@@ -7,6 +7,7 @@
 pub mod compile;
 pub mod compiled;
 pub mod load;
+pub mod path;
 pub mod report;
 pub mod schema;
 pub mod yaml;
@@ -304,10 +305,12 @@ pub struct SourceSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(title = "Spreadsheet sheet", example = serde_json::json!("Prices"))]
     pub sheet: Option<SheetSpec>,
-    /// Target field name → path in the source record (`fields.email` for nested JSON, the
-    /// column header for CSV and spreadsheets).
-    #[schemars(title = "Field mapping", example = serde_json::json!({"name": "fields.business_name", "email": "fields.email"}))]
-    pub fields: IndexMap<String, String>,
+    /// Target field name → where its value comes from: a path in the source record
+    /// (`fields.email` for nested JSON, the column header for CSV and spreadsheets), a template over paths
+    /// (`"{first} {last}"`), a constant (`{ const: business }`), or a path with transforms
+    /// (`{ from: name, transforms: [trim, title] }`).
+    #[schemars(title = "Field mapping", example = serde_json::json!({"name": "fields.business_name", "email": "fields.email", "contact": "{fields.first_name} {fields.last_name}", "kind": {"const": "business"}}))]
+    pub fields: IndexMap<String, FieldMapping>,
     /// This source may hold the same entity more than once: its records are matched with
     /// each other too, not only with other sources.
     #[serde(default, skip_serializing_if = "is_false")]
@@ -323,6 +326,99 @@ pub struct SourceSpec {
 
 fn is_false(b: &bool) -> bool {
     !*b
+}
+
+/// Where a target field's value comes from in a source record.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+#[schemars(title = "Field mapping")]
+pub enum FieldMapping {
+    /// A path in the source record: `fields.email` (dotted), `/fields/email` (a JSON
+    /// pointer), or a CSV column header. Text holding `{` is a template instead: each
+    /// `{path}` is replaced by the value at that path (`"{first} {last}"`,
+    /// `"{street}, {city}"`), `{{` and `}}` stand for the braces themselves. A template whose
+    /// paths are all empty gives an empty value. To read a column whose name holds `{`, write
+    /// `{ from: "Amount {ZAR}" }`.
+    Path(String),
+    /// A value the spec builds: a constant, or a path or template with transforms.
+    Computed(ComputedField),
+}
+
+/// A value built by the spec. Give exactly one of `const`, `from` or `template`; `from` and
+/// `template` may be followed by `transforms`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "Computed field")]
+pub struct ComputedField {
+    /// The same value for every record of the source, read as the field's type.
+    #[serde(default, rename = "const", skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "Constant", example = serde_json::json!("business"))]
+    pub constant: Option<serde_json::Value>,
+    /// A path in the source record, read as it is (braces included).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "From path", example = serde_json::json!("fields.business_name"))]
+    pub from: Option<String>,
+    /// Text with `{path}` placeholders, each replaced by the value at that path; `{{` and `}}`
+    /// write a brace. Empty when every placeholder is empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "Template", example = serde_json::json!("{street}, {city}"))]
+    pub template: Option<String>,
+    /// Applied in order to the value of `from` or `template`, as text. An empty result is an
+    /// empty value.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(title = "Transforms", example = serde_json::json!(["trim", "title", {"replace": {"pattern": "\\s*\\(.*\\)$", "with": ""}}, {"split": {"on": ",", "take": 0}}]))]
+    pub transforms: Vec<Transform>,
+}
+
+/// A pure transform of text.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[schemars(title = "Transform")]
+pub enum Transform {
+    /// Removes white space at both ends: `"  Acme "` → `"Acme"`.
+    Trim,
+    /// Lower case: `"INFO@ACME.EXAMPLE"` → `"info@acme.example"`.
+    Lower,
+    /// Upper case: `"za"` → `"ZA"`.
+    Upper,
+    /// Each word with a capital first letter and the rest lower case (words are separated by
+    /// anything but letters, digits and apostrophes): `"OCEAN basket-menlyn"` →
+    /// `"Ocean Basket-Menlyn"`.
+    Title,
+    /// Replaces every match of a regular expression: `{ replace: { pattern: '\s*\(.*\)$',
+    /// with: '' } }` turns `"Barchefz (Valley)"` into `"Barchefz"`. In `with`, `$1` stands for
+    /// the first group of the match.
+    Replace(ReplaceTransform),
+    /// Cuts the text at each `on` and keeps one part: `{ split: { on: ",", take: 0 } }` turns
+    /// `"Menlyn, Pretoria"` into `"Menlyn"`. `take` counts from 0; a negative `take` counts
+    /// from the end (`-1` is the last part). A part that does not exist is empty.
+    Split(SplitTransform),
+}
+
+/// The settings of `replace`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplaceTransform {
+    /// A regular expression (Rust syntax; `(?i)` ignores case).
+    #[schemars(title = "Pattern", example = serde_json::json!("\\s*\\(.*\\)$"))]
+    pub pattern: String,
+    /// What each match becomes; `$1` inserts the first group of the match, `$2` the second.
+    #[serde(default)]
+    #[schemars(title = "Replacement", example = serde_json::json!(""))]
+    pub with: String,
+}
+
+/// The settings of `split`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SplitTransform {
+    /// The text that separates the parts.
+    #[schemars(title = "Separator", example = serde_json::json!(","))]
+    pub on: String,
+    /// Which part to keep, from 0; negative counts from the end.
+    #[serde(default)]
+    #[schemars(title = "Part to keep", example = serde_json::json!(0))]
+    pub take: i64,
 }
 
 /// Formats a source file can have.
@@ -719,25 +815,110 @@ impl CompareMethod {
     }
 }
 
-/// Merge settings.
+/// Merge settings: how the members of a match become one golden record, field by field.
+/// Whatever the rule, an empty value never wins unless every member is empty (except under
+/// `source`, which takes nothing from other sources). When members disagree, the plan keeps
+/// which value won, by which rule, and which values lost (`plan --explain`,
+/// `reconcile explain ADDRESS`, the HTML report, and `conflicts` in the JSON plan).
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "Merging")]
 pub struct MergeSpec {
-    /// How each field's value is chosen among the members of a match.
+    /// The rule for every field without one of its own under `fields`.
     #[serde(default)]
     #[schemars(title = "Default survivorship", example = serde_json::json!("priority"))]
-    pub default: Survivorship,
+    pub default: SurvivorshipSpec,
+    /// A rule per target field: `address: longest`, `phone: { rule: most_recent, by:
+    /// updated_at }`, `name: { rule: priority, order: [crm, sheet] }`, `segment: { source: crm
+    /// }`.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    #[schemars(title = "Survivorship per field", example = serde_json::json!({"address": "longest", "phone": {"rule": "most_recent", "by": "updated_at"}, "name": {"rule": "priority", "order": ["crm", "sheet"]}, "revenue": "max", "segment": {"source": "crm"}}))]
+    pub fields: IndexMap<String, SurvivorshipSpec>,
 }
 
-/// Survivorship rules.
+/// A survivorship rule: its name alone (`longest`) when it needs no setting, else a mapping
+/// with the rule and its settings (`{ rule: most_recent, by: updated_at }`, `{ source: crm
+/// }`).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+#[schemars(title = "Survivorship rule")]
+pub enum SurvivorshipSpec {
+    /// A rule by name: `priority`, `most_frequent`, `longest`, `max` or `min`.
+    Short(Survivorship),
+    /// A rule with its settings.
+    Rule(RuleSpec),
+}
+
+impl Default for SurvivorshipSpec {
+    fn default() -> Self {
+        SurvivorshipSpec::Short(Survivorship::Priority)
+    }
+}
+
+/// A survivorship rule with its settings. `rule` names it; `order` goes with `priority`,
+/// `by` with `most_recent`; `source: NAME` alone is the `source` rule.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "Survivorship rule with settings")]
+pub struct RuleSpec {
+    /// The rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "Rule", example = serde_json::json!("most_recent"))]
+    pub rule: Option<Survivorship>,
+    /// For `priority`: this field's own source order, highest first. Sources left out follow,
+    /// in `priority` order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "Source order for this field", example = serde_json::json!(["crm", "sheet"]))]
+    pub order: Option<Vec<String>>,
+    /// For `most_recent`: the `date` or `timestamp` field that says how recent each record is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "Most recent by", example = serde_json::json!("updated_at"))]
+    pub by: Option<String>,
+    /// The `source` rule: the value of this source only; empty when it has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "Only from this source", example = serde_json::json!("crm"))]
+    pub source: Option<String>,
+}
+
+/// How one field's value is chosen among the members of a match. Ties go to the member that
+/// comes first in `priority` order.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
-#[schemars(title = "Survivorship rule")]
+#[schemars(title = "Survivorship rule name")]
 pub enum Survivorship {
-    /// The first non-empty value in `priority` order.
+    /// The first non-empty value in `priority` order, or in the field's own `order`:
+    /// `name: { rule: priority, order: [crm, sheet] }`.
     #[default]
     Priority,
+    /// The value of the member whose `by` field (a date or timestamp) is latest; members
+    /// without one count as oldest: `phone: { rule: most_recent, by: updated_at }`.
+    MostRecent,
+    /// The value most members hold: `city: most_frequent`.
+    MostFrequent,
+    /// The longest text: `address: longest`.
+    Longest,
+    /// The largest number, or the latest date: `revenue: max`.
+    Max,
+    /// The smallest number, or the earliest date: `first_seen: min`.
+    Min,
+    /// The value of one source only, empty when that source has none: `segment: { source:
+    /// crm }`.
+    Source,
+}
+
+impl Survivorship {
+    /// The rule as the spec spells it (`most_recent`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Survivorship::Priority => "priority",
+            Survivorship::MostRecent => "most_recent",
+            Survivorship::MostFrequent => "most_frequent",
+            Survivorship::Longest => "longest",
+            Survivorship::Max => "max",
+            Survivorship::Min => "min",
+            Survivorship::Source => "source",
+        }
+    }
 }
 
 /// What a value that fails its field type does.

@@ -31,80 +31,135 @@ pub fn validator() -> &'static jsonschema::Validator {
 }
 
 /// The sub-schema that describes the node at `pointer` in a spec, following `$ref`s,
-/// `properties`, `additionalProperties`, `items` and the first matching `anyOf` branch.
-/// Used to suggest valid keys and values.
+/// `properties`, `additionalProperties`, `items` and `anyOf` / `oneOf` branches: the first of
+/// [`schemas_at`]. Used to suggest valid keys and values.
 pub fn schema_at(pointer: &str) -> Option<&'static Value> {
+    schemas_at(pointer).into_iter().next()
+}
+
+/// Every sub-schema that may describe the node at `pointer`: a node that is one of several
+/// shapes (`anyOf`, `oneOf`: a path or a mapping, a rule's name or its settings) gives each
+/// of them, in order, and a step into a child follows every shape that has it.
+pub fn schemas_at(pointer: &str) -> Vec<&'static Value> {
     let root = schema();
-    let mut node = resolve(root, root)?;
+    let mut nodes = branches(root, root);
     for seg in pointer.split('/').skip(1) {
         let seg = seg.replace("~1", "/").replace("~0", "~");
-        node = step(root, node, &seg)?;
+        nodes = nodes
+            .into_iter()
+            .filter_map(|n| step(n, &seg))
+            .flat_map(|n| branches(root, n))
+            .collect();
     }
-    Some(node)
+    nodes
 }
 
-fn resolve<'a>(root: &'a Value, mut node: &'a Value) -> Option<&'a Value> {
-    for _ in 0..16 {
-        if let Some(r) = node.get("$ref").and_then(Value::as_str) {
-            let name = r.strip_prefix("#/$defs/")?;
-            node = root.get("$defs")?.get(name)?;
-            continue;
+/// A node with its `$ref`s followed and its `anyOf` / `oneOf` branches taken apart (a `null`
+/// branch, which only makes a key optional, left out).
+fn branches<'a>(root: &'a Value, node: &'a Value) -> Vec<&'a Value> {
+    fn walk<'a>(root: &'a Value, mut node: &'a Value, depth: usize, out: &mut Vec<&'a Value>) {
+        if depth > 16 {
+            return;
         }
-        if let Some(branches) = node.get("anyOf").and_then(Value::as_array) {
-            node = branches
-                .iter()
-                .find(|b| b.get("type").and_then(Value::as_str) != Some("null"))?;
-            continue;
+        while let Some(r) = node.get("$ref").and_then(Value::as_str) {
+            let Some(next) = r
+                .strip_prefix("#/$defs/")
+                .and_then(|name| root.get("$defs")?.get(name))
+            else {
+                return;
+            };
+            node = next;
         }
-        return Some(node);
+        let list = node
+            .get("anyOf")
+            .or_else(|| node.get("oneOf"))
+            .and_then(Value::as_array);
+        match list {
+            Some(list) => {
+                for b in list {
+                    if b.get("type").and_then(Value::as_str) != Some("null") {
+                        walk(root, b, depth + 1, out);
+                    }
+                }
+            }
+            None => out.push(node),
+        }
     }
-    None
+    let mut out = Vec::new();
+    walk(root, node, 0, &mut out);
+    out
 }
 
-fn step<'a>(root: &'a Value, node: &'a Value, seg: &str) -> Option<&'a Value> {
-    let next = if let Some(p) = node.get("properties").and_then(|p| p.get(seg)) {
-        p
+fn step<'a>(node: &'a Value, seg: &str) -> Option<&'a Value> {
+    if let Some(p) = node.get("properties").and_then(|p| p.get(seg)) {
+        Some(p)
     } else if let Some(ap) = node.get("additionalProperties").filter(|v| v.is_object()) {
-        ap
+        Some(ap)
     } else if let Some(items) = node.get("items") {
         match items {
-            Value::Array(a) => a.get(seg.parse::<usize>().ok()?)?,
-            other => other,
+            Value::Array(a) => a.get(seg.parse::<usize>().ok()?),
+            other => Some(other),
         }
     } else if let Some(pi) = node.get("prefixItems").and_then(Value::as_array) {
-        pi.get(seg.parse::<usize>().ok()?)?
+        pi.get(seg.parse::<usize>().ok()?)
     } else {
-        return None;
-    };
-    resolve(root, next)
-}
-
-/// The keys an object at `pointer` may have.
-pub fn allowed_keys(pointer: &str) -> Vec<String> {
-    schema_at(pointer)
-        .and_then(|s| s.get("properties"))
-        .and_then(Value::as_object)
-        .map(|m| m.keys().cloned().collect())
-        .unwrap_or_default()
-}
-
-/// The values a string at `pointer` may take, when it is an enumeration.
-pub fn allowed_values(pointer: &str) -> Vec<String> {
-    let Some(node) = schema_at(pointer) else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    if let Some(e) = node.get("enum").and_then(Value::as_array) {
-        out.extend(e.iter().filter_map(Value::as_str).map(String::from));
+        None
     }
-    if let Some(one) = node.get("oneOf").and_then(Value::as_array) {
-        for b in one {
-            if let Some(c) = b.get("const").and_then(Value::as_str) {
-                out.push(c.to_string());
+}
+
+/// The keys an object at `pointer` may have (of every shape it may take).
+pub fn allowed_keys(pointer: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for node in schemas_at(pointer) {
+        let keys = node
+            .get("properties")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flat_map(|m| m.keys());
+        for k in keys {
+            if !out.contains(k) {
+                out.push(k.clone());
             }
-            if let Some(e) = b.get("enum").and_then(Value::as_array) {
-                out.extend(e.iter().filter_map(Value::as_str).map(String::from));
+        }
+    }
+    out
+}
+
+/// The values a string at `pointer` may take, when it is an enumeration; with the one key of
+/// each mapping it may also be (as `replace` for a transform written `{ replace: ... }`).
+pub fn allowed_values(pointer: &str) -> Vec<String> {
+    fn push(out: &mut Vec<String>, v: &str) {
+        if !out.iter().any(|o| o == v) {
+            out.push(v.to_string());
+        }
+    }
+    let nodes = schemas_at(pointer);
+    let mut out: Vec<String> = Vec::new();
+    for node in &nodes {
+        for v in node
+            .get("enum")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(v) = v.as_str() {
+                push(&mut out, v);
             }
+        }
+        if let Some(c) = node.get("const").and_then(Value::as_str) {
+            push(&mut out, c);
+        }
+    }
+    if out.is_empty() {
+        return out;
+    }
+    for node in &nodes {
+        if let Some([Value::String(key)]) = node
+            .get("required")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+        {
+            push(&mut out, key);
         }
     }
     out

@@ -14,6 +14,7 @@ mod databases;
 mod diagnostics;
 mod errors;
 mod evaluate;
+mod golden;
 mod identity;
 mod invalid;
 mod lifecycle;

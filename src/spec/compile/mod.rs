@@ -5,7 +5,9 @@
 
 mod deletes;
 mod exclude;
+mod mapping;
 mod matching;
+mod merge;
 mod sources;
 mod target;
 
@@ -98,6 +100,7 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
             )),
         );
     }
+    let merge = merge::rules(spec, &names, &sources, r);
     let (soft_delete, max_delete) = deletes::deletes(spec, &fields, r);
     if r.problems.len() > before {
         return None;
@@ -141,6 +144,7 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
             .map(|f| f.ignore_changes)
             .collect(),
         strict: spec.invalid == super::InvalidPolicy::Error,
+        merge,
     })
 }
 

@@ -4,6 +4,8 @@
 use std::path::Path;
 
 use super::FieldNames;
+use super::mapping::Mapped;
+use crate::source::mapping::Computed;
 use crate::spec::compiled::{
     Field, FieldPath, Glob, Input, Layout, SheetRef, Source, TextEncoding,
 };
@@ -59,9 +61,10 @@ pub(super) fn sources(
     }
     for (i, f) in fields.iter().enumerate() {
         if f.required
-            && !sources
-                .iter()
-                .any(|s| s.mapping.iter().any(|(fi, _)| *fi == i))
+            && !sources.iter().any(|s| {
+                s.mapping.iter().any(|(fi, _)| *fi == i)
+                    || s.computed.iter().any(|(fi, _)| *fi == i)
+            })
         {
             r.at(
                 &format!("/target/fields/{}", escape_segment(&f.name)),
@@ -177,17 +180,7 @@ fn source(
             Some(format!("write it with a leading slash: `/{records}`")),
         );
     }
-    let mut mapping = Vec::new();
-    for (field, path) in &s.fields {
-        if let Some(fi) = names.resolve(
-            r,
-            &format!("{p}/fields/{}", escape_segment(field)),
-            field,
-            false,
-        ) {
-            mapping.push((fi, FieldPath::parse(path)));
-        }
-    }
+    let (mapping, computed) = mappings(s, &p, names, FieldPath::parse, r);
     if s.fields.is_empty() {
         r.at(
             &format!("{p}/fields"),
@@ -202,6 +195,7 @@ fn source(
         id: s.id.as_deref().map(FieldPath::parse),
         layout,
         mapping,
+        computed,
         truth: s.truth.as_deref().map(FieldPath::parse),
     })
 }
@@ -239,18 +233,8 @@ fn sql_source(
         query: query.to_string(),
         database: database.clone(),
     };
-    let mut mapping = Vec::new();
-    for (field, path) in &s.fields {
-        if let Some(fi) = names.resolve(
-            r,
-            &format!("{p}/fields/{}", escape_segment(field)),
-            field,
-            false,
-        ) {
-            // Column names are used whole, even when they hold dots.
-            mapping.push((fi, FieldPath::column(path)));
-        }
-    }
+    // Column names are used whole, even when they hold dots.
+    let (mapping, computed) = mappings(s, p, names, FieldPath::column, r);
     Some(Source {
         name: name.to_string(),
         input,
@@ -258,8 +242,37 @@ fn sql_source(
         id: s.id.as_deref().map(FieldPath::column),
         layout,
         mapping,
+        computed,
         truth: s.truth.as_deref().map(FieldPath::column),
     })
+}
+
+/// A source's fields read as they are from a path, and its fields built (constants,
+/// templates, transforms), each with its field index.
+type Mappings = (Vec<(usize, FieldPath)>, Vec<(usize, Computed)>);
+
+/// A source's `fields`, compiled; `path` makes a path of text.
+fn mappings(
+    s: &SourceSpec,
+    p: &str,
+    names: &FieldNames<'_>,
+    path: fn(&str) -> FieldPath,
+    r: &mut Reporter<'_>,
+) -> Mappings {
+    let mut mapping = Vec::new();
+    let mut computed = Vec::new();
+    for (field, m) in &s.fields {
+        let pointer = format!("{p}/fields/{}", escape_segment(field));
+        let Some(fi) = names.resolve(r, &pointer, field, false) else {
+            continue;
+        };
+        match super::mapping::mapping(m, &names.fields[fi], &pointer, path, r) {
+            Some(Mapped::Path(path)) => mapping.push((fi, path)),
+            Some(Mapped::Computed(c)) => computed.push((fi, c)),
+            None => {}
+        }
+    }
+    (mapping, computed)
 }
 
 /// A source's layout settings, each checked against the kind of file it applies to: the
