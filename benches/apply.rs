@@ -60,7 +60,7 @@ fn plan(spec: &Compiled, rows: usize, fingerprint: String) -> Plan {
                 id: i.to_string(),
             }],
             names: Vec::new(),
-            conflicts: Vec::new(),
+            conflicts: Default::default(),
             write_state: true,
             replaces: false,
         })
@@ -137,7 +137,7 @@ fn update_plan(spec: &Compiled, current: &read::CurrentState, n: usize) -> Plan 
                 id,
             }],
             names: Vec::new(),
-            conflicts: Vec::new(),
+            conflicts: Default::default(),
             write_state: true,
             replaces: false,
         });
