@@ -61,7 +61,7 @@ fn plan(spec: &Compiled, rows: usize, fingerprint: String) -> Plan {
                 id: i.to_string(),
             }],
             names: Vec::new(),
-            conflicts: Vec::new(),
+            conflicts: Default::default(),
             write_state: true,
             replaces: false,
         })
@@ -138,7 +138,7 @@ fn update_plan(spec: &Compiled, current: &reconcile::state::CurrentState, n: usi
                 id,
             }],
             names: Vec::new(),
-            conflicts: Vec::new(),
+            conflicts: Default::default(),
             write_state: true,
             replaces: false,
         });

@@ -68,8 +68,9 @@ pub struct DesiredRecord {
     /// Fields left empty only because every value the members had failed the field's type:
     /// an update keeps what the row holds in them.
     pub invalid_only: Vec<usize>,
-    /// The fields the members disagreed on, in field order.
-    pub conflicts: Vec<Conflict>,
+    /// The fields the members disagreed on, in field order; shared with the plan's change
+    /// rather than copied (a million golden records hold millions of them).
+    pub conflicts: Conflicts,
 }
 
 impl DesiredRecord {
@@ -83,6 +84,9 @@ impl DesiredRecord {
         self.conflicts.iter().find(|c| c.field == f)
     }
 }
+
+/// The conflicts of one golden record. Empty lists share one allocation.
+pub type Conflicts = std::sync::Arc<[Conflict]>;
 
 /// The member (by place in `members`) that `provenance` names for field `f`.
 pub fn source_of<'a>(
@@ -173,7 +177,10 @@ pub fn choose(rule: &Rule, kind: FieldType, records: &[&Record], f: usize) -> Ch
         tie: false,
     };
     match rule {
-        Rule::Priority => first(&|_| true),
+        Rule::Priority => Choice {
+            winner: records.iter().position(|r| !r.values[f].is_null()),
+            tie: false,
+        },
         Rule::Source(s) => first(&|i| records[i].source == *s),
         Rule::Order(rank) => {
             // Priority within a source is member order; the field's order ranks sources.
@@ -285,6 +292,8 @@ pub fn merge(
         .map(|v| ((v.source, v.index, v.field), v))
         .collect();
     let priority = Rule::Priority;
+    // A record's conflicts are gathered here, then moved into a list of their exact size.
+    let mut found: Vec<Conflict> = Vec::new();
     for (ci, cluster) in matches.clusters.iter().enumerate() {
         let mut members = cluster.members.clone();
         members.sort();
@@ -299,7 +308,6 @@ pub fn merge(
         let mut values = Vec::with_capacity(spec.fields.len());
         let mut provenance = Vec::with_capacity(spec.fields.len());
         let mut invalid_only = Vec::new();
-        let mut conflicts = Vec::new();
         for (fi, field) in spec.fields.iter().enumerate() {
             let rule = spec.merge.get(fi).unwrap_or(&priority);
             let choice = choose(rule, field.kind, &records, fi);
@@ -338,7 +346,7 @@ pub fn merge(
             if records.len() > 1 {
                 let lost = lost(&records, fi, choice.winner);
                 if !lost.is_empty() {
-                    conflicts.push(Conflict {
+                    found.push(Conflict {
                         field: fi,
                         rule: decision(spec, rule),
                         tie: choice.tie,
@@ -354,7 +362,11 @@ pub fn merge(
             members: refs,
             cluster: ci,
             invalid_only,
-            conflicts,
+            conflicts: if found.is_empty() {
+                Conflicts::default()
+            } else {
+                found.drain(..).collect()
+            },
         });
     }
     if problems.is_empty() {
@@ -368,15 +380,22 @@ pub fn merge(
 /// no member won): every other member's non-empty value that differs from it.
 fn lost(records: &[&Record], f: usize, winner: Option<usize>) -> Vec<Lost> {
     let kept = winner.map_or(&Value::Null, |w| &records[w].values[f]);
-    records
-        .iter()
-        .enumerate()
-        .filter(|(m, r)| Some(*m) != winner && !r.values[f].is_null() && r.values[f] != *kept)
-        .map(|(m, r)| Lost {
-            member: m as u32,
-            value: r.values[f].clone(),
-        })
-        .collect()
+    let lost = |m: usize| {
+        let v = &records[m].values[f];
+        Some(m) != winner && !v.is_null() && v != kept
+    };
+    // Most fields lose nothing: one pass finds that. The others usually lose one value; the
+    // list is then allocated once, at its size.
+    let n = records.len();
+    let Some(first) = (0..n).position(lost) else {
+        return Vec::new();
+    };
+    let mut out = Vec::with_capacity(1 + (first + 1..n).filter(|&m| lost(m)).count());
+    out.extend((first..n).filter(|&m| lost(m)).map(|m| Lost {
+        member: m as u32,
+        value: records[m].values[f].clone(),
+    }));
+    out
 }
 
 /// A required field the rule left empty: every member was empty (or, under `source`, that

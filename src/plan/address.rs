@@ -158,7 +158,7 @@ mod tests {
             }],
             cluster: 0,
             invalid_only: Vec::new(),
-            conflicts: Vec::new(),
+            conflicts: Default::default(),
         };
         let desired: Vec<DesiredRecord> = ["Acme", "Acme", "Bolt", "Acme", "acme-2", "Acme"]
             .into_iter()

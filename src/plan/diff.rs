@@ -369,7 +369,7 @@ pub fn deletes(
                 provenance: vec![None; row.values.len()],
                 members: m.members.iter().map(|t| SourceRef::parse(t)).collect(),
                 names: Vec::new(),
-                conflicts: Vec::new(),
+                conflicts: Default::default(),
                 write_state: true,
                 replaces: false,
             }
@@ -410,7 +410,7 @@ mod tests {
             }],
             cluster: 0,
             invalid_only: Vec::new(),
-            conflicts: Vec::new(),
+            conflicts: Default::default(),
         }
     }
 

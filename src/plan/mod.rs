@@ -103,7 +103,7 @@ pub struct Change {
     /// The fields the members disagreed on: the value kept, by which rule, and the values
     /// that lost. Evidence for the views, as scores are: a saved plan does not keep it.
     #[serde(skip)]
-    pub conflicts: Vec<crate::merge::Conflict>,
+    pub conflicts: crate::merge::Conflicts,
     /// The state table entry must be written (new, adopted, or its members changed).
     pub write_state: bool,
     /// An update that changes every field the row is known by (see [`replaces_identity`]):

@@ -307,7 +307,7 @@ pub fn plan(
             provenance: vec![None; width],
             members: s.members.iter().map(|m| SourceRef::parse(m)).collect(),
             names: Vec::new(),
-            conflicts: Vec::new(),
+            conflicts: Default::default(),
             write_state: false,
             replaces: false,
         });

@@ -466,6 +466,19 @@ fn word(
                 help,
             );
         }
+        ValidationErrorKind::AnyOf { .. } | ValidationErrorKind::OneOfNotValid { .. }
+            if !shapes(pointer).is_empty() =>
+        {
+            r.at_value(
+                pointer,
+                format!(
+                    "expected {}, found {}",
+                    shapes(pointer).join(" or "),
+                    describe(err.instance())
+                ),
+                None,
+            );
+        }
         ValidationErrorKind::Pattern { pattern } => r.at_value(
             pointer,
             format!("{} does not match `{pattern}`", describe(err.instance())),
@@ -548,6 +561,21 @@ fn shape_problems(
         }
         _ => false,
     }
+}
+
+/// The shapes a node may take, in words (`text`, `a mapping (key: value)`), each once.
+fn shapes(pointer: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for node in schema::schemas_at(pointer) {
+        let Some(kind) = node.get("type").and_then(Value::as_str) else {
+            continue;
+        };
+        let words = expected_words(kind);
+        if !out.contains(&words) {
+            out.push(words);
+        }
+    }
+    out
 }
 
 fn expected_words(kind: &str) -> String {
