@@ -510,3 +510,37 @@ fn a_pattern_of_json_files_is_one_source_too() {
         run.stderr
     );
 }
+
+/// The suppliers example's per-field rules each decide at least one supplier: the plan's
+/// conflicts name the rule that chose.
+#[test]
+fn every_rule_of_the_suppliers_example_decides_a_value() {
+    let ws = Workspace::empty();
+    suppliers(&ws);
+    let plan = ws.run(&["plan", "-f", SUPPLIERS, "--json"]).ok().json();
+    let decided: Vec<(String, String, bool)> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["conflicts"].as_array().cloned().unwrap_or_default())
+        .map(|x| {
+            (
+                x["field"].as_str().unwrap().to_string(),
+                x["rule"].as_str().unwrap().to_string(),
+                x["own_order"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect();
+    for (field, rule, own_order) in [
+        ("name", "longest", false),
+        ("email", "priority", true),
+        ("city", "most_frequent", false),
+    ] {
+        assert!(
+            decided
+                .iter()
+                .any(|(f, r, o)| f == field && r == rule && *o == own_order),
+            "no {field} decided by {rule}: {decided:?}"
+        );
+    }
+}
