@@ -401,6 +401,9 @@ fn invalid(out: &mut String, plan: &Plan, limit: usize) {
 /// to see them; the plan itself stays short.
 fn conflicts_note(plan: &Plan) -> Option<String> {
     let (mut fields, mut records) = (0, 0);
+    // Fields a `source` rule left empty although another member had a value: a value
+    // dropped by a rule is said here, not only under `--explain`.
+    let mut emptied: Vec<usize> = vec![0; plan.fields.len()];
     for c in plan
         .changes
         .iter()
@@ -408,14 +411,29 @@ fn conflicts_note(plan: &Plan) -> Option<String> {
     {
         fields += c.conflicts.len();
         records += usize::from(!c.conflicts.is_empty());
+        for x in c.conflicts.iter().filter(|x| x.value.is_null()) {
+            if let Some(n) = emptied.get_mut(x.field) {
+                *n += 1;
+            }
+        }
     }
     (fields > 0).then(|| {
-        format!(
+        let mut note = format!(
             "Members disagreed on {} of {}: `reconcile plan --explain` and `reconcile explain \
              ADDRESS` show which value won, by which rule, and which lost.",
             plural_count(fields, "field"),
             plural_count(records, "record")
-        )
+        );
+        for (f, n) in emptied.iter().enumerate().filter(|(_, n)| **n > 0) {
+            let _ = write!(
+                note,
+                "\n`{}` is left empty in {} by its `source` rule, although other sources \
+                 hold a value.",
+                term(&plan.fields[f].0),
+                plural_count(*n, "record")
+            );
+        }
+        note
     })
 }
 

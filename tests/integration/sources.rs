@@ -544,3 +544,36 @@ fn every_rule_of_the_suppliers_example_decides_a_value() {
         );
     }
 }
+
+/// A `source` rule that finds nothing in its source empties the field: the plan says so,
+/// field by field, instead of leaving it to `--explain`.
+#[test]
+fn a_field_emptied_by_its_source_rule_is_said_in_the_plan() {
+    let ws = Workspace::empty();
+    suppliers(&ws);
+    ws.edit(
+        SUPPLIERS,
+        "    city: most_frequent",
+        "    phone: { source: prices }\n    city: most_frequent",
+    );
+    let run = ws.run(&["plan", "-f", SUPPLIERS]).ok();
+    assert!(
+        run.stdout.contains(
+            "`phone` is left empty in 7 records by its `source` rule, although other sources \
+             hold a value."
+        ),
+        "{}",
+        run.stdout
+    );
+    let json = ws.run(&["plan", "-f", SUPPLIERS, "--json"]).ok().json();
+    let emptied = json["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["after"]["phone"].is_null())
+        .count();
+    assert_eq!(
+        emptied, 10,
+        "no supplier keeps a phone: the price list has none"
+    );
+}
