@@ -6,6 +6,7 @@ pub mod evaluate;
 pub mod explain;
 mod generate;
 mod init;
+mod manual;
 mod plan;
 pub mod review;
 mod validate;
@@ -83,8 +84,9 @@ pub enum Command {
     ///
     /// For bash: `reconcile completions bash > ~/.local/share/bash-completion/completions/reconcile`.
     Completions(CompletionsArgs),
-    /// Print the manual page (roff), e.g. `reconcile man > reconcile.1`.
-    Man,
+    /// Print a manual page (roff): `reconcile man` for the tool, `reconcile man plan` for a
+    /// command, `reconcile man --dir DIR` to write every page (`reconcile-plan.1`, …).
+    Man(ManArgs),
 }
 
 #[derive(Debug, Args)]
@@ -92,6 +94,17 @@ pub struct InitArgs {
     /// Where to write the spec.
     #[arg(value_name = "PATH", default_value = "specs/customers.yaml")]
     pub path: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The command whose page to print (`plan`, `apply`, `state-rm`, …); without it, the
+    /// page of `reconcile` itself.
+    #[arg(value_name = "COMMAND", conflicts_with = "dir")]
+    pub command: Option<String>,
+    /// Write every page to this folder instead, as `reconcile.1`, `reconcile-plan.1`, ….
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -267,7 +280,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Init(args) => init::run(args),
         Command::Completions(args) => generate::completions(args),
-        Command::Man => generate::man(),
+        Command::Man(args) => generate::man(args),
     }
 }
 

@@ -228,6 +228,10 @@ fn long_plan(n: usize) -> Workspace {
 }
 
 #[test]
+#[cfg_attr(
+    not(reconcile_test_browser),
+    ignore = "install Debian's chromium and chromium-driver to run"
+)]
 fn the_html_report_works_in_a_real_browser() {
     if !Path::new(CHROMIUM).exists() || !Path::new(CHROMEDRIVER).exists() {
         assert!(

@@ -65,11 +65,55 @@ fn completions_and_man_page_come_from_the_command_line_definition() {
     }
     let man = ws.run(&["man"]).ok();
     assert!(man.stdout.contains(".TH reconcile 1"), "{}", man.stdout);
-    assert!(
-        man.stdout.contains("reconcile\\-plan"),
-        "every command has a section"
-    );
     assert!(man.stdout.contains("Exit codes"), "{}", man.stdout);
+    assert!(
+        man.stdout.contains("\\fBreconcile\\-plan\\fR(1)"),
+        "{}",
+        man.stdout
+    );
+}
+
+/// Every command has a page of its own, `reconcile-COMMAND(1)`, with ENVIRONMENT and
+/// EXAMPLES; `man COMMAND` prints one, and a typo is answered with the closest command.
+#[test]
+fn every_command_has_a_manual_page_with_environment_and_examples() {
+    let ws = Workspace::empty();
+    let run = ws.run(&["man", "--dir", "man"]).ok();
+    assert!(run.stderr.contains("manual pages"), "{}", run.stderr);
+    let help = ws.run(&["--help"]).ok().stdout;
+    let commands: Vec<&str> = help
+        .split("Commands:")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        // A command's line starts two spaces in; its wrapped description further.
+        .filter(|l| !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .collect();
+    assert!(commands.len() >= 10, "{commands:?}");
+    for command in commands {
+        let page = ws.read(&format!("man/reconcile-{command}.1"));
+        assert!(
+            page.contains(&format!(".TH reconcile-{command} 1")),
+            "{command}: {page}"
+        );
+        assert!(
+            page.contains(".SH ENVIRONMENT") && page.contains("DATABASE_URL"),
+            "{command}"
+        );
+        assert!(page.contains(".SH EXAMPLES"), "{command} has no examples");
+        let printed = ws.run(&["man", command]).ok().stdout;
+        assert_eq!(printed, page, "{command}");
+    }
+    let typo = ws.run(&["man", "plna"]).fails();
+    assert!(
+        typo.stderr.contains("did you mean `plan`?"),
+        "{}",
+        typo.stderr
+    );
 }
 
 #[test]

@@ -128,6 +128,10 @@ on_each_backend! {
 /// MariaDB quotes the row it refuses (`Duplicate entry '…' for key …`); its collation folds
 /// accents, so two values the plan's check keeps apart collide only in the server.
 #[test]
+#[cfg_attr(
+    not(reconcile_test_mysql),
+    ignore = "set RECONCILE_TEST_MYSQL_URL to run"
+)]
 fn mariadb_duplicate_entry_does_not_echo_the_value() {
     let Some(ws) = Workspace::seed_on(crate::common::Backend::MySql) else {
         return;
@@ -342,6 +346,10 @@ fn passwords_are_masked_as_the_url_component() {
 
 /// A password equal to a word of the server's reply leaves the reply readable.
 #[test]
+#[cfg_attr(
+    not(reconcile_test_mysql),
+    ignore = "set RECONCILE_TEST_MYSQL_URL to run"
+)]
 fn a_password_that_is_a_common_word_masks_only_itself() {
     let Ok(admin) = std::env::var("RECONCILE_TEST_MYSQL_URL") else {
         return;
@@ -643,6 +651,10 @@ sources:
 /// `verify-full` a certificate the URL's CA (or the host name) does not vouch for is refused,
 /// with a help naming `sslrootcert`.
 #[test]
+#[cfg_attr(
+    not(reconcile_test_postgres),
+    ignore = "set RECONCILE_TEST_POSTGRES_URL to run"
+)]
 fn postgres_connections_use_tls_as_the_url_asks() {
     let Ok(admin) = std::env::var("RECONCILE_TEST_POSTGRES_URL") else {
         return;
@@ -711,6 +723,10 @@ fn postgres_connections_use_tls_as_the_url_asks() {
 /// MySQL/MariaDB with `ssl-mode=REQUIRED`: encrypted when the server offers TLS, else a
 /// clear refusal that says what to change.
 #[test]
+#[cfg_attr(
+    not(reconcile_test_mysql),
+    ignore = "set RECONCILE_TEST_MYSQL_URL to run"
+)]
 fn mysql_requiring_tls_connects_or_says_why_not() {
     let Ok(admin) = std::env::var("RECONCILE_TEST_MYSQL_URL") else {
         return;
