@@ -100,39 +100,45 @@ pub fn normalize_all(spec: &Compiled, raw: Vec<Vec<RawRecord>>) -> Normalised {
     // cache, keeping the input order of records and of invalid values.
     let mut invalid = Vec::new();
     let mut out = Vec::with_capacity(raw.len());
+    let total = raw.iter().map(Vec::len).sum::<usize>();
+    let progress = crate::progress::counted("normalise", total as u64, "records");
     for records in raw {
         let results: Vec<(Record, Vec<Invalid>)> = records
             .into_par_iter()
             .enumerate()
-            .map_init(PhoneCache::default, |phones, (index, r)| {
-                let mut bad = Vec::new();
-                let mut values = Vec::with_capacity(r.fields.len());
-                for (fi, (field, v)) in spec.fields.iter().zip(&r.fields).enumerate() {
-                    match normalize_value(field, v, phones) {
-                        Ok(v) => values.push(v),
-                        Err(rejected) => {
-                            // Exclusion rules still see what the source wrote.
-                            values.push(Value::Text(rejected.text.clone()));
-                            bad.push(Invalid {
-                                source: r.source,
-                                index,
-                                id: r.id.clone(),
-                                row: r.row.clone(),
-                                field: fi,
-                                text: rejected.text,
-                                reason: rejected.reason,
-                            });
+            .map_init(
+                || (PhoneCache::default(), progress.ticker()),
+                |(phones, ticker), (index, r)| {
+                    ticker.tick();
+                    let mut bad = Vec::new();
+                    let mut values = Vec::with_capacity(r.fields.len());
+                    for (fi, (field, v)) in spec.fields.iter().zip(&r.fields).enumerate() {
+                        match normalize_value(field, v, phones) {
+                            Ok(v) => values.push(v),
+                            Err(rejected) => {
+                                // Exclusion rules still see what the source wrote.
+                                values.push(Value::Text(rejected.text.clone()));
+                                bad.push(Invalid {
+                                    source: r.source,
+                                    index,
+                                    id: r.id.clone(),
+                                    row: r.row.clone(),
+                                    field: fi,
+                                    text: rejected.text,
+                                    reason: rejected.reason,
+                                });
+                            }
                         }
                     }
-                }
-                let record = Record {
-                    source: r.source,
-                    id: r.id,
-                    row: r.row,
-                    values,
-                };
-                (record, bad)
-            })
+                    let record = Record {
+                        source: r.source,
+                        id: r.id,
+                        row: r.row,
+                        values,
+                    };
+                    (record, bad)
+                },
+            )
             .collect();
         let mut normalised = Vec::with_capacity(results.len());
         for (record, bad) in results {

@@ -65,10 +65,8 @@ impl Clock {
 /// Runs every stage up to the desired state. Touches no database.
 pub fn resolve(spec: &Compiled) -> Result<Resolved> {
     let mut clock = Clock::new();
-    let raw = clock.stage("load", Some("load"), || source::load_all(spec))?;
-    let normalised = clock.stage("normalise", Some("normalise"), || {
-        normalize::normalize_all(spec, raw)
-    });
+    let raw = clock.stage("load", None, || source::load_all(spec))?;
+    let normalised = clock.stage("normalise", None, || normalize::normalize_all(spec, raw));
     let (kept, excluded, invalid) = clock.stage("exclude", None, || {
         let (mut kept, excluded) = exclude::exclude(spec, normalised.records);
         let invalid = normalize::set_aside(

@@ -493,7 +493,7 @@ pub fn score_pairs<'c>(config: &'c MatchConfig, sources: &[Vec<Record>]) -> Scor
 
     // 3. Levels of every candidate pair.
     drop(stage);
-    let stage = crate::progress::stage("match: compare");
+    let stage = crate::progress::counted("match: compare", pairs.len() as u64, "pairs");
     let mut with_tf = Model::given(config);
     with_tf.tf = tf;
     let base = Matcher::with_model(config, with_tf);
@@ -502,9 +502,13 @@ pub fn score_pairs<'c>(config: &'c MatchConfig, sources: &[Vec<Record>]) -> Scor
         levels
             .par_chunks_mut(k)
             .zip(pairs.par_iter())
-            .for_each(|(out, &(a, b))| {
-                base.levels_into(&prepared[a as usize], &prepared[b as usize], out)
-            });
+            .for_each_init(
+                || stage.ticker(),
+                |ticker, (out, &(a, b))| {
+                    ticker.tick();
+                    base.levels_into(&prepared[a as usize], &prepared[b as usize], out)
+                },
+            );
     }
     lap("compare", &mut timings);
 
@@ -550,17 +554,21 @@ pub fn score_pairs<'c>(config: &'c MatchConfig, sources: &[Vec<Record>]) -> Scor
 
     // 5. Score.
     drop(stage);
-    let stage = crate::progress::stage("match: score");
+    let stage = crate::progress::counted("match: score", pairs.len() as u64, "pairs");
     let sizes: Vec<usize> = sources.iter().map(Vec::len).collect();
     let probability: Vec<f64> = pairs
         .par_iter()
         .enumerate()
-        .map(|(p, &(a, b))| {
-            let (a, b) = (a as usize, b as usize);
-            let prior = matcher.prior_for(sizes[flat.source_of[a]], sizes[flat.source_of[b]]);
-            let bits = matcher.bits_of(&levels[p * k..(p + 1) * k], &prepared[a], &prepared[b]);
-            compare::probability(prior + bits)
-        })
+        .map_init(
+            || stage.ticker(),
+            |ticker, (p, &(a, b))| {
+                ticker.tick();
+                let (a, b) = (a as usize, b as usize);
+                let prior = matcher.prior_for(sizes[flat.source_of[a]], sizes[flat.source_of[b]]);
+                let bits = matcher.bits_of(&levels[p * k..(p + 1) * k], &prepared[a], &prepared[b]);
+                compare::probability(prior + bits)
+            },
+        )
         .collect();
     drop(levels);
     lap("score", &mut timings);

@@ -65,12 +65,15 @@ pub type ReadResult = Result<Vec<Row>, (Option<String>, String)>;
 pub fn load_all(spec: &Compiled) -> Result<Vec<Vec<RawRecord>>, SourceErrors> {
     let mut problems = Vec::new();
     let mut out = Vec::new();
+    let progress = crate::progress::counted("load", spec.sources.len() as u64, "sources");
     for (i, source) in spec.sources.iter().enumerate() {
         match load_one(spec, i, source) {
             Ok(records) => out.push(records),
             Err(mut p) => problems.append(&mut p),
         }
+        progress.add(1);
     }
+    drop(progress);
     if problems.is_empty() {
         problems = unknown_pairs(spec, &out);
     }
