@@ -31,4 +31,5 @@ mod seed;
 mod shortcut;
 mod sources;
 mod table_guards;
+mod tls;
 mod trust;
