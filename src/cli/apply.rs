@@ -17,6 +17,9 @@ fn io(e: std::io::Error) -> Error {
 }
 
 pub(super) fn run(args: ApplyArgs) -> Result<ExitCode> {
+    if args.refresh_only {
+        return super::state::apply_refresh_only(&args);
+    }
     let mut out = anstream::stdout();
     let lock_timeout = args.safety.lock_timeout;
     let (spec, url, plan, miss) = match &args.plan_file {
@@ -100,7 +103,7 @@ fn run_many(args: &ApplyArgs, specs: Vec<crate::spec::compiled::Compiled>) -> Re
 }
 
 /// Asks for `yes` on the terminal.
-fn confirm(out: &mut impl std::io::Write) -> Result<()> {
+pub(super) fn confirm(out: &mut impl std::io::Write) -> Result<()> {
     if !std::io::stdin().is_terminal() {
         return Err(Error::Cancelled(
             "there is no terminal to confirm on; review the plan and pass --auto-approve".into(),
