@@ -33,9 +33,19 @@ pub struct Imported {
     /// primary key.
     pub found_by: Option<FoundBy>,
     pub members: Vec<String>,
-    /// What the next plan does with the row: the fields it updates (none: nothing to do).
-    /// `None` when the resource is planned with others and this was not worked out.
-    pub next: Option<Vec<String>>,
+    /// What the next plan does with the row; `None` when the resource is planned with others
+    /// and this was not worked out.
+    pub next: Option<NextPlan>,
+}
+
+/// What the plan after an import does with the row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NextPlan {
+    /// The fields it updates (none: nothing to do).
+    pub changed: Vec<String>,
+    /// Every field the row is known by changes: the plan shows a replacement, which apply
+    /// writes only with `--allow-replace`.
+    pub replaces: bool,
 }
 
 /// A `target.key` value a row was found by.
@@ -104,14 +114,17 @@ pub fn import(
             change.is_some_and(|c| c.row_key.as_ref() == Some(&row.key)),
             "the imported record is paired with its row"
         );
-        change
-            .map(|c| {
-                c.changed
-                    .iter()
-                    .map(|&f| spec.fields[f].name.clone())
-                    .collect()
-            })
-            .unwrap_or_default()
+        NextPlan {
+            changed: change
+                .map(|c| {
+                    c.changed
+                        .iter()
+                        .map(|&f| spec.fields[f].name.clone())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            replaces: change.is_some_and(|c| c.replaces),
+        }
     });
     let edit = StateEdit {
         spec,

@@ -353,23 +353,46 @@ pub fn write_refresh(
 
 // ---- shared by the repairs and `import` ----
 
-/// Reads the table and the state of each spec named by index, on one connection.
+/// Reads the table and the state of each spec named by index, on one connection. A
+/// reference column is read as the address of the row it points to, as plans read it (and as
+/// the state's hashes were taken): a resource with references has every spec read, parents
+/// first.
 pub(super) fn read_all(scope: Scope<'_>, which: &[usize]) -> Result<Vec<CurrentState>> {
+    let specs = scope.specs;
+    let parents = which
+        .iter()
+        .any(|&i| !crate::plan::multi::dependencies(&specs[i]).is_empty());
+    let order = if parents {
+        crate::plan::multi::order(specs)?
+    } else {
+        which.to_vec()
+    };
+    let mut read: Vec<Option<CurrentState>> = vec![None; specs.len()];
     runtime()?.block_on(async {
         let db = Database::open_read(scope.url).await?;
-        let mut out = Vec::with_capacity(which.len());
-        for &i in which {
-            match read::read(&db, &scope.specs[i]).await {
-                Ok(current) => out.push(current),
+        for &i in &order {
+            let mut current = match read::read(&db, &specs[i]).await {
+                Ok(current) => current,
                 Err(e) => {
                     db.close().await;
                     return Err(e);
                 }
-            }
+            };
+            let done: Vec<(&str, &CurrentState)> = read
+                .iter()
+                .enumerate()
+                .filter_map(|(j, c)| c.as_ref().map(|c| (specs[j].resource.as_str(), c)))
+                .collect();
+            crate::plan::multi::map_current(&specs[i], &mut current, &done);
+            read[i] = Some(current);
         }
         db.close().await;
-        Ok(out)
-    })
+        Ok(())
+    })?;
+    Ok(which
+        .iter()
+        .map(|&i| read[i].take().expect("every spec asked for is read"))
+        .collect())
 }
 
 /// Writes the edits that change something in one transaction, holding each table's lock.

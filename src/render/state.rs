@@ -315,14 +315,20 @@ pub fn imported(i: &Imported) -> String {
         members(&i.members)
     );
     out.push_str(&match &i.next {
-        Some(fields) if fields.is_empty() => {
+        Some(next) if next.changed.is_empty() => {
             "The next plan finds nothing to change in it: the row already holds what the spec \
              says.\n"
                 .to_string()
         }
-        Some(fields) => format!(
+        Some(next) if next.replaces => format!(
+            "The next plan changes its {}: every field the row is known by, so it shows a \
+             replacement, which apply writes only with --allow-replace. It no longer creates \
+             the record.\n",
+            term(&next.changed.join(", "))
+        ),
+        Some(next) => format!(
             "The next plan updates its {} to what the spec says, instead of creating the record.\n",
-            term(&fields.join(", "))
+            term(&next.changed.join(", "))
         ),
         None => "The next plan updates the row to what the spec says (if anything differs), \
                  instead of creating the record; `reconcile plan` shows it.\n"

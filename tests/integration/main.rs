@@ -30,5 +30,6 @@ mod secrets;
 mod seed;
 mod shortcut;
 mod sources;
+mod state;
 mod table_guards;
 mod trust;
