@@ -6,15 +6,18 @@
 use crate::common::{Workspace, on_each_backend};
 
 /// The state entries of the customers resource, as (address, row key, members), by address.
-fn entries(ws: &Workspace) -> Vec<Vec<Option<String>>> {
+fn entries(ws: &Workspace) -> Rows {
     ws.query(
         "SELECT address, row_key, members FROM reconcile_state WHERE resource = 'customers' \
          ORDER BY address",
     )
 }
 
+/// Rows of a query, as text.
+type Rows = Vec<Vec<Option<String>>>;
+
 /// Everything the state commands may touch: the table, the state, the shortcut record.
-fn dump(ws: &Workspace) -> (Vec<Vec<Option<String>>>, Vec<Vec<Option<String>>>, usize) {
+fn dump(ws: &Workspace) -> (Rows, Rows, usize) {
     let table = ws.query(
         "SELECT CAST(id AS CHAR(20)), name, contact_person, email, phone, customer_type \
          FROM customers ORDER BY id",
