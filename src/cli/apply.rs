@@ -17,9 +17,6 @@ fn io(e: std::io::Error) -> Error {
 }
 
 pub(super) fn run(args: ApplyArgs) -> Result<ExitCode> {
-    if args.refresh_only {
-        return super::state::apply_refresh_only(&args);
-    }
     let mut out = anstream::stdout();
     let lock_timeout = args.safety.lock_timeout;
     let (spec, url, plan, miss) = match &args.plan_file {

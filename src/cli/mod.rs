@@ -266,6 +266,8 @@ pub struct ApplyArgs {
 pub fn run(cli: Cli) -> Result<ExitCode> {
     crate::progress::set_quiet(cli.quiet);
     match cli.command {
+        Command::Plan(args) if args.refresh_only => state::plan_refresh_only(&args),
+        Command::Apply(args) if args.refresh_only => state::apply_refresh_only(&args),
         Command::Plan(args) => plan::run(args),
         Command::Apply(args) => apply::run(args),
         Command::Validate(args) => validate::run(args),

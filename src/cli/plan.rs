@@ -11,9 +11,6 @@ use crate::spec::compiled::Compiled;
 use crate::{plan, render};
 
 pub(super) fn run(args: PlanArgs) -> Result<ExitCode> {
-    if args.refresh_only {
-        return super::state::plan_refresh_only(&args);
-    }
     let paths = super::find_specs(&args.spec.file)?;
     let mut specs = op::load(&paths, args.spec.strict)?;
     if op::needs_group(&specs, &args.target) {
