@@ -478,14 +478,10 @@ pub(super) fn locate(specs: &[Compiled], text: &str) -> Result<(usize, String)> 
         if let Some(i) = specs.iter().position(|s| s.resource == resource) {
             return Ok((i, key));
         }
-        if specs.len() > 1 {
+        if specs.len() != 1 {
             return Err(unknown_resource(specs, resource));
         }
-        // One spec, and text that only looks like another resource's address: the message
-        // names both readings.
-        if specs.is_empty() {
-            return Err(unknown_resource(specs, resource));
-        }
+        // One spec, and the address of another resource: the message names both.
         return Err(refused(
             format!(
                 "{text} names resource `{resource}`, and the spec's resource is `{}`",
