@@ -166,6 +166,16 @@ pub enum Error {
     #[diagnostic(code(reconcile::io))]
     Io(String),
 
+    /// A state command (`state`, `import`) refused: an unknown address, an address already
+    /// taken, a row that is not there or already managed.
+    #[error("{message}")]
+    #[diagnostic(code(reconcile::state))]
+    State {
+        message: String,
+        #[help]
+        help: Option<String>,
+    },
+
     #[error("review: {message}")]
     #[diagnostic(code(reconcile::review))]
     Review {

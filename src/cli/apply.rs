@@ -100,7 +100,7 @@ fn run_many(args: &ApplyArgs, specs: Vec<crate::spec::compiled::Compiled>) -> Re
 }
 
 /// Asks for `yes` on the terminal.
-fn confirm(out: &mut impl std::io::Write) -> Result<()> {
+pub(super) fn confirm(out: &mut impl std::io::Write) -> Result<()> {
     if !std::io::stdin().is_terminal() {
         return Err(Error::Cancelled(
             "there is no terminal to confirm on; review the plan and pass --auto-approve".into(),

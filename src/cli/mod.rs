@@ -9,6 +9,7 @@ mod init;
 mod manual;
 mod plan;
 pub mod review;
+pub mod state;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -76,6 +77,14 @@ pub enum Command {
     /// labels file the spec reads with `match.labels`. Without a terminal, `--json` prints
     /// the pairs to decide and `--apply FILE` records decisions.
     Review(review::ReviewArgs),
+    /// The state: which rows reconcile manages, under which address. `list` and `show` read
+    /// it; `rm` and `mv` repair it (the table itself is never written).
+    #[command(subcommand)]
+    State(state::StateCommand),
+    /// Manage an existing row: bind the row found by KEY (its `target.key` value or primary
+    /// key) to the golden record at ADDRESS, so the next plan updates it instead of creating
+    /// a second one. Writes only the state.
+    Import(state::ImportArgs),
     /// Print the JSON Schema of the spec format (or, with `--plan`, of `plan --json`).
     Schema(SchemaArgs),
     /// Write a commented starter spec (and the schema editors use to check it).
@@ -216,6 +225,11 @@ pub struct PlanArgs {
     /// without reading them).
     #[arg(long)]
     pub refresh: bool,
+    /// Only take what was done outside reconcile into the state: entries of rows deleted
+    /// outside it are dropped, rows changed outside it are accepted as they are. Reads no
+    /// source, and the plan changes the state alone, never the table.
+    #[arg(long, conflicts_with_all = ["out", "html", "explain", "target", "refresh", "lock", "full", "prune", "allow_mass_delete", "allow_replace"])]
+    pub refresh_only: bool,
 }
 
 #[derive(Debug, Args)]
@@ -255,18 +269,26 @@ pub struct ApplyArgs {
     /// without reading them).
     #[arg(long)]
     pub refresh: bool,
+    /// Only take what was done outside reconcile into the state (see `plan --refresh-only`):
+    /// shows that plan, asks for `yes`, and writes the state table alone.
+    #[arg(long, conflicts_with_all = ["plan_file", "target", "refresh", "prune", "allow_mass_delete", "allow_replace"])]
+    pub refresh_only: bool,
 }
 
 /// Runs a command; returns the exit code.
 pub fn run(cli: Cli) -> Result<ExitCode> {
     crate::progress::set_quiet(cli.quiet);
     match cli.command {
+        Command::Plan(args) if args.refresh_only => state::plan_refresh_only(&args),
+        Command::Apply(args) if args.refresh_only => state::apply_refresh_only(&args),
         Command::Plan(args) => plan::run(args),
         Command::Apply(args) => apply::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Evaluate(args) => evaluate::run(args),
         Command::Review(args) => review::run(args),
+        Command::State(command) => state::run(command),
+        Command::Import(args) => state::import(args),
         Command::Schema(args) => {
             if args.plan {
                 let mut text = serde_json::to_string_pretty(&crate::render::json::schema())

@@ -25,6 +25,7 @@ pub mod read;
 mod rows;
 mod sqlite;
 pub(crate) mod sqlite_bulk;
+pub mod state_edit;
 pub(crate) mod statements;
 pub mod writeset;
 

@@ -14,10 +14,14 @@ pub fn plan_for(spec: &Compiled, url: &str, resolved: &Resolved) -> Result<Plan>
 /// Finds a change by its address (`customers["x"]`) or its key (`x`); an unknown address is
 /// an error that suggests the closest one.
 pub fn find(plan: &Plan, wanted: &str) -> Result<usize> {
+    let key = match plan::address::parse(wanted) {
+        Some((resource, key)) if resource == plan.resource => Some(key),
+        _ => None,
+    };
     if let Some(i) = plan
         .changes
         .iter()
-        .position(|c| c.address == wanted || plan.address(&c.address) == wanted)
+        .position(|c| c.address == wanted || key.as_deref() == Some(c.address.as_str()))
     {
         return Ok(i);
     }

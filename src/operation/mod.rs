@@ -5,13 +5,17 @@
 //! - [`plan`]: specs → plans (one spec, or a folder planned parents first), writing nothing.
 //! - [`apply`]: plans → one transaction under the tables' locks; saved plans checked first.
 //! - [`explain`]: one golden record's plan, found by its address.
+//! - [`state`]: the state's entries listed and shown, and repaired (`state rm`, `state mv`,
+//!   `--refresh-only`); [`import`]: an existing row bound to a golden record.
 //!
 //! Each operation runs on one async runtime (see [`runtime`]); the pure stages run outside
 //! it, on every core.
 
 pub mod apply;
 pub mod explain;
+pub mod import;
 pub mod plan;
+pub mod state;
 
 use crate::error::{Error, Result};
 

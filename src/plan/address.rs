@@ -20,6 +20,28 @@ pub fn display(resource: &str, key: &str) -> String {
     )
 }
 
+/// An address as people write it, `customers["acme"]` (quotes and backslashes in the key
+/// escaped as [`display`] writes them): its resource and key. `None` for text of another
+/// shape, such as a bare key.
+pub fn parse(text: &str) -> Option<(&str, String)> {
+    let (resource, rest) = text.split_once("[\"")?;
+    let inner = rest.strip_suffix("\"]")?;
+    if resource.is_empty() || resource.contains(['[', ']', '"']) {
+        return None;
+    }
+    let mut key = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => key.push(chars.next()?),
+            // An unescaped quote ends the key early: not an address `display` writes.
+            '"' => return None,
+            c => key.push(c),
+        }
+    }
+    Some((resource, key))
+}
+
 /// The longest slug. An address is stored in the state table's VARCHAR(255) column with a
 /// `-N` suffix when several records share a slug: this leaves ample room for it.
 pub const MAX_SLUG: usize = 100;
@@ -173,5 +195,21 @@ mod tests {
     #[test]
     fn display_escapes() {
         assert_eq!(display("customers", "a\"b"), r#"customers["a\"b"]"#);
+    }
+
+    #[test]
+    fn parse_reads_back_what_display_writes() {
+        for key in ["acme", "a\"b", "back\\slash", "", "x[\"y\"]"] {
+            let shown = display("customers", key);
+            assert_eq!(
+                parse(&shown),
+                Some(("customers", key.to_string())),
+                "{shown}"
+            );
+        }
+        assert_eq!(parse("acme"), None);
+        assert_eq!(parse("customers[acme]"), None);
+        assert_eq!(parse(r#"["acme"]"#), None);
+        assert_eq!(parse(r#"customers["a"b"]"#), None);
     }
 }

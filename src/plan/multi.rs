@@ -319,12 +319,7 @@ pub fn keep_addresses(plan: &mut Plan, keys: &[String]) {
 
 /// `resource["key"]` → (resource, key); `None` for a bare resource name.
 pub fn parse_address(text: &str) -> Option<(String, String)> {
-    let (resource, rest) = text.split_once("[\"")?;
-    let key = rest.strip_suffix("\"]")?;
-    Some((
-        resource.to_string(),
-        key.replace("\\\"", "\"").replace("\\\\", "\\"),
-    ))
+    super::address::parse(text).map(|(resource, key)| (resource.to_string(), key))
 }
 
 #[cfg(test)]

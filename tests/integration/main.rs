@@ -30,6 +30,7 @@ mod secrets;
 mod seed;
 mod shortcut;
 mod sources;
+mod state;
 mod table_guards;
 mod tls;
 mod trust;

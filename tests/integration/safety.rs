@@ -174,7 +174,9 @@ fn a_file_that_is_not_a_saved_plan_is_refused() {
 
 /// Holds SQLite's write lock on the workspace database from outside reconcile, as another
 /// writer would, until the returned sender is dropped or sent to.
-fn hold_sqlite_lock(ws: &Workspace) -> (std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>) {
+pub(crate) fn hold_sqlite_lock(
+    ws: &Workspace,
+) -> (std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>) {
     let path = ws.db_path();
     let (held_tx, held_rx) = std::sync::mpsc::channel();
     let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();

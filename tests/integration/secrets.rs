@@ -75,6 +75,13 @@ on_each_backend! {
         assert!(one.stdout.contains("ssn"), "{}", one.stdout);
         run_clean(&ws, &["validate"]).ok();
         run_clean(&ws, &["apply", "plan.json"]).ok();
+        // The state's views show the rows as the table holds them.
+        run_clean(&ws, &["state", "list"]).ok();
+        run_clean(&ws, &["state", "list", "--json"]).ok();
+        let shown = run_clean(&ws, &["state", "show", r#"people["s-1"]"#]).ok();
+        assert!(shown.stdout.contains("ssn   = (sensitive value)"), "{}", shown.stdout);
+        run_clean(&ws, &["state", "show", r#"people["s-1"]"#, "--json"]).ok();
+        run_clean(&ws, &["plan", "--refresh-only"]).ok();
         // The values did reach the database: masking is only in what is shown.
         let stored = ws.query("SELECT ssn FROM people ORDER BY ssn");
         assert_eq!(stored[0][0].as_deref(), Some("ZQX-CANARY-7731-A"));
@@ -267,6 +274,20 @@ fn text_from_sources_reaches_the_terminal_escaped() {
     }
     run_in_colour(&ws, &["explain", "people[\"\x1b]0;x\x07\"]"]).fails();
     run_in_colour(&ws, &["apply", "--auto-approve"]).ok();
+    // The state's views: ids, members and values escaped.
+    let list = run_in_colour(&ws, &["state", "list"]).ok();
+    assert!(
+        list.stdout.contains(r"s:7\u{1b}]0;pwned"),
+        "{}",
+        list.stdout.escape_debug()
+    );
+    let json = ws.run(&["state", "list", "--json"]).ok().json();
+    for entry in json["resources"][0]["entries"].as_array().unwrap() {
+        run_in_colour(&ws, &["state", "show", entry["address"].as_str().unwrap()]).ok();
+    }
+    run_in_colour(&ws, &["state", "show", "people[\"\x1b]0;x\x07\"]"]).fails();
+    run_in_colour(&ws, &["state", "rm", "people[\"\x1b]0;x\x07\"]"]).fails();
+    run_in_colour(&ws, &["import", "people[\"\x1b]0;x\x07\"]", "\x1b[2J"]).fails();
     // A change of the values: the update shows old and new.
     ws.edit("specs/customers.yaml", "Bad\\r Corp", "Bad\\a\\u2067 Corp");
     run_in_colour(&ws, &["plan"]).ok();
