@@ -124,12 +124,27 @@ impl Prints {
     /// The fingerprint, as a saved plan holds it: SHA-256 of the sums, so that the text a
     /// plan file keeps is the same on every machine and version.
     pub fn finish(&self, table_exists: bool) -> String {
+        self.finish_lacking(table_exists, &[])
+    }
+
+    /// The fingerprint of a table that lacks the columns `lacking` (read as empty, to be
+    /// added by the plan): a column added or dropped since makes the plan stale, although
+    /// every row reads the same. Without any, it is [`Prints::finish`]'s, as before columns
+    /// could be added.
+    pub fn finish_lacking(&self, table_exists: bool, lacking: &[&str]) -> String {
         let mut h = Sha256::new();
         h.update([u8::from(table_exists)]);
         h.update(self.rows.0.to_le_bytes());
         h.update(self.rows.1.to_le_bytes());
         h.update(self.state.0.to_le_bytes());
         h.update(self.state.1.to_le_bytes());
+        if !lacking.is_empty() {
+            h.update(b"lacking");
+            for column in lacking {
+                h.update((column.len() as u64).to_le_bytes());
+                h.update(column.to_ascii_lowercase().as_bytes());
+            }
+        }
         hex::encode(h.finalize())
     }
 }

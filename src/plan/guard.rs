@@ -162,25 +162,64 @@ pub fn check(
     }
 
     let count = deletes().count();
-    let limit = spec.max_delete.rows(plan.rows_read);
-    if count > limit && !options.allow_mass_delete {
+    if count == 0 || options.allow_mass_delete {
+        return Ok(());
+    }
+    let managed = deletable(spec, current);
+    let limit = spec.max_delete.rows(managed);
+    let help = Some(
+        "review the sources; if these deletes are intended, pass --allow-mass-delete or raise \
+         `max_delete` in the spec"
+            .into(),
+    );
+    if count >= managed && managed > 1 && !spec.max_delete.allows_all() {
         return Err(Error::Plan {
             message: format!(
-                "this plan would {} {count} of {} rows, more than `max_delete` allows ({}, here \
-                 {limit}): {}",
+                "this plan would {} every row `{}` manages ({count} of {managed}): {}",
                 verb(deletes()),
-                plan.rows_read,
-                spec.max_delete,
+                spec.resource,
                 some_addresses(plan, deletes())
             ),
             help: Some(
-                "review the sources; if these deletes are intended, pass --allow-mass-delete \
-                 or raise `max_delete` in the spec"
+                "a plan emptying the table is refused whatever `max_delete` says (unless it is \
+                 \"100%\"); review the sources, and if this is intended, pass \
+                 --allow-mass-delete"
                     .into(),
             ),
         });
     }
+    if count > limit {
+        return Err(Error::Plan {
+            message: format!(
+                "this plan would {} {count} of the {managed} rows `{}` manages, more than \
+                 `max_delete` allows ({}, here {limit}): {}",
+                verb(deletes()),
+                spec.resource,
+                spec.max_delete,
+                some_addresses(plan, deletes())
+            ),
+            help,
+        });
+    }
     Ok(())
+}
+
+/// The rows a plan could delete: those the resource manages, and with `owns_table` every
+/// row of the table. `max_delete` is judged against them.
+fn deletable(spec: &Compiled, current: &CurrentState) -> usize {
+    if spec.owns_table {
+        return current.rows.len();
+    }
+    let rows: crate::collections::HashSet<String> = current
+        .rows
+        .iter()
+        .map(|r| crate::state::key_text(&r.key))
+        .collect();
+    current
+        .state
+        .iter()
+        .filter(|s| rows.contains(&s.row_key))
+        .count()
 }
 
 /// Refuses to apply replacements (updates that change everything a row is known by) unless
