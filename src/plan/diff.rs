@@ -263,13 +263,17 @@ fn paired(
                     Reason::UpToDate,
                     stale_state || s.hash != values_hash(&after),
                 )
-            } else if s.hash != applied_hash(current, &row.values) {
+            } else if s.hash != applied_hash(current, &row.values)
+                && changed.iter().any(|&f| !current.lacks(f))
+            {
                 // The row no longer holds what was applied: it was edited outside reconcile.
-                // The state keeps only a hash, so every differing field is reported.
+                // The state keeps only a hash, so every differing field is reported (but a
+                // column this plan adds, which no one could have edited).
+                let fields = changed.iter().copied().filter(|&f| !current.lacks(f));
                 (
                     Action::Update,
                     Reason::Drift {
-                        fields: changed.clone(),
+                        fields: fields.collect(),
                     },
                     true,
                 )

@@ -72,66 +72,7 @@ pub fn check(
         }
     }
 
-    // Two golden records with one natural key would make two rows the key cannot tell apart.
-    if let Some(k) = spec.key {
-        let mut by_key: crate::collections::HashMap<&crate::value::Value, Vec<usize>> =
-            crate::collections::HashMap::default();
-        for (i, c) in plan.changes.iter().enumerate() {
-            if let (Action::Create | Action::Update | Action::NoOp, Some(after)) =
-                (c.action, &c.after)
-                && !after[k].is_null()
-            {
-                by_key.entry(&after[k]).or_default().push(i);
-            }
-        }
-        let mut clashes: Vec<&Vec<usize>> = by_key.values().filter(|v| v.len() > 1).collect();
-        if !clashes.is_empty() {
-            clashes.sort();
-            let key = &plan.fields[k].0;
-            let lines: Vec<String> = clashes
-                .iter()
-                .take(10)
-                .map(|group| {
-                    let who: Vec<String> = group
-                        .iter()
-                        .map(|&i| {
-                            let c = &plan.changes[i];
-                            let members: Vec<String> =
-                                c.members.iter().map(ToString::to_string).collect();
-                            format!("{} (from {})", plan.address(&c.address), members.join(", "))
-                        })
-                        .collect();
-                    let value = if plan.sensitive.get(k).copied().unwrap_or(false) {
-                        "the same value".to_string()
-                    } else {
-                        format!(
-                            "{key} = {}",
-                            plan.changes[group[0]].after.as_ref().unwrap()[k]
-                        )
-                    };
-                    format!("{value}: {}", who.join(" and "))
-                })
-                .collect();
-            let more = clashes.len().saturating_sub(10);
-            return Err(Error::Plan {
-                message: format!(
-                    "`target.key` ({key}) must be unique, but {} golden records share a key:\n  - {}{}",
-                    clashes.iter().map(|g| g.len()).sum::<usize>(),
-                    lines.join("\n  - "),
-                    if more > 0 {
-                        format!("\n  - and {more} more keys")
-                    } else {
-                        String::new()
-                    }
-                ),
-                help: Some(
-                    "if they are one entity, link them with `match.same`; if not, correct the \
-                     key in a source or exclude one; nothing was written"
-                        .into(),
-                ),
-            });
-        }
-    }
+    unique_keys(spec, plan)?;
 
     // An update that replaces everything a row is known by destroys that row's entity as
     // surely as a delete does: the delete guards count it.
@@ -192,7 +133,7 @@ pub fn check(
         return Err(Error::Plan {
             message: format!(
                 "this plan would {} {count} of the {managed} rows `{}` manages, more than \
-                 `max_delete` allows ({}, here {limit}): {}",
+                 `max_delete` allows ({}: here {limit}): {}",
                 verb(deletes()),
                 spec.resource,
                 spec.max_delete,
@@ -200,6 +141,70 @@ pub fn check(
             ),
             help,
         });
+    }
+    Ok(())
+}
+
+/// Two golden records with one natural key would make two rows the key cannot tell apart.
+fn unique_keys(spec: &Compiled, plan: &Plan) -> Result<()> {
+    if let Some(k) = spec.key {
+        let mut by_key: crate::collections::HashMap<&crate::value::Value, Vec<usize>> =
+            crate::collections::HashMap::default();
+        for (i, c) in plan.changes.iter().enumerate() {
+            if let (Action::Create | Action::Update | Action::NoOp, Some(after)) =
+                (c.action, &c.after)
+                && !after[k].is_null()
+            {
+                by_key.entry(&after[k]).or_default().push(i);
+            }
+        }
+        let mut clashes: Vec<&Vec<usize>> = by_key.values().filter(|v| v.len() > 1).collect();
+        if !clashes.is_empty() {
+            clashes.sort();
+            let key = &plan.fields[k].0;
+            let lines: Vec<String> = clashes
+                .iter()
+                .take(10)
+                .map(|group| {
+                    let who: Vec<String> = group
+                        .iter()
+                        .map(|&i| {
+                            let c = &plan.changes[i];
+                            let members: Vec<String> =
+                                c.members.iter().map(ToString::to_string).collect();
+                            format!("{} (from {})", plan.address(&c.address), members.join(", "))
+                        })
+                        .collect();
+                    let value = if plan.sensitive.get(k).copied().unwrap_or(false) {
+                        "the same value".to_string()
+                    } else {
+                        format!(
+                            "{key} = {}",
+                            plan.changes[group[0]].after.as_ref().unwrap()[k]
+                        )
+                    };
+                    format!("{value}: {}", who.join(" and "))
+                })
+                .collect();
+            let more = clashes.len().saturating_sub(10);
+            return Err(Error::Plan {
+                message: format!(
+                    "`target.key` ({key}) must be unique, but {} golden records share a key:\n  - {}{}",
+                    clashes.iter().map(|g| g.len()).sum::<usize>(),
+                    lines.join("\n  - "),
+                    if more > 0 {
+                        format!("\n  - and {more} more keys")
+                    } else {
+                        String::new()
+                    }
+                ),
+                help: Some(
+                    "if they are one entity, link them with `match.same`; if not, correct the \
+                     key in a source or exclude one; nothing was written"
+                        .into(),
+                ),
+            });
+        }
     }
     Ok(())
 }

@@ -82,6 +82,9 @@ pub enum Note {
         table: String,
         references: String,
     },
+    /// A column to add is close to a column the spec does not name: perhaps the field's
+    /// `column:` was renamed or misspelt, and the existing column is meant.
+    SimilarColumn { column: String, existing: String },
     /// The table to create gets no foreign key for a reference.
     ForeignKeyLeftOut {
         column: String,
@@ -139,6 +142,15 @@ pub fn of(spec: &Compiled, current: &CurrentState) -> Schema {
         })
         .map(|c| c.name.clone())
         .collect();
+    for a in &schema.add_columns {
+        let others = schema.unmanaged_columns.iter().map(String::as_str);
+        if let Some(existing) = crate::suggest::did_you_mean(&a.column, others) {
+            schema.notes.push(Note::SimilarColumn {
+                column: a.column.clone(),
+                existing,
+            });
+        }
+    }
     if let Some(k) = spec.key {
         let column = &spec.fields[k].column;
         if !current.unique_column(column) {

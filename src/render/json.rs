@@ -136,8 +136,9 @@ pub struct JsonReferenced {
 #[derive(Serialize, JsonSchema)]
 pub struct JsonSchemaNote {
     /// `no_unique_index` (an existing table lacks one on `target.key`), `no_foreign_key` (an
-    /// existing table lacks one on a reference column), `foreign_key_left_out` (a table to
-    /// create gets none for a reference).
+    /// existing table lacks one on a reference column), `similar_column` (a column to add is
+    /// close to one the spec does not name), `foreign_key_left_out` (a table to create gets
+    /// none for a reference).
     pub code: &'static str,
     pub column: String,
     /// The note, worded for people.
@@ -366,6 +367,7 @@ pub fn to_json(plan: &Plan) -> JsonPlan {
                 column: match n {
                     Note::NoUniqueKey { column }
                     | Note::NoForeignKey { column, .. }
+                    | Note::SimilarColumn { column, .. }
                     | Note::ForeignKeyLeftOut { column, .. } => column.clone(),
                 },
                 note: super::schema::note(plan, n),

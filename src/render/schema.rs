@@ -79,6 +79,11 @@ pub fn note(plan: &Plan, note: &Note) -> String {
              the database does not check the references. reconcile leaves an existing table's \
              constraints as they are; add one yourself if you want it."
         ),
+        Note::SimilarColumn { column, existing } => format!(
+            "column {column} will be added, and table {table} has a column {existing} that \
+             the spec does not name: if the field is meant to write {existing}, set \
+             `column: {existing}` in the spec instead"
+        ),
         Note::ForeignKeyLeftOut {
             column,
             table: parent,
@@ -107,6 +112,7 @@ pub fn note_code(note: &Note) -> &'static str {
     match note {
         Note::NoUniqueKey { .. } => "no_unique_index",
         Note::NoForeignKey { .. } => "no_foreign_key",
+        Note::SimilarColumn { .. } => "similar_column",
         Note::ForeignKeyLeftOut { .. } => "foreign_key_left_out",
     }
 }

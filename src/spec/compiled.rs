@@ -95,7 +95,7 @@ impl std::fmt::Display for DeleteLimit {
             DeleteLimit::Count(n) => write!(f, "{n} rows"),
             DeleteLimit::Share(s) => write!(
                 f,
-                "{}% of the rows it manages, and never fewer than {SHARE_FLOOR}",
+                "{}% of the rows it manages, at least {SHARE_FLOOR}",
                 s * 100.0
             ),
         }
