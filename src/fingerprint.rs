@@ -309,6 +309,25 @@ mod tests {
     use crate::state::StateRow;
 
     #[test]
+    fn a_table_lacking_columns_is_told_apart_and_one_lacking_none_is_as_before() {
+        let mut p = Prints::default();
+        p.row(&mut Vec::new(), |r| {
+            r.int(Some(1)).text(None);
+        });
+        assert_eq!(p.finish_lacking(true, &[]), p.finish(true));
+        assert_ne!(p.finish_lacking(true, &["city"]), p.finish(true));
+        assert_eq!(
+            p.finish_lacking(true, &["City"]),
+            p.finish_lacking(true, &["city"]),
+            "columns compare without regard to case, as SQL does"
+        );
+        assert_ne!(
+            p.finish_lacking(true, &["city"]),
+            p.finish_lacking(true, &["town"])
+        );
+    }
+
+    #[test]
     fn a_state_entry_hashes_as_text_parts_of_a_row_print() {
         // The fingerprint of saved plans made before entries were hashed in one piece summed
         // each entry's four parts encoded as a row's text cells; it must not change.

@@ -355,3 +355,297 @@ pub fn columns_changed(plan: &Plan, current: &CurrentState) -> Vec<String> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Change, Reason};
+    use crate::state::{Column, CurrentRow, ForeignKey as TableKey, MissingColumn, StateRow};
+    use crate::value::Value;
+
+    fn load(text: &str) -> Compiled {
+        crate::spec::load::load_str(text, std::path::Path::new("spec.yaml")).expect("loads")
+    }
+
+    /// Customers keyed by email, and their branches, each pointing to a customer by name.
+    fn specs(customer_type: &str) -> (Compiled, Compiled) {
+        let customers = load(
+            "version: 1\nresource: customers\ntarget:\n  table: customers\n  key: email\n  \
+             fields:\n    name: {}\n    email: { type: email }\nsources:\n  s:\n    id: name\n    \
+             inline: [{ name: x }]\n    fields: { name: name }\n",
+        );
+        let branches = load(&format!(
+            "version: 1\nresource: branches\ntarget:\n  table: branches\n  fields:\n    \
+             name: {{}}\n    customer: {{ type: {customer_type}, ref: customers, by: name, \
+             column: customer_id }}\nsources:\n  s:\n    id: name\n    inline: [{{ name: x }}]\n    \
+             fields: {{ name: name }}\n"
+        ));
+        (customers, branches)
+    }
+
+    fn column(name: &str, data_type: &str) -> Column {
+        Column {
+            name: name.into(),
+            data_type: data_type.into(),
+            not_null: false,
+            has_default: false,
+            generated: false,
+            max_length: None,
+            scale: None,
+        }
+    }
+
+    /// An existing table with these columns, `id` its primary key.
+    fn table(columns: &[(&str, &str)]) -> CurrentState {
+        CurrentState {
+            table_exists: true,
+            integer_key: true,
+            columns: columns.iter().map(|(n, t)| column(n, t)).collect(),
+            primary_key_columns: vec!["id".into()],
+            ..CurrentState::default()
+        }
+    }
+
+    #[test]
+    fn an_existing_table_lacking_a_column_gets_it_and_keeps_its_others() {
+        let (customers, _) = specs("integer");
+        let mut current = table(&[("id", "integer"), ("name", "text"), ("mail", "text")]);
+        current.missing_columns = vec![MissingColumn {
+            field: 1,
+            sql_type: "TEXT".into(),
+        }];
+        let schema = of(&customers, &current);
+        assert_eq!(
+            schema.add_columns,
+            [AddColumn {
+                field: 1,
+                column: "email".into(),
+                kind: FieldType::Email,
+                sql_type: "TEXT".into()
+            }]
+        );
+        assert!(schema.alters());
+        assert_eq!(schema.unmanaged_columns, ["mail"]);
+        assert_eq!(
+            schema.unique_key, None,
+            "an existing table is never given one"
+        );
+        assert_eq!(
+            schema.notes,
+            [
+                Note::SimilarColumn {
+                    column: "email".into(),
+                    existing: "mail".into()
+                },
+                Note::NoUniqueKey {
+                    column: "email".into()
+                }
+            ]
+        );
+        current.unique = vec![crate::state::Unique {
+            name: "u".into(),
+            columns: vec!["EMAIL".into()],
+        }];
+        assert!(
+            !of(&customers, &current).notes.contains(&Note::NoUniqueKey {
+                column: "email".into()
+            })
+        );
+    }
+
+    #[test]
+    fn a_table_to_create_gets_a_unique_key_and_foreign_keys_where_they_can_hold() {
+        let (customers, branches) = specs("integer");
+        let none = CurrentState::empty();
+        assert_eq!(of(&customers, &none).unique_key, Some(1));
+
+        // The customers table is created in the same apply: a foreign key.
+        let mut parent_plan = Plan::of_spec(&customers);
+        parent_plan.create_table = true;
+        let parent = |plan, current| Parent {
+            spec: &customers,
+            plan,
+            current,
+        };
+        let mut schema = of(&branches, &none);
+        references(
+            &branches,
+            &mut schema,
+            &none,
+            &[parent(&parent_plan, &none)],
+            Engine::Postgres,
+        );
+        assert_eq!(
+            schema.foreign_keys,
+            [ForeignKey {
+                field: 1,
+                column: "customer_id".into(),
+                table: "customers".into(),
+                references: "id".into()
+            }]
+        );
+
+        // It exists with an INT key: PostgreSQL refers to it, MySQL cannot from a BIGINT.
+        let existing = table(&[("id", "int"), ("name", "text"), ("email", "text")]);
+        let kept = Plan::of_spec(&customers);
+        for (engine, keys) in [(Engine::Postgres, 1), (Engine::MySql, 0)] {
+            let mut schema = of(&branches, &none);
+            references(
+                &branches,
+                &mut schema,
+                &none,
+                &[parent(&kept, &existing)],
+                engine,
+            );
+            assert_eq!(schema.foreign_keys.len(), keys, "{engine:?}");
+            assert_eq!(schema.notes.len(), 1 - keys, "{engine:?}");
+        }
+        // Its key column is not unique: no foreign key can refer to it.
+        let mut loose = existing.clone();
+        loose.primary_key_columns.clear();
+        let mut schema = of(&branches, &none);
+        references(
+            &branches,
+            &mut schema,
+            &none,
+            &[parent(&kept, &loose)],
+            Engine::Sqlite,
+        );
+        assert_eq!(
+            schema.notes,
+            [Note::ForeignKeyLeftOut {
+                column: "customer_id".into(),
+                table: "customers".into(),
+                why: LeftOut::NotUnique
+            }]
+        );
+
+        // A reference field of type text cannot hold the integer key.
+        let (_, by_text) = specs("text");
+        let mut schema = of(&by_text, &none);
+        references(
+            &by_text,
+            &mut schema,
+            &none,
+            &[parent(&parent_plan, &none)],
+            Engine::Sqlite,
+        );
+        assert!(schema.foreign_keys.is_empty());
+        assert!(matches!(
+            schema.notes[0],
+            Note::ForeignKeyLeftOut {
+                why: LeftOut::NotInteger,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn an_existing_table_without_its_foreign_key_is_noted() {
+        let (customers, branches) = specs("integer");
+        let child = table(&[
+            ("id", "integer"),
+            ("name", "text"),
+            ("customer_id", "integer"),
+        ]);
+        let parent_plan = Plan::of_spec(&customers);
+        let parent_table = table(&[("id", "integer")]);
+        let parents = [Parent {
+            spec: &customers,
+            plan: &parent_plan,
+            current: &parent_table,
+        }];
+        let mut schema = of(&branches, &child);
+        references(&branches, &mut schema, &child, &parents, Engine::Sqlite);
+        assert_eq!(
+            schema.notes,
+            [Note::NoForeignKey {
+                column: "customer_id".into(),
+                table: "customers".into(),
+                references: "id".into()
+            }]
+        );
+        let mut keyed = child.clone();
+        keyed.foreign_keys = vec![TableKey {
+            column: "customer_id".into(),
+            table: "customers".into(),
+            references: None,
+        }];
+        let mut schema = of(&branches, &keyed);
+        references(&branches, &mut schema, &keyed, &parents, Engine::Sqlite);
+        assert!(schema.notes.is_empty(), "{:?}", schema.notes);
+    }
+
+    #[test]
+    fn a_deleted_parent_still_referred_to_is_found() {
+        let (customers, branches) = specs("integer");
+        let mut parent_plan = Plan::of_spec(&customers);
+        parent_plan.changes.push(Change {
+            address: "acme".into(),
+            action: Action::Delete,
+            reason: Reason::Missing,
+            row_key: Some(Value::Int(7)),
+            before: None,
+            after: None,
+            changed: Vec::new(),
+            provenance: Vec::new(),
+            members: Vec::new(),
+            names: Vec::new(),
+            conflicts: Default::default(),
+            write_state: true,
+            replaces: false,
+        });
+        let parent_table = table(&[("id", "integer")]);
+        let parents = [Parent {
+            spec: &customers,
+            plan: &parent_plan,
+            current: &parent_table,
+        }];
+        let mut child = table(&[
+            ("id", "integer"),
+            ("name", "text"),
+            ("customer_id", "integer"),
+        ]);
+        child.foreign_keys = vec![TableKey {
+            column: "customer_id".into(),
+            table: "customers".into(),
+            references: Some("id".into()),
+        }];
+        let row = |key: i64, to: Value| CurrentRow {
+            key: Value::Int(key),
+            values: vec![Value::Text(format!("b{key}")), to],
+        };
+        // Branch 1 points to acme by address (managed), branch 2 by its key (unmanaged),
+        // branch 3 elsewhere.
+        child.rows = vec![
+            row(1, Value::Text(r#"customers["acme"]"#.into())),
+            row(2, Value::Int(7)),
+            row(3, Value::Int(8)),
+        ];
+        child.state = vec![StateRow::new(["b1", "1", "[]", "h"], true)];
+        let mut plan = Plan::of_spec(&branches);
+        plan.missing.push(crate::plan::Missing {
+            address: "b1".into(),
+            row_key: "1".into(),
+            members: Vec::new(),
+            name: None,
+        });
+        let found = dangling(&branches, &plan, &child, &parents);
+        assert_eq!(
+            found,
+            [
+                (
+                    r#"branches["b1"]"#.to_string(),
+                    r#"customers["acme"]"#.to_string()
+                ),
+                (
+                    "the row id = 2".to_string(),
+                    r#"customers["acme"]"#.to_string()
+                )
+            ]
+        );
+        // Without a foreign key the database does not object.
+        child.foreign_keys.clear();
+        assert!(dangling(&branches, &plan, &child, &parents).is_empty());
+    }
+}

@@ -509,6 +509,20 @@ impl std::fmt::Display for Origin {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_share_never_allows_fewer_than_two_rows() {
+        let share = DeleteLimit::Share(0.1);
+        assert_eq!(share.rows(1), 2);
+        assert_eq!(share.rows(15), 2, "2 of 15 rows is no mass delete");
+        assert_eq!(share.rows(20), 2);
+        assert_eq!(share.rows(30), 3);
+        assert_eq!(share.rows(1000), 100);
+        assert_eq!(DeleteLimit::Count(1).rows(1000), 1, "a count is as written");
+        assert!(DeleteLimit::Share(1.0).allows_all());
+        assert!(!share.allows_all());
+        assert!(!DeleteLimit::Count(1000).allows_all());
+    }
+
     fn derived_for(fields: &[(&str, FieldType)]) -> Vec<(String, CompareMethod)> {
         let fields: IndexMap<String, super::super::FieldSpec> = fields
             .iter()

@@ -329,3 +329,20 @@ fn a_column_renamed_in_the_spec_is_added_and_the_old_one_named() {
     let json = ws.run(&["plan", "--json"]).ok().json();
     assert_eq!(json["schema_notes"][0]["code"], "similar_column");
 }
+
+#[test]
+fn the_html_report_shows_the_column_to_add() {
+    let ws = Workspace::seed();
+    ws.run(&["apply", "--auto-approve"]).ok();
+    add_city(&ws);
+    ws.run(&["plan", "--html", "report.html"]).ok();
+    let html = ws.read("report.html");
+    assert!(
+        html.contains("Plan: 0 to add, 13 to change, 0 to destroy, 1 column to add."),
+        "{html}"
+    );
+    assert!(
+        html.contains("<b>+</b> column city TEXT (field city: text), nullable"),
+        "{html}"
+    );
+}
