@@ -231,6 +231,7 @@ impl<B: Backend> Writer<'_, B> {
                     .column(&spec.primary_key)
                     .is_some_and(|c| c.generated && current.integer_key),
         };
+        self.move_keys_aside(set, &current, &ins).await?;
         let created = self.create(set, &ins).await?;
         if key_after_table {
             for sql in statements::keys_after_load(spec, &plan.schema, d) {
@@ -304,6 +305,30 @@ impl<B: Backend> Writer<'_, B> {
         let claim = [&spec.table, &plan.resource, self.now].map(Arg::Text);
         B::execute(self.conn, claims::claim_sql(d), &claim).await?;
         Ok((key_after_table, key_after_state))
+    }
+
+    /// Sets aside the keys that rows give up in this apply and others take, before any row
+    /// takes one ([`super::aside`]).
+    async fn move_keys_aside(
+        &mut self,
+        set: &WriteSet<'_>,
+        current: &CurrentState,
+        ins: &Insert<'_>,
+    ) -> Result<(), ApplyError> {
+        let Some((k, rows)) = super::aside::keys_aside(set, current, self.d.engine, &ins.not_null)
+        else {
+            return Ok(());
+        };
+        let width = set.spec.fields.len();
+        let rows: Vec<(&Value, std::borrow::Cow<'_, [Value]>)> = rows
+            .into_iter()
+            .map(|(row, meanwhile)| {
+                let mut values = vec![Value::Null; width];
+                values[k] = meanwhile;
+                (row, std::borrow::Cow::Owned(values))
+            })
+            .collect();
+        B::update_rows(self.conn, ins, &[k], &rows).await
     }
 
     /// Inserts the new rows: their keys, in the order of the creates.

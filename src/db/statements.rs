@@ -89,7 +89,12 @@ pub(crate) fn keys_after_load(spec: &Compiled, schema: &Schema, d: Dialect) -> V
     match d.engine {
         Engine::Postgres => {
             let mut parts = vec![format!("ADD PRIMARY KEY ({})", d.quote(&spec.primary_key))];
-            parts.extend(unique_key(spec, schema, d).map(|u| format!("ADD {u}")));
+            // Checked at commit, so that rows trading keys within one apply (two customers
+            // swapping emails) pass, as the plan checked the table as it will be.
+            parts.extend(
+                unique_key(spec, schema, d)
+                    .map(|u| format!("ADD {u} DEFERRABLE INITIALLY DEFERRED")),
+            );
             parts.extend(
                 foreign_keys(schema, d)
                     .into_iter()
@@ -433,8 +438,8 @@ mod tests {
         assert_eq!(
             keys_after_load(&spec, &schema, d(Engine::Postgres)),
             [
-                "ALTER TABLE \"t\" ADD PRIMARY KEY (\"id\"), ADD UNIQUE (\"name\"), \
-              ADD FOREIGN KEY (\"owner\") REFERENCES \"p\"\"q\" (\"id\")"
+                "ALTER TABLE \"t\" ADD PRIMARY KEY (\"id\"), ADD UNIQUE (\"name\") \
+                 DEFERRABLE INITIALLY DEFERRED, ADD FOREIGN KEY (\"owner\") REFERENCES \"p\"\"q\" (\"id\")"
             ]
         );
         // Without a key or a reference, only the primary key.

@@ -346,3 +346,35 @@ fn the_html_report_shows_the_column_to_add() {
         "{html}"
     );
 }
+
+on_each_backend! {
+    fn two_rows_trading_keys_pass_the_unique_index(ws) {
+        ws.run(&["apply", "--auto-approve"]).ok();
+        let production = "examples/customers/production_seeding.json";
+        let text = ws.read(production);
+        ws.write(
+            production,
+            &text
+                .replace("info@leopardlodge.co.za", "SWAP")
+                .replace("info@pecanwood.co.za", "info@leopardlodge.co.za")
+                .replace("SWAP", "info@pecanwood.co.za"),
+        );
+        let run = ws.run(&["apply", "--auto-approve"]).ok();
+        assert!(run.stdout.contains("0 added, 2 changed"), "{}", run.stdout);
+        assert_eq!(
+            ws.query(
+                "SELECT name, email FROM customers WHERE name IN ('Leopard Lodge', \
+                 'Pecanwood Golf Estate') ORDER BY name"
+            ),
+            vec![
+                vec![Some("Leopard Lodge".into()), Some("info@pecanwood.co.za".into())],
+                vec![
+                    Some("Pecanwood Golf Estate".into()),
+                    Some("info@leopardlodge.co.za".into())
+                ],
+            ]
+        );
+        let again = ws.run(&["plan", "--detailed-exitcode"]);
+        assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+    }
+}
