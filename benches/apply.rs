@@ -75,6 +75,7 @@ fn plan(spec: &Compiled, rows: usize, fingerprint: String) -> Plan {
             .map(|f| (f.name.clone(), f.column.clone()))
             .collect(),
         create_table: true,
+        schema: Default::default(),
         changes,
         missing: Vec::new(),
         excluded: Vec::new(),

@@ -124,12 +124,27 @@ impl Prints {
     /// The fingerprint, as a saved plan holds it: SHA-256 of the sums, so that the text a
     /// plan file keeps is the same on every machine and version.
     pub fn finish(&self, table_exists: bool) -> String {
+        self.finish_lacking(table_exists, &[])
+    }
+
+    /// The fingerprint of a table that lacks the columns `lacking` (read as empty, to be
+    /// added by the plan): a column added or dropped since makes the plan stale, although
+    /// every row reads the same. Without any, it is [`Prints::finish`]'s, as before columns
+    /// could be added.
+    pub fn finish_lacking(&self, table_exists: bool, lacking: &[&str]) -> String {
         let mut h = Sha256::new();
         h.update([u8::from(table_exists)]);
         h.update(self.rows.0.to_le_bytes());
         h.update(self.rows.1.to_le_bytes());
         h.update(self.state.0.to_le_bytes());
         h.update(self.state.1.to_le_bytes());
+        if !lacking.is_empty() {
+            h.update(b"lacking");
+            for column in lacking {
+                h.update((column.len() as u64).to_le_bytes());
+                h.update(column.to_ascii_lowercase().as_bytes());
+            }
+        }
         hex::encode(h.finalize())
     }
 }
@@ -292,6 +307,25 @@ pub fn lock_key(table: &str) -> i64 {
 mod tests {
     use super::*;
     use crate::state::StateRow;
+
+    #[test]
+    fn a_table_lacking_columns_is_told_apart_and_one_lacking_none_is_as_before() {
+        let mut p = Prints::default();
+        p.row(&mut Vec::new(), |r| {
+            r.int(Some(1)).text(None);
+        });
+        assert_eq!(p.finish_lacking(true, &[]), p.finish(true));
+        assert_ne!(p.finish_lacking(true, &["city"]), p.finish(true));
+        assert_eq!(
+            p.finish_lacking(true, &["City"]),
+            p.finish_lacking(true, &["city"]),
+            "columns compare without regard to case, as SQL does"
+        );
+        assert_ne!(
+            p.finish_lacking(true, &["city"]),
+            p.finish_lacking(true, &["town"])
+        );
+    }
 
     #[test]
     fn a_state_entry_hashes_as_text_parts_of_a_row_print() {

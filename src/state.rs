@@ -17,6 +17,13 @@ pub struct CurrentState {
     pub columns: Vec<Column>,
     /// Its unique constraints on plain columns, other than the primary key.
     pub unique: Vec<Unique>,
+    /// The columns of its primary key, in order (empty when it has none).
+    pub primary_key_columns: Vec<String>,
+    /// Its foreign keys of one column.
+    pub foreign_keys: Vec<ForeignKey>,
+    /// The fields whose column the existing table lacks: read as empty, and added by the
+    /// apply (see [`crate::plan::schema`]).
+    pub missing_columns: Vec<MissingColumn>,
     /// Whether the primary key is an integer column.
     pub integer_key: bool,
     pub rows: Vec<CurrentRow>,
@@ -45,6 +52,26 @@ impl CurrentState {
         self.columns
             .iter()
             .find(|c| c.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The columns the existing table lacks, as `spec` names them.
+    pub fn lacking<'s>(&self, spec: &'s crate::spec::compiled::Compiled) -> Vec<&'s str> {
+        self.missing_columns
+            .iter()
+            .map(|m| spec.fields[m.field].column.as_str())
+            .collect()
+    }
+
+    /// Whether field `f`'s column is missing from the existing table.
+    pub fn lacks(&self, f: usize) -> bool {
+        self.missing_columns.iter().any(|m| m.field == f)
+    }
+
+    /// Whether `column` alone is unique in the table: its primary key, or a unique
+    /// constraint of that one column.
+    pub fn unique_column(&self, column: &str) -> bool {
+        let one = |cols: &[String]| cols.len() == 1 && cols[0].eq_ignore_ascii_case(column);
+        one(&self.primary_key_columns) || self.unique.iter().any(|u| one(&u.columns))
     }
 }
 
@@ -113,6 +140,25 @@ pub struct Column {
     /// The digits after the point a NUMERIC/DECIMAL column keeps (PostgreSQL, MySQL); `None`
     /// for other types and PostgreSQL's unconstrained NUMERIC.
     pub scale: Option<i64>,
+}
+
+/// A field whose column an existing table lacks, and the type the column would be added
+/// with ([`crate::db::Dialect::column_type`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingColumn {
+    /// Index of the field.
+    pub field: usize,
+    pub sql_type: String,
+}
+
+/// A foreign key of one column: `column` refers to `references` of `table`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForeignKey {
+    pub column: String,
+    pub table: String,
+    /// `None` when the catalog does not say (SQLite's key naming no column refers to the
+    /// other table's primary key).
+    pub references: Option<String>,
 }
 
 /// A unique constraint (or unique index) on plain columns.

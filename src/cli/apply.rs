@@ -56,6 +56,9 @@ pub(super) fn run(args: ApplyArgs) -> Result<ExitCode> {
             )?;
             out.write_all(render::human::render(&made.plan).as_bytes())
                 .map_err(io)?;
+            if let Some(refused) = made.refused {
+                return Err(refused);
+            }
             plan::guard::check_replacements(&[&made.plan], args.safety.allow_replace)?;
             if made.plan.has_changes() && !args.auto_approve {
                 confirm(&mut out)?;
@@ -84,6 +87,9 @@ fn run_many(args: &ApplyArgs, specs: Vec<crate::spec::compiled::Compiled>) -> Re
         render::human::render_many(&planned.plans, render::human::Options::default()).as_bytes(),
     )
     .map_err(io)?;
+    if let Some(refused) = planned.refused {
+        return Err(refused);
+    }
     let plans: Vec<&plan::Plan> = planned.plans.iter().collect();
     plan::guard::check_replacements(&plans, args.safety.allow_replace)?;
     if planned.has_changes() && !args.auto_approve {

@@ -40,7 +40,8 @@ pub(super) fn run(args: PlanArgs) -> Result<ExitCode> {
         }
         None => None,
     };
-    if let Some(out) = &args.out {
+    // A refused plan is not saved: applying the file would pass the guards by.
+    if let (Some(out), None) = (&args.out, &made.refused) {
         plan::file::save(out, &spec, &plan, &url, options)?;
     }
     let mut text = if args.json {
@@ -52,7 +53,7 @@ pub(super) fn run(args: PlanArgs) -> Result<ExitCode> {
         text.push('\n');
         text.push_str(&explained);
     }
-    if let (Some(out), false) = (&args.out, args.json) {
+    if let (Some(out), false, None) = (&args.out, args.json, &made.refused) {
         text.push_str(&format!(
             "\nSaved the plan to {}. To apply exactly this plan, run:\n    reconcile apply {}\n",
             out.display(),
@@ -60,6 +61,9 @@ pub(super) fn run(args: PlanArgs) -> Result<ExitCode> {
         ));
     }
     print(&text, "the plan")?;
+    if let Some(refused) = made.refused {
+        return Err(refused);
+    }
     Ok(exit_code(args.detailed_exitcode && plan.has_changes()))
 }
 
@@ -125,5 +129,8 @@ fn run_many(args: &PlanArgs, specs: Vec<Compiled>) -> Result<ExitCode> {
         render::human::render_many(&planned.plans, render::human::Options { full: args.full })
     };
     print(&text, "the plan")?;
+    if let Some(refused) = planned.refused {
+        return Err(refused);
+    }
     Ok(exit_code(args.detailed_exitcode && planned.has_changes()))
 }

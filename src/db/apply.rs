@@ -90,13 +90,16 @@ async fn create_tables_first<B: Backend>(
     d: Dialect,
     sets: &[WriteSet<'_>],
 ) -> sqlx::Result<()> {
-    for set in sets.iter().filter(|s| s.plan.create_table) {
-        let sql = statements::create_table(set.spec, d, true).replacen(
-            "CREATE TABLE",
-            "CREATE TABLE IF NOT EXISTS",
-            1,
-        );
-        B::execute(conn, sql, &[]).await?;
+    for set in sets {
+        if set.plan.create_table {
+            let sql = statements::create_table(set.spec, &set.plan.schema, d, false).replacen(
+                "CREATE TABLE",
+                "CREATE TABLE IF NOT EXISTS",
+                1,
+            );
+            B::execute(conn, sql, &[]).await?;
+        }
+        add_columns_first::<B>(conn, d, set).await?;
     }
     for sql in [
         d.create_state_table(),
@@ -104,6 +107,32 @@ async fn create_tables_first<B: Backend>(
         claims::create_table_sql(d),
     ] {
         B::execute(conn, sql, &[]).await?;
+    }
+    Ok(())
+}
+
+/// Adds the columns a plan adds, before the transaction where DDL would commit it: those the
+/// table still lacks (another apply may have added one since), each added once even when two
+/// applies race.
+async fn add_columns_first<B: Backend>(
+    conn: &mut B::Connection,
+    d: Dialect,
+    set: &WriteSet<'_>,
+) -> sqlx::Result<()> {
+    for add in &set.plan.schema.add_columns {
+        let exists = |columns: &[crate::state::Column]| {
+            let column = &set.spec.fields[add.field].column;
+            columns.iter().any(|c| c.name.eq_ignore_ascii_case(column))
+        };
+        if exists(&super::read::columns::<B>(conn, d, &set.spec.table).await?) {
+            continue;
+        }
+        let sql = statements::add_column(set.spec, d, add.field);
+        if let Err(e) = B::execute(conn, sql, &[]).await
+            && !exists(&super::read::columns::<B>(conn, d, &set.spec.table).await?)
+        {
+            return Err(e);
+        }
     }
     Ok(())
 }
@@ -170,6 +199,12 @@ impl<B: Backend> Writer<'_, B> {
         let fingerprint = if B::DDL_COMMITS && plan.create_table {
             // The table this apply just created reads as the missing table planned on.
             current.prints.finish(false)
+        } else if B::DDL_COMMITS && plan.schema.alters() {
+            // So do the columns it just added: their rows read as empty either way.
+            let lacking: Vec<&str> = (plan.schema.add_columns.iter())
+                .map(|a| spec.fields[a.field].column.as_str())
+                .collect();
+            current.prints.finish_lacking(true, &lacking)
         } else {
             current.fingerprint.clone()
         };
@@ -196,9 +231,12 @@ impl<B: Backend> Writer<'_, B> {
                     .column(&spec.primary_key)
                     .is_some_and(|c| c.generated && current.integer_key),
         };
+        self.move_keys_aside(set, &current, &ins).await?;
         let created = self.create(set, &ins).await?;
         if key_after_table {
-            B::execute(self.conn, statements::add_primary_key(spec, d), &[]).await?;
+            for sql in statements::keys_after_load(spec, &plan.schema, d) {
+                B::execute(self.conn, sql, &[]).await?;
+            }
         }
         let writes = set.state_writes(&current, &created);
         if self.needs_keys {
@@ -232,22 +270,28 @@ impl<B: Backend> Writer<'_, B> {
         Ok(created.len())
     }
 
-    /// Creates the target table and the tool's own tables where the transaction may, and
-    /// claims the table for the resource: whether the target table's primary key, and the
-    /// state table's, are to be added once their rows are in. A table created here gets its
-    /// key after its rows where the index is then built once from them rather than key by
-    /// key ([`Dialect::key_after_load`]).
+    /// Creates the target table (or adds the columns it lacks) and the tool's own tables
+    /// where the transaction may, and claims the table for the resource: whether the target
+    /// table's keys, and the state table's primary key, are to be added once their rows are
+    /// in. A table created here gets some keys after its rows, where the index is then built
+    /// once from them rather than key by key ([`statements::keys_after_load`]).
     async fn prepare_tables(
         &mut self,
         set: &WriteSet<'_>,
         current: &CurrentState,
     ) -> Result<(bool, bool), ApplyError> {
         let (spec, plan, d) = (set.spec, set.plan, self.d);
-        let key_after_table = !B::DDL_COMMITS && plan.create_table && d.key_after_load();
+        let key_after_table = !B::DDL_COMMITS && plan.create_table;
         let mut key_after_state = false;
         if !B::DDL_COMMITS {
             if plan.create_table {
-                let sql = statements::create_table(spec, d, !key_after_table);
+                let sql = statements::create_table(spec, &plan.schema, d, true);
+                B::execute(self.conn, sql, &[]).await?;
+            }
+            // The columns the spec's new fields need, in the same transaction as the rows
+            // that fill them.
+            for add in &plan.schema.add_columns {
+                let sql = statements::add_column(spec, d, add.field);
                 B::execute(self.conn, sql, &[]).await?;
             }
             if !self.state_created {
@@ -261,6 +305,30 @@ impl<B: Backend> Writer<'_, B> {
         let claim = [&spec.table, &plan.resource, self.now].map(Arg::Text);
         B::execute(self.conn, claims::claim_sql(d), &claim).await?;
         Ok((key_after_table, key_after_state))
+    }
+
+    /// Sets aside the keys that rows give up in this apply and others take, before any row
+    /// takes one ([`super::aside`]).
+    async fn move_keys_aside(
+        &mut self,
+        set: &WriteSet<'_>,
+        current: &CurrentState,
+        ins: &Insert<'_>,
+    ) -> Result<(), ApplyError> {
+        let Some((k, rows)) = super::aside::keys_aside(set, current, self.d.engine, &ins.not_null)
+        else {
+            return Ok(());
+        };
+        let width = set.spec.fields.len();
+        let rows: Vec<(&Value, std::borrow::Cow<'_, [Value]>)> = rows
+            .into_iter()
+            .map(|(row, meanwhile)| {
+                let mut values = vec![Value::Null; width];
+                values[k] = meanwhile;
+                (row, std::borrow::Cow::Owned(values))
+            })
+            .collect();
+        B::update_rows(self.conn, ins, &[k], &rows).await
     }
 
     /// Inserts the new rows: their keys, in the order of the creates.

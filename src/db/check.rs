@@ -47,15 +47,17 @@ fn stored(value: &Value, kind: FieldType, not_null: bool) -> Value {
 
 /// Checks a plan against the table's constraints; every problem is reported at once.
 pub fn check(spec: &Compiled, current: &CurrentState, plan: &Plan, engine: Engine) -> Result<()> {
-    if !current.table_exists {
-        return Ok(());
-    }
-    let not_null = not_null_fields(spec, current);
-    let mut problems = unmapped_columns(spec, current, plan);
-    problems.extend(empty_values(spec, plan, &not_null));
-    problems.extend(widths(spec, current, plan));
-    problems.extend(unrestorable(spec, current, plan));
-    problems.extend(unique_clashes(spec, current, plan, engine, &not_null));
+    let problems = if current.table_exists {
+        let not_null = not_null_fields(spec, current);
+        let mut problems = unmapped_columns(spec, current, plan);
+        problems.extend(empty_values(spec, plan, &not_null));
+        problems.extend(widths(spec, current, plan));
+        problems.extend(unrestorable(spec, current, plan));
+        problems.extend(unique_clashes(spec, current, plan, engine, &not_null));
+        problems
+    } else {
+        created_key_clashes(spec, plan, engine)
+    };
     if problems.is_empty() {
         return Ok(());
     }
@@ -68,6 +70,27 @@ pub fn check(spec: &Compiled, current: &CurrentState, plan: &Plan, engine: Engin
         ),
         help: Some("nothing was written".into()),
     })
+}
+
+/// The unique index a table to create gets on `target.key`, on the rows it will hold. Keys
+/// that differ are unique already (the guards refuse two golden records with one key), but
+/// MySQL's default collations compare text without regard to case: `Acme` and `ACME` would
+/// break the index at apply.
+fn created_key_clashes(spec: &Compiled, plan: &Plan, engine: Engine) -> Vec<String> {
+    let Some(k) = plan.schema.unique_key.filter(|_| engine == Engine::MySql) else {
+        return Vec::new();
+    };
+    let column = spec.fields[k].column.clone();
+    let table = CurrentState {
+        unique: vec![crate::state::Unique {
+            // As MySQL names the index of `UNIQUE (column)`.
+            name: column.clone(),
+            columns: vec![column],
+        }],
+        ..CurrentState::default()
+    };
+    let not_null: Vec<bool> = spec.fields.iter().map(|f| f.required).collect();
+    unique_clashes(spec, &table, plan, engine, &not_null)
 }
 
 /// Columns the spec does not map, that a new row cannot leave out.

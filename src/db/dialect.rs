@@ -74,6 +74,18 @@ impl Dialect {
         }
     }
 
+    /// What a field whose column the table lacks reads as: NULL, cast as [`Self::as_text`]
+    /// or [`Self::as_integer`] would read the column (`integer`).
+    pub fn null_as(&self, integer: bool) -> &'static str {
+        match (self.engine, integer) {
+            (Engine::Sqlite, true) => "CAST(NULL AS INTEGER)",
+            (Engine::Postgres, true) => "CAST(NULL AS BIGINT)",
+            (Engine::MySql, true) => "CAST(NULL AS SIGNED)",
+            (Engine::MySql, false) => "CAST(NULL AS CHAR)",
+            (_, false) => "CAST(NULL AS TEXT)",
+        }
+    }
+
     /// The column type for a field type, in a table the tool creates. `indexed` columns
     /// (the natural key) need a bounded type on MySQL. SQLite keeps decimals, dates,
     /// timestamps and JSON as text: its NUMERIC affinity would turn `12.50` into a float.
@@ -217,6 +229,66 @@ impl Dialect {
                  WHERE table_schema = DATABASE() AND table_name = ? AND non_unique = 0 \
                    AND index_name <> 'PRIMARY' \
                  ORDER BY index_name, seq_in_index"
+            }
+        }
+    }
+
+    /// A query listing the columns of a table's primary key in order, the table name bound.
+    pub fn primary_key_query(&self) -> &'static str {
+        match self.engine {
+            Engine::Sqlite => "SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk",
+            Engine::Postgres => {
+                "SELECT CAST(a.attname AS TEXT) \
+                 FROM pg_index x \
+                 JOIN pg_class t ON t.oid = x.indrelid \
+                 JOIN pg_namespace n ON n.oid = t.relnamespace \
+                 CROSS JOIN LATERAL unnest(CAST(x.indkey AS int2[])) WITH ORDINALITY AS k(attnum, ord) \
+                 JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum \
+                 WHERE n.nspname = current_schema() AND t.relname = $1 AND x.indisprimary \
+                 ORDER BY k.ord"
+            }
+            Engine::MySql => {
+                "SELECT CAST(column_name AS CHAR) FROM information_schema.statistics \
+                 WHERE table_schema = DATABASE() AND table_name = ? AND index_name = 'PRIMARY' \
+                 ORDER BY seq_in_index"
+            }
+        }
+    }
+
+    /// A query listing a table's foreign keys of one column, the table name bound: the
+    /// column, the table it refers to, and the column there (NULL on SQLite when the key
+    /// names none: the other table's primary key).
+    pub fn foreign_keys_query(&self) -> &'static str {
+        match self.engine {
+            Engine::Sqlite => {
+                "SELECT \"from\", \"table\", \"to\" FROM pragma_foreign_key_list(?1) \
+                 WHERE id IN (SELECT id FROM pragma_foreign_key_list(?1) GROUP BY id \
+                   HAVING count(*) = 1) \
+                 ORDER BY 1"
+            }
+            Engine::Postgres => {
+                "SELECT CAST(a.attname AS TEXT), CAST(rt.relname AS TEXT), CAST(ra.attname AS TEXT) \
+                 FROM pg_constraint c \
+                 JOIN pg_class t ON t.oid = c.conrelid \
+                 JOIN pg_namespace n ON n.oid = t.relnamespace \
+                 JOIN pg_class rt ON rt.oid = c.confrelid \
+                 JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] \
+                 JOIN pg_attribute ra ON ra.attrelid = c.confrelid AND ra.attnum = c.confkey[1] \
+                 WHERE c.contype = 'f' AND n.nspname = current_schema() AND t.relname = $1 \
+                   AND cardinality(c.conkey) = 1 \
+                 ORDER BY 1"
+            }
+            Engine::MySql => {
+                "SELECT CAST(k.column_name AS CHAR), CAST(k.referenced_table_name AS CHAR), \
+                   CAST(k.referenced_column_name AS CHAR) \
+                 FROM information_schema.key_column_usage k \
+                 WHERE k.table_schema = DATABASE() AND k.table_name = ? \
+                   AND k.referenced_table_name IS NOT NULL \
+                   AND (SELECT COUNT(*) FROM information_schema.key_column_usage k2 \
+                     WHERE k2.constraint_schema = k.constraint_schema \
+                       AND k2.table_name = k.table_name \
+                       AND k2.constraint_name = k.constraint_name) = 1 \
+                 ORDER BY 1"
             }
         }
     }

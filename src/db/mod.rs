@@ -9,6 +9,7 @@
 //! [`WriteSet`].
 
 pub mod apply;
+mod aside;
 pub(crate) mod backend;
 mod batch;
 pub mod check;

@@ -13,7 +13,7 @@ use super::{Database, Dialect, Pool, STATE_TABLE, claims};
 use crate::error::{Error, Result};
 use crate::fingerprint::Prints;
 use crate::spec::compiled::Compiled;
-use crate::state::{Column, CurrentState, Unique, key_text};
+use crate::state::{Column, CurrentState, ForeignKey, MissingColumn, Unique, key_text};
 use crate::value::Value;
 
 /// Reads the current state for a spec. A database that does not exist yet reads as empty.
@@ -99,19 +99,22 @@ pub(crate) async fn read_on<B: Backend>(
     };
     let mut prints = Prints::default();
     if state.table_exists {
-        check_columns(spec, &table, d).map_err(ReadError::Spec)?;
+        state.missing_columns = missing_columns(spec, &table, d).map_err(ReadError::Spec)?;
         super::check::column_types(spec, &table, d.engine).map_err(ReadError::Spec)?;
         state.integer_key = table
             .iter()
             .find(|c| c.name.eq_ignore_ascii_case(&spec.primary_key))
             .is_some_and(|c| c.data_type.to_ascii_lowercase().contains("int"));
         state.unique = unique::<B>(conn, d, &spec.table).await?;
+        state.primary_key_columns = names::<B>(conn, d.primary_key_query(), &spec.table).await?;
+        state.foreign_keys = foreign_keys::<B>(conn, d, &spec.table).await?;
         state.columns = table;
         let read = TableRead {
             spec,
             d,
             shape: RowShape::new(spec, state.integer_key),
             keep: keep == Keep::Everything || !state.unique.is_empty(),
+            absent: state.missing_columns.iter().map(|m| m.field).collect(),
         };
         let (read, rows) = B::stream_rows(conn, &read).await?;
         prints = prints.merge(&read);
@@ -132,8 +135,36 @@ pub(crate) async fn read_on<B: Backend>(
     }
     refuse_claimed::<B>(conn, d, spec).await?;
     state.prints = prints;
-    state.fingerprint = prints.finish(state.table_exists);
+    state.fingerprint = prints.finish_lacking(state.table_exists, &state.lacking(spec));
     Ok(state)
+}
+
+/// The first column of each row of a catalog query on a table (its name bound).
+async fn names<B: Backend>(
+    conn: &mut B::Connection,
+    sql: &str,
+    table: &str,
+) -> sqlx::Result<Vec<String>> {
+    let rows = B::fetch_all(conn, sql.to_string(), &[Arg::Text(table)], &[Cast::Text]).await?;
+    Ok(rows.iter().map(|r| key_text(&r[0])).collect())
+}
+
+/// The foreign keys of one column of a table.
+async fn foreign_keys<B: Backend>(
+    conn: &mut B::Connection,
+    d: Dialect,
+    table: &str,
+) -> sqlx::Result<Vec<ForeignKey>> {
+    let sql = d.foreign_keys_query().to_string();
+    let rows = B::fetch_all(conn, sql, &[Arg::Text(table)], &[Cast::Text; 3]).await?;
+    Ok(rows
+        .iter()
+        .map(|r| ForeignKey {
+            column: key_text(&r[0]),
+            table: key_text(&r[1]),
+            references: (!r[2].is_null()).then(|| key_text(&r[2])),
+        })
+        .collect())
 }
 
 /// The columns of a table; empty when the table does not exist.
@@ -286,34 +317,38 @@ async fn refuse_claimed<B: Backend>(
     }
 }
 
-/// An existing table must have the primary key and every mapped column.
-pub(crate) fn check_columns(spec: &Compiled, columns: &[Column], d: Dialect) -> Result<()> {
+/// The fields whose column an existing table lacks, each with the type it would be added
+/// with; a table without the primary key column is an error (no column can stand for it).
+pub(crate) fn missing_columns(
+    spec: &Compiled,
+    columns: &[Column],
+    d: Dialect,
+) -> Result<Vec<MissingColumn>> {
     let has = |c: &str| columns.iter().any(|col| col.name.eq_ignore_ascii_case(c));
-    let mut missing: Vec<String> = Vec::new();
     if !has(&spec.primary_key) {
-        missing.push(format!("{} (primary key)", spec.primary_key));
+        let existing: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+        return Err(Error::Plan {
+            message: format!(
+                "table {} has no column {} (primary key)",
+                d.quote(&spec.table),
+                spec.primary_key
+            ),
+            help: Some(format!(
+                "its columns are {}; name its primary key with `primary_key:` in the spec",
+                existing.join(", ")
+            )),
+        });
     }
-    for f in &spec.fields {
-        if !has(&f.column) {
-            missing.push(f.column.clone());
-        }
-    }
-    if missing.is_empty() {
-        return Ok(());
-    }
-    let existing: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
-    Err(Error::Plan {
-        message: format!(
-            "table {} has no column {}",
-            d.quote(&spec.table),
-            missing.join(", ")
-        ),
-        help: Some(format!(
-            "its columns are {}; map each field to one of them with `column:` in the spec, \
-             or set `primary_key:`",
-            existing.join(", ")
-        )),
-    })
+    Ok(spec
+        .fields
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| !has(&f.column))
+        .map(|(i, f)| MissingColumn {
+            field: i,
+            sql_type: d.column_type(f.kind, false).to_string(),
+        })
+        .collect())
 }
 
 #[cfg(test)]

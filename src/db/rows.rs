@@ -110,6 +110,8 @@ pub(crate) struct TableRead<'a> {
     pub d: Dialect,
     pub shape: RowShape,
     pub keep: bool,
+    /// The fields whose column the table lacks: read as NULL.
+    pub absent: Vec<usize>,
 }
 
 impl TableRead<'_> {
@@ -130,10 +132,14 @@ impl TableRead<'_> {
         } else {
             d.as_text(&spec.primary_key)
         }];
-        for f in &spec.fields {
-            cols.push(match f.kind {
-                FieldType::Integer => d.as_integer(&f.column),
-                _ => d.as_text(&f.column),
+        for (i, f) in spec.fields.iter().enumerate() {
+            let integer = f.kind == FieldType::Integer;
+            cols.push(if self.absent.contains(&i) {
+                d.null_as(integer).to_string()
+            } else if integer {
+                d.as_integer(&f.column)
+            } else {
+                d.as_text(&f.column)
             });
         }
         cols

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use super::rows::Arg;
 use super::{Dialect, Engine, STATE_TABLE};
+use crate::plan::schema::Schema;
 use crate::spec::FieldType;
 use crate::spec::compiled::Compiled;
 use crate::value::Value;
@@ -13,15 +14,20 @@ use crate::value::Value;
 /// The columns of the state table, in the order its INSERT binds them.
 pub(crate) const STATE_COLUMNS: &str = "resource, address, row_key, members, hash, applied_at";
 
-/// The target table, with its primary key or without it (for [`Dialect::key_after_load`]:
-/// [`add_primary_key`] adds it once the first rows are in).
-pub(crate) fn create_table(spec: &Compiled, d: Dialect, keyed: bool) -> String {
+/// The target table with the constraints the plan gives it ([`Schema`]: a unique index on
+/// `target.key`, foreign keys for references). With `later`, the keys that are better built
+/// once the rows are in are left out, for [`keys_after_load`] to add: the primary key, the
+/// unique index and the foreign keys on PostgreSQL ([`Dialect::key_after_load`]), the unique
+/// index on SQLite (whose rowid key and foreign keys come with the table, as SQLite cannot
+/// add them later).
+pub(crate) fn create_table(spec: &Compiled, schema: &Schema, d: Dialect, later: bool) -> String {
+    let keyed = !(later && d.key_after_load());
     let mut cols = vec![d.primary_key_column(&spec.primary_key, keyed)];
     for (i, f) in spec.fields.iter().enumerate() {
         let mut col = format!(
             "{} {}",
             d.quote(&f.column),
-            d.column_type(f.kind, spec.key == Some(i))
+            d.column_type(f.kind, spec.key == Some(i) || schema.unique_key == Some(i))
         );
         if f.required {
             col.push_str(" NOT NULL");
@@ -40,6 +46,12 @@ pub(crate) fn create_table(spec: &Compiled, d: Dialect, keyed: bool) -> String {
             d.column_type(kind, false)
         ));
     }
+    if !later {
+        cols.extend(unique_key(spec, schema, d));
+    }
+    if keyed {
+        cols.extend(foreign_keys(schema, d));
+    }
     format!(
         "CREATE TABLE {} ({})",
         d.quote(&spec.table),
@@ -47,12 +59,74 @@ pub(crate) fn create_table(spec: &Compiled, d: Dialect, keyed: bool) -> String {
     )
 }
 
-/// Adds the target table's primary key, after [`create_table`] without it.
-pub(crate) fn add_primary_key(spec: &Compiled, d: Dialect) -> String {
+/// `UNIQUE (key)`, when the plan gives the table a unique index on `target.key`.
+fn unique_key(spec: &Compiled, schema: &Schema, d: Dialect) -> Option<String> {
+    let k = schema.unique_key?;
+    Some(format!("UNIQUE ({})", d.quote(&spec.fields.get(k)?.column)))
+}
+
+/// `FOREIGN KEY (column) REFERENCES table (key)` for each foreign key the plan gives.
+fn foreign_keys(schema: &Schema, d: Dialect) -> Vec<String> {
+    schema
+        .foreign_keys
+        .iter()
+        .map(|fk| {
+            format!(
+                "FOREIGN KEY ({}) REFERENCES {} ({})",
+                d.quote(&fk.column),
+                d.quote(&fk.table),
+                d.quote(&fk.references)
+            )
+        })
+        .collect()
+}
+
+/// The keys [`create_table`] with `later` left out, added once the table's first rows are
+/// in: PostgreSQL builds each index from the sorted rows in one pass (and checks each foreign
+/// key in one join) instead of row by row; SQLite builds its unique index the same way.
+pub(crate) fn keys_after_load(spec: &Compiled, schema: &Schema, d: Dialect) -> Vec<String> {
+    let table = d.quote(&spec.table);
+    match d.engine {
+        Engine::Postgres => {
+            let mut parts = vec![format!("ADD PRIMARY KEY ({})", d.quote(&spec.primary_key))];
+            // Checked at commit, so that rows trading keys within one apply (two customers
+            // swapping emails) pass, as the plan checked the table as it will be.
+            parts.extend(
+                unique_key(spec, schema, d)
+                    .map(|u| format!("ADD {u} DEFERRABLE INITIALLY DEFERRED")),
+            );
+            parts.extend(
+                foreign_keys(schema, d)
+                    .into_iter()
+                    .map(|f| format!("ADD {f}")),
+            );
+            vec![format!("ALTER TABLE {table} {}", parts.join(", "))]
+        }
+        Engine::Sqlite => schema
+            .unique_key
+            .and_then(|k| spec.fields.get(k))
+            .map(|f| {
+                format!(
+                    "CREATE UNIQUE INDEX {} ON {table} ({})",
+                    d.quote(&format!("{}_{}_key", spec.table, f.column)),
+                    d.quote(&f.column)
+                )
+            })
+            .into_iter()
+            .collect(),
+        Engine::MySql => Vec::new(),
+    }
+}
+
+/// `ALTER TABLE … ADD COLUMN` for a field the existing table lacks: nullable (see
+/// [`crate::plan::schema`]), of the type a table the tool creates would give it.
+pub(crate) fn add_column(spec: &Compiled, d: Dialect, field: usize) -> String {
+    let f = &spec.fields[field];
     format!(
-        "ALTER TABLE {} ADD PRIMARY KEY ({})",
+        "ALTER TABLE {} ADD COLUMN {} {}",
         d.quote(&spec.table),
-        d.quote(&spec.primary_key)
+        d.quote(&f.column),
+        d.column_type(f.kind, false)
     )
 }
 
@@ -322,6 +396,61 @@ mod tests {
                 "ON DUPLICATE KEY UPDATE row_key = VALUES(row_key), members = VALUES(members), \
                  hash = VALUES(hash), applied_at = VALUES(applied_at)"
             )
+        );
+    }
+
+    #[test]
+    fn a_created_table_gets_its_unique_key_and_foreign_keys_now_or_after_its_rows() {
+        let spec = spec("owner: { type: integer }");
+        let schema = Schema {
+            unique_key: Some(0),
+            foreign_keys: vec![crate::plan::schema::ForeignKey {
+                field: 1,
+                column: "owner".into(),
+                table: "p\"q".into(),
+                references: "id".into(),
+            }],
+            ..Schema::default()
+        };
+        let d = Dialect::new;
+        // MySQL: everything with the table, created before the transaction.
+        assert_eq!(
+            create_table(&spec, &schema, d(Engine::MySql), false),
+            "CREATE TABLE `t` (`id` BIGINT AUTO_INCREMENT PRIMARY KEY, `name` VARCHAR(255), \
+             `owner` BIGINT, UNIQUE (`name`), FOREIGN KEY (`owner`) REFERENCES `p\"q` (`id`))"
+        );
+        // SQLite: the rowid key and the foreign keys with the table, the unique index after.
+        assert_eq!(
+            create_table(&spec, &schema, d(Engine::Sqlite), true),
+            "CREATE TABLE \"t\" (\"id\" INTEGER PRIMARY KEY AUTOINCREMENT, \"name\" TEXT, \
+             \"owner\" INTEGER, FOREIGN KEY (\"owner\") REFERENCES \"p\"\"q\" (\"id\"))"
+        );
+        assert_eq!(
+            keys_after_load(&spec, &schema, d(Engine::Sqlite)),
+            ["CREATE UNIQUE INDEX \"t_name_key\" ON \"t\" (\"name\")"]
+        );
+        // PostgreSQL: every key after the rows, in one statement.
+        assert_eq!(
+            create_table(&spec, &schema, d(Engine::Postgres), true),
+            "CREATE TABLE \"t\" (\"id\" BIGINT GENERATED BY DEFAULT AS IDENTITY, \
+             \"name\" TEXT, \"owner\" BIGINT)"
+        );
+        assert_eq!(
+            keys_after_load(&spec, &schema, d(Engine::Postgres)),
+            [
+                "ALTER TABLE \"t\" ADD PRIMARY KEY (\"id\"), ADD UNIQUE (\"name\") \
+                 DEFERRABLE INITIALLY DEFERRED, ADD FOREIGN KEY (\"owner\") REFERENCES \"p\"\"q\" (\"id\")"
+            ]
+        );
+        // Without a key or a reference, only the primary key.
+        assert_eq!(
+            keys_after_load(&spec, &Schema::default(), d(Engine::Postgres)),
+            ["ALTER TABLE \"t\" ADD PRIMARY KEY (\"id\")"]
+        );
+        assert!(keys_after_load(&spec, &Schema::default(), d(Engine::Sqlite)).is_empty());
+        assert_eq!(
+            add_column(&spec, d(Engine::MySql), 1),
+            "ALTER TABLE `t` ADD COLUMN `owner` BIGINT"
         );
     }
 

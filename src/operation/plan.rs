@@ -8,7 +8,7 @@ use crate::db::{Database, Engine, read};
 use crate::error::{Error, Result};
 use crate::pipeline::{self, Resolved};
 use crate::plan::shortcut::{self, Miss, Record};
-use crate::plan::{self, Plan, multi};
+use crate::plan::{self, Plan, multi, schema};
 use crate::spec::compiled::Compiled;
 use crate::state::CurrentState;
 
@@ -38,6 +38,9 @@ pub struct Made {
     pub miss: Option<Miss>,
     /// What resolving found, with [`Request::evidence`].
     pub resolved: Option<Resolved>,
+    /// Why the plan may not be applied (a guard: `max_delete`, `prevent_destroy`, an emptied
+    /// source, ...): shown after the plan, so that what is refused can be seen.
+    pub refused: Option<Error>,
 }
 
 /// Loads every spec of the list; with `strict` (`--strict`), invalid values are errors.
@@ -68,12 +71,14 @@ pub fn one(spec: &Compiled, url: &str, req: Request) -> Result<Made> {
     let inputs = shortcut::inputs_fingerprint(spec, req.options);
     if req.evidence {
         let resolved = pipeline::resolve(spec)?;
-        let mut plan = plan_resolved(spec, url, &resolved, req.options, req.lock)?;
+        let (current, backend) = read_current(spec, url, req.lock)?;
+        let (mut plan, refused) = finish_plan(spec, &resolved, &current, backend, req.options)?;
         plan.inputs = inputs;
         return Ok(Made {
             plan,
             miss: None,
             resolved: Some(resolved),
+            refused,
         });
     }
     let record = match &inputs {
@@ -97,6 +102,7 @@ pub fn one(spec: &Compiled, url: &str, req: Request) -> Result<Made> {
                 plan,
                 miss: None,
                 resolved: None,
+                refused: None,
             });
         }
         early = Some((current, backend));
@@ -106,7 +112,7 @@ pub fn one(spec: &Compiled, url: &str, req: Request) -> Result<Made> {
         Some(read) => read,
         None => read_current(spec, url, req.lock)?,
     };
-    let mut plan = finish_plan(spec, &resolved, &current, backend, req.options)?;
+    let (mut plan, refused) = finish_plan(spec, &resolved, &current, backend, req.options)?;
     // Why the shortcut was not (or, with `refresh`, would not have been) taken: `apply`
     // records the inputs of a plan without writes only when that helps the next plan.
     let miss = match &inputs {
@@ -118,6 +124,7 @@ pub fn one(spec: &Compiled, url: &str, req: Request) -> Result<Made> {
         plan,
         miss,
         resolved: None,
+        refused,
     })
 }
 
@@ -132,7 +139,10 @@ pub fn plan_resolved(
     lock: Option<Duration>,
 ) -> Result<Plan> {
     let (current, backend) = read_current(spec, url, lock)?;
-    finish_plan(spec, resolved, &current, backend, options)
+    match finish_plan(spec, resolved, &current, backend, options)? {
+        (_, Some(refused)) => Err(refused),
+        (plan, None) => Ok(plan),
+    }
 }
 
 /// What the last apply of the spec's resource recorded, if anything.
@@ -175,21 +185,22 @@ pub fn read_current(
     read
 }
 
-/// The plan of a resolved spec against what was read, with the table's rules and the guards
-/// checked.
+/// The plan of a resolved spec against what was read, with the table's rules checked (a
+/// plan breaking them is an error), and the guards: a plan they stop comes with the
+/// refusal, to be shown before it.
 fn finish_plan(
     spec: &Compiled,
     resolved: &Resolved,
     current: &CurrentState,
     backend: Engine,
     options: plan::Options,
-) -> Result<Plan> {
+) -> Result<(Plan, Option<Error>)> {
     let stage = crate::progress::stage("diff");
     let plan = plan::plan_with(spec, resolved, current, options);
     drop(stage);
     crate::db::check::check(spec, current, &plan, backend)?;
-    plan::guard::check(spec, resolved, current, &plan, options)?;
-    Ok(plan)
+    let refused = plan::guard::check(spec, resolved, current, &plan, options).err();
+    Ok((plan, refused))
 }
 
 fn sqlite_file_exists(url: &str) -> bool {
@@ -203,6 +214,8 @@ fn sqlite_file_exists(url: &str) -> bool {
 pub struct Planned {
     pub specs: Vec<Compiled>,
     pub plans: Vec<Plan>,
+    /// Why the plans may not be applied, as [`Made::refused`]: the first refusal.
+    pub refused: Option<Error>,
 }
 
 impl Planned {
@@ -263,6 +276,7 @@ pub fn group(
     let rt = runtime()?;
     let mut reads: Vec<CurrentState> = Vec::new();
     let mut plans: Vec<Plan> = Vec::new();
+    let mut refused = None;
     let db = rt.block_on(Database::open_read(url))?;
     for (spec, keys) in &ordered {
         let mut resolved = pipeline::resolve(spec)?;
@@ -281,8 +295,32 @@ pub fn group(
             multi::map_current(spec, &mut current, &parents);
         }
         let mut plan = plan::plan_with(spec, &resolved, &current, options);
+        let parents: Vec<schema::Parent<'_>> = ordered
+            .iter()
+            .zip(plans.iter().zip(&reads))
+            .map(|((spec, _), (plan, current))| schema::Parent {
+                spec,
+                plan,
+                current,
+            })
+            .collect();
+        schema::references(
+            spec,
+            &mut plan.schema,
+            &current,
+            &parents,
+            db.dialect.engine,
+        );
         crate::db::check::check(spec, &current, &plan, db.dialect.engine)?;
-        plan::guard::check(spec, &resolved, &current, &plan, options)?;
+        let dangling = schema::dangling(spec, &plan, &current, &parents);
+        drop(parents);
+        let checked = match dangling_error(&dangling) {
+            Some(e) => Err(e),
+            None => plan::guard::check(spec, &resolved, &current, &plan, options),
+        };
+        if let (Err(e), None) = (checked, &refused) {
+            refused = Some(e);
+        }
         if let Some(keys) = keys {
             multi::keep_addresses(&mut plan, keys);
         }
@@ -293,5 +331,38 @@ pub fn group(
     Ok(Planned {
         specs: ordered.into_iter().map(|(s, _)| s).collect(),
         plans,
+        refused,
+    })
+}
+
+/// The refusal of a plan that deletes rows others still refer to through a foreign key,
+/// which the database would refuse mid-apply.
+fn dangling_error(dangling: &[(String, String)]) -> Option<Error> {
+    if dangling.is_empty() {
+        return None;
+    }
+    let lines: Vec<String> = dangling
+        .iter()
+        .take(10)
+        .map(|(child, parent)| format!("{child} refers to {parent}, which is to be deleted"))
+        .collect();
+    let more = dangling.len().saturating_sub(10);
+    Some(Error::Plan {
+        message: format!(
+            "this plan would delete {} that other rows still refer to through a foreign key:\n  - {}{}",
+            if dangling.len() == 1 { "a row" } else { "rows" },
+            lines.join("\n  - "),
+            if more > 0 {
+                format!("\n  - and {more} more")
+            } else {
+                String::new()
+            }
+        ),
+        help: Some(
+            "delete or move the rows that refer to it as well (their records leave the \
+             sources with `on_missing: delete`, or point elsewhere), or keep the referenced \
+             record; nothing was written"
+                .into(),
+        ),
     })
 }

@@ -263,13 +263,17 @@ fn paired(
                     Reason::UpToDate,
                     stale_state || s.hash != values_hash(&after),
                 )
-            } else if s.hash != values_hash(&row.values) {
+            } else if s.hash != applied_hash(current, &row.values)
+                && changed.iter().any(|&f| !current.lacks(f))
+            {
                 // The row no longer holds what was applied: it was edited outside reconcile.
-                // The state keeps only a hash, so every differing field is reported.
+                // The state keeps only a hash, so every differing field is reported (but a
+                // column this plan adds, which no one could have edited).
+                let fields = changed.iter().copied().filter(|&f| !current.lacks(f));
                 (
                     Action::Update,
                     Reason::Drift {
-                        fields: changed.clone(),
+                        fields: fields.collect(),
                     },
                     true,
                 )
@@ -300,6 +304,22 @@ fn paired(
         write_state,
         replaces,
     }
+}
+
+/// The hash a row's values had when they were applied, if no one changed them since: a
+/// field whose column the table lacks was not in the spec then (its column is added by this
+/// plan), so it is left out, and filling the new column is not mistaken for drift.
+fn applied_hash(current: &CurrentState, values: &[Value]) -> String {
+    if current.missing_columns.is_empty() {
+        return values_hash(values);
+    }
+    let held: Vec<Value> = values
+        .iter()
+        .enumerate()
+        .filter(|(f, _)| !current.lacks(*f))
+        .map(|(_, v)| v.clone())
+        .collect();
+    values_hash(&held)
 }
 
 /// Phase 5: managed rows no source claims any more; with `owns_table`, unpaired rows too.

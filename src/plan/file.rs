@@ -25,7 +25,9 @@ use crate::state::{CurrentState, key_text};
 /// Version 3 names the record each value came from by its place among the change's members.
 /// Version 4 fingerprints what was read with XXH3 rather than SHA-256. Version 5 gives each
 /// pair to review its reason as data (which setting or record decided) rather than as text.
-pub const FILE_VERSION: &str = "5";
+/// Version 6 holds what the plan does to the table's structure (columns to add, the
+/// constraints of a table to create), and fingerprints a table lacking columns apart.
+pub const FILE_VERSION: &str = "6";
 const KIND: &str = "reconcile saved plan";
 
 /// A file and the SHA-256 of its bytes when the plan was made.
@@ -97,6 +99,7 @@ struct PlanOut<'a> {
     table: &'a str,
     fields: &'a [(String, String)],
     create_table: bool,
+    schema: &'a super::schema::Schema,
     #[serde(serialize_with = "writes_only")]
     changes: &'a [Change],
     missing: &'a [Missing],
@@ -275,6 +278,7 @@ pub fn save(path: &Path, spec: &Compiled, plan: &Plan, url: &str, options: Optio
             table: &plan.table,
             fields: &plan.fields,
             create_table: plan.create_table,
+            schema: &plan.schema,
             changes: &plan.changes,
             missing: &plan.missing,
             excluded: &plan.excluded,
@@ -533,6 +537,9 @@ pub fn stale_error(plan: &Plan, current: &CurrentState) -> Error {
     let mut parts = Vec::new();
     if let Some(t) = table_note {
         parts.push(t);
+    }
+    if current.table_exists {
+        parts.extend(super::schema::columns_changed(plan, current));
     }
     if !items.is_empty() {
         let shown: Vec<String> = items.iter().take(10).cloned().collect();

@@ -72,7 +72,81 @@ pub fn check(
         }
     }
 
-    // Two golden records with one natural key would make two rows the key cannot tell apart.
+    unique_keys(spec, plan)?;
+
+    // An update that replaces everything a row is known by destroys that row's entity as
+    // surely as a delete does: the delete guards count it.
+    let deletes = || {
+        plan.changes
+            .iter()
+            .filter(|c| c.action == Action::Delete || c.replaces)
+    };
+    let hard = || deletes().filter(|c| c.reason != Reason::MissingSoft);
+    if spec.prevent_destroy && hard().next().is_some() {
+        return Err(Error::Plan {
+            message: format!(
+                "the spec sets `prevent_destroy: true`, but this plan would {} {}: {}",
+                verb(hard()),
+                crate::error::plural(hard().count(), "row"),
+                some_addresses(plan, hard())
+            ),
+            help: Some(if hard().all(|c| c.replaces) {
+                "check that each source's `id:` still names the same records, or remove \
+                 `prevent_destroy`"
+                    .into()
+            } else {
+                "bring the records back into a source, or set `on_missing: keep` (or \
+                 `soft_delete`), or remove `prevent_destroy`"
+                    .into()
+            }),
+        });
+    }
+
+    let count = deletes().count();
+    if count == 0 || options.allow_mass_delete {
+        return Ok(());
+    }
+    let managed = deletable(spec, current);
+    let limit = spec.max_delete.rows(managed);
+    let help = Some(
+        "review the sources; if these deletes are intended, pass --allow-mass-delete or raise \
+         `max_delete` in the spec"
+            .into(),
+    );
+    if count >= managed && managed > 1 && !spec.max_delete.allows_all() {
+        return Err(Error::Plan {
+            message: format!(
+                "this plan would {} every row `{}` manages ({count} of {managed}): {}",
+                verb(deletes()),
+                spec.resource,
+                some_addresses(plan, deletes())
+            ),
+            help: Some(
+                "a plan emptying the table is refused whatever `max_delete` says (unless it is \
+                 \"100%\"); review the sources, and if this is intended, pass \
+                 --allow-mass-delete"
+                    .into(),
+            ),
+        });
+    }
+    if count > limit {
+        return Err(Error::Plan {
+            message: format!(
+                "this plan would {} {count} of the {managed} rows `{}` manages, more than \
+                 `max_delete` allows ({}: here {limit}): {}",
+                verb(deletes()),
+                spec.resource,
+                spec.max_delete,
+                some_addresses(plan, deletes())
+            ),
+            help,
+        });
+    }
+    Ok(())
+}
+
+/// Two golden records with one natural key would make two rows the key cannot tell apart.
+fn unique_keys(spec: &Compiled, plan: &Plan) -> Result<()> {
     if let Some(k) = spec.key {
         let mut by_key: crate::collections::HashMap<&crate::value::Value, Vec<usize>> =
             crate::collections::HashMap::default();
@@ -132,55 +206,25 @@ pub fn check(
             });
         }
     }
-
-    // An update that replaces everything a row is known by destroys that row's entity as
-    // surely as a delete does: the delete guards count it.
-    let deletes = || {
-        plan.changes
-            .iter()
-            .filter(|c| c.action == Action::Delete || c.replaces)
-    };
-    let hard = || deletes().filter(|c| c.reason != Reason::MissingSoft);
-    if spec.prevent_destroy && hard().next().is_some() {
-        return Err(Error::Plan {
-            message: format!(
-                "the spec sets `prevent_destroy: true`, but this plan would {} {}: {}",
-                verb(hard()),
-                crate::error::plural(hard().count(), "row"),
-                some_addresses(plan, hard())
-            ),
-            help: Some(if hard().all(|c| c.replaces) {
-                "check that each source's `id:` still names the same records, or remove \
-                 `prevent_destroy`"
-                    .into()
-            } else {
-                "bring the records back into a source, or set `on_missing: keep` (or \
-                 `soft_delete`), or remove `prevent_destroy`"
-                    .into()
-            }),
-        });
-    }
-
-    let count = deletes().count();
-    let limit = spec.max_delete.rows(plan.rows_read);
-    if count > limit && !options.allow_mass_delete {
-        return Err(Error::Plan {
-            message: format!(
-                "this plan would {} {count} of {} rows, more than `max_delete` allows ({}, here \
-                 {limit}): {}",
-                verb(deletes()),
-                plan.rows_read,
-                spec.max_delete,
-                some_addresses(plan, deletes())
-            ),
-            help: Some(
-                "review the sources; if these deletes are intended, pass --allow-mass-delete \
-                 or raise `max_delete` in the spec"
-                    .into(),
-            ),
-        });
-    }
     Ok(())
+}
+
+/// The rows a plan could delete: those the resource manages, and with `owns_table` every
+/// row of the table. `max_delete` is judged against them.
+fn deletable(spec: &Compiled, current: &CurrentState) -> usize {
+    if spec.owns_table {
+        return current.rows.len();
+    }
+    let rows: crate::collections::HashSet<String> = current
+        .rows
+        .iter()
+        .map(|r| crate::state::key_text(&r.key))
+        .collect();
+    current
+        .state
+        .iter()
+        .filter(|s| rows.contains(&s.row_key))
+        .count()
 }
 
 /// Refuses to apply replacements (updates that change everything a row is known by) unless

@@ -11,6 +11,7 @@ pub mod diff;
 pub mod file;
 pub mod guard;
 pub mod multi;
+pub mod schema;
 pub mod shortcut;
 
 use serde::{Deserialize, Serialize};
@@ -428,6 +429,10 @@ pub struct Plan {
     pub fields: Vec<(String, String)>,
     /// The target table does not exist and will be created.
     pub create_table: bool,
+    /// What the plan does to the table's structure (columns to add, the constraints of a
+    /// table to create) and notes on it; empty in plans saved by older versions.
+    #[serde(default)]
+    pub schema: schema::Schema,
     #[serde(deserialize_with = "file::in_chunks")]
     pub changes: Vec<Change>,
     pub missing: Vec<Missing>,
@@ -586,6 +591,8 @@ pub struct Summary {
     pub no_op: usize,
     /// Updates that replace everything a row is known by.
     pub replace: usize,
+    /// Columns added to the existing table.
+    pub add_column: usize,
 }
 
 impl Plan {
@@ -601,6 +608,7 @@ impl Plan {
                 .map(|f| (f.name.clone(), f.column.clone()))
                 .collect(),
             create_table: false,
+            schema: schema::Schema::default(),
             changes: Vec::new(),
             missing: Vec::new(),
             excluded: Vec::new(),
@@ -633,12 +641,15 @@ impl Plan {
             }
         }
         s.no_op += self.shortcut.as_ref().map_or(0, |q| q.unlisted) + self.unlisted;
+        s.add_column = self.schema.add_columns.len();
         s
     }
 
     /// True when applying would change the table (state-only bookkeeping does not count).
     pub fn has_changes(&self) -> bool {
-        self.create_table || self.changes.iter().any(|c| c.action != Action::NoOp)
+        self.create_table
+            || self.schema.alters()
+            || self.changes.iter().any(|c| c.action != Action::NoOp)
     }
 
     /// Whether apply has anything to write, bookkeeping included.
@@ -762,6 +773,7 @@ pub fn plan_with(
 
     Plan {
         create_table: !current.table_exists,
+        schema: schema::of(spec, current),
         changes,
         missing,
         excluded,

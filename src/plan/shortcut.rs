@@ -166,6 +166,8 @@ pub enum Miss {
     StateChanged,
     /// The table does not exist.
     NoTable,
+    /// The table lacks a column the spec maps: the full plan adds it.
+    ColumnMissing,
     /// A managed row was deleted outside reconcile.
     RowVanished,
     /// A managed row's values differ from those applied.
@@ -200,6 +202,9 @@ fn check_rows(
     }
     if !current.table_exists {
         return Err(Miss::NoTable);
+    }
+    if !current.missing_columns.is_empty() {
+        return Err(Miss::ColumnMissing);
     }
     if record.state != crate::state::state_digest(&current.state).text() {
         return Err(Miss::StateChanged);
@@ -328,6 +333,7 @@ pub fn plan(
             applied_at: record.applied_at.clone(),
             unlisted,
         }),
+        schema: super::schema::of(spec, current),
         ..Plan::of_spec(spec)
     })
 }

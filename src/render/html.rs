@@ -156,10 +156,15 @@ impl Report<'_> {
         );
         let verdict = if plan.has_changes() {
             format!(
-                "Plan: {} to add, {} to change, {} to destroy.",
+                "Plan: {} to add, {} to change, {} to destroy{}.",
                 count(s.create),
                 count(s.update),
-                count(s.delete)
+                count(s.delete),
+                match s.add_column {
+                    0 => String::new(),
+                    1 => ", 1 column to add".to_string(),
+                    n => format!(", {} columns to add", count(n)),
+                }
             )
         } else {
             "No changes. The database matches the spec.".to_string()
@@ -203,6 +208,7 @@ impl Report<'_> {
                 esc(&cols.join(", "))
             );
         }
+        structure(plan, out);
         out.push_str(
             "<label class=\"search\">Search <input id=\"search\" type=\"search\" \
              placeholder=\"address, source record, value, rule…\" autocomplete=\"off\"></label>\n\
@@ -656,6 +662,38 @@ impl Report<'_> {
 }
 
 /// `production:7 Maltos Sun City`: a record's id and what names it, when anything does.
+/// What the plan does to the table's structure, and its notes on the constraints: the
+/// columns to add (before the rows that fill them), a new table's constraints, the columns
+/// left alone.
+fn structure(plan: &Plan, out: &mut String) {
+    use super::schema;
+    let mut items: Vec<String> = Vec::new();
+    for line in schema::constraints(plan) {
+        items.push(format!("with {}", esc(&line)));
+    }
+    for a in &plan.schema.add_columns {
+        items.push(format!("<b>+</b> {}", esc(&schema::add_column(plan, a))));
+    }
+    if !plan.schema.add_columns.is_empty() {
+        items.push(esc(schema::NULLABLE));
+        items.extend(schema::unmanaged(plan).map(|l| esc(&l)));
+    }
+    items.extend(
+        plan.schema
+            .notes
+            .iter()
+            .map(|n| format!("Note: {}", esc(&schema::note(plan, n)))),
+    );
+    if items.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "<ul class=\"schema\" id=\"schema\"><li>{}</li></ul>",
+        items.join("</li><li>")
+    );
+}
+
 fn labelled(reference: &str, name: Option<&str>) -> String {
     match name {
         Some(name) => format!(

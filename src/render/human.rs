@@ -68,16 +68,22 @@ pub fn render_with(plan: &Plan, opts: Options) -> String {
         if let Some(note) = &note {
             let _ = writeln!(out, "{note}");
         }
+        schema_notes(&mut out, plan, true);
         if plan.create_table {
             let cols: Vec<&str> = plan.fields.iter().map(|(_, c)| c.as_str()).collect();
             let _ = writeln!(
                 out,
-                "  {} table {} will be created ({})\n",
+                "  {} table {} will be created ({})",
                 paint(GREEN, "+"),
                 paint(BOLD, term(&plan.table)),
                 term(&cols.join(", "))
             );
+            for line in super::schema::constraints(plan) {
+                let _ = writeln!(out, "      with {}", term(&line));
+            }
+            out.push('\n');
         }
+        columns(&mut out, plan);
         changes(&mut out, plan, limit, opts.full);
         if let Some(note) = conflicts_note(plan) {
             let _ = writeln!(out, "{}\n", paint(DIM, note));
@@ -101,6 +107,52 @@ pub fn render_with(plan: &Plan, opts: Options) -> String {
     }
     closing(&mut out, plan, note.as_deref());
     out
+}
+
+/// The columns to add to the existing table, before the rows that fill them.
+fn columns(out: &mut String, plan: &Plan) {
+    let add = &plan.schema.add_columns;
+    if add.is_empty() {
+        return;
+    }
+    let title = format!(
+        "{} to add to table {}:",
+        plural_count(add.len(), "column"),
+        term(&plan.table)
+    );
+    let _ = writeln!(out, "{}\n", paint(GREEN.bold(), title));
+    for a in add {
+        let _ = writeln!(
+            out,
+            "  {} {}",
+            paint(GREEN, "+"),
+            term(&super::schema::add_column(plan, a))
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  {}",
+        paint(DIM, format!("# {}", super::schema::NULLABLE))
+    );
+    if let Some(line) = super::schema::unmanaged(plan) {
+        let _ = writeln!(out, "  {}", paint(DIM, format!("# {}", term(&line))));
+    }
+    out.push('\n');
+}
+
+/// The notes on the table's constraints, each on its own line (`gap`: a blank line after).
+fn schema_notes(out: &mut String, plan: &Plan, gap: bool) {
+    for n in &plan.schema.notes {
+        let _ = writeln!(
+            out,
+            "{} {}",
+            paint(YELLOW.bold(), "Note:"),
+            term(&super::schema::note(plan, n))
+        );
+    }
+    if gap && !plan.schema.notes.is_empty() {
+        out.push('\n');
+    }
 }
 
 /// The changes grouped by action, each group cut at `limit` with what the rest touch.
@@ -257,6 +309,7 @@ fn closing(out: &mut String, plan: &Plan, note: Option<&str>) {
         if let Some(note) = &note {
             let _ = write!(out, "{note}");
         }
+        schema_notes(out, plan, false);
         if let Some(quick) = &plan.shortcut {
             let _ = writeln!(
                 out,
@@ -283,8 +336,13 @@ fn summary_line(plan: &Plan) -> String {
     } else {
         String::new()
     };
+    let columns = if s.add_column > 0 {
+        format!(", {} to add", plural_count(s.add_column, "column"))
+    } else {
+        String::new()
+    };
     let mut line = format!(
-        "{} {} to add, {} to change{replacing}, {} to destroy.",
+        "{} {} to add, {} to change{replacing}, {} to destroy{columns}.",
         paint(BOLD, "Plan:"),
         count(s.create),
         count(s.update),
@@ -726,7 +784,7 @@ fn shorten(line: &str, full: bool) -> String {
 /// Several plans (parents first): each resource's plan, then one summary for all of them.
 pub fn render_many(plans: &[Plan], opts: Options) -> String {
     let mut out = String::new();
-    let (mut create, mut update, mut delete, mut no_op) = (0, 0, 0, 0);
+    let (mut create, mut update, mut delete, mut no_op, mut columns) = (0, 0, 0, 0, 0);
     for plan in plans {
         let _ = writeln!(
             out,
@@ -740,11 +798,17 @@ pub fn render_many(plans: &[Plan], opts: Options) -> String {
         update += s.update;
         delete += s.delete;
         no_op += s.no_op;
+        columns += s.add_column;
     }
     if plans.iter().any(Plan::has_changes) {
+        let columns = if columns > 0 {
+            format!(", {} to add", plural_count(columns, "column"))
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "{} {} to add, {} to change, {} to destroy, in {}.",
+            "{} {} to add, {} to change, {} to destroy{columns}, in {}.",
             paint(BOLD, "Plan (all resources):"),
             count(create),
             count(update),

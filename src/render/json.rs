@@ -6,6 +6,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::merge::{Conflict, Decision};
+use crate::plan::schema::Note;
 use crate::plan::{Action, Change, OverrideNote, Plan, Reason, ReviewItem};
 use crate::value::Value;
 
@@ -27,6 +28,16 @@ pub struct JsonPlan {
     /// What the `same` / `distinct` pairs changed (an addition to format 1).
     pub overrides: Vec<JsonOverride>,
     pub kept: Vec<JsonKept>,
+    /// What the plan does to the table's structure, before the row changes (an addition to
+    /// format 1): columns to add to the existing table, and the unique index and foreign
+    /// keys of a table to create.
+    pub schema_changes: Vec<JsonSchemaChange>,
+    /// What the plan notes about the table's constraints and does not change (an addition
+    /// to format 1).
+    pub schema_notes: Vec<JsonSchemaNote>,
+    /// Columns of the existing table that the spec does not name: never written, never
+    /// dropped (an addition to format 1).
+    pub unmanaged_columns: Vec<String>,
     /// Fields whose values are masked as `"(sensitive value)"`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sensitive: Vec<String>,
@@ -86,6 +97,52 @@ pub struct JsonSummary {
     pub invalid: usize,
     /// Updates (counted in `update` too) that replace everything a row is known by.
     pub replace: usize,
+    /// Columns to add to the existing table (an addition to format 1).
+    pub add_column: usize,
+}
+
+/// A change to the table's structure.
+#[derive(Serialize, JsonSchema)]
+pub struct JsonSchemaChange {
+    /// `add_column` (to the existing table), `add_unique_index` or `add_foreign_key` (of a
+    /// table to create).
+    pub action: &'static str,
+    pub column: String,
+    /// With `add_column`: the field the column is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// With `add_column`: the field's type (`text`, `email`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field_type: Option<String>,
+    /// With `add_column`: the column's type on the database planned against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sql_type: Option<String>,
+    /// With `add_column`: always true (rows the spec does not fill have no value for it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nullable: Option<bool>,
+    /// With `add_foreign_key`: the table and column it refers to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub references: Option<JsonReferenced>,
+}
+
+/// The table and column a foreign key refers to.
+#[derive(Serialize, JsonSchema)]
+pub struct JsonReferenced {
+    pub table: String,
+    pub column: String,
+}
+
+/// A note on the table's constraints.
+#[derive(Serialize, JsonSchema)]
+pub struct JsonSchemaNote {
+    /// `no_unique_index` (an existing table lacks one on `target.key`), `no_foreign_key` (an
+    /// existing table lacks one on a reference column), `similar_column` (a column to add is
+    /// close to one the spec does not name), `foreign_key_left_out` (a table to create gets
+    /// none for a reference).
+    pub code: &'static str,
+    pub column: String,
+    /// The note, worded for people.
+    pub note: String,
 }
 
 #[derive(Serialize, JsonSchema)]
@@ -297,8 +354,26 @@ pub fn to_json(plan: &Plan) -> JsonPlan {
             review: plan.review.len(),
             invalid: plan.invalid.len(),
             replace: s.replace,
+            add_column: s.add_column,
         },
         changes: plan.changes.iter().map(|c| change(plan, c)).collect(),
+        schema_changes: schema_changes(plan),
+        schema_notes: plan
+            .schema
+            .notes
+            .iter()
+            .map(|n| JsonSchemaNote {
+                code: super::schema::note_code(n),
+                column: match n {
+                    Note::NoUniqueKey { column }
+                    | Note::NoForeignKey { column, .. }
+                    | Note::SimilarColumn { column, .. }
+                    | Note::ForeignKeyLeftOut { column, .. } => column.clone(),
+                },
+                note: super::schema::note(plan, n),
+            })
+            .collect(),
+        unmanaged_columns: plan.schema.unmanaged_columns.clone(),
         excluded: plan
             .excluded
             .iter()
@@ -368,6 +443,44 @@ pub fn to_json(plan: &Plan) -> JsonPlan {
             note: super::model_note(&plan.matching),
         },
     }
+}
+
+/// The changes to the table's structure: columns to add, then a new table's constraints.
+fn schema_changes(plan: &Plan) -> Vec<JsonSchemaChange> {
+    let blank = |action, column: &str| JsonSchemaChange {
+        action,
+        column: column.to_string(),
+        field: None,
+        field_type: None,
+        sql_type: None,
+        nullable: None,
+        references: None,
+    };
+    let mut out: Vec<JsonSchemaChange> = plan
+        .schema
+        .add_columns
+        .iter()
+        .map(|a| JsonSchemaChange {
+            field: plan.fields.get(a.field).map(|f| f.0.clone()),
+            field_type: Some(super::schema::type_name(a.kind)),
+            sql_type: Some(a.sql_type.clone()),
+            nullable: Some(true),
+            ..blank("add_column", &a.column)
+        })
+        .collect();
+    if let Some((_, column)) = plan.schema.unique_key.and_then(|k| plan.fields.get(k)) {
+        out.push(blank("add_unique_index", column));
+    }
+    for fk in &plan.schema.foreign_keys {
+        out.push(JsonSchemaChange {
+            references: Some(JsonReferenced {
+                table: fk.table.clone(),
+                column: fk.references.clone(),
+            }),
+            ..blank("add_foreign_key", &fk.column)
+        });
+    }
+    out
 }
 
 /// A value of field `f` as shown: the mask for a sensitive field.
@@ -514,6 +627,7 @@ pub fn render_many(plans: &[Plan]) -> String {
         review: 0,
         invalid: 0,
         replace: 0,
+        add_column: 0,
     };
     for r in &resources {
         summary.create += r.summary.create;
@@ -524,6 +638,7 @@ pub fn render_many(plans: &[Plan]) -> String {
         summary.replace += r.summary.replace;
         summary.review += r.summary.review;
         summary.invalid += r.summary.invalid;
+        summary.add_column += r.summary.add_column;
     }
     let all = JsonPlans {
         format_version: FORMAT_VERSION,

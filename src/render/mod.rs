@@ -13,6 +13,7 @@ pub mod human;
 pub mod json;
 pub mod review;
 pub mod safe;
+pub mod schema;
 pub mod state;
 pub mod words;
 

@@ -67,14 +67,25 @@ pub enum DeleteLimit {
     Share(f64),
 }
 
+/// The fewest rows a share allows to delete: below 20 managed rows, 10% (the default) would
+/// make any second delete a mass delete.
+pub const SHARE_FLOOR: usize = 2;
+
 impl DeleteLimit {
-    /// The most rows a plan may delete from a table of `rows` rows. A share never forbids
-    /// deleting one row: a single delete is not a mass delete.
-    pub fn rows(self, rows: usize) -> usize {
+    /// The most rows a plan may delete when the resource manages `managed` rows. A share
+    /// never allows fewer than [`SHARE_FLOOR`] rows: on a small table a couple of deletes are
+    /// not a mass delete. (Deleting every managed row is refused apart, see
+    /// [`crate::plan::guard`].)
+    pub fn rows(self, managed: usize) -> usize {
         match self {
             DeleteLimit::Count(n) => usize::try_from(n).unwrap_or(usize::MAX),
-            DeleteLimit::Share(s) => ((rows as f64 * s).floor() as usize).max(1),
+            DeleteLimit::Share(s) => ((managed as f64 * s).floor() as usize).max(SHARE_FLOOR),
         }
+    }
+
+    /// `"100%"`: every managed row may go, even all of them at once.
+    pub fn allows_all(self) -> bool {
+        matches!(self, DeleteLimit::Share(s) if s >= 1.0)
     }
 }
 
@@ -82,7 +93,11 @@ impl std::fmt::Display for DeleteLimit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             DeleteLimit::Count(n) => write!(f, "{n} rows"),
-            DeleteLimit::Share(s) => write!(f, "{}% of the table", s * 100.0),
+            DeleteLimit::Share(s) => write!(
+                f,
+                "{}% of the rows it manages, at least {SHARE_FLOOR}",
+                s * 100.0
+            ),
         }
     }
 }
@@ -493,6 +508,20 @@ impl std::fmt::Display for Origin {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_share_never_allows_fewer_than_two_rows() {
+        let share = DeleteLimit::Share(0.1);
+        assert_eq!(share.rows(1), 2);
+        assert_eq!(share.rows(15), 2, "2 of 15 rows is no mass delete");
+        assert_eq!(share.rows(20), 2);
+        assert_eq!(share.rows(30), 3);
+        assert_eq!(share.rows(1000), 100);
+        assert_eq!(DeleteLimit::Count(1).rows(1000), 1, "a count is as written");
+        assert!(DeleteLimit::Share(1.0).allows_all());
+        assert!(!share.allows_all());
+        assert!(!DeleteLimit::Count(1000).allows_all());
+    }
 
     fn derived_for(fields: &[(&str, FieldType)]) -> Vec<(String, CompareMethod)> {
         let fields: IndexMap<String, super::super::FieldSpec> = fields

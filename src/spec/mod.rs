@@ -75,9 +75,12 @@ pub struct Spec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(title = "Soft-delete column", example = serde_json::json!({"column": "archived", "value": true}))]
     pub soft_delete: Option<SoftDeleteSpec>,
-    /// The most rows one plan may delete (or soft-delete): a count such as `5`, or a share of
-    /// the table such as `"10%"`. A bigger plan is refused unless `--allow-mass-delete` is
-    /// given. Defaults to `"10%"` (deleting a single row is always allowed).
+    /// The most rows one plan may delete (or soft-delete, or replace): a count such as `5`,
+    /// or a share such as `"10%"` of the rows the resource manages (of every row of the
+    /// table with `owns_table`). A share never allows fewer than 2 rows, so a small table is
+    /// not judged by percentage alone. A plan deleting every managed row (of two or more) is
+    /// refused whatever the limit, unless it is `"100%"`. A plan over the limit is shown,
+    /// then refused, unless `--allow-mass-delete` is given. Defaults to `"10%"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(title = "Most rows one plan may delete", example = serde_json::json!("10%"))]
     pub max_delete: Option<MaxDelete>,

@@ -155,6 +155,36 @@ impl Workspace {
         }
     }
 
+    /// Runs SQL against the workspace database: the database's error, if it refused it.
+    pub fn try_execute(&self, sql: &str) -> Result<(), String> {
+        macro_rules! exec {
+            ($pool:expr) => {{
+                let pool = $pool;
+                let done = sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+                    .execute(&pool)
+                    .await
+                    .map(drop)
+                    .map_err(|e| e.to_string());
+                pool.close().await;
+                done
+            }};
+        }
+        rt().block_on(async {
+            match &self.server {
+                None => {
+                    let opts = sqlx::sqlite::SqliteConnectOptions::new()
+                        .filename(self.db_path())
+                        .foreign_keys(true);
+                    exec!(sqlx::SqlitePool::connect_with(opts).await.unwrap())
+                }
+                Some(db) if db.backend == Backend::Postgres => {
+                    exec!(sqlx::PgPool::connect(&db.url).await.unwrap())
+                }
+                Some(db) => exec!(sqlx::MySqlPool::connect(&db.url).await.unwrap()),
+            }
+        })
+    }
+
     /// The seed workspace on `backend`; `None` (after a note) when that server is not
     /// configured.
     pub fn seed_on(backend: Backend) -> Option<Self> {

@@ -320,9 +320,13 @@ fn cases() -> Vec<Case> {
             expect: &["unknown database URL scheme"],
         },
         case(
-            "column missing from the table",
-            edit(SPEC, "column: contact_person", "column: contact_name"),
-            &["has no column contact_name"],
+            "primary key missing from the table",
+            edit(
+                SPEC,
+                "  key: email",
+                "  primary_key: customer_no\n  key: email",
+            ),
+            &["has no column customer_no (primary key)", "`primary_key:`"],
         ),
     ]
 }

@@ -205,11 +205,11 @@ on_each_backend! {
         assert!(run.stderr.contains("\"events-at-venue\" is not an email address"), "{}", run.stderr);
         assert_eq!(before, ws.query("SELECT id, name, email FROM customers ORDER BY id"));
 
-        // A field mapped to a column the table lacks is named before anything is read.
+        // A primary key the table lacks is named before anything is read.
         ws.edit("examples/customers/import_customers.csv", "events-at-venue", "events@venue.co.za");
-        ws.edit("specs/customers.yaml", "column: customer_type", "column: kind_of_customer");
+        ws.edit("specs/customers.yaml", "  key: email", "  primary_key: customer_no\n  key: email");
         let run = ws.run(&["plan"]).fails();
-        assert!(run.stderr.contains("has no column kind_of_customer"), "{}", run.stderr);
+        assert!(run.stderr.contains("has no column customer_no (primary key)"), "{}", run.stderr);
     }
 }
 

@@ -185,14 +185,17 @@ fn invalid_identifier_is_refused_before_any_sql() {
 }
 
 #[test]
-fn missing_column_in_an_existing_table_is_a_clear_error() {
+fn missing_primary_key_in_an_existing_table_is_a_clear_error() {
     let ws = applied();
     ws.edit(
         "specs/customers.yaml",
-        "column: contact_person",
-        "column: contact_name",
+        "  key: email",
+        "  primary_key: customer_no\n  key: email",
     );
-    fails_and_writes_nothing(&ws, &["has no column contact_name", "`column:`"]);
+    fails_and_writes_nothing(
+        &ws,
+        &["has no column customer_no (primary key)", "`primary_key:`"],
+    );
 }
 
 #[test]

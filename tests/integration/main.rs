@@ -26,6 +26,7 @@ mod property;
 mod review;
 mod safety;
 mod scale;
+mod schema;
 mod secrets;
 mod seed;
 mod shortcut;

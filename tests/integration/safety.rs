@@ -60,7 +60,7 @@ fn a_saved_plan_is_applied_as_is_without_a_prompt() {
         assert_eq!(mode & 0o777, 0o600, "the plan holds values: owner only");
     }
     let saved: serde_json::Value = serde_json::from_str(&ws.read("plan.json")).unwrap();
-    assert_eq!(saved["format_version"], "5");
+    assert_eq!(saved["format_version"], "6");
     assert_eq!(saved["summary"]["create"], 17);
     assert_eq!(saved["plan"]["changes"].as_array().unwrap().len(), 17);
 
@@ -435,13 +435,26 @@ fn max_delete_refuses_a_mass_delete_unless_allowed() {
     let before = dump(&ws);
     let run = ws.run(&["plan"]).fails();
     assert!(
-        run.stderr.contains("this plan would delete 3 of 17 rows"),
+        run.stderr
+            .contains("this plan would delete 3 of the 17 rows `customers` manages"),
         "{}",
         run.stderr
     );
     assert!(run.stderr.contains("--allow-mass-delete"), "{}", run.stderr);
-    ws.run(&["apply", "--auto-approve"]).fails();
+    // The plan refused is shown first.
+    assert!(
+        run.stdout
+            .contains("Plan: 0 to add, 0 to change, 3 to destroy."),
+        "{}",
+        run.stdout
+    );
+    let run = ws.run(&["apply", "--auto-approve"]).fails();
+    assert!(run.stdout.contains("3 to destroy"), "{}", run.stdout);
+    assert!(!run.stdout.contains("Apply complete"), "{}", run.stdout);
     assert_eq!(before, dump(&ws));
+    // Nor is it saved to be applied later.
+    ws.run(&["plan", "--out", "refused.json"]).fails();
+    assert!(!ws.path("refused.json").exists());
 
     ws.edit(
         "specs/customers.yaml",
@@ -458,6 +471,88 @@ fn max_delete_refuses_a_mass_delete_unless_allowed() {
     ws.run(&["apply", "--auto-approve", "--allow-mass-delete"])
         .ok();
     assert_eq!(count(&ws, "SELECT COUNT(*) FROM customers"), 14);
+}
+
+/// A spec of `n` firms read from a CSV file, deleted when they leave it.
+fn firms(n: usize) -> Workspace {
+    let ws = Workspace::empty();
+    let rows: Vec<String> = (1..=n).map(|i| format!("{i},Firm {i}")).collect();
+    ws.write(
+        "specs/firms.csv",
+        &format!("id,name\n{}\n", rows.join("\n")),
+    );
+    ws.write(
+        "specs/firms.yaml",
+        "version: 1\nresource: firms\ntarget:\n  table: firms\n  fields:\n    \
+         name: { type: text, required: true }\n\
+         sources:\n  list:\n    file: firms.csv\n    id: id\n    fields: { name: name }\n\
+         on_missing: delete\n",
+    );
+    ws
+}
+
+#[test]
+fn max_delete_lets_a_small_table_lose_two_rows_but_never_all_of_them() {
+    let ws = firms(15);
+    ws.run(&["apply", "--auto-approve"]).ok();
+    // 2 of 15 managed rows: 13%, over the default 10%, yet no mass delete.
+    let rows: Vec<String> = (3..=15).map(|i| format!("{i},Firm {i}")).collect();
+    ws.write(
+        "specs/firms.csv",
+        &format!("id,name\n{}\n", rows.join("\n")),
+    );
+    let run = ws.run(&["apply", "--auto-approve"]).ok();
+    assert!(run.stdout.contains("2 destroyed"), "{}", run.stdout);
+
+    // Every record excluded: every managed row would go. The plan is shown, then refused.
+    ws.edit(
+        "specs/firms.yaml",
+        "on_missing: delete\n",
+        "on_missing: delete\nmax_delete: 100\nexclude:\n  - name: closing down\n    when: { field: name, matches: \"^Firm\" }\n",
+    );
+    let before = dump_firms(&ws);
+    for args in [&["plan"][..], &["apply", "--auto-approve"]] {
+        let run = ws.run(args).fails();
+        assert!(
+            run.stdout
+                .contains("Plan: 0 to add, 0 to change, 13 to destroy. (13 excluded)"),
+            "{}",
+            run.stdout
+        );
+        assert!(
+            run.stdout.contains(r#"- firms["firm-3"]"#),
+            "{}",
+            run.stdout
+        );
+        assert!(
+            run.stderr
+                .contains("this plan would delete every row `firms` manages (13 of 13)"),
+            "{}",
+            run.stderr
+        );
+        assert!(run.stderr.contains("--allow-mass-delete"), "{}", run.stderr);
+    }
+    assert_eq!(before, dump_firms(&ws));
+    // "100%" says every row may go.
+    ws.edit(
+        "specs/firms.yaml",
+        "max_delete: 100",
+        "max_delete: \"100%\"",
+    );
+    ws.run(&["plan"]).ok();
+    ws.edit(
+        "specs/firms.yaml",
+        "max_delete: \"100%\"",
+        "max_delete: 100",
+    );
+    let run = ws
+        .run(&["apply", "--auto-approve", "--allow-mass-delete"])
+        .ok();
+    assert!(run.stdout.contains("13 destroyed"), "{}", run.stdout);
+}
+
+fn dump_firms(ws: &Workspace) -> Vec<Vec<Option<String>>> {
+    ws.query("SELECT id, name FROM firms ORDER BY id")
 }
 
 #[test]
