@@ -6,8 +6,10 @@ pub mod evaluate;
 pub mod explain;
 mod generate;
 mod init;
+pub mod output;
 mod plan;
 pub mod review;
+mod show;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -53,6 +55,9 @@ pub struct Cli {
     /// Draw no progress on stderr (it is only drawn when stderr is a terminal anyway).
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// Print no colour, even on a terminal or with CLICOLOR_FORCE set (as NO_COLOR does).
+    #[arg(long, global = true)]
+    pub no_color: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -61,6 +66,9 @@ pub enum Command {
     Plan(PlanArgs),
     /// Make the database match the spec, in one transaction.
     Apply(ApplyArgs),
+    /// Print a plan saved with `plan --out` as `plan` printed it. Applies nothing and opens no
+    /// database.
+    Show(ShowArgs),
     /// Check a spec and its sources without touching a database.
     Validate(SpecArgs),
     /// Explain matching: without ADDRESS, a summary (blocking, model, time per stage); with
@@ -181,12 +189,8 @@ pub struct PlanArgs {
     /// Hold the table's lock while reading, so the plan waits for a running apply.
     #[arg(long)]
     pub lock: bool,
-    /// Print the plan as JSON.
-    #[arg(long, conflicts_with = "full")]
-    pub json: bool,
-    /// Show every change; by default a long plan shows the first few of each kind.
-    #[arg(long)]
-    pub full: bool,
+    #[command(flatten)]
+    pub output: output::OutputArgs,
     /// Also write the plan as a self-contained HTML report (changes, clusters with their
     /// scores, pairs to review, excluded records), searchable and sortable.
     #[arg(long, value_name = "FILE")]
@@ -221,7 +225,10 @@ pub struct ExplainArgs {
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// A plan saved with `reconcile plan --out FILE`: applied as it is, without asking.
+    /// A plan saved with `reconcile plan --out FILE`: applied as it is, without asking, to
+    /// the database it was made against (a database named by --database or DATABASE_URL must
+    /// be that one; a password, which the file never holds, comes from them, from the spec's
+    /// `database:`, or on PostgreSQL from PGPASSWORD).
     #[arg(value_name = "PLANFILE")]
     pub plan_file: Option<PathBuf>,
     #[command(flatten)]
@@ -237,6 +244,19 @@ pub struct ApplyArgs {
     /// Apply without asking for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
+    /// Show every change of the plan; by default a long plan shows the first few of each
+    /// kind.
+    #[arg(long)]
+    pub full: bool,
+    /// Also write the plan as a self-contained HTML report before applying it (not with a
+    /// saved plan, which keeps no clusters or scores: `plan --out FILE --html REPORT` writes
+    /// both).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Print one JSON document: the plan (as `plan --json`) and what was applied. Needs a
+    /// saved plan or --auto-approve, since there is no prompt.
+    #[arg(long, conflicts_with = "full")]
+    pub json: bool,
     /// Read and match the sources even when the spec and every source are unchanged since the
     /// last apply and the table still holds what it wrote (then the plan is "No changes"
     /// without reading them).
@@ -244,12 +264,26 @@ pub struct ApplyArgs {
     pub refresh: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A plan saved with `reconcile plan --out FILE`.
+    #[arg(value_name = "PLANFILE")]
+    pub plan_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: output::OutputArgs,
+}
+
 /// Runs a command; returns the exit code.
 pub fn run(cli: Cli) -> Result<ExitCode> {
     crate::progress::set_quiet(cli.quiet);
+    if cli.no_color {
+        // Every coloured stream of the program is an `anstream` stream, which reads this.
+        anstream::ColorChoice::Never.write_global();
+    }
     match cli.command {
         Command::Plan(args) => plan::run(args),
         Command::Apply(args) => apply::run(args),
+        Command::Show(args) => show::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Evaluate(args) => evaluate::run(args),
@@ -272,7 +306,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 /// Prints an error, with every problem it carries and what to do, to stderr. Colour only
-/// when stderr is a terminal and `NO_COLOR` is not set.
+/// when stderr is a terminal and neither `NO_COLOR` nor `--no-color` is set.
 pub fn report(err: &Error) {
     use std::io::Write as _;
     let mut stderr = anstream::stderr();
@@ -336,12 +370,7 @@ pub fn load_spec(args: &SpecArgs) -> Result<Compiled> {
 
 /// The database URL: `--database`, else `DATABASE_URL`, else the spec, else the default.
 pub fn database_url(args: &DbArgs, spec: &Compiled) -> Result<String> {
-    if let Some(url) = &args.database {
-        return Ok(url.clone());
-    }
-    if let Ok(url) = std::env::var("DATABASE_URL")
-        && !url.is_empty()
-    {
+    if let Some((url, _)) = named_database(args) {
         return Ok(url);
     }
     if let Some(raw) = &spec.database {
@@ -352,6 +381,18 @@ pub fn database_url(args: &DbArgs, spec: &Compiled) -> Result<String> {
         });
     }
     Ok(crate::db::default_url(&spec.file))
+}
+
+/// A database named for this run, `--database` first, then `DATABASE_URL`, with where it
+/// came from (for messages).
+pub fn named_database(args: &DbArgs) -> Option<(String, &'static str)> {
+    if let Some(url) = &args.database {
+        return Some((url.clone(), "--database"));
+    }
+    std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+        .map(|url| (url, "DATABASE_URL"))
 }
 
 /// The database URL of a folder: as for one spec, the first spec of the folder deciding.

@@ -5,6 +5,7 @@
 //! - [`plan`]: specs → plans (one spec, or a folder planned parents first), writing nothing.
 //! - [`apply`]: plans → one transaction under the tables' locks; saved plans checked first.
 //! - [`explain`]: one golden record's plan, found by its address.
+//! - [`show`]: a saved plan read back whole, touching nothing else.
 //!
 //! Each operation runs on one async runtime (see [`runtime`]); the pure stages run outside
 //! it, on every core.
@@ -12,6 +13,7 @@
 pub mod apply;
 pub mod explain;
 pub mod plan;
+pub mod show;
 
 use crate::error::{Error, Result};
 

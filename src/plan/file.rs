@@ -1,19 +1,22 @@
 //! Saved plans: `reconcile plan --out plan.json` writes one, `reconcile apply plan.json`
-//! applies exactly it, without asking again (the saved plan is the approval).
+//! applies exactly it, without asking again (the saved plan is the approval), and
+//! `reconcile show plan.json` prints it as `plan` did.
 //!
-//! The file holds what apply needs and no more: the counts per action, the changes that write
-//! something (records already up to date are left out, unless their state entry is written),
-//! and fingerprints of everything the plan depended on: the spec file, each source file, the
-//! database it was made against, the whole of what was read, and a short hash of each field of
-//! each row and of each state entry read. Apply refuses a plan when any of them changed,
-//! naming what changed. `reconcile plan --json` shows a plan in full. The file holds the
-//! values to be written, sensitive ones included, so it is written readable by its owner only
-//! ([`write_private`]), also over an existing file, and never through a symbolic link.
+//! The file holds one entry per resource (one for a spec, each resource of a folder parents
+//! first): the counts per action, the changes that write something, the records already up
+//! to date apart (kept as text, which apply never parses), and fingerprints of everything the
+//! plan depended on: the spec file, each source file, the database it was made against, the
+//! whole of what was read, and a short hash of each field of each row and of each state entry
+//! read. Apply refuses a plan when any of them changed, naming what changed and, in a folder,
+//! the resource. The file holds the values to be written, sensitive ones included, so it is
+//! written readable by its owner only ([`write_private`]), also over an existing file, and
+//! never through a symbolic link. It never holds the database's password.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use super::{Action, Change, Missing, Options, Plan, Prints, row_prints};
 use crate::error::{Error, Result, plural};
@@ -25,7 +28,9 @@ use crate::state::{CurrentState, key_text};
 /// Version 3 names the record each value came from by its place among the change's members.
 /// Version 4 fingerprints what was read with XXH3 rather than SHA-256. Version 5 gives each
 /// pair to review its reason as data (which setting or record decided) rather than as text.
-pub const FILE_VERSION: &str = "5";
+/// Version 6 holds a list of resources (a folder is saved whole), the records up to date
+/// apart, each change's conflicts, and the database's URL without its password.
+pub const FILE_VERSION: &str = "6";
 const KIND: &str = "reconcile saved plan";
 
 /// A file and the SHA-256 of its bytes when the plan was made.
@@ -41,15 +46,42 @@ pub struct SavedPlan {
     pub format_version: String,
     pub kind: String,
     pub created_at: String,
+    /// Which database the plan was made against (no user, no password): see
+    /// [`database_identity`].
+    pub database: String,
+    /// The URL the plan was made with, its password removed (an SQLite file's path made
+    /// absolute): what `apply FILE` connects to when no other database is named.
+    pub database_url: String,
+    /// The URL held a password, which a saved plan never stores: apply needs it from
+    /// elsewhere (see [`SavedPlan::url_for`]).
+    #[serde(default)]
+    pub password: bool,
+    pub options: Options,
+    /// Planned as a group (a folder of several specs, a spec with references, or
+    /// `--target`): shown and applied as one, as `plan` showed it.
+    #[serde(default)]
+    pub group: bool,
+    /// The `--target`s the plan was made with.
+    #[serde(default)]
+    pub targets: Vec<String>,
+    /// One entry per resource, in the order they are written (parents first).
+    pub resources: Vec<SavedResource>,
+}
+
+/// One resource of a saved plan.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SavedResource {
     pub spec: FilePrint,
     pub sources: Vec<FilePrint>,
-    /// Which database the plan was made against (no password): see [`database_identity`].
-    pub database: String,
-    pub options: Options,
     /// The counts per action, as `plan --json` shows them.
     pub summary: Summary,
     /// The plan apply executes: only the changes that write something.
     pub plan: Plan,
+    /// The records already up to date, each with its place among the plan's changes
+    /// (`[[place, change], ...]`). Kept as the file's text: apply never needs them, and only
+    /// `reconcile show` reads them.
+    #[serde(default)]
+    pub unchanged: Option<Box<RawValue>>,
 }
 
 /// The counts per action of the whole plan, records already up to date included, as
@@ -62,7 +94,6 @@ pub struct Summary {
     pub no_op: usize,
     pub excluded: usize,
     pub review: usize,
-    /// Absent from plans saved by older versions.
     #[serde(default)]
     pub invalid: usize,
 }
@@ -74,23 +105,35 @@ struct Header {
     format_version: Option<serde_json::Value>,
 }
 
-/// What `plan --out` writes: a [`SavedPlan`] whose plan is borrowed and filtered as it is
-/// written, so a large plan is neither copied nor filtered in memory.
+/// What `plan --out` writes: a [`SavedPlan`] whose plans are borrowed and filtered as they
+/// are written, so a large plan is neither copied nor filtered in memory.
 #[derive(Serialize)]
 struct SavedPlanOut<'a> {
     format_version: &'a str,
     kind: &'a str,
     created_at: String,
+    database: String,
+    database_url: String,
+    password: bool,
+    options: Options,
+    group: bool,
+    targets: &'a [String],
+    resources: Vec<ResourceOut<'a>>,
+}
+
+/// One resource as `plan --out` writes it.
+#[derive(Serialize)]
+struct ResourceOut<'a> {
     spec: FilePrint,
     sources: Vec<FilePrint>,
-    database: String,
-    options: Options,
     summary: Summary,
     plan: PlanOut<'a>,
+    #[serde(serialize_with = "unchanged_only")]
+    unchanged: &'a [Change],
 }
 
 /// A [`Plan`] as a saved plan holds it: the same fields, the changes that write nothing left
-/// out.
+/// out (they are kept apart, in [`SavedResource::unchanged`]).
 #[derive(Serialize)]
 struct PlanOut<'a> {
     resource: &'a str,
@@ -165,6 +208,11 @@ fn writes_only<S: serde::Serializer>(changes: &&[Change], s: S) -> Result<S::Ok,
     s.collect_seq(changes.iter().filter(|c| writes(c)))
 }
 
+/// The changes that write nothing, each with its place among all the changes.
+fn unchanged_only<S: serde::Serializer>(changes: &&[Change], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(changes.iter().enumerate().filter(|(_, c)| !writes(c)))
+}
+
 fn sha256_file(path: &Path) -> std::io::Result<String> {
     crate::fingerprint::file_sha256(path).map(hex::encode)
 }
@@ -234,67 +282,141 @@ pub fn database_identity(url: &str) -> String {
     }
 }
 
+/// The URL a saved plan records: without its password (nor a `password=` option), an SQLite
+/// file's path made absolute so that the plan applies from any folder; and whether a
+/// password was taken out.
+pub fn recorded_url(url: &str) -> (String, bool) {
+    let (scheme, rest) = url.split_once(':').unwrap_or(("", url));
+    let split_query = |u: &str| match u.split_once('?') {
+        Some((base, query)) => (base.to_string(), Some(query.to_string())),
+        None => (u.to_string(), None),
+    };
+    if scheme.eq_ignore_ascii_case("sqlite") {
+        let (path, query) = split_query(rest.trim_start_matches("//"));
+        if path.is_empty() || path.contains(":memory:") {
+            return (url.to_string(), false);
+        }
+        let query = query.map(|q| format!("?{q}")).unwrap_or_default();
+        return (
+            format!("sqlite://{}{query}", absolute(Path::new(&path)).display()),
+            false,
+        );
+    }
+    let (stripped, mut had) = crate::error::strip_password(url);
+    let (base, query) = split_query(&stripped);
+    let Some(query) = query else {
+        return (base, had);
+    };
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| {
+            let key = pair.split('=').next().unwrap_or("");
+            let secret =
+                key.eq_ignore_ascii_case("password") || key.eq_ignore_ascii_case("sslpassword");
+            had |= secret;
+            !secret
+        })
+        .collect();
+    if kept.is_empty() {
+        (base, had)
+    } else {
+        (format!("{base}?{}", kept.join("&")), had)
+    }
+}
+
+/// What `plan --out` saves: the plans of one spec, or of a folder, in the order they are
+/// written (parents first), with the specs they were made from.
+pub struct ToSave<'a> {
+    pub specs: &'a [Compiled],
+    pub plans: &'a [Plan],
+    /// The database the plans were made against.
+    pub url: &'a str,
+    pub options: Options,
+    /// Planned as a group: see [`SavedPlan::group`].
+    pub group: bool,
+    pub targets: &'a [String],
+}
+
 /// Writes a saved plan, readable by its owner only.
-pub fn save(path: &Path, spec: &Compiled, plan: &Plan, url: &str, options: Options) -> Result<()> {
+pub fn save(path: &Path, what: &ToSave<'_>) -> Result<()> {
     let io = |what: &Path, e: std::io::Error| {
         Error::Io(format!("cannot save the plan ({}): {e}", what.display()))
     };
-    let spec_print = FilePrint {
-        path: absolute(&spec.file),
-        sha256: sha256_file(&spec.file).map_err(|e| io(&spec.file, e))?,
-    };
-    let mut sources = Vec::new();
-    for (_, p) in source_files(spec) {
-        sources.push(FilePrint {
-            sha256: sha256_file(&p).map_err(|e| io(&p, e))?,
-            path: absolute(&p),
+    let mut resources = Vec::with_capacity(what.plans.len());
+    for (spec, plan) in what.specs.iter().zip(what.plans) {
+        let spec_print = FilePrint {
+            path: absolute(&spec.file),
+            sha256: sha256_file(&spec.file).map_err(|e| io(&spec.file, e))?,
+        };
+        let mut sources = Vec::new();
+        for (_, p) in source_files(spec) {
+            sources.push(FilePrint {
+                sha256: sha256_file(&p).map_err(|e| io(&p, e))?,
+                path: absolute(&p),
+            });
+        }
+        resources.push(ResourceOut {
+            spec: spec_print,
+            sources,
+            summary: summary_of(plan),
+            plan: plan_out(plan),
+            unchanged: &plan.changes,
         });
     }
+    let (database_url, password) = recorded_url(what.url);
     let saved = SavedPlanOut {
         format_version: FILE_VERSION,
         kind: KIND,
         created_at: crate::time::now_rfc3339(),
-        spec: spec_print,
-        sources,
-        database: database_identity(url),
-        options,
-        summary: {
-            let s = plan.summary();
-            Summary {
-                create: s.create,
-                update: s.update,
-                delete: s.delete,
-                no_op: s.no_op,
-                excluded: plan.excluded.len(),
-                review: plan.review.len(),
-                invalid: plan.invalid.len(),
-            }
-        },
-        plan: PlanOut {
-            resource: &plan.resource,
-            table: &plan.table,
-            fields: &plan.fields,
-            create_table: plan.create_table,
-            changes: &plan.changes,
-            missing: &plan.missing,
-            excluded: &plan.excluded,
-            invalid: &plan.invalid,
-            review: &plan.review,
-            overrides: &plan.overrides,
-            fingerprint: &plan.fingerprint,
-            rows_read: plan.rows_read,
-            sensitive: &plan.sensitive,
-            soft_delete: &plan.soft_delete,
-            read: &plan.read,
-            inputs: &plan.inputs,
-            matching: &plan.matching,
-        },
+        database: database_identity(what.url),
+        database_url,
+        password,
+        options: what.options,
+        group: what.group,
+        targets: what.targets,
+        resources,
     };
     write_private(path, |w| {
         serde_json::to_writer(&mut *w, &saved)?;
         w.write_all(b"\n")
     })
     .map_err(|e| io(path, e))
+}
+
+/// The counts per action of a plan, as the file keeps them.
+fn summary_of(plan: &Plan) -> Summary {
+    let s = plan.summary();
+    Summary {
+        create: s.create,
+        update: s.update,
+        delete: s.delete,
+        no_op: s.no_op,
+        excluded: plan.excluded.len(),
+        review: plan.review.len(),
+        invalid: plan.invalid.len(),
+    }
+}
+
+fn plan_out(plan: &Plan) -> PlanOut<'_> {
+    PlanOut {
+        resource: &plan.resource,
+        table: &plan.table,
+        fields: &plan.fields,
+        create_table: plan.create_table,
+        changes: &plan.changes,
+        missing: &plan.missing,
+        excluded: &plan.excluded,
+        invalid: &plan.invalid,
+        review: &plan.review,
+        overrides: &plan.overrides,
+        fingerprint: &plan.fingerprint,
+        rows_read: plan.rows_read,
+        sensitive: &plan.sensitive,
+        soft_delete: &plan.soft_delete,
+        read: &plan.read,
+        inputs: &plan.inputs,
+        matching: &plan.matching,
+    }
 }
 
 /// Writes a file that may hold values, sensitive ones included, readable by its owner only
@@ -388,20 +510,122 @@ pub fn load(path: &Path) -> Result<SavedPlan> {
 }
 
 impl SavedPlan {
-    /// Refuses the plan when the spec or a source changed since it was made, or when it is
-    /// about to be applied to another database than it was made against.
-    pub fn check_inputs(&self, spec: &Compiled, url: &str) -> Result<()> {
-        let here = database_identity(url);
-        if here != self.database {
-            return Err(Error::Plan {
-                message: format!("this plan was made against {}, not {}", self.database, here),
-                help: Some(
-                    "apply it with the database it was made against (--database URL), or make a \
-                     new plan for this one"
-                        .into(),
-                ),
-            });
+    /// The database to apply the plan to. One named on the command line or in
+    /// `DATABASE_URL` (`named`: the URL and where it came from) must be the database the plan
+    /// was made against, and is used as given. Otherwise the URL the plan recorded is used.
+    /// A saved plan never keeps a password: when the recorded URL had one, it comes from a
+    /// spec's `database:` naming the same database (`${DATABASE_URL}`, or a URL built from
+    /// `${DB_PASSWORD}`), or on PostgreSQL from `PGPASSWORD`; without any, the error says how
+    /// to give it. `spec_urls` are the specs' `database:` values, expanded.
+    pub fn url_for(&self, named: Option<(&str, &str)>, spec_urls: &[String]) -> Result<String> {
+        if let Some((url, from)) = named {
+            self.check_database(url, from)?;
+            return Ok(url.to_string());
         }
+        if !self.password {
+            return Ok(self.database_url.clone());
+        }
+        if let Some(url) = spec_urls
+            .iter()
+            .find(|u| database_identity(u) == self.database)
+        {
+            return Ok(url.clone());
+        }
+        let postgres = self.database.starts_with("postgres:");
+        if postgres && std::env::var_os("PGPASSWORD").is_some_and(|p| !p.is_empty()) {
+            return Ok(self.database_url.clone());
+        }
+        Err(Error::Plan {
+            message: format!(
+                "this plan was made against {}, with a password that a saved plan never keeps",
+                crate::error::redact_url(&self.database_url)
+            ),
+            help: Some(format!(
+                "give the password as the plan was given it: set DATABASE_URL or pass --database                  with the full URL (it must name the same database){}",
+                if postgres { ", or set PGPASSWORD" } else { "" }
+            )),
+        })
+    }
+
+    /// Refuses to apply the plan to another database than it was made against (`from` says
+    /// where `url` was named). Users, passwords and options do not count.
+    pub fn check_database(&self, url: &str, from: &str) -> Result<()> {
+        let here = database_identity(url);
+        if here == self.database {
+            return Ok(());
+        }
+        Err(Error::Plan {
+            message: format!(
+                "this plan was made against {}, not {here} ({from})",
+                self.database
+            ),
+            help: Some(
+                "without --database and DATABASE_URL, `reconcile apply PLANFILE` uses the \
+                 database the plan was made against; or make a new plan for this one"
+                    .into(),
+            ),
+        })
+    }
+
+    /// The resources' plans as apply needs them: the records up to date counted, not read.
+    pub fn plans_to_apply(self) -> Vec<Plan> {
+        self.resources
+            .into_iter()
+            .map(|r| {
+                let mut plan = r.plan;
+                let listed = plan
+                    .changes
+                    .iter()
+                    .filter(|c| c.action == Action::NoOp)
+                    .count();
+                plan.unlisted = r.summary.no_op.saturating_sub(listed);
+                plan
+            })
+            .collect()
+    }
+
+    /// The resources' plans whole, as `plan` made them: the records up to date back in their
+    /// places among the changes. `path` names the file in errors.
+    pub fn plans_to_show(self, path: &Path) -> Result<Vec<Plan>> {
+        self.resources.into_iter().map(|r| r.whole(path)).collect()
+    }
+}
+
+impl SavedResource {
+    /// The plan with the records up to date back in their places.
+    fn whole(self, path: &Path) -> Result<Plan> {
+        let mut plan = self.plan;
+        let Some(text) = self.unchanged else {
+            return Ok(plan);
+        };
+        let bad = || Error::Plan {
+            message: format!(
+                "{} is not a usable saved plan: its records up to date do not fit its changes",
+                path.display()
+            ),
+            help: Some("make one with `reconcile plan --out FILE`".into()),
+        };
+        let unchanged: Vec<(usize, Change)> =
+            serde_json::from_str(text.get()).map_err(|_| bad())?;
+        let mut all = Vec::with_capacity(plan.changes.len() + unchanged.len());
+        let mut writes = std::mem::take(&mut plan.changes).into_iter();
+        for (at, change) in unchanged {
+            while all.len() < at {
+                all.push(writes.next().ok_or_else(bad)?);
+            }
+            if all.len() != at {
+                return Err(bad());
+            }
+            all.push(change);
+        }
+        all.extend(writes);
+        plan.changes = all;
+        Ok(plan)
+    }
+
+    /// Refuses the resource's plan when its spec or a source changed since it was made;
+    /// `label` names the resource in a folder (empty for one spec).
+    pub fn check_inputs(&self, spec: &Compiled, label: &str) -> Result<()> {
         let mut changed = Vec::new();
         let now = sha256_file(&spec.file).unwrap_or_default();
         if now != self.spec.sha256 {
@@ -430,7 +654,7 @@ impl SavedPlan {
         }
         Err(Error::Plan {
             message: format!(
-                "the saved plan is stale: {} changed since it was made: {}",
+                "the saved plan is stale: {label}{} changed since it was made: {}",
                 if changed.len() == 1 {
                     "a file"
                 } else {
