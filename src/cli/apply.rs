@@ -90,6 +90,7 @@ fn run_saved(args: &ApplyArgs, file: &Path) -> Result<ExitCode> {
         file,
         args.spec.strict,
         named.as_ref().map(|(url, from)| (url.as_str(), *from)),
+        args.json,
     )?;
     super::warn_targets(&saved.targets);
     show(args, &saved.planned.plans, saved.group)?;

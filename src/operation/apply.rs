@@ -31,8 +31,15 @@ pub struct Saved {
 /// a source, the database named, or (for a plan without writes, which no transaction will
 /// check) a table. `named` is a database named for this apply (`--database` or
 /// `DATABASE_URL`) and where it came from; without one, the plan's own database is used (see
-/// [`plan::file::SavedPlan::url_for`]).
-pub fn load_saved(file: &Path, strict: bool, named: Option<(&str, &str)>) -> Result<Saved> {
+/// [`plan::file::SavedPlan::url_for`]). With `whole`, the records up to date are read too, so
+/// that the plans are shown as `plan` showed them (`apply --json`); apply itself needs only
+/// their count.
+pub fn load_saved(
+    file: &Path,
+    strict: bool,
+    named: Option<(&str, &str)>,
+    whole: bool,
+) -> Result<Saved> {
     let saved = plan::file::load(file)?;
     let mut specs = Vec::with_capacity(saved.resources.len());
     for r in &saved.resources {
@@ -60,7 +67,11 @@ pub fn load_saved(file: &Path, strict: bool, named: Option<(&str, &str)>) -> Res
         saved.targets.clone(),
         saved.options.allow_replace,
     );
-    let plans = saved.plans_to_apply();
+    let plans = if whole {
+        saved.plans_to_show(file)?
+    } else {
+        saved.plans_to_apply()
+    };
     for (spec, plan) in specs.iter().zip(&plans) {
         plan::strict(spec, plan)?;
     }

@@ -291,6 +291,9 @@ pub fn group(specs: Vec<Compiled>, url: &str, req: GroupRequest<'_>) -> Result<P
             Some(current) => current,
             None => rt.block_on(read::read(&db, spec))?,
         };
+        // What was read, as read: a stale plan is told from what the database holds, before
+        // stored keys are read back as addresses.
+        let read_prints = plan::row_prints(&current);
         {
             let parents: Vec<(&str, &CurrentState)> = ordered
                 .iter()
@@ -300,6 +303,7 @@ pub fn group(specs: Vec<Compiled>, url: &str, req: GroupRequest<'_>) -> Result<P
             multi::map_current(spec, &mut current, &parents);
         }
         let mut plan = plan::plan_with(spec, &resolved, &current, req.options);
+        plan.read = read_prints.into();
         crate::db::check::check(spec, &current, &plan, db.dialect.engine)?;
         plan::guard::check(spec, &resolved, &current, &plan, req.options)?;
         if let Some(keys) = keys {

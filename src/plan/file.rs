@@ -720,24 +720,25 @@ pub fn stale_error(plan: &Plan, current: &CurrentState) -> Error {
         let what = match (a, b) {
             (None, _) => "added".to_string(),
             (_, None) => "deleted".to_string(),
-            (Some(a), Some(b)) => match (before_of.get(key), rows_now.get(key)) {
+            // The short hashes of the fields tell which changed, as the database holds them
+            // (a plan's values may differ: a folder's references read back as addresses).
+            (Some(a), Some(b)) if a.len() == b.len() && a.len() == 8 * plan.fields.len() => {
+                let fields: Vec<&str> = plan
+                    .fields
+                    .iter()
+                    .enumerate()
+                    .filter(|(f, _)| a.get(f * 8..f * 8 + 8) != b.get(f * 8..f * 8 + 8))
+                    .map(|(_, (n, _))| n.as_str())
+                    .collect();
+                fields.join(", ")
+            }
+            (Some(_), Some(_)) => match (before_of.get(key), rows_now.get(key)) {
                 (Some(before), Some(row)) => {
                     let fields: Vec<&str> = plan
                         .fields
                         .iter()
                         .enumerate()
                         .filter(|(f, _)| before.get(*f) != row.values.get(*f))
-                        .map(|(_, (n, _))| n.as_str())
-                        .collect();
-                    fields.join(", ")
-                }
-                // No old values in the plan: the short hashes of the fields tell which changed.
-                _ if a.len() == b.len() && a.len() == 8 * plan.fields.len() => {
-                    let fields: Vec<&str> = plan
-                        .fields
-                        .iter()
-                        .enumerate()
-                        .filter(|(f, _)| a.get(f * 8..f * 8 + 8) != b.get(f * 8..f * 8 + 8))
                         .map(|(_, (n, _))| n.as_str())
                         .collect();
                     fields.join(", ")

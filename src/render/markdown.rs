@@ -171,6 +171,14 @@ fn body(out: &mut String, plan: &Plan, opts: Options, h: &str) {
     creates_or_deletes(out, plan, Action::Create, limit, opts.full, h);
     updates(out, plan, limit, opts.full, h);
     creates_or_deletes(out, plan, Action::Delete, limit, opts.full, h);
+    // Where members disagreed, and a field a `source` rule left empty: said as in the text
+    // plan.
+    if let Some(note) = super::human::conflicts_note(plan) {
+        for line in note.lines() {
+            let _ = writeln!(out, "> {}", esc_words(line));
+        }
+        out.push('\n');
+    }
     set_aside(out, plan, limit);
 }
 
@@ -516,6 +524,14 @@ pub fn esc(text: &str) -> String {
         out.push(c);
     }
     out
+}
+
+/// Our own wording, which may hold `` `code` `` spans: escaped outside them.
+fn esc_words(text: &str) -> String {
+    text.split('`')
+        .enumerate()
+        .map(|(i, part)| if i % 2 == 1 { code(part) } else { esc(part) })
+        .collect()
 }
 
 /// A title of our own wording for `<summary>`, which GitHub reads as HTML, not Markdown:

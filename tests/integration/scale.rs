@@ -74,12 +74,18 @@ fn a_saved_plan_at_scale_holds_only_what_writes_and_round_trips() {
     ws.run(&["plan", "-f", "spec.yaml", "--out", "plan.json"])
         .ok();
     let saved: serde_json::Value = serde_json::from_str(&ws.read("plan.json")).unwrap();
-    assert_eq!(saved["format_version"], "5");
+    assert_eq!(saved["format_version"], "6");
+    let saved = &saved["resources"][0];
     assert_eq!(saved["summary"]["update"], 3);
     assert_eq!(saved["summary"]["no_op"], total - 3);
     let changes = saved["plan"]["changes"].as_array().unwrap();
-    assert_eq!(changes.len(), 3, "records already up to date are left out");
+    assert_eq!(
+        changes.len(),
+        3,
+        "records already up to date are kept apart"
+    );
     assert!(changes.iter().all(|c| c["action"] == "update"));
+    assert_eq!(saved["unchanged"].as_array().unwrap().len(), total - 3);
     assert_eq!(saved["plan"]["read"].as_array().unwrap().len(), 2 * total);
 
     // A row the plan leaves alone changes: the stale check still names it and its field.
@@ -122,13 +128,13 @@ fn a_saved_plan_of_another_format_version_is_refused_clearly() {
         .ok();
     ws.edit(
         "plan.json",
+        "\"format_version\":\"6\"",
         "\"format_version\":\"5\"",
-        "\"format_version\":\"4\"",
     );
     let run = ws.run(&["apply", "plan.json"]).fails();
     assert!(
         run.stderr
-            .contains("is a saved plan of format version 4; this reconcile reads version 5"),
+            .contains("is a saved plan of format version 5; this reconcile reads version 6"),
         "{}",
         run.stderr
     );
