@@ -72,7 +72,8 @@ pub enum Command {
     /// Check a spec and its sources without touching a database.
     Validate(SpecArgs),
     /// Explain matching: without ADDRESS, a summary (blocking, model, time per stage); with
-    /// ADDRESS, why that golden record looks the way it does.
+    /// ADDRESS, why that golden record looks the way it does. In a folder, a summary per
+    /// resource, and the address's resource picks the spec.
     Explain(ExplainArgs),
     /// Measure matching against labelled pairs or true ids: precision, recall and F1 of the
     /// links, a threshold sweep, and the false and missed links with their evidence. Never

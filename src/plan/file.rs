@@ -2,13 +2,14 @@
 //! applies exactly it, without asking again (the saved plan is the approval), and
 //! `reconcile show plan.json` prints it as `plan` did.
 //!
-//! The file holds one entry per resource (one for a spec, each resource of a folder parents
-//! first): the counts per action, the changes that write something, the records already up
-//! to date apart (kept as text, which apply never parses), and fingerprints of everything the
-//! plan depended on: the spec file, each source file, the database it was made against, the
+//! The file is two lines of JSON. The first is what apply needs: one entry per resource (one
+//! for a spec, each resource of a folder parents first) with the counts per action, the
+//! changes that write something, and fingerprints of everything the plan depended on: the spec file, each source file, the database it was made against, the
 //! whole of what was read, and a short hash of each field of each row and of each state entry
-//! read. Apply refuses a plan when any of them changed, naming what changed and, in a folder,
-//! the resource. The file holds the values to be written, sensitive ones included, so it is
+//! read. The second line holds the records already up to date, which only `show` reads:
+//! apply never reads that far, so a plan of a few changes in a large table applies as fast
+//! as if they were not there. Apply refuses a plan when anything it depended on changed,
+//! naming what changed and, in a folder, the resource. The file holds the values to be written, sensitive ones included, so it is
 //! written readable by its owner only ([`write_private`]), also over an existing file, and
 //! never through a symbolic link. It never holds the database's password.
 
@@ -16,7 +17,6 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 
 use super::{Action, Change, Missing, Options, Plan, Prints, row_prints};
 use crate::error::{Error, Result, plural};
@@ -28,8 +28,8 @@ use crate::state::{CurrentState, key_text};
 /// Version 3 names the record each value came from by its place among the change's members.
 /// Version 4 fingerprints what was read with XXH3 rather than SHA-256. Version 5 gives each
 /// pair to review its reason as data (which setting or record decided) rather than as text.
-/// Version 6 holds a list of resources (a folder is saved whole), the records up to date
-/// apart, each change's conflicts, and the database's URL without its password.
+/// Version 6 holds a list of resources (a folder is saved whole), the records up to date on
+/// a second line, each change's conflicts, and the database's URL without its password.
 pub const FILE_VERSION: &str = "6";
 const KIND: &str = "reconcile saved plan";
 
@@ -40,7 +40,7 @@ pub struct FilePrint {
     pub sha256: String,
 }
 
-/// What `plan --out` writes.
+/// What `plan --out` writes on the first line of the file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SavedPlan {
     pub format_version: String,
@@ -77,12 +77,33 @@ pub struct SavedResource {
     pub summary: Summary,
     /// The plan apply executes: only the changes that write something.
     pub plan: Plan,
-    /// The records already up to date, each with its place among the plan's changes
-    /// (`[[place, change], ...]`). Kept as the file's text: apply never needs them, and only
-    /// `reconcile show` reads them.
-    #[serde(default)]
-    pub unchanged: Option<Box<RawValue>>,
 }
+
+/// The second line of the file: per resource, the records already up to date, each with its
+/// place among the plan's changes.
+#[derive(Deserialize)]
+struct UpToDate {
+    kind: String,
+    resources: Vec<Vec<(usize, Change)>>,
+}
+
+/// The second line as `plan --out` writes it.
+#[derive(Serialize)]
+struct UpToDateOut<'a> {
+    kind: &'a str,
+    resources: Vec<Unchanged<'a>>,
+}
+
+/// The changes of a plan that write nothing, each with its place among all the changes.
+struct Unchanged<'a>(&'a [Change]);
+
+impl Serialize for Unchanged<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().enumerate().filter(|(_, c)| !writes(c)))
+    }
+}
+
+const UP_TO_DATE: &str = "reconcile saved plan: records up to date";
 
 /// The counts per action of the whole plan, records already up to date included, as
 /// `plan --json` shows them.
@@ -128,12 +149,10 @@ struct ResourceOut<'a> {
     sources: Vec<FilePrint>,
     summary: Summary,
     plan: PlanOut<'a>,
-    #[serde(serialize_with = "unchanged_only")]
-    unchanged: &'a [Change],
 }
 
 /// A [`Plan`] as a saved plan holds it: the same fields, the changes that write nothing left
-/// out (they are kept apart, in [`SavedResource::unchanged`]).
+/// out (they are kept apart, on the file's second line).
 #[derive(Serialize)]
 struct PlanOut<'a> {
     resource: &'a str,
@@ -206,11 +225,6 @@ fn writes(c: &Change) -> bool {
 
 fn writes_only<S: serde::Serializer>(changes: &&[Change], s: S) -> Result<S::Ok, S::Error> {
     s.collect_seq(changes.iter().filter(|c| writes(c)))
-}
-
-/// The changes that write nothing, each with its place among all the changes.
-fn unchanged_only<S: serde::Serializer>(changes: &&[Change], s: S) -> Result<S::Ok, S::Error> {
-    s.collect_seq(changes.iter().enumerate().filter(|(_, c)| !writes(c)))
 }
 
 fn sha256_file(path: &Path) -> std::io::Result<String> {
@@ -360,7 +374,6 @@ pub fn save(path: &Path, what: &ToSave<'_>) -> Result<()> {
             sources,
             summary: summary_of(plan),
             plan: plan_out(plan),
-            unchanged: &plan.changes,
         });
     }
     let (database_url, password) = recorded_url(what.url);
@@ -376,8 +389,15 @@ pub fn save(path: &Path, what: &ToSave<'_>) -> Result<()> {
         targets: what.targets,
         resources,
     };
+    let up_to_date = UpToDateOut {
+        kind: UP_TO_DATE,
+        resources: what.plans.iter().map(|p| Unchanged(&p.changes)).collect(),
+    };
     write_private(path, |w| {
+        // JSON written compact holds no line break: each document is one line.
         serde_json::to_writer(&mut *w, &saved)?;
+        w.write_all(b"\n")?;
+        serde_json::to_writer(&mut *w, &up_to_date)?;
         w.write_all(b"\n")
     })
     .map_err(|e| io(path, e))
@@ -469,15 +489,29 @@ pub fn write_private(
     Ok(())
 }
 
-/// Reads a saved plan file.
-pub fn load(path: &Path) -> Result<SavedPlan> {
-    let bad = |why: String| Error::Plan {
+/// The error of a file that is not a saved plan this version can use.
+fn unusable(path: &Path, why: impl std::fmt::Display) -> Error {
+    Error::Plan {
         message: format!("{} is not a usable saved plan: {why}", path.display()),
         help: Some("make one with `reconcile plan --out FILE`".into()),
+    }
+}
+
+/// Reads a saved plan file: its first line, all apply needs (the records up to date, on the
+/// second, are read by [`SavedPlan::plans_to_show`]).
+pub fn load(path: &Path) -> Result<SavedPlan> {
+    let bad = |why: String| unusable(path, why);
+    let read = || -> std::io::Result<Vec<u8>> {
+        use std::io::BufRead as _;
+        let file = std::fs::File::open(path)?;
+        // Reserved, not touched: the first line is most of the file, or a small part of it.
+        let mut bytes = Vec::with_capacity(file.metadata()?.len() as usize);
+        std::io::BufReader::with_capacity(1 << 20, file).read_until(b'\n', &mut bytes)?;
+        Ok(bytes)
     };
-    let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
-    // The whole file is parsed once; only when that fails, or names another kind or version,
-    // is its header read to say why.
+    let bytes = read().map_err(|e| bad(e.to_string()))?;
+    // The line is parsed once; only when that fails, or names another kind or version, is
+    // its header read to say why.
     let parsed = serde_json::from_slice::<SavedPlan>(&bytes);
     let (kind, version) = match &parsed {
         Ok(saved) => (Some(saved.kind.clone()), Some(saved.format_version.clone())),
@@ -587,42 +621,53 @@ impl SavedPlan {
     /// The resources' plans whole, as `plan` made them: the records up to date back in their
     /// places among the changes. `path` names the file in errors.
     pub fn plans_to_show(self, path: &Path) -> Result<Vec<Plan>> {
-        self.resources.into_iter().map(|r| r.whole(path)).collect()
+        let read = || -> std::io::Result<Vec<u8>> {
+            use std::io::{BufRead as _, Read as _};
+            let mut file = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path)?);
+            file.skip_until(b'\n')?;
+            let mut rest = Vec::new();
+            file.read_to_end(&mut rest)?;
+            Ok(rest)
+        };
+        let rest = read().map_err(|e| unusable(path, e))?;
+        let up_to_date: UpToDate = serde_json::from_slice(&rest)
+            .map_err(|e| unusable(path, format!("its records up to date: {e}")))?;
+        if up_to_date.kind != UP_TO_DATE || up_to_date.resources.len() != self.resources.len() {
+            return Err(unusable(
+                path,
+                "its records up to date do not fit its resources",
+            ));
+        }
+        self.resources
+            .into_iter()
+            .zip(up_to_date.resources)
+            .map(|(r, unchanged)| {
+                whole(r.plan, unchanged)
+                    .ok_or_else(|| unusable(path, "its records up to date do not fit its changes"))
+            })
+            .collect()
     }
 }
 
-impl SavedResource {
-    /// The plan with the records up to date back in their places.
-    fn whole(self, path: &Path) -> Result<Plan> {
-        let mut plan = self.plan;
-        let Some(text) = self.unchanged else {
-            return Ok(plan);
-        };
-        let bad = || Error::Plan {
-            message: format!(
-                "{} is not a usable saved plan: its records up to date do not fit its changes",
-                path.display()
-            ),
-            help: Some("make one with `reconcile plan --out FILE`".into()),
-        };
-        let unchanged: Vec<(usize, Change)> =
-            serde_json::from_str(text.get()).map_err(|_| bad())?;
-        let mut all = Vec::with_capacity(plan.changes.len() + unchanged.len());
-        let mut writes = std::mem::take(&mut plan.changes).into_iter();
-        for (at, change) in unchanged {
-            while all.len() < at {
-                all.push(writes.next().ok_or_else(bad)?);
-            }
-            if all.len() != at {
-                return Err(bad());
-            }
-            all.push(change);
+/// A plan with the records up to date back in their places; `None` when they do not fit.
+fn whole(mut plan: Plan, unchanged: Vec<(usize, Change)>) -> Option<Plan> {
+    let mut all = Vec::with_capacity(plan.changes.len() + unchanged.len());
+    let mut writes = std::mem::take(&mut plan.changes).into_iter();
+    for (at, change) in unchanged {
+        while all.len() < at {
+            all.push(writes.next()?);
         }
-        all.extend(writes);
-        plan.changes = all;
-        Ok(plan)
+        if all.len() != at {
+            return None;
+        }
+        all.push(change);
     }
+    all.extend(writes);
+    plan.changes = all;
+    Some(plan)
+}
 
+impl SavedResource {
     /// Refuses the resource's plan when its spec or a source changed since it was made;
     /// `label` names the resource in a folder (empty for one spec).
     pub fn check_inputs(&self, spec: &Compiled, label: &str) -> Result<()> {

@@ -157,7 +157,7 @@ fn body(out: &mut String, plan: &Plan, opts: Options, h: &str) {
         SHOWN_PER_GROUP
     };
     if let Some(note) = super::model_note(&plan.matching) {
-        let _ = writeln!(out, "> **Note:** {}\n", esc(&note));
+        let _ = writeln!(out, "> **Note:** {}\n", esc_words(&note));
     }
     if plan.create_table {
         let cols: Vec<String> = plan.fields.iter().map(|(_, c)| code(c)).collect();

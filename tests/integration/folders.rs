@@ -10,7 +10,7 @@ on_each_backend! {
         seeding(&ws);
         let plan = on_folder(&ws, &["plan", "--out", "folder.json"]).ok();
         assert!(plan.stdout.contains("reconcile apply folder.json"), "{}", plan.stdout);
-        let saved: serde_json::Value = serde_json::from_str(&ws.read("folder.json")).unwrap();
+        let saved: serde_json::Value = serde_json::from_str(ws.read("folder.json").lines().next().unwrap()).unwrap();
         assert_eq!(saved["group"], true);
         assert_eq!(saved["resources"].as_array().map(Vec::len), Some(2));
         assert_eq!(saved["resources"][1]["plan"]["resource"], "branches");

@@ -144,6 +144,25 @@ fn show_refuses_a_file_of_another_format_asking_to_plan_again() {
     );
 }
 
+/// The records up to date are on the file's second line: `show` needs it, apply never reads
+/// it.
+#[test]
+fn the_records_up_to_date_are_read_by_show_only() {
+    let ws = Workspace::seed();
+    ws.run(&["plan", "--out", "plan.json"]).ok();
+    let file = ws.read("plan.json");
+    let first = file.lines().next().unwrap();
+    ws.write("plan.json", &format!("{first}\n{{\"truncated"));
+    let run = ws.run(&["show", "plan.json"]).fails();
+    assert!(
+        run.stderr.contains("its records up to date"),
+        "{}",
+        run.stderr
+    );
+    let run = ws.run(&["apply", "plan.json"]).ok();
+    assert!(run.stdout.contains("17 added"), "{}", run.stdout);
+}
+
 #[test]
 fn apply_of_a_saved_plan_uses_the_database_it_was_made_against() {
     let ws = Workspace::seed();
@@ -156,7 +175,8 @@ fn apply_of_a_saved_plan_uses_the_database_it_was_made_against() {
         "plan.json",
     ])
     .ok();
-    let saved: serde_json::Value = serde_json::from_str(&ws.read("plan.json")).unwrap();
+    let saved: serde_json::Value =
+        serde_json::from_str(ws.read("plan.json").lines().next().unwrap()).unwrap();
     let recorded = saved["database_url"].as_str().unwrap().to_string();
     assert!(
         recorded.starts_with("sqlite:///") && recorded.ends_with("/elsewhere.db"),
@@ -235,7 +255,7 @@ fn a_saved_plan_never_holds_the_password_and_apply_says_where_to_give_it() {
     .ok();
     let file = ws.read("plan.json");
     assert!(!file.contains("hunter2"), "{file}");
-    let saved: serde_json::Value = serde_json::from_str(&file).unwrap();
+    let saved: serde_json::Value = serde_json::from_str(file.lines().next().unwrap()).unwrap();
     assert_eq!(saved["password"], true);
 
     let run = ws.run_with_env(&["apply", "plan.json"], no_env).fails();
