@@ -223,6 +223,16 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// The URL without its password (`postgres://app@db/app`), and whether it held one: what a
+/// saved plan may record of the database it was made against.
+pub fn strip_password(url: &str) -> (String, bool) {
+    match password_range(url) {
+        Some(r) if !r.is_empty() => (format!("{}{}", &url[..r.start - 1], &url[r.end..]), true),
+        Some(r) => (format!("{}{}", &url[..r.start - 1], &url[r.end..]), false),
+        None => (url.to_string(), false),
+    }
+}
+
 /// The host, port, database and options of a URL: everything after its user information.
 pub fn after_userinfo(url: &str) -> &str {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
@@ -303,6 +313,25 @@ pub fn plural(n: usize, word: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn passwords_are_stripped_whole() {
+        assert_eq!(
+            strip_password("postgres://bob:s3c/r@t@db:5432/app?sslmode=require"),
+            (
+                "postgres://bob@db:5432/app?sslmode=require".to_string(),
+                true
+            )
+        );
+        assert_eq!(
+            strip_password("mysql://root@127.0.0.1/test"),
+            ("mysql://root@127.0.0.1/test".to_string(), false)
+        );
+        assert_eq!(
+            strip_password("postgres://bob:@db/app"),
+            ("postgres://bob@db/app".to_string(), false)
+        );
+    }
 
     #[test]
     fn passwords_never_show() {

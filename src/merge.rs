@@ -102,7 +102,8 @@ pub fn source_of<'a>(
 }
 
 /// The rule that chose a value among disagreeing members, as the golden record keeps it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Decision {
     Priority,
     /// `priority` with the field's own source order.
@@ -139,7 +140,7 @@ impl Decision {
 /// A field whose members held different values: the value kept, the rule that chose it, and
 /// every value that lost with the member it came from. The member the kept value came from is
 /// the field's provenance.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Conflict {
     pub field: usize,
     pub rule: Decision,
@@ -153,7 +154,7 @@ pub struct Conflict {
 }
 
 /// A value that lost, and the member (by its place in `members`) that held it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Lost {
     pub member: u32,
     pub value: Value,

@@ -7,8 +7,10 @@ pub mod explain;
 mod generate;
 mod init;
 mod manual;
+pub mod output;
 mod plan;
 pub mod review;
+mod show;
 pub mod state;
 mod validate;
 
@@ -55,6 +57,9 @@ pub struct Cli {
     /// Draw no progress on stderr (it is only drawn when stderr is a terminal anyway).
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// Print no colour, even on a terminal or with CLICOLOR_FORCE set (as NO_COLOR does).
+    #[arg(long, global = true)]
+    pub no_color: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -63,10 +68,14 @@ pub enum Command {
     Plan(PlanArgs),
     /// Make the database match the spec, in one transaction.
     Apply(ApplyArgs),
+    /// Print a plan saved with `plan --out` as `plan` printed it. Applies nothing and opens no
+    /// database.
+    Show(ShowArgs),
     /// Check a spec and its sources without touching a database.
     Validate(SpecArgs),
     /// Explain matching: without ADDRESS, a summary (blocking, model, time per stage); with
-    /// ADDRESS, why that golden record looks the way it does.
+    /// ADDRESS, why that golden record looks the way it does. In a folder, a summary per
+    /// resource, and the address's resource picks the spec.
     Explain(ExplainArgs),
     /// Measure matching against labelled pairs or true ids: precision, recall and F1 of the
     /// links, a threshold sweep, and the false and missed links with their evidence. Never
@@ -203,12 +212,8 @@ pub struct PlanArgs {
     /// Hold the table's lock while reading, so the plan waits for a running apply.
     #[arg(long)]
     pub lock: bool,
-    /// Print the plan as JSON.
-    #[arg(long, conflicts_with = "full")]
-    pub json: bool,
-    /// Show every change; by default a long plan shows the first few of each kind.
-    #[arg(long)]
-    pub full: bool,
+    #[command(flatten)]
+    pub output: output::OutputArgs,
     /// Also write the plan as a self-contained HTML report (changes, clusters with their
     /// scores, pairs to review, excluded records), searchable and sortable.
     #[arg(long, value_name = "FILE")]
@@ -248,7 +253,10 @@ pub struct ExplainArgs {
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// A plan saved with `reconcile plan --out FILE`: applied as it is, without asking.
+    /// A plan saved with `reconcile plan --out FILE`: applied as it is, without asking, to
+    /// the database it was made against (a database named by --database or DATABASE_URL must
+    /// be that one; a password, which the file never holds, comes from them, from the spec's
+    /// `database:`, or on PostgreSQL from PGPASSWORD).
     #[arg(value_name = "PLANFILE")]
     pub plan_file: Option<PathBuf>,
     #[command(flatten)]
@@ -264,6 +272,19 @@ pub struct ApplyArgs {
     /// Apply without asking for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
+    /// Show every change of the plan; by default a long plan shows the first few of each
+    /// kind.
+    #[arg(long)]
+    pub full: bool,
+    /// Also write the plan as a self-contained HTML report before applying it (not with a
+    /// saved plan, which keeps no clusters or scores: `plan --out FILE --html REPORT` writes
+    /// both).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Print one JSON document: the plan (as `plan --json`) and what was applied. Needs a
+    /// saved plan or --auto-approve, since there is no prompt.
+    #[arg(long, conflicts_with = "full")]
+    pub json: bool,
     /// Read and match the sources even when the spec and every source are unchanged since the
     /// last apply and the table still holds what it wrote (then the plan is "No changes"
     /// without reading them).
@@ -275,14 +296,33 @@ pub struct ApplyArgs {
     pub refresh_only: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A plan saved with `reconcile plan --out FILE`. Without it, what the state table
+    /// holds: every entry of the spec's resources with its row as the table holds it now.
+    #[arg(value_name = "PLANFILE")]
+    pub plan_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: output::OutputArgs,
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
 /// Runs a command; returns the exit code.
 pub fn run(cli: Cli) -> Result<ExitCode> {
     crate::progress::set_quiet(cli.quiet);
+    if cli.no_color {
+        // Every coloured stream of the program is an `anstream` stream, which reads this.
+        anstream::ColorChoice::Never.write_global();
+    }
     match cli.command {
         Command::Plan(args) if args.refresh_only => state::plan_refresh_only(&args),
         Command::Apply(args) if args.refresh_only => state::apply_refresh_only(&args),
         Command::Plan(args) => plan::run(args),
         Command::Apply(args) => apply::run(args),
+        Command::Show(args) => show::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Evaluate(args) => evaluate::run(args),
@@ -307,7 +347,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 /// Prints an error, with every problem it carries and what to do, to stderr. Colour only
-/// when stderr is a terminal and `NO_COLOR` is not set.
+/// when stderr is a terminal and neither `NO_COLOR` nor `--no-color` is set.
 pub fn report(err: &Error) {
     use std::io::Write as _;
     let mut stderr = anstream::stderr();
@@ -371,12 +411,7 @@ pub fn load_spec(args: &SpecArgs) -> Result<Compiled> {
 
 /// The database URL: `--database`, else `DATABASE_URL`, else the spec, else the default.
 pub fn database_url(args: &DbArgs, spec: &Compiled) -> Result<String> {
-    if let Some(url) = &args.database {
-        return Ok(url.clone());
-    }
-    if let Ok(url) = std::env::var("DATABASE_URL")
-        && !url.is_empty()
-    {
+    if let Some((url, _)) = named_database(args) {
         return Ok(url);
     }
     if let Some(raw) = &spec.database {
@@ -387,6 +422,18 @@ pub fn database_url(args: &DbArgs, spec: &Compiled) -> Result<String> {
         });
     }
     Ok(crate::db::default_url(&spec.file))
+}
+
+/// A database named for this run, `--database` first, then `DATABASE_URL`, with where it
+/// came from (for messages).
+pub fn named_database(args: &DbArgs) -> Option<(String, &'static str)> {
+    if let Some(url) = &args.database {
+        return Some((url.clone(), "--database"));
+    }
+    std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+        .map(|url| (url, "DATABASE_URL"))
 }
 
 /// The database URL of a folder: as for one spec, the first spec of the folder deciding.

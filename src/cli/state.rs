@@ -188,6 +188,31 @@ pub(super) fn import(args: ImportArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `show` without a plan file: every entry of the state with its row as the table holds it.
+pub(super) fn show_everything(
+    spec: &SpecArgs,
+    db: &DbArgs,
+    format: super::output::Format,
+) -> Result<ExitCode> {
+    let (specs, url) = load(spec, db)?;
+    let states = op::show_all(Scope {
+        specs: &specs,
+        url: &url,
+    })?;
+    let text = match format {
+        super::output::Format::Json => view::json(&states),
+        super::output::Format::Text => view::entries(&states),
+        super::output::Format::Markdown => {
+            return Err(crate::error::Error::Usage {
+                message: "the state prints as text or JSON".into(),
+                help: Some("leave out --format markdown, or pass --json".into()),
+            });
+        }
+    };
+    print(&text, "the state")?;
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `plan --refresh-only`: the state changes that would take in what was done outside
 /// reconcile; writes nothing.
 pub(super) fn plan_refresh_only(args: &PlanArgs) -> Result<ExitCode> {
@@ -196,10 +221,15 @@ pub(super) fn plan_refresh_only(args: &PlanArgs) -> Result<ExitCode> {
         specs: &specs,
         url: &url,
     })?;
-    let text = if args.json {
-        view::refresh_json(&refreshes)
-    } else {
-        view::refresh(&refreshes)
+    let text = match args.output.format()? {
+        super::output::Format::Json => view::refresh_json(&refreshes),
+        super::output::Format::Text => view::refresh(&refreshes),
+        super::output::Format::Markdown => {
+            return Err(crate::error::Error::Usage {
+                message: "a refresh-only plan prints as text or JSON".into(),
+                help: Some("leave out --format markdown, or pass --json".into()),
+            });
+        }
     };
     print(&text, "the plan")?;
     let (drop, update, _) = view::totals(&refreshes);
@@ -225,7 +255,7 @@ pub(super) fn apply_refresh_only(args: &ApplyArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if !args.auto_approve {
-        super::apply::confirm(&mut anstream::stdout())?;
+        super::apply::confirm()?;
     }
     op::write_refresh(scope, &refreshes, args.safety.lock_timeout)?;
     print(&view::refresh_applied(&refreshes), "the result")?;

@@ -18,7 +18,8 @@ use crate::value::Value;
 
 /// Reads the current state for a spec. A database that does not exist yet reads as empty.
 pub async fn read(db: &Database, spec: &Compiled) -> Result<CurrentState> {
-    read_maybe_locked(db, spec, None).await
+    let mut read = read_maybe_locked(db, &[spec], &[]).await?;
+    Ok(read.remove(0))
 }
 
 /// Reads the current state while holding the lock (`plan --lock`): waits for a running apply
@@ -28,19 +29,30 @@ pub async fn read_locked(
     spec: &Compiled,
     req: &LockRequest,
 ) -> Result<CurrentState> {
-    read_maybe_locked(db, spec, Some(req)).await
+    let mut read = read_maybe_locked(db, &[spec], std::slice::from_ref(req)).await?;
+    Ok(read.remove(0))
+}
+
+/// Reads the current state of several specs (a folder) in one transaction holding every
+/// lock of `locks` (`plan --lock` of a folder: one table each).
+pub async fn read_all_locked(
+    db: &Database,
+    specs: &[&Compiled],
+    locks: &[LockRequest],
+) -> Result<Vec<CurrentState>> {
+    read_maybe_locked(db, specs, locks).await
 }
 
 async fn read_maybe_locked(
     db: &Database,
-    spec: &Compiled,
-    lock: Option<&LockRequest>,
-) -> Result<CurrentState> {
+    specs: &[&Compiled],
+    locks: &[LockRequest],
+) -> Result<Vec<CurrentState>> {
     let result = match &db.pool {
-        None => return Ok(CurrentState::empty()),
-        Some(Pool::Sqlite(p)) => read_pool(db, p, spec, lock).await,
-        Some(Pool::Postgres(p)) => read_pool(db, p, spec, lock).await,
-        Some(Pool::MySql(p)) => read_pool(db, p, spec, lock).await,
+        None => return Ok(specs.iter().map(|_| CurrentState::empty()).collect()),
+        Some(Pool::Sqlite(p)) => read_pool(db, p, specs, locks).await,
+        Some(Pool::Postgres(p)) => read_pool(db, p, specs, locks).await,
+        Some(Pool::MySql(p)) => read_pool(db, p, specs, locks).await,
     };
     result.map_err(|e| match e {
         ReadError::Sql(e) => db.error(e),
@@ -48,28 +60,55 @@ async fn read_maybe_locked(
     })
 }
 
-/// Reads on a connection of `pool`, in a transaction holding `lock` when one is asked for.
+/// Reads on a connection of `pool`, in a transaction holding `locks` when there are any.
 async fn read_pool<B: Backend>(
     db: &Database,
     pool: &sqlx::Pool<B>,
-    spec: &Compiled,
-    lock: Option<&LockRequest>,
-) -> std::result::Result<CurrentState, ReadError> {
+    specs: &[&Compiled],
+    locks: &[LockRequest],
+) -> std::result::Result<Vec<CurrentState>, ReadError> {
     let mut conn = pool.acquire().await?;
     let d = db.dialect;
-    let Some(req) = lock else {
-        return read_on::<B>(&mut conn, d, spec, Keep::Everything).await;
+    let Some((first, more)) = locks.split_first() else {
+        let mut out = Vec::with_capacity(specs.len());
+        for spec in specs {
+            out.push(read_on::<B>(&mut conn, d, spec, Keep::Everything).await?);
+        }
+        return Ok(out);
     };
     let result = async {
-        let mut tx = B::begin_locked(&mut conn, req)
+        let mut tx = B::begin_locked(&mut conn, first)
             .await
             .map_err(ReadError::Spec)?;
-        let state = read_on::<B>(&mut tx, d, spec, Keep::Everything).await;
+        let mut out = Vec::with_capacity(specs.len());
+        let mut failed = None;
+        for req in more {
+            if let Err(e) = B::lock(&mut tx, req).await {
+                failed = Some(ReadError::Spec(e));
+                break;
+            }
+        }
+        if failed.is_none() {
+            for spec in specs {
+                match read_on::<B>(&mut tx, d, spec, Keep::Everything).await {
+                    Ok(state) => out.push(state),
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+            }
+        }
         let _ = tx.rollback().await;
-        state
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
     }
     .await;
-    B::release(&mut conn, req).await;
+    for req in locks.iter().rev() {
+        B::release(&mut conn, req).await;
+    }
     result
 }
 

@@ -14,48 +14,86 @@ use crate::spec::compiled::Compiled;
 use super::plan::Planned;
 use super::runtime;
 
-/// A saved plan, ready to apply: its spec, loaded again, and the database it goes to.
+/// A saved plan, ready to apply: its specs, loaded again, their plans (parents first), and
+/// the database they go to.
 pub struct Saved {
-    pub spec: Compiled,
+    pub planned: Planned,
     pub url: String,
-    pub plan: Plan,
+    /// Planned as a group (a folder): applied in one transaction, shown as a folder.
+    pub group: bool,
+    /// The `--target`s the plan was made with.
+    pub targets: Vec<String>,
     /// Replacements were allowed when the plan was made.
     pub allow_replace: bool,
 }
 
-/// Loads a saved plan and refuses it when anything it was made from changed since: the spec,
-/// the sources, the database named, or (for a plan without writes, which no transaction will
-/// check) the table. `url` picks the database for the plan's spec.
+/// Loads a saved plan and refuses it when anything it was made from changed since: a spec,
+/// a source, the database named, or (for a plan without writes, which no transaction will
+/// check) a table. `named` is a database named for this apply (`--database` or
+/// `DATABASE_URL`) and where it came from; without one, the plan's own database is used (see
+/// [`plan::file::SavedPlan::url_for`]). With `whole`, the records up to date are read too, so
+/// that the plans are shown as `plan` showed them (`apply --json`); apply itself needs only
+/// their count.
 pub fn load_saved(
     file: &Path,
     strict: bool,
-    url: impl FnOnce(&Compiled) -> Result<String>,
+    named: Option<(&str, &str)>,
+    whole: bool,
 ) -> Result<Saved> {
-    let mut saved = plan::file::load(file)?;
-    let mut spec = crate::spec::load::load(&saved.spec.path)?;
-    spec.strict |= strict;
-    let url = url(&spec)?;
-    saved.check_inputs(&spec, &url)?;
-    plan::strict(&spec, &saved.plan)?;
-    // The records up to date are counted in the file, not listed in it.
-    let listed = saved
-        .plan
-        .changes
+    let saved = plan::file::load(file)?;
+    let mut specs = Vec::with_capacity(saved.resources.len());
+    for r in &saved.resources {
+        let mut spec = crate::spec::load::load(&r.spec.path)?;
+        spec.strict |= strict;
+        specs.push(spec);
+    }
+    // A password the plan could not keep may come from a spec's `database: ${VAR}`.
+    let spec_urls: Vec<String> = specs
         .iter()
-        .filter(|c| c.action == plan::Action::NoOp)
-        .count();
-    saved.plan.unlisted = saved.summary.no_op.saturating_sub(listed);
-    if !saved.plan.has_writes() {
-        // Nothing to write, so no transaction will find the plan stale: the table is read
-        // here, and a plan made before another apply changed it is refused as any stale
+        .filter_map(|s| s.database.as_deref())
+        .filter_map(|raw| crate::spec::load::expand_str(raw).ok())
+        .collect();
+    let url = saved.url_for(named, &spec_urls)?;
+    for (r, spec) in saved.resources.iter().zip(&specs) {
+        let label = if saved.group {
+            format!("resource `{}`: ", spec.resource)
+        } else {
+            String::new()
+        };
+        r.check_inputs(spec, &label)?;
+    }
+    let (group, targets, allow_replace) = (
+        saved.group,
+        saved.targets.clone(),
+        saved.options.allow_replace,
+    );
+    let plans = if whole {
+        saved.plans_to_show(file)?
+    } else {
+        saved.plans_to_apply()
+    };
+    for (spec, plan) in specs.iter().zip(&plans) {
+        plan::strict(spec, plan)?;
+    }
+    if !plans.iter().any(Plan::has_writes) {
+        // Nothing to write, so no transaction will find the plan stale: the tables are read
+        // here, and a plan made before another apply changed them is refused as any stale
         // plan is.
-        check_unchanged(&spec, &url, &saved.plan)?;
+        for (spec, plan) in specs.iter().zip(&plans) {
+            check_unchanged(spec, &url, plan)?;
+        }
     }
     Ok(Saved {
-        spec,
+        planned: Planned {
+            specs,
+            plans,
+            refused: None,
+            resolved: Vec::new(),
+        },
         url,
-        plan: saved.plan,
-        allow_replace: saved.options.allow_replace,
+        group,
+        targets,
+        allow_replace,
     })
 }
 

@@ -166,8 +166,12 @@ fn planned(
     let planned = super::plan::group(
         scope.specs.to_vec(),
         scope.url,
-        options,
-        std::slice::from_ref(&spec.resource),
+        super::plan::GroupRequest {
+            options,
+            targets: std::slice::from_ref(&spec.resource),
+            lock: None,
+            evidence: false,
+        },
     )?;
     let plan = planned
         .plans

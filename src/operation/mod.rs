@@ -7,6 +7,7 @@
 //! - [`explain`]: one golden record's plan, found by its address.
 //! - [`state`]: the state's entries listed and shown, and repaired (`state rm`, `state mv`,
 //!   `--refresh-only`); [`import`]: an existing row bound to a golden record.
+//! - [`show`]: a saved plan read back whole, touching nothing else.
 //!
 //! Each operation runs on one async runtime (see [`runtime`]); the pure stages run outside
 //! it, on every core.
@@ -15,6 +16,7 @@ pub mod apply;
 pub mod explain;
 pub mod import;
 pub mod plan;
+pub mod show;
 pub mod state;
 
 use crate::error::{Error, Result};

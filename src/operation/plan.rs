@@ -216,6 +216,8 @@ pub struct Planned {
     pub plans: Vec<Plan>,
     /// Why the plans may not be applied, as [`Made::refused`]: the first refusal.
     pub refused: Option<Error>,
+    /// What resolving found for each resource, with [`GroupRequest::evidence`]; else empty.
+    pub resolved: Vec<Resolved>,
 }
 
 impl Planned {
@@ -226,6 +228,18 @@ impl Planned {
     pub fn has_writes(&self) -> bool {
         self.plans.iter().any(Plan::has_writes)
     }
+}
+
+/// What planning a folder is asked to do besides planning.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GroupRequest<'a> {
+    pub options: plan::Options,
+    /// `--target`: plan only these resources or records, with what they depend on.
+    pub targets: &'a [String],
+    /// Read every table under its lock, waiting up to that long for each.
+    pub lock: Option<Duration>,
+    /// Keep what resolving found for each resource, for a report or an explanation.
+    pub evidence: bool,
 }
 
 /// Refuses two specs on one table: they would adopt each other's rows.
@@ -254,16 +268,11 @@ fn one_table_each(specs: &[Compiled]) -> Result<()> {
 }
 
 /// Plans the specs against the database, parents first, writing nothing. Only the targeted
-/// resources (and those they depend on) are planned when `targets` names some.
-pub fn group(
-    specs: Vec<Compiled>,
-    url: &str,
-    options: plan::Options,
-    targets: &[String],
-) -> Result<Planned> {
+/// resources (and those they depend on) are planned when the request names some.
+pub fn group(specs: Vec<Compiled>, url: &str, req: GroupRequest<'_>) -> Result<Planned> {
     one_table_each(&specs)?;
     let order = multi::order(&specs)?;
-    let wanted = multi::targets(&specs, targets)?;
+    let wanted = multi::targets(&specs, req.targets)?;
     let mut slots: Vec<Option<Compiled>> = specs.into_iter().map(Some).collect();
     let mut ordered: Vec<(Compiled, Option<Vec<String>>)> = Vec::new();
     for i in order {
@@ -274,10 +283,17 @@ pub fn group(
         }
     }
     let rt = runtime()?;
+    let (db, mut locked) = match req.lock {
+        Some(timeout) => {
+            let (db, read) = rt.block_on(read_locked_all(&ordered, url, timeout))?;
+            (db, Some(read.into_iter()))
+        }
+        None => (rt.block_on(Database::open_read(url))?, None),
+    };
     let mut reads: Vec<CurrentState> = Vec::new();
     let mut plans: Vec<Plan> = Vec::new();
     let mut refused = None;
-    let db = rt.block_on(Database::open_read(url))?;
+    let mut kept: Vec<Resolved> = Vec::new();
     for (spec, keys) in &ordered {
         let mut resolved = pipeline::resolve(spec)?;
         {
@@ -285,7 +301,13 @@ pub fn group(
                 ordered.iter().map(|(s, _)| s).zip(plans.iter()).collect();
             multi::resolve_references(spec, &mut resolved.desired, &planned)?;
         }
-        let mut current = rt.block_on(read::read(&db, spec))?;
+        let mut current = match locked.as_mut().and_then(Iterator::next) {
+            Some(current) => current,
+            None => rt.block_on(read::read(&db, spec))?,
+        };
+        // What was read, as read: a stale plan is told from what the database holds, before
+        // stored keys are read back as addresses.
+        let read_prints = plan::row_prints(&current);
         {
             let parents: Vec<(&str, &CurrentState)> = ordered
                 .iter()
@@ -294,7 +316,8 @@ pub fn group(
                 .collect();
             multi::map_current(spec, &mut current, &parents);
         }
-        let mut plan = plan::plan_with(spec, &resolved, &current, options);
+        let mut plan = plan::plan_with(spec, &resolved, &current, req.options);
+        plan.read = read_prints.into();
         let parents: Vec<schema::Parent<'_>> = ordered
             .iter()
             .zip(plans.iter().zip(&reads))
@@ -316,7 +339,7 @@ pub fn group(
         drop(parents);
         let checked = match dangling_error(&dangling) {
             Some(e) => Err(e),
-            None => plan::guard::check(spec, &resolved, &current, &plan, options),
+            None => plan::guard::check(spec, &resolved, &current, &plan, req.options),
         };
         if let (Err(e), None) = (checked, &refused) {
             refused = Some(e);
@@ -326,12 +349,16 @@ pub fn group(
         }
         plans.push(plan);
         reads.push(current);
+        if req.evidence {
+            kept.push(resolved);
+        }
     }
     rt.block_on(db.close());
     Ok(Planned {
         specs: ordered.into_iter().map(|(s, _)| s).collect(),
         plans,
         refused,
+        resolved: kept,
     })
 }
 
@@ -365,4 +392,30 @@ fn dangling_error(dangling: &[(String, String)]) -> Option<Error> {
                 .into(),
         ),
     })
+}
+
+/// `plan --lock` of a folder: every table read in one transaction holding each table's
+/// lock, so the plan waits for a running apply of any of them. The database stays open for
+/// the checks that follow.
+async fn read_locked_all(
+    ordered: &[(Compiled, Option<Vec<String>>)],
+    url: &str,
+    timeout: Duration,
+) -> Result<(Database, Vec<CurrentState>)> {
+    // Locking an SQLite file needs a writable connection; a file that does not exist yet has
+    // nothing to lock and is not created.
+    let db = if sqlite_file_exists(url) {
+        Database::open_write(url).await?
+    } else {
+        Database::open_read(url).await?
+    };
+    let specs: Vec<&Compiled> = ordered.iter().map(|(s, _)| s).collect();
+    let mut locks: Vec<LockRequest> = Vec::new();
+    for s in &specs {
+        if !locks.iter().any(|l| l.table == s.table) {
+            locks.push(LockRequest::new(url, &s.table, timeout, "plan"));
+        }
+    }
+    let read = read::read_all_locked(&db, &specs, &locks).await?;
+    Ok((db, read))
 }

@@ -1,14 +1,17 @@
 //! Saved plans: `reconcile plan --out plan.json` writes one, `reconcile apply plan.json`
-//! applies exactly it, without asking again (the saved plan is the approval).
+//! applies exactly it, without asking again (the saved plan is the approval), and
+//! `reconcile show plan.json` prints it as `plan` did.
 //!
-//! The file holds what apply needs and no more: the counts per action, the changes that write
-//! something (records already up to date are left out, unless their state entry is written),
-//! and fingerprints of everything the plan depended on: the spec file, each source file, the
-//! database it was made against, the whole of what was read, and a short hash of each field of
-//! each row and of each state entry read. Apply refuses a plan when any of them changed,
-//! naming what changed. `reconcile plan --json` shows a plan in full. The file holds the
-//! values to be written, sensitive ones included, so it is written readable by its owner only
-//! ([`write_private`]), also over an existing file, and never through a symbolic link.
+//! The file is two lines of JSON. The first is what apply needs: one entry per resource (one
+//! for a spec, each resource of a folder parents first) with the counts per action, the
+//! changes that write something, and fingerprints of everything the plan depended on: the spec file, each source file, the database it was made against, the
+//! whole of what was read, and a short hash of each field of each row and of each state entry
+//! read. The second line holds the records already up to date, which only `show` reads:
+//! apply never reads that far, so a plan of a few changes in a large table applies as fast
+//! as if they were not there. Apply refuses a plan when anything it depended on changed,
+//! naming what changed and, in a folder, the resource. The file holds the values to be written, sensitive ones included, so it is
+//! written readable by its owner only ([`write_private`]), also over an existing file, and
+//! never through a symbolic link. It never holds the database's password.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -25,7 +28,9 @@ use crate::state::{CurrentState, key_text};
 /// Version 3 names the record each value came from by its place among the change's members.
 /// Version 4 fingerprints what was read with XXH3 rather than SHA-256. Version 5 gives each
 /// pair to review its reason as data (which setting or record decided) rather than as text.
-/// Version 6 holds what the plan does to the table's structure (columns to add, the
+/// Version 6 holds a list of resources (a folder is saved whole), the records up to date on
+/// a second line, each change's conflicts, and the database's URL without its password.
+/// It also holds what the plan does to the table's structure (columns to add, the
 /// constraints of a table to create), and fingerprints a table lacking columns apart.
 pub const FILE_VERSION: &str = "6";
 const KIND: &str = "reconcile saved plan";
@@ -37,22 +42,70 @@ pub struct FilePrint {
     pub sha256: String,
 }
 
-/// What `plan --out` writes.
+/// What `plan --out` writes on the first line of the file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SavedPlan {
     pub format_version: String,
     pub kind: String,
     pub created_at: String,
+    /// Which database the plan was made against (no user, no password): see
+    /// [`database_identity`].
+    pub database: String,
+    /// The URL the plan was made with, its password removed (an SQLite file's path made
+    /// absolute): what `apply FILE` connects to when no other database is named.
+    pub database_url: String,
+    /// The URL held a password, which a saved plan never stores: apply needs it from
+    /// elsewhere (see [`SavedPlan::url_for`]).
+    #[serde(default)]
+    pub password: bool,
+    pub options: Options,
+    /// Planned as a group (a folder of several specs, a spec with references, or
+    /// `--target`): shown and applied as one, as `plan` showed it.
+    #[serde(default)]
+    pub group: bool,
+    /// The `--target`s the plan was made with.
+    #[serde(default)]
+    pub targets: Vec<String>,
+    /// One entry per resource, in the order they are written (parents first).
+    pub resources: Vec<SavedResource>,
+}
+
+/// One resource of a saved plan.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SavedResource {
     pub spec: FilePrint,
     pub sources: Vec<FilePrint>,
-    /// Which database the plan was made against (no password): see [`database_identity`].
-    pub database: String,
-    pub options: Options,
     /// The counts per action, as `plan --json` shows them.
     pub summary: Summary,
     /// The plan apply executes: only the changes that write something.
     pub plan: Plan,
 }
+
+/// The second line of the file: per resource, the records already up to date, each with its
+/// place among the plan's changes.
+#[derive(Deserialize)]
+struct UpToDate {
+    kind: String,
+    resources: Vec<Vec<(usize, Change)>>,
+}
+
+/// The second line as `plan --out` writes it.
+#[derive(Serialize)]
+struct UpToDateOut<'a> {
+    kind: &'a str,
+    resources: Vec<Unchanged<'a>>,
+}
+
+/// The changes of a plan that write nothing, each with its place among all the changes.
+struct Unchanged<'a>(&'a [Change]);
+
+impl Serialize for Unchanged<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().enumerate().filter(|(_, c)| !writes(c)))
+    }
+}
+
+const UP_TO_DATE: &str = "reconcile saved plan: records up to date";
 
 /// The counts per action of the whole plan, records already up to date included, as
 /// `plan --json` shows them.
@@ -64,7 +117,6 @@ pub struct Summary {
     pub no_op: usize,
     pub excluded: usize,
     pub review: usize,
-    /// Absent from plans saved by older versions.
     #[serde(default)]
     pub invalid: usize,
 }
@@ -76,23 +128,33 @@ struct Header {
     format_version: Option<serde_json::Value>,
 }
 
-/// What `plan --out` writes: a [`SavedPlan`] whose plan is borrowed and filtered as it is
-/// written, so a large plan is neither copied nor filtered in memory.
+/// What `plan --out` writes: a [`SavedPlan`] whose plans are borrowed and filtered as they
+/// are written, so a large plan is neither copied nor filtered in memory.
 #[derive(Serialize)]
 struct SavedPlanOut<'a> {
     format_version: &'a str,
     kind: &'a str,
     created_at: String,
+    database: String,
+    database_url: String,
+    password: bool,
+    options: Options,
+    group: bool,
+    targets: &'a [String],
+    resources: Vec<ResourceOut<'a>>,
+}
+
+/// One resource as `plan --out` writes it.
+#[derive(Serialize)]
+struct ResourceOut<'a> {
     spec: FilePrint,
     sources: Vec<FilePrint>,
-    database: String,
-    options: Options,
     summary: Summary,
     plan: PlanOut<'a>,
 }
 
 /// A [`Plan`] as a saved plan holds it: the same fields, the changes that write nothing left
-/// out.
+/// out (they are kept apart, on the file's second line).
 #[derive(Serialize)]
 struct PlanOut<'a> {
     resource: &'a str,
@@ -237,68 +299,148 @@ pub fn database_identity(url: &str) -> String {
     }
 }
 
+/// The URL a saved plan records: without its password (nor a `password=` option), an SQLite
+/// file's path made absolute so that the plan applies from any folder; and whether a
+/// password was taken out.
+pub fn recorded_url(url: &str) -> (String, bool) {
+    let (scheme, rest) = url.split_once(':').unwrap_or(("", url));
+    let split_query = |u: &str| match u.split_once('?') {
+        Some((base, query)) => (base.to_string(), Some(query.to_string())),
+        None => (u.to_string(), None),
+    };
+    if scheme.eq_ignore_ascii_case("sqlite") {
+        let (path, query) = split_query(rest.trim_start_matches("//"));
+        if path.is_empty() || path.contains(":memory:") {
+            return (url.to_string(), false);
+        }
+        let query = query.map(|q| format!("?{q}")).unwrap_or_default();
+        return (
+            format!("sqlite://{}{query}", absolute(Path::new(&path)).display()),
+            false,
+        );
+    }
+    let (stripped, mut had) = crate::error::strip_password(url);
+    let (base, query) = split_query(&stripped);
+    let Some(query) = query else {
+        return (base, had);
+    };
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| {
+            let key = pair.split('=').next().unwrap_or("");
+            let secret =
+                key.eq_ignore_ascii_case("password") || key.eq_ignore_ascii_case("sslpassword");
+            had |= secret;
+            !secret
+        })
+        .collect();
+    if kept.is_empty() {
+        (base, had)
+    } else {
+        (format!("{base}?{}", kept.join("&")), had)
+    }
+}
+
+/// What `plan --out` saves: the plans of one spec, or of a folder, in the order they are
+/// written (parents first), with the specs they were made from.
+pub struct ToSave<'a> {
+    pub specs: &'a [Compiled],
+    pub plans: &'a [Plan],
+    /// The database the plans were made against.
+    pub url: &'a str,
+    pub options: Options,
+    /// Planned as a group: see [`SavedPlan::group`].
+    pub group: bool,
+    pub targets: &'a [String],
+}
+
 /// Writes a saved plan, readable by its owner only.
-pub fn save(path: &Path, spec: &Compiled, plan: &Plan, url: &str, options: Options) -> Result<()> {
+pub fn save(path: &Path, what: &ToSave<'_>) -> Result<()> {
     let io = |what: &Path, e: std::io::Error| {
         Error::Io(format!("cannot save the plan ({}): {e}", what.display()))
     };
-    let spec_print = FilePrint {
-        path: absolute(&spec.file),
-        sha256: sha256_file(&spec.file).map_err(|e| io(&spec.file, e))?,
-    };
-    let mut sources = Vec::new();
-    for (_, p) in source_files(spec) {
-        sources.push(FilePrint {
-            sha256: sha256_file(&p).map_err(|e| io(&p, e))?,
-            path: absolute(&p),
+    let mut resources = Vec::with_capacity(what.plans.len());
+    for (spec, plan) in what.specs.iter().zip(what.plans) {
+        let spec_print = FilePrint {
+            path: absolute(&spec.file),
+            sha256: sha256_file(&spec.file).map_err(|e| io(&spec.file, e))?,
+        };
+        let mut sources = Vec::new();
+        for (_, p) in source_files(spec) {
+            sources.push(FilePrint {
+                sha256: sha256_file(&p).map_err(|e| io(&p, e))?,
+                path: absolute(&p),
+            });
+        }
+        resources.push(ResourceOut {
+            spec: spec_print,
+            sources,
+            summary: summary_of(plan),
+            plan: plan_out(plan),
         });
     }
+    let (database_url, password) = recorded_url(what.url);
     let saved = SavedPlanOut {
         format_version: FILE_VERSION,
         kind: KIND,
         created_at: crate::time::now_rfc3339(),
-        spec: spec_print,
-        sources,
-        database: database_identity(url),
-        options,
-        summary: {
-            let s = plan.summary();
-            Summary {
-                create: s.create,
-                update: s.update,
-                delete: s.delete,
-                no_op: s.no_op,
-                excluded: plan.excluded.len(),
-                review: plan.review.len(),
-                invalid: plan.invalid.len(),
-            }
-        },
-        plan: PlanOut {
-            resource: &plan.resource,
-            table: &plan.table,
-            fields: &plan.fields,
-            create_table: plan.create_table,
-            schema: &plan.schema,
-            changes: &plan.changes,
-            missing: &plan.missing,
-            excluded: &plan.excluded,
-            invalid: &plan.invalid,
-            review: &plan.review,
-            overrides: &plan.overrides,
-            fingerprint: &plan.fingerprint,
-            rows_read: plan.rows_read,
-            sensitive: &plan.sensitive,
-            soft_delete: &plan.soft_delete,
-            read: &plan.read,
-            inputs: &plan.inputs,
-            matching: &plan.matching,
-        },
+        database: database_identity(what.url),
+        database_url,
+        password,
+        options: what.options,
+        group: what.group,
+        targets: what.targets,
+        resources,
+    };
+    let up_to_date = UpToDateOut {
+        kind: UP_TO_DATE,
+        resources: what.plans.iter().map(|p| Unchanged(&p.changes)).collect(),
     };
     write_private(path, |w| {
+        // JSON written compact holds no line break: each document is one line.
         serde_json::to_writer(&mut *w, &saved)?;
+        w.write_all(b"\n")?;
+        serde_json::to_writer(&mut *w, &up_to_date)?;
         w.write_all(b"\n")
     })
     .map_err(|e| io(path, e))
+}
+
+/// The counts per action of a plan, as the file keeps them.
+fn summary_of(plan: &Plan) -> Summary {
+    let s = plan.summary();
+    Summary {
+        create: s.create,
+        update: s.update,
+        delete: s.delete,
+        no_op: s.no_op,
+        excluded: plan.excluded.len(),
+        review: plan.review.len(),
+        invalid: plan.invalid.len(),
+    }
+}
+
+fn plan_out(plan: &Plan) -> PlanOut<'_> {
+    PlanOut {
+        resource: &plan.resource,
+        table: &plan.table,
+        fields: &plan.fields,
+        create_table: plan.create_table,
+        schema: &plan.schema,
+        changes: &plan.changes,
+        missing: &plan.missing,
+        excluded: &plan.excluded,
+        invalid: &plan.invalid,
+        review: &plan.review,
+        overrides: &plan.overrides,
+        fingerprint: &plan.fingerprint,
+        rows_read: plan.rows_read,
+        sensitive: &plan.sensitive,
+        soft_delete: &plan.soft_delete,
+        read: &plan.read,
+        inputs: &plan.inputs,
+        matching: &plan.matching,
+    }
 }
 
 /// Writes a file that may hold values, sensitive ones included, readable by its owner only
@@ -351,15 +493,29 @@ pub fn write_private(
     Ok(())
 }
 
-/// Reads a saved plan file.
-pub fn load(path: &Path) -> Result<SavedPlan> {
-    let bad = |why: String| Error::Plan {
+/// The error of a file that is not a saved plan this version can use.
+fn unusable(path: &Path, why: impl std::fmt::Display) -> Error {
+    Error::Plan {
         message: format!("{} is not a usable saved plan: {why}", path.display()),
         help: Some("make one with `reconcile plan --out FILE`".into()),
+    }
+}
+
+/// Reads a saved plan file: its first line, all apply needs (the records up to date, on the
+/// second, are read by [`SavedPlan::plans_to_show`]).
+pub fn load(path: &Path) -> Result<SavedPlan> {
+    let bad = |why: String| unusable(path, why);
+    let read = || -> std::io::Result<Vec<u8>> {
+        use std::io::BufRead as _;
+        let file = std::fs::File::open(path)?;
+        // Reserved, not touched: the first line is most of the file, or a small part of it.
+        let mut bytes = Vec::with_capacity(file.metadata()?.len() as usize);
+        std::io::BufReader::with_capacity(1 << 20, file).read_until(b'\n', &mut bytes)?;
+        Ok(bytes)
     };
-    let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
-    // The whole file is parsed once; only when that fails, or names another kind or version,
-    // is its header read to say why.
+    let bytes = read().map_err(|e| bad(e.to_string()))?;
+    // The line is parsed once; only when that fails, or names another kind or version, is
+    // its header read to say why.
     let parsed = serde_json::from_slice::<SavedPlan>(&bytes);
     let (kind, version) = match &parsed {
         Ok(saved) => (Some(saved.kind.clone()), Some(saved.format_version.clone())),
@@ -392,20 +548,133 @@ pub fn load(path: &Path) -> Result<SavedPlan> {
 }
 
 impl SavedPlan {
-    /// Refuses the plan when the spec or a source changed since it was made, or when it is
-    /// about to be applied to another database than it was made against.
-    pub fn check_inputs(&self, spec: &Compiled, url: &str) -> Result<()> {
-        let here = database_identity(url);
-        if here != self.database {
-            return Err(Error::Plan {
-                message: format!("this plan was made against {}, not {}", self.database, here),
-                help: Some(
-                    "apply it with the database it was made against (--database URL), or make a \
-                     new plan for this one"
-                        .into(),
-                ),
-            });
+    /// The database to apply the plan to. One named on the command line or in
+    /// `DATABASE_URL` (`named`: the URL and where it came from) must be the database the plan
+    /// was made against, and is used as given. Otherwise the URL the plan recorded is used.
+    /// A saved plan never keeps a password: when the recorded URL had one, it comes from a
+    /// spec's `database:` naming the same database (`${DATABASE_URL}`, or a URL built from
+    /// `${DB_PASSWORD}`), or on PostgreSQL from `PGPASSWORD`; without any, the error says how
+    /// to give it. `spec_urls` are the specs' `database:` values, expanded.
+    pub fn url_for(&self, named: Option<(&str, &str)>, spec_urls: &[String]) -> Result<String> {
+        if let Some((url, from)) = named {
+            self.check_database(url, from)?;
+            return Ok(url.to_string());
         }
+        if !self.password {
+            return Ok(self.database_url.clone());
+        }
+        if let Some(url) = spec_urls
+            .iter()
+            .find(|u| database_identity(u) == self.database)
+        {
+            return Ok(url.clone());
+        }
+        let postgres = self.database.starts_with("postgres:");
+        if postgres && std::env::var_os("PGPASSWORD").is_some_and(|p| !p.is_empty()) {
+            return Ok(self.database_url.clone());
+        }
+        Err(Error::Plan {
+            message: format!(
+                "this plan was made against {}, with a password that a saved plan never keeps",
+                crate::error::redact_url(&self.database_url)
+            ),
+            help: Some(format!(
+                "give the password as the plan was given it: set DATABASE_URL or pass --database                  with the full URL (it must name the same database){}",
+                if postgres { ", or set PGPASSWORD" } else { "" }
+            )),
+        })
+    }
+
+    /// Refuses to apply the plan to another database than it was made against (`from` says
+    /// where `url` was named). Users, passwords and options do not count.
+    pub fn check_database(&self, url: &str, from: &str) -> Result<()> {
+        let here = database_identity(url);
+        if here == self.database {
+            return Ok(());
+        }
+        Err(Error::Plan {
+            message: format!(
+                "this plan was made against {}, not {here} ({from})",
+                self.database
+            ),
+            help: Some(
+                "without --database and DATABASE_URL, `reconcile apply PLANFILE` uses the \
+                 database the plan was made against; or make a new plan for this one"
+                    .into(),
+            ),
+        })
+    }
+
+    /// The resources' plans as apply needs them: the records up to date counted, not read.
+    pub fn plans_to_apply(self) -> Vec<Plan> {
+        self.resources
+            .into_iter()
+            .map(|r| {
+                let mut plan = r.plan;
+                let listed = plan
+                    .changes
+                    .iter()
+                    .filter(|c| c.action == Action::NoOp)
+                    .count();
+                plan.unlisted = r.summary.no_op.saturating_sub(listed);
+                plan
+            })
+            .collect()
+    }
+
+    /// The resources' plans whole, as `plan` made them: the records up to date back in their
+    /// places among the changes. `path` names the file in errors.
+    pub fn plans_to_show(self, path: &Path) -> Result<Vec<Plan>> {
+        let read = || -> std::io::Result<Vec<u8>> {
+            use std::io::{BufRead as _, Read as _};
+            let mut file = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path)?);
+            file.skip_until(b'\n')?;
+            let mut rest = Vec::new();
+            file.read_to_end(&mut rest)?;
+            Ok(rest)
+        };
+        let rest = read().map_err(|e| unusable(path, e))?;
+        let up_to_date: UpToDate = serde_json::from_slice(&rest)
+            .map_err(|e| unusable(path, format!("its records up to date: {e}")))?;
+        if up_to_date.kind != UP_TO_DATE || up_to_date.resources.len() != self.resources.len() {
+            return Err(unusable(
+                path,
+                "its records up to date do not fit its resources",
+            ));
+        }
+        self.resources
+            .into_iter()
+            .zip(up_to_date.resources)
+            .map(|(r, unchanged)| {
+                whole(r.plan, unchanged)
+                    .ok_or_else(|| unusable(path, "its records up to date do not fit its changes"))
+            })
+            .collect()
+    }
+}
+
+/// A plan with the records up to date back in their places; `None` when they do not fit.
+fn whole(mut plan: Plan, unchanged: Vec<(usize, Change)>) -> Option<Plan> {
+    let mut all = Vec::with_capacity(plan.changes.len() + unchanged.len());
+    let mut writes = std::mem::take(&mut plan.changes).into_iter();
+    for (at, change) in unchanged {
+        while all.len() < at {
+            all.push(writes.next()?);
+        }
+        if all.len() != at {
+            return None;
+        }
+        all.push(change);
+    }
+    all.extend(writes);
+    plan.changes = all;
+    Some(plan)
+}
+
+impl SavedResource {
+    /// Refuses the resource's plan when its spec or a source changed since it was made;
+    /// `label` names the resource in a folder (empty for one spec).
+    pub fn check_inputs(&self, spec: &Compiled, label: &str) -> Result<()> {
         let mut changed = Vec::new();
         let now = sha256_file(&spec.file).unwrap_or_default();
         if now != self.spec.sha256 {
@@ -434,7 +703,7 @@ impl SavedPlan {
         }
         Err(Error::Plan {
             message: format!(
-                "the saved plan is stale: {} changed since it was made: {}",
+                "the saved plan is stale: {label}{} changed since it was made: {}",
                 if changed.len() == 1 {
                     "a file"
                 } else {
@@ -500,24 +769,25 @@ pub fn stale_error(plan: &Plan, current: &CurrentState) -> Error {
         let what = match (a, b) {
             (None, _) => "added".to_string(),
             (_, None) => "deleted".to_string(),
-            (Some(a), Some(b)) => match (before_of.get(key), rows_now.get(key)) {
+            // The short hashes of the fields tell which changed, as the database holds them
+            // (a plan's values may differ: a folder's references read back as addresses).
+            (Some(a), Some(b)) if a.len() == b.len() && a.len() == 8 * plan.fields.len() => {
+                let fields: Vec<&str> = plan
+                    .fields
+                    .iter()
+                    .enumerate()
+                    .filter(|(f, _)| a.get(f * 8..f * 8 + 8) != b.get(f * 8..f * 8 + 8))
+                    .map(|(_, (n, _))| n.as_str())
+                    .collect();
+                fields.join(", ")
+            }
+            (Some(_), Some(_)) => match (before_of.get(key), rows_now.get(key)) {
                 (Some(before), Some(row)) => {
                     let fields: Vec<&str> = plan
                         .fields
                         .iter()
                         .enumerate()
                         .filter(|(f, _)| before.get(*f) != row.values.get(*f))
-                        .map(|(_, (n, _))| n.as_str())
-                        .collect();
-                    fields.join(", ")
-                }
-                // No old values in the plan: the short hashes of the fields tell which changed.
-                _ if a.len() == b.len() && a.len() == 8 * plan.fields.len() => {
-                    let fields: Vec<&str> = plan
-                        .fields
-                        .iter()
-                        .enumerate()
-                        .filter(|(f, _)| a.get(f * 8..f * 8 + 8) != b.get(f * 8..f * 8 + 8))
                         .map(|(_, (n, _))| n.as_str())
                         .collect();
                     fields.join(", ")

@@ -102,8 +102,12 @@ pub struct Change {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub names: Vec<Option<String>>,
     /// The fields the members disagreed on: the value kept, by which rule, and the values
-    /// that lost. Evidence for the views, as scores are: a saved plan does not keep it.
-    #[serde(skip)]
+    /// that lost. A saved plan keeps them, so that `reconcile show` prints what `plan` did.
+    #[serde(
+        default,
+        skip_serializing_if = "<[_]>::is_empty",
+        with = "conflict_list"
+    )]
     pub conflicts: crate::merge::Conflicts,
     /// The state table entry must be written (new, adopted, or its members changed).
     pub write_state: bool,
@@ -127,6 +131,27 @@ impl Change {
     /// What the members disagreed on in field `f`, if they did.
     pub fn conflict(&self, f: usize) -> Option<&crate::merge::Conflict> {
         self.conflicts.iter().find(|c| c.field == f)
+    }
+}
+
+/// A change's conflicts as a JSON list (serde reads and writes `Arc<[T]>` only with a feature
+/// the rest of the crate does not need).
+mod conflict_list {
+    use serde::{Deserialize as _, Deserializer, Serializer};
+
+    use crate::merge::{Conflict, Conflicts};
+
+    pub(super) fn serialize<S: Serializer>(list: &Conflicts, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(list.iter())
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Conflicts, D::Error> {
+        let list = Vec::<Conflict>::deserialize(d)?;
+        Ok(if list.is_empty() {
+            Conflicts::default()
+        } else {
+            list.into()
+        })
     }
 }
 

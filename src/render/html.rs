@@ -40,23 +40,134 @@ fn tr(i: usize, class: &str) -> String {
     }
 }
 
-/// Renders the report.
+/// Renders the report of one spec's plan.
 pub fn render(spec: &Compiled, resolved: &Resolved, plan: &Plan) -> String {
     let r = Report {
         spec,
         resolved,
         plan,
+        prefix: String::new(),
+        heading: "h2",
     };
     let mut out = String::with_capacity(64 * 1024 + plan.changes.len() * 600);
     r.page(&mut out);
     out
 }
 
+/// Renders one report of a folder's plans (parents first): the verdict for all of them, then
+/// a part per resource holding what the report of its spec alone holds. One search box
+/// filters every table.
+pub fn render_many(specs: &[Compiled], resolved: &[Resolved], plans: &[Plan]) -> String {
+    let rows: usize = plans.iter().map(|p| p.changes.len()).sum();
+    let mut out = String::with_capacity(64 * 1024 + rows * 600);
+    let title = format!(
+        "reconcile plan: {} resources ({})",
+        plans.len(),
+        plans
+            .iter()
+            .map(|p| p.resource.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    head(&mut out, &title);
+    let (mut create, mut update, mut delete) = (0, 0, 0);
+    for p in plans {
+        let s = p.summary();
+        create += s.create;
+        update += s.update;
+        delete += s.delete;
+    }
+    let verdict = if plans.iter().any(Plan::has_changes) {
+        format!(
+            "Plan (all resources): {} to add, {} to change, {} to destroy.",
+            count(create),
+            count(update),
+            count(delete)
+        )
+    } else {
+        "No changes. The database matches the specs.".to_string()
+    };
+    let _ = write!(
+        out,
+        "<header><h1>Plan for {} resources</h1>\n<p class=\"verdict\" id=\"verdict\">{}</p>\n{SEARCH}<nav>",
+        plans.len(),
+        esc(&verdict)
+    );
+    for (i, p) in plans.iter().enumerate() {
+        if i > 0 {
+            out.push_str(" · ");
+        }
+        let _ = write!(
+            out,
+            "<a href=\"#{}\">{}</a>",
+            esc(&resource_id(&p.resource)),
+            esc(&p.resource)
+        );
+    }
+    out.push_str("</nav>\n</header>\n<main>\n");
+    for ((spec, resolved), plan) in specs.iter().zip(resolved).zip(plans) {
+        let r = Report {
+            spec,
+            resolved,
+            plan,
+            prefix: format!("{}-", resource_id(&plan.resource)),
+            heading: "h3",
+        };
+        let _ = writeln!(
+            out,
+            "<article class=\"resource\" id=\"{}\"><h2>{}</h2>",
+            esc(&resource_id(&plan.resource)),
+            r.heading_text()
+        );
+        r.overview(&mut out, false);
+        r.nav(&mut out);
+        r.sections(&mut out);
+        out.push_str("</article>\n");
+    }
+    foot(&mut out);
+    out
+}
+
+/// The id of a resource's part of a folder's report.
+fn resource_id(resource: &str) -> String {
+    format!("resource-{resource}")
+}
+
 struct Report<'a> {
     spec: &'a Compiled,
     resolved: &'a Resolved,
     plan: &'a Plan,
+    /// Put before each section's id: empty for one spec; the resource's for a folder, whose
+    /// report holds the sections of every resource.
+    prefix: String,
+    /// The heading of each section: `h2`, or `h3` under a resource's `h2` in a folder.
+    heading: &'static str,
 }
+
+/// The document's head and the opening of its body.
+fn head(out: &mut String, title: &str) {
+    let _ = write!(
+        out,
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; \
+         style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
+        esc(title)
+    );
+}
+
+/// The end of the document, with its script.
+fn foot(out: &mut String) {
+    let _ = write!(
+        out,
+        "</main>\n<script>var FIRST_ROWS = {FIRST_ROWS};{SCRIPT}</script>\n</body>\n</html>\n"
+    );
+}
+
+/// The search box, one per report.
+const SEARCH: &str = "<label class=\"search\">Search <input id=\"search\" type=\"search\" \
+     placeholder=\"address, source record, value, rule…\" autocomplete=\"off\"></label>\n";
 
 /// Escapes text for HTML content and attribute values; control and bidi characters are
 /// shown escaped, as on a terminal.
@@ -137,23 +248,31 @@ impl Report<'_> {
 
     fn page(&self, out: &mut String) {
         let plan = self.plan;
-        let s = plan.summary();
         let title = format!("reconcile plan: {} → table {}", plan.resource, plan.table);
-        let _ = write!(
-            out,
-            "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-             <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; \
-             style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">\n\
-             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-             <title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
-            esc(&title)
-        );
-        let _ = writeln!(
-            out,
-            "<header><h1>Plan for <code>{}</code> → table <code>{}</code></h1>",
-            esc(&plan.resource),
-            esc(&plan.table)
-        );
+        head(out, &title);
+        let _ = writeln!(out, "<header><h1>Plan for {}</h1>", self.heading_text());
+        self.overview(out, true);
+        out.push_str(SEARCH);
+        self.nav(out);
+        out.push_str("</header>\n<main>\n");
+        self.sections(out);
+        foot(out);
+    }
+
+    /// `<code>customers</code> → table <code>customers</code>`.
+    fn heading_text(&self) -> String {
+        format!(
+            "<code>{}</code> → table <code>{}</code>",
+            esc(&self.plan.resource),
+            esc(&self.plan.table)
+        )
+    }
+
+    /// The verdict, the counts, and the table to create; `main` when it is the report's own
+    /// verdict (the one the page's `#verdict` names).
+    fn overview(&self, out: &mut String, main: bool) {
+        let plan = self.plan;
+        let s = plan.summary();
         let verdict = if plan.has_changes() {
             format!(
                 "Plan: {} to add, {} to change, {} to destroy{}.",
@@ -171,7 +290,8 @@ impl Report<'_> {
         };
         let _ = write!(
             out,
-            "<p class=\"verdict\" id=\"verdict\">{}</p>\n<ul class=\"cards\">\n",
+            "<p class=\"verdict\"{}>{}</p>\n<ul class=\"cards\">\n",
+            if main { " id=\"verdict\"" } else { "" },
             esc(&verdict)
         );
         let conflicts: usize = plan.changes.iter().map(|c| c.conflicts.len()).sum();
@@ -208,23 +328,41 @@ impl Report<'_> {
                 esc(&cols.join(", "))
             );
         }
-        structure(plan, out);
-        out.push_str(
-            "<label class=\"search\">Search <input id=\"search\" type=\"search\" \
-             placeholder=\"address, source record, value, rule…\" autocomplete=\"off\"></label>\n\
-             <nav><a href=\"#changes\">Changes</a> · <a href=\"#clusters\">Clusters</a> · \
-             <a href=\"#review\">To review</a> · <a href=\"#excluded\">Excluded</a>",
+        structure(plan, out, &self.id("schema"));
+    }
+
+    /// Links to the sections.
+    fn nav(&self, out: &mut String) {
+        let plan = self.plan;
+        let link =
+            |id: &str, words: &str| format!("<a href=\"#{}\">{words}</a>", esc(&self.id(id)));
+        let _ = write!(
+            out,
+            "<nav>{} · {} · {} · {}",
+            link("changes", "Changes"),
+            link("clusters", "Clusters"),
+            link("review", "To review"),
+            link("excluded", "Excluded")
         );
         if !plan.invalid.is_empty() {
-            out.push_str(" · <a href=\"#invalid\">Invalid values</a>");
+            let _ = write!(out, " · {}", link("invalid", "Invalid values"));
         }
         if !plan.overrides.is_empty() {
-            out.push_str(" · <a href=\"#overrides\">Changed by same / distinct</a>");
+            let _ = write!(
+                out,
+                " · {}",
+                link("overrides", "Changed by same / distinct")
+            );
         }
         if !plan.missing.is_empty() {
-            out.push_str(" · <a href=\"#kept\">Kept</a>");
+            let _ = write!(out, " · {}", link("kept", "Kept"));
         }
-        out.push_str("</nav>\n</header>\n<main>\n");
+        out.push_str("</nav>\n");
+    }
+
+    /// Every section of the plan.
+    fn sections(&self, out: &mut String) {
+        let plan = self.plan;
         self.changes(out);
         self.clusters(out);
         self.review(out);
@@ -238,22 +376,26 @@ impl Report<'_> {
         if !plan.missing.is_empty() {
             self.kept(out);
         }
-        let _ = write!(
-            out,
-            "</main>\n<script>var FIRST_ROWS = {FIRST_ROWS};{SCRIPT}</script>\n</body>\n</html>\n"
-        );
+    }
+
+    /// A section's id in this report.
+    fn id(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
     }
 
     fn section_start(
+        &self,
         out: &mut String,
         id: &str,
         title: &str,
         total: usize,
         heads: &[(&str, bool)],
     ) {
+        let id = esc(&self.id(id));
+        let h = self.heading;
         let _ = writeln!(
             out,
-            "<section id=\"{id}\"><h2>{title} <span class=\"shown\" data-total=\"{total}\">{} of {}</span></h2>",
+            "<section id=\"{id}\"><{h}>{title} <span class=\"shown\" data-total=\"{total}\">{} of {}</span></{h}>",
             count(total.min(FIRST_ROWS)),
             count(total)
         );
@@ -271,13 +413,14 @@ impl Report<'_> {
         out.push_str("</tr></thead>\n<tbody>\n");
     }
 
-    fn section_end(out: &mut String, id: &str, total: usize) {
+    fn section_end(&self, out: &mut String, id: &str, total: usize) {
         out.push_str("</tbody></table>");
         if total > FIRST_ROWS {
             let _ = write!(
                 out,
-                "<p><button type=\"button\" class=\"show-all\" data-for=\"{id}\">Show all {} rows</button> \
+                "<p><button type=\"button\" class=\"show-all\" data-for=\"{}\">Show all {} rows</button> \
                  <small>(the search looks through all of them)</small></p>",
+                esc(&self.id(id)),
                 count(total)
             );
         }
@@ -297,7 +440,7 @@ impl Report<'_> {
             });
             v
         };
-        Self::section_start(
+        self.section_start(
             out,
             "changes",
             "Changes",
@@ -333,7 +476,7 @@ impl Report<'_> {
             }
             out.push_str("</td></tr>\n");
         }
-        Self::section_end(out, "changes", total);
+        self.section_end(out, "changes", total);
     }
 
     /// Every field of a change: before and after where they differ, the value alone where
@@ -450,7 +593,7 @@ impl Report<'_> {
         } else {
             "Clusters of several records".to_string()
         };
-        Self::section_start(
+        self.section_start(
             out,
             "clusters",
             &title,
@@ -510,7 +653,7 @@ impl Report<'_> {
             }
             out.push_str("</td></tr>\n");
         }
-        Self::section_end(out, "clusters", total);
+        self.section_end(out, "clusters", total);
     }
 
     fn review(&self, out: &mut String) {
@@ -523,7 +666,7 @@ impl Report<'_> {
         .iter()
         .map(|r| super::review_reason(&r.reason, |a| self.plan.address(a)))
         .collect();
-        Self::section_start(
+        self.section_start(
             out,
             "review",
             "To review (scored between review and threshold, not linked)",
@@ -549,13 +692,13 @@ impl Report<'_> {
             terms(out, &r.score, &field_names);
             out.push_str("</td></tr>\n");
         }
-        Self::section_end(out, "review", review.len());
+        self.section_end(out, "review", review.len());
     }
 
     /// What each `same` / `distinct` pair changed, against matching without any.
     fn overrides(&self, out: &mut String) {
         let notes = &self.plan.overrides;
-        Self::section_start(
+        self.section_start(
             out,
             "overrides",
             "Changed by <code>same</code> / <code>distinct</code>",
@@ -573,12 +716,12 @@ impl Report<'_> {
                 esc(&super::override_note(n, |a| self.plan.address(a)))
             );
         }
-        Self::section_end(out, "overrides", notes.len());
+        self.section_end(out, "overrides", notes.len());
     }
 
     fn excluded(&self, out: &mut String) {
         let excluded = &self.plan.excluded;
-        Self::section_start(
+        self.section_start(
             out,
             "excluded",
             "Excluded",
@@ -601,13 +744,13 @@ impl Report<'_> {
                 esc(&e.rule)
             );
         }
-        Self::section_end(out, "excluded", excluded.len());
+        self.section_end(out, "excluded", excluded.len());
     }
 
     /// Managed rows no source holds any more, kept (`on_missing: keep`).
     fn kept(&self, out: &mut String) {
         let plan = self.plan;
-        Self::section_start(
+        self.section_start(
             out,
             "kept",
             "Kept: managed, but no longer in any source",
@@ -624,13 +767,13 @@ impl Report<'_> {
                 esc(m.name.as_deref().unwrap_or_default())
             );
         }
-        Self::section_end(out, "kept", plan.missing.len());
+        self.section_end(out, "kept", plan.missing.len());
     }
 
     /// Source values that failed their field type, left out of the plan.
     fn invalid(&self, out: &mut String) {
         let plan = self.plan;
-        Self::section_start(
+        self.section_start(
             out,
             "invalid",
             "Invalid values (left out)",
@@ -657,7 +800,7 @@ impl Report<'_> {
                 esc(&v.reason)
             );
         }
-        Self::section_end(out, "invalid", plan.invalid.len());
+        self.section_end(out, "invalid", plan.invalid.len());
     }
 }
 
@@ -665,7 +808,7 @@ impl Report<'_> {
 /// What the plan does to the table's structure, and its notes on the constraints: the
 /// columns to add (before the rows that fill them), a new table's constraints, the columns
 /// left alone.
-fn structure(plan: &Plan, out: &mut String) {
+fn structure(plan: &Plan, out: &mut String, id: &str) {
     use super::schema;
     let mut items: Vec<String> = Vec::new();
     for line in schema::constraints(plan) {
@@ -689,7 +832,8 @@ fn structure(plan: &Plan, out: &mut String) {
     }
     let _ = writeln!(
         out,
-        "<ul class=\"schema\" id=\"schema\"><li>{}</li></ul>",
+        "<ul class=\"schema\" id=\"{}\"><li>{}</li></ul>",
+        esc(id),
         items.join("</li><li>")
     );
 }
@@ -752,7 +896,10 @@ header { position: sticky; top: 0; background: var(--bg); border-bottom: 1px sol
   padding: 12px 24px; z-index: 1; }
 h1 { font-size: 18px; margin: 0 0 4px; }
 h2 { font-size: 16px; margin: 28px 0 8px; }
-h2 .shown { font-weight: normal; color: var(--muted); font-size: 13px; margin-left: 8px; }
+h3 { font-size: 15px; margin: 22px 0 8px; }
+h2 .shown, h3 .shown { font-weight: normal; color: var(--muted); font-size: 13px; margin-left: 8px; }
+article.resource { border-top: 2px solid var(--line); margin-top: 24px; }
+article.resource > h2 { font-size: 17px; }
 main { padding: 0 24px 48px; }
 section { scroll-margin-top: 190px; }
 code { font: 12.5px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
@@ -833,7 +980,7 @@ const SCRIPT: &str = r#"
   document.getElementById("search").addEventListener("input", filter);
   document.querySelectorAll("button.show-all").forEach(function (b) {
     b.addEventListener("click", function () {
-      var t = document.querySelector("table[data-table=" + b.getAttribute("data-for") + "]");
+      var t = document.querySelector("table[data-table=\"" + b.getAttribute("data-for") + "\"]");
       t.classList.add("all");
       says(t, visible(t));
       b.parentNode.removeChild(b);

@@ -457,7 +457,7 @@ fn invalid(out: &mut String, plan: &Plan, limit: usize) {
 
 /// How many fields of the records to add or change had members that disagreed, and where
 /// to see them; the plan itself stays short.
-fn conflicts_note(plan: &Plan) -> Option<String> {
+pub fn conflicts_note(plan: &Plan) -> Option<String> {
     let (mut fields, mut records) = (0, 0);
     // Fields a `source` rule left empty although another member had a value: a value
     // dropped by a rule is said here, not only under `--explain`.

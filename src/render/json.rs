@@ -585,7 +585,8 @@ fn override_note(plan: &Plan, o: &OverrideNote) -> JsonOverride {
 }
 
 /// The JSON Schema of the plan output: one plan (`plan --json` of one spec), or a folder's
-/// plans (`resources`, one plan each). Published as `schemas/plan.schema.json`.
+/// plans (`resources`, one plan each), or what `apply --json` prints (the plan and what was
+/// applied). Published as `schemas/plan.schema.json`.
 pub fn schema() -> serde_json::Value {
     #[derive(JsonSchema)]
     #[serde(untagged)]
@@ -593,6 +594,7 @@ pub fn schema() -> serde_json::Value {
     enum Output {
         One(Box<JsonPlan>),
         Many(Box<JsonPlans>),
+        Applied(Box<JsonApply>),
     }
     let mut schema = serde_json::to_value(schemars::schema_for!(Output)).expect("a schema");
     schema["title"] = "reconcile plan (JSON output)".into();
@@ -617,6 +619,13 @@ pub struct JsonPlans {
 
 /// Several plans (parents first) as pretty-printed JSON.
 pub fn render_many(plans: &[Plan]) -> String {
+    let mut s = serde_json::to_string_pretty(&to_json_many(plans)).expect("plan JSON serialises");
+    s.push('\n');
+    s
+}
+
+/// The JSON view of several plans (parents first), with one summary for all.
+pub fn to_json_many(plans: &[Plan]) -> JsonPlans {
     let resources: Vec<JsonPlan> = plans.iter().map(to_json).collect();
     let mut summary = JsonSummary {
         create: 0,
@@ -640,12 +649,63 @@ pub fn render_many(plans: &[Plan]) -> String {
         summary.invalid += r.summary.invalid;
         summary.add_column += r.summary.add_column;
     }
-    let all = JsonPlans {
+    JsonPlans {
         format_version: FORMAT_VERSION,
         summary,
         resources,
+    }
+}
+
+/// A plan as `plan --json` prints it: one spec's, or a folder's.
+#[derive(Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum JsonOutput {
+    One(Box<JsonPlan>),
+    Many(Box<JsonPlans>),
+}
+
+/// What `apply --json` prints once the apply is over (an addition to format 1).
+#[derive(Serialize, JsonSchema)]
+pub struct JsonApply {
+    pub format_version: &'static str,
+    /// The plan applied, as `plan --json` prints it (a folder's with `resources`).
+    pub plan: JsonOutput,
+    /// The rows written: all zero when the plan had nothing to write.
+    pub applied: JsonApplied,
+}
+
+/// The rows an apply wrote.
+#[derive(Serialize, JsonSchema)]
+pub struct JsonApplied {
+    pub created: usize,
+    pub updated: usize,
+    pub deleted: usize,
+}
+
+/// What `apply --json` prints: the plan (one spec's, or a folder's when `group`) and the rows
+/// written, as pretty-printed JSON.
+pub fn render_apply(
+    plans: &[Plan],
+    group: bool,
+    created: usize,
+    updated: usize,
+    deleted: usize,
+) -> String {
+    let plan = if group {
+        JsonOutput::Many(Box::new(to_json_many(plans)))
+    } else {
+        JsonOutput::One(Box::new(to_json(&plans[0])))
     };
-    let mut s = serde_json::to_string_pretty(&all).expect("plan JSON serialises");
+    let doc = JsonApply {
+        format_version: FORMAT_VERSION,
+        plan,
+        applied: JsonApplied {
+            created,
+            updated,
+            deleted,
+        },
+    };
+    let mut s = serde_json::to_string_pretty(&doc).expect("apply JSON serialises");
     s.push('\n');
     s
 }

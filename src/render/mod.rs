@@ -1,5 +1,5 @@
-//! Views of a plan: [`human`] text for people, [`json`] for machines and [`html`] as a report
-//! to open in a browser; [`explain`] shows why records matched; and [`diagnostics`], the
+//! Views of a plan: [`human`] text for people, [`json`] for machines, [`markdown`] for a
+//! pull-request comment and [`html`] as a report to open in a browser; [`explain`] shows why records matched; and [`diagnostics`], the
 //! wording of errors; [`safe`] masks sensitive values and escapes text for terminals;
 //! [`evaluate`] reports how good matching is against known truth; [`review`] shows the pairs
 //! put to a person. Renderers only read what
@@ -11,6 +11,7 @@ pub mod explain;
 pub mod html;
 pub mod human;
 pub mod json;
+pub mod markdown;
 pub mod review;
 pub mod safe;
 pub mod schema;

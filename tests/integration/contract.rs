@@ -30,7 +30,9 @@ fn the_published_plan_schema_is_the_one_the_tool_prints() {
 fn violations(instance: &serde_json::Value) -> Vec<String> {
     // Checked against the branch that applies, so that errors name the field.
     let mut schema = published();
-    let branch = if instance.get("resources").is_some() {
+    let branch = if instance.get("applied").is_some() {
+        "#/$defs/JsonApply"
+    } else if instance.get("resources").is_some() {
         "#/$defs/JsonPlans"
     } else {
         "#/$defs/JsonPlan"
@@ -64,6 +66,22 @@ fn plans_of_one_spec_and_of_a_folder_fit_the_schema() {
         .ok()
         .json();
     assert_eq!(many["resources"].as_array().map(Vec::len), Some(2));
+    assert_eq!(violations(&many), Vec::<String>::new());
+
+    // `apply --json`: the plan and what was written, one spec's and a folder's.
+    let applied = Workspace::seed();
+    let one = applied
+        .run(&["apply", "--json", "--auto-approve"])
+        .ok()
+        .json();
+    assert_eq!(one["applied"]["created"], 17);
+    assert_eq!(one["plan"]["summary"]["create"], 17);
+    assert_eq!(violations(&one), Vec::<String>::new());
+    let many = crate::multi::on_folder(&folder, &["apply", "--json", "--auto-approve"])
+        .ok()
+        .json();
+    assert_eq!(many["applied"]["created"], 22);
+    assert_eq!(many["plan"]["resources"].as_array().map(Vec::len), Some(2));
     assert_eq!(violations(&many), Vec::<String>::new());
 }
 

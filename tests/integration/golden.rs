@@ -258,15 +258,23 @@ fn conflicts_are_shown_in_every_view_with_sensitive_values_masked() {
 }
 
 #[test]
-fn a_saved_plan_applies_without_the_conflicts() {
+fn a_saved_plan_keeps_the_conflicts_to_show_them_and_applies() {
     let ws = workspace();
-    ws.run(&["plan", "--out", "saved.json"]).ok();
+    let plan = ws.run(&["plan", "--out", "saved.json"]).ok();
     let saved = ws.read("saved.json");
-    assert!(
-        !saved.contains("\"conflicts\""),
-        "conflicts are evidence, not kept"
-    );
+    assert!(saved.contains("\"conflicts\""), "kept for `show`");
     assert!(saved.contains("\"names\""), "names are kept for the views");
+    let shown = ws.run(&["show", "saved.json"]).ok();
+    assert!(
+        shown.stdout.contains("Members disagreed on"),
+        "{}",
+        shown.stdout
+    );
+    assert!(plan.stdout.starts_with(&shown.stdout), "{}", shown.stdout);
+    assert_eq!(
+        ws.run(&["show", "saved.json", "--json"]).ok().stdout,
+        ws.run(&["plan", "--json"]).ok().stdout
+    );
     ws.run(&["apply", "saved.json"]).ok();
     assert_eq!(
         ws.query("SELECT phone FROM customers WHERE name = 'Ocean Basket (Menlyn)'"),

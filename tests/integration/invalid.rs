@@ -183,8 +183,9 @@ fn a_saved_plan_with_invalid_values_is_refused_in_strict_mode() {
         "{}",
         run.stderr
     );
-    let saved: serde_json::Value = serde_json::from_str(&ws.read("saved.plan")).unwrap();
-    assert_eq!(saved["summary"]["invalid"], 1);
+    let saved: serde_json::Value =
+        serde_json::from_str(ws.read("saved.plan").lines().next().unwrap()).unwrap();
+    assert_eq!(saved["resources"][0]["summary"]["invalid"], 1);
     ws.run(&["apply", "saved.plan"]).ok();
     assert_eq!(
         venue(&ws),

@@ -59,10 +59,17 @@ fn a_saved_plan_is_applied_as_is_without_a_prompt() {
             .mode();
         assert_eq!(mode & 0o777, 0o600, "the plan holds values: owner only");
     }
-    let saved: serde_json::Value = serde_json::from_str(&ws.read("plan.json")).unwrap();
+    let saved: serde_json::Value =
+        serde_json::from_str(ws.read("plan.json").lines().next().unwrap()).unwrap();
     assert_eq!(saved["format_version"], "6");
-    assert_eq!(saved["summary"]["create"], 17);
-    assert_eq!(saved["plan"]["changes"].as_array().unwrap().len(), 17);
+    assert_eq!(saved["resources"][0]["summary"]["create"], 17);
+    assert_eq!(
+        saved["resources"][0]["plan"]["changes"]
+            .as_array()
+            .unwrap()
+            .len(),
+        17
+    );
 
     // No terminal and no --auto-approve: the saved plan is the approval.
     let run = ws.run(&["apply", "plan.json"]).ok();

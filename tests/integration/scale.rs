@@ -73,13 +73,26 @@ fn a_saved_plan_at_scale_holds_only_what_writes_and_round_trips() {
 
     ws.run(&["plan", "-f", "spec.yaml", "--out", "plan.json"])
         .ok();
-    let saved: serde_json::Value = serde_json::from_str(&ws.read("plan.json")).unwrap();
+    let saved: serde_json::Value =
+        serde_json::from_str(ws.read("plan.json").lines().next().unwrap()).unwrap();
     assert_eq!(saved["format_version"], "6");
+    let saved = &saved["resources"][0];
     assert_eq!(saved["summary"]["update"], 3);
     assert_eq!(saved["summary"]["no_op"], total - 3);
     let changes = saved["plan"]["changes"].as_array().unwrap();
-    assert_eq!(changes.len(), 3, "records already up to date are left out");
+    assert_eq!(
+        changes.len(),
+        3,
+        "records already up to date are kept apart"
+    );
     assert!(changes.iter().all(|c| c["action"] == "update"));
+    // On the file's second line, which only `show` reads.
+    let up_to_date: serde_json::Value =
+        serde_json::from_str(ws.read("plan.json").lines().nth(1).unwrap()).unwrap();
+    assert_eq!(
+        up_to_date["resources"][0].as_array().unwrap().len(),
+        total - 3
+    );
     assert_eq!(saved["plan"]["read"].as_array().unwrap().len(), 2 * total);
 
     // A row the plan leaves alone changes: the stale check still names it and its field.

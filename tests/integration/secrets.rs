@@ -69,6 +69,10 @@ on_each_backend! {
         clean("the HTML report", &ws.read("report.html"));
         run_clean(&ws, &["plan", "--explain"]).ok();
         run_clean(&ws, &["plan", "--out", "plan.json"]).ok();
+        run_clean(&ws, &["plan", "--format", "markdown"]).ok();
+        run_clean(&ws, &["show", "plan.json"]).ok();
+        run_clean(&ws, &["show", "plan.json", "--json"]).ok();
+        run_clean(&ws, &["show", "plan.json", "--format", "markdown"]).ok();
         run_clean(&ws, &["explain"]).ok();
         run_clean(&ws, &["explain", "--json"]).ok();
         let one = run_clean(&ws, &["explain", r#"people["s-1"]"#]).ok();
@@ -91,8 +95,12 @@ on_each_backend! {
         let update = run_clean(&ws, &["plan"]).ok();
         assert!(update.stdout.contains("(sensitive value) -> (sensitive value)"), "{}", update.stdout);
         run_clean(&ws, &["plan", "--json"]).ok();
+        run_clean(&ws, &["plan", "--format", "markdown"]).ok();
         run_clean(&ws, &["plan", "--html", "report.html"]).ok();
         clean("the HTML report of an update", &ws.read("report.html"));
+        run_clean(&ws, &["plan", "--out", "update.json"]).ok();
+        run_clean(&ws, &["show", "update.json", "--full"]).ok();
+        run_clean(&ws, &["show", "update.json", "--json"]).ok();
 
         // A failing apply: the table refuses the new value.
         ws.execute(ws.backend().pick(
