@@ -866,6 +866,29 @@ mod tests {
     }
 
     #[test]
+    fn the_recorded_url_keeps_no_password_and_finds_an_sqlite_file_from_anywhere() {
+        assert_eq!(
+            recorded_url("postgres://app:s3cret@db:5432/app?sslmode=require&password=x"),
+            (
+                "postgres://app@db:5432/app?sslmode=require".to_string(),
+                true
+            )
+        );
+        assert_eq!(
+            recorded_url("mysql://root@127.0.0.1:3306/test"),
+            ("mysql://root@127.0.0.1:3306/test".to_string(), false)
+        );
+        let (url, password) = recorded_url("sqlite://specs/reconcile.db?mode=rwc");
+        assert!(!password);
+        assert!(url.starts_with("sqlite:///"), "{url}");
+        assert!(url.ends_with("/specs/reconcile.db?mode=rwc"), "{url}");
+        assert_eq!(
+            database_identity(&url),
+            database_identity("sqlite://specs/reconcile.db")
+        );
+    }
+
+    #[test]
     fn fingerprints_read_stay_text_until_needed_and_must_be_a_list() {
         let list = vec![
             super::super::RowPrint {
