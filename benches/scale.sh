@@ -26,9 +26,12 @@
 #   LOOP_AUTOCOMMIT_MAX  the commit-per-statement loop stops after N records (default 100000)
 #   LOOP_AUTOCOMMIT_SECONDS  or after this many seconds (default 15): its rows/s hardly
 #                        depends on how far it gets, and one commit per row is slow
-#   TOUCH_EVERY          the update step changes every Nth record of source a (default: every
-#                        10th, but at most 10,000 records: every n/10,000th above 100k)
+#   TOUCH_EVERY          the update step changes one record of source a in every N, among
+#                        those whose entity is not in b (default: one in 10, but at most
+#                        10,000 records: one in n/10,000 above 100k)
 #   BENCH_TSV=FILE       also write the rows as tab-separated values
+#   BENCH_BIN_DIR=DIR    use the binaries in DIR (reconcile, generate, upsert_loop), built
+#                        before, instead of building this checkout: to measure another commit
 #
 # Needs: the Rust toolchain, python3 (with venv and network for Splink), sqlite3 for the
 # SQLite floor (skipped when missing), psql / mysql clients for those servers.
@@ -49,10 +52,17 @@ autocommit_seconds=${LOOP_AUTOCOMMIT_SECONDS:-15}
 # Every database this run creates starts with this, so parallel runs never share one.
 tag="rb$$"
 
-cargo build --release --quiet --bin reconcile --example generate --example upsert_loop
-bin=$PWD/target/release/reconcile
-gen=$PWD/target/release/examples/generate
-loop=$PWD/target/release/examples/upsert_loop
+if [ -n "${BENCH_BIN_DIR:-}" ]; then
+  # Binaries built before (another commit's, to compare): reconcile, generate, upsert_loop.
+  bin=$(cd "$BENCH_BIN_DIR" && pwd)/reconcile
+  gen=$(dirname "$bin")/generate
+  loop=$(dirname "$bin")/upsert_loop
+else
+  cargo build --release --quiet --bin reconcile --example generate --example upsert_loop
+  bin=$PWD/target/release/reconcile
+  gen=$PWD/target/release/examples/generate
+  loop=$PWD/target/release/examples/upsert_loop
+fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/reconcile-scale.XXXXXX")
 tsv=$work/rows.tsv
 : >"$tsv"
@@ -116,7 +126,8 @@ row() {
 }
 
 # Count of a saved plan's changes of one kind (create, update, delete, no_op, review).
-plan_count() { grep -m1 -o "\"$2\": *[0-9]*" "$1" | grep -o '[0-9]*$'; }
+# The summary comes first, and the file is one line: the first match is the summary's.
+plan_count() { grep -m1 -o "\"$2\": *[0-9]*" "$1" | head -n 1 | grep -o '[0-9]*$'; }
 
 # mysql client arguments from the URL.
 if [ -n "$my_url" ]; then
@@ -288,24 +299,25 @@ run_backend() {
   [ "$last_status" = 0 ] || problems+=("$db, $n records: the plan after apply is not empty: $(grep -m1 '^Plan:' "$work/out")")
   row "plan (no changes)" "$db" "$total" "$secs" "$rss" "$(rate "$total" "$secs")" "" ""
 
-  # Scattered updates: source a with every TOUCH_EVERY-th record in another city.
+  # Scattered updates: source a with one record in every TOUCH_EVERY in another city.
   local updates_file=$dir/updates.plan expected updates
   measure "$bin" plan -f "$dir/touched/spec.yaml" --database "$db_url" --out "$updates_file"
   updates=$(plan_count "$updates_file" update)
-  expected=$(((n + touch_every - 1) / touch_every))
-  # Every record moved is an update; a moved record that no longer links can free its
-  # partner to link elsewhere, which updates a few more (at most 1% is accepted).
+  expected=$touched
+  # Every record moved is an update. The weights are estimated from the data, so moving
+  # cities may tip a pair near the threshold either way, which updates a few more (at most
+  # 1% is accepted).
   [ "$updates" -ge "$expected" ] && [ "$updates" -le $((expected + expected / 100)) ] \
     || problems+=("$db, $n records: the update plan has $updates updates for $expected records of a changed city (expected that many, plus at most 1%)")
   row "plan (scattered updates)" "$db" "$total" "$secs" "$rss" "$(rate "$total" "$secs")" "" \
-    "every ${touch_every}th record of a changed"
-  # A record of a in another city may no longer link with its record of b (city is one of
-  # the comparisons): that b record then becomes a golden record of its own, a create.
+    "$touched records of a changed (one in every $touch_every)"
+  # A pair tipped below the threshold splits: its b record becomes a golden record of its
+  # own, a create.
   local split
   split=$(plan_count "$updates_file" create)
   measure "$bin" apply "$updates_file" --database "$db_url"
   row "apply saved plan (updates)" "$db" "$updates" "$secs" "$rss" "$(rate "$updates" "$secs")" "" \
-    "$updates updates in a $creates-row table (and $split creates: links the move undid)"
+    "$updates updates in a $creates-row table (and $split creates: links undone)"
   check_rows "$kind" "$db" "$((creates + split))" "applying the updates"
   rm -f "$updates_file"
 
@@ -383,14 +395,12 @@ row step db records seconds "rss MB" rows/s ratio note
 for n in "${sizes[@]}"; do
   dir=$work/$n
   total=$((n * 2))
-  "$gen" --records "$n" --seed 7 --out "$dir" 2>"$work/err" || fail "cannot generate the data: $(cat "$work/err")"
   touch_every=${TOUCH_EVERY:-$((n / 10000 > 10 ? n / 10000 : 10))}
-  mkdir -p "$dir/touched"
-  cp "$dir/spec.yaml" "$dir/touched/"
-  ln -s ../b.csv "$dir/touched/b.csv"
-  awk -F, -v OFS=, -v every="$touch_every" \
-    'NR > 1 && (NR - 2) % every == 0 { $NF = ($NF == "Durban" ? "Pretoria" : "Durban") } { print }' \
-    "$dir/a.csv" >"$dir/touched/a.csv"
+  # touched/: a copy of the sources with one record of a in every TOUCH_EVERY in another city
+  # (records whose entity is not in b, so that no link is undone: see examples/generate.rs).
+  "$gen" --records "$n" --seed 7 --out "$dir" --touch-every "$touch_every" 2>"$work/err" \
+    || fail "cannot generate the data: $(cat "$work/err")"
+  touched=$(cat "$dir/touched/count")
 
   for b in "${backends[@]}"; do
     read -r kind db <<<"$b"

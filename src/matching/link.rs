@@ -158,10 +158,13 @@ impl Linker<'_, '_> {
     fn across_sources(&mut self) {
         let flat = self.ctx.flat;
         let sources = flat.offsets.len() - 1;
+        // Only pairs worth linking or reviewing can be a group's best candidate for a
+        // cluster (see `candidates`): the others are left out here, before any is kept.
+        let floor = self.floor();
         let mut by_top_source: Vec<Vec<usize>> = vec![Vec::new(); sources];
         for (p, &(a, b)) in self.ctx.pairs.iter().enumerate() {
             let (sa, sb) = (flat.source_of[a as usize], flat.source_of[b as usize]);
-            if sa != sb {
+            if sa != sb && self.ctx.probability[p] >= floor {
                 by_top_source[sa.max(sb)].push(p);
             }
         }
@@ -188,7 +191,9 @@ impl Linker<'_, '_> {
 
     /// The pairs that may join source `s`'s groups to the clusters so far: the best pair per
     /// (group, cluster) at or above the review band, and the `same` pairs, in the order they
-    /// are tried.
+    /// are tried. `top_pairs` holds only pairs at or above the review band: a (group,
+    /// cluster) whose best pair is below it is left out anyway, and one whose best is above
+    /// it has the same best among those.
     fn candidates(&mut self, s: usize, top_pairs: &[usize]) -> Vec<Candidate> {
         let Ctx {
             flat,
@@ -197,7 +202,8 @@ impl Linker<'_, '_> {
             rank,
             ..
         } = *self.ctx;
-        let mut best: HashMap<(usize, usize), (f64, usize, usize)> = HashMap::default();
+        let mut best: HashMap<(usize, usize), (f64, usize, usize)> =
+            HashMap::with_capacity_and_hasher(top_pairs.len(), Default::default());
         for &p in top_pairs {
             let (a, b) = (pairs[p].0 as usize, pairs[p].1 as usize);
             let (x, y) = if flat.source_of[a] == s {
