@@ -6,12 +6,17 @@
 //! tests see exactly the output they saw before. Stages report themselves; nothing here
 //! changes data.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// The stage that work far from where it started advances with [`advance`]: the rows an
+/// apply writes are counted where `db/` writes them.
+static WRITING: Mutex<Option<ProgressBar>> = Mutex::new(None);
 
 /// Turns progress off for the rest of the run (`--quiet`).
 pub fn set_quiet(quiet: bool) {
@@ -65,6 +70,33 @@ fn bar(
     bar.set_message(name);
     bar.set_prefix(unit);
     bar
+}
+
+/// Starts showing the rows an apply writes (`total` of them), advanced by [`advance`] as
+/// each batch is written.
+pub fn writing(total: u64) -> Writing {
+    let stage = counted("apply", total, "rows");
+    *WRITING.lock().unwrap_or_else(|e| e.into_inner()) = stage.0.clone();
+    Writing { _bar: stage }
+}
+
+/// The apply's rows in progress ([`writing`]), shown while it lives; no longer advanced once
+/// dropped.
+pub struct Writing {
+    _bar: Stage,
+}
+
+impl Drop for Writing {
+    fn drop(&mut self) {
+        *WRITING.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+}
+
+/// Counts `n` more rows written by the apply shown with [`writing`], if one is shown.
+pub fn advance(n: usize) {
+    if let Some(bar) = WRITING.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+        bar.inc(n as u64);
+    }
 }
 
 impl Stage {

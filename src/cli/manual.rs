@@ -52,9 +52,12 @@ pub(super) fn environment() -> String {
     )
 }
 
-/// Worked examples of one command, by page name.
-fn examples_of(name: &str) -> &'static [(&'static str, &'static str)] {
-    match name {
+/// A command's worked examples: the command line, then what it does.
+type Examples = &'static [(&'static str, &'static str)];
+
+/// Worked examples of the main loop's commands, by page name.
+fn loop_examples(name: &str) -> Option<Examples> {
+    Some(match name {
         "reconcile" => &[
             (
                 "reconcile init",
@@ -105,6 +108,16 @@ fn examples_of(name: &str) -> &'static [(&'static str, &'static str)] {
                 "Apply a plan saved with plan --out, as it was shown.",
             ),
         ],
+        _ => return None,
+    })
+}
+
+/// Worked examples of one command, by page name.
+fn examples_of(name: &str) -> Examples {
+    if let Some(examples) = loop_examples(name) {
+        return examples;
+    }
+    match name {
         "reconcile-show" => &[
             (
                 "reconcile show plan.bin",

@@ -349,9 +349,11 @@ impl<B: Backend> Writer<'_, B> {
             })
             .collect::<Result<Vec<_>, Error>>()?;
         let rows: Vec<&[Value]> = values.iter().map(AsRef::as_ref).collect();
-        B::insert_rows(self.conn, ins, &rows)
+        let created = B::insert_rows(self.conn, ins, &rows)
             .await
-            .map_err(|e| locate_create(e, set))
+            .map_err(|e| locate_create(e, set))?;
+        crate::progress::advance(rows.len());
+        Ok(created)
     }
 
     /// Runs the updates, a statement per group of fields changed and batch.
@@ -363,6 +365,7 @@ impl<B: Backend> Writer<'_, B> {
                 .map(|&(key, after)| Ok((key, resolve_references(set.spec, after, &self.keys)?)))
                 .collect::<Result<Vec<_>, Error>>()?;
             B::update_rows(self.conn, ins, group.changed, &rows).await?;
+            crate::progress::advance(rows.len());
         }
         Ok(())
     }
@@ -411,6 +414,7 @@ impl<B: Backend> Writer<'_, B> {
             args.extend(chunk.iter().map(|c| Arg::Text(&c.address)));
             B::execute(self.conn, statements::state_delete(d, chunk.len()), &args).await?;
             deleted += chunk.len();
+            crate::progress::advance(chunk.len());
         }
         Ok(deleted)
     }

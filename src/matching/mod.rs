@@ -497,19 +497,7 @@ pub fn score_pairs<'c>(config: &'c MatchConfig, sources: &[Vec<Record>]) -> Scor
     let mut with_tf = Model::given(config);
     with_tf.tf = tf;
     let base = Matcher::with_model(config, with_tf);
-    let mut levels = vec![0u8; pairs.len() * k];
-    if k > 0 {
-        levels
-            .par_chunks_mut(k)
-            .zip(pairs.par_iter())
-            .for_each_init(
-                || stage.ticker(),
-                |ticker, (out, &(a, b))| {
-                    ticker.tick();
-                    base.levels_into(&prepared[a as usize], &prepared[b as usize], out)
-                },
-            );
-    }
+    let levels = compare_all(&base, &prepared, &pairs, k, &stage);
     lap("compare", &mut timings);
 
     // 4. The model: given, or estimated.
@@ -582,6 +570,30 @@ pub fn score_pairs<'c>(config: &'c MatchConfig, sources: &[Vec<Record>]) -> Scor
         block_stats,
         timings,
     }
+}
+
+/// The level of every comparison of every candidate pair: `k` bytes a pair, in pair order.
+fn compare_all(
+    base: &Matcher<'_>,
+    prepared: &[Vec<Prepared>],
+    pairs: &[(u32, u32)],
+    k: usize,
+    stage: &crate::progress::Stage,
+) -> Vec<u8> {
+    let mut levels = vec![0u8; pairs.len() * k];
+    if k > 0 {
+        levels
+            .par_chunks_mut(k)
+            .zip(pairs.par_iter())
+            .for_each_init(
+                || stage.ticker(),
+                |ticker, (out, &(a, b))| {
+                    ticker.tick();
+                    base.levels_into(&prepared[a as usize], &prepared[b as usize], out)
+                },
+            );
+    }
+    levels
 }
 
 /// Fewer candidate pairs per comparison than this are too few to estimate weights from.

@@ -132,7 +132,7 @@ pub fn one(
         return Ok(None);
     }
     let lock = LockRequest::new(url, &spec.table, lock_timeout, "apply");
-    let stage = crate::progress::stage("apply");
+    let stage = crate::progress::writing(rows_written(std::slice::from_ref(plan)));
     // What to write is worked out before the runtime runs: it hashes every row written.
     let set = WriteSet::new(spec, plan);
     // From here, Ctrl-C rolls the apply back instead of ending the process mid-way.
@@ -147,6 +147,15 @@ pub fn one(
         .map_err(|f| failed(f, std::slice::from_ref(plan)))?;
     drop(stage);
     Ok(plan.has_writes().then_some(applied))
+}
+
+/// The rows the plans write: created, updated (restored ones included) and deleted.
+fn rows_written(plans: &[Plan]) -> u64 {
+    plans
+        .iter()
+        .flat_map(|p| &p.changes)
+        .filter(|c| c.action != plan::Action::NoOp)
+        .count() as u64
 }
 
 /// Applies the plans of a group in one transaction holding every table's lock.
@@ -167,6 +176,7 @@ pub fn group(planned: &Planned, url: &str, lock_timeout: Duration) -> Result<Opt
         .zip(&planned.plans)
         .map(|(spec, plan)| WriteSet::new(spec, plan))
         .collect();
+    let _stage = crate::progress::writing(rows_written(&planned.plans));
     let _catch = crate::db::interrupt::Catch::new();
     runtime()?
         .block_on(async {
