@@ -133,6 +133,7 @@ pub fn load_str_with(text: &str, path: &Path, missing_labels: MissingLabels) -> 
     let mut compiled = super::compile::compile(&spec, path, &base, &mut r);
     if let Some(c) = &compiled {
         super::compile::check_identity(c, &mut r);
+        super::compile::check_sensitive_ids(c, &mut r);
     }
     let labels = match compiled.as_mut() {
         Some(c) if r.problems.is_empty() => read_labels(c, missing_labels, &mut r),

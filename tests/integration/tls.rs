@@ -1,7 +1,9 @@
 //! TLS against servers the test sets up itself: a MariaDB started here on a free port with a
 //! certificate signed by a CA generated here, so `ssl-mode=REQUIRED`, `VERIFY_CA` and
 //! `VERIFY_IDENTITY` with `ssl-ca=` are tested whatever the shared server's TLS settings.
-//! The private server leaves the shared one untouched and is stopped when the test ends.
+//! Likewise a PostgreSQL cluster initialised here, for `sslmode=verify-full` and `verify-ca`
+//! with `sslrootcert=`. The private servers leave the shared ones untouched and are stopped
+//! when the test ends.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -142,6 +144,95 @@ impl Drop for PrivateMariaDb {
     }
 }
 
+/// A PostgreSQL cluster of this test's own, with TLS on and trust authentication; stopped
+/// when dropped. PostgreSQL refuses to run as root, so as root it runs as `postgres`.
+struct PrivatePostgres {
+    child: Child,
+    port: u16,
+}
+
+/// The folder holding `initdb` and `postgres` (Debian keeps them out of `PATH`).
+fn postgres_bin() -> PathBuf {
+    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|d| d.flatten().map(|e| e.path().join("bin")).collect())
+        .unwrap_or_default();
+    found.retain(|p| p.join("initdb").exists());
+    found.sort();
+    found.pop().unwrap_or_default()
+}
+
+impl PrivatePostgres {
+    fn start(dir: &Path) -> PrivatePostgres {
+        let bin = postgres_bin();
+        let as_root = whoami() == "root";
+        let command = |program: &str| {
+            if as_root {
+                let mut c = Command::new("runuser");
+                c.args(["-u", "postgres", "--"]).arg(bin.join(program));
+                c
+            } else {
+                Command::new(bin.join(program))
+            }
+        };
+        if as_root {
+            run(Command::new("chown").args(["-R", "postgres"]).arg(dir));
+            run(Command::new("chmod").arg("755").arg(dir));
+        }
+        let data = dir.join("pgdata");
+        run(command("initdb")
+            .args(["--auth=trust", "--username=postgres", "--no-sync", "-D"])
+            .arg(&data));
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = command("postgres")
+            .arg("-D")
+            .arg(&data)
+            .arg("-p")
+            .arg(port.to_string())
+            .args(["-c", "listen_addresses=127.0.0.1", "-c", "ssl=on", "-c"])
+            .arg(format!("unix_socket_directories={}", dir.display()))
+            .arg("-c")
+            .arg(format!(
+                "ssl_cert_file={}",
+                dir.join("server.pem").display()
+            ))
+            .arg("-c")
+            .arg(format!("ssl_key_file={}", dir.join("server.key").display()))
+            .args(["-c", "fsync=off"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("postgres starts");
+        let server = PrivatePostgres { child, port };
+        let started = Instant::now();
+        while !std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the private PostgreSQL did not listen on port {port}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        server
+    }
+
+    fn url(&self, host: &str, query: &str) -> String {
+        format!("postgres://postgres@{host}:{}/postgres?{query}", self.port)
+    }
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        // `runuser` passes the signal on; the postmaster stops its children on SIGTERM.
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
 fn whoami() -> String {
     let out = Command::new("id").arg("-un").output().unwrap();
     String::from_utf8(out.stdout).unwrap().trim().to_string()
@@ -218,6 +309,90 @@ fn mariadb_over_tls_with_a_ca_made_for_the_test() {
     assert!(refused.stderr.contains("certificate"), "{}", refused.stderr);
     assert!(
         refused.stderr.contains("ssl-ca=/path/ca.pem"),
+        "{}",
+        refused.stderr
+    );
+}
+
+/// A spec whose one record says whether its own PostgreSQL connection is encrypted.
+const PG_SSL_SPEC: &str = r#"version: 1
+resource: tls
+target:
+  table: tls
+  fields:
+    name: { type: text }
+sources:
+  s:
+    sql: "SELECT 1 AS id, CAST(ssl AS TEXT) AS name FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
+    database: ${SRC}
+    id: id
+    fields: { name: name }
+"#;
+
+/// PostgreSQL with a CA of the user's: `verify-full` with the right `sslrootcert` connects
+/// encrypted and applies; `verify-ca` accepts the certificate under another host name, which
+/// `verify-full` refuses; a CA that signed nothing the server holds is refused with a help
+/// naming `sslrootcert`.
+#[test]
+fn postgres_over_tls_with_a_ca_made_for_the_test() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = make_certificates(dir.path(), "reconcile test CA");
+    let stranger = dir.path().join("stranger");
+    std::fs::create_dir(&stranger).unwrap();
+    let stranger_ca = make_certificates(&stranger, "another CA");
+    let server = PrivatePostgres::start(dir.path());
+    let verified = format!("sslmode=verify-full&sslrootcert={}", ca.display());
+
+    let ssl = |url: &str| {
+        let ws = Workspace::empty();
+        ws.write("specs/customers.yaml", PG_SSL_SPEC);
+        let run = ws.run_with_env(
+            &["plan", "--json", "--database", "sqlite://specs/out.db"],
+            &[("SRC", Some(url))],
+        );
+        let plan = run.ok().json();
+        plan["changes"][0]["after"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(ssl(&server.url("127.0.0.1", &verified)), "true");
+    assert_eq!(ssl(&server.url("127.0.0.1", "sslmode=disable")), "false");
+
+    // The target over a verified connection: apply, then nothing left to do.
+    let ws = Workspace::seed();
+    let url = server.url("127.0.0.1", &verified);
+    ws.run(&["apply", "--auto-approve", "--database", &url])
+        .ok();
+    let again = ws.run(&["plan", "--database", &url]).ok();
+    assert!(again.stdout.contains("No changes"), "{}", again.stdout);
+
+    // The certificate names 127.0.0.1 only: under `localhost` it proves the CA, not the host.
+    let ca_only = format!("sslmode=verify-ca&sslrootcert={}", ca.display());
+    ws.run(&["plan", "--database", &server.url("localhost", &ca_only)])
+        .ok();
+    let wrong_host = ws
+        .run(&["plan", "--database", &server.url("localhost", &verified)])
+        .fails();
+    assert!(
+        wrong_host.stderr.contains("certificate"),
+        "{}",
+        wrong_host.stderr
+    );
+
+    let refused = ws
+        .run(&[
+            "plan",
+            "--database",
+            &server.url(
+                "127.0.0.1",
+                &format!("sslmode=verify-full&sslrootcert={}", stranger_ca.display()),
+            ),
+        ])
+        .fails();
+    assert!(refused.stderr.contains("certificate"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("sslrootcert=/path/ca.pem"),
         "{}",
         refused.stderr
     );

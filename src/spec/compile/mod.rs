@@ -174,6 +174,35 @@ pub fn check_identity(compiled: &Compiled, r: &mut Reporter<'_>) {
     }
 }
 
+/// Record ids are printed (plans, reports, errors) and stored in the state table, so a
+/// source's `id:` may not be the column a `sensitive` field is read from: refused at the
+/// source's `id`, with the fix.
+pub fn check_sensitive_ids(compiled: &Compiled, r: &mut Reporter<'_>) {
+    for source in &compiled.sources {
+        let Some(id) = &source.id else { continue };
+        let fed = source
+            .mapping
+            .iter()
+            .find(|(f, path)| compiled.sensitive[*f] && path.segments == id.segments);
+        if let Some((f, _)) = fed {
+            r.at_value(
+                &format!("/sources/{}/id", escape_segment(&source.name)),
+                format!(
+                    "source `{}` uses `{}` as its `id:`, but that column feeds the sensitive \
+                     field `{}`; record ids are printed in plans, reports and errors and kept \
+                     in the state table, so the value would show",
+                    source.name, id.raw, compiled.fields[*f].name
+                ),
+                Some(
+                    "name another column that identifies each record as `id:` (a row number \
+                     of the export, an account code), or drop `id:` and declare `target.key`"
+                        .into(),
+                ),
+            );
+        }
+    }
+}
+
 /// A table or column name the tool writes into SQL unquoted-safe: letters, digits and
 /// underscores, starting with a letter or underscore, at most 63 characters.
 pub(super) fn valid_identifier(s: &str) -> bool {
