@@ -208,7 +208,7 @@ impl PrivatePostgres {
             .expect("postgres starts");
         let server = PrivatePostgres { child, port };
         let started = Instant::now();
-        while !std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
                 started.elapsed() < Duration::from_secs(60),
                 "the private PostgreSQL did not listen on port {port}"
