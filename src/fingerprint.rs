@@ -212,6 +212,19 @@ impl StateDigest {
         }
     }
 
+    /// The digest of `count` entries whose prints sum to `sum`.
+    pub fn of_sum(count: u64, sum: u128) -> StateDigest {
+        StateDigest { count, sum }
+    }
+
+    /// The digest without one entry it holds, given by its [`state_print`].
+    pub fn without(self, print: u128) -> StateDigest {
+        StateDigest {
+            count: self.count.wrapping_sub(1),
+            sum: self.sum.wrapping_sub(print),
+        }
+    }
+
     /// The hash of one entry as an apply writes it: its members as the JSON text written.
     pub fn written(address: &str, row_key: &str, members: &str, hash: &str) -> u128 {
         state_print([address, row_key, members, hash])
@@ -223,6 +236,18 @@ impl StateDigest {
     pub fn text(&self) -> String {
         format!("v4:{:x}:{:032x}", self.count, self.sum)
     }
+}
+
+/// The print of one row of the table as the spec reads it (its primary key, then every
+/// mapped field's value): XXH3, 128 bits. A plan sums those of the rows its writes rest on,
+/// and an apply sums them again from the rows it reads back by key.
+pub fn row_print(key: &Value, values: &[Value]) -> u128 {
+    let mut buf = Vec::with_capacity(128);
+    key.hash_into(&mut buf);
+    for v in values {
+        v.hash_into(&mut buf);
+    }
+    print_hash(&buf)
 }
 
 /// The inputs fingerprint of a plan (spec, sources, options): SHA-256 of length-prefixed

@@ -10,12 +10,13 @@
 use super::backend::{Backend, StateWrite};
 use super::error::{ApplyError, stop_if_interrupted};
 use super::lock::LockRequest;
-use super::read::{Keep, read_on};
+use super::read::{Keep, read_decided, read_on};
 use super::rows::Arg;
 use super::statements::{self, Insert};
 use super::writeset::{KeyMap, WriteSet, resolve_references};
 use super::{Database, Dialect, Pool, check, claims, inputs};
 use crate::error::Error;
+use crate::fingerprint::StateDigest;
 use crate::plan::{Action, Change, Plan};
 use crate::state::{CurrentState, key_text};
 use crate::value::Value;
@@ -193,25 +194,7 @@ impl<B: Backend> Writer<'_, B> {
     async fn write(&mut self, index: usize, set: &WriteSet<'_>) -> Result<usize, ApplyError> {
         stop_if_interrupted()?;
         let (spec, plan, d) = (set.spec, set.plan, self.d);
-        // The rows are fingerprinted, not kept: the whole table is read again only to tell
-        // what changed when the plan turns out stale.
-        let current = read_on::<B>(self.conn, d, spec, Keep::Prints).await?;
-        let fingerprint = if B::DDL_COMMITS && plan.create_table {
-            // The table this apply just created reads as the missing table planned on.
-            current.prints.finish(false)
-        } else if B::DDL_COMMITS && plan.schema.alters() {
-            // So do the columns it just added: their rows read as empty either way.
-            let lacking: Vec<&str> = (plan.schema.add_columns.iter())
-                .map(|a| spec.fields[a.field].column.as_str())
-                .collect();
-            current.prints.finish_lacking(true, &lacking)
-        } else {
-            current.fingerprint.clone()
-        };
-        if fingerprint != plan.fingerprint {
-            let current = read_on::<B>(self.conn, d, spec, Keep::Everything).await?;
-            return Err(ApplyError::Stale(index, Box::new(current)));
-        }
+        let (current, all_state) = self.read_for(index, set).await?;
         check::check(spec, &current, plan, d.engine)?;
         if self.needs_keys {
             for s in &current.state {
@@ -265,9 +248,57 @@ impl<B: Backend> Writer<'_, B> {
         if key_after_state {
             B::execute(self.conn, d.state_primary_key(), &[]).await?;
         }
-        let record = set.inputs_record(&current, &writes, self.now);
+        let record = set.inputs_record(&current, all_state, &writes, self.now);
         inputs::write::<B>(self.conn, d, &plan.resource, record).await?;
         Ok(created.len())
+    }
+
+    /// What the write of plan `index` rests on, read inside the transaction, and refused
+    /// when it changed since the plan. A plan that kept [`crate::plan::decided`] prints (and
+    /// writes no references, which need every managed row's key) has only its own rows and
+    /// entries read back by key, with the digest of all the resource's entries as the plan
+    /// read them; any other is checked against the fingerprint of the whole table.
+    async fn read_for(
+        &mut self,
+        index: usize,
+        set: &WriteSet<'_>,
+    ) -> Result<(CurrentState, Option<StateDigest>), ApplyError> {
+        let (spec, plan, d) = (set.spec, set.plan, self.d);
+        if let Some(decided) = plan.decided.as_ref().filter(|_| !self.needs_keys) {
+            match read_decided::<B>(self.conn, d, spec, plan, decided).await? {
+                Some((current, true)) => {
+                    let all = decided.all_state;
+                    return Ok((current, Some(StateDigest::of_sum(all.count, all.sum))));
+                }
+                Some((_, false)) => {
+                    let current = read_on::<B>(self.conn, d, spec, Keep::Everything).await?;
+                    return Err(ApplyError::Stale(index, Box::new(current)));
+                }
+                // The table or a column went away, or its key is unguarded: read it all.
+                None => {}
+            }
+        }
+        // The rows are fingerprinted, not kept: the whole table is read again only to tell
+        // what changed when the plan turns out stale.
+        let current = read_on::<B>(self.conn, d, spec, Keep::Prints).await?;
+
+        let fingerprint = if B::DDL_COMMITS && plan.create_table {
+            // The table this apply just created reads as the missing table planned on.
+            current.prints.finish(false)
+        } else if B::DDL_COMMITS && plan.schema.alters() {
+            // So do the columns it just added: their rows read as empty either way.
+            let lacking: Vec<&str> = (plan.schema.add_columns.iter())
+                .map(|a| spec.fields[a.field].column.as_str())
+                .collect();
+            current.prints.finish_lacking(true, &lacking)
+        } else {
+            current.fingerprint.clone()
+        };
+        if fingerprint != plan.fingerprint {
+            let current = read_on::<B>(self.conn, d, spec, Keep::Everything).await?;
+            return Err(ApplyError::Stale(index, Box::new(current)));
+        }
+        Ok((current, None))
     }
 
     /// Creates the target table (or adds the columns it lacks) and the tool's own tables

@@ -8,12 +8,16 @@
 use super::backend::Backend;
 use super::error::ReadError;
 use super::lock::LockRequest;
-pub(crate) use super::rows::{Arg, Cast, RowShape, StateRead, TableRead};
+use super::rows::Cell;
+pub(crate) use super::rows::{Arg, Cast, RowShape, StateRead, TableRead, add_row};
+use super::statements::placeholders;
 use super::{Database, Dialect, Pool, STATE_TABLE, claims};
 use crate::error::{Error, Result};
-use crate::fingerprint::Prints;
+use crate::fingerprint::{Prints, row_print};
+use crate::plan::decided::{self, Decided, Sum};
+use crate::plan::{Action, Plan};
 use crate::spec::compiled::Compiled;
-use crate::state::{Column, CurrentState, ForeignKey, MissingColumn, Unique, key_text};
+use crate::state::{Column, CurrentState, ForeignKey, MissingColumn, StateRow, Unique, key_text};
 use crate::value::Value;
 
 /// Reads the current state for a spec. A database that does not exist yet reads as empty.
@@ -130,24 +134,9 @@ pub(crate) async fn read_on<B: Backend>(
     spec: &Compiled,
     keep: Keep,
 ) -> std::result::Result<CurrentState, ReadError> {
-    let table = columns::<B>(conn, d, &spec.table).await?;
-    let mut state = CurrentState {
-        table_exists: !table.is_empty(),
-        integer_key: true,
-        ..Default::default()
-    };
+    let mut state = structure::<B>(conn, d, spec).await?;
     let mut prints = Prints::default();
     if state.table_exists {
-        state.missing_columns = missing_columns(spec, &table, d).map_err(ReadError::Spec)?;
-        super::check::column_types(spec, &table, d.engine).map_err(ReadError::Spec)?;
-        state.integer_key = table
-            .iter()
-            .find(|c| c.name.eq_ignore_ascii_case(&spec.primary_key))
-            .is_some_and(|c| c.data_type.to_ascii_lowercase().contains("int"));
-        state.unique = unique::<B>(conn, d, &spec.table).await?;
-        state.primary_key_columns = names::<B>(conn, d.primary_key_query(), &spec.table).await?;
-        state.foreign_keys = foreign_keys::<B>(conn, d, &spec.table).await?;
-        state.columns = table;
         let read = TableRead {
             spec,
             d,
@@ -176,6 +165,132 @@ pub(crate) async fn read_on<B: Backend>(
     state.prints = prints;
     state.fingerprint = prints.finish_lacking(state.table_exists, &state.lacking(spec));
     Ok(state)
+}
+
+/// The target table's structure: its columns (checked against the spec), primary key,
+/// unique constraints and foreign keys; no rows.
+async fn structure<B: Backend>(
+    conn: &mut B::Connection,
+    d: Dialect,
+    spec: &Compiled,
+) -> std::result::Result<CurrentState, ReadError> {
+    let table = columns::<B>(conn, d, &spec.table).await?;
+    let mut state = CurrentState {
+        table_exists: !table.is_empty(),
+        integer_key: true,
+        ..Default::default()
+    };
+    if state.table_exists {
+        state.missing_columns = missing_columns(spec, &table, d).map_err(ReadError::Spec)?;
+        super::check::column_types(spec, &table, d.engine).map_err(ReadError::Spec)?;
+        state.integer_key = table
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(&spec.primary_key))
+            .is_some_and(|c| c.data_type.to_ascii_lowercase().contains("int"));
+        state.unique = unique::<B>(conn, d, &spec.table).await?;
+        state.primary_key_columns = names::<B>(conn, d.primary_key_query(), &spec.table).await?;
+        state.foreign_keys = foreign_keys::<B>(conn, d, &spec.table).await?;
+        state.columns = table;
+    }
+    Ok(state)
+}
+
+/// What an apply reads of a plan that kept [`Decided`] prints: the table's structure, the
+/// rows the plan writes or deletes (by primary key) and the state entries at the addresses
+/// it writes or deletes, with whether they are as the plan read them. `None` when the whole
+/// table must be read after all: the table or a column went away, or the plan creates rows
+/// whose `target.key` no unique constraint of the table guards against a row inserted
+/// meanwhile.
+pub(crate) async fn read_decided<B: Backend>(
+    conn: &mut B::Connection,
+    d: Dialect,
+    spec: &Compiled,
+    plan: &Plan,
+    decided: &Decided,
+) -> std::result::Result<Option<(CurrentState, bool)>, ReadError> {
+    let mut state = structure::<B>(conn, d, spec).await?;
+    let creates = plan.changes.iter().any(|c| c.action == Action::Create);
+    let unguarded = spec
+        .key
+        .is_some_and(|k| !state.unique_column(&spec.fields[k].column));
+    if !state.table_exists || !state.missing_columns.is_empty() || (creates && unguarded) {
+        return Ok(None);
+    }
+    let read = TableRead {
+        spec,
+        d,
+        shape: RowShape::new(spec, state.integer_key),
+        keep: true,
+        absent: Vec::new(),
+    };
+    let casts = read.shape.casts();
+    let select = read.select();
+    let (mut ignored, mut buf) = (Prints::default(), Vec::with_capacity(256));
+    let keys = decided::row_keys(plan);
+    let batch = d.max_params().clamp(1, 1000);
+    for chunk in keys.chunks(batch) {
+        let sql = format!(
+            "{select} WHERE {} IN ({})",
+            d.quote(&spec.primary_key),
+            placeholders(d, 1, chunk.len())
+        );
+        let args: Vec<Arg<'_>> = chunk.iter().map(|k| Arg::key(k)).collect();
+        B::for_each_row(conn, sql, &args, &casts, |cells| {
+            add_row(
+                cells,
+                &read.shape,
+                true,
+                &mut ignored,
+                &mut buf,
+                &mut state.rows,
+            );
+        })
+        .await?;
+    }
+    state.rows.sort_by(|a, b| a.key.cmp(&b.key));
+    let mut rows = Sum::default();
+    for r in &state.rows {
+        rows.add(row_print(&r.key, &r.values));
+    }
+    state.state_table_exists = !columns::<B>(conn, d, STATE_TABLE).await?.is_empty();
+    let mut entries = Sum::default();
+    if state.state_table_exists {
+        let addresses = decided::addresses(plan);
+        for chunk in addresses.chunks(batch) {
+            let sql = format!(
+                "SELECT address, row_key, members, hash FROM {} WHERE resource = {} AND \
+                 address IN ({})",
+                d.quote(STATE_TABLE),
+                d.placeholder(1),
+                placeholders(d, 2, chunk.len())
+            );
+            let mut args = vec![Arg::Text(&spec.resource)];
+            args.extend(chunk.iter().map(|a| Arg::Text(a)));
+            let mut null = false;
+            B::for_each_row(conn, sql, &args, &[Cast::Text; 4], |cells| {
+                let &[
+                    Cell::Text(address),
+                    Cell::Text(key),
+                    Cell::Text(members),
+                    Cell::Text(hash),
+                ] = cells
+                else {
+                    null = true;
+                    return;
+                };
+                let entry = StateRow::new([address, key, members, hash], false);
+                entries.add(entry.print);
+                state.state.push(entry);
+            })
+            .await?;
+            if null {
+                return Err(sqlx::Error::Protocol("a state entry holds NULL".into()).into());
+            }
+        }
+    }
+    refuse_claimed::<B>(conn, d, spec).await?;
+    let same = rows == decided.rows && entries == decided.state;
+    Ok(Some((state, same)))
 }
 
 /// The first column of each row of a catalog query on a table (its name bound).

@@ -296,7 +296,7 @@ pub(crate) fn restore(
 }
 
 /// `n` placeholders from the `first`, separated by commas.
-fn placeholders(d: Dialect, first: usize, n: usize) -> String {
+pub(crate) fn placeholders(d: Dialect, first: usize, n: usize) -> String {
     let p: Vec<String> = (first..first + n).map(|i| d.placeholder(i)).collect();
     p.join(", ")
 }

@@ -214,9 +214,14 @@ impl<'a> WriteSet<'a> {
     /// fingerprint, and the digest of the state entries the apply leaves (those of `current`
     /// neither rewritten nor deleted, and those written). `None` when the plan has no inputs
     /// fingerprint: the old record is then only removed.
+    ///
+    /// With `all`, `current` holds only the entries at the addresses the plan writes or
+    /// deletes, and `all` is the digest of every entry: the kept ones are then `all` without
+    /// those the apply replaces or deletes.
     pub fn inputs_record(
         &self,
         current: &CurrentState,
+        all: Option<StateDigest>,
         writes: &StateWrites<'_>,
         applied_at: &str,
     ) -> Option<Record> {
@@ -232,16 +237,17 @@ impl<'a> WriteSet<'a> {
                 .chain(deleted.map(|c| c.address.as_str()))
                 .collect()
         };
-        let kept = current
-            .state
-            .iter()
-            .filter(|s| !gone.contains(s.address.as_str()))
-            .map(|s| s.print);
-        let written =
-            written.map(|e| StateDigest::written(e.address, e.row_key, e.members, e.hash));
-        let digest = kept
-            .chain(written)
-            .fold(StateDigest::default(), StateDigest::with);
+        let kept = match all {
+            None => (current.state.iter())
+                .filter(|s| !gone.contains(s.address.as_str()))
+                .fold(StateDigest::default(), |d, s| d.with(s.print)),
+            Some(all) => (current.state.iter())
+                .filter(|s| gone.contains(s.address.as_str()))
+                .fold(all, |d, s| d.without(s.print)),
+        };
+        let digest = written
+            .map(|e| StateDigest::written(e.address, e.row_key, e.members, e.hash))
+            .fold(kept, StateDigest::with);
         Some(Record {
             inputs: inputs.clone(),
             state: digest.text(),
@@ -438,11 +444,11 @@ max_delete: "100%"
         assert_eq!(entry_addresses(&writes.fresh), ["cy"]);
         assert_eq!(writes.fresh[0].row_key, "13");
 
-        assert_eq!(set.inputs_record(&current, &writes, "now"), None);
+        assert_eq!(set.inputs_record(&current, None, &writes, "now"), None);
         plan.inputs = Some("inputs".into());
         let set = WriteSet::new(&spec, &plan);
         let writes = set.state_writes(&current, &created);
-        let record = set.inputs_record(&current, &writes, "now").unwrap();
+        let record = set.inputs_record(&current, None, &writes, "now").unwrap();
         // The digest of the state the apply leaves: Ann kept, Bob and Cy written, Old gone.
         let left = [
             current.state[0].print,
@@ -457,6 +463,24 @@ max_delete: "100%"
             (record.inputs.as_str(), record.applied_at.as_str()),
             ("inputs", "now")
         );
+
+        // The same digest from the entries the plan's writes rest on and the digest of all:
+        // what an apply that reads back only those entries records.
+        let decided = plan
+            .decided
+            .expect("an existing table's plan keeps its prints");
+        let all = StateDigest::of_sum(decided.all_state.count, decided.all_state.sum);
+        let addresses = crate::plan::decided::addresses(&plan);
+        let mut partial = current.clone();
+        partial
+            .state
+            .retain(|s| addresses.contains(&s.address.as_str()));
+        assert_eq!(partial.state.len(), 2, "Bob's and Old's entries");
+        let writes = set.state_writes(&partial, &created);
+        let record = set
+            .inputs_record(&partial, Some(all), &writes, "now")
+            .unwrap();
+        assert_eq!(record.state, digest.text());
     }
 
     #[test]

@@ -307,7 +307,8 @@ pub fn group(specs: Vec<Compiled>, url: &str, req: GroupRequest<'_>) -> Result<P
         };
         // What was read, as read: a stale plan is told from what the database holds, before
         // stored keys are read back as addresses.
-        let read_prints = plan::row_prints(&current);
+        let references = spec.fields.iter().any(|f| f.reference.is_some());
+        let read_prints = references.then(|| plan::row_prints(&current));
         {
             let parents: Vec<(&str, &CurrentState)> = ordered
                 .iter()
@@ -317,7 +318,9 @@ pub fn group(specs: Vec<Compiled>, url: &str, req: GroupRequest<'_>) -> Result<P
             multi::map_current(spec, &mut current, &parents);
         }
         let mut plan = plan::plan_with(spec, &resolved, &current, req.options);
-        plan.read = read_prints.into();
+        if let Some(prints) = read_prints {
+            plan.read = prints.into();
+        }
         let parents: Vec<schema::Parent<'_>> = ordered
             .iter()
             .zip(plans.iter().zip(&reads))
@@ -354,6 +357,18 @@ pub fn group(specs: Vec<Compiled>, url: &str, req: GroupRequest<'_>) -> Result<P
         }
     }
     rt.block_on(db.close());
+    // Rows that point to others' make the apply read every managed row of the resources
+    // together: their plans keep the prints of every row then.
+    if ordered
+        .iter()
+        .any(|(s, _)| s.fields.iter().any(|f| f.reference.is_some()))
+    {
+        for (plan, current) in plans.iter_mut().zip(&reads) {
+            if plan.decided.take().is_some() {
+                plan.read = plan::row_prints(current).into();
+            }
+        }
+    }
     Ok(Planned {
         specs: ordered.into_iter().map(|(s, _)| s).collect(),
         plans,

@@ -175,6 +175,8 @@ struct PlanOut<'a> {
     sensitive: &'a [bool],
     soft_delete: &'a Option<crate::spec::compiled::SoftDelete>,
     read: &'a Prints,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    decided: &'a Option<super::decided::Decided>,
     inputs: &'a Option<String>,
     matching: &'a super::MatchingModel,
 }
@@ -438,6 +440,7 @@ fn plan_out(plan: &Plan) -> PlanOut<'_> {
         sensitive: &plan.sensitive,
         soft_delete: &plan.soft_delete,
         read: &plan.read,
+        decided: &plan.decided,
         inputs: &plan.inputs,
         matching: &plan.matching,
     }
@@ -749,7 +752,12 @@ pub fn stale_error(plan: &Plan, current: &CurrentState) -> Error {
         current.rows.iter().map(|r| (key_text(&r.key), r)).collect();
 
     let mut items: Vec<String> = Vec::new();
-    let mut ids: Vec<&str> = then.keys().chain(now.keys()).copied().collect();
+    // A plan that kept the prints of only what its writes rest on names changes to those.
+    let mut ids: Vec<&str> = if plan.decided.is_some() {
+        then.keys().copied().collect()
+    } else {
+        then.keys().chain(now.keys()).copied().collect()
+    };
     ids.sort_unstable();
     ids.dedup();
     let mut state_changes = 0;

@@ -7,6 +7,7 @@
 //! update (changed fields only) or no-op, each with its reason.
 
 pub mod address;
+pub mod decided;
 pub mod diff;
 pub mod file;
 pub mod guard;
@@ -495,6 +496,11 @@ pub struct Plan {
     /// How records were matched.
     #[serde(default)]
     pub matching: MatchingModel,
+    /// The prints of what the writes rest on, which an apply reads back instead of the whole
+    /// table; `None` when it must read the whole table (and for plans saved by older
+    /// versions).
+    #[serde(default)]
+    pub decided: Option<decided::Decided>,
     /// Records up to date that the plan counts but does not hold: a saved plan keeps only
     /// the changes that write something, and its counts apart.
     #[serde(default, skip_serializing)]
@@ -576,22 +582,27 @@ impl<'de> Deserialize<'de> for Prints {
 
 /// The fingerprints of everything in `current`.
 pub fn row_prints(current: &CurrentState) -> Vec<RowPrint> {
+    let mut out: Vec<RowPrint> = current.rows.iter().map(table_row_print).collect();
+    out.extend(current.state.iter().map(state_row_print));
+    out
+}
+
+/// The fingerprint of a row of the table: 8 hex digits per field.
+pub fn table_row_print(r: &crate::state::CurrentRow) -> RowPrint {
     use std::fmt::Write as _;
-    let mut out: Vec<RowPrint> = current
-        .rows
-        .iter()
-        .map(|r| {
-            let mut hash = String::with_capacity(8 * r.values.len());
-            for v in &r.values {
-                let _ = write!(hash, "{:08x}", value_print(v) as u32);
-            }
-            RowPrint {
-                id: format!("row:{}", key_text(&r.key)),
-                hash,
-            }
-        })
-        .collect();
-    out.extend(current.state.iter().map(|s| RowPrint {
+    let mut hash = String::with_capacity(8 * r.values.len());
+    for v in &r.values {
+        let _ = write!(hash, "{:08x}", value_print(v) as u32);
+    }
+    RowPrint {
+        id: format!("row:{}", key_text(&r.key)),
+        hash,
+    }
+}
+
+/// The fingerprint of a state entry: 16 hex digits.
+pub fn state_row_print(s: &crate::state::StateRow) -> RowPrint {
+    RowPrint {
         id: format!("state:{}", s.address),
         hash: format!(
             "{:016x}",
@@ -602,8 +613,7 @@ pub fn row_prints(current: &CurrentState) -> Vec<RowPrint> {
                 s.hash
             )))
         ),
-    }));
-    out
+    }
 }
 
 /// Counts per action.
@@ -645,6 +655,7 @@ impl Plan {
             soft_delete: spec.soft_delete.clone(),
             overrides: Vec::new(),
             read: Prints::default(),
+            decided: None,
             inputs: None,
             shortcut: None,
             matching: MatchingModel::of(&spec.matching),
@@ -796,7 +807,7 @@ pub fn plan_with(
         )
         .collect();
 
-    Plan {
+    let mut plan = Plan {
         create_table: !current.table_exists,
         schema: schema::of(spec, current),
         changes,
@@ -811,7 +822,9 @@ pub fn plan_with(
         overrides,
         fingerprint: current.fingerprint.clone(),
         rows_read: current.rows.len(),
-        read: row_prints(current).into(),
         ..Plan::of_spec(spec)
-    }
+    };
+    plan.decided = decided::of(spec, &plan, current);
+    plan.read = decided::read_prints(&plan, current).into();
+    plan
 }
