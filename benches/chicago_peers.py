@@ -101,6 +101,14 @@ def score(cluster_of, truth_of):
             "precision": p, "recall": r, "f1": f}
 
 
+def check_scorer():
+    """The hand-worked case of `src/evaluate.rs`'s tests, so that the port cannot drift."""
+    truth = dict(zip("012345", "aaabbc"))
+    c = score(dict(zip("012345", [0, 0, 1, 1, 2, 3])), truth)
+    assert (c["links"], c["right"], c["true_pairs"]) == (2, 1, 4), c
+    assert abs(c["f1"] - 1 / 3) < 1e-12, c
+
+
 def write_clusters(path, pairs):
     with open(path, "w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
@@ -343,6 +351,7 @@ def main():
     if args.cmd == "run-dedupe":
         return run_dedupe(args)
 
+    check_scorer()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     truth_of = {r["id"]: r["truth"] for r in read_sites(args.sites, truth=True)}
