@@ -226,6 +226,14 @@ pub fn describe_model(spec: &Compiled, model: &matching::Model) -> String {
             lambda, model.iterations, model.u_samples
         ),
         (Weights::Auto, None) => "weights: auto, but each method's defaults in force".to_string(),
+        (Weights::Labels, Some(lambda)) => format!(
+            "weights trained on {} labelled `same` pairs, u from {} random pairs (share of \
+             matches among candidate pairs {:.4})",
+            model.labelled, model.u_samples, lambda
+        ),
+        (Weights::Labels, None) => {
+            "weights: labels, but each method's defaults in force".to_string()
+        }
         (Weights::Given, _) => {
             "given weights (each method's defaults, or m/u written in the spec)".to_string()
         }

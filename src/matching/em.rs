@@ -76,6 +76,32 @@ pub fn u_from_sample(patterns: &[(Vec<u8>, f64)], level_counts: &[usize]) -> Vec
         .collect()
 }
 
+/// m from the levels of pairs known to match (`k` bytes a pair): each level's share among
+/// them, a missing value not counted, with `prior` pairs' worth of `m0` added to the counts
+/// so a level no labelled pair shows keeps a small m rather than none.
+pub fn m_from_labels(levels: &[u8], k: usize, m0: &[Vec<f64>], prior: f64) -> Vec<Vec<f64>> {
+    let mut counts: Vec<Vec<f64>> = m0
+        .iter()
+        .map(|row| row.iter().map(|m| m * prior).collect())
+        .collect();
+    for chunk in levels.chunks_exact(k.max(1)) {
+        for (c, &l) in chunk.iter().enumerate() {
+            if l != MISSING {
+                counts[c][l as usize] += 1.0;
+            }
+        }
+    }
+    counts
+        .into_iter()
+        .map(|row| {
+            let total: f64 = row.iter().sum();
+            row.iter()
+                .map(|x| (x / total.max(FLOOR)).clamp(FLOOR, 1.0 - FLOOR))
+                .collect()
+        })
+        .collect()
+}
+
 /// Expectation maximisation of m and the match share over level patterns, u fixed.
 pub fn fit_m(patterns: &[(Vec<u8>, f64)], u: &[Vec<f64>], m0: &[Vec<f64>], lambda0: f64) -> Fit {
     let mut m: Vec<Vec<f64>> = m0.to_vec();
@@ -272,6 +298,18 @@ pub fn fit_lambda(patterns: &[(Vec<u8>, f64)], u: &[Vec<f64>], m: &[Vec<f64>]) -
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn m_from_labels_counts_levels_of_known_matches() {
+        // Two comparisons of two levels; the second missing in one pair.
+        let levels = [0, 1, 0, MISSING, 1, 1, 0, 0];
+        let m = m_from_labels(&levels, 2, &[vec![0.5, 0.5], vec![0.9, 0.1]], 2.0);
+        // First: 3 of 4 at level 0, plus one pair's worth each from the prior.
+        assert!((m[0][0] - 4.0 / 6.0).abs() < 1e-9, "{m:?}");
+        // Second: 1 at level 0 and 2 at level 1 of 3 counted, plus 1.8 and 0.2.
+        assert!((m[1][0] - 2.8 / 5.0).abs() < 1e-9, "{m:?}");
+        assert!((m[1][1] - 2.2 / 5.0).abs() < 1e-9, "{m:?}");
+    }
+
     use super::*;
 
     /// Pairs drawn from a known model: 10% matches; two comparisons with two levels each.

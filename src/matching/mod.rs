@@ -113,11 +113,13 @@ pub struct Model {
     pub tf: Vec<Option<TermFrequency>>,
     /// With `weights: auto`, the estimated prior (bits) that two records match.
     pub prior_bits: Option<f64>,
-    /// With `weights: auto`: share of matches among candidate pairs, EM iterations, and the
-    /// number of random pairs u was estimated on.
+    /// With `weights: auto` or `labels`: share of matches among candidate pairs, EM
+    /// iterations, and the number of random pairs u was estimated on.
     pub lambda: Option<f64>,
     pub iterations: usize,
     pub u_samples: usize,
+    /// With `weights: labels`: the number of labelled `same` pairs m was trained on.
+    pub labelled: usize,
     /// What was done to keep the weights from turning against the evidence: an estimate
     /// refused for the defaults, levels lifted or lowered by the monotonicity guard.
     pub notes: Vec<String>,
@@ -505,7 +507,7 @@ pub fn score_pairs<'c>(config: &'c MatchConfig, sources: &[Vec<Record>]) -> Scor
     let stage = crate::progress::stage("match: estimate");
     let allowed_pairs = allowed_pair_count(config, sources);
     let mut model = base.model.clone();
-    if config.weights == Weights::Auto && k > 0 && n > 1 {
+    if config.weights != Weights::Given && k > 0 && n > 1 {
         let sample = sample_levels(config, &base, &flat, &prepared, allowed_pairs);
         model.u_samples = sample.len() / k;
         let level_counts: Vec<usize> = model.levels.iter().map(Vec::len).collect();
@@ -515,12 +517,24 @@ pub fn score_pairs<'c>(config: &'c MatchConfig, sources: &[Vec<Record>]) -> Scor
             .iter()
             .map(|ls| ls.iter().map(|l| l.m).collect())
             .collect();
-        let fit = em::fit_blocked(&levels, k, &u, &m0);
-        match estimate_refused(&fit, pairs.len(), k) {
-            Some(reason) => model.notes.push(format!(
-                "weights: auto fell back to each method's defaults: {reason}"
+        let fit = if config.weights == Weights::Labels {
+            let labelled = labelled_levels(config, &base, &flat, &records, &prepared);
+            model.labelled = labelled.len() / k;
+            labels_fit(&labelled, &levels, k, &u, &m0)
+        } else {
+            let fit = em::fit_blocked(&levels, k, &u, &m0);
+            estimate_refused(&fit, pairs.len(), k).map_or(Ok(fit), Err)
+        };
+        match fit {
+            Err(reason) => model.notes.push(format!(
+                "weights: {} fell back to each method's defaults: {reason}",
+                if config.weights == Weights::Labels {
+                    "labels"
+                } else {
+                    "auto"
+                }
             )),
-            None => {
+            Ok(fit) => {
                 for (c, ls) in model.levels.iter_mut().enumerate() {
                     for (l, level) in ls.iter_mut().enumerate() {
                         level.m = fit.m[c][l];
@@ -594,6 +608,67 @@ fn compare_all(
             );
     }
     levels
+}
+
+/// Fewer labelled `same` pairs than this are too few to train weights on.
+const LABELS_MIN_SAME: usize = 10;
+
+/// How many pairs' worth of each method's default m a trained m starts from: with few
+/// labelled pairs the defaults still count, with many the labels decide.
+const LABELS_PRIOR_PAIRS: f64 = 4.0;
+
+/// The levels of every labelled `same` pair whose two records are both in the data: `k`
+/// bytes a pair.
+fn labelled_levels(
+    config: &MatchConfig,
+    matcher: &Matcher<'_>,
+    flat: &blocking::Flat,
+    records: &[&Record],
+    prepared: &[Vec<Prepared>],
+) -> Vec<u8> {
+    let lookup: crate::collections::HashMap<(usize, &str), usize> = (0..records.len())
+        .map(|g| ((flat.source_of[g], records[g].id.as_str()), g))
+        .collect();
+    let k = config.comparisons.len();
+    let mut out = Vec::new();
+    for o in &config.same {
+        let a = lookup.get(&(o.a.source, o.a.id.as_str()));
+        let b = lookup.get(&(o.b.source, o.b.id.as_str()));
+        if let (Some(&a), Some(&b)) = (a, b)
+            && a != b
+        {
+            let at = out.len();
+            out.resize(at + k, 0);
+            matcher.levels_into(&prepared[a], &prepared[b], &mut out[at..]);
+        }
+    }
+    out
+}
+
+/// m trained on labelled `same` pairs (each level's share among them, a missing value not
+/// counted, starting from [`LABELS_PRIOR_PAIRS`] pairs' worth of `m0`), and the share of
+/// matches among the candidate pairs with that m and `u`; or why it cannot be.
+fn labels_fit(
+    labelled: &[u8],
+    candidates: &[u8],
+    k: usize,
+    u: &[Vec<f64>],
+    m0: &[Vec<f64>],
+) -> std::result::Result<em::Fit, String> {
+    let pairs = labelled.len() / k.max(1);
+    if pairs < LABELS_MIN_SAME {
+        return Err(format!(
+            "{pairs} labelled `same` pairs are too few to train on (at least {LABELS_MIN_SAME} \
+             needed; `reconcile review` labels pairs)"
+        ));
+    }
+    let m = em::m_from_labels(labelled, k, m0, LABELS_PRIOR_PAIRS);
+    let (lambda, iterations) = em::fit_lambda(&em::patterns(candidates, k), u, &m);
+    Ok(em::Fit {
+        m,
+        lambda,
+        iterations,
+    })
 }
 
 /// Fewer candidate pairs per comparison than this are too few to estimate weights from.
@@ -995,6 +1070,82 @@ mod tests {
                 review: 0.5,
                 threshold: 0.9999
             }]
+        );
+    }
+
+    /// Twelve pairs of one business under its own name in each source: the same email in
+    /// neither (a branch's address against the head office's), and some noise records.
+    fn labelled_sources() -> (Vec<Vec<Record>>, Vec<crate::spec::compiled::Override>) {
+        let names = [
+            "Barchefz",
+            "Maltos",
+            "Luma",
+            "Revue",
+            "Debonair",
+            "Ocean Basket",
+            "Mugg",
+            "Junction",
+            "Fynbos",
+            "Kaya",
+            "Tasha",
+            "Sorbet",
+        ];
+        let a: Vec<Record> = (0..names.len())
+            .map(|i| rec(0, &format!("a{i}"), names[i], &format!("head{i}@x.co")))
+            .collect();
+        let b: Vec<Record> = (0..names.len())
+            .map(|i| rec(1, &format!("b{i}"), names[i], &format!("branch{i}@y.co")))
+            .collect();
+        let same = (0..names.len())
+            .map(|i| crate::spec::compiled::Override {
+                a: crate::spec::compiled::RecordRef {
+                    source: 0,
+                    id: format!("a{i}"),
+                },
+                b: crate::spec::compiled::RecordRef {
+                    source: 1,
+                    id: format!("b{i}"),
+                },
+                origin: Default::default(),
+            })
+            .collect();
+        (vec![a, b], same)
+    }
+
+    #[test]
+    fn weights_trained_on_labels_learn_what_matching_pairs_look_like() {
+        let (sources, same) = labelled_sources();
+        let mut c = config();
+        c.weights = Weights::Given;
+        let given = score_pairs(&c, &sources).matcher.model.clone();
+        c.weights = Weights::Labels;
+        c.same = same.clone();
+        let trained = score_pairs(&c, &sources).matcher.model.clone();
+        assert_eq!(trained.labelled, 12);
+        assert!(trained.lambda.is_some(), "{:?}", trained.notes);
+        // Every labelled pair disagrees on email: a disagreement counts against a match far
+        // less once trained than by the exact method's defaults.
+        let else_bits = |m: &Model| {
+            let l = m.levels[1].last().unwrap();
+            (l.m / l.u).log2()
+        };
+        assert!(
+            else_bits(&trained) > else_bits(&given) + 1.0,
+            "trained {} given {}",
+            else_bits(&trained),
+            else_bits(&given)
+        );
+
+        // Too few labelled pairs: the defaults, and a note saying so.
+        c.same.truncate(3);
+        let few = score_pairs(&c, &sources).matcher.model.clone();
+        assert_eq!(few.lambda, None);
+        assert!(
+            few.notes
+                .iter()
+                .any(|n| n.contains("weights: labels fell back") && n.contains("3 labelled")),
+            "{:?}",
+            few.notes
         );
     }
 

@@ -102,10 +102,10 @@ pub fn summary(spec: &Compiled, resolved: &Resolved) -> String {
     let _ = writeln!(
         out,
         "\nModel ({}):",
-        if m.model.lambda.is_some() {
-            "weights estimated from the data"
-        } else {
-            "weights as given"
+        match (m.model.lambda, m.model.labelled) {
+            (Some(_), 0) => "weights estimated from the data",
+            (Some(_), _) => "weights trained on labelled pairs",
+            (None, _) => "weights as given",
         }
     );
     if let (Some(prior), Some(lambda)) = (m.model.prior_bits, m.model.lambda) {

@@ -643,6 +643,9 @@ pub enum Weights {
     Given,
     /// Estimated from the data on every run (unsupervised, deterministic).
     Auto,
+    /// Trained on the pairs people labelled `same` (the labels file and `match.same`): m
+    /// from how those pairs compare, u from random pairs of the data, as with `auto`.
+    Labels,
 }
 
 /// One blocking rule: records agreeing on every listed key are compared.

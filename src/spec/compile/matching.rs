@@ -167,10 +167,10 @@ fn comparison(
             }
         }
     }
-    if (c.m.is_some() || c.u.is_some()) && weights == Weights::Auto {
+    if (c.m.is_some() || c.u.is_some()) && weights != Weights::Given {
         r.at(
             &p,
-            "`m` and `u` are estimated with `weights: auto`",
+            "`m` and `u` are estimated with `weights: auto` and `weights: labels`",
             Some("remove them, or set `weights: given`".into()),
         );
     }
