@@ -30,7 +30,8 @@ else
   cargo build --release --quiet
   BIN=./target/release/reconcile
 fi
-for SPEC in benches/chicago/chicago.yaml benches/chicago/chicago-defaults.yaml; do
+for SPEC in benches/chicago/chicago.yaml benches/chicago/chicago-defaults.yaml \
+    benches/chicago/chicago-labels.yaml; do
   NAME=$(basename "$SPEC" .yaml)
   /usr/bin/time -f "%e %M" -o "$OUT/$NAME.time.txt" \
     "$BIN" evaluate -f "$SPEC" --truth --json > "$OUT/$NAME.json"
@@ -56,7 +57,7 @@ try:
 except OSError:
     v = "reconcile"
 rows, true_pairs = [], set()
-for name in ["chicago", "chicago-defaults"]:
+for name in ["chicago", "chicago-defaults", "chicago-labels"]:
     r = json.load(open(f"{out}/{name}.json"))
     e, m = open(f"{out}/{name}.time.txt").read().split()[-2:]
     a = r["at_threshold"]
