@@ -21,7 +21,16 @@ pub struct Fit {
     /// Share of matches among the pairs fitted on.
     pub lambda: f64,
     pub iterations: usize,
+    /// Whether every estimate settled before its iteration bound: one that did not is not
+    /// used (see `estimate_refused` in the matching stage).
+    pub converged: bool,
 }
+
+/// Iterations of [`fit_m`] before it gives up settling.
+const M_ITERATIONS: usize = 200;
+
+/// Iterations of [`fit_lambda`] before it gives up settling.
+pub const LAMBDA_ITERATIONS: usize = 500;
 
 /// A small deterministic generator (SplitMix64): the same data always gives the same
 /// estimate.
@@ -113,9 +122,11 @@ pub fn fit_m(patterns: &[(Vec<u8>, f64)], u: &[Vec<f64>], m0: &[Vec<f64>], lambd
             m,
             lambda,
             iterations,
+            converged: true,
         };
     }
-    for _ in 0..200 {
+    let mut converged = false;
+    for _ in 0..M_ITERATIONS {
         iterations += 1;
         let mut m_num: Vec<Vec<f64>> = m.iter().map(|r| vec![0.0; r.len()]).collect();
         let mut matched = 0.0;
@@ -155,6 +166,7 @@ pub fn fit_m(patterns: &[(Vec<u8>, f64)], u: &[Vec<f64>], m0: &[Vec<f64>], lambd
         }
         lambda = new_lambda;
         if change < 1e-7 {
+            converged = true;
             break;
         }
     }
@@ -162,6 +174,7 @@ pub fn fit_m(patterns: &[(Vec<u8>, f64)], u: &[Vec<f64>], m0: &[Vec<f64>], lambd
         m,
         lambda,
         iterations,
+        converged,
     }
 }
 
@@ -209,6 +222,10 @@ pub fn fit_blocked(levels: &[u8], k: usize, u: &[Vec<f64>], m0: &[Vec<f64>]) -> 
         }
         let fit = fit_m(&block, u, m0, 0.5);
         iterations += fit.iterations;
+        // A block whose estimate did not settle teaches nothing.
+        if !fit.converged {
+            continue;
+        }
         // A comparison missing from every pair of the block learnt nothing there.
         let estimated = (0..k)
             .map(|j| j != c && block.iter().any(|(p, _)| p[j] != MISSING))
@@ -251,6 +268,7 @@ pub fn fit_blocked(levels: &[u8], k: usize, u: &[Vec<f64>], m0: &[Vec<f64>]) -> 
         m,
         lambda,
         iterations: iterations + n,
+        converged: n < LAMBDA_ITERATIONS && fallback.is_none_or(|f| f.converged),
     }
 }
 
@@ -276,7 +294,7 @@ pub fn fit_lambda(patterns: &[(Vec<u8>, f64)], u: &[Vec<f64>], m: &[Vec<f64>]) -
         })
         .collect();
     let mut lambda: f64 = 0.1;
-    for i in 1..=500 {
+    for i in 1..LAMBDA_ITERATIONS {
         let mut matched = 0.0;
         for ((_, n), b) in patterns.iter().zip(&bits) {
             let odds = lambda / (1.0 - lambda) * b.exp2();
@@ -293,7 +311,7 @@ pub fn fit_lambda(patterns: &[(Vec<u8>, f64)], u: &[Vec<f64>], m: &[Vec<f64>]) -
             return (lambda, i);
         }
     }
-    (lambda, 500)
+    (lambda, LAMBDA_ITERATIONS)
 }
 
 #[cfg(test)]

@@ -664,11 +664,21 @@ fn labels_fit(
     }
     let m = em::m_from_labels(labelled, k, m0, LABELS_PRIOR_PAIRS);
     let (lambda, iterations) = em::fit_lambda(&em::patterns(candidates, k), u, &m);
-    Ok(em::Fit {
+    let fit = em::Fit {
         m,
         lambda,
         iterations,
-    })
+        converged: iterations < em::LAMBDA_ITERATIONS,
+    };
+    // Every candidate pair may be a match when blocking is tight: with m from the labels, a
+    // share near 1 is no sign of a runaway fit, so only a fit that did not settle is refused.
+    if !fit.converged || !fit.lambda.is_finite() {
+        return Err(format!(
+            "the share of matches did not settle within {} iterations",
+            fit.iterations
+        ));
+    }
+    Ok(fit)
 }
 
 /// Fewer candidate pairs per comparison than this are too few to estimate weights from.
@@ -686,6 +696,12 @@ fn estimate_refused(fit: &em::Fit, pairs: usize, k: usize) -> Option<String> {
     }
     if !fit.lambda.is_finite() || fit.m.iter().flatten().any(|m| !m.is_finite()) {
         return Some("the estimate did not converge to numbers".into());
+    }
+    if !fit.converged {
+        return Some(format!(
+            "the estimate did not settle within its iteration bound ({} iterations)",
+            fit.iterations
+        ));
     }
     if !(1e-6..=0.95).contains(&fit.lambda) {
         return Some(format!(
@@ -1110,6 +1126,23 @@ mod tests {
             })
             .collect();
         (vec![a, b], same)
+    }
+
+    #[test]
+    fn an_estimate_that_did_not_settle_is_refused() {
+        let fit = em::Fit {
+            m: vec![vec![0.9, 0.1]],
+            lambda: 0.01,
+            iterations: 700,
+            converged: false,
+        };
+        let reason = estimate_refused(&fit, 1000, 1).expect("refused");
+        assert!(reason.contains("did not settle"), "{reason}");
+        let settled = em::Fit {
+            converged: true,
+            ..fit
+        };
+        assert_eq!(estimate_refused(&settled, 1000, 1), None);
     }
 
     #[test]
