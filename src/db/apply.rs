@@ -220,6 +220,9 @@ impl<B: Backend> Writer<'_, B> {
             for sql in statements::keys_after_load(spec, &plan.schema, d) {
                 B::execute(self.conn, sql, &[]).await?;
             }
+            if let Some(sql) = d.analyze(&spec.table) {
+                B::execute(self.conn, sql, &[]).await?;
+            }
         }
         let writes = set.state_writes(&current, &created);
         if self.needs_keys {
@@ -247,6 +250,9 @@ impl<B: Backend> Writer<'_, B> {
         }
         if key_after_state {
             B::execute(self.conn, d.state_primary_key(), &[]).await?;
+            if let Some(sql) = d.analyze(super::STATE_TABLE) {
+                B::execute(self.conn, sql, &[]).await?;
+            }
         }
         let record = set.inputs_record(&current, all_state, &writes, self.now);
         inputs::write::<B>(self.conn, d, &plan.resource, record).await?;

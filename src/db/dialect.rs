@@ -318,6 +318,16 @@ impl Dialect {
         )
     }
 
+    /// Gathers the planner's statistics of a table just loaded in bulk, where the database
+    /// would otherwise plan the next apply's lookups by key blind: on a PostgreSQL table not
+    /// yet analyzed, a list of state addresses was looked up by scanning every entry of the
+    /// resource (67 ms for 1,000 of 200,000; 9 ms once analyzed). PostgreSQL's autovacuum
+    /// would get there in its own time; SQLite and MySQL plan lookups by primary key well
+    /// without statistics.
+    pub fn analyze(&self, table: &str) -> Option<String> {
+        (self.engine == Engine::Postgres).then(|| format!("ANALYZE {}", self.quote(table)))
+    }
+
     /// Adds the state table's primary key, after [`Self::state_table_sql`] without it.
     pub fn state_primary_key(&self) -> String {
         format!(
