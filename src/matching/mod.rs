@@ -508,48 +508,13 @@ pub fn score_pairs<'c>(config: &'c MatchConfig, sources: &[Vec<Record>]) -> Scor
     let allowed_pairs = allowed_pair_count(config, sources);
     let mut model = base.model.clone();
     if config.weights != Weights::Given && k > 0 && n > 1 {
-        let sample = sample_levels(config, &base, &flat, &prepared, allowed_pairs);
-        model.u_samples = sample.len() / k;
-        let level_counts: Vec<usize> = model.levels.iter().map(Vec::len).collect();
-        let u = em::u_from_sample(&em::patterns(&sample, k), &level_counts);
-        let m0: Vec<Vec<f64>> = model
-            .levels
-            .iter()
-            .map(|ls| ls.iter().map(|l| l.m).collect())
-            .collect();
-        let fit = if config.weights == Weights::Labels {
-            let labelled = labelled_levels(config, &base, &flat, &records, &prepared);
-            model.labelled = labelled.len() / k;
-            labels_fit(&labelled, &levels, k, &u, &m0)
-        } else {
-            let fit = em::fit_blocked(&levels, k, &u, &m0);
-            estimate_refused(&fit, pairs.len(), k).map_or(Ok(fit), Err)
+        let data = Data {
+            allowed: allowed_pairs,
+            flat: &flat,
+            records: &records,
+            prepared: &prepared,
         };
-        match fit {
-            Err(reason) => model.notes.push(format!(
-                "weights: {} fell back to each method's defaults: {reason}",
-                if config.weights == Weights::Labels {
-                    "labels"
-                } else {
-                    "auto"
-                }
-            )),
-            Ok(fit) => {
-                for (c, ls) in model.levels.iter_mut().enumerate() {
-                    for (l, level) in ls.iter_mut().enumerate() {
-                        level.m = fit.m[c][l];
-                        level.u = u[c][l];
-                    }
-                }
-                model.notes.clear();
-                model.guard(config);
-                let expected = (fit.lambda * pairs.len() as f64).max(1.0);
-                let p = (expected / allowed_pairs.max(1) as f64).clamp(1e-12, 0.5);
-                model.prior_bits = Some((p / (1.0 - p)).log2());
-                model.lambda = Some(fit.lambda);
-                model.iterations = fit.iterations;
-            }
-        }
+        estimate(config, &base, &data, &levels, pairs.len(), &mut model);
         lap("estimate", &mut timings);
     }
     let matcher = Matcher::with_model(config, model);
@@ -583,6 +548,74 @@ pub fn score_pairs<'c>(config: &'c MatchConfig, sources: &[Vec<Record>]) -> Scor
         probability,
         block_stats,
         timings,
+    }
+}
+
+/// What the estimate reads of the records: how many pairs could be compared, their places,
+/// the records and their prepared values.
+struct Data<'a> {
+    /// Pairs that could be compared at all ([`allowed_pair_count`]).
+    allowed: usize,
+    flat: &'a blocking::Flat,
+    records: &'a [&'a Record],
+    prepared: &'a [Vec<Prepared>],
+}
+
+/// Replaces `model`'s m and u (and sets its prior) with those estimated from the data
+/// (`weights: auto`) or trained on the labelled pairs (`weights: labels`), from the levels of
+/// the `candidates` candidate pairs; keeps the defaults, with a note, when the estimate
+/// cannot be trusted.
+fn estimate(
+    config: &MatchConfig,
+    base: &Matcher<'_>,
+    data: &Data<'_>,
+    levels: &[u8],
+    candidates: usize,
+    model: &mut Model,
+) {
+    let k = config.comparisons.len();
+    let allowed = data.allowed;
+    let sample = sample_levels(config, base, data.flat, data.prepared, allowed);
+    model.u_samples = sample.len() / k;
+    let level_counts: Vec<usize> = model.levels.iter().map(Vec::len).collect();
+    let u = em::u_from_sample(&em::patterns(&sample, k), &level_counts);
+    let m0: Vec<Vec<f64>> = model
+        .levels
+        .iter()
+        .map(|ls| ls.iter().map(|l| l.m).collect())
+        .collect();
+    let fit = if config.weights == Weights::Labels {
+        let labelled = labelled_levels(config, base, data.flat, data.records, data.prepared);
+        model.labelled = labelled.len() / k;
+        labels_fit(&labelled, levels, k, &u, &m0)
+    } else {
+        let fit = em::fit_blocked(levels, k, &u, &m0);
+        estimate_refused(&fit, candidates, k).map_or(Ok(fit), Err)
+    };
+    match fit {
+        Err(reason) => model.notes.push(format!(
+            "weights: {} fell back to each method's defaults: {reason}",
+            if config.weights == Weights::Labels {
+                "labels"
+            } else {
+                "auto"
+            }
+        )),
+        Ok(fit) => {
+            for (c, ls) in model.levels.iter_mut().enumerate() {
+                for (l, level) in ls.iter_mut().enumerate() {
+                    level.m = fit.m[c][l];
+                    level.u = u[c][l];
+                }
+            }
+            model.notes.clear();
+            model.guard(config);
+            let expected = (fit.lambda * candidates as f64).max(1.0);
+            let p = (expected / allowed.max(1) as f64).clamp(1e-12, 0.5);
+            model.prior_bits = Some((p / (1.0 - p)).log2());
+            model.lambda = Some(fit.lambda);
+            model.iterations = fit.iterations;
+        }
     }
 }
 

@@ -133,8 +133,13 @@ fn verdict(plan: &Plan) -> String {
     } else {
         String::new()
     };
+    let columns = if s.add_column > 0 {
+        format!(", {} to add", plural(s.add_column, "column"))
+    } else {
+        String::new()
+    };
     let mut line = format!(
-        "**Plan: {} to add, {} to change{replacing}, {} to destroy.**",
+        "**Plan: {} to add, {} to change{replacing}, {} to destroy{columns}.**",
         count(s.create),
         count(s.update),
         count(s.delete)
@@ -159,15 +164,7 @@ fn body(out: &mut String, plan: &Plan, opts: Options, h: &str) {
     if let Some(note) = super::model_note(&plan.matching) {
         let _ = writeln!(out, "> **Note:** {}\n", esc_words(&note));
     }
-    if plan.create_table {
-        let cols: Vec<String> = plan.fields.iter().map(|(_, c)| code(c)).collect();
-        let _ = writeln!(
-            out,
-            "The table {} will be created ({}).\n",
-            code(&plan.table),
-            cols.join(", ")
-        );
-    }
+    structure(out, plan);
     creates_or_deletes(out, plan, Action::Create, limit, opts.full, h);
     updates(out, plan, limit, opts.full, h);
     creates_or_deletes(out, plan, Action::Delete, limit, opts.full, h);
@@ -180,6 +177,48 @@ fn body(out: &mut String, plan: &Plan, opts: Options, h: &str) {
         out.push('\n');
     }
     set_aside(out, plan, limit);
+}
+
+/// What the plan does to the table's structure, as the text plan says it: the notes on an
+/// existing table's constraints, a table to create with its constraints, the columns to add.
+fn structure(out: &mut String, plan: &Plan) {
+    for n in &plan.schema.notes {
+        let _ = writeln!(
+            out,
+            "> **Note:** {}\n",
+            esc_words(&super::schema::note(plan, n))
+        );
+    }
+    if plan.create_table {
+        let cols: Vec<String> = plan.fields.iter().map(|(_, c)| code(c)).collect();
+        let _ = writeln!(
+            out,
+            "The table {} will be created ({}).",
+            code(&plan.table),
+            cols.join(", ")
+        );
+        for line in super::schema::constraints(plan) {
+            let _ = writeln!(out, "- with {}", esc_words(&line));
+        }
+        out.push('\n');
+    }
+    let add = &plan.schema.add_columns;
+    if !add.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} to add to the table {}:\n",
+            plural(add.len(), "column"),
+            code(&plan.table)
+        );
+        for a in add {
+            let _ = writeln!(out, "- {}", code(&super::schema::add_column(plan, a)));
+        }
+        let _ = writeln!(out, "\n_{}_", esc_words(super::schema::NULLABLE));
+        if let Some(line) = super::schema::unmanaged(plan) {
+            let _ = writeln!(out, "\n_{}_", esc_words(&line));
+        }
+        out.push('\n');
+    }
 }
 
 /// Records to add (their new values) or to destroy (the values they hold), one row each.

@@ -52,6 +52,22 @@ on_each_backend! {
         assert!(text.contains(r#"+ city    = "Pretoria""#), "{text}");
         assert!(!text.contains("changed outside reconcile"), "{text}");
 
+        // The Markdown plan says the same, before the rows.
+        let md = ws.run(&["plan", "--format", "markdown"]).ok().stdout;
+        assert!(
+            md.contains("**Plan: 0 to add, 13 to change, 0 to destroy, 1 column to add.**"),
+            "{md}"
+        );
+        let column = md
+            .find("1 column to add to the table `customers`:")
+            .expect("the section");
+        assert!(column < md.find("| address | field").expect("the row changes"), "{md}");
+        assert!(
+            md.contains(&format!("- `column city {sql_type} (field city: text), nullable`")),
+            "{md}"
+        );
+        assert!(md.contains("left alone (never written, never dropped)"), "{md}");
+
         let json = ws.run(&["plan", "--json"]).ok().json();
         assert_eq!(json["summary"]["add_column"], 1);
         assert_eq!(json["summary"]["update"], 13);
