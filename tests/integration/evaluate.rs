@@ -161,3 +161,66 @@ fn evaluate_against_labelled_pairs() {
         run.stderr
     );
 }
+
+/// `weights: labels` end to end: with twelve labelled pairs the model is trained on them and
+/// `evaluate` says so; with three it keeps the defaults and says why.
+#[test]
+fn weights_trained_on_labelled_pairs_are_reported() {
+    let names = [
+        "Lulo Brewery",
+        "Kaya Bistro",
+        "Mugg and Bean",
+        "Ocean Basket",
+        "Zebra Lounge",
+        "Fynbos Deli",
+        "Tasha Cafe",
+        "Sorbet Salon",
+        "Barchefz",
+        "Maltos",
+        "Revue Bar",
+        "Debonair Pizza",
+    ];
+    let ws = Workspace::empty();
+    let spec = SPEC.replace(
+        "match:\n",
+        "match:\n  weights: labels\n  labels: labels.csv\n",
+    );
+    ws.write("specs/venues.yaml", &spec);
+    let mut guide = String::from("id,name,phone,entity\n");
+    let mut list = String::from("id,name,phone,entity\n");
+    let mut labels = String::from("left,right,label\n");
+    for (i, name) in names.iter().enumerate() {
+        // The same venue in both lists, under one name, with the guide's switchboard number
+        // and the list's own: the labels teach that phones differ between the lists.
+        guide.push_str(&format!("{i},{name},08200000{i:02},E{i}\n"));
+        list.push_str(&format!("{i},{name},08300000{i:02},E{i}\n"));
+        labels.push_str(&format!("guide:{i},list:{i},same\n"));
+    }
+    ws.write("specs/guide.csv", &guide);
+    ws.write("specs/list.csv", &list);
+    ws.write("specs/labels.csv", &labels);
+    let run = ws
+        .run(&["evaluate", "-f", "specs/venues.yaml", "--truth"])
+        .ok();
+    assert!(
+        run.stdout
+            .contains("Model: weights trained on 12 labelled `same` pairs, u from"),
+        "{}",
+        run.stdout
+    );
+
+    let few: String = labels.lines().take(4).map(|l| format!("{l}\n")).collect();
+    ws.write("specs/labels.csv", &few);
+    let run = ws
+        .run(&["evaluate", "-f", "specs/venues.yaml", "--truth"])
+        .ok();
+    assert!(
+        run.stdout
+            .contains("weights: labels, but each method's defaults in force")
+            && run
+                .stdout
+                .contains("3 labelled `same` pairs are too few to train on"),
+        "{}",
+        run.stdout
+    );
+}
