@@ -345,6 +345,21 @@ pub(crate) async fn stream_rows_plainly<B: Backend>(
     Ok((prints, rows))
 }
 
+/// A state entry from its four text cells (address, row key, members, hash), its members
+/// parsed when `members`; `None` when a cell is NULL.
+pub(crate) fn state_entry(cells: &[Cell<'_>], members: bool) -> Option<StateRow> {
+    let &[
+        Cell::Text(address),
+        Cell::Text(key),
+        Cell::Text(members_text),
+        Cell::Text(hash),
+    ] = cells
+    else {
+        return None;
+    };
+    Some(StateRow::new([address, key, members_text, hash], members))
+}
+
 /// The resource's state entries, row by row.
 pub(crate) async fn stream_state_plainly<B: Backend>(
     conn: &mut B::Connection,
@@ -359,17 +374,10 @@ pub(crate) async fn stream_state_plainly<B: Backend>(
         &[Arg::Text(read.resource)],
         &[Cast::Text; 4],
         |cells| {
-            let &[
-                Cell::Text(address),
-                Cell::Text(key),
-                Cell::Text(members),
-                Cell::Text(hash),
-            ] = cells
-            else {
+            let Some(entry) = state_entry(cells, read.members) else {
                 null = true;
                 return;
             };
-            let entry = StateRow::new([address, key, members, hash], read.members);
             prints.state(entry.print);
             entries.push(entry);
         },

@@ -8,7 +8,6 @@
 use super::backend::Backend;
 use super::error::ReadError;
 use super::lock::LockRequest;
-use super::rows::Cell;
 pub(crate) use super::rows::{Arg, Cast, RowShape, StateRead, TableRead, add_row};
 use super::statements::placeholders;
 use super::{Database, Dialect, Pool, STATE_TABLE, claims};
@@ -17,7 +16,7 @@ use crate::fingerprint::{Prints, row_print};
 use crate::plan::decided::{self, Decided, Sum};
 use crate::plan::{Action, Plan};
 use crate::spec::compiled::Compiled;
-use crate::state::{Column, CurrentState, ForeignKey, MissingColumn, StateRow, Unique, key_text};
+use crate::state::{Column, CurrentState, ForeignKey, MissingColumn, Unique, key_text};
 use crate::value::Value;
 
 /// Reads the current state for a spec. A database that does not exist yet reads as empty.
@@ -268,17 +267,10 @@ pub(crate) async fn read_decided<B: Backend>(
             args.extend(chunk.iter().map(|a| Arg::Text(a)));
             let mut null = false;
             B::for_each_row(conn, sql, &args, &[Cast::Text; 4], |cells| {
-                let &[
-                    Cell::Text(address),
-                    Cell::Text(key),
-                    Cell::Text(members),
-                    Cell::Text(hash),
-                ] = cells
-                else {
+                let Some(entry) = super::backend::state_entry(cells, false) else {
                     null = true;
                     return;
                 };
-                let entry = StateRow::new([address, key, members, hash], false);
                 entries.add(entry.print);
                 state.state.push(entry);
             })
