@@ -662,7 +662,7 @@ sources:
 
 /// A spec whose one record is read over the source URL in `SRC`: on PostgreSQL, whether the
 /// connection it came over is encrypted.
-const TLS_SPEC: &str = r#"version: 1
+pub(crate) const TLS_SPEC: &str = r#"version: 1
 resource: tls
 target:
   table: tls

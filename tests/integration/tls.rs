@@ -314,21 +314,6 @@ fn mariadb_over_tls_with_a_ca_made_for_the_test() {
     );
 }
 
-/// A spec whose one record says whether its own PostgreSQL connection is encrypted.
-const PG_SSL_SPEC: &str = r#"version: 1
-resource: tls
-target:
-  table: tls
-  fields:
-    name: { type: text }
-sources:
-  s:
-    sql: "SELECT 1 AS id, CAST(ssl AS TEXT) AS name FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
-    database: ${SRC}
-    id: id
-    fields: { name: name }
-"#;
-
 /// PostgreSQL with a CA of the user's: `verify-full` with the right `sslrootcert` connects
 /// encrypted and applies; `verify-ca` accepts the certificate under another host name, which
 /// `verify-full` refuses; a CA that signed nothing the server holds is refused with a help
@@ -345,7 +330,7 @@ fn postgres_over_tls_with_a_ca_made_for_the_test() {
 
     let ssl = |url: &str| {
         let ws = Workspace::empty();
-        ws.write("specs/customers.yaml", PG_SSL_SPEC);
+        ws.write("specs/customers.yaml", crate::secrets::TLS_SPEC);
         let run = ws.run_with_env(
             &["plan", "--json", "--database", "sqlite://specs/out.db"],
             &[("SRC", Some(url))],
