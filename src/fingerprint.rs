@@ -164,11 +164,20 @@ pub fn values_hash(values: &[Value]) -> String {
     hex::encode(Sha256::digest(values_bytes(values)))
 }
 
+/// [`values_hash`] as bytes.
+pub fn values_digest(values: &[Value]) -> [u8; 32] {
+    Sha256::digest(values_bytes(values)).into()
+}
+
 /// Whether values hash to `hex` ([`values_hash`]), without building the hash's text.
 pub fn values_hash_matches(values: &[Value], hex: &str) -> bool {
+    digest_matches(&values_digest(values), hex)
+}
+
+/// Whether a [`values_digest`] is the hash `hex` ([`values_hash`]).
+pub fn digest_matches(digest: &[u8; 32], hex: &str) -> bool {
     let mut want = [0u8; 32];
-    hex::decode_to_slice(hex, &mut want).is_ok()
-        && Sha256::digest(values_bytes(values))[..] == want[..]
+    hex::decode_to_slice(hex, &mut want).is_ok() && digest == &want
 }
 
 /// The print of one value in a saved plan's list of what was read (which tells, when the

@@ -80,8 +80,12 @@ impl CurrentState {
 pub struct CurrentRow {
     /// The primary key.
     pub key: Value,
-    /// Values by target field index.
+    /// Values by target field index (empty when only the digest was kept).
     pub values: Vec<Value>,
+    /// The SHA-256 of the values as the state table keeps it
+    /// ([`crate::fingerprint::values_hash`]), when the read kept that instead of the values:
+    /// all the no-change shortcut needs of a row.
+    pub digest: Option<Box<[u8; 32]>>,
 }
 
 /// An entry of the state table: a row this tool manages.

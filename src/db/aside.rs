@@ -172,6 +172,7 @@ mod tests {
                 .map(|i| CurrentRow {
                     key: Value::Int(i),
                     values: Vec::new(),
+                    digest: None,
                 })
                 .collect(),
             ..CurrentState::default()

@@ -21,6 +21,7 @@ pub mod inputs;
 pub mod interrupt;
 pub mod lock;
 mod mysql;
+mod nodelay;
 mod postgres;
 pub mod read;
 mod rows;
@@ -179,7 +180,7 @@ impl Database {
 
 /// A pool of connections to a server, after one plain attempt: the pool would retry a
 /// refused connection until its timeout, where the user is better served by the reason at
-/// once.
+/// once. Each connection sends without delay ([`nodelay`]).
 async fn connect_server<DB: sqlx::Database>(
     opts: <DB::Connection as sqlx::Connection>::Options,
 ) -> sqlx::Result<sqlx::Pool<DB>> {
@@ -187,6 +188,12 @@ async fn connect_server<DB: sqlx::Database>(
     sqlx::pool::PoolOptions::<DB>::new()
         .max_connections(2)
         .acquire_timeout(Duration::from_secs(10))
+        .after_connect(|_, _| {
+            Box::pin(async {
+                nodelay::on_every_tcp_socket();
+                Ok(())
+            })
+        })
         .connect_with(opts)
         .await
 }

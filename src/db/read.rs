@@ -8,7 +8,7 @@
 use super::backend::Backend;
 use super::error::ReadError;
 use super::lock::LockRequest;
-pub(crate) use super::rows::{Arg, Cast, RowShape, StateRead, TableRead, add_row};
+pub(crate) use super::rows::{Arg, Cast, Kept, RowShape, StateRead, TableRead, add_row};
 use super::statements::placeholders;
 use super::{Database, Dialect, Pool, STATE_TABLE, claims};
 use crate::error::{Error, Result};
@@ -21,8 +21,7 @@ use crate::value::Value;
 
 /// Reads the current state for a spec. A database that does not exist yet reads as empty.
 pub async fn read(db: &Database, spec: &Compiled) -> Result<CurrentState> {
-    let mut read = read_maybe_locked(db, &[spec], &[]).await?;
-    Ok(read.remove(0))
+    read_keeping(db, spec, None, Keep::Everything).await
 }
 
 /// Reads the current state while holding the lock (`plan --lock`): waits for a running apply
@@ -32,7 +31,22 @@ pub async fn read_locked(
     spec: &Compiled,
     req: &LockRequest,
 ) -> Result<CurrentState> {
-    let mut read = read_maybe_locked(db, &[spec], std::slice::from_ref(req)).await?;
+    read_keeping(db, spec, Some(req), Keep::Everything).await
+}
+
+/// Reads the current state for a spec, holding the lock `req` when given, keeping what
+/// `keep` says.
+pub async fn read_keeping(
+    db: &Database,
+    spec: &Compiled,
+    req: Option<&LockRequest>,
+    keep: Keep,
+) -> Result<CurrentState> {
+    let locks = match req {
+        Some(r) => std::slice::from_ref(r),
+        None => &[],
+    };
+    let mut read = read_maybe_locked(db, &[spec], locks, keep).await?;
     Ok(read.remove(0))
 }
 
@@ -43,19 +57,20 @@ pub async fn read_all_locked(
     specs: &[&Compiled],
     locks: &[LockRequest],
 ) -> Result<Vec<CurrentState>> {
-    read_maybe_locked(db, specs, locks).await
+    read_maybe_locked(db, specs, locks, Keep::Everything).await
 }
 
 async fn read_maybe_locked(
     db: &Database,
     specs: &[&Compiled],
     locks: &[LockRequest],
+    keep: Keep,
 ) -> Result<Vec<CurrentState>> {
     let result = match &db.pool {
         None => return Ok(specs.iter().map(|_| CurrentState::empty()).collect()),
-        Some(Pool::Sqlite(p)) => read_pool(db, p, specs, locks).await,
-        Some(Pool::Postgres(p)) => read_pool(db, p, specs, locks).await,
-        Some(Pool::MySql(p)) => read_pool(db, p, specs, locks).await,
+        Some(Pool::Sqlite(p)) => read_pool(db, p, specs, locks, keep).await,
+        Some(Pool::Postgres(p)) => read_pool(db, p, specs, locks, keep).await,
+        Some(Pool::MySql(p)) => read_pool(db, p, specs, locks, keep).await,
     };
     result.map_err(|e| match e {
         ReadError::Sql(e) => db.error(e),
@@ -69,13 +84,14 @@ async fn read_pool<B: Backend>(
     pool: &sqlx::Pool<B>,
     specs: &[&Compiled],
     locks: &[LockRequest],
+    keep: Keep,
 ) -> std::result::Result<Vec<CurrentState>, ReadError> {
     let mut conn = pool.acquire().await?;
     let d = db.dialect;
     let Some((first, more)) = locks.split_first() else {
         let mut out = Vec::with_capacity(specs.len());
         for spec in specs {
-            out.push(read_on::<B>(&mut conn, d, spec, Keep::Everything).await?);
+            out.push(read_on::<B>(&mut conn, d, spec, keep).await?);
         }
         return Ok(out);
     };
@@ -93,7 +109,7 @@ async fn read_pool<B: Backend>(
         }
         if failed.is_none() {
             for spec in specs {
-                match read_on::<B>(&mut tx, d, spec, Keep::Everything).await {
+                match read_on::<B>(&mut tx, d, spec, keep).await {
                     Ok(state) => out.push(state),
                     Err(e) => {
                         failed = Some(e);
@@ -117,9 +133,12 @@ async fn read_pool<B: Backend>(
 
 /// How much of what is read is kept besides the fingerprint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Keep {
+pub enum Keep {
     /// The rows of the table and the members of state entries, in order: all a plan needs.
     Everything,
+    /// The rows' keys and the digests of their values, and the state entries without their
+    /// members: all the no-change shortcut needs, in a fraction of the memory.
+    Digests,
     /// Neither (unless the table has unique constraints, which the checks need the rows
     /// for): all a write needs.
     Prints,
@@ -140,7 +159,12 @@ pub(crate) async fn read_on<B: Backend>(
             spec,
             d,
             shape: RowShape::new(spec, state.integer_key),
-            keep: keep == Keep::Everything || !state.unique.is_empty(),
+            keep: match keep {
+                Keep::Everything => Kept::Values,
+                Keep::Digests => Kept::Digest,
+                Keep::Prints if !state.unique.is_empty() => Kept::Values,
+                Keep::Prints => Kept::Nothing,
+            },
             absent: state.missing_columns.iter().map(|m| m.field).collect(),
         };
         let (read, rows) = B::stream_rows(conn, &read).await?;
@@ -219,7 +243,7 @@ pub(crate) async fn read_decided<B: Backend>(
         spec,
         d,
         shape: RowShape::new(spec, state.integer_key),
-        keep: true,
+        keep: Kept::Values,
         absent: Vec::new(),
     };
     let casts = read.shape.casts();
@@ -238,7 +262,7 @@ pub(crate) async fn read_decided<B: Backend>(
             add_row(
                 cells,
                 &read.shape,
-                true,
+                Kept::Values,
                 &mut ignored,
                 &mut buf,
                 &mut state.rows,
@@ -549,15 +573,31 @@ mod tests {
             Cell::Text("012.50"),
             Cell::Null,
         ];
-        add_row(&typed, &shape, true, &mut a, &mut buf, &mut rows_a);
-        add_row(&as_text, &shape, true, &mut b, &mut buf, &mut rows_b);
+        add_row(&typed, &shape, Kept::Values, &mut a, &mut buf, &mut rows_a);
+        add_row(
+            &as_text,
+            &shape,
+            Kept::Values,
+            &mut b,
+            &mut buf,
+            &mut rows_b,
+        );
         assert_eq!(a, b);
         assert_eq!(rows_a, rows_b);
         assert_eq!(
             rows_a[0].values,
             [Value::Int(3), Value::Text("12.5".into()), Value::Null]
         );
-        add_row(&typed, &shape, false, &mut a, &mut buf, &mut rows_a);
+        add_row(&typed, &shape, Kept::Nothing, &mut a, &mut buf, &mut rows_a);
         assert_eq!(rows_a.len(), 1, "a row only fingerprinted is not kept");
+        // Kept as a digest: the hash the state table keeps of the canonical values.
+        let mut digests = Vec::new();
+        add_row(&typed, &shape, Kept::Digest, &mut a, &mut buf, &mut digests);
+        assert!(digests[0].values.is_empty());
+        assert_eq!(digests[0].key, Value::Int(7));
+        let hash = crate::fingerprint::values_hash(&rows_a[0].values);
+        let digest = digests[0].digest.as_deref().expect("a digest");
+        assert!(crate::fingerprint::digest_matches(digest, &hash));
+        assert!(!crate::fingerprint::digest_matches(digest, &"0".repeat(64)));
     }
 }

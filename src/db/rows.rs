@@ -103,13 +103,24 @@ impl Cell<'_> {
     }
 }
 
+/// What a read keeps of each row of the target table, besides adding it to the fingerprint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kept {
+    /// Nothing: the fingerprint is all.
+    Nothing,
+    /// The key and the values.
+    Values,
+    /// The key and the digest of the values ([`CurrentRow::digest`]), not the values.
+    Digest,
+}
+
 /// How to read the target table: its rows, as [`RowShape`] says, fingerprinted, and kept
-/// when `keep`.
+/// as `keep` says.
 pub(crate) struct TableRead<'a> {
     pub spec: &'a Compiled,
     pub d: Dialect,
     pub shape: RowShape,
-    pub keep: bool,
+    pub keep: Kept,
     /// The fields whose column the table lacks: read as NULL.
     pub absent: Vec<usize>,
 }
@@ -216,11 +227,11 @@ impl RowShape {
 }
 
 /// Adds one row read from the table (primary key first, then every mapped field) to the
-/// fingerprint and, when `keep`, to the rows.
+/// fingerprint and, as `keep` says, to the rows.
 pub(crate) fn add_row(
     cells: &[Cell<'_>],
     shape: &RowShape,
-    keep: bool,
+    keep: Kept,
     prints: &mut Prints,
     buf: &mut Vec<u8>,
     rows: &mut Vec<CurrentRow>,
@@ -234,7 +245,7 @@ pub(crate) fn add_row(
             }
         }
     });
-    if !keep {
+    if keep == Kept::Nothing {
         return;
     }
     let key = if shape.integer_key {
@@ -244,7 +255,7 @@ pub(crate) fn add_row(
             .text()
             .map_or(Value::Null, |t| Value::Text(t.into_owned()))
     };
-    let values = shape
+    let values: Vec<Value> = shape
         .kinds
         .iter()
         .zip(&cells[1..])
@@ -253,7 +264,18 @@ pub(crate) fn add_row(
             kind => from_database(kind, c.text().map(|t| t.into_owned())),
         })
         .collect();
-    rows.push(CurrentRow { key, values });
+    rows.push(match keep {
+        Kept::Digest => CurrentRow {
+            key,
+            digest: Some(Box::new(crate::fingerprint::values_digest(&values))),
+            values: Vec::new(),
+        },
+        _ => CurrentRow {
+            key,
+            values,
+            digest: None,
+        },
+    });
 }
 
 /// A column value read as text, brought to the canonical form of its field type. A value that

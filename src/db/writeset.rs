@@ -390,6 +390,7 @@ max_delete: "100%"
             current.rows.push(CurrentRow {
                 key: Value::Int(key),
                 values,
+                digest: None,
             });
         }
         current

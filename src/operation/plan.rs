@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use crate::db::lock::LockRequest;
-use crate::db::{Database, Engine, read};
+use crate::db::read::{self, Keep};
+use crate::db::{Database, Engine};
 use crate::error::{Error, Result};
 use crate::pipeline::{self, Resolved};
 use crate::plan::shortcut::{self, Miss, Record};
@@ -91,7 +92,14 @@ pub fn one(spec: &Compiled, url: &str, req: Request) -> Result<Made> {
     if let (Some(inputs), Some(r), false) = (&inputs, &record, req.refresh)
         && &r.inputs == inputs
     {
-        let (mut current, backend) = read_current(spec, url, req.lock)?;
+        // A plan that lists every record up to date needs their values; one that only
+        // counts them needs each row's digest, a fraction of the memory and of the time.
+        let keep = if req.list_all {
+            Keep::Everything
+        } else {
+            Keep::Digests
+        };
+        let (mut current, backend) = read_current_keeping(spec, url, req.lock, keep)?;
         // The shortcut's plan creates, updates and deletes nothing, so the table's
         // constraints have nothing to refuse: no check is needed.
         if let Ok(plan) = shortcut::plan(spec, inputs, Some(r), &mut current, req.list_all) {
@@ -105,7 +113,10 @@ pub fn one(spec: &Compiled, url: &str, req: Request) -> Result<Made> {
                 refused: None,
             });
         }
-        early = Some((current, backend));
+        // Read again below, whole, when only digests were kept.
+        if keep == Keep::Everything {
+            early = Some((current, backend));
+        }
     }
     let resolved = pipeline::resolve(spec)?;
     let (current, backend) = match early {
@@ -161,6 +172,16 @@ pub fn read_current(
     url: &str,
     lock: Option<Duration>,
 ) -> Result<(CurrentState, Engine)> {
+    read_current_keeping(spec, url, lock, Keep::Everything)
+}
+
+/// [`read_current`], keeping what `keep` says of the rows and state entries.
+fn read_current_keeping(
+    spec: &Compiled,
+    url: &str,
+    lock: Option<Duration>,
+    keep: Keep,
+) -> Result<(CurrentState, Engine)> {
     let rt = runtime()?;
     let stage = crate::progress::stage("read table");
     let read = rt.block_on(async {
@@ -170,13 +191,8 @@ pub fn read_current(
             Some(_) if sqlite_file_exists(url) => Database::open_write(url).await?,
             _ => Database::open_read(url).await?,
         };
-        let current = match lock {
-            Some(timeout) => {
-                let req = LockRequest::new(url, &spec.table, timeout, "plan");
-                read::read_locked(&db, spec, &req).await
-            }
-            None => read::read(&db, spec).await,
-        };
+        let req = lock.map(|timeout| LockRequest::new(url, &spec.table, timeout, "plan"));
+        let current = read::read_keeping(&db, spec, req.as_ref(), keep).await;
         let backend = db.dialect.engine;
         db.close().await;
         Ok::<_, Error>((current?, backend))

@@ -743,10 +743,12 @@ mod tests {
                 CurrentRow {
                     key: Value::Int(1),
                     values: kept.clone(),
+                    digest: None,
                 },
                 CurrentRow {
                     key: Value::Int(2),
                     values: edited.clone(),
+                    digest: None,
                 },
             ],
             state: vec![

@@ -440,6 +440,7 @@ mod tests {
         let row = |key: i64, name: &str, email: &str| CurrentRow {
             key: Value::Int(key),
             values: vec![text(name), text(email)],
+            digest: None,
         };
         let ann = vec![text("Ann"), text("ann@x.example")];
         CurrentState {

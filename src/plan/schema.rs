@@ -614,6 +614,7 @@ mod tests {
         let row = |key: i64, to: Value| CurrentRow {
             key: Value::Int(key),
             values: vec![Value::Text(format!("b{key}")), to],
+            digest: None,
         };
         // Branch 1 points to acme by address (managed), branch 2 by its key (unmanaged),
         // branch 3 elsewhere.

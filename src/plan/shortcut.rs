@@ -226,9 +226,7 @@ fn check_rows(
             // A kept row's values are not the plan's business (no source holds its record),
             // but any other managed row must hold what was applied.
             let is_kept = kept.contains(s.address.as_str());
-            if !is_kept
-                && !crate::fingerprint::values_hash_matches(&current.rows[ri].values, &s.hash)
-            {
+            if !is_kept && !row_holds(&current.rows[ri], &s.hash) {
                 return Err(Miss::RowChanged);
             }
             // Soft-deleted outside reconcile while its record is still in the sources: the
@@ -247,6 +245,15 @@ fn check_rows(
         }
     }
     Ok(rows)
+}
+
+/// Whether a row holds the values whose hash is `hash`: by the digest the read kept, or by
+/// hashing its values.
+fn row_holds(row: &crate::state::CurrentRow, hash: &str) -> bool {
+    match &row.digest {
+        Some(digest) => crate::fingerprint::digest_matches(digest, hash),
+        None => crate::fingerprint::values_hash_matches(&row.values, hash),
+    }
 }
 
 /// The index of the row a state entry points to. The reader sorts rows by key, so no index
@@ -275,8 +282,9 @@ fn row_of(current: &CurrentState, row_key: &str) -> Option<usize> {
 /// The plan, when the shortcut applies: every managed row up to date, and the recorded
 /// excluded records, pairs to review and kept rows. Otherwise, why not, with `current` as it
 /// was. With `list`, every record up to date is listed, as `plan --json` shows them: the
-/// rows' values are then moved into the plan and `current` keeps only their keys. Without
-/// it, they are only counted.
+/// rows' values are then moved into the plan and `current` keeps only their keys, so
+/// `current` must hold the values (not only their digests). Without it, they are only
+/// counted.
 pub fn plan(
     spec: &Compiled,
     inputs: &str,
@@ -352,6 +360,7 @@ mod tests {
                 .map(|key| CurrentRow {
                     key,
                     values: Vec::new(),
+                    digest: None,
                 })
                 .collect(),
             ..Default::default()
