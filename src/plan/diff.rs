@@ -277,6 +277,9 @@ fn paired(
                     },
                     true,
                 )
+            } else if changed.iter().all(|&f| current.lacks(f)) {
+                // Only columns the apply adds differ: nothing the sources said before changed.
+                (Action::Update, Reason::NewColumn, true)
             } else {
                 (Action::Update, Reason::SourceChanged, true)
             }

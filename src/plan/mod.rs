@@ -61,6 +61,9 @@ pub enum Reason {
     Vanished,
     /// The sources changed since the last apply.
     SourceChanged,
+    /// The row holds what was applied, and the spec maps fields to columns the apply adds
+    /// to the table: only those are filled.
+    NewColumn,
     /// The row was changed outside reconcile since the last apply; these fields differ from
     /// what was applied.
     Drift { fields: Vec<usize> },

@@ -209,6 +209,7 @@ fn reason_words(c: &Change) -> String {
         Reason::New => "new record".into(),
         Reason::Vanished => "the row was deleted outside reconcile".into(),
         Reason::SourceChanged => "the sources changed".into(),
+        Reason::NewColumn => "new column to fill".into(),
         Reason::Drift { .. } => "changed outside reconcile".into(),
         Reason::AdoptByKey => "adopts an existing row with the same key".into(),
         Reason::AdoptByMatch { score } => {

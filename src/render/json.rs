@@ -292,6 +292,7 @@ fn reason_code(r: &Reason) -> &'static str {
         Reason::New => "new",
         Reason::Vanished => "row_deleted_outside",
         Reason::SourceChanged => "source_changed",
+        Reason::NewColumn => "new_column",
         Reason::Drift { .. } => "changed_outside",
         Reason::AdoptByKey => "adopt_by_key",
         Reason::AdoptByMatch { .. } => "adopt_by_match",

@@ -488,6 +488,19 @@ fn reason(c: &Change, plan: &Plan) -> Option<String> {
         Reason::New | Reason::UpToDate => return None,
         Reason::Vanished => "the row was deleted outside reconcile".into(),
         Reason::SourceChanged => "the sources changed".into(),
+        Reason::NewColumn => {
+            let names: Vec<&str> = c
+                .changed
+                .iter()
+                .map(|&f| plan.fields[f].0.as_str())
+                .collect();
+            let what = if names.len() == 1 {
+                "column"
+            } else {
+                "columns"
+            };
+            format!("new {what} to fill: {}", names.join(", "))
+        }
         Reason::Drift { fields } => {
             let names: Vec<&str> = fields.iter().map(|&f| plan.fields[f].0.as_str()).collect();
             format!("changed outside reconcile: {}", names.join(", "))

@@ -309,6 +309,31 @@ fn a_plan_with_a_column_to_add() {
     );
     let run = ws.run(&["plan"]).ok();
     insta::assert_snapshot!("plan_column_to_add", run.stdout);
+    // A row whose sources also changed a field it already had is updated because the
+    // sources changed; one that only gains the new column says so.
+    ws.write(
+        "specs/firms.csv",
+        "id,name,email,city\n1,Acme Ltd,info@acme.example,Durban\n2,Bolt,hi@bolt.example,\n3,Crux,crux@crux.example,Cape Town\n",
+    );
+    let json = ws.run(&["plan", "--json"]).ok().json();
+    let reason = |address: &str| {
+        json["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["address"] == address)
+            .map(|c| c["reason"].clone())
+    };
+    assert_eq!(
+        reason("firms[\"acme\"]"),
+        Some("source_changed".into()),
+        "{json}"
+    );
+    assert_eq!(
+        reason("firms[\"crux\"]"),
+        Some("new_column".into()),
+        "{json}"
+    );
 }
 
 #[test]
