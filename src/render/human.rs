@@ -183,23 +183,9 @@ fn changes(out: &mut String, plan: &Plan, limit: usize, full: bool) {
         }
         if total > limit && action == Action::Update {
             // Which fields the hidden updates touch, most often first.
-            let mut per_field = vec![0usize; plan.fields.len()];
-            for c in plan.changes.iter().filter(|c| c.action == action) {
-                for &f in &c.changed {
-                    per_field[f] += 1;
-                }
-            }
-            let mut touched: Vec<(usize, usize)> = per_field
-                .into_iter()
-                .enumerate()
-                .filter(|(_, n)| *n > 0)
-                .collect();
-            touched.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-            let words: Vec<String> = touched
-                .iter()
-                .map(|(f, n)| format!("{} ({})", term(&plan.fields[*f].0), count(*n)))
-                .collect();
-            let _ = writeln!(out, "  Fields changed: {}\n", words.join(", "));
+            let updates = plan.changes.iter().filter(|c| c.action == action);
+            let touched = super::words::fields_changed(plan, updates, |s| term(s).into_owned());
+            let _ = writeln!(out, "  Fields changed: {touched}\n");
         }
         if total > limit {
             let _ = writeln!(
@@ -532,51 +518,6 @@ fn plural_count(n: usize, word: &str) -> String {
     }
 }
 
-fn reason_text(c: &Change, plan: &Plan) -> Option<String> {
-    Some(match &c.reason {
-        Reason::New | Reason::UpToDate => return None,
-        Reason::Vanished => "the row was deleted outside reconcile".into(),
-        Reason::SourceChanged => "the sources changed".into(),
-        Reason::NewColumn => {
-            let names: Vec<&str> = c
-                .changed
-                .iter()
-                .map(|&f| plan.fields[f].0.as_str())
-                .collect();
-            let what = if names.len() == 1 {
-                "column"
-            } else {
-                "columns"
-            };
-            format!("new {what} to fill: {}", term(&names.join(", ")))
-        }
-        Reason::Drift { fields } => {
-            let names: Vec<&str> = fields.iter().map(|&f| plan.fields[f].0.as_str()).collect();
-            format!("changed outside reconcile: {}", term(&names.join(", ")))
-        }
-        Reason::AdoptByKey => "an existing row with the same key; it becomes managed".into(),
-        Reason::AdoptByMatch { score } => {
-            format!("an existing row that matches (score {score:.3}); it becomes managed")
-        }
-        Reason::Missing => "no source holds this record any more".into(),
-        Reason::MissingSoft => match &plan.soft_delete {
-            Some(sd) => format!(
-                "no source holds this record any more; {} will be set to {}",
-                term(&sd.column),
-                sd.value
-            ),
-            None => "no source holds this record any more".into(),
-        },
-        Reason::Restored => match &plan.soft_delete {
-            Some(sd) => format!(
-                "restored: its record is back in the sources; {} = {} will be cleared",
-                sd.column, sd.value
-            ),
-            None => "restored: its record is back in the sources".into(),
-        },
-    })
-}
-
 /// Whether field `f`'s values are masked.
 fn sensitive(plan: &Plan, f: usize) -> bool {
     plan.sensitive.get(f).copied().unwrap_or(false)
@@ -610,7 +551,7 @@ fn change(out: &mut String, plan: &Plan, c: &Change, width: usize, full: bool) {
         paint(BOLD, &address),
         verb
     );
-    if let Some(why) = reason_text(c, plan) {
+    if let Some(why) = super::words::reason(c, plan, |s| term(s).into_owned()) {
         let _ = writeln!(out, "  {}", paint(DIM, format!("# ({why})")));
     }
     let _ = writeln!(out, "  {} {} {{", paint(style, symbol), address);

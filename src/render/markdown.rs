@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 
 use super::safe::{self, term};
 use super::words::count;
-use crate::plan::{Action, Change, Plan, Reason};
+use crate::plan::{Action, Change, Plan};
 use crate::value::Value;
 
 /// How much of a plan to show.
@@ -326,23 +326,8 @@ fn updates(out: &mut String, plan: &Plan, limit: usize, full: bool, h: &str) {
     }
     // Which fields the hidden updates touch, most often first, as in the text plan.
     if changes.len() > limit {
-        let mut per_field = vec![0usize; plan.fields.len()];
-        for c in &changes {
-            for &f in &c.changed {
-                per_field[f] += 1;
-            }
-        }
-        let mut touched: Vec<(usize, usize)> = per_field
-            .into_iter()
-            .enumerate()
-            .filter(|(_, n)| *n > 0)
-            .collect();
-        touched.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        let words: Vec<String> = touched
-            .iter()
-            .map(|(f, n)| format!("{} ({})", esc(&plan.fields[*f].0), count(*n)))
-            .collect();
-        let _ = writeln!(out, "\nFields changed: {}", words.join(", "));
+        let touched = super::words::fields_changed(plan, changes.iter().copied(), esc);
+        let _ = writeln!(out, "\nFields changed: {touched}");
     }
     more(out, changes.len(), limit, "to change");
     out.push('\n');
@@ -484,41 +469,7 @@ fn more(out: &mut String, total: usize, limit: usize, what: &str) {
 
 /// Why a change is planned, as the text plan words it; `None` for a new record.
 fn reason(c: &Change, plan: &Plan) -> Option<String> {
-    Some(match &c.reason {
-        Reason::New | Reason::UpToDate => return None,
-        Reason::Vanished => "the row was deleted outside reconcile".into(),
-        Reason::SourceChanged => "the sources changed".into(),
-        Reason::NewColumn => {
-            let names: Vec<&str> = c
-                .changed
-                .iter()
-                .map(|&f| plan.fields[f].0.as_str())
-                .collect();
-            let what = if names.len() == 1 {
-                "column"
-            } else {
-                "columns"
-            };
-            format!("new {what} to fill: {}", names.join(", "))
-        }
-        Reason::Drift { fields } => {
-            let names: Vec<&str> = fields.iter().map(|&f| plan.fields[f].0.as_str()).collect();
-            format!("changed outside reconcile: {}", names.join(", "))
-        }
-        Reason::AdoptByKey => "an existing row with the same key; it becomes managed".into(),
-        Reason::AdoptByMatch { score } => {
-            format!("an existing row that matches (score {score:.3}); it becomes managed")
-        }
-        Reason::Missing => "no source holds this record any more".into(),
-        Reason::MissingSoft => match &plan.soft_delete {
-            Some(sd) => format!(
-                "no source holds this record any more; {} will be set to {}",
-                sd.column, sd.value
-            ),
-            None => "no source holds this record any more".into(),
-        },
-        Reason::Restored => "restored: its record is back in the sources".into(),
-    })
+    super::words::reason(c, plan, str::to_string)
 }
 
 /// The source records of a change, each named.
