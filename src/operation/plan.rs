@@ -70,22 +70,28 @@ pub fn needs_group(specs: &[Compiled], targets: &[String]) -> bool {
 pub fn one(spec: &Compiled, url: &str, req: Request) -> Result<Made> {
     // Taken before anything is read: see `inputs_fingerprint`.
     let inputs = shortcut::inputs_fingerprint(spec, req.options);
-    if req.evidence {
-        let resolved = pipeline::resolve(spec)?;
-        let (current, backend) = read_current(spec, url, req.lock)?;
-        let (mut plan, refused) = finish_plan(spec, &resolved, &current, backend, req.options)?;
-        plan.inputs = inputs;
-        return Ok(Made {
-            plan,
-            miss: None,
-            resolved: Some(resolved),
-            refused,
-        });
-    }
     let record = match &inputs {
         Some(_) => read_record(spec, url)?,
         None => None,
     };
+    if req.evidence {
+        let resolved = pipeline::resolve(spec)?;
+        let (current, backend) = read_current(spec, url, req.lock)?;
+        let (mut plan, refused) = finish_plan(spec, &resolved, &current, backend, req.options)?;
+        // Whether the shortcut would have been taken: an apply then records the inputs of a
+        // plan without writes when the next plan needs them, as without the evidence.
+        let miss = match &inputs {
+            Some(inputs) => shortcut::check(spec, inputs, record.as_ref(), &current).err(),
+            None => Some(Miss::NoRecord),
+        };
+        plan.inputs = inputs;
+        return Ok(Made {
+            plan,
+            miss,
+            resolved: Some(resolved),
+            refused,
+        });
+    }
     // The table is read first only when the shortcut may apply; otherwise after resolving,
     // as always, so the two never take memory at the same time.
     let mut early = None;

@@ -194,6 +194,20 @@ fn an_apply_without_changes_records_for_the_next_plan() {
 }
 
 #[test]
+fn an_apply_that_writes_a_report_records_for_the_next_plan_too() {
+    let ws = Workspace::seed();
+    ws.run(&["apply", "--auto-approve"]).ok();
+    ws.execute("DROP TABLE reconcile_inputs");
+    // `--html` resolves the sources for its report, and the apply still records them.
+    let run = ws
+        .run(&["apply", "--auto-approve", "--html", "report.html"])
+        .ok();
+    assert!(!run.stdout.contains("Apply complete"), "{}", run.stdout);
+    assert!(ws.read("report.html").contains("<html"));
+    assert_quick(&ws);
+}
+
+#[test]
 fn other_options_read_the_sources() {
     let ws = Workspace::seed();
     ws.run(&["apply", "--auto-approve"]).ok();
