@@ -89,6 +89,7 @@ impl Linker<'_, '_> {
             pairs,
             probability,
             rank,
+            other_place,
         } = *self.ctx;
         let floor = self.floor();
         let mut within: Vec<(bool, f64, usize, usize)> = pairs
@@ -130,6 +131,12 @@ impl Linker<'_, '_> {
             if !forced && p < config.threshold {
                 let below = self.below();
                 self.reviews.push((a, b, below));
+                continue;
+            }
+            // One list keeps one row per place: two of its rows at different addresses are
+            // two places (two branches of one name, with one phone), whatever else agrees.
+            if !forced && other_place(a, b) {
+                self.reviews.push((a, b, ReviewReason::OtherPlace));
                 continue;
             }
             let size = self.groups.members[ra].len() + self.groups.members[rb].len();

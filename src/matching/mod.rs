@@ -90,6 +90,9 @@ pub enum ReviewReason {
         cluster: usize,
         score: f64,
     },
+    /// Above the threshold, but two records of one source at different addresses (another
+    /// house number, or another street): one list keeps one row per place.
+    OtherPlace,
     /// Above the threshold, but the other record's cluster already holds `taken`, of the
     /// record's source, linked to `to`: a cluster takes one group per source.
     OneToOne { taken: Member, to: Member },
@@ -810,6 +813,9 @@ struct Ctx<'a> {
     probability: &'a [f64],
     /// Every record's place in (source, id) order, which breaks every tie.
     rank: &'a [usize],
+    /// Whether two records (global indexes) are at different places by an `address`
+    /// comparison: another house number on the street, or another street.
+    other_place: &'a (dyn Fn(usize, usize) -> bool + Sync),
 }
 
 /// Clusters as record indexes, as linking leaves them; they become members and scored links
@@ -846,12 +852,32 @@ fn link(
     for (r, &g) in order.iter().enumerate() {
         rank[g] = r;
     }
+    let places: Vec<usize> = config
+        .comparisons
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| {
+            config.one_row_per_place && c.method == crate::spec::CompareMethod::Address
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let other_place = |a: usize, b: usize| {
+        use address::AddressLevel;
+        places.iter().any(|&i| {
+            let c = &config.comparisons[i];
+            let (level, _) = compare::level(c, matcher.tf(i), &prepared[a][i], &prepared[b][i]);
+            level.is_some_and(|l| {
+                l == AddressLevel::OtherNumber.index() || l == AddressLevel::Else.index()
+            })
+        })
+    };
     let ctx = Ctx {
         config,
         flat,
         pairs,
         probability,
         rank: &rank,
+        other_place: &other_place,
     };
     let rules = overrides::Rules::resolve(config, flat, records, &rank);
     let mut linked = link::link_scores(&ctx, &rules);
@@ -993,6 +1019,48 @@ mod tests {
             .collect();
         out.sort();
         out
+    }
+
+    #[test]
+    fn one_list_at_two_addresses_is_two_places() {
+        let mut c = MatchConfig::new(vec![
+            Comparison::new(0, "name", CompareMethod::Name),
+            Comparison::new(1, "address", CompareMethod::Address),
+        ]);
+        c.dedupe = vec![true];
+        let list = |second: &str| {
+            vec![vec![
+                rec(0, "1", "Disney Magnet", "3815 N. Kedvale Ave"),
+                rec(0, "2", "Disney Magnet", second),
+            ]]
+        };
+        let linked = |c: &MatchConfig, second: &str| {
+            let m = cluster(c, &list(second));
+            (m.clusters.len() == 1, m.review)
+        };
+        // The same place written another way is one place.
+        let (one, review) = linked(&c, "3815 North Kedvale Avenue");
+        assert!(one && review.is_empty(), "{review:?}");
+        // Another house number on the street, or another street: two places, for review.
+        for other in ["3825 N. Kedvale Ave", "4140 N. Marine Dr."] {
+            let (one, review) = linked(&c, other);
+            assert!(!one, "{other}");
+            assert_eq!(review.len(), 1, "{other}: {review:?}");
+            assert_eq!(review[0].reason, ReviewReason::OtherPlace);
+        }
+        // Unless the list may hold one entity at two addresses.
+        c.one_row_per_place = false;
+        let (one, _) = linked(&c, "4140 N. Marine Dr.");
+        assert!(one);
+        // Across sources, addresses differ for many reasons: the rule is for one list.
+        c.one_row_per_place = true;
+        c.dedupe = vec![false, false];
+        let across = vec![
+            vec![rec(0, "1", "Disney Magnet", "3815 N. Kedvale Ave")],
+            vec![rec(1, "1", "Disney Magnet", "3825 N. Kedvale Ave")],
+        ];
+        let m = cluster(&c, &across);
+        assert!(m.review.iter().all(|r| r.reason != ReviewReason::OtherPlace));
     }
 
     #[test]

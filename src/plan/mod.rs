@@ -203,6 +203,9 @@ pub enum ReviewReason {
         address: Option<String>,
         score: f64,
     },
+    /// Above the threshold, but two records of one source at different addresses: one list
+    /// keeps one row per place.
+    OtherPlace,
     /// Above the threshold, but the other record's golden record already holds `taken`, of
     /// the same source, linked to `to`: one record per source in each.
     OneToOne { taken: SourceRef, to: SourceRef },
@@ -231,6 +234,7 @@ impl ReviewReason {
                 address: address_of(cluster),
                 score,
             },
+            R::OtherPlace => ReviewReason::OtherPlace,
             R::OneToOne { taken, to } => ReviewReason::OneToOne {
                 taken: name_of(taken),
                 to: name_of(to),
@@ -239,12 +243,13 @@ impl ReviewReason {
     }
 
     /// A short code for machines: `review_band`, `max_cluster`, `better_match`,
-    /// `one_to_one`, or `other` for a reason an older version worded.
+    /// `other_place`, `one_to_one`, or `other` for a reason an older version worded.
     pub fn code(&self) -> &'static str {
         match self {
             ReviewReason::ReviewBand { .. } => "review_band",
             ReviewReason::MaxCluster { .. } => "max_cluster",
             ReviewReason::BetterMatch { .. } => "better_match",
+            ReviewReason::OtherPlace => "other_place",
             ReviewReason::OneToOne { .. } => "one_to_one",
             ReviewReason::Worded(_) => "other",
         }

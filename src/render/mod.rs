@@ -55,6 +55,9 @@ pub fn review_reason(reason: &ReviewReason, address: impl Fn(&str) -> String) ->
             "a better match was linked instead: {} at {score:.3}",
             at.as_deref().map_or_else(|| linked.to_string(), address)
         ),
+        ReviewReason::OtherPlace => {
+            "one source at two addresses: one list keeps one row per place".into()
+        }
         ReviewReason::OneToOne { taken, to } => {
             format!("one-to-one: {taken} already linked to {to}")
         }

@@ -283,6 +283,9 @@ pub struct MatchConfig {
     pub blocking: Vec<Blocking>,
     pub max_block: usize,
     pub max_cluster: usize,
+    /// Within a source, records at different places by an `address` comparison are not
+    /// linked by score (`match.one_row_per_place`).
+    pub one_row_per_place: bool,
     /// Per source rank: whether its records are also matched with each other.
     pub dedupe: Vec<bool>,
     /// Pairs always linked (`match.same`), wherever they were written.
@@ -407,6 +410,7 @@ impl MatchConfig {
             blocking: Vec::new(),
             max_block: 100,
             max_cluster: 10,
+            one_row_per_place: true,
             dedupe: Vec::new(),
             same: Vec::new(),
             distinct: Vec::new(),

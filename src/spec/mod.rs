@@ -583,6 +583,15 @@ pub struct MatchSpec {
     #[schemars(range(min = 2))]
     #[schemars(title = "Largest cluster within a source", example = serde_json::json!(10))]
     pub max_cluster: usize,
+    /// Within a source with `dedupe: true`, two records that an `address` comparison finds
+    /// at different places (another house number on the street, or another street) are not
+    /// linked by their score: one list keeps one row per place, so two rows of it at two
+    /// addresses are two places (two branches of one name, sharing one phone). Such pairs
+    /// are listed for review. Set `false` for lists whose rows may hold one entity at two
+    /// addresses, such as people who moved.
+    #[serde(default = "default_one_row_per_place")]
+    #[schemars(title = "One row per place within a source", example = serde_json::json!(false))]
+    pub one_row_per_place: bool,
     /// Pairs of records (`source:id`) that are always linked.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(title = "Always linked", example = serde_json::json!([["production:7", "import:3"]]))]
@@ -611,6 +620,7 @@ impl Default for MatchSpec {
             blocking: Vec::new(),
             max_block: default_max_block(),
             max_cluster: default_max_cluster(),
+            one_row_per_place: default_one_row_per_place(),
             same: Vec::new(),
             distinct: Vec::new(),
             labels: None,
@@ -632,6 +642,10 @@ fn default_max_block() -> usize {
 
 fn default_max_cluster() -> usize {
     10
+}
+
+fn default_one_row_per_place() -> bool {
+    true
 }
 
 /// Where the m/u probabilities come from.

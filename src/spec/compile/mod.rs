@@ -124,6 +124,7 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
             blocking,
             max_block: m.max_block,
             max_cluster: m.max_cluster,
+            one_row_per_place: m.one_row_per_place,
             dedupe,
             same,
             distinct,
