@@ -90,8 +90,8 @@ pub enum ReviewReason {
         cluster: usize,
         score: f64,
     },
-    /// Above the threshold, but two records of one source at different addresses (another
-    /// house number, or another street): one list keeps one row per place.
+    /// Above the threshold, but two records of one source whose addresses share nothing
+    /// (another house number on another street): one list keeps one row per place.
     OtherPlace,
     /// Above the threshold, but the other record's cluster already holds `taken`, of the
     /// record's source, linked to `to`: a cluster takes one group per source.
@@ -814,7 +814,7 @@ struct Ctx<'a> {
     /// Every record's place in (source, id) order, which breaks every tie.
     rank: &'a [usize],
     /// Whether two records (global indexes) are at different places by an `address`
-    /// comparison: another house number on the street, or another street.
+    /// comparison: two house numbers, and streets not even similar.
     other_place: &'a (dyn Fn(usize, usize) -> bool + Sync),
 }
 
@@ -861,15 +861,22 @@ fn link(
         })
         .map(|(i, _)| i)
         .collect();
+    // Two addresses that share nothing: each with its house number, the numbers differ and
+    // the streets are not even similar. One that differs in the number alone, or in the
+    // street alone, may be a typo; one without its number says too little.
     let other_place = |a: usize, b: usize| {
         use address::AddressLevel;
-        places.iter().any(|&i| {
-            let c = &config.comparisons[i];
-            let (level, _) = compare::level(c, matcher.tf(i), &prepared[a][i], &prepared[b][i]);
-            level.is_some_and(|l| {
-                l == AddressLevel::OtherNumber.index() || l == AddressLevel::Else.index()
+        places
+            .iter()
+            .any(|&i| match (&prepared[a][i], &prepared[b][i]) {
+                (Prepared::Address { address: x, .. }, Prepared::Address { address: y, .. }) => {
+                    x.number.is_some() && y.number.is_some() && x.number != y.number && {
+                        let (level, street) = address::compare(x, y);
+                        level == AddressLevel::Else && street < 0.8
+                    }
+                }
+                _ => false,
             })
-        })
     };
     let ctx = Ctx {
         config,
@@ -1041,8 +1048,18 @@ mod tests {
         // The same place written another way is one place.
         let (one, review) = linked(&c, "3815 North Kedvale Avenue");
         assert!(one && review.is_empty(), "{review:?}");
-        // Another house number on the street, or another street: two places, for review.
-        for other in ["3825 N. Kedvale Ave", "4140 N. Marine Dr."] {
+        // A typo in the street or in the number may be one place, and a street written
+        // without its number says too little to tell two places.
+        for same in [
+            "3815 N. Kedvael Ave",
+            "3825 N. Kedvale Ave",
+            "N. Kedvale Ave",
+        ] {
+            let (one, review) = linked(&c, same);
+            assert!(one, "{same}: {review:?}");
+        }
+        // Another house number on another street: two places, for review.
+        for other in ["4140 N. Marine Dr.", "12 W. Roosevelt Rd"] {
             let (one, review) = linked(&c, other);
             assert!(!one, "{other}");
             assert_eq!(review.len(), 1, "{other}: {review:?}");
@@ -1057,10 +1074,14 @@ mod tests {
         c.dedupe = vec![false, false];
         let across = vec![
             vec![rec(0, "1", "Disney Magnet", "3815 N. Kedvale Ave")],
-            vec![rec(1, "1", "Disney Magnet", "3825 N. Kedvale Ave")],
+            vec![rec(1, "1", "Disney Magnet", "4140 N. Marine Dr.")],
         ];
         let m = cluster(&c, &across);
-        assert!(m.review.iter().all(|r| r.reason != ReviewReason::OtherPlace));
+        assert!(
+            m.review
+                .iter()
+                .all(|r| r.reason != ReviewReason::OtherPlace)
+        );
     }
 
     #[test]

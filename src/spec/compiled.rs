@@ -283,8 +283,8 @@ pub struct MatchConfig {
     pub blocking: Vec<Blocking>,
     pub max_block: usize,
     pub max_cluster: usize,
-    /// Within a source, records at different places by an `address` comparison are not
-    /// linked by score (`match.one_row_per_place`).
+    /// Within a source, records whose addresses share nothing by an `address` comparison are
+    /// not linked by score (`match.one_row_per_place`).
     pub one_row_per_place: bool,
     /// Per source rank: whether its records are also matched with each other.
     pub dedupe: Vec<bool>,

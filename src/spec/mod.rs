@@ -583,12 +583,12 @@ pub struct MatchSpec {
     #[schemars(range(min = 2))]
     #[schemars(title = "Largest cluster within a source", example = serde_json::json!(10))]
     pub max_cluster: usize,
-    /// Within a source with `dedupe: true`, two records that an `address` comparison finds
-    /// at different places (another house number on the street, or another street) are not
-    /// linked by their score: one list keeps one row per place, so two rows of it at two
-    /// addresses are two places (two branches of one name, sharing one phone). Such pairs
-    /// are listed for review. Set `false` for lists whose rows may hold one entity at two
-    /// addresses, such as people who moved.
+    /// Within a source with `dedupe: true`, two records whose addresses share nothing by an
+    /// `address` comparison (another house number on another street) are not linked by
+    /// their score: one list keeps one row per place, so two rows of it at two addresses are
+    /// two places (two branches of one name, sharing one phone). Such pairs are listed for
+    /// review. Set `false` for lists whose rows may hold one entity at two addresses, such
+    /// as people who moved.
     #[serde(default = "default_one_row_per_place")]
     #[schemars(title = "One row per place within a source", example = serde_json::json!(false))]
     pub one_row_per_place: bool,
