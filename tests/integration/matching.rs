@@ -264,6 +264,59 @@ fn a_deduped_source_links_its_own_records_within_the_size_guard() {
     );
 }
 
+/// One list of sites: the same name and phone at two addresses that share nothing (two
+/// sites of one organisation), and the same site written twice.
+const SITES: &str = r#"version: 1
+resource: sites
+target:
+  table: sites
+  fields:
+    name: { type: text, required: true }
+    address: { type: text }
+    phone: { type: phone, region: US }
+sources:
+  list:
+    id: id
+    dedupe: true
+    fields: { name: name, address: address, phone: phone }
+    inline:
+      - { id: "1", name: "Disney Magnet", address: "3815 N. Kedvale Ave", phone: "(773) 534-3750" }
+      - { id: "2", name: "Disney Magnet", address: "4140 N. Marine Dr.", phone: "773-534-3750" }
+      - { id: "3", name: "Disney Magnet", address: "3815 North Kedvale Avenue", phone: "7735343750" }
+"#;
+
+#[test]
+fn one_list_at_two_addresses_is_two_places_and_says_so() {
+    let ws = Workspace::empty();
+    ws.write("specs/sites.yaml", SITES);
+    assert_eq!(
+        clusters(&ws),
+        vec![vec!["list:1".to_string(), "list:3".into()]],
+        "the same site written twice is one; the other site stays apart"
+    );
+    let json = ws.run(&["plan", "--json"]).ok().json();
+    assert_eq!(json["summary"]["create"], 2, "{json}");
+    let review = json["review"].as_array().unwrap();
+    assert!(
+        review.iter().any(
+            |r| r["code"] == "other_place" && (r["left"] == "list:2" || r["right"] == "list:2")
+        ),
+        "{json}"
+    );
+    let text = ws.run(&["plan"]).ok().stdout;
+    assert!(
+        text.contains("one source at two addresses: one list keeps one row per place"),
+        "{text}"
+    );
+    // A list that may hold one entity at two addresses turns the rule off.
+    ws.write(
+        "specs/sites.yaml",
+        &format!("{SITES}match:\n  one_row_per_place: false\n"),
+    );
+    let json = ws.run(&["plan", "--json"]).ok().json();
+    assert_eq!(json["summary"]["create"], 1, "{json}");
+}
+
 /// A spec whose overrides change what the scores would link: `same` pulls `import:c` away
 /// from its exact copy, and `distinct` splits `import:a` from its copy, after which it links
 /// to the next record of that name.
