@@ -413,17 +413,27 @@ mod recorded {
             id: id.into(),
         };
         let now = Aside {
-            review: vec![ReviewItem {
-                left: r("a", "1"),
-                right: r("b", "2"),
-                score: 0.9,
-                reason: ReviewReason::OneToOne {
-                    taken: r("b", "3"),
-                    to: r("a", "1"),
+            review: vec![
+                ReviewItem {
+                    left: r("a", "1"),
+                    right: r("b", "2"),
+                    score: 0.9,
+                    reason: ReviewReason::OneToOne {
+                        taken: r("b", "3"),
+                        to: r("a", "1"),
+                    },
+                    left_name: Some("Acme".into()),
+                    right_name: None,
                 },
-                left_name: Some("Acme".into()),
-                right_name: None,
-            }],
+                ReviewItem {
+                    left: r("b", "5"),
+                    right: r("b", "6"),
+                    score: 0.95,
+                    reason: ReviewReason::OtherPlace,
+                    left_name: None,
+                    right_name: None,
+                },
+            ],
             overrides: vec![OverrideNote {
                 origin: Origin {
                     file: "specs/x.yaml".into(),
@@ -442,6 +452,7 @@ mod recorded {
             ..Aside::default()
         };
         let text = serde_json::to_string(&now).unwrap();
+        assert!(text.contains(r#""reason":"other_place""#), "{text}");
         assert_eq!(serde_json::from_str::<Aside>(&text).unwrap(), now);
     }
 }
