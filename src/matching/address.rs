@@ -4,8 +4,10 @@
 //! street types and directions abbreviated ("Avenue" = "Ave" = "av", "North" = "N"), ordinals
 //! as digits ("Seventh" = "7th"), and what is not the address left out: a unit or suite
 //! ("Suite 200", "#4", "2nd Floor") and a note after "between", "at", "near" or "corner of".
-//! The house number is its own evidence: two records on one street with different numbers
-//! are likely two places.
+//! The house number comes first ("221 E. 51st St.") or last ("Hauptstraße 12", "Calle Mayor,
+//! 5"), and German and Dutch street words joined to the name are shortened as they are
+//! written abbreviated ("Hauptstraße" = "Hauptstr."). The house number is its own evidence:
+//! two records on one street with different numbers are likely two places.
 //!
 //! A phone number is compared by its digits, whatever the separators or the field type; a
 //! number written without its country or area code matches the full one when its digits
@@ -29,6 +31,10 @@ const ABBREVIATIONS: &[(&str, &str)] = &[
     ("parkway", "pkwy"),
     ("highway", "hwy"),
     ("terrace", "ter"),
+    // German and Dutch street words, written alone ("Lange Straße"); joined to the name
+    // ("Hauptstraße", "Kerkstraat") they are shortened by [`canonical_word`].
+    ("strasse", "st"),
+    ("straat", "st"),
     ("square", "sq"),
     ("circle", "cir"),
     ("expressway", "expy"),
@@ -104,6 +110,10 @@ impl Address {
     }
 }
 
+/// Street words joined to the street's name, as German and Dutch write them, and the
+/// abbreviation they are written with: "Hauptstraße" = "Hauptstr.", "Kerkstraat" = "Kerkstr".
+const JOINED: &[(&str, &str)] = &[("strasse", "str"), ("straat", "str")];
+
 fn canonical_word(w: &str) -> String {
     if let Some((_, a)) = ABBREVIATIONS.iter().find(|(long, _)| *long == w) {
         return (*a).to_string();
@@ -111,7 +121,24 @@ fn canonical_word(w: &str) -> String {
     if let Some((_, d)) = ORDINALS.iter().find(|(long, _)| *long == w) {
         return (*d).to_string();
     }
+    for (long, short) in JOINED {
+        if let Some(name) = w.strip_suffix(long)
+            && !name.is_empty()
+        {
+            return format!("{name}{short}");
+        }
+    }
     w.to_string()
+}
+
+/// Whether a word is a house number: digits, then at most two letters ("12", "12a").
+fn is_house_number(w: &str) -> bool {
+    let digits = w.bytes().take_while(u8::is_ascii_digit).count();
+    digits > 0
+        && digits <= 6
+        && w.len() - digits <= 2
+        && w[digits..].bytes().all(|b| b.is_ascii_lowercase())
+        && !is_ordinal(w)
 }
 
 /// Parses an address; `None` when nothing of it is left.
@@ -159,6 +186,9 @@ pub fn parse(text: &str) -> Option<Address> {
         Some(first) if first.starts_with(|c: char| c.is_ascii_digit()) && !is_ordinal(first) => {
             Some(kept.remove(0))
         }
+        // Much of the world writes the number after the street: "Hauptstraße 12",
+        // "Calle Mayor, 5", "Kerkstraat 12a".
+        _ if kept.len() >= 2 && kept.last().is_some_and(|w| is_house_number(w)) => kept.pop(),
         _ => None,
     };
     if number.is_none() && kept.is_empty() {
@@ -370,6 +400,37 @@ mod tests {
         // A shared street type or direction alone is not the same street.
         assert_eq!(level("12 N", "12 N Main St"), AddressLevel::Else);
         assert_eq!(level("1 W St", "9 W Oak St"), AddressLevel::Else);
+    }
+
+    #[test]
+    fn numbers_after_the_street_and_joined_street_words() {
+        assert_eq!(level("Hauptstraße 12", "Hauptstr. 12"), AddressLevel::Exact);
+        assert_eq!(level("Hauptstrasse 12", "HAUPTSTR 12"), AddressLevel::Exact);
+        assert_eq!(level("Kerkstraat 12a", "Kerkstr. 12a"), AddressLevel::Exact);
+        assert_eq!(level("Lange Straße 5", "Lange Str. 5"), AddressLevel::Exact);
+        assert_eq!(
+            level("Calle Mayor 5", "Calle Mayor, 5"),
+            AddressLevel::Exact
+        );
+        assert_eq!(
+            level("Hauptstraße 12", "Hauptstraße 14"),
+            AddressLevel::OtherNumber
+        );
+        assert_eq!(
+            level("Hauptstraße 12", "Bahnhofstraße 7"),
+            AddressLevel::Else
+        );
+        let p = parse("Via Roma, 10").unwrap();
+        assert_eq!(p.number.as_deref(), Some("10"));
+        assert_eq!(p.street, ["via", "roma"]);
+        // An ordinal or a lone number is not taken for a house number at the end.
+        assert_eq!(parse("Avenue 5th").unwrap().number, None);
+        assert_eq!(parse("12").unwrap().number.as_deref(), Some("12"));
+        // A number first is still the house number.
+        assert_eq!(
+            parse("221 E. 51st St.").unwrap().number.as_deref(),
+            Some("221")
+        );
     }
 
     #[test]
