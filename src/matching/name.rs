@@ -26,6 +26,28 @@ const LEGAL_SUFFIXES: &[&str] = &[
     "nv",
     "ag",
     "proprietary",
+    // Elsewhere: Spain and Latin America (S.L., Ltda.), Italy and Romania (S.r.l.), France
+    // (SARL, SAS), Germany (KG, OHG, UG), the Nordics (AB, Oy, ApS), central Europe (Kft.,
+    // s.r.o.), Asia (Pte., Pvt., Sdn. Bhd., K.K.), and limited partnerships (LP).
+    "sl",
+    "ltda",
+    "srl",
+    "sarl",
+    "sas",
+    "kg",
+    "ohg",
+    "ug",
+    "ab",
+    "oy",
+    "aps",
+    "kft",
+    "sro",
+    "pte",
+    "pvt",
+    "sdn",
+    "bhd",
+    "kk",
+    "lp",
 ];
 
 /// The identity-bearing tokens of a name.
@@ -283,6 +305,14 @@ mod tests {
         assert_eq!(canonical("Mugg & Bean (Pty) Ltd"), "mugg bean");
         assert_eq!(canonical("Mugg and Bean"), "mugg bean");
         assert_eq!(canonical("Café Zoë"), "cafe zoe");
+        // Legal forms of other countries, written with or without their dots.
+        assert_eq!(canonical("Panadería Sol S.L."), "panaderia sol");
+        assert_eq!(canonical("Müller Bau KG"), "muller bau");
+        assert_eq!(canonical("Trattoria Roma S.r.l."), "trattoria roma");
+        assert_eq!(canonical("Nordic Foods AB"), "nordic foods");
+        assert_eq!(canonical("Lion Trading Pte. Ltd."), "lion trading");
+        assert_eq!(canonical("Kedai Maju Sdn Bhd"), "kedai maju");
+        assert_eq!(canonical("Comercial Andes Ltda."), "comercial andes");
     }
 
     #[test]
