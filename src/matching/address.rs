@@ -293,10 +293,19 @@ pub fn compare(a: &Address, b: &Address) -> (AddressLevel, f64) {
     (level, s)
 }
 
-/// The digits of a phone number without leading zeros (a trunk prefix), or `None` when it
-/// has fewer than 5 digits.
+/// The digits of a phone number without leading zeros (a trunk prefix) and without an
+/// extension ("ext. 12", "x12", "#12" after at least 7 digits), or `None` when it has fewer
+/// than 5 digits.
 pub fn phone_digits(text: &str) -> Option<String> {
-    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    let lower = text.to_ascii_lowercase();
+    let digits_before = |i: usize| lower[..i].bytes().filter(u8::is_ascii_digit).count();
+    let end = ["ext", "x", "#"]
+        .iter()
+        .filter_map(|mark| lower.find(mark))
+        .filter(|&i| digits_before(i) >= 7)
+        .min()
+        .unwrap_or(lower.len());
+    let digits: String = lower[..end].chars().filter(char::is_ascii_digit).collect();
     let digits = digits.trim_start_matches('0');
     (digits.len() >= 5).then(|| digits.to_string())
 }
@@ -449,5 +458,14 @@ mod tests {
         assert!(!same_local_number(&d("535-14"), &d("773-535-14")));
         assert_eq!(local_part(&d("773-535-1480")), "5351480");
         assert_eq!(phone_digits("n/a"), None);
+        // An extension is not part of the number; a label before it is no extension.
+        for written in [
+            "(773) 534-3750 ext. 12",
+            "773 534 3750 x12",
+            "773-534-3750 #12",
+        ] {
+            assert_eq!(d(written), "7735343750", "{written}");
+        }
+        assert_eq!(d("Fax: 773-534-3750"), "7735343750");
     }
 }
