@@ -24,18 +24,9 @@ pub async fn read(db: &Database, spec: &Compiled) -> Result<CurrentState> {
     read_keeping(db, spec, None, Keep::Everything).await
 }
 
-/// Reads the current state while holding the lock (`plan --lock`): waits for a running apply
-/// to finish instead of planning against rows about to change.
-pub async fn read_locked(
-    db: &Database,
-    spec: &Compiled,
-    req: &LockRequest,
-) -> Result<CurrentState> {
-    read_keeping(db, spec, Some(req), Keep::Everything).await
-}
-
-/// Reads the current state for a spec, holding the lock `req` when given, keeping what
-/// `keep` says.
+/// Reads the current state for a spec, keeping what `keep` says. With a lock request
+/// (`plan --lock`), it waits for a running apply to finish instead of planning against rows
+/// about to change.
 pub async fn read_keeping(
     db: &Database,
     spec: &Compiled,
