@@ -85,10 +85,11 @@ pub(super) fn run(args: PlanArgs) -> Result<ExitCode> {
 /// The matching summary, then every golden record of several members explained.
 pub(super) fn explanation(spec: &Compiled, resolved: &Resolved, plan: &plan::Plan) -> String {
     let mut text = render::explain::summary(spec, resolved);
+    let explainer = render::explain::Explainer::new(spec, resolved, plan);
     for (i, d) in resolved.desired.iter().enumerate() {
         if d.members.len() > 1 {
             text.push('\n');
-            text.push_str(&render::explain::record(spec, resolved, plan, i));
+            text.push_str(&explainer.record(i));
         }
     }
     text

@@ -12,6 +12,7 @@ use std::fmt::Write as _;
 use serde_json::json;
 
 use super::safe::{self, term};
+use crate::collections::HashMap;
 use crate::matching::{Matches, Member, Score};
 use crate::pipeline::Resolved;
 use crate::plan::{Action, Plan};
@@ -343,8 +344,61 @@ pub fn waterfall(spec: &Compiled, score: &Score, out: &mut String, indent: &str)
     );
 }
 
-/// The explanation of one golden record (the change at `index` of the plan).
+/// The explanation of one golden record (the change at `index` of the plan). To explain many,
+/// build one [`Explainer`]: this builds one for a single record.
 pub fn record(spec: &Compiled, resolved: &Resolved, plan: &Plan, index: usize) -> String {
+    Explainer::new(spec, resolved, plan).record(index)
+}
+
+/// What explaining golden records reads of the whole run, looked up once: the pairs to
+/// review with their reasons, and each record's pairs considered and not linked. Explaining
+/// every golden record then costs what they hold, not what the run holds.
+pub struct Explainer<'a> {
+    spec: &'a Compiled,
+    resolved: &'a Resolved,
+    plan: &'a Plan,
+    reviews: Vec<crate::plan::ReviewItem>,
+    /// The review item of each pair, either way round.
+    review_of: HashMap<(Member, Member), usize>,
+    /// Each record's rejected pairs, by index into the run's rejected pairs.
+    rejected_of: HashMap<Member, Vec<usize>>,
+}
+
+impl<'a> Explainer<'a> {
+    pub fn new(spec: &'a Compiled, resolved: &'a Resolved, plan: &'a Plan) -> Self {
+        let addresses = crate::plan::cluster_addresses(resolved, plan);
+        let reviews =
+            crate::plan::review_items(spec, resolved, |c| addresses.get(c).cloned().flatten());
+        let mut review_of = HashMap::default();
+        for (i, r) in resolved.matches.review.iter().enumerate() {
+            review_of.entry((r.record, r.to)).or_insert(i);
+            review_of.entry((r.to, r.record)).or_insert(i);
+        }
+        let mut rejected_of: HashMap<Member, Vec<usize>> = HashMap::default();
+        for (i, r) in resolved.matches.rejected.iter().enumerate() {
+            rejected_of.entry(r.a).or_default().push(i);
+            if r.b != r.a {
+                rejected_of.entry(r.b).or_default().push(i);
+            }
+        }
+        Self {
+            spec,
+            resolved,
+            plan,
+            reviews,
+            review_of,
+            rejected_of,
+        }
+    }
+
+    /// The explanation of the golden record that is the change at `index` of the plan.
+    pub fn record(&self, index: usize) -> String {
+        explain_record(self, index)
+    }
+}
+
+fn explain_record(ctx: &Explainer<'_>, index: usize) -> String {
+    let (spec, resolved, plan) = (ctx.spec, ctx.resolved, ctx.plan);
     let mut out = String::new();
     let change = &plan.changes[index];
     let desired = &resolved.desired[index];
@@ -384,15 +438,20 @@ pub fn record(spec: &Compiled, resolved: &Resolved, plan: &Plan, index: usize) -
         );
         waterfall(spec, &l.score, &mut out, "      ");
     }
-    let addresses = crate::plan::cluster_addresses(resolved, plan);
-    let reviews =
-        crate::plan::review_items(spec, resolved, |c| addresses.get(c).cloned().flatten());
+    let reviews = &ctx.reviews;
     let in_cluster = |m: Member| cluster.members.contains(&m);
-    let mut rejected: Vec<_> = resolved
-        .matches
-        .rejected
+    let mut near: Vec<usize> = cluster
+        .members
         .iter()
-        .filter(|r| in_cluster(r.a) || in_cluster(r.b))
+        .filter_map(|m| ctx.rejected_of.get(m))
+        .flatten()
+        .copied()
+        .collect();
+    near.sort_unstable();
+    near.dedup();
+    let mut rejected: Vec<_> = near
+        .into_iter()
+        .map(|i| &resolved.matches.rejected[i])
         .collect();
     rejected.sort_by(|a, b| b.probability.total_cmp(&a.probability));
     if !rejected.is_empty() {
@@ -407,9 +466,7 @@ pub fn record(spec: &Compiled, resolved: &Resolved, plan: &Plan, index: usize) -
             } else {
                 (r.b, r.a)
             };
-            let review = resolved.matches.review.iter().position(|x| {
-                (x.record == inside && x.to == outside) || (x.record == outside && x.to == inside)
-            });
+            let review = ctx.review_of.get(&(inside, outside)).copied();
             let refs = |m: Member| (m.source, resolved.kept[m.source][m.index].id.as_str());
             let apart = spec.matching.distinct.iter().find(|o| {
                 let (a, b) = ((o.a.source, o.a.id.as_str()), (o.b.source, o.b.id.as_str()));
