@@ -62,8 +62,15 @@ impl Clock {
     }
 }
 
-/// Runs every stage up to the desired state. Touches no database.
+/// Runs every stage up to the desired state, every link with its evidence. Touches no
+/// database.
 pub fn resolve(spec: &Compiled) -> Result<Resolved> {
+    resolve_with(spec, matching::Evidence::Terms)
+}
+
+/// [`resolve`], each link's score holding what `evidence` says: a plan that explains no
+/// link needs only their probabilities.
+pub fn resolve_with(spec: &Compiled, evidence: matching::Evidence) -> Result<Resolved> {
     let mut clock = Clock::new();
     let raw = clock.stage("load", None, || source::load_all(spec))?;
     let normalised = clock.stage("normalise", None, || normalize::normalize_all(spec, raw));
@@ -79,7 +86,7 @@ pub fn resolve(spec: &Compiled) -> Result<Resolved> {
     normalize::strict(spec, &invalid)?;
     let matches = clock.stage("match", None, || {
         let view = normalize::matching_view(spec, &kept, &invalid);
-        matching::cluster(&spec.matching, view.as_deref().unwrap_or(&kept))
+        matching::cluster_with(&spec.matching, view.as_deref().unwrap_or(&kept), evidence)
     });
     clock.timings.extend(
         matches

@@ -165,7 +165,13 @@ pub fn build_report(
             let m = if (t - spec.matching.threshold).abs() < 1e-9 {
                 at
             } else {
-                evaluate::counts(&cluster_of(scored, &scored.link_at(kept, t)), truth)
+                evaluate::counts(
+                    &cluster_of(
+                        scored,
+                        &scored.link_at(kept, t, crate::matching::Evidence::Probability),
+                    ),
+                    truth,
+                )
             };
             Measure::new(t, m)
         })

@@ -49,7 +49,7 @@ pub struct Member {
 }
 
 /// A link that put a record into a cluster: the record, the member it scored best against,
-/// and the score.
+/// and the score (with [`Evidence::Probability`], its probability alone: no terms).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Link {
     pub record: Member,
@@ -57,6 +57,15 @@ pub struct Link {
     pub score: Score,
     /// Linked because the spec says `same`, whatever the score.
     pub forced: bool,
+}
+
+/// What each link's score holds: every comparison's evidence, for the views that explain
+/// a link (explanations, reports, review), or its probability alone, for a plan that shows
+/// none. At a million links the evidence is hundreds of MB, made and dropped unread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Evidence {
+    Terms,
+    Probability,
 }
 
 /// Records found to be one entity, highest-priority source first.
@@ -269,6 +278,33 @@ impl<'c> Matcher<'c> {
         bits
     }
 
+    /// Comparison `i` of two prepared values: its level, similarity, bits (term frequency
+    /// included) and the part of them due to term frequency.
+    fn term(&self, i: usize, a: &Prepared, b: &Prepared) -> (Option<usize>, Option<f64>, f64, f64) {
+        let c = &self.config.comparisons[i];
+        let (level, similarity) = compare::level(c, self.tf(i), a, b);
+        let (bits, tf_bits) = match level {
+            None => (0.0, 0.0),
+            Some(l) => {
+                let base = self.table[i][l];
+                let tf_bits = self.tf(i).map_or(0.0, |tf| {
+                    c.weight
+                        * compare::tf_adjustment(
+                            c,
+                            &self.model.levels[i][l],
+                            l,
+                            tf,
+                            (a, b),
+                            base,
+                            self.model.lambda.is_some(),
+                        )
+                });
+                (base + tf_bits, tf_bits)
+            }
+        };
+        (level, similarity, bits, tf_bits)
+    }
+
     /// Scores two prepared records, with the contribution of every comparison.
     pub fn score(&self, prior_bits: f64, a: &[Prepared], b: &[Prepared]) -> Score {
         let terms = self
@@ -277,26 +313,7 @@ impl<'c> Matcher<'c> {
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                let (level, similarity) = compare::level(c, self.tf(i), &a[i], &b[i]);
-                let (bits, tf_bits) = match level {
-                    None => (0.0, 0.0),
-                    Some(l) => {
-                        let base = self.table[i][l];
-                        let tf_bits = self.tf(i).map_or(0.0, |tf| {
-                            c.weight
-                                * compare::tf_adjustment(
-                                    c,
-                                    &self.model.levels[i][l],
-                                    l,
-                                    tf,
-                                    (&a[i], &b[i]),
-                                    base,
-                                    self.model.lambda.is_some(),
-                                )
-                        });
-                        (base + tf_bits, tf_bits)
-                    }
-                };
+                let (level, similarity, bits, tf_bits) = self.term(i, &a[i], &b[i]);
                 Term {
                     comparison: i,
                     field: c.field,
@@ -313,6 +330,15 @@ impl<'c> Matcher<'c> {
             })
             .collect();
         Score::new(prior_bits, terms)
+    }
+
+    /// The probability [`Matcher::score`] gives two prepared records, to the last bit,
+    /// without the terms.
+    pub fn probability(&self, prior_bits: f64, a: &[Prepared], b: &[Prepared]) -> f64 {
+        let evidence: f64 = (0..self.config.comparisons.len())
+            .map(|i| self.term(i, &a[i], &b[i]).2)
+            .sum();
+        compare::probability(prior_bits + evidence)
     }
 
     /// The prior for a pair of records of these sources (sizes given).
@@ -386,27 +412,19 @@ impl Scored<'_> {
             .score(prior, &self.prepared[a], &self.prepared[b])
     }
 
-    /// Clusters at the spec's threshold.
+    /// Clusters at the spec's threshold, every link with its evidence.
     pub fn link(&self, sources: &[Vec<Record>]) -> Matches {
-        self.link_at(sources, self.matcher.config.threshold)
+        self.link_at(sources, self.matcher.config.threshold, Evidence::Terms)
     }
 
     /// Clusters as if the spec's threshold were `threshold` (the review band is kept below
     /// it).
-    pub fn link_at(&self, sources: &[Vec<Record>], threshold: f64) -> Matches {
+    pub fn link_at(&self, sources: &[Vec<Record>], threshold: f64, evidence: Evidence) -> Matches {
         let mut config = self.matcher.config.clone();
         config.threshold = threshold;
         config.review = config.review.min(threshold);
         let records: Vec<&Record> = sources.iter().flatten().collect();
-        let mut out = link(
-            &config,
-            &self.matcher,
-            &self.flat,
-            &records,
-            &self.prepared,
-            &self.pairs,
-            &self.probability,
-        );
+        let mut out = link(&config, self, &records, evidence);
         out.candidate_pairs = self.block_stats.candidate_pairs;
         out.oversized_blocks = self.block_stats.oversized.len();
         out.blocking = self.block_stats.clone();
@@ -418,10 +436,15 @@ impl Scored<'_> {
 
 /// Clusters the kept records of all sources (given in priority order).
 pub fn cluster(config: &MatchConfig, sources: &[Vec<Record>]) -> Matches {
+    cluster_with(config, sources, Evidence::Terms)
+}
+
+/// [`cluster`], each link's score holding what `evidence` says.
+pub fn cluster_with(config: &MatchConfig, sources: &[Vec<Record>], evidence: Evidence) -> Matches {
     let mut scored = score_pairs(config, sources);
     let clock = Instant::now();
     let stage = crate::progress::stage("match: cluster");
-    let mut out = scored.link(sources);
+    let mut out = scored.link_at(sources, config.threshold, evidence);
     drop(stage);
     scored
         .timings
@@ -834,13 +857,18 @@ struct Linked {
 /// Turns scored pairs into clusters (see the module documentation).
 fn link(
     config: &MatchConfig,
-    matcher: &Matcher<'_>,
-    flat: &blocking::Flat,
+    scored: &Scored<'_>,
     records: &[&Record],
-    prepared: &[Vec<Prepared>],
-    pairs: &[(u32, u32)],
-    probability: &[f64],
+    evidence: Evidence,
 ) -> Matches {
+    let Scored {
+        matcher,
+        flat,
+        prepared,
+        pairs,
+        probability,
+        ..
+    } = scored;
     let n = records.len();
     // Ties are broken by (source, id), never by input position.
     let mut order: Vec<usize> = (0..n).collect();
@@ -908,6 +936,13 @@ fn link(
         to: flat.member(to),
         score: if forced {
             Score::forced(1.0)
+        } else if evidence == Evidence::Probability {
+            let prior = matcher.prior_for(sizes[flat.source_of[rec]], sizes[flat.source_of[to]]);
+            Score {
+                prior_bits: prior,
+                terms: Vec::new(),
+                probability: matcher.probability(prior, &prepared[rec], &prepared[to]),
+            }
         } else {
             score_of(rec, to)
         },

@@ -124,7 +124,8 @@ pub fn one(spec: &Compiled, url: &str, req: Request) -> Result<Made> {
             early = Some((current, backend));
         }
     }
-    let resolved = pipeline::resolve(spec)?;
+    // Nothing of this plan explains a link: their probabilities are enough.
+    let resolved = pipeline::resolve_with(spec, crate::matching::Evidence::Probability)?;
     let (current, backend) = match early {
         Some(read) => read,
         None => read_current(spec, url, req.lock)?,
@@ -317,7 +318,12 @@ pub fn group(specs: Vec<Compiled>, url: &str, req: GroupRequest<'_>) -> Result<P
     let mut refused = None;
     let mut kept: Vec<Resolved> = Vec::new();
     for (spec, keys) in &ordered {
-        let mut resolved = pipeline::resolve(spec)?;
+        let evidence = if req.evidence {
+            crate::matching::Evidence::Terms
+        } else {
+            crate::matching::Evidence::Probability
+        };
+        let mut resolved = pipeline::resolve_with(spec, evidence)?;
         {
             let planned: Vec<(&Compiled, &Plan)> =
                 ordered.iter().map(|(s, _)| s).zip(plans.iter()).collect();
