@@ -438,57 +438,7 @@ fn explain_record(ctx: &Explainer<'_>, index: usize) -> String {
         );
         waterfall(spec, &l.score, &mut out, "      ");
     }
-    let reviews = &ctx.reviews;
-    let in_cluster = |m: Member| cluster.members.contains(&m);
-    let mut near: Vec<usize> = cluster
-        .members
-        .iter()
-        .filter_map(|m| ctx.rejected_of.get(m))
-        .flatten()
-        .copied()
-        .collect();
-    near.sort_unstable();
-    near.dedup();
-    let mut rejected: Vec<_> = near
-        .into_iter()
-        .map(|i| &resolved.matches.rejected[i])
-        .collect();
-    rejected.sort_by(|a, b| b.probability.total_cmp(&a.probability));
-    if !rejected.is_empty() {
-        let _ = writeln!(
-            out,
-            "  considered and not linked (threshold {}):",
-            spec.matching.threshold
-        );
-        for r in rejected.iter().take(REJECTED_SHOWN) {
-            let (inside, outside) = if in_cluster(r.a) {
-                (r.a, r.b)
-            } else {
-                (r.b, r.a)
-            };
-            let review = ctx.review_of.get(&(inside, outside)).copied();
-            let refs = |m: Member| (m.source, resolved.kept[m.source][m.index].id.as_str());
-            let apart = spec.matching.distinct.iter().find(|o| {
-                let (a, b) = ((o.a.source, o.a.id.as_str()), (o.b.source, o.b.id.as_str()));
-                (a, b) == (refs(inside), refs(outside)) || (b, a) == (refs(inside), refs(outside))
-            });
-            let why = match (review.and_then(|i| reviews.get(i)), apart) {
-                (Some(x), _) => format!(
-                    ": {}",
-                    term(&super::review_reason(&x.reason, |a| plan.address(a)))
-                ),
-                (None, Some(o)) => format!(": kept apart by {}", term(&o.origin.to_string())),
-                (None, None) => String::new(),
-            };
-            let _ = writeln!(
-                out,
-                "    {} ~ {}  probability {:.4}{why}",
-                member_name(spec, resolved, inside),
-                member_name(spec, resolved, outside),
-                r.probability,
-            );
-        }
-    }
+    rejected_near(ctx, cluster, &mut out);
     // What the overrides changed here: records that came in, and records that left.
     let notes: Vec<&crate::plan::OverrideNote> = plan
         .overrides
@@ -548,4 +498,60 @@ fn explain_record(ctx: &Explainer<'_>, index: usize) -> String {
         }
     }
     out
+}
+
+/// The pairs of a cluster's members considered and not linked, best first, each with why.
+fn rejected_near(ctx: &Explainer<'_>, cluster: &crate::matching::Cluster, out: &mut String) {
+    let (spec, resolved, plan) = (ctx.spec, ctx.resolved, ctx.plan);
+    let reviews = &ctx.reviews;
+    let in_cluster = |m: Member| cluster.members.contains(&m);
+    let mut near: Vec<usize> = cluster
+        .members
+        .iter()
+        .filter_map(|m| ctx.rejected_of.get(m))
+        .flatten()
+        .copied()
+        .collect();
+    near.sort_unstable();
+    near.dedup();
+    let mut rejected: Vec<_> = near
+        .into_iter()
+        .map(|i| &resolved.matches.rejected[i])
+        .collect();
+    rejected.sort_by(|a, b| b.probability.total_cmp(&a.probability));
+    if !rejected.is_empty() {
+        let _ = writeln!(
+            *out,
+            "  considered and not linked (threshold {}):",
+            spec.matching.threshold
+        );
+        for r in rejected.iter().take(REJECTED_SHOWN) {
+            let (inside, outside) = if in_cluster(r.a) {
+                (r.a, r.b)
+            } else {
+                (r.b, r.a)
+            };
+            let review = ctx.review_of.get(&(inside, outside)).copied();
+            let refs = |m: Member| (m.source, resolved.kept[m.source][m.index].id.as_str());
+            let apart = spec.matching.distinct.iter().find(|o| {
+                let (a, b) = ((o.a.source, o.a.id.as_str()), (o.b.source, o.b.id.as_str()));
+                (a, b) == (refs(inside), refs(outside)) || (b, a) == (refs(inside), refs(outside))
+            });
+            let why = match (review.and_then(|i| reviews.get(i)), apart) {
+                (Some(x), _) => format!(
+                    ": {}",
+                    term(&super::review_reason(&x.reason, |a| plan.address(a)))
+                ),
+                (None, Some(o)) => format!(": kept apart by {}", term(&o.origin.to_string())),
+                (None, None) => String::new(),
+            };
+            let _ = writeln!(
+                *out,
+                "    {} ~ {}  probability {:.4}{why}",
+                member_name(spec, resolved, inside),
+                member_name(spec, resolved, outside),
+                r.probability,
+            );
+        }
+    }
 }
