@@ -125,12 +125,14 @@ pub fn one(spec: &Compiled, url: &str, req: Request) -> Result<Made> {
         }
     }
     // Nothing of this plan explains a link: their probabilities are enough.
-    let resolved = pipeline::resolve_with(spec, crate::matching::Evidence::Probability)?;
+    let mut resolved = pipeline::resolve_with(spec, crate::matching::Evidence::Probability)?;
     let (current, backend) = match early {
         Some(read) => read,
         None => read_current(spec, url, req.lock)?,
     };
-    let (mut plan, refused) = finish_plan(spec, &resolved, &current, backend, req.options)?;
+    let (mut plan, refused) =
+        finish_plan_spending(spec, &mut resolved, &current, backend, req.options)?;
+    drop(resolved);
     // Why the shortcut was not (or, with `refresh`, would not have been) taken: `apply`
     // records the inputs of a plan without writes only when that helps the next plan.
     let miss = match &inputs {
@@ -221,6 +223,33 @@ fn finish_plan(
     let stage = crate::progress::stage("diff");
     let plan = plan::plan_with(spec, resolved, current, options);
     drop(stage);
+    checked(spec, resolved, current, backend, options, plan)
+}
+
+/// [`finish_plan`] for a caller that needs the golden records no more: they move into the
+/// plan's changes rather than being copied, and `resolved.desired` is left empty.
+fn finish_plan_spending(
+    spec: &Compiled,
+    resolved: &mut Resolved,
+    current: &CurrentState,
+    backend: Engine,
+    options: plan::Options,
+) -> Result<(Plan, Option<Error>)> {
+    let stage = crate::progress::stage("diff");
+    let plan = plan::plan_taking(spec, resolved, current, options);
+    drop(stage);
+    checked(spec, resolved, current, backend, options, plan)
+}
+
+/// The plan with the table's rules checked (an error) and the guards (a refusal).
+fn checked(
+    spec: &Compiled,
+    resolved: &Resolved,
+    current: &CurrentState,
+    backend: Engine,
+    options: plan::Options,
+    plan: Plan,
+) -> Result<(Plan, Option<Error>)> {
     crate::db::check::check(spec, current, &plan, backend)?;
     let refused = plan::guard::check(spec, resolved, current, &plan, options).err();
     Ok((plan, refused))

@@ -8,6 +8,8 @@
 //! 4. [`actions`]: create, update (changed fields only) or no-op, each with its reason.
 //! 5. [`missing`] and [`deletes`]: managed rows no record claims any more.
 
+use std::borrow::Cow;
+
 use crate::collections::{HashMap, HashSet};
 use crate::fingerprint::values_hash;
 use crate::matching::{Matcher, Score, compare};
@@ -176,40 +178,70 @@ impl<'a> Pairing<'a> {
 /// Phase 4: one change per desired record.
 pub fn actions(
     spec: &Compiled,
-    desired: &[DesiredRecord],
+    desired: Golden<'_>,
     addresses: &[String],
     pairing: &Pairing<'_>,
 ) -> Vec<Change> {
     let identity = identity_fields(spec);
-    desired
-        .iter()
-        .enumerate()
-        .map(|(i, d)| {
-            let address = addresses[i].clone();
-            match &pairing.row_of[i] {
-                None => Change {
-                    reason: if pairing.state_by_address.contains_key(address.as_str()) {
-                        Reason::Vanished
-                    } else {
-                        Reason::New
-                    },
+    let change = |i: usize, d: Cow<'_, DesiredRecord>| {
+        let address = addresses[i].clone();
+        match &pairing.row_of[i] {
+            None => {
+                let reason = if pairing.state_by_address.contains_key(address.as_str()) {
+                    Reason::Vanished
+                } else {
+                    Reason::New
+                };
+                let d = d.into_owned();
+                Change {
+                    reason,
                     address,
                     action: Action::Create,
                     row_key: None,
                     before: None,
-                    after: Some(d.values.clone()),
                     changed: (0..d.values.len()).collect(),
-                    provenance: d.provenance.clone(),
-                    members: d.members.clone(),
+                    after: Some(d.values),
+                    provenance: d.provenance,
+                    members: d.members,
                     names: Vec::new(),
-                    conflicts: d.conflicts.clone(),
+                    conflicts: d.conflicts,
                     write_state: true,
                     replaces: false,
-                },
-                Some((ri, how)) => paired(spec, d, address, *ri, how, pairing, &identity),
+                }
             }
-        })
-        .collect()
+            Some((ri, how)) => paired(spec, &d, address, *ri, how, pairing, &identity),
+        }
+    };
+    match desired {
+        Golden::Shared(desired) => desired
+            .iter()
+            .enumerate()
+            .map(|(i, d)| change(i, Cow::Borrowed(d)))
+            .collect(),
+        // Each golden record goes into its change, or is dropped once its change is made:
+        // the two never take memory at the same time.
+        Golden::Owned(desired) => desired
+            .into_iter()
+            .enumerate()
+            .map(|(i, d)| change(i, Cow::Owned(d)))
+            .collect(),
+    }
+}
+
+/// The golden records a plan is made from: borrowed (and copied into the changes) when
+/// the caller still needs them, owned (and moved into the changes) when it does not.
+pub enum Golden<'a> {
+    Shared(&'a [DesiredRecord]),
+    Owned(Vec<DesiredRecord>),
+}
+
+impl Golden<'_> {
+    pub fn as_slice(&self) -> &[DesiredRecord] {
+        match self {
+            Golden::Shared(d) => d,
+            Golden::Owned(d) => d,
+        }
+    }
 }
 
 /// The change of a record paired with row `ri` (found as `how` says).
@@ -476,7 +508,10 @@ mod tests {
         pairing.adopt_by_key(&spec, &desired);
         assert_eq!(pairing.row_of[1], Some((1, Reason::AdoptByKey)));
 
-        let changes = actions(&spec, &desired, &addresses, &pairing);
+        let changes = actions(&spec, Golden::Shared(&desired), &addresses, &pairing);
+        // Moving the golden records into the changes makes the same changes as copying them.
+        let moved = actions(&spec, Golden::Owned(desired.to_vec()), &addresses, &pairing);
+        assert_eq!(moved, changes);
         assert_eq!(changes[0].action, Action::NoOp, "Ann is up to date");
         assert_eq!(changes[1].action, Action::Update, "Bob's row is adopted");
         assert_eq!(changes[1].changed, vec![0], "only the name differs");
@@ -517,12 +552,26 @@ mod tests {
         assert_eq!(pairing.row_of[0], Some((0, Reason::AdoptByKey)));
         pairing.take_orphan_addresses(&mut addresses);
         assert_eq!(addresses, ["ann"]);
-        let changes = actions(&spec, &desired, &addresses, &pairing);
+        let changes = actions(&spec, Golden::Shared(&desired), &addresses, &pairing);
         assert_eq!(
             changes[0].reason,
             Reason::SourceChanged,
             "judged as its own row"
         );
+    }
+
+    #[test]
+    fn golden_records_moved_into_creates_make_the_same_changes_as_copied() {
+        let spec = spec("keep");
+        let current = current();
+        let desired = [record("Cy", "cy@x.example"), record("Di", "di@x.example")];
+        let addresses = vec!["cy".to_string(), "di".to_string()];
+        let pairing = Pairing::by_state(&current, &addresses);
+        let copied = actions(&spec, Golden::Shared(&desired), &addresses, &pairing);
+        assert!(copied.iter().all(|c| c.action == Action::Create));
+        assert_eq!(copied[1].after.as_deref(), Some(&desired[1].values[..]));
+        let moved = actions(&spec, Golden::Owned(desired.to_vec()), &addresses, &pairing);
+        assert_eq!(moved, copied);
     }
 
     #[test]

@@ -735,10 +735,10 @@ pub fn replaces_identity(identity: &[usize], before: &[Value], after: &[Value]) 
 }
 
 /// Gives the changes of the golden records (the first ones, in the order of
-/// `resolved.desired`) what names each member beside its id.
-fn name_members(spec: &Compiled, resolved: &Resolved, changes: &mut [Change]) {
-    for (c, d) in changes.iter_mut().zip(&resolved.desired) {
-        let Some(cluster) = resolved.matches.clusters.get(d.cluster) else {
+/// `resolved.desired`, whose clusters are `clusters`) what names each member beside its id.
+fn name_members(spec: &Compiled, resolved: &Resolved, clusters: &[usize], changes: &mut [Change]) {
+    for (c, &d) in changes.iter_mut().zip(clusters) {
+        let Some(cluster) = resolved.matches.clusters.get(d) else {
             continue;
         };
         // Members in the order the golden record lists them.
@@ -764,7 +764,44 @@ pub fn plan_with(
     current: &CurrentState,
     options: Options,
 ) -> Plan {
-    let desired = &resolved.desired;
+    build(
+        spec,
+        resolved,
+        diff::Golden::Shared(&resolved.desired),
+        current,
+        options,
+    )
+}
+
+/// [`plan_with`], moving the golden records into the plan's changes rather than copying
+/// them, for a caller that needs them no more: `resolved.desired` is left empty. At a
+/// million golden records the copy is hundreds of MB.
+pub fn plan_taking(
+    spec: &Compiled,
+    resolved: &mut Resolved,
+    current: &CurrentState,
+    options: Options,
+) -> Plan {
+    let desired = std::mem::take(&mut resolved.desired);
+    build(
+        spec,
+        resolved,
+        diff::Golden::Owned(desired),
+        current,
+        options,
+    )
+}
+
+fn build(
+    spec: &Compiled,
+    resolved: &Resolved,
+    golden: diff::Golden<'_>,
+    current: &CurrentState,
+    options: Options,
+) -> Plan {
+    let desired = golden.as_slice();
+    // The cluster of every golden record, which outlives the records moved into changes.
+    let clusters: Vec<usize> = desired.iter().map(|d| d.cluster).collect();
     let mut addresses = address::assign(spec, desired, &current.state);
     let mut pairing = diff::Pairing::by_state(current, &addresses);
     pairing.adopt_by_key(spec, desired);
@@ -779,15 +816,15 @@ pub fn plan_with(
         pairing.adopt_by_match(&matcher, desired);
     }
     pairing.take_orphan_addresses(&mut addresses);
-    let mut changes = diff::actions(spec, desired, &addresses, &pairing);
-    name_members(spec, resolved, &mut changes);
+    let mut changes = diff::actions(spec, golden, &addresses, &pairing);
+    name_members(spec, resolved, &clusters, &mut changes);
     let mut missing = diff::missing(spec, &addresses, &pairing);
     changes.extend(diff::deletes(spec, options, &mut missing, &pairing));
 
     // Golden records by cluster, for the notes that name one.
     let mut desired_of = vec![usize::MAX; resolved.matches.clusters.len()];
-    for (i, d) in desired.iter().enumerate() {
-        if let Some(slot) = desired_of.get_mut(d.cluster) {
+    for (i, &c) in clusters.iter().enumerate() {
+        if let Some(slot) = desired_of.get_mut(c) {
             *slot = i;
         }
     }
