@@ -87,7 +87,7 @@ pub fn resolve_with(spec: &Compiled, evidence: matching::Evidence) -> Result<Res
     let matches = clock.stage("match", None, || {
         let view = normalize::matching_view(spec, &kept, &invalid);
         matching::cluster_with(&spec.matching, view.as_deref().unwrap_or(&kept), evidence)
-    });
+    })?;
     clock.timings.extend(
         matches
             .timings

@@ -37,7 +37,7 @@ pub(super) fn run(args: ApplyArgs) -> Result<ExitCode> {
         return run_saved(&args, file);
     }
     let paths = super::find_specs(&args.spec.file)?;
-    let mut specs = planning::load(&paths, args.spec.strict)?;
+    let mut specs = planning::load(&paths, args.spec.overrides())?;
     if planning::needs_group(&specs, &args.target) {
         return run_many(&args, specs);
     }

@@ -75,7 +75,7 @@ pub fn run(args: EvaluateArgs) -> Result<ExitCode> {
     // Scored as the plan's matching sees them (invalid phone numbers' digits included).
     let crate::pipeline::MatchingInput { kept, excluded, .. } =
         crate::pipeline::matching_input(&spec)?;
-    let scored = matching::score_pairs(&spec.matching, &kept);
+    let scored = matching::score_pairs(&spec.matching, &kept)?;
     let matches = scored.link(&kept);
 
     let excluded_ids: HashSet<(usize, &str)> =

@@ -24,7 +24,7 @@ use crate::spec::compiled::Compiled;
 
 pub fn run(args: ExplainArgs) -> Result<ExitCode> {
     let paths = super::find_specs(&args.spec.file)?;
-    let mut specs = planning::load(&paths, args.spec.strict)?;
+    let mut specs = planning::load(&paths, args.spec.overrides())?;
     if planning::needs_group(&specs, &[]) {
         return run_many(&args, specs);
     }

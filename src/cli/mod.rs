@@ -146,6 +146,25 @@ pub struct SpecArgs {
     /// the spec does (for CI). Without it, such values are listed in the plan and left out.
     #[arg(long)]
     pub strict: bool,
+    /// The most memory matching may hold, as `512MiB` or `4GiB`, as `match.memory` in the
+    /// spec does. Past it, matching runs in partitions spilled to disk, with the same result.
+    #[arg(long, value_name = "SIZE", value_parser = parse_memory)]
+    pub match_memory: Option<u64>,
+}
+
+impl SpecArgs {
+    /// What these flags set over every spec loaded.
+    pub fn overrides(&self) -> crate::operation::plan::Overrides {
+        crate::operation::plan::Overrides {
+            strict: self.strict,
+            match_memory: self.match_memory,
+        }
+    }
+}
+
+fn parse_memory(text: &str) -> std::result::Result<u64, String> {
+    crate::matching::memory::parse_size(text)
+        .map_err(|why| format!("{why}: write a size such as `512MiB` or `4GiB`"))
 }
 
 #[derive(Debug, Args)]
@@ -405,7 +424,7 @@ pub fn find_spec(path: &Path) -> Result<PathBuf> {
 pub fn load_spec(args: &SpecArgs) -> Result<Compiled> {
     let path = find_spec(&args.file)?;
     let mut spec = crate::spec::load::load(&path)?;
-    spec.strict |= args.strict;
+    args.overrides().apply(&mut spec);
     Ok(spec)
 }
 

@@ -23,7 +23,7 @@ pub(super) fn run(args: PlanArgs) -> Result<ExitCode> {
         });
     }
     let paths = super::find_specs(&args.spec.file)?;
-    let mut specs = op::load(&paths, args.spec.strict)?;
+    let mut specs = op::load(&paths, args.spec.overrides())?;
     if op::needs_group(&specs, &args.target) {
         return run_many(&args, specs, format);
     }

@@ -95,7 +95,7 @@ impl Target {
 pub fn run(args: ReviewArgs) -> Result<ExitCode> {
     let path = find_spec(args.path.as_ref().unwrap_or(&args.spec.file))?;
     let mut spec = load::load_with(&path, MissingLabels::Allow)?;
-    spec.strict |= args.spec.strict;
+    args.spec.overrides().apply(&mut spec);
     let target = Target::of(&spec);
     if let Some(file) = &args.apply {
         return apply(&spec, &target, file);
@@ -114,7 +114,7 @@ pub fn run(args: ReviewArgs) -> Result<ExitCode> {
 
     // Shown and scored as the matcher sees them (an invalid phone's digits included).
     let kept = crate::pipeline::matching_input(&spec)?.kept;
-    let scored = matching::score_pairs(&spec.matching, &kept);
+    let scored = matching::score_pairs(&spec.matching, &kept)?;
     let matches = scored.link(&kept);
     let mut pairs = review::pairs(
         &spec,

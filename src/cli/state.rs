@@ -113,7 +113,7 @@ pub struct ImportArgs {
 /// The specs (one, or a folder's) and the database they live in.
 fn load(spec: &SpecArgs, db: &DbArgs) -> Result<(Vec<Compiled>, String)> {
     let paths = super::find_specs(&spec.file)?;
-    let specs = crate::operation::plan::load(&paths, spec.strict)?;
+    let specs = crate::operation::plan::load(&paths, spec.overrides())?;
     let url = if specs.len() == 1 {
         super::database_url(db, &specs[0])?
     } else {

@@ -9,7 +9,7 @@ use crate::error::{Result, plural};
 use crate::pipeline;
 
 pub(super) fn run(args: SpecArgs) -> Result<ExitCode> {
-    let specs = crate::operation::plan::load(&super::find_specs(&args.file)?, args.strict)?;
+    let specs = crate::operation::plan::load(&super::find_specs(&args.file)?, args.overrides())?;
     if specs.len() > 1 {
         crate::plan::multi::order(&specs)?;
     }

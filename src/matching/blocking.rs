@@ -338,82 +338,118 @@ pub fn candidate_pairs(
     rules: Vec<RuleKeys<'_>>,
     narrow: &(dyn Fn(usize) -> Vec<u64> + Sync),
 ) -> (Vec<(u32, u32)>, BlockStats) {
-    use rayon::prelude::*;
-    let mut stats = BlockStats::default();
-    let mut all: Vec<u64> = Vec::new();
+    let mut union = Union::default();
     for mut rule in rules {
-        // Records sharing a key end up next to each other.
-        rule.entries.par_sort_unstable();
-        rule.entries.dedup();
-        let mut named: Vec<Oversized> = Vec::new();
-        let mut rule_pairs: Vec<u64> = Vec::new();
-        let pair_up = |block: &[(u64, u32)], out: &mut Vec<u64>| {
-            for (i, &(_, a)) in block.iter().enumerate() {
-                let sa = flat.source_of[a as usize];
-                for &(_, b) in &block[i + 1..] {
-                    let sb = flat.source_of[b as usize];
-                    if sa != sb || config.dedupes(sa) {
-                        let (x, y) = if a < b { (a, b) } else { (b, a) };
-                        out.push((u64::from(x) << 32) | u64::from(y));
-                    }
+        let (pairs, oversized) = rule_pairs(config, flat, &mut rule, narrow);
+        union.add(rule.name, pairs, oversized);
+    }
+    union.finish()
+}
+
+/// The pairs of one rule's blocks, as `a << 32 | b` in any order and possibly repeated, and
+/// its keys too common to use as they are. Takes the rule's entries: every record sharing a
+/// key must be among them, but they may be a share of the rule's keys (those of one
+/// partition), since blocks never cross keys.
+pub fn rule_pairs(
+    config: &MatchConfig,
+    flat: &Flat,
+    rule: &mut RuleKeys<'_>,
+    narrow: &(dyn Fn(usize) -> Vec<u64> + Sync),
+) -> (Vec<u64>, Vec<Oversized>) {
+    use rayon::prelude::*;
+    let mut entries = std::mem::take(&mut rule.entries);
+    // Records sharing a key end up next to each other.
+    entries.par_sort_unstable();
+    entries.dedup();
+    let mut named: Vec<Oversized> = Vec::new();
+    let mut rule_pairs: Vec<u64> = Vec::new();
+    let pair_up = |block: &[(u64, u32)], out: &mut Vec<u64>| {
+        for (i, &(_, a)) in block.iter().enumerate() {
+            let sa = flat.source_of[a as usize];
+            for &(_, b) in &block[i + 1..] {
+                let sb = flat.source_of[b as usize];
+                if sa != sb || config.dedupes(sa) {
+                    let (x, y) = if a < b { (a, b) } else { (b, a) };
+                    out.push((u64::from(x) << 32) | u64::from(y));
                 }
             }
-        };
-        for block in rule.entries.chunk_by(|x, y| x.0 == y.0) {
-            if block.len() < 2 {
-                continue;
-            }
-            if block.len() <= config.max_block {
-                pair_up(block, &mut rule_pairs);
-                continue;
-            }
-            let key = (rule.texts)(block[0].1 as usize)
-                .into_iter()
-                .find(|k| key_hash(k) == block[0].0)
-                .unwrap_or_default();
-            let mut narrowed: Vec<u64> = Vec::new();
-            if (rule.narrows)(&key) {
-                let mut groups: Vec<(u64, u32)> = block
-                    .iter()
-                    .flat_map(|&(_, g)| narrow(g as usize).into_iter().map(move |k| (k, g)))
-                    .collect();
-                groups.sort_unstable();
-                for group in groups.chunk_by(|x, y| x.0 == y.0) {
-                    if (2..=config.max_block).contains(&group.len()) {
-                        pair_up(group, &mut narrowed);
-                    }
-                }
-                // Two records may agree on several fields: each pair counts once.
-                narrowed.sort_unstable();
-                narrowed.dedup();
-            }
-            named.push(Oversized {
-                rule: rule.name.clone(),
-                key: key.replace('\u{1f}', " | "),
-                records: block.len(),
-                narrowed_pairs: narrowed.len(),
-            });
-            rule_pairs.extend(narrowed);
         }
-        named.sort_by(|a, b| a.key.cmp(&b.key));
-        stats.oversized.extend(named);
-        rule_pairs.par_sort_unstable();
-        rule_pairs.dedup();
-        let before = all.len();
-        let merged = merge_sorted(&all, &rule_pairs);
-        stats.rules.push(RuleStats {
-            name: rule.name,
-            pairs: rule_pairs.len(),
+    };
+    for block in entries.chunk_by(|x, y| x.0 == y.0) {
+        if block.len() < 2 {
+            continue;
+        }
+        if block.len() <= config.max_block {
+            pair_up(block, &mut rule_pairs);
+            continue;
+        }
+        let key = (rule.texts)(block[0].1 as usize)
+            .into_iter()
+            .find(|k| key_hash(k) == block[0].0)
+            .unwrap_or_default();
+        let mut narrowed: Vec<u64> = Vec::new();
+        if (rule.narrows)(&key) {
+            let mut groups: Vec<(u64, u32)> = block
+                .iter()
+                .flat_map(|&(_, g)| narrow(g as usize).into_iter().map(move |k| (k, g)))
+                .collect();
+            groups.sort_unstable();
+            for group in groups.chunk_by(|x, y| x.0 == y.0) {
+                if (2..=config.max_block).contains(&group.len()) {
+                    pair_up(group, &mut narrowed);
+                }
+            }
+            // Two records may agree on several fields: each pair counts once.
+            narrowed.sort_unstable();
+            narrowed.dedup();
+        }
+        named.push(Oversized {
+            rule: rule.name.clone(),
+            key: key.replace('\u{1f}', " | "),
+            records: block.len(),
+            narrowed_pairs: narrowed.len(),
+        });
+        rule_pairs.extend(narrowed);
+    }
+    (rule_pairs, named)
+}
+
+/// The candidate pairs of the rules so far, distinct and sorted, with their statistics.
+#[derive(Default)]
+pub struct Union {
+    all: Vec<u64>,
+    stats: BlockStats,
+}
+
+impl Union {
+    /// Adds one rule's pairs (any order, repeats allowed) and its oversized keys.
+    pub fn add(&mut self, name: String, mut pairs: Vec<u64>, mut oversized: Vec<Oversized>) {
+        use rayon::prelude::*;
+        oversized.sort_by(|a, b| a.key.cmp(&b.key));
+        self.stats.oversized.extend(oversized);
+        pairs.par_sort_unstable();
+        pairs.dedup();
+        let before = self.all.len();
+        let merged = merge_sorted(&self.all, &pairs);
+        self.stats.rules.push(RuleStats {
+            name,
+            pairs: pairs.len(),
             new_pairs: merged.len() - before,
         });
-        all = merged;
+        self.all = merged;
     }
-    stats.candidate_pairs = all.len();
-    let pairs = all
-        .into_iter()
-        .map(|p| ((p >> 32) as u32, p as u32))
-        .collect();
-    (pairs, stats)
+
+    /// The pairs `(a, b)` with `a < b`, sorted, and the statistics.
+    pub fn finish(self) -> (Vec<(u32, u32)>, BlockStats) {
+        let mut stats = self.stats;
+        stats.candidate_pairs = self.all.len();
+        let pairs = self
+            .all
+            .into_iter()
+            .map(|p| ((p >> 32) as u32, p as u32))
+            .collect();
+        (pairs, stats)
+    }
 }
 
 /// The sorted union of two sorted, distinct lists.

@@ -188,6 +188,13 @@ impl TermFrequency {
     /// Counts values (or name words, once per record) over prepared records.
     pub fn build<'a>(values: impl Iterator<Item = &'a Prepared>) -> TermFrequency {
         let mut tf = TermFrequency::default();
+        tf.add(values);
+        tf
+    }
+
+    /// Counts more values: counting in parts gives what counting all at once does.
+    pub fn add<'a>(&mut self, values: impl Iterator<Item = &'a Prepared>) {
+        let tf = self;
         for p in values {
             match p {
                 Prepared::Missing => continue,
@@ -209,7 +216,6 @@ impl TermFrequency {
             }
             tf.total += 1;
         }
-        tf
     }
 
     fn count(&self, key: &str) -> u32 {

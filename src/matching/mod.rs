@@ -25,11 +25,14 @@ pub mod blocking;
 pub mod compare;
 pub mod em;
 mod link;
+pub mod memory;
 pub mod method;
 pub mod name;
 pub mod overrides;
+mod partition;
 
 use crate::collections::HashSet;
+use std::borrow::Cow;
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -40,6 +43,7 @@ use crate::spec::compiled::MatchConfig;
 pub use blocking::BlockStats;
 pub use compare::{Level, Prepared, Score, Term, TermFrequency};
 pub use overrides::{Effect, OverrideEffect};
+pub use partition::Partitioned;
 
 /// A record, by source and position in that source's kept records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -187,6 +191,9 @@ pub struct Matches {
     pub overrides: Vec<OverrideEffect>,
     /// Wall time of each step, in seconds.
     pub timings: Vec<(&'static str, f64)>,
+    /// Set when the records' prepared values did not fit the memory budget and matching ran
+    /// in partitions (same pairs, scores and clusters).
+    pub partitioned: Option<Partitioned>,
 }
 
 /// Rejected pairs below this probability are not kept for explanations.
@@ -254,16 +261,17 @@ impl<'c> Matcher<'c> {
 
     /// Evidence of a pair from its levels, term frequencies included (prior excluded).
     pub fn bits_of(&self, levels: &[u8], a: &[Prepared], b: &[Prepared]) -> f64 {
+        // Summed comparison by comparison as [`Matcher::term`] gives them, so that a pair's
+        // probability is the same to the last bit whichever way it was scored.
         let mut bits = 0.0;
         for (i, &l) in levels.iter().enumerate() {
             if l == compare::MISSING {
                 continue;
             }
             let level_bits = self.table[i][l as usize];
-            bits += level_bits;
-            if let Some(tf) = self.tf(i) {
+            let tf_bits = self.tf(i).map_or(0.0, |tf| {
                 let c = &self.config.comparisons[i];
-                bits += c.weight
+                c.weight
                     * compare::tf_adjustment(
                         c,
                         &self.model.levels[i][l as usize],
@@ -272,8 +280,9 @@ impl<'c> Matcher<'c> {
                         (&a[i], &b[i]),
                         level_bits,
                         self.model.lambda.is_some(),
-                    );
-            }
+                    )
+            });
+            bits += level_bits + tf_bits;
         }
         bits
     }
@@ -391,8 +400,13 @@ impl Groups {
 pub struct Scored<'c> {
     pub matcher: Matcher<'c>,
     pub flat: blocking::Flat,
-    /// Every record's values prepared for each comparison, by global index.
-    pub prepared: Vec<Vec<Prepared>>,
+    /// The records, by global index.
+    pub records: Vec<&'c Record>,
+    /// Every record's values prepared for each comparison, by global index, when they fit
+    /// the memory budget; prepared again when asked for otherwise.
+    pub prepared: Option<Vec<Vec<Prepared>>>,
+    /// How matching was partitioned, when it was.
+    pub partitioned: Option<Partitioned>,
     /// Candidate pairs (global indexes, smaller first) and their match probabilities.
     pub pairs: Vec<(u32, u32)>,
     pub probability: Vec<f64>,
@@ -401,15 +415,40 @@ pub struct Scored<'c> {
 }
 
 impl Scored<'_> {
-    /// The score of any two records (global indexes), with every comparison's evidence.
-    pub fn score(&self, a: usize, b: usize) -> Score {
+    /// A record's values prepared for each comparison (global index).
+    pub fn prepared(&self, g: usize) -> Cow<'_, [Prepared]> {
+        match &self.prepared {
+            Some(all) => Cow::Borrowed(&all[g]),
+            None => Cow::Owned(self.matcher.prepare(&self.records[g].values)),
+        }
+    }
+
+    /// The prior of a pair of records (global indexes), by the sizes of their sources.
+    fn prior(&self, a: usize, b: usize) -> f64 {
         let size = |g: usize| {
             let s = self.flat.source_of[g];
             self.flat.offsets[s + 1] - self.flat.offsets[s]
         };
-        let prior = self.matcher.prior_for(size(a), size(b));
+        self.matcher.prior_for(size(a), size(b))
+    }
+
+    /// The score of any two records (global indexes), with every comparison's evidence.
+    pub fn score(&self, a: usize, b: usize) -> Score {
         self.matcher
-            .score(prior, &self.prepared[a], &self.prepared[b])
+            .score(self.prior(a, b), &self.prepared(a), &self.prepared(b))
+    }
+
+    /// The probability of any two records (global indexes): the one scoring gave, when they
+    /// are a candidate pair, else computed as [`Matcher::probability`] does.
+    fn probability(&self, a: usize, b: usize) -> f64 {
+        let key = (a.min(b) as u32, a.max(b) as u32);
+        match self.pairs.binary_search(&key) {
+            Ok(i) => self.probability[i],
+            Err(_) => {
+                self.matcher
+                    .probability(self.prior(a, b), &self.prepared(a), &self.prepared(b))
+            }
+        }
     }
 
     /// Clusters at the spec's threshold, every link with its evidence.
@@ -430,18 +469,26 @@ impl Scored<'_> {
         out.blocking = self.block_stats.clone();
         out.model = self.matcher.model.clone();
         out.timings = self.timings.clone();
+        out.partitioned = self.partitioned.clone();
         out
     }
 }
 
-/// Clusters the kept records of all sources (given in priority order).
+/// Clusters the kept records of all sources (given in priority order), every link with its
+/// evidence.
+#[cfg(test)]
 pub fn cluster(config: &MatchConfig, sources: &[Vec<Record>]) -> Matches {
-    cluster_with(config, sources, Evidence::Terms)
+    cluster_with(config, sources, Evidence::Terms).expect("matching in memory")
 }
 
-/// [`cluster`], each link's score holding what `evidence` says.
-pub fn cluster_with(config: &MatchConfig, sources: &[Vec<Record>], evidence: Evidence) -> Matches {
-    let mut scored = score_pairs(config, sources);
+/// Clusters the kept records of all sources (given in priority order), each link's score
+/// holding what `evidence` says. Fails only when matching spills to disk and cannot.
+pub fn cluster_with(
+    config: &MatchConfig,
+    sources: &[Vec<Record>],
+    evidence: Evidence,
+) -> crate::error::Result<Matches> {
+    let mut scored = score_pairs(config, sources)?;
     let clock = Instant::now();
     let stage = crate::progress::stage("match: cluster");
     let mut out = scored.link_at(sources, config.threshold, evidence);
@@ -450,12 +497,33 @@ pub fn cluster_with(config: &MatchConfig, sources: &[Vec<Record>], evidence: Evi
         .timings
         .push(("cluster", clock.elapsed().as_secs_f64()));
     out.timings = scored.timings;
-    out
+    Ok(out)
 }
 
 /// Prepares, blocks, compares, estimates the model (with `weights: auto`) and scores every
-/// candidate pair.
-pub fn score_pairs<'c>(config: &'c MatchConfig, sources: &[Vec<Record>]) -> Scored<'c> {
+/// candidate pair: in memory when every record's prepared values fit the budget
+/// (`match.memory`), in partitions spilled to disk otherwise ([`partition`]), with the same
+/// result.
+pub fn score_pairs<'c>(
+    config: &'c MatchConfig,
+    sources: &'c [Vec<Record>],
+) -> crate::error::Result<Scored<'c>> {
+    let budget = memory::budget(config.memory);
+    let records: Vec<&Record> = sources.iter().flatten().collect();
+    let per_record = partition::per_record(config, &records);
+    let estimate = per_record.saturating_mul(records.len() as u64);
+    if estimate > budget {
+        return partition::score_pairs(config, sources, records, budget, per_record);
+    }
+    Ok(score_in_memory(config, sources, records))
+}
+
+/// [`score_pairs`] with every record's prepared values held at once.
+fn score_in_memory<'c>(
+    config: &'c MatchConfig,
+    sources: &'c [Vec<Record>],
+    records: Vec<&'c Record>,
+) -> Scored<'c> {
     let mut timings: Vec<(&'static str, f64)> = Vec::new();
     let mut clock = Instant::now();
     let mut lap = |name: &'static str, timings: &mut Vec<(&'static str, f64)>| {
@@ -463,7 +531,6 @@ pub fn score_pairs<'c>(config: &'c MatchConfig, sources: &[Vec<Record>]) -> Scor
         clock = Instant::now();
     };
     let flat = blocking::Flat::new(sources);
-    let records: Vec<&Record> = sources.iter().flatten().collect();
     let n = records.len();
     let k = config.comparisons.len();
 
@@ -538,7 +605,7 @@ pub fn score_pairs<'c>(config: &'c MatchConfig, sources: &[Vec<Record>]) -> Scor
             allowed: allowed_pairs,
             flat: &flat,
             records: &records,
-            prepared: &prepared,
+            prepared: &|g| Cow::Borrowed(&prepared[g]),
         };
         estimate(config, &base, &data, &levels, pairs.len(), &mut model);
         lap("estimate", &mut timings);
@@ -569,7 +636,9 @@ pub fn score_pairs<'c>(config: &'c MatchConfig, sources: &[Vec<Record>]) -> Scor
     Scored {
         matcher,
         flat,
-        prepared,
+        records,
+        prepared: Some(prepared),
+        partitioned: None,
         pairs,
         probability,
         block_stats,
@@ -584,8 +653,12 @@ struct Data<'a> {
     allowed: usize,
     flat: &'a blocking::Flat,
     records: &'a [&'a Record],
-    prepared: &'a [Vec<Prepared>],
+    /// A record's prepared values, by global index.
+    prepared: &'a PreparedOf<'a>,
 }
+
+/// A record's prepared values by global index: borrowed when all are held, made when not.
+type PreparedOf<'a> = dyn Fn(usize) -> Cow<'a, [Prepared]> + Sync + 'a;
 
 /// Replaces `model`'s m and u (and sets its prior) with those estimated from the data
 /// (`weights: auto`) or trained on the labelled pairs (`weights: labels`), from the levels of
@@ -683,7 +756,7 @@ fn labelled_levels(
     matcher: &Matcher<'_>,
     flat: &blocking::Flat,
     records: &[&Record],
-    prepared: &[Vec<Prepared>],
+    prepared: &PreparedOf<'_>,
 ) -> Vec<u8> {
     let lookup: crate::collections::HashMap<(usize, &str), usize> = (0..records.len())
         .map(|g| ((flat.source_of[g], records[g].id.as_str()), g))
@@ -698,7 +771,7 @@ fn labelled_levels(
         {
             let at = out.len();
             out.resize(at + k, 0);
-            matcher.levels_into(&prepared[a], &prepared[b], &mut out[at..]);
+            matcher.levels_into(&prepared(a), &prepared(b), &mut out[at..]);
         }
     }
     out
@@ -791,7 +864,7 @@ fn sample_levels(
     config: &MatchConfig,
     matcher: &Matcher<'_>,
     flat: &blocking::Flat,
-    prepared: &[Vec<Prepared>],
+    prepared: &PreparedOf<'_>,
     allowed: usize,
 ) -> Vec<u8> {
     let k = config.comparisons.len();
@@ -821,7 +894,7 @@ fn sample_levels(
     levels
         .par_chunks_mut(k)
         .zip(pairs.par_iter())
-        .for_each(|(out, &(a, b))| matcher.levels_into(&prepared[a], &prepared[b], out));
+        .for_each(|(out, &(a, b))| matcher.levels_into(&prepared(a), &prepared(b), out));
     levels
 }
 
@@ -862,9 +935,7 @@ fn link(
     evidence: Evidence,
 ) -> Matches {
     let Scored {
-        matcher,
         flat,
-        prepared,
         pairs,
         probability,
         ..
@@ -894,17 +965,19 @@ fn link(
     // street alone, may be a typo; one without its number says too little.
     let other_place = |a: usize, b: usize| {
         use address::AddressLevel;
-        places
-            .iter()
-            .any(|&i| match (&prepared[a][i], &prepared[b][i]) {
-                (Prepared::Address { address: x, .. }, Prepared::Address { address: y, .. }) => {
-                    x.number.is_some() && y.number.is_some() && x.number != y.number && {
-                        let (level, street) = address::compare(x, y);
-                        level == AddressLevel::Else && street < 0.8
-                    }
+        if places.is_empty() {
+            return false;
+        }
+        let (pa, pb) = (scored.prepared(a), scored.prepared(b));
+        places.iter().any(|&i| match (&pa[i], &pb[i]) {
+            (Prepared::Address { address: x, .. }, Prepared::Address { address: y, .. }) => {
+                x.number.is_some() && y.number.is_some() && x.number != y.number && {
+                    let (level, street) = address::compare(x, y);
+                    level == AddressLevel::Else && street < 0.8
                 }
-                _ => false,
-            })
+            }
+            _ => false,
+        })
     };
     let ctx = Ctx {
         config,
@@ -923,13 +996,7 @@ fn link(
         link::link_scores(&ctx, &overrides::Rules::default())
     });
 
-    let sizes: Vec<usize> = (0..flat.offsets.len() - 1)
-        .map(|s| flat.offsets[s + 1] - flat.offsets[s])
-        .collect();
-    let score_of = |a: usize, b: usize| {
-        let prior = matcher.prior_for(sizes[flat.source_of[a]], sizes[flat.source_of[b]]);
-        matcher.score(prior, &prepared[a], &prepared[b])
-    };
+    let score_of = |a: usize, b: usize| scored.score(a, b);
     // The link that put `rec` into a cluster through `to`, scored unless the spec forced it.
     let link_of = |rec: usize, to: usize, forced: bool| Link {
         record: flat.member(rec),
@@ -937,11 +1004,10 @@ fn link(
         score: if forced {
             Score::forced(1.0)
         } else if evidence == Evidence::Probability {
-            let prior = matcher.prior_for(sizes[flat.source_of[rec]], sizes[flat.source_of[to]]);
             Score {
-                prior_bits: prior,
+                prior_bits: scored.prior(rec, to),
                 terms: Vec::new(),
-                probability: matcher.probability(prior, &prepared[rec], &prepared[to]),
+                probability: scored.probability(rec, to),
             }
         } else {
             score_of(rec, to)
@@ -1307,10 +1373,10 @@ mod tests {
         let (sources, same) = labelled_sources();
         let mut c = config();
         c.weights = Weights::Given;
-        let given = score_pairs(&c, &sources).matcher.model.clone();
+        let given = score_pairs(&c, &sources).unwrap().matcher.model.clone();
         c.weights = Weights::Labels;
         c.same = same.clone();
-        let trained = score_pairs(&c, &sources).matcher.model.clone();
+        let trained = score_pairs(&c, &sources).unwrap().matcher.model.clone();
         assert_eq!(trained.labelled, 12);
         assert!(trained.lambda.is_some(), "{:?}", trained.notes);
         // Every labelled pair disagrees on email: a disagreement counts against a match far
@@ -1328,7 +1394,7 @@ mod tests {
 
         // Too few labelled pairs: the defaults, and a note saying so.
         c.same.truncate(3);
-        let few = score_pairs(&c, &sources).matcher.model.clone();
+        let few = score_pairs(&c, &sources).unwrap().matcher.model.clone();
         assert_eq!(few.lambda, None);
         assert!(
             few.notes
@@ -1337,6 +1403,91 @@ mod tests {
             "{:?}",
             few.notes
         );
+    }
+
+    /// Three sources of 240 records named from a few words: many blocks, some too common.
+    fn crowded() -> Vec<Vec<Record>> {
+        let words = [
+            "ocean", "basket", "spur", "steak", "ranch", "menlyn", "sun", "city", "maltos",
+            "valley", "barchef", "grill",
+        ];
+        let mut rng = em::SplitMix(7);
+        (0..3)
+            .map(|s| {
+                (0..240)
+                    .map(|i| {
+                        let name = format!(
+                            "{} {} {}",
+                            words[rng.below(12)],
+                            words[rng.below(12)],
+                            words[rng.below(3)]
+                        );
+                        let email = if rng.below(3) == 0 {
+                            String::new()
+                        } else {
+                            format!("{}@example.com", rng.below(150))
+                        };
+                        rec(s, &i.to_string(), &name, &email)
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn partitions_spilled_to_disk_give_what_memory_gives() {
+        let sources = crowded();
+        let by_email = crate::spec::compiled::Blocking {
+            name: "email".into(),
+            keys: vec![(1, crate::spec::KeyTransform::Exact, 0)],
+            unordered: false,
+        };
+        let by_word = crate::spec::compiled::Blocking {
+            name: "name words".into(),
+            keys: vec![(0, crate::spec::KeyTransform::Tokens, 0)],
+            unordered: false,
+        };
+        for (weights, blocking) in [
+            (Weights::Given, Vec::new()),
+            (Weights::Auto, Vec::new()),
+            (Weights::Given, vec![by_email.clone(), by_word.clone()]),
+            (Weights::Auto, vec![by_word, by_email]),
+        ] {
+            let mut c = config();
+            c.weights = weights;
+            c.blocking = blocking;
+            c.max_block = 12;
+            c.dedupe = vec![true, false, true];
+            c.same = vec![Override {
+                a: RecordRef {
+                    source: 0,
+                    id: "3".into(),
+                },
+                b: RecordRef {
+                    source: 1,
+                    id: "5".into(),
+                },
+                origin: Origin::default(),
+            }];
+            for evidence in [Evidence::Terms, Evidence::Probability] {
+                let whole = cluster_with(&c, &sources, evidence).unwrap();
+                let mut small = c.clone();
+                // One byte: the smallest chunks and the most partitions.
+                small.memory = Some(1);
+                let parts = cluster_with(&small, &sources, evidence).unwrap();
+                assert!(whole.partitioned.is_none());
+                let p = parts.partitioned.clone().expect("over the budget");
+                assert!(p.partitions > 1 && p.spilled > 0, "{p:?}");
+                assert!(!whole.blocking.oversized.is_empty(), "some keys too common");
+                assert!(whole.clusters.iter().any(|c| c.members.len() > 1));
+                let strip = |mut m: Matches| {
+                    m.timings.clear();
+                    m.partitioned = None;
+                    m
+                };
+                assert_eq!(strip(parts), strip(whole), "{weights:?} {evidence:?}");
+            }
+        }
     }
 
     #[test]

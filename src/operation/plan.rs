@@ -44,13 +44,31 @@ pub struct Made {
     pub refused: Option<Error>,
 }
 
-/// Loads every spec of the list; with `strict` (`--strict`), invalid values are errors.
-pub fn load(paths: &[std::path::PathBuf], strict: bool) -> Result<Vec<Compiled>> {
+/// What the command line sets over every spec it loads.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Overrides {
+    /// `--strict`: invalid values are errors.
+    pub strict: bool,
+    /// `--match-memory`: matching's memory budget, in bytes.
+    pub match_memory: Option<u64>,
+}
+
+impl Overrides {
+    pub fn apply(&self, spec: &mut Compiled) {
+        spec.strict |= self.strict;
+        if let Some(bytes) = self.match_memory {
+            spec.matching.memory = Some(bytes);
+        }
+    }
+}
+
+/// Loads every spec of the list, with what the command line sets over them.
+pub fn load(paths: &[std::path::PathBuf], overrides: Overrides) -> Result<Vec<Compiled>> {
     paths
         .iter()
         .map(|p| {
             let mut spec = crate::spec::load::load(p)?;
-            spec.strict |= strict;
+            overrides.apply(&mut spec);
             Ok(spec)
         })
         .collect()

@@ -100,6 +100,20 @@ pub fn summary(spec: &Compiled, resolved: &Resolved) -> String {
             writeln!(out, "skipped")
         };
     }
+    if let Some(p) = &m.partitioned {
+        use crate::matching::memory::show_size;
+        let _ = writeln!(
+            out,
+            "  in partitions: the records' prepared values would take about {}, over the \
+             matching memory of {} (`match.memory`); keys spread over {} files per rule, {} \
+             records prepared at a time, {} spilled to disk; same result, only slower",
+            show_size(p.estimate),
+            show_size(p.budget),
+            p.partitions,
+            p.chunk,
+            show_size(p.spilled)
+        );
+    }
     let _ = writeln!(
         out,
         "\nModel ({}):",
@@ -217,7 +231,7 @@ pub fn summary_json(spec: &Compiled, resolved: &Resolved) -> serde_json::Value {
             })
         })
         .collect();
-    json!({
+    let mut out = json!({
         "format_version": "1",
         "records": spec.sources.iter().zip(&resolved.kept).map(|(s, r)| (s.name.clone(), json!(r.len()))).collect::<serde_json::Map<_, _>>(),
         "excluded": resolved.excluded.len(),
@@ -264,7 +278,20 @@ pub fn summary_json(spec: &Compiled, resolved: &Resolved) -> serde_json::Value {
         })).collect::<Vec<_>>(),
         "guard_refusals": m.guard_refusals,
         "timings": timings.iter().map(|(n, s)| (n.clone(), json!(s))).collect::<serde_json::Map<_, _>>(),
-    })
+    });
+    if let (Some(p), Some(object)) = (&m.partitioned, out.as_object_mut()) {
+        object.insert(
+            "partitioned".into(),
+            json!({
+                "budget_bytes": p.budget,
+                "estimate_bytes": p.estimate,
+                "partitions": p.partitions,
+                "chunk_records": p.chunk,
+                "spilled_bytes": p.spilled,
+            }),
+        );
+    }
+    out
 }
 
 /// What the overrides changed, without a plan: a golden record is named by its first record.

@@ -297,6 +297,9 @@ pub struct MatchConfig {
     pub labels: Option<PathBuf>,
     /// Where the comparisons came from.
     pub origin: ModelOrigin,
+    /// The most memory matching's working set may take, in bytes (`match.memory`,
+    /// `--match-memory`); `None` sizes it from the memory available.
+    pub memory: Option<u64>,
 }
 
 /// Where a spec's comparisons came from, so that every view can say how records were matched:
@@ -416,6 +419,7 @@ impl MatchConfig {
             distinct: Vec::new(),
             labels: None,
             origin: ModelOrigin::Written,
+            memory: None,
         }
     }
 

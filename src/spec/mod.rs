@@ -608,6 +608,13 @@ pub struct MatchSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(title = "Labels file", example = serde_json::json!("reconcile.labels.csv"))]
     pub labels: Option<String>,
+    /// The most memory matching's working set may take, as `512MiB`, `4GiB` or `2GB`
+    /// (`--match-memory` overrides it). Past it, matching runs in partitions and spills its
+    /// blocking keys to the temporary folder (`TMPDIR`), with the same result, only slower.
+    /// Without it, a quarter of the memory available when matching starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(title = "Matching memory", example = serde_json::json!("4GiB"))]
+    pub memory: Option<String>,
 }
 
 impl Default for MatchSpec {
@@ -624,6 +631,7 @@ impl Default for MatchSpec {
             same: Vec::new(),
             distinct: Vec::new(),
             labels: None,
+            memory: None,
         }
     }
 }

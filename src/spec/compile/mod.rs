@@ -100,6 +100,17 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
             )),
         );
     }
+    let memory = m.memory.as_deref().and_then(|text| {
+        crate::matching::memory::parse_size(text)
+            .map_err(|why| {
+                r.at_value(
+                    "/match/memory",
+                    &why,
+                    Some("write a size such as `512MiB` or `4GiB`, or remove the key".into()),
+                );
+            })
+            .ok()
+    });
     let merge = merge::rules(spec, &names, &sources, r);
     let (soft_delete, max_delete) = deletes::deletes(spec, &fields, r);
     if r.problems.len() > before {
@@ -130,6 +141,7 @@ pub fn compile(spec: &Spec, file: &Path, base: &Path, r: &mut Reporter<'_>) -> O
             distinct,
             labels: m.labels.as_ref().map(|f| base.join(f)),
             origin,
+            memory,
         },
         on_missing: spec.on_missing,
         soft_delete,
