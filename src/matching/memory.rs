@@ -1,5 +1,5 @@
-//! How much memory matching may hold: the budget (`match.memory`, `--match-memory`, else a
-//! quarter of the memory available when matching starts), sizes as people write them
+//! How much memory matching may hold: the budget (`match.memory`, `--match-memory`, else
+//! half the memory available when matching starts), sizes as people write them
 //! (`512MiB`, `4GiB`, `2GB`), and what a record's prepared values take.
 
 use super::compare::Prepared;
@@ -7,9 +7,10 @@ use super::compare::Prepared;
 /// The budget when the memory available cannot be read.
 const FALLBACK_BUDGET: u64 = 4 << 30;
 
-/// The share of the available memory matching may hold by default: the rest is for the
-/// records themselves, their golden records and the plan, which the later stages build.
-const AVAILABLE_SHARE: u64 = 4;
+/// The share of the available memory matching may hold by default (one part in this many):
+/// the rest is for the golden records and the plan, which the later stages build and which
+/// take about what matching's working set does.
+const AVAILABLE_SHARE: u64 = 2;
 
 /// Reads a size: a number with an optional unit, `B`, `KB`/`KiB`, `MB`/`MiB`, `GB`/`GiB`,
 /// `TB`/`TiB` (decimal and binary alike, case ignored, a space allowed before the unit).

@@ -611,7 +611,7 @@ pub struct MatchSpec {
     /// The most memory matching's working set may take, as `512MiB`, `4GiB` or `2GB`
     /// (`--match-memory` overrides it). Past it, matching runs in partitions and spills its
     /// blocking keys to the temporary folder (`TMPDIR`), with the same result, only slower.
-    /// Without it, a quarter of the memory available when matching starts.
+    /// Without it, half the memory available when matching starts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(title = "Matching memory", example = serde_json::json!("4GiB"))]
     pub memory: Option<String>,

@@ -291,3 +291,90 @@ sources:
     );
     assert_eq!(run["summary"]["update"], 1, "{}", run["summary"]);
 }
+
+#[test]
+fn matching_past_its_memory_budget_plans_what_matching_in_memory_plans() {
+    let ws = generated();
+    let plan = |memory: Option<&str>, threads: &str| {
+        let mut args = vec!["plan", "-f", "spec.yaml", "--json"];
+        if let Some(m) = memory {
+            args.extend(["--match-memory", m]);
+        }
+        ws.run_with_env(&args, &[("RAYON_NUM_THREADS", Some(threads))])
+            .ok()
+            .stdout
+    };
+    let in_memory = plan(None, "2");
+    assert!(in_memory.contains("\"create\""), "{in_memory}");
+    for (memory, threads) in [("64KiB", "1"), ("64KiB", "3"), ("1MiB", "2")] {
+        assert_eq!(
+            plan(Some(memory), threads),
+            in_memory,
+            "{memory} on {threads}"
+        );
+    }
+
+    // The summary says that matching ran in partitions, and how.
+    let explained = ws
+        .run(&["explain", "-f", "spec.yaml", "--match-memory", "64KiB"])
+        .ok()
+        .stdout;
+    assert!(explained.contains("in partitions"), "{explained}");
+    assert!(explained.contains("64 KiB"), "{explained}");
+    let json = ws
+        .run(&[
+            "explain",
+            "-f",
+            "spec.yaml",
+            "--json",
+            "--match-memory",
+            "64KiB",
+        ])
+        .ok()
+        .json();
+    assert!(
+        json["partitioned"]["partitions"].as_u64().unwrap() > 1,
+        "{json}"
+    );
+    let whole = ws
+        .run(&["explain", "-f", "spec.yaml", "--json"])
+        .ok()
+        .json();
+    assert!(whole.get("partitioned").is_none(), "{whole}");
+    assert_eq!(json["links"], whole["links"]);
+
+    // A budget that is not a size is refused, naming the flag's form.
+    let bad = ws.run(&["plan", "-f", "spec.yaml", "--match-memory", "lots"]);
+    assert_ne!(bad.code, 0);
+    assert!(bad.stderr.contains("512MiB"), "{}", bad.stderr);
+}
+
+#[test]
+fn a_spec_sets_the_matching_memory_and_a_wrong_size_names_its_line() {
+    let ws = generated();
+    let spec = ws.read("spec.yaml");
+    let with =
+        |memory: &str| spec.replacen("match:\n", &format!("match:\n  memory: {memory}\n"), 1);
+    assert_ne!(
+        with("1KiB"),
+        spec,
+        "the generated spec has a `match:` section"
+    );
+    ws.write("small.yaml", &with("64KiB"));
+    let json = ws
+        .run(&["explain", "-f", "small.yaml", "--json"])
+        .ok()
+        .json();
+    assert!(json["partitioned"].is_object(), "{json}");
+
+    ws.write("wrong.yaml", &with("lots of it"));
+    let bad = ws.run(&["validate", "-f", "wrong.yaml"]);
+    assert_ne!(bad.code, 0);
+    assert!(
+        bad.stderr.contains("match.memory") || bad.stderr.contains("memory"),
+        "{}",
+        bad.stderr
+    );
+    assert!(bad.stderr.contains("4GiB"), "{}", bad.stderr);
+    assert!(bad.stderr.contains("wrong.yaml:"), "{}", bad.stderr);
+}
