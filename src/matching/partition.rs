@@ -192,102 +192,35 @@ pub(super) fn score_pairs<'c>(
         timings.push((name, clock.elapsed().as_secs_f64()));
         clock = Instant::now();
     };
-    let flat = Flat::new(sources);
     let n = records.len();
     let k = config.comparisons.len();
-    let given = Matcher::new(config);
     // Half the budget for the prepared values of a chunk, the rest for what is made of them.
     let chunk = ((budget / 2 / per_record.max(1)) as usize).max(MIN_CHUNK);
-    let keys: Vec<Keys<'_>> = if k == 0 {
-        Vec::new()
-    } else if config.blocking.is_empty() {
-        vec![Keys::Comparisons]
-    } else {
-        config.blocking.iter().map(Keys::Rule).collect()
+    let run = Run {
+        config,
+        records: &records,
+        flat: Flat::new(sources),
+        given: Matcher::new(config),
+        keys: if k == 0 {
+            Vec::new()
+        } else if config.blocking.is_empty() {
+            vec![Keys::Comparisons]
+        } else {
+            config.blocking.iter().map(Keys::Rule).collect()
+        },
+        chunk,
+        pair_chunk: (chunk / 2).max(MIN_CHUNK),
     };
 
     // 1. Prepare a chunk at a time, counting terms and writing the keys out.
     let stage = crate::progress::stage("match: prepare");
-    let mut tf: Vec<Option<TermFrequency>> = config
-        .comparisons
-        .iter()
-        .map(|c| c.term_frequency.then(TermFrequency::default))
-        .collect();
-    let mut entries_total = 0usize;
-    let mut spill: Option<Spill> = None;
-    for start in (0..n).step_by(chunk.max(1)) {
-        let end = (start + chunk).min(n);
-        let prepared: Vec<Vec<Prepared>> = records[start..end]
-            .par_iter()
-            .map(|r| given.prepare(&r.values))
-            .collect();
-        for (i, tf) in tf.iter_mut().enumerate() {
-            if let Some(tf) = tf {
-                tf.add(prepared.iter().map(|p| &p[i]));
-            }
-        }
-        let chunk_entries: Vec<Vec<(u64, u32)>> = keys
-            .iter()
-            .map(|rule| {
-                (start..end)
-                    .into_par_iter()
-                    .flat_map_iter(|g| {
-                        rule.texts(config, records[g], &prepared[g - start])
-                            .into_iter()
-                            .map(move |key| (blocking::key_hash(&key), g as u32))
-                    })
-                    .collect()
-            })
-            .collect();
-        entries_total += chunk_entries.iter().map(Vec::len).sum::<usize>();
-        // The first chunk tells how many partitions the keys need: each one, sorted in
-        // memory, should take half the budget at most.
-        if spill.is_none() {
-            let bytes = (entries_total * size_of::<(u64, u32)>()) as f64 / end as f64 * n as f64;
-            let partitions =
-                ((bytes * 2.0 / budget as f64).ceil() as usize).clamp(1, MAX_PARTITIONS);
-            spill = Some(Spill::new(keys.len(), partitions)?);
-        }
-        let spill = spill.as_mut().expect("made above");
-        for (r, entries) in chunk_entries.iter().enumerate() {
-            spill.write(r, entries)?;
-        }
-    }
-    let mut spill = match spill {
-        Some(s) => s,
-        None => Spill::new(keys.len(), 1)?,
-    };
-    spill.finish_writing()?;
+    let (spill, tf) = run.spill_keys(budget)?;
     lap("prepare", &mut timings);
+    drop(stage);
 
     // 2. Block, one partition of one rule's keys at a time.
-    drop(stage);
     let stage = crate::progress::stage("match: block");
-    let all = &records;
-    let prepare_one = |g: usize| given.prepare(&all[g].values);
-    let mut union = blocking::Union::default();
-    for (r, rule) in keys.iter().enumerate() {
-        let mut rule_keys = RuleKeys {
-            name: rule.name(),
-            entries: Vec::new(),
-            texts: Box::new(move |g| rule.texts(config, all[g], &prepare_one(g))),
-            narrows: |_| true,
-        };
-        if matches!(rule, Keys::Comparisons) {
-            rule_keys = rule_keys.whole_values_narrow();
-        }
-        let narrow = |g: usize| blocking::narrowing_keys(&prepare_one(g));
-        let mut pairs = Vec::new();
-        let mut oversized = Vec::new();
-        for p in 0..spill.partitions {
-            rule_keys.entries = spill.read(r, p)?;
-            let (more, too_common) = blocking::rule_pairs(config, &flat, &mut rule_keys, &narrow);
-            pairs.extend(more);
-            oversized.extend(too_common);
-        }
-        union.add(rule_keys.name, pairs, oversized);
-    }
-    let (pairs, block_stats) = union.finish();
+    let (pairs, block_stats) = run.block(&spill)?;
     let partitioned = Partitioned {
         budget,
         estimate: per_record.saturating_mul(n as u64),
@@ -297,37 +230,23 @@ pub(super) fn score_pairs<'c>(
     };
     drop(spill);
     lap("block", &mut timings);
+    drop(stage);
 
     // 3. Levels, when the model is estimated from them.
-    drop(stage);
     let mut with_tf = Model::given(config);
     with_tf.tf = tf;
     let base = Matcher::with_model(config, with_tf);
-    let pair_chunk = (chunk / 2).max(MIN_CHUNK);
     let mut model = base.model.clone();
     if config.weights != Weights::Given && k > 0 && n > 1 {
         let stage = crate::progress::counted("match: compare", pairs.len() as u64, "pairs");
-        let mut levels = vec![0u8; pairs.len() * k];
-        for (c, out) in pairs
-            .chunks(pair_chunk)
-            .zip(levels.chunks_mut(pair_chunk * k))
-        {
-            let chunk = Chunk::prepare(&given, &records, c);
-            out.par_chunks_mut(k).zip(c.par_iter()).for_each_init(
-                || stage.ticker(),
-                |ticker, (out, &(a, b))| {
-                    ticker.tick();
-                    base.levels_into(chunk.get(a), chunk.get(b), out);
-                },
-            );
-        }
+        let levels = run.levels(&base, &pairs, &stage);
         lap("compare", &mut timings);
         drop(stage);
         let _stage = crate::progress::stage("match: estimate");
-        let prepared_of = |g: usize| Cow::Owned(prepare_one(g));
+        let prepared_of = |g: usize| Cow::Owned(run.given.prepare(&records[g].values));
         let data = Data {
             allowed: super::allowed_pair_count(config, sources),
-            flat: &flat,
+            flat: &run.flat,
             records: &records,
             prepared: &prepared_of,
         };
@@ -339,27 +258,10 @@ pub(super) fn score_pairs<'c>(
     // 4. Scores, a chunk of pairs at a time.
     let stage = crate::progress::counted("match: score", pairs.len() as u64, "pairs");
     let sizes: Vec<usize> = sources.iter().map(Vec::len).collect();
-    let mut probability = Vec::with_capacity(pairs.len());
-    for c in pairs.chunks(pair_chunk) {
-        let chunk = Chunk::prepare(&given, &records, c);
-        let scored: Vec<f64> = c
-            .par_iter()
-            .map_init(
-                || stage.ticker(),
-                |ticker, &(a, b)| {
-                    ticker.tick();
-                    let prior = matcher.prior_for(
-                        sizes[flat.source_of[a as usize]],
-                        sizes[flat.source_of[b as usize]],
-                    );
-                    matcher.probability(prior, chunk.get(a), chunk.get(b))
-                },
-            )
-            .collect();
-        probability.extend(scored);
-    }
+    let probability = run.scores(&matcher, &sizes, &pairs, &stage);
     lap("score", &mut timings);
     drop(stage);
+    let flat = run.flat;
     Ok(Scored {
         matcher,
         flat,
@@ -371,6 +273,170 @@ pub(super) fn score_pairs<'c>(
         block_stats,
         timings,
     })
+}
+
+/// What every step of a partitioned run reads.
+struct Run<'a> {
+    config: &'a MatchConfig,
+    records: &'a [&'a Record],
+    flat: Flat,
+    /// Prepares records (the comparisons of the spec; preparing needs no model).
+    given: Matcher<'a>,
+    keys: Vec<Keys<'a>>,
+    /// Records prepared at a time.
+    chunk: usize,
+    /// Pairs compared or scored at a time.
+    pair_chunk: usize,
+}
+
+impl Run<'_> {
+    fn prepare(&self, g: usize) -> Vec<Prepared> {
+        self.given.prepare(&self.records[g].values)
+    }
+
+    /// Prepares the records a chunk at a time, writing every blocking key out with its
+    /// record and counting terms; returns the files and the term frequencies.
+    fn spill_keys(&self, budget: u64) -> Result<(Spill, Vec<Option<TermFrequency>>)> {
+        let (config, records, n) = (self.config, self.records, self.records.len());
+        let mut tf: Vec<Option<TermFrequency>> = config
+            .comparisons
+            .iter()
+            .map(|c| c.term_frequency.then(TermFrequency::default))
+            .collect();
+        let mut entries_total = 0usize;
+        let mut spill: Option<Spill> = None;
+        for start in (0..n).step_by(self.chunk) {
+            let end = (start + self.chunk).min(n);
+            let prepared: Vec<Vec<Prepared>> = records[start..end]
+                .par_iter()
+                .map(|r| self.given.prepare(&r.values))
+                .collect();
+            for (i, tf) in tf.iter_mut().enumerate() {
+                if let Some(tf) = tf {
+                    tf.add(prepared.iter().map(|p| &p[i]));
+                }
+            }
+            let chunk_entries: Vec<Vec<(u64, u32)>> = self
+                .keys
+                .iter()
+                .map(|rule| {
+                    (start..end)
+                        .into_par_iter()
+                        .flat_map_iter(|g| {
+                            rule.texts(config, records[g], &prepared[g - start])
+                                .into_iter()
+                                .map(move |key| (blocking::key_hash(&key), g as u32))
+                        })
+                        .collect()
+                })
+                .collect();
+            entries_total += chunk_entries.iter().map(Vec::len).sum::<usize>();
+            // The first chunk tells how many partitions the keys need: each one, sorted in
+            // memory, should take half the budget at most.
+            if spill.is_none() {
+                let bytes =
+                    (entries_total * size_of::<(u64, u32)>()) as f64 / end as f64 * n as f64;
+                let partitions =
+                    ((bytes * 2.0 / budget as f64).ceil() as usize).clamp(1, MAX_PARTITIONS);
+                spill = Some(Spill::new(self.keys.len(), partitions)?);
+            }
+            let spill = spill.as_mut().expect("made above");
+            for (r, entries) in chunk_entries.iter().enumerate() {
+                spill.write(r, entries)?;
+            }
+        }
+        let mut spill = match spill {
+            Some(s) => s,
+            None => Spill::new(self.keys.len(), 1)?,
+        };
+        spill.finish_writing()?;
+        Ok((spill, tf))
+    }
+
+    /// Pairs the blocks of every rule, one file at a time, into the candidate pairs.
+    fn block(&self, spill: &Spill) -> Result<(Vec<(u32, u32)>, blocking::BlockStats)> {
+        let mut union = blocking::Union::default();
+        for (r, rule) in self.keys.iter().enumerate() {
+            let mut rule_keys = RuleKeys {
+                name: rule.name(),
+                entries: Vec::new(),
+                texts: Box::new(move |g| {
+                    rule.texts(self.config, self.records[g], &self.prepare(g))
+                }),
+                narrows: |_| true,
+            };
+            if matches!(rule, Keys::Comparisons) {
+                rule_keys = rule_keys.whole_values_narrow();
+            }
+            let narrow = |g: usize| blocking::narrowing_keys(&self.prepare(g));
+            let mut pairs = Vec::new();
+            let mut oversized = Vec::new();
+            for p in 0..spill.partitions {
+                rule_keys.entries = spill.read(r, p)?;
+                let (more, too_common) =
+                    blocking::rule_pairs(self.config, &self.flat, &mut rule_keys, &narrow);
+                pairs.extend(more);
+                oversized.extend(too_common);
+            }
+            union.add(rule_keys.name, pairs, oversized);
+        }
+        Ok(union.finish())
+    }
+
+    /// The level of every comparison of every pair, `k` bytes a pair, a chunk at a time.
+    fn levels(
+        &self,
+        base: &Matcher<'_>,
+        pairs: &[(u32, u32)],
+        stage: &crate::progress::Stage,
+    ) -> Vec<u8> {
+        let k = self.config.comparisons.len();
+        let mut levels = vec![0u8; pairs.len() * k];
+        for (c, out) in pairs
+            .chunks(self.pair_chunk)
+            .zip(levels.chunks_mut(self.pair_chunk * k))
+        {
+            let chunk = Chunk::prepare(&self.given, self.records, c);
+            out.par_chunks_mut(k).zip(c.par_iter()).for_each_init(
+                || stage.ticker(),
+                |ticker, (out, &(a, b))| {
+                    ticker.tick();
+                    base.levels_into(chunk.get(a), chunk.get(b), out);
+                },
+            );
+        }
+        levels
+    }
+
+    /// Every pair's match probability under `matcher`, a chunk at a time (`sizes`: records
+    /// per source, for the prior).
+    fn scores(
+        &self,
+        matcher: &Matcher<'_>,
+        sizes: &[usize],
+        pairs: &[(u32, u32)],
+        stage: &crate::progress::Stage,
+    ) -> Vec<f64> {
+        let source_of = &self.flat.source_of;
+        let mut probability = Vec::with_capacity(pairs.len());
+        for c in pairs.chunks(self.pair_chunk) {
+            let chunk = Chunk::prepare(&self.given, self.records, c);
+            let scored: Vec<f64> = c
+                .par_iter()
+                .map_init(
+                    || stage.ticker(),
+                    |ticker, &(a, b)| {
+                        ticker.tick();
+                        let prior = matcher
+                            .prior_for(sizes[source_of[a as usize]], sizes[source_of[b as usize]]);
+                        matcher.probability(prior, chunk.get(a), chunk.get(b))
+                    },
+                )
+                .collect();
+            probability.extend(scored);
+        }
+        probability
+    }
 }
 
 /// The records one chunk of pairs names, prepared.
