@@ -502,7 +502,7 @@ pub fn cluster_with(
 
 /// Prepares, blocks, compares, estimates the model (with `weights: auto`) and scores every
 /// candidate pair: in memory when every record's prepared values fit the budget
-/// (`match.memory`), in partitions spilled to disk otherwise ([`partition`]), with the same
+/// (`match.memory`), in partitions spilled to disk otherwise (see `matching::partition`), with the same
 /// result.
 pub fn score_pairs<'c>(
     config: &'c MatchConfig,
