@@ -286,94 +286,123 @@ pub fn merge(
     matches: &Matches,
     invalid: &[Invalid],
 ) -> Result<Vec<DesiredRecord>, SourceErrors> {
-    let mut out = Vec::with_capacity(matches.clusters.len());
-    let mut problems = Vec::new();
+    use rayon::prelude::*;
     let invalid_at: HashMap<(usize, usize, usize), &Invalid> = invalid
         .iter()
         .map(|v| ((v.source, v.index, v.field), v))
         .collect();
-    let priority = Rule::Priority;
-    // A record's conflicts are gathered here, then moved into a list of their exact size.
-    let mut found: Vec<Conflict> = Vec::new();
-    for (ci, cluster) in matches.clusters.iter().enumerate() {
-        let mut members = cluster.members.clone();
-        members.sort();
-        let records: Vec<&Record> = members.iter().map(|m| &kept[m.source][m.index]).collect();
-        let refs: Vec<SourceRef> = records
-            .iter()
-            .map(|r| SourceRef {
-                source: spec.sources[r.source].name.clone(),
-                id: r.id.clone(),
-            })
-            .collect();
-        let mut values = Vec::with_capacity(spec.fields.len());
-        let mut provenance = Vec::with_capacity(spec.fields.len());
-        let mut invalid_only = Vec::new();
-        for (fi, field) in spec.fields.iter().enumerate() {
-            let rule = spec.merge.get(fi).unwrap_or(&priority);
-            let choice = choose(rule, field.kind, &records, fi);
-            let kept_value = match choice.winner {
-                Some(m) => {
-                    values.push(records[m].values[fi].clone());
-                    provenance.push(Some(m as u32));
-                    &records[m].values[fi]
-                }
-                None => {
-                    // Under `source`, only that source's records could have given a value.
-                    let eligible = |m: &&crate::matching::Member| match rule {
-                        Rule::Source(s) => m.source == *s,
-                        _ => true,
-                    };
-                    let refused: Vec<&Invalid> = if invalid_at.is_empty() {
-                        Vec::new()
-                    } else {
-                        members
-                            .iter()
-                            .filter(eligible)
-                            .filter_map(|m| invalid_at.get(&(m.source, m.index, fi)).copied())
-                            .collect()
-                    };
-                    if !refused.is_empty() {
-                        invalid_only.push(fi);
-                    }
-                    if field.required {
-                        problems.push(required_problem(spec, rule, fi, &records, &refs, &refused));
-                    }
-                    values.push(Value::Null);
-                    provenance.push(None);
-                    &Value::Null
-                }
-            };
-            if records.len() > 1 {
-                let lost = lost(&records, fi, choice.winner);
-                if !lost.is_empty() {
-                    found.push(Conflict {
-                        field: fi,
-                        rule: decision(spec, rule),
-                        tie: choice.tie,
-                        value: kept_value.clone(),
-                        lost,
-                    });
-                }
+    // Clusters merge independently, on every core; the few problems are put back in cluster
+    // order.
+    let problems = std::sync::Mutex::new(Vec::new());
+    let out: Vec<DesiredRecord> = matches
+        .clusters
+        .par_iter()
+        .enumerate()
+        .map_init(Vec::new, |found, (ci, cluster)| {
+            let mut mine = Vec::new();
+            let d = merge_one(spec, kept, &invalid_at, (ci, cluster), found, &mut mine);
+            if !mine.is_empty() {
+                let mut all = problems.lock().unwrap_or_else(|e| e.into_inner());
+                all.extend(mine.into_iter().map(|p| (ci, p)));
             }
-        }
-        out.push(DesiredRecord {
-            values,
-            provenance,
-            members: refs,
-            cluster: ci,
-            invalid_only,
-            conflicts: if found.is_empty() {
-                Conflicts::default()
-            } else {
-                found.drain(..).collect()
-            },
-        });
-    }
+            d
+        })
+        .collect();
+    let mut problems = problems.into_inner().unwrap_or_else(|e| e.into_inner());
+    // Stable: one cluster's problems keep their field order.
+    problems.sort_by_key(|(ci, _)| *ci);
     if problems.is_empty() {
         Ok(out)
     } else {
-        Err(SourceErrors { problems })
+        Err(SourceErrors {
+            problems: problems.into_iter().map(|(_, p)| p).collect(),
+        })
+    }
+}
+
+/// The golden record of cluster `ci`, and any required field it leaves empty as a problem.
+/// `found` is scratch space for its conflicts, reused from one cluster to the next.
+fn merge_one(
+    spec: &Compiled,
+    kept: &[Vec<Record>],
+    invalid_at: &HashMap<(usize, usize, usize), &Invalid>,
+    (ci, cluster): (usize, &crate::matching::Cluster),
+    found: &mut Vec<Conflict>,
+    problems: &mut Vec<SourceProblem>,
+) -> DesiredRecord {
+    let priority = Rule::Priority;
+    let mut members = cluster.members.clone();
+    members.sort();
+    let records: Vec<&Record> = members.iter().map(|m| &kept[m.source][m.index]).collect();
+    let refs: Vec<SourceRef> = records
+        .iter()
+        .map(|r| SourceRef {
+            source: spec.sources[r.source].name.clone(),
+            id: r.id.clone(),
+        })
+        .collect();
+    let mut values = Vec::with_capacity(spec.fields.len());
+    let mut provenance = Vec::with_capacity(spec.fields.len());
+    let mut invalid_only = Vec::new();
+    for (fi, field) in spec.fields.iter().enumerate() {
+        let rule = spec.merge.get(fi).unwrap_or(&priority);
+        let choice = choose(rule, field.kind, &records, fi);
+        let kept_value = match choice.winner {
+            Some(m) => {
+                values.push(records[m].values[fi].clone());
+                provenance.push(Some(m as u32));
+                &records[m].values[fi]
+            }
+            None => {
+                // Under `source`, only that source's records could have given a value.
+                let eligible = |m: &&crate::matching::Member| match rule {
+                    Rule::Source(s) => m.source == *s,
+                    _ => true,
+                };
+                let refused: Vec<&Invalid> = if invalid_at.is_empty() {
+                    Vec::new()
+                } else {
+                    members
+                        .iter()
+                        .filter(eligible)
+                        .filter_map(|m| invalid_at.get(&(m.source, m.index, fi)).copied())
+                        .collect()
+                };
+                if !refused.is_empty() {
+                    invalid_only.push(fi);
+                }
+                if field.required {
+                    problems.push(required_problem(spec, rule, fi, &records, &refs, &refused));
+                }
+                values.push(Value::Null);
+                provenance.push(None);
+                &Value::Null
+            }
+        };
+        if records.len() > 1 {
+            let lost = lost(&records, fi, choice.winner);
+            if !lost.is_empty() {
+                found.push(Conflict {
+                    field: fi,
+                    rule: decision(spec, rule),
+                    tie: choice.tie,
+                    value: kept_value.clone(),
+                    lost,
+                });
+            }
+        }
+    }
+    DesiredRecord {
+        values,
+        provenance,
+        members: refs,
+        cluster: ci,
+        invalid_only,
+        conflicts: if found.is_empty() {
+            Conflicts::default()
+        } else {
+            found.drain(..).collect()
+        },
     }
 }
 
