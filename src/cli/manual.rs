@@ -44,6 +44,12 @@ pub(super) fn environment() -> String {
                  refused before they are read.",
             ),
             (
+                "TMPDIR",
+                "Where matching writes its blocking keys when the records' prepared values do \
+                 not fit match.memory (or --match-memory); the files are removed when \
+                 matching ends.",
+            ),
+            (
                 "${VAR} in a spec",
                 "Any variable a spec names as ${VAR} (in database: and in source URLs) is \
                  read from the environment; an unset one is an error naming it.",
