@@ -88,9 +88,16 @@ impl Keys<'_> {
         }
     }
 
-    fn texts(&self, config: &MatchConfig, record: &Record, prepared: &[Prepared]) -> Vec<String> {
+    /// The key texts of a record; its prepared values are asked for only when the keys come
+    /// from them.
+    fn texts<'p>(
+        &self,
+        config: &MatchConfig,
+        record: &Record,
+        prepared: impl FnOnce() -> Cow<'p, [Prepared]>,
+    ) -> Vec<String> {
         match self {
-            Keys::Comparisons => blocking::comparison_keys(config, prepared),
+            Keys::Comparisons => blocking::comparison_keys(config, &prepared()),
             Keys::Rule(rule) => blocking::rule_keys(config, rule, &record.values),
         }
     }
@@ -323,7 +330,7 @@ impl Run<'_> {
                     (start..end)
                         .into_par_iter()
                         .flat_map_iter(|g| {
-                            rule.texts(config, records[g], &prepared[g - start])
+                            rule.texts(config, records[g], || Cow::Borrowed(&prepared[g - start]))
                                 .into_iter()
                                 .map(move |key| (blocking::key_hash(&key), g as u32))
                         })
@@ -361,7 +368,7 @@ impl Run<'_> {
                 name: rule.name(),
                 entries: Vec::new(),
                 texts: Box::new(move |g| {
-                    rule.texts(self.config, self.records[g], &self.prepare(g))
+                    rule.texts(self.config, self.records[g], || Cow::Owned(self.prepare(g)))
                 }),
                 narrows: |_| true,
             };
