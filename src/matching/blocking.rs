@@ -225,7 +225,8 @@ pub fn comparison_keys(config: &MatchConfig, p: &[Prepared]) -> Vec<String> {
                     }
                 }
             }
-            (CompareMethod::Address, Prepared::Address { address, .. }) => {
+            (CompareMethod::Address, Prepared::Address(a)) => {
+                let address = &a.address;
                 // The number and the first street word: "2450 broadway" whatever follows.
                 let head: Vec<&str> = address
                     .number

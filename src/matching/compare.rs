@@ -27,34 +27,49 @@ pub const MISSING: u8 = u8::MAX;
 pub enum Prepared {
     Missing,
     Name {
-        tokens: Vec<String>,
-        canonical: String,
+        tokens: Box<[String]>,
+        canonical: Box<str>,
     },
-    Text(String),
+    Text(Box<str>),
     /// Character bigrams, sorted and distinct, with the text they came from.
     Grams {
-        text: String,
-        grams: Vec<u32>,
+        text: Box<str>,
+        grams: Box<[u32]>,
     },
     /// Words, sorted and distinct.
     Tokens {
-        text: String,
-        tokens: Vec<String>,
+        text: Box<str>,
+        tokens: Box<[String]>,
     },
     Date {
-        text: String,
-        /// (year, month, day, days since the epoch) when the text is a valid date.
-        ymd: Option<(i32, u32, u32, i64)>,
+        text: Box<str>,
+        /// The date, when the text is a valid one.
+        ymd: Option<Ymd>,
     },
     Number(f64),
-    /// A street address cut into number and street words.
-    Address {
-        text: String,
-        address: super::address::Address,
-    },
+    /// A street address cut into number and street words (boxed: addresses are rarer than
+    /// the names, emails and phones every record holds, and the largest variant).
+    Address(Box<PreparedAddress>),
     /// A phone number's digits, leading zeros dropped.
-    Phone(String),
-    Other(Value),
+    Phone(Box<str>),
+    Other(Box<Value>),
+}
+
+/// An address prepared: its canonical text and its parts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreparedAddress {
+    pub text: Box<str>,
+    pub address: super::address::Address,
+}
+
+/// A valid calendar date, packed: every record holds one per date comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ymd {
+    pub year: i32,
+    pub month: u8,
+    pub day: u8,
+    /// Days since 1970-01-01.
+    pub days: i32,
 }
 
 impl Prepared {
@@ -63,7 +78,7 @@ impl Prepared {
             Value::Null => return Prepared::Missing,
             Value::Text(s) => s.trim().to_lowercase(),
             Value::Int(i) => i.to_string(),
-            other => return Prepared::Other(other.clone()),
+            other => return Prepared::Other(Box::new(other.clone())),
         };
         if text.is_empty() {
             return Prepared::Missing;
@@ -74,8 +89,11 @@ impl Prepared {
                 if tokens.is_empty() {
                     Prepared::Missing
                 } else {
-                    let canonical = tokens.join(" ");
-                    Prepared::Name { tokens, canonical }
+                    let canonical = tokens.join(" ").into_boxed_str();
+                    Prepared::Name {
+                        tokens: tokens.into_boxed_slice(),
+                        canonical,
+                    }
                 }
             }
             CompareMethod::Jaccard => {
@@ -90,7 +108,10 @@ impl Prepared {
                 };
                 grams.sort_unstable();
                 grams.dedup();
-                Prepared::Grams { text, grams }
+                Prepared::Grams {
+                    text: text.into_boxed_str(),
+                    grams: grams.into_boxed_slice(),
+                }
             }
             CompareMethod::TokenSet => {
                 let mut tokens: Vec<String> = text
@@ -100,30 +121,36 @@ impl Prepared {
                     .collect();
                 tokens.sort();
                 tokens.dedup();
-                Prepared::Tokens { text, tokens }
+                Prepared::Tokens {
+                    text: text.into_boxed_str(),
+                    tokens: tokens.into_boxed_slice(),
+                }
             }
             CompareMethod::Date => {
                 let ymd = parse_date(&text);
-                Prepared::Date { text, ymd }
+                Prepared::Date {
+                    text: text.into_boxed_str(),
+                    ymd,
+                }
             }
             CompareMethod::Address => match super::address::parse(&text) {
-                Some(address) => Prepared::Address {
-                    text: address.canonical(),
+                Some(address) => Prepared::Address(Box::new(PreparedAddress {
+                    text: address.canonical().into_boxed_str(),
                     address,
-                },
+                })),
                 None => Prepared::Missing,
             },
             // Digits, whatever the field type: a phone field's E.164 text and a text field's
             // "(773) 535-1480" compare alike.
             CompareMethod::Phone => match super::address::phone_digits(&text) {
-                Some(d) => Prepared::Phone(d),
-                None => Prepared::Text(text),
+                Some(d) => Prepared::Phone(d.into_boxed_str()),
+                None => Prepared::Text(text.into_boxed_str()),
             },
             CompareMethod::Numeric => match text.parse::<f64>() {
                 Ok(x) if x.is_finite() => Prepared::Number(x),
-                _ => Prepared::Text(text),
+                _ => Prepared::Text(text.into_boxed_str()),
             },
-            _ => Prepared::Text(text),
+            _ => Prepared::Text(text.into_boxed_str()),
         }
     }
 
@@ -134,8 +161,8 @@ impl Prepared {
             Prepared::Text(s)
             | Prepared::Grams { text: s, .. }
             | Prepared::Tokens { text: s, .. }
-            | Prepared::Address { text: s, .. }
             | Prepared::Date { text: s, .. } => Some(s),
+            Prepared::Address(a) => Some(&a.text),
             // Two writings of one number share their last digits.
             Prepared::Phone(d) => Some(super::address::local_part(d)),
             _ => None,
@@ -155,7 +182,7 @@ impl Prepared {
 }
 
 /// Parses `YYYY-MM-DD`, `YYYY/MM/DD` or `YYYYMMDD`.
-fn parse_date(s: &str) -> Option<(i32, u32, u32, i64)> {
+fn parse_date(s: &str) -> Option<Ymd> {
     let digits: String = s.chars().filter(char::is_ascii_digit).collect();
     if digits.len() != 8 || !s.chars().all(|c| c.is_ascii_digit() || "-/.".contains(c)) {
         return None;
@@ -164,7 +191,12 @@ fn parse_date(s: &str) -> Option<(i32, u32, u32, i64)> {
     let m: u32 = digits[4..6].parse().ok()?;
     let d: u32 = digits[6..8].parse().ok()?;
     let days = crate::time::checked_days_from_civil(i64::from(y), m, d)?;
-    Some((y, m, d, days))
+    Some(Ymd {
+        year: y,
+        month: m as u8,
+        day: d as u8,
+        days: i32::try_from(days).ok()?,
+    })
 }
 
 /// How often each value (or, for names, each word) occurs, for term-frequency adjustment.
@@ -350,12 +382,8 @@ pub fn level(
             let s = token_similarity(tx, ty);
             (Some(by_cut(s, x == y || tx == ty)), Some(s))
         }
-        (
-            CompareMethod::Address,
-            Prepared::Address { address: x, .. },
-            Prepared::Address { address: y, .. },
-        ) => {
-            let (l, s) = super::address::compare(x, y);
+        (CompareMethod::Address, Prepared::Address(x), Prepared::Address(y)) => {
+            let (l, s) = super::address::compare(&x.address, &y.address);
             (Some(l.index()), Some(s))
         }
         (CompareMethod::Phone, Prepared::Phone(x), Prepared::Phone(y)) => {
@@ -384,7 +412,7 @@ pub fn level(
             Prepared::Date { text: x, ymd: dx },
             Prepared::Date { text: y, ymd: dy },
         ) => {
-            if x == y || (dx.is_some() && dx.map(|d| d.3) == dy.map(|d| d.3)) {
+            if x == y || (dx.is_some() && dx.map(|d| d.days) == dy.map(|d| d.days)) {
                 return (Some(0), Some(0.0));
             }
             let typo = x.chars().count() == y.chars().count()
@@ -393,9 +421,9 @@ pub fn level(
                 return (Some(1), None);
             }
             match (dx, dy) {
-                (Some((y1, m1, d1, n1)), Some((y2, m2, d2, n2))) => {
-                    let delta = (n1 - n2).abs();
-                    if y1 == y2 && m1 == d2 && d1 == m2 {
+                (Some(p), Some(q)) => {
+                    let delta = (i64::from(p.days) - i64::from(q.days)).abs();
+                    if p.year == q.year && p.month == q.day && p.day == q.month {
                         (Some(2), Some(delta as f64))
                     } else if delta <= i64::from(c.days) {
                         (Some(3), Some(delta as f64))

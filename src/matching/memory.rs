@@ -93,35 +93,35 @@ pub fn budget(given: Option<u64>) -> u64 {
     given.unwrap_or_else(|| available().map_or(FALLBACK_BUDGET, |a| a / AVAILABLE_SHARE))
 }
 
-/// Bytes one record's prepared values take, the vector that holds them included, with the
-/// allocator's own share of each allocation.
+/// Bytes one record's prepared values take in the table that holds them all
+/// ([`super::PreparedTable`]), with the allocator's own share of each allocation.
 pub fn prepared_bytes(p: &[Prepared]) -> u64 {
     const ALLOCATION: usize = 16;
-    let string = |s: &String| {
-        if s.capacity() == 0 {
-            0
-        } else {
-            s.capacity() + ALLOCATION
-        }
-    };
-    let strings = |v: &Vec<String>| {
-        v.capacity() * size_of::<String>() + ALLOCATION + v.iter().map(string).sum::<usize>()
-    };
+    let boxed = |len: usize| if len == 0 { 0 } else { len + ALLOCATION };
+    let string = |s: &String| boxed(s.capacity());
+    let text = |s: &str| boxed(s.len());
+    let strings =
+        |v: &[String]| boxed(std::mem::size_of_val(v)) + v.iter().map(string).sum::<usize>();
     let heap: usize = p
         .iter()
         .map(|v| match v {
-            Prepared::Missing | Prepared::Number(_) | Prepared::Other(_) => 0,
-            Prepared::Name { tokens, canonical } => strings(tokens) + string(canonical),
-            Prepared::Text(t) | Prepared::Phone(t) => string(t),
-            Prepared::Grams { text, grams } => string(text) + grams.capacity() * 4 + ALLOCATION,
-            Prepared::Tokens { text, tokens } => string(text) + strings(tokens),
-            Prepared::Date { text, .. } => string(text),
-            Prepared::Address { text, address } => {
-                string(text) + address.number.as_ref().map_or(0, string) + strings(&address.street)
+            Prepared::Missing | Prepared::Number(_) => 0,
+            Prepared::Other(v) => boxed(size_of_val(&**v)),
+            Prepared::Name { tokens, canonical } => strings(tokens) + text(canonical),
+            Prepared::Text(t) | Prepared::Phone(t) => text(t),
+            Prepared::Grams { text: t, grams } => text(t) + boxed(std::mem::size_of_val(&**grams)),
+            Prepared::Tokens { text: t, tokens } => text(t) + strings(tokens),
+            Prepared::Date { text: t, .. } => text(t),
+            Prepared::Address(a) => {
+                boxed(size_of_val(&**a))
+                    + text(&a.text)
+                    + a.address.number.as_ref().map_or(0, string)
+                    + boxed(a.address.street.capacity() * size_of::<String>())
+                    + a.address.street.iter().map(string).sum::<usize>()
             }
         })
         .sum();
-    (size_of::<Vec<Prepared>>() + ALLOCATION + std::mem::size_of_val(p) + heap) as u64
+    (std::mem::size_of_val(p) + heap) as u64
 }
 
 #[cfg(test)]

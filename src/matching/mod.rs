@@ -142,6 +142,22 @@ pub struct Model {
 }
 
 impl Model {
+    /// The model without its term-frequency tables, which hold a count per distinct value
+    /// (tens of megabytes at a million records): what reports show and re-estimation starts
+    /// from.
+    pub fn without_counts(&self) -> Model {
+        Model {
+            levels: self.levels.clone(),
+            tf: Vec::new(),
+            prior_bits: self.prior_bits,
+            lambda: self.lambda,
+            iterations: self.iterations,
+            u_samples: self.u_samples,
+            labelled: self.labelled,
+            notes: self.notes.clone(),
+        }
+    }
+
     /// The m/u the spec gives (or each method's defaults), without term frequencies.
     pub fn given(config: &MatchConfig) -> Model {
         let mut model = Model {
@@ -394,6 +410,49 @@ impl Groups {
     }
 }
 
+/// Every record's prepared values in one vector, one comparison after another for each
+/// record: one allocation for all, where a vector per record would add its own header and
+/// allocation to each of millions of records. `table[g]` is record `g`'s values.
+#[derive(Debug, Default)]
+pub struct PreparedTable {
+    /// Comparisons per record.
+    k: usize,
+    values: Vec<Prepared>,
+}
+
+impl PreparedTable {
+    /// Prepares every record's values for each comparison of `matcher`, on every core.
+    pub fn new(matcher: &Matcher<'_>, records: &[&Record]) -> PreparedTable {
+        let comparisons = &matcher.config.comparisons;
+        let k = comparisons.len();
+        let mut values = vec![Prepared::Missing; records.len() * k];
+        if k > 0 {
+            values
+                .par_chunks_mut(k)
+                .zip(records.par_iter())
+                .for_each(|(out, r)| {
+                    for (slot, c) in out.iter_mut().zip(comparisons) {
+                        *slot = Prepared::new(c.method, &r.values[c.field]);
+                    }
+                });
+        }
+        PreparedTable { k, values }
+    }
+
+    /// Comparison `i`'s prepared value of every record, in record order.
+    pub fn column(&self, i: usize) -> impl Iterator<Item = &Prepared> {
+        self.values.iter().skip(i).step_by(self.k.max(1))
+    }
+}
+
+impl std::ops::Index<usize> for PreparedTable {
+    type Output = [Prepared];
+
+    fn index(&self, g: usize) -> &[Prepared] {
+        &self.values[g * self.k..(g + 1) * self.k]
+    }
+}
+
 /// Candidate pairs scored under the model in force: everything clustering needs, kept so
 /// that linking can run again at other thresholds (the sweep of `reconcile evaluate`) and any
 /// pair can be scored with its evidence.
@@ -404,7 +463,7 @@ pub struct Scored<'c> {
     pub records: Vec<&'c Record>,
     /// Every record's values prepared for each comparison, by global index, when they fit
     /// the memory budget; prepared again when asked for otherwise.
-    pub prepared: Option<Vec<Vec<Prepared>>>,
+    pub prepared: Option<PreparedTable>,
     /// How matching was partitioned, when it was.
     pub partitioned: Option<Partitioned>,
     /// Candidate pairs (global indexes, smaller first) and their match probabilities.
@@ -467,7 +526,7 @@ impl Scored<'_> {
         out.candidate_pairs = self.block_stats.candidate_pairs;
         out.oversized_blocks = self.block_stats.oversized.len();
         out.blocking = self.block_stats.clone();
-        out.model = self.matcher.model.clone();
+        out.model = self.matcher.model.without_counts();
         out.timings = self.timings.clone();
         out.partitioned = self.partitioned.clone();
         out
@@ -537,17 +596,14 @@ fn score_in_memory<'c>(
     // 1. Prepare.
     let stage = crate::progress::stage("match: prepare");
     let given = Matcher::new(config);
-    let prepared: Vec<Vec<Prepared>> = records
-        .par_iter()
-        .map(|r| given.prepare(&r.values))
-        .collect();
+    let prepared = PreparedTable::new(&given, &records);
     let tf: Vec<Option<TermFrequency>> = config
         .comparisons
         .iter()
         .enumerate()
         .map(|(i, c)| {
             c.term_frequency
-                .then(|| TermFrequency::build(prepared.iter().map(|p| &p[i])))
+                .then(|| TermFrequency::build(prepared.column(i)))
         })
         .collect();
     lap("prepare", &mut timings);
@@ -591,7 +647,7 @@ fn score_in_memory<'c>(
     let stage = crate::progress::counted("match: compare", pairs.len() as u64, "pairs");
     let mut with_tf = Model::given(config);
     with_tf.tf = tf;
-    let base = Matcher::with_model(config, with_tf);
+    let mut base = Matcher::with_model(config, with_tf);
     let levels = compare_all(&base, &prepared, &pairs, k, &stage);
     lap("compare", &mut timings);
 
@@ -599,7 +655,7 @@ fn score_in_memory<'c>(
     drop(stage);
     let stage = crate::progress::stage("match: estimate");
     let allowed_pairs = allowed_pair_count(config, sources);
-    let mut model = base.model.clone();
+    let mut model = base.model.without_counts();
     if config.weights != Weights::Given && k > 0 && n > 1 {
         let data = Data {
             allowed: allowed_pairs,
@@ -610,6 +666,8 @@ fn score_in_memory<'c>(
         estimate(config, &base, &data, &levels, pairs.len(), &mut model);
         lap("estimate", &mut timings);
     }
+    model.tf = std::mem::take(&mut base.model.tf);
+    drop(base);
     let matcher = Matcher::with_model(config, model);
 
     // 5. Score.
@@ -721,7 +779,7 @@ fn estimate(
 /// The level of every comparison of every candidate pair: `k` bytes a pair, in pair order.
 fn compare_all(
     base: &Matcher<'_>,
-    prepared: &[Vec<Prepared>],
+    prepared: &PreparedTable,
     pairs: &[(u32, u32)],
     k: usize,
     stage: &crate::progress::Stage,
@@ -970,7 +1028,8 @@ fn link(
         }
         let (pa, pb) = (scored.prepared(a), scored.prepared(b));
         places.iter().any(|&i| match (&pa[i], &pb[i]) {
-            (Prepared::Address { address: x, .. }, Prepared::Address { address: y, .. }) => {
+            (Prepared::Address(x), Prepared::Address(y)) => {
+                let (x, y) = (&x.address, &y.address);
                 x.number.is_some() && y.number.is_some() && x.number != y.number && {
                     let (level, street) = address::compare(x, y);
                     level == AddressLevel::Else && street < 0.8

@@ -242,8 +242,8 @@ pub(super) fn score_pairs<'c>(
     // 3. Levels, when the model is estimated from them.
     let mut with_tf = Model::given(config);
     with_tf.tf = tf;
-    let base = Matcher::with_model(config, with_tf);
-    let mut model = base.model.clone();
+    let mut base = Matcher::with_model(config, with_tf);
+    let mut model = base.model.without_counts();
     if config.weights != Weights::Given && k > 0 && n > 1 {
         let stage = crate::progress::counted("match: compare", pairs.len() as u64, "pairs");
         let levels = run.levels(&base, &pairs, &stage);
@@ -260,6 +260,8 @@ pub(super) fn score_pairs<'c>(
         super::estimate(config, &base, &data, &levels, pairs.len(), &mut model);
         lap("estimate", &mut timings);
     }
+    model.tf = std::mem::take(&mut base.model.tf);
+    drop(base);
     let matcher = Matcher::with_model(config, model);
 
     // 4. Scores, a chunk of pairs at a time.
