@@ -44,20 +44,25 @@ impl<T: Send + 'static> Pieces<T> {
         self.pending.push(rx);
     }
 
-    /// Awaits every piece: the fingerprint of them all and their items in order.
+    /// Awaits every piece: the fingerprint of them all and their items in order. The items
+    /// are moved once into a vector of their total length: growing one piece by piece would
+    /// copy a table of a million rows some twenty times over, into fresh pages each time.
     pub(crate) async fn finish(self) -> Taken<T> {
         let mut prints = Prints::default();
-        let mut items = Vec::new();
+        let mut parts = Vec::with_capacity(self.pending.len());
         for rx in self.pending {
             let (p, part) = rx
                 .await
                 .map_err(|_| "a piece of what the database sent was lost".to_string())??;
             prints = prints.merge(&p);
-            if items.is_empty() {
-                items = part;
-            } else {
-                items.extend(part);
-            }
+            parts.push(part);
+        }
+        if parts.len() == 1 {
+            return Ok((prints, parts.pop().unwrap_or_default()));
+        }
+        let mut items = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+        for part in parts {
+            items.extend(part);
         }
         Ok((prints, items))
     }
