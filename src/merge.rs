@@ -48,6 +48,16 @@ impl SourceRef {
     }
 }
 
+impl SourceRef {
+    /// Whether `text` is this reference as written (`source:id`, see the `Display` form),
+    /// told without writing it: a plan compares a million of them with the state.
+    pub fn is_written(&self, text: &str) -> bool {
+        text.strip_prefix(self.source.as_str())
+            .and_then(|rest| rest.strip_prefix(':'))
+            .is_some_and(|id| id == self.id)
+    }
+}
+
 impl fmt::Display for SourceRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.source, self.id)
@@ -490,6 +500,22 @@ fn required_problem(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reference_is_told_from_its_written_form_as_writing_it_would() {
+        let r = SourceRef {
+            source: "crm".into(),
+            id: "a:1".into(),
+        };
+        for text in [
+            "crm:a:1", "crm:a:", "crm:a:12", "crm", "crm:", "cr:a:1", "crma:1", "",
+        ] {
+            assert_eq!(r.is_written(text), text == r.to_string(), "{text:?}");
+        }
+        let empty = SourceRef::parse("lonely");
+        assert!(empty.is_written("lonely:"));
+        assert!(!empty.is_written("lonely"));
+    }
 
     /// One field's values, one member per (source rank, value); `None` is empty.
     fn members(values: &[(usize, Option<&str>)]) -> Vec<Record> {

@@ -148,8 +148,7 @@ pub fn one(spec: &Compiled, url: &str, req: Request) -> Result<Made> {
         Some(read) => read,
         None => read_current(spec, url, req.lock)?,
     };
-    let (mut plan, refused) =
-        finish_plan_spending(spec, &mut resolved, &current, backend, req.options)?;
+    let (mut plan, refused) = finish_plan_spending(spec, &mut resolved, &current, backend, &req)?;
     drop(resolved);
     // Why the shortcut was not (or, with `refresh`, would not have been) taken: `apply`
     // records the inputs of a plan without writes only when that helps the next plan.
@@ -251,12 +250,12 @@ fn finish_plan_spending(
     resolved: &mut Resolved,
     current: &CurrentState,
     backend: Engine,
-    options: plan::Options,
+    req: &Request,
 ) -> Result<(Plan, Option<Error>)> {
     let stage = crate::progress::stage("diff");
-    let plan = plan::plan_taking(spec, resolved, current, options);
+    let plan = plan::plan_taking(spec, resolved, current, req.options, req.list_all);
     drop(stage);
-    checked(spec, resolved, current, backend, options, plan)
+    checked(spec, resolved, current, backend, req.options, plan)
 }
 
 /// The plan with the table's rules checked (an error) and the guards (a refusal).

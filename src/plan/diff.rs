@@ -176,11 +176,16 @@ impl<'a> Pairing<'a> {
 }
 
 /// Phase 4: one change per desired record.
+///
+/// `listed` says whether the plan lists the records already up to date with their values;
+/// when it does not, such a record's change (which writes nothing) keeps its values once, in
+/// `after`, and not a second copy in `before`: a million of them cost that much less.
 pub fn actions(
     spec: &Compiled,
     desired: Golden<'_>,
     addresses: &[String],
     pairing: &Pairing<'_>,
+    listed: bool,
 ) -> Vec<Change> {
     let identity = identity_fields(spec);
     let change = |i: usize, d: Cow<'_, DesiredRecord>| {
@@ -209,7 +214,7 @@ pub fn actions(
                     replaces: false,
                 }
             }
-            Some((ri, how)) => paired(spec, &d, address, *ri, how, pairing, &identity),
+            Some((ri, how)) => paired(spec, d, address, (*ri, how), pairing, &identity, listed),
         }
     };
     match desired {
@@ -247,12 +252,12 @@ impl Golden<'_> {
 /// The change of a record paired with row `ri` (found as `how` says).
 fn paired(
     spec: &Compiled,
-    d: &DesiredRecord,
+    d: Cow<'_, DesiredRecord>,
     address: String,
-    ri: usize,
-    how: &Reason,
+    (ri, how): (usize, &Reason),
     pairing: &Pairing<'_>,
     identity: &[usize],
+    listed: bool,
 ) -> Change {
     let current = pairing.current;
     let row = &current.rows[ri];
@@ -260,15 +265,23 @@ fn paired(
     // Fields under `ignore_changes` keep what the row holds, and so do fields left empty
     // only because their source values were invalid: an invalid value never erases a good
     // one.
-    let after: Vec<Value> = d
-        .values
-        .iter()
+    // An owned golden record's parts move into the change; a borrowed one is copied.
+    let DesiredRecord {
+        values,
+        provenance,
+        members,
+        invalid_only,
+        conflicts,
+        ..
+    } = d.into_owned();
+    let after: Vec<Value> = values
+        .into_iter()
         .enumerate()
         .map(|(f, v)| {
-            if spec.ignore_changes.get(f).copied().unwrap_or(false) || d.invalid_only.contains(&f) {
+            if spec.ignore_changes.get(f).copied().unwrap_or(false) || invalid_only.contains(&f) {
                 row.values[f].clone()
             } else {
-                v.clone()
+                v
             }
         })
         .collect();
@@ -287,8 +300,11 @@ fn paired(
             if *how == Reason::UpToDate || orphan =>
         {
             let s = state.expect("paired by the state table, or an orphan's address");
-            let members_text: Vec<String> = d.members.iter().map(ToString::to_string).collect();
-            let stale_state = s.members != members_text;
+            let stale_state = s.members.len() != members.len()
+                || s.members
+                    .iter()
+                    .zip(&members)
+                    .any(|(s, m)| !m.is_written(s));
             if changed.is_empty() {
                 (
                     Action::NoOp,
@@ -329,13 +345,14 @@ fn paired(
         action,
         reason,
         row_key: Some(row.key.clone()),
-        before: Some(row.values.clone()),
+        // A change that writes nothing and is not listed has `after` alone (the same values).
+        before: (listed || action != Action::NoOp || write_state).then(|| row.values.clone()),
         after: Some(after),
         changed,
-        provenance: d.provenance.clone(),
-        members: d.members.clone(),
+        provenance,
+        members,
         names: Vec::new(),
-        conflicts: d.conflicts.clone(),
+        conflicts,
         write_state,
         replaces,
     }
@@ -508,13 +525,41 @@ mod tests {
         pairing.adopt_by_key(&spec, &desired);
         assert_eq!(pairing.row_of[1], Some((1, Reason::AdoptByKey)));
 
-        let changes = actions(&spec, Golden::Shared(&desired), &addresses, &pairing);
+        let changes = actions(&spec, Golden::Shared(&desired), &addresses, &pairing, true);
         // Moving the golden records into the changes makes the same changes as copying them.
-        let moved = actions(&spec, Golden::Owned(desired.to_vec()), &addresses, &pairing);
+        let moved = actions(
+            &spec,
+            Golden::Owned(desired.to_vec()),
+            &addresses,
+            &pairing,
+            true,
+        );
         assert_eq!(moved, changes);
         assert_eq!(changes[0].action, Action::NoOp, "Ann is up to date");
         assert_eq!(changes[1].action, Action::Update, "Bob's row is adopted");
         assert_eq!(changes[1].changed, vec![0], "only the name differs");
+        // Not listed, a record up to date keeps its values once; nothing else differs.
+        let unlisted = actions(
+            &spec,
+            Golden::Owned(desired.to_vec()),
+            &addresses,
+            &pairing,
+            false,
+        );
+        assert!(!changes[0].write_state);
+        assert_eq!(changes[0].before, changes[0].after);
+        assert_eq!(unlisted[0].before, None);
+        assert_eq!(
+            Change {
+                before: changes[0].before.clone(),
+                ..unlisted[0].clone()
+            },
+            changes[0]
+        );
+        assert_eq!(
+            unlisted[1], changes[1],
+            "a change that writes keeps what it replaces"
+        );
 
         let mut missing = missing(&spec, &addresses, &pairing);
         assert_eq!(missing.len(), 1);
@@ -552,7 +597,7 @@ mod tests {
         assert_eq!(pairing.row_of[0], Some((0, Reason::AdoptByKey)));
         pairing.take_orphan_addresses(&mut addresses);
         assert_eq!(addresses, ["ann"]);
-        let changes = actions(&spec, Golden::Shared(&desired), &addresses, &pairing);
+        let changes = actions(&spec, Golden::Shared(&desired), &addresses, &pairing, true);
         assert_eq!(
             changes[0].reason,
             Reason::SourceChanged,
@@ -567,10 +612,16 @@ mod tests {
         let desired = [record("Cy", "cy@x.example"), record("Di", "di@x.example")];
         let addresses = vec!["cy".to_string(), "di".to_string()];
         let pairing = Pairing::by_state(&current, &addresses);
-        let copied = actions(&spec, Golden::Shared(&desired), &addresses, &pairing);
+        let copied = actions(&spec, Golden::Shared(&desired), &addresses, &pairing, true);
         assert!(copied.iter().all(|c| c.action == Action::Create));
         assert_eq!(copied[1].after.as_deref(), Some(&desired[1].values[..]));
-        let moved = actions(&spec, Golden::Owned(desired.to_vec()), &addresses, &pairing);
+        let moved = actions(
+            &spec,
+            Golden::Owned(desired.to_vec()),
+            &addresses,
+            &pairing,
+            true,
+        );
         assert_eq!(moved, copied);
     }
 

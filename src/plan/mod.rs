@@ -770,17 +770,22 @@ pub fn plan_with(
         diff::Golden::Shared(&resolved.desired),
         current,
         options,
+        true,
     )
 }
 
 /// [`plan_with`], moving the golden records into the plan's changes rather than copying
 /// them, for a caller that needs them no more: `resolved.desired` is left empty. At a
 /// million golden records the copy is hundreds of MB.
+///
+/// `listed` says whether the records already up to date are listed with their values (as
+/// `plan --json` lists them); when not, their changes hold those values once.
 pub fn plan_taking(
     spec: &Compiled,
     resolved: &mut Resolved,
     current: &CurrentState,
     options: Options,
+    listed: bool,
 ) -> Plan {
     let desired = std::mem::take(&mut resolved.desired);
     build(
@@ -789,6 +794,7 @@ pub fn plan_taking(
         diff::Golden::Owned(desired),
         current,
         options,
+        listed,
     )
 }
 
@@ -798,6 +804,7 @@ fn build(
     golden: diff::Golden<'_>,
     current: &CurrentState,
     options: Options,
+    listed: bool,
 ) -> Plan {
     let desired = golden.as_slice();
     // The cluster of every golden record, which outlives the records moved into changes.
@@ -816,7 +823,7 @@ fn build(
         pairing.adopt_by_match(&matcher, desired);
     }
     pairing.take_orphan_addresses(&mut addresses);
-    let mut changes = diff::actions(spec, golden, &addresses, &pairing);
+    let mut changes = diff::actions(spec, golden, &addresses, &pairing, listed);
     name_members(spec, resolved, &clusters, &mut changes);
     let mut missing = diff::missing(spec, &addresses, &pairing);
     changes.extend(diff::deletes(spec, options, &mut missing, &pairing));
