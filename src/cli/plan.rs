@@ -38,7 +38,8 @@ pub(super) fn run(args: PlanArgs) -> Result<ExitCode> {
             lock: args.lock.then_some(args.safety.lock_timeout),
             // A saved plan shows what resolving found: it always takes the full path.
             refresh: args.refresh || args.out.is_some(),
-            list_all: format == Format::Json,
+            // `--json` lists the records up to date, and a saved plan keeps them for `show`.
+            list_all: format == Format::Json || args.out.is_some(),
             // The report and the explanation show the evidence.
             evidence: args.explain || args.html.is_some(),
         },

@@ -23,8 +23,9 @@ pub struct Request {
     pub lock: Option<Duration>,
     /// Read the sources even when nothing changed since the last apply.
     pub refresh: bool,
-    /// A plan made by the no-change shortcut lists every record up to date (for `--json`);
-    /// otherwise it only counts them.
+    /// The plan lists every record up to date with its values (for `--json` and a saved
+    /// plan); otherwise it only counts them (the no-change shortcut), or keeps their values
+    /// once (a full plan).
     pub list_all: bool,
     /// Keep what resolving found (clusters, scores, timings) for a report or an
     /// explanation; the shortcut is then never taken.

@@ -5,6 +5,8 @@
 //! A new record takes a slug of its address field, made unique with `-2`, `-3`, ...; when
 //! that field is sensitive, or empty, a slug of its first source record (`production-7`).
 
+use std::fmt::Write as _;
+
 use crate::collections::{HashMap, HashSet};
 
 use crate::merge::DesiredRecord;
@@ -79,20 +81,28 @@ pub fn slug(s: &str) -> String {
 
 /// Gives every desired record its address.
 pub fn assign(spec: &Compiled, desired: &[DesiredRecord], state: &[StateRow]) -> Vec<String> {
+    // Sized up front: at a million entries, growing by doubling rehashes every key again.
     let mut by_member: HashMap<&str, &str> = HashMap::default();
+    by_member.reserve(state.iter().map(|s| s.members.len()).sum());
     for s in state {
         for m in &s.members {
             by_member.entry(m.as_str()).or_insert(s.address.as_str());
         }
     }
-    let mut used: HashSet<String> = state.iter().map(|s| s.address.clone()).collect();
+    let mut used: HashSet<String> = HashSet::default();
+    used.reserve(state.len() + desired.len());
+    used.extend(state.iter().map(|s| s.address.clone()));
     let mut claimed: HashSet<&str> = HashSet::default();
+    claimed.reserve(state.len().min(desired.len()));
     let mut out: Vec<Option<String>> = vec![None; desired.len()];
 
     // Records applied before keep their address, the highest-priority member deciding.
+    let mut written = String::new();
     for (i, d) in desired.iter().enumerate() {
         for m in &d.members {
-            if let Some(&addr) = by_member.get(m.to_string().as_str())
+            written.clear();
+            let _ = write!(written, "{m}");
+            if let Some(&addr) = by_member.get(written.as_str())
                 && claimed.insert(addr)
             {
                 out[i] = Some(addr.to_string());
