@@ -144,7 +144,7 @@ pub struct Model {
 impl Model {
     /// The model without its term-frequency tables, which hold a count per distinct value
     /// (tens of megabytes at a million records): what reports show and re-estimation starts
-    /// from.
+    /// from. [`cluster_with`] moves the tables over to the matches it returns.
     pub fn without_counts(&self) -> Model {
         Model {
             levels: self.levels.clone(),
@@ -551,6 +551,9 @@ pub fn cluster_with(
     let clock = Instant::now();
     let stage = crate::progress::stage("match: cluster");
     let mut out = scored.link_at(sources, config.threshold, evidence);
+    // The plan scores rows against golden records with this model (adoption by match), term
+    // frequencies included: they move over from the matcher, which is done with them.
+    out.model.tf = std::mem::take(&mut scored.matcher.model.tf);
     drop(stage);
     scored
         .timings
@@ -1547,6 +1550,19 @@ mod tests {
                 assert_eq!(strip(parts), strip(whole), "{weights:?} {evidence:?}");
             }
         }
+    }
+
+    #[test]
+    fn the_matches_carry_the_term_frequencies_matching_used() {
+        // The plan adopts rows by match with this model: it must score as matching did.
+        let mut c = config();
+        c.comparisons[1].term_frequency = true;
+        let m = cluster_with(&c, &seed(), Evidence::Probability).unwrap();
+        let emails = m.model.tf[1]
+            .as_ref()
+            .expect("counted for the email comparison");
+        assert!(emails.total > 0);
+        assert_eq!(m.model.tf[0].is_some(), c.comparisons[0].term_frequency);
     }
 
     #[test]
