@@ -120,6 +120,14 @@ impl<'a> Pairing<'a> {
 
     /// Phase 3: adopts free rows by the matcher, one-to-one, best first, at or above the
     /// threshold.
+    /// Whether any row is free to be adopted by match and any golden record still has no
+    /// row: without both, there is nothing to match (an empty table, or one every row of
+    /// which is managed), and no matcher need be built.
+    pub fn can_adopt_by_match(&self) -> bool {
+        self.row_of.iter().any(Option::is_none)
+            && (0..self.current.rows.len()).any(|r| self.free(r))
+    }
+
     pub fn adopt_by_match(&mut self, matcher: &Matcher<'_>, desired: &[DesiredRecord]) {
         let rows = &self.current.rows;
         let free: Vec<usize> = (0..rows.len()).filter(|&r| self.free(r)).collect();
@@ -522,8 +530,10 @@ mod tests {
         let mut pairing = Pairing::by_state(&current, &addresses);
         assert_eq!(pairing.row_of[0], Some((0, Reason::UpToDate)));
         assert_eq!(pairing.row_of[1], None);
+        assert!(pairing.can_adopt_by_match(), "Bob's row is free and Bob has none");
         pairing.adopt_by_key(&spec, &desired);
         assert_eq!(pairing.row_of[1], Some((1, Reason::AdoptByKey)));
+        assert!(!pairing.can_adopt_by_match(), "every record has its row");
 
         let changes = actions(&spec, Golden::Shared(&desired), &addresses, &pairing, true);
         // Moving the golden records into the changes makes the same changes as copying them.

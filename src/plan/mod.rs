@@ -812,7 +812,9 @@ fn build(
     let mut addresses = address::assign(spec, desired, &current.state);
     let mut pairing = diff::Pairing::by_state(current, &addresses);
     pairing.adopt_by_key(spec, desired);
-    if !spec.matching.comparisons.is_empty() {
+    // The matcher (a copy of the model, term-frequency counts and all) is built only when a
+    // row may be adopted.
+    if !spec.matching.comparisons.is_empty() && pairing.can_adopt_by_match() {
         // The model the matching stage used (estimated with `weights: auto`).
         let model = &resolved.matches.model;
         let matcher = if model.levels.len() == spec.matching.comparisons.len() {
