@@ -530,7 +530,10 @@ mod tests {
         let mut pairing = Pairing::by_state(&current, &addresses);
         assert_eq!(pairing.row_of[0], Some((0, Reason::UpToDate)));
         assert_eq!(pairing.row_of[1], None);
-        assert!(pairing.can_adopt_by_match(), "Bob's row is free and Bob has none");
+        assert!(
+            pairing.can_adopt_by_match(),
+            "Bob's row is free and Bob has none"
+        );
         pairing.adopt_by_key(&spec, &desired);
         assert_eq!(pairing.row_of[1], Some((1, Reason::AdoptByKey)));
         assert!(!pairing.can_adopt_by_match(), "every record has its row");

@@ -771,6 +771,7 @@ pub fn plan_with(
         current,
         options,
         true,
+        None,
     )
 }
 
@@ -788,6 +789,10 @@ pub fn plan_taking(
     listed: bool,
 ) -> Plan {
     let desired = std::mem::take(&mut resolved.desired);
+    // The model's term-frequency counts serve only to adopt rows by match, within the diff:
+    // the plan hands them over and keeps the model without them.
+    let without = resolved.matches.model.without_counts();
+    let model = std::mem::replace(&mut resolved.matches.model, without);
     build(
         spec,
         resolved,
@@ -795,6 +800,7 @@ pub fn plan_taking(
         current,
         options,
         listed,
+        Some(model),
     )
 }
 
@@ -805,6 +811,7 @@ fn build(
     current: &CurrentState,
     options: Options,
     listed: bool,
+    model: Option<crate::matching::Model>,
 ) -> Plan {
     let desired = golden.as_slice();
     // The cluster of every golden record, which outlives the records moved into changes.
@@ -816,13 +823,15 @@ fn build(
     // row may be adopted.
     if !spec.matching.comparisons.is_empty() && pairing.can_adopt_by_match() {
         // The model the matching stage used (estimated with `weights: auto`).
-        let model = &resolved.matches.model;
+        let model = model.unwrap_or_else(|| resolved.matches.model.clone());
         let matcher = if model.levels.len() == spec.matching.comparisons.len() {
-            Matcher::with_model(&spec.matching, model.clone())
+            Matcher::with_model(&spec.matching, model)
         } else {
             Matcher::new(&spec.matching)
         };
         pairing.adopt_by_match(&matcher, desired);
+    } else {
+        drop(model);
     }
     pairing.take_orphan_addresses(&mut addresses);
     let mut changes = diff::actions(spec, golden, &addresses, &pairing, listed);
