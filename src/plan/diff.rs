@@ -539,26 +539,22 @@ mod tests {
         assert!(!pairing.can_adopt_by_match(), "every record has its row");
 
         let changes = actions(&spec, Golden::Shared(&desired), &addresses, &pairing, true);
+        let moved = |listed| {
+            actions(
+                &spec,
+                Golden::Owned(desired.to_vec()),
+                &addresses,
+                &pairing,
+                listed,
+            )
+        };
         // Moving the golden records into the changes makes the same changes as copying them.
-        let moved = actions(
-            &spec,
-            Golden::Owned(desired.to_vec()),
-            &addresses,
-            &pairing,
-            true,
-        );
-        assert_eq!(moved, changes);
+        assert_eq!(moved(true), changes);
         assert_eq!(changes[0].action, Action::NoOp, "Ann is up to date");
         assert_eq!(changes[1].action, Action::Update, "Bob's row is adopted");
         assert_eq!(changes[1].changed, vec![0], "only the name differs");
         // Not listed, a record up to date keeps its values once; nothing else differs.
-        let unlisted = actions(
-            &spec,
-            Golden::Owned(desired.to_vec()),
-            &addresses,
-            &pairing,
-            false,
-        );
+        let unlisted = moved(false);
         assert!(!changes[0].write_state);
         assert_eq!(changes[0].before, changes[0].after);
         assert_eq!(unlisted[0].before, None);
