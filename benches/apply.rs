@@ -68,31 +68,10 @@ fn plan(spec: &Compiled, rows: usize, fingerprint: String) -> Plan {
         })
         .collect();
     Plan {
-        resource: spec.resource.clone(),
-        table: spec.table.clone(),
-        fields: spec
-            .fields
-            .iter()
-            .map(|f| (f.name.clone(), f.column.clone()))
-            .collect(),
-        create_table: true,
-        schema: Default::default(),
         changes,
-        missing: Vec::new(),
-        excluded: Vec::new(),
-        invalid: Vec::new(),
-        review: Vec::new(),
-        overrides: Vec::new(),
         fingerprint,
-        rows_read: 0,
-        sensitive: vec![false; spec.fields.len()],
-        soft_delete: None,
-        read: Default::default(),
-        decided: None,
-        inputs: None,
-        shortcut: None,
-        matching: Default::default(),
-        unlisted: 0,
+        create_table: true,
+        ..Plan::of_spec(spec)
     }
 }
 

@@ -33,6 +33,23 @@ pub struct Resolved {
     pub timings: Timings,
 }
 
+impl Resolved {
+    /// Drops of each source record what a plan no longer reads once the golden records are
+    /// made: of its values, only those that name it ([`crate::review::keep_name_only`]), and
+    /// where it was in its source. Called before the table is read, so that the two do not
+    /// take memory at the same time; the golden records and everything said of the records
+    /// (excluded, invalid, for review) are untouched.
+    pub fn keep_names_only(&mut self, spec: &Compiled) {
+        use rayon::prelude::*;
+        for records in &mut self.kept {
+            records.par_iter_mut().for_each(|r| {
+                crate::review::keep_name_only(spec, &mut r.values);
+                r.row = String::new();
+            });
+        }
+    }
+}
+
 /// Times the stages and shows each one in progress while it runs.
 struct Clock {
     start: Instant,

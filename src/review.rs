@@ -78,29 +78,10 @@ impl Pair {
 /// text field, else the values of the compared fields joined by ` / `. Sensitive fields are
 /// never used. `None` when nothing is left.
 pub fn record_name(spec: &Compiled, values: &[Value]) -> Option<String> {
-    let shown = |f: usize| !spec.sensitive.get(f).copied().unwrap_or(false);
-    let text = |f: usize| match values.get(f) {
-        Some(Value::Text(s)) if !s.trim().is_empty() && shown(f) => Some(s.clone()),
-        _ => None,
-    };
-    let first_text = std::iter::once(spec.address_field)
-        .chain(0..spec.fields.len())
-        .find(|&f| {
-            spec.fields
-                .get(f)
-                .is_some_and(|x| x.kind == FieldType::Text)
-                && shown(f)
-        });
-    if let Some(name) = first_text.and_then(text) {
-        return Some(name);
+    if let Some(name) = first_text(spec, values) {
+        return Some(name.to_string());
     }
-    let mut seen = HashSet::default();
-    let parts: Vec<String> = spec
-        .matching
-        .comparisons
-        .iter()
-        .map(|c| c.field)
-        .filter(|&f| seen.insert(f) && shown(f))
+    let parts: Vec<String> = fallback_fields(spec)
         .filter_map(|f| match values.get(f) {
             None | Some(Value::Null) => None,
             Some(Value::Text(s)) => Some(s.clone()),
@@ -109,6 +90,61 @@ pub fn record_name(spec: &Compiled, values: &[Value]) -> Option<String> {
         .filter(|s| !s.trim().is_empty())
         .collect();
     (!parts.is_empty()).then(|| parts.join(" / "))
+}
+
+/// Whether field `f` may name a record: it is not sensitive.
+fn shown(spec: &Compiled, f: usize) -> bool {
+    !spec.sensitive.get(f).copied().unwrap_or(false)
+}
+
+/// The text field that names a record first ([`record_name`]): the address field when it is
+/// text, else the first text field.
+fn name_field(spec: &Compiled) -> Option<usize> {
+    std::iter::once(spec.address_field)
+        .chain(0..spec.fields.len())
+        .find(|&f| {
+            spec.fields
+                .get(f)
+                .is_some_and(|x| x.kind == FieldType::Text)
+                && shown(spec, f)
+        })
+}
+
+/// The record's name from its [`name_field`], when that holds text.
+fn first_text<'v>(spec: &Compiled, values: &'v [Value]) -> Option<&'v str> {
+    match values.get(name_field(spec)?) {
+        Some(Value::Text(s)) if !s.trim().is_empty() => Some(s),
+        _ => None,
+    }
+}
+
+/// The fields a record without a [`first_text`] is named by: the compared ones, each once.
+fn fallback_fields(spec: &Compiled) -> impl Iterator<Item = usize> + '_ {
+    let mut seen = HashSet::default();
+    spec.matching
+        .comparisons
+        .iter()
+        .map(|c| c.field)
+        .filter(move |&f| seen.insert(f) && shown(spec, f))
+}
+
+/// Leaves in `values` only what [`record_name`] reads of them, which then gives the same
+/// name: for a plan that needs of its source records no more than their names, the rest is
+/// memory (hundreds of MB at a million records).
+pub fn keep_name_only(spec: &Compiled, values: &mut Vec<Value>) {
+    let keep: Vec<usize> = match (first_text(spec, values), name_field(spec)) {
+        (Some(_), Some(f)) => vec![f],
+        _ => fallback_fields(spec).collect(),
+    };
+    for (f, v) in values.iter_mut().enumerate() {
+        if !keep.contains(&f) {
+            *v = Value::Null;
+        }
+    }
+    while values.last() == Some(&Value::Null) {
+        values.pop();
+    }
+    values.shrink_to_fit();
 }
 
 /// A record as shown in a pair.
@@ -210,4 +246,64 @@ pub fn pairs(
         }));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(fields: &str, compare: &str) -> Compiled {
+        crate::spec::load::load_str(
+            &format!(
+                "version: 1\nresource: r\ntarget:\n  table: t\n  fields:\n{fields}\
+                 sources:\n  s:\n    id: id\n    inline: [{{ id: 1, n: x }}]\n    fields: {{ name: n }}\n\
+                 match:\n  compare:\n{compare}"
+            ),
+            std::path::Path::new("spec.yaml"),
+        )
+        .expect("the spec loads")
+    }
+
+    #[test]
+    fn a_record_keeping_its_name_only_is_named_as_before() {
+        let spec = spec(
+            "    code: { type: integer }\n    name: { type: text }\n    email: { type: email }\n    \
+             city: { type: text }\n",
+            "    email: { method: exact }\n    code: { method: exact }\n",
+        );
+        let text = |s: &str| Value::Text(s.into());
+        let cases = [
+            vec![
+                Value::Int(7),
+                text("Acme"),
+                text("a@acme.example"),
+                text("Durban"),
+            ],
+            // No name: the compared fields name it, and only they are kept.
+            vec![
+                Value::Int(7),
+                Value::Null,
+                text("a@acme.example"),
+                text("Durban"),
+            ],
+            vec![Value::Int(7), text("  "), Value::Null, text("Durban")],
+            vec![Value::Null, Value::Null, Value::Null, text("Durban")],
+        ];
+        let kept_len = [2, 3, 1, 0];
+        // Trailing empty values go: a missing value names nothing either.
+        for (values, len) in cases.into_iter().zip(kept_len) {
+            let mut shed = values.clone();
+            keep_name_only(&spec, &mut shed);
+            assert_eq!(record_name(&spec, &shed), record_name(&spec, &values));
+            assert_eq!(shed.len(), len, "{values:?} kept {shed:?}");
+        }
+        let mut named = vec![
+            Value::Int(7),
+            text("Acme"),
+            text("a@x.example"),
+            text("Durban"),
+        ];
+        keep_name_only(&spec, &mut named);
+        assert_eq!(named, [Value::Null, text("Acme")], "the name alone is kept");
+    }
 }

@@ -145,6 +145,8 @@ pub fn one(spec: &Compiled, url: &str, req: Request) -> Result<Made> {
     }
     // Nothing of this plan explains a link: their probabilities are enough.
     let mut resolved = pipeline::resolve_with(spec, crate::matching::Evidence::Probability)?;
+    // Past the golden records, this plan reads of the source records only their names.
+    resolved.keep_names_only(spec);
     let (current, backend) = match early {
         Some(read) => read,
         None => read_current(spec, url, req.lock)?,

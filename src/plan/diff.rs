@@ -11,7 +11,7 @@
 use std::borrow::Cow;
 
 use crate::collections::{HashMap, HashSet};
-use crate::fingerprint::values_hash;
+use crate::fingerprint::{values_hash, values_hash_matches};
 use crate::matching::{Matcher, Score, compare};
 use crate::merge::{DesiredRecord, SourceRef};
 use crate::spec::OnMissing;
@@ -183,21 +183,24 @@ impl<'a> Pairing<'a> {
     }
 }
 
-/// Phase 4: one change per desired record.
+/// Phase 4: one change per desired record, made on every core.
 ///
-/// `listed` says whether the plan lists the records already up to date with their values;
-/// when it does not, such a record's change (which writes nothing) keeps its values once, in
-/// `after`, and not a second copy in `before`: a million of them cost that much less.
+/// `listed` says whether the plan lists the records already up to date; when it does not, a
+/// record up to date that writes nothing (not even its state entry) makes no change: the
+/// plan counts it, and keeps the row it holds in [`Actions::unlisted_rows`]. A million of
+/// them cost that much less, in memory and in time.
 pub fn actions(
     spec: &Compiled,
     desired: Golden<'_>,
     addresses: &[String],
     pairing: &Pairing<'_>,
     listed: bool,
-) -> Vec<Change> {
+) -> Actions {
+    use rayon::prelude::*;
     let identity = identity_fields(spec);
-    let change = |i: usize, d: Cow<'_, DesiredRecord>| {
-        let address = addresses[i].clone();
+    // `None` for a record up to date that writes nothing, when the plan does not list it.
+    let change = |i: usize, d: Cow<'_, DesiredRecord>| -> Option<Change> {
+        let address = &addresses[i];
         match &pairing.row_of[i] {
             None => {
                 let reason = if pairing.state_by_address.contains_key(address.as_str()) {
@@ -206,9 +209,9 @@ pub fn actions(
                     Reason::New
                 };
                 let d = d.into_owned();
-                Change {
+                Some(Change {
                     reason,
-                    address,
+                    address: address.clone(),
                     action: Action::Create,
                     row_key: None,
                     before: None,
@@ -220,25 +223,72 @@ pub fn actions(
                     conflicts: d.conflicts,
                     write_state: true,
                     replaces: false,
-                }
+                })
             }
             Some((ri, how)) => paired(spec, d, address, (*ri, how), pairing, &identity, listed),
         }
     };
-    match desired {
-        Golden::Shared(desired) => desired
-            .iter()
-            .enumerate()
-            .map(|(i, d)| change(i, Cow::Borrowed(d)))
-            .collect(),
-        // Each golden record goes into its change, or is dropped once its change is made:
-        // the two never take memory at the same time.
-        Golden::Owned(desired) => desired
-            .into_iter()
-            .enumerate()
-            .map(|(i, d)| change(i, Cow::Owned(d)))
-            .collect(),
+    let listed_change = |i, d| change(i, d).expect("a listed plan makes a change per record");
+    let n = desired.as_slice().len();
+    if listed {
+        // Every record makes a change, in order: written straight into place.
+        let changes: Vec<Change> = match desired {
+            Golden::Shared(desired) => desired
+                .par_iter()
+                .enumerate()
+                .map(|(i, d)| listed_change(i, Cow::Borrowed(d)))
+                .collect(),
+            // Each golden record goes into its change, or is dropped once its change is
+            // made: the two never take memory at the same time.
+            Golden::Owned(desired) => desired
+                .into_par_iter()
+                .enumerate()
+                .map(|(i, d)| listed_change(i, Cow::Owned(d)))
+                .collect(),
+        };
+        return Actions {
+            changes,
+            record: (0..n).collect(),
+            unlisted_rows: Vec::new(),
+        };
     }
+    let (record, changes): (Vec<usize>, Vec<Change>) = match desired {
+        Golden::Shared(desired) => desired
+            .par_iter()
+            .enumerate()
+            .filter_map(|(i, d)| Some((i, change(i, Cow::Borrowed(d))?)))
+            .unzip(),
+        Golden::Owned(desired) => desired
+            .into_par_iter()
+            .enumerate()
+            .filter_map(|(i, d)| Some((i, change(i, Cow::Owned(d))?)))
+            .unzip(),
+    };
+    // The records left out are those up to date: each holds a row.
+    let mut left_out = vec![true; n];
+    for &i in &record {
+        left_out[i] = false;
+    }
+    let unlisted_rows = (0..n)
+        .filter(|&i| left_out[i])
+        .filter_map(|i| pairing.row_of[i].as_ref().map(|(row, _)| *row))
+        .collect();
+    Actions {
+        changes,
+        record,
+        unlisted_rows,
+    }
+}
+
+/// What phase 4 made: the changes, and the records up to date a plan counts without listing.
+#[derive(Debug)]
+pub struct Actions {
+    /// The changes, in the order of the golden records.
+    pub changes: Vec<Change>,
+    /// Per change, the golden record it was made from.
+    pub record: Vec<usize>,
+    /// Per record up to date that the plan does not list, the row (of those read) it holds.
+    pub unlisted_rows: Vec<usize>,
 }
 
 /// The golden records a plan is made from: borrowed (and copied into the changes) when
@@ -257,19 +307,20 @@ impl Golden<'_> {
     }
 }
 
-/// The change of a record paired with row `ri` (found as `how` says).
+/// The change of a record paired with row `ri` (found as `how` says); `None` when it is up to
+/// date, writes nothing, and the plan does not list such records.
 fn paired(
     spec: &Compiled,
     d: Cow<'_, DesiredRecord>,
-    address: String,
+    address: &str,
     (ri, how): (usize, &Reason),
     pairing: &Pairing<'_>,
     identity: &[usize],
     listed: bool,
-) -> Change {
+) -> Option<Change> {
     let current = pairing.current;
     let row = &current.rows[ri];
-    let state = pairing.state_by_address.get(address.as_str());
+    let state = pairing.state_by_address.get(address);
     // Fields under `ignore_changes` keep what the row holds, and so do fields left empty
     // only because their source values were invalid: an invalid value never erases a good
     // one.
@@ -301,7 +352,8 @@ fn paired(
     // records by their content, so an edit renames the record). It is judged as a managed
     // row: unchanged values are no change.
     let orphan = pairing.orphan_of_row.contains_key(&ri);
-    let restored = current.soft_deleted.contains(&key_text(&row.key));
+    let restored =
+        !current.soft_deleted.is_empty() && current.soft_deleted.contains(&key_text(&row.key));
     let (action, reason, write_state) = match how {
         _ if restored => (Action::Update, Reason::Restored, true),
         Reason::UpToDate | Reason::AdoptByKey | Reason::AdoptByMatch { .. }
@@ -317,7 +369,7 @@ fn paired(
                 (
                     Action::NoOp,
                     Reason::UpToDate,
-                    stale_state || s.hash != values_hash(&after),
+                    stale_state || !values_hash_matches(&after, &s.hash),
                 )
             } else if s.hash != applied_hash(current, &row.values)
                 && changed.iter().any(|&f| !current.lacks(f))
@@ -342,19 +394,21 @@ fn paired(
         }
         other => (Action::Update, other.clone(), true),
     };
+    if !listed && action == Action::NoOp && !write_state {
+        return None;
+    }
     // Only a row paired by the state table can be replaced: one adopted by key or by the
     // matcher agrees with its record on what it is known by.
     let replaces = action == Action::Update
         && *how == Reason::UpToDate
         && matches!(reason, Reason::SourceChanged | Reason::Drift { .. })
         && replaces_identity(identity, &row.values, &after);
-    Change {
-        address,
+    Some(Change {
+        address: address.to_string(),
         action,
         reason,
         row_key: Some(row.key.clone()),
-        // A change that writes nothing and is not listed has `after` alone (the same values).
-        before: (listed || action != Action::NoOp || write_state).then(|| row.values.clone()),
+        before: Some(row.values.clone()),
         after: Some(after),
         changed,
         provenance,
@@ -363,7 +417,7 @@ fn paired(
         conflicts,
         write_state,
         replaces,
-    }
+    })
 }
 
 /// The hash a row's values had when they were applied, if no one changed them since: a
@@ -538,7 +592,10 @@ mod tests {
         assert_eq!(pairing.row_of[1], Some((1, Reason::AdoptByKey)));
         assert!(!pairing.can_adopt_by_match(), "every record has its row");
 
-        let changes = actions(&spec, Golden::Shared(&desired), &addresses, &pairing, true);
+        let listed = actions(&spec, Golden::Shared(&desired), &addresses, &pairing, true);
+        assert_eq!(listed.record, [0, 1]);
+        assert!(listed.unlisted_rows.is_empty());
+        let changes = listed.changes;
         let moved = |listed| {
             actions(
                 &spec,
@@ -549,26 +606,18 @@ mod tests {
             )
         };
         // Moving the golden records into the changes makes the same changes as copying them.
-        assert_eq!(moved(true), changes);
+        assert_eq!(moved(true).changes, changes);
         assert_eq!(changes[0].action, Action::NoOp, "Ann is up to date");
-        assert_eq!(changes[1].action, Action::Update, "Bob's row is adopted");
-        assert_eq!(changes[1].changed, vec![0], "only the name differs");
-        // Not listed, a record up to date keeps its values once; nothing else differs.
-        let unlisted = moved(false);
         assert!(!changes[0].write_state);
         assert_eq!(changes[0].before, changes[0].after);
-        assert_eq!(unlisted[0].before, None);
-        assert_eq!(
-            Change {
-                before: changes[0].before.clone(),
-                ..unlisted[0].clone()
-            },
-            changes[0]
-        );
-        assert_eq!(
-            unlisted[1], changes[1],
-            "a change that writes keeps what it replaces"
-        );
+        assert_eq!(changes[1].action, Action::Update, "Bob's row is adopted");
+        assert_eq!(changes[1].changed, vec![0], "only the name differs");
+        // Not listed, a record up to date that writes nothing makes no change: its row is
+        // kept aside, and the change that writes is the same.
+        let unlisted = moved(false);
+        assert_eq!(unlisted.changes, changes[1..]);
+        assert_eq!(unlisted.record, [1], "Bob's change is of the second record");
+        assert_eq!(unlisted.unlisted_rows, [0], "Ann holds the first row");
 
         let mut missing = missing(&spec, &addresses, &pairing);
         assert_eq!(missing.len(), 1);
@@ -606,7 +655,7 @@ mod tests {
         assert_eq!(pairing.row_of[0], Some((0, Reason::AdoptByKey)));
         pairing.take_orphan_addresses(&mut addresses);
         assert_eq!(addresses, ["ann"]);
-        let changes = actions(&spec, Golden::Shared(&desired), &addresses, &pairing, true);
+        let changes = actions(&spec, Golden::Shared(&desired), &addresses, &pairing, true).changes;
         assert_eq!(
             changes[0].reason,
             Reason::SourceChanged,
@@ -621,7 +670,7 @@ mod tests {
         let desired = [record("Cy", "cy@x.example"), record("Di", "di@x.example")];
         let addresses = vec!["cy".to_string(), "di".to_string()];
         let pairing = Pairing::by_state(&current, &addresses);
-        let copied = actions(&spec, Golden::Shared(&desired), &addresses, &pairing, true);
+        let copied = actions(&spec, Golden::Shared(&desired), &addresses, &pairing, true).changes;
         assert!(copied.iter().all(|c| c.action == Action::Create));
         assert_eq!(copied[1].after.as_deref(), Some(&desired[1].values[..]));
         let moved = actions(
@@ -630,7 +679,8 @@ mod tests {
             &addresses,
             &pairing,
             true,
-        );
+        )
+        .changes;
         assert_eq!(moved, copied);
     }
 

@@ -72,7 +72,7 @@ pub fn check(
         }
     }
 
-    unique_keys(spec, plan)?;
+    unique_keys(spec, current, plan)?;
 
     // An update that replaces everything a row is known by destroys that row's entity as
     // surely as a delete does: the delete guards count it.
@@ -146,67 +146,95 @@ pub fn check(
 }
 
 /// Two golden records with one natural key would make two rows the key cannot tell apart.
-fn unique_keys(spec: &Compiled, plan: &Plan) -> Result<()> {
-    if let Some(k) = spec.key {
-        let mut by_key: crate::collections::HashMap<&crate::value::Value, Vec<usize>> =
-            crate::collections::HashMap::default();
-        for (i, c) in plan.changes.iter().enumerate() {
-            if let (Action::Create | Action::Update | Action::NoOp, Some(after)) =
-                (c.action, &c.after)
-                && !after[k].is_null()
-            {
-                by_key.entry(&after[k]).or_default().push(i);
-            }
-        }
-        let mut clashes: Vec<&Vec<usize>> = by_key.values().filter(|v| v.len() > 1).collect();
-        if !clashes.is_empty() {
-            clashes.sort();
-            let key = &plan.fields[k].0;
-            let lines: Vec<String> = clashes
-                .iter()
-                .take(10)
-                .map(|group| {
-                    let who: Vec<String> = group
-                        .iter()
-                        .map(|&i| {
-                            let c = &plan.changes[i];
-                            let members: Vec<String> =
-                                c.members.iter().map(ToString::to_string).collect();
-                            format!("{} (from {})", plan.address(&c.address), members.join(", "))
-                        })
-                        .collect();
-                    let value = if plan.sensitive.get(k).copied().unwrap_or(false) {
-                        "the same value".to_string()
-                    } else {
-                        format!(
-                            "{key} = {}",
-                            plan.changes[group[0]].after.as_ref().unwrap()[k]
-                        )
-                    };
-                    format!("{value}: {}", who.join(" and "))
-                })
-                .collect();
-            let more = clashes.len().saturating_sub(10);
-            return Err(Error::Plan {
-                message: format!(
-                    "`target.key` ({key}) must be unique, but {} golden records share a key:\n  - {}{}",
-                    clashes.iter().map(|g| g.len()).sum::<usize>(),
-                    lines.join("\n  - "),
-                    if more > 0 {
-                        format!("\n  - and {more} more keys")
-                    } else {
-                        String::new()
-                    }
-                ),
-                help: Some(
-                    "if they are one entity, link them with `match.same`; if not, correct the \
-                     key in a source or exclude one; nothing was written"
-                        .into(),
-                ),
-            });
+/// The records up to date that the plan counts without listing keep the key their row holds.
+fn unique_keys(spec: &Compiled, current: &CurrentState, plan: &Plan) -> Result<()> {
+    let Some(k) = spec.key else {
+        return Ok(());
+    };
+    // Who holds a key: a change, or the row of a record up to date the plan does not list.
+    #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+    enum Holder {
+        Change(usize),
+        Row(usize),
+    }
+    let value_of = |h: Holder| match h {
+        Holder::Change(i) => &plan.changes[i].after.as_ref().expect("a holder has values")[k],
+        Holder::Row(r) => &current.rows[r].values[k],
+    };
+    let mut by_key: crate::collections::HashMap<&crate::value::Value, Vec<Holder>> =
+        crate::collections::HashMap::default();
+    for (i, c) in plan.changes.iter().enumerate() {
+        if let (Action::Create | Action::Update | Action::NoOp, Some(after)) = (c.action, &c.after)
+            && !after[k].is_null()
+        {
+            by_key.entry(&after[k]).or_default().push(Holder::Change(i));
         }
     }
-    Ok(())
+    for &r in &plan.unlisted_rows {
+        if let Some(row) = current.rows.get(r)
+            && !row.values[k].is_null()
+        {
+            by_key
+                .entry(&row.values[k])
+                .or_default()
+                .push(Holder::Row(r));
+        }
+    }
+    let mut clashes: Vec<&Vec<Holder>> = by_key.values().filter(|v| v.len() > 1).collect();
+    if clashes.is_empty() {
+        return Ok(());
+    }
+    clashes.sort();
+    let describe = |h: Holder| match h {
+        Holder::Change(i) => {
+            let c = &plan.changes[i];
+            let members: Vec<String> = c.members.iter().map(ToString::to_string).collect();
+            format!("{} (from {})", plan.address(&c.address), members.join(", "))
+        }
+        Holder::Row(r) => {
+            let key = crate::state::key_text(&current.rows[r].key);
+            match current.state.iter().find(|s| s.row_key == key) {
+                Some(s) => format!(
+                    "{} (from {})",
+                    plan.address(&s.address),
+                    s.members.join(", ")
+                ),
+                None => format!("the row {} = {key}", spec.primary_key),
+            }
+        }
+    };
+    let key = &plan.fields[k].0;
+    let lines: Vec<String> = clashes
+        .iter()
+        .take(10)
+        .map(|group| {
+            let who: Vec<String> = group.iter().map(|&h| describe(h)).collect();
+            let value = if plan.sensitive.get(k).copied().unwrap_or(false) {
+                "the same value".to_string()
+            } else {
+                format!("{key} = {}", value_of(group[0]))
+            };
+            format!("{value}: {}", who.join(" and "))
+        })
+        .collect();
+    let more = clashes.len().saturating_sub(10);
+    Err(Error::Plan {
+        message: format!(
+            "`target.key` ({key}) must be unique, but {} golden records share a key:\n  - {}{}",
+            clashes.iter().map(|g| g.len()).sum::<usize>(),
+            lines.join("\n  - "),
+            if more > 0 {
+                format!("\n  - and {more} more keys")
+            } else {
+                String::new()
+            }
+        ),
+        help: Some(
+            "if they are one entity, link them with `match.same`; if not, correct the key in a \
+             source or exclude one; nothing was written"
+                .into(),
+        ),
+    })
 }
 
 /// The rows a plan could delete: those the resource manages, and with `owns_table` every

@@ -513,6 +513,11 @@ pub struct Plan {
     /// the changes that write something, and its counts apart.
     #[serde(default, skip_serializing)]
     pub unlisted: usize,
+    /// The rows (indices into the rows the plan read) held by the records up to date that
+    /// the plan counts in `unlisted` but does not hold, when it was made from the sources:
+    /// the guard on `target.key` still sees their keys.
+    #[serde(skip)]
+    pub unlisted_rows: Vec<usize>,
 }
 
 /// The fingerprint of one thing a plan read: a row of the table or an entry of the state
@@ -668,6 +673,7 @@ impl Plan {
             shortcut: None,
             matching: MatchingModel::of(&spec.matching),
             unlisted: 0,
+            unlisted_rows: Vec::new(),
         }
     }
 
@@ -834,8 +840,13 @@ fn build(
         drop(model);
     }
     pairing.take_orphan_addresses(&mut addresses);
-    let mut changes = diff::actions(spec, golden, &addresses, &pairing, listed);
-    name_members(spec, resolved, &clusters, &mut changes);
+    let diff::Actions {
+        mut changes,
+        record,
+        unlisted_rows,
+    } = diff::actions(spec, golden, &addresses, &pairing, listed);
+    let changed_clusters: Vec<usize> = record.iter().map(|&i| clusters[i]).collect();
+    name_members(spec, resolved, &changed_clusters, &mut changes);
     let mut missing = diff::missing(spec, &addresses, &pairing);
     changes.extend(diff::deletes(spec, options, &mut missing, &pairing));
 
@@ -885,6 +896,8 @@ fn build(
         overrides,
         fingerprint: current.fingerprint.clone(),
         rows_read: current.rows.len(),
+        unlisted: unlisted_rows.len(),
+        unlisted_rows,
         ..Plan::of_spec(spec)
     };
     plan.decided = decided::of(spec, &plan, current);

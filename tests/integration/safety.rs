@@ -688,3 +688,61 @@ fn sensitive_fields_are_masked_in_text_and_json_plans() {
     let phone = ws.query("SELECT phone FROM customers WHERE name = 'Leopard Lodge'");
     assert_eq!(phone[0][0].as_deref(), Some("+27832676406"));
 }
+
+/// Firms known by their email, in a table made without a unique index on it.
+fn firms_by_email(rows: &[(&str, &str, &str)]) -> Workspace {
+    let ws = Workspace::empty();
+    let lines: Vec<String> = rows
+        .iter()
+        .map(|(id, name, email)| format!("{id},{name},{email}"))
+        .collect();
+    ws.write(
+        "specs/firms.csv",
+        &format!("id,name,email\n{}\n", lines.join("\n")),
+    );
+    ws.write(
+        "specs/firms.yaml",
+        "version: 1\nresource: firms\ntarget:\n  table: firms\n  key: email\n  fields:\n    \
+         name: { type: text, required: true }\n    email: { type: email }\n\
+         sources:\n  list:\n    file: firms.csv\n    id: id\n    \
+         fields: { name: name, email: email }\n",
+    );
+    ws
+}
+
+#[test]
+fn a_new_record_taking_the_key_of_a_row_up_to_date_is_refused_whether_listed_or_not() {
+    let ws = firms_by_email(&[("1", "Acme", "info@acme.example")]);
+    ws.execute("CREATE TABLE firms (id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT)");
+    ws.run(&["apply", "--auto-approve"]).ok();
+    assert_eq!(count(&ws, "SELECT COUNT(*) FROM firms"), 1);
+
+    // Acme is up to date (a plain plan counts it without listing it); a new firm claims its
+    // email, which the table does not forbid but `target.key` does.
+    ws.write(
+        "specs/firms.csv",
+        "id,name,email\n1,Acme,info@acme.example\n2,Zenith,info@acme.example\n",
+    );
+    for args in [
+        &["plan"][..],
+        &["plan", "--json"],
+        &["apply", "--auto-approve"],
+    ] {
+        let run = ws.run(args);
+        assert_ne!(run.code, 0, "{args:?}: {}", run.stdout);
+        let all = format!("{}{}", run.stdout, run.stderr);
+        assert!(
+            all.contains("`target.key` (email) must be unique, but 2 golden records share a key"),
+            "{args:?}: {all}"
+        );
+        assert!(
+            all.contains(r#"firms["acme"] (from list:1)"#) && all.contains(r#"firms["zenith"]"#),
+            "{args:?}: both holders are named: {all}"
+        );
+    }
+    assert_eq!(
+        count(&ws, "SELECT COUNT(*) FROM firms"),
+        1,
+        "nothing written"
+    );
+}
