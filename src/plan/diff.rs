@@ -228,9 +228,12 @@ pub fn actions(
             Some((ri, how)) => paired(spec, d, address, (*ri, how), pairing, &identity, listed),
         }
     };
-    let listed_change = |i, d| change(i, d).expect("a listed plan makes a change per record");
+    let listed_change =
+        |i, d| change(i, d).expect("a record listed, or without a row, makes a change");
     let n = desired.as_slice().len();
-    if listed {
+    // Only a record paired with a row can be up to date: without any (an empty table), every
+    // record makes a change, as when they are listed.
+    if listed || pairing.row_of.iter().all(Option::is_none) {
         // Every record makes a change, in order: written straight into place.
         let changes: Vec<Change> = match desired {
             Golden::Shared(desired) => desired
@@ -252,18 +255,42 @@ pub fn actions(
             unlisted_rows: Vec::new(),
         };
     }
-    let (record, changes): (Vec<usize>, Vec<Change>) = match desired {
+    // Made in chunks, each keeping only its changes, then moved into one vector of their
+    // total length chunk by chunk: a chunk's memory is freed as the vector fills, so the
+    // changes are held about once, whether few records write (a 1 % change) or all do.
+    const CHUNK: usize = 16 * 1024;
+    let chunks: Vec<Vec<(usize, Change)>> = match desired {
         Golden::Shared(desired) => desired
-            .par_iter()
+            .par_chunks(CHUNK)
             .enumerate()
-            .filter_map(|(i, d)| Some((i, change(i, Cow::Borrowed(d))?)))
-            .unzip(),
+            .map(|(k, chunk)| {
+                (chunk.iter().enumerate())
+                    .filter_map(|(j, d)| {
+                        let i = k * CHUNK + j;
+                        Some((i, change(i, Cow::Borrowed(d))?))
+                    })
+                    .collect()
+            })
+            .collect(),
         Golden::Owned(desired) => desired
             .into_par_iter()
             .enumerate()
-            .filter_map(|(i, d)| Some((i, change(i, Cow::Owned(d))?)))
-            .unzip(),
+            .chunks(CHUNK)
+            .map(|chunk| {
+                (chunk.into_iter())
+                    .filter_map(|(i, d)| Some((i, change(i, Cow::Owned(d))?)))
+                    .collect()
+            })
+            .collect(),
     };
+    let total = chunks.iter().map(Vec::len).sum();
+    let (mut record, mut changes) = (Vec::with_capacity(total), Vec::with_capacity(total));
+    for chunk in chunks {
+        for (i, c) in chunk {
+            record.push(i);
+            changes.push(c);
+        }
+    }
     // The records left out are those up to date: each holds a row.
     let mut left_out = vec![true; n];
     for &i in &record {
