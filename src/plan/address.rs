@@ -79,37 +79,104 @@ pub fn slug(s: &str) -> String {
     out
 }
 
-/// Gives every desired record its address.
-pub fn assign(spec: &Compiled, desired: &[DesiredRecord], state: &[StateRow]) -> Vec<String> {
-    // Sized up front: at a million entries, growing by doubling rehashes every key again.
-    let mut by_member: HashMap<&str, &str> = HashMap::default();
-    by_member.reserve(state.iter().map(|s| s.members.len()).sum());
-    for s in state {
-        for m in &s.members {
-            by_member.entry(m.as_str()).or_insert(s.address.as_str());
-        }
-    }
-    let mut used: HashSet<String> = HashSet::default();
-    used.reserve(state.len() + desired.len());
-    used.extend(state.iter().map(|s| s.address.clone()));
-    let mut claimed: HashSet<&str> = HashSet::default();
-    claimed.reserve(state.len().min(desired.len()));
-    let mut out: Vec<Option<String>> = vec![None; desired.len()];
+/// Texts of the state table (members, addresses) by a hash of each, to the first entry
+/// holding it. Built from hashes computed on every core: at a million entries, a map keyed
+/// by the texts themselves took seconds and hundreds of MB.
+struct ByHash(HashMap<u64, u32>);
 
-    // Records applied before keep their address, the highest-priority member deciding.
-    let mut written = String::new();
-    for (i, d) in desired.iter().enumerate() {
-        for m in &d.members {
-            written.clear();
-            let _ = write!(written, "{m}");
-            if let Some(&addr) = by_member.get(written.as_str())
-                && claimed.insert(addr)
-            {
-                out[i] = Some(addr.to_string());
-                break;
+impl ByHash {
+    fn new<'s, I>(state: &'s [StateRow], texts: impl Fn(&'s StateRow) -> I + Sync) -> ByHash
+    where
+        I: Iterator<Item = &'s str>,
+    {
+        use rayon::prelude::*;
+        let hashed: Vec<Vec<u64>> = state
+            .par_iter()
+            .map(|s| texts(s).map(hash).collect())
+            .collect();
+        let mut map: HashMap<u64, u32> = HashMap::default();
+        map.reserve(hashed.iter().map(Vec::len).sum());
+        for (e, hashes) in hashed.into_iter().enumerate() {
+            for h in hashes {
+                map.entry(h).or_insert(e as u32);
             }
         }
+        ByHash(map)
     }
+
+    /// The first entry of `state` whose texts hold `text`: the one its hash names, when that
+    /// entry holds it; else (two texts of one hash, which is all but impossible) a search of
+    /// every entry, so that the answer is always exact.
+    fn find<'s, I>(
+        &self,
+        state: &'s [StateRow],
+        texts: impl Fn(&'s StateRow) -> I,
+        text: &str,
+    ) -> Option<usize>
+    where
+        I: Iterator<Item = &'s str>,
+    {
+        let &e = self.0.get(&hash(text))?;
+        let holds = |s: &'s StateRow| texts(s).any(|t| t == text);
+        if holds(&state[e as usize]) {
+            return Some(e as usize);
+        }
+        state.iter().position(holds)
+    }
+}
+
+fn hash(text: &str) -> u64 {
+    use std::hash::BuildHasher as _;
+    foldhash::fast::FixedState::default().hash_one(text)
+}
+
+fn members_of(s: &StateRow) -> impl Iterator<Item = &str> {
+    s.members.iter().map(String::as_str)
+}
+
+fn address_of(s: &StateRow) -> std::iter::Once<&str> {
+    std::iter::once(s.address.as_str())
+}
+
+/// Gives every desired record its address.
+pub fn assign(spec: &Compiled, desired: &[DesiredRecord], state: &[StateRow]) -> Vec<String> {
+    use rayon::prelude::*;
+    let by_member = ByHash::new(state, members_of);
+    // Records applied before keep their address, the highest-priority member deciding: the
+    // entry of each record's first member the state knows, found on every core, then claimed
+    // in order. A record whose entry an earlier one claimed tries its other members.
+    let entry_of = |d: &DesiredRecord, skip: &dyn Fn(usize) -> bool, buf: &mut String| {
+        d.members.iter().find_map(|m| {
+            buf.clear();
+            let _ = write!(buf, "{m}");
+            by_member.find(state, members_of, buf).filter(|&e| !skip(e))
+        })
+    };
+    let first: Vec<Option<usize>> = desired
+        .par_iter()
+        .map_init(String::new, |buf, d| entry_of(d, &|_| false, buf))
+        .collect();
+    let mut claimed = vec![false; state.len()];
+    let mut out: Vec<Option<String>> = vec![None; desired.len()];
+    let mut buf = String::new();
+    for (i, d) in desired.iter().enumerate() {
+        let entry = match first[i] {
+            Some(e) if !claimed[e] => Some(e),
+            Some(_) => entry_of(d, &|e| claimed[e], &mut buf),
+            None => None,
+        };
+        if let Some(e) = entry {
+            claimed[e] = true;
+            out[i] = Some(state[e].address.clone());
+        }
+    }
+    drop(by_member);
+    // The state's addresses, which a new slug must not take, and the slugs given here.
+    let by_address = ByHash::new(state, address_of);
+    let mut fresh: HashSet<String> = HashSet::default();
+    let used = |candidate: &str, fresh: &HashSet<String>| {
+        fresh.contains(candidate) || by_address.find(state, address_of, candidate).is_some()
+    };
     // New records take a fresh slug. The next suffix to try is kept per slug, so that a
     // name a thousand records share costs a thousand steps, not half a million.
     let mut next_suffix: HashMap<String, usize> = HashMap::default();
@@ -135,17 +202,17 @@ pub fn assign(spec: &Compiled, desired: &[DesiredRecord], state: &[StateRow]) ->
             base
         };
         let mut candidate = base.clone();
-        if used.contains(&candidate) {
+        if used(&candidate, &fresh) {
             let n = next_suffix.entry(base.clone()).or_insert(2);
             loop {
                 candidate = format!("{base}-{n}");
                 *n += 1;
-                if !used.contains(&candidate) {
+                if !used(&candidate, &fresh) {
                     break;
                 }
             }
         }
-        used.insert(candidate.clone());
+        fresh.insert(candidate.clone());
         out[i] = Some(candidate);
     }
     out.into_iter()
@@ -200,6 +267,63 @@ mod tests {
             assign(&spec, &desired, &[]),
             ["acme", "acme-2", "bolt", "acme-3", "acme-2-2", "acme-4"]
         );
+    }
+
+    #[test]
+    fn records_keep_the_addresses_of_their_members_and_new_ones_avoid_them() {
+        let spec = crate::spec::load::load_str(
+            "version: 1\nresource: r\ntarget:\n  table: t\n  fields:\n    name: { type: text }\n\
+             sources:\n  s:\n    id: name\n    inline: [{ name: x }]\n    fields: { name: name }\n",
+            std::path::Path::new("spec.yaml"),
+        )
+        .expect("the spec loads");
+        let record = |name: &str, ids: &[&str]| DesiredRecord {
+            values: vec![Value::Text(name.into())],
+            provenance: vec![None],
+            members: (ids.iter())
+                .map(|id| crate::merge::SourceRef {
+                    source: "s".into(),
+                    id: id.to_string(),
+                })
+                .collect(),
+            cluster: 0,
+            invalid_only: Vec::new(),
+            conflicts: Default::default(),
+        };
+        let state = [
+            StateRow::new(["acme", "1", r#"["s:1","s:2"]"#, "h"], true),
+            StateRow::new(["bolt", "2", r#"["s:3"]"#, "h"], true),
+        ];
+        let desired = [
+            // Applied before as `acme`, renamed: keeps its address.
+            record("Acme Holdings", &["2"]),
+            // Its first member's entry is taken by the record above: the second member's.
+            record("Bolt", &["1", "3"]),
+            // New, named like a state address: a suffix.
+            record("Acme", &["9"]),
+            record("Bolt", &["8"]),
+        ];
+        assert_eq!(
+            assign(&spec, &desired, &state),
+            ["acme", "bolt", "acme-2", "bolt-2"]
+        );
+    }
+
+    #[test]
+    fn a_text_is_found_exactly_even_when_its_hash_names_another_entry() {
+        let state = [
+            StateRow::new(["a", "1", r#"["s:1"]"#, "h"], true),
+            StateRow::new(["b", "2", r#"["s:2"]"#, "h"], true),
+        ];
+        let index = ByHash::new(&state, members_of);
+        assert_eq!(index.find(&state, members_of, "s:2"), Some(1));
+        assert_eq!(index.find(&state, members_of, "s:7"), None);
+        // Two texts of one hash: the entry the hash names does not hold the text asked for,
+        // and the search finds the one that does.
+        let collided = ByHash([(hash("s:2"), 0)].into_iter().collect());
+        assert_eq!(collided.find(&state, members_of, "s:2"), Some(1));
+        let nowhere = ByHash([(hash("s:7"), 0)].into_iter().collect());
+        assert_eq!(nowhere.find(&state, members_of, "s:7"), None);
     }
 
     #[test]

@@ -25,51 +25,58 @@ use super::{Action, Change, Missing, Options, Reason, identity_fields, replaces_
 pub struct Pairing<'a> {
     current: &'a CurrentState,
     pub rows_by_key: HashMap<String, usize>,
-    pub state_by_address: HashMap<&'a str, &'a StateRow>,
+    /// The state entry (its index among those read) at each address.
+    pub state_by_address: HashMap<&'a str, usize>,
     pub managed_keys: HashSet<&'a str>,
     /// Managed rows whose records all left the sources, with the address they had.
     pub orphan_of_row: HashMap<usize, &'a str>,
     /// Per desired record: its row and how it was paired.
     pub row_of: Vec<Option<(usize, Reason)>>,
     /// Rows already paired.
-    pub taken: HashSet<usize>,
+    pub taken: Vec<bool>,
 }
 
 impl<'a> Pairing<'a> {
     /// Phase 1: pairs each record with the row the state table holds for its address.
     pub fn by_state(current: &'a CurrentState, addresses: &[String]) -> Pairing<'a> {
-        let rows_by_key: HashMap<String, usize> = current
-            .rows
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (key_text(&r.key), i))
-            .collect();
-        let state_by_address: HashMap<&str, &StateRow> = current
-            .state
-            .iter()
-            .map(|s| (s.address.as_str(), s))
+        use rayon::prelude::*;
+        let keys: Vec<String> = current.rows.par_iter().map(|r| key_text(&r.key)).collect();
+        let rows_by_key: HashMap<String, usize> =
+            keys.into_iter().enumerate().map(|(i, k)| (k, i)).collect();
+        let state_by_address: HashMap<&str, usize> = (current.state.iter().enumerate())
+            .map(|(e, s)| (s.address.as_str(), e))
             .collect();
         let managed_keys: HashSet<&str> =
             current.state.iter().map(|s| s.row_key.as_str()).collect();
+        // Each record's state entry and that entry's row, looked up on every core; then the
+        // rows are taken in order, each by one record.
+        let found: Vec<(Option<usize>, Option<usize>)> = addresses
+            .par_iter()
+            .map(|a| {
+                let entry = state_by_address.get(a.as_str()).copied();
+                let row = entry.and_then(|e| rows_by_key.get(&current.state[e].row_key));
+                (entry, row.copied())
+            })
+            .collect();
         let mut row_of: Vec<Option<(usize, Reason)>> = vec![None; addresses.len()];
-        let mut taken: HashSet<usize> = HashSet::default();
-        for (i, addr) in addresses.iter().enumerate() {
-            if let Some(s) = state_by_address.get(addr.as_str())
-                && let Some(&row) = rows_by_key.get(&s.row_key)
-                && taken.insert(row)
+        let mut taken = vec![false; current.rows.len()];
+        let mut claimed_entry = vec![false; current.state.len()];
+        for (i, (entry, row)) in found.into_iter().enumerate() {
+            if let Some(e) = entry {
+                claimed_entry[e] = true;
+            }
+            if let Some(row) = row
+                && !std::mem::replace(&mut taken[row], true)
             {
                 row_of[i] = Some((row, Reason::UpToDate));
             }
         }
-        // Managed rows whose records all left the sources. A new record that matches one (by
-        // key or by the matcher) takes it over, address included, instead of creating a
-        // second row: the database is the golden set.
-        let claimed_now: HashSet<&str> = addresses.iter().map(String::as_str).collect();
-        let orphan_of_row: HashMap<usize, &str> = current
-            .state
-            .iter()
-            .filter(|s| !claimed_now.contains(s.address.as_str()))
-            .filter_map(|s| {
+        // Managed rows whose records all left the sources (no record has their address). A
+        // new record that matches one (by key or by the matcher) takes it over, address
+        // included, instead of creating a second row: the database is the golden set.
+        let orphan_of_row: HashMap<usize, &str> = (current.state.iter().enumerate())
+            .filter(|(e, _)| !claimed_entry[*e])
+            .filter_map(|(_, s)| {
                 rows_by_key
                     .get(&s.row_key)
                     .map(|&r| (r, s.address.as_str()))
@@ -86,9 +93,20 @@ impl<'a> Pairing<'a> {
         }
     }
 
+    /// The state entry at `address`, if the state table has one.
+    pub fn state_at(&self, address: &str) -> Option<&'a StateRow> {
+        let current = self.current;
+        (self.state_by_address.get(address)).map(|&e| &current.state[e])
+    }
+
+    /// Takes row `row` for a record: false when another record has it already.
+    fn take(&mut self, row: usize) -> bool {
+        !std::mem::replace(&mut self.taken[row], true)
+    }
+
     /// Whether a row may still be adopted: not paired yet, and either unmanaged or orphaned.
     fn free(&self, row: usize) -> bool {
-        !self.taken.contains(&row)
+        !self.taken[row]
             && (self.orphan_of_row.contains_key(&row)
                 || !self
                     .managed_keys
@@ -111,7 +129,7 @@ impl<'a> Pairing<'a> {
                 continue;
             }
             if let Some(&ri) = by_value.get(&d.values[k])
-                && self.taken.insert(ri)
+                && self.take(ri)
             {
                 self.row_of[i] = Some((ri, Reason::AdoptByKey));
             }
@@ -165,7 +183,7 @@ impl<'a> Pairing<'a> {
         }
         candidates.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
         for (score, i, r) in candidates {
-            if self.row_of[i].is_none() && self.taken.insert(r) {
+            if self.row_of[i].is_none() && self.take(r) {
                 self.row_of[i] = Some((r, Reason::AdoptByMatch { score }));
             }
         }
@@ -347,7 +365,7 @@ fn paired(
 ) -> Option<Change> {
     let current = pairing.current;
     let row = &current.rows[ri];
-    let state = pairing.state_by_address.get(address);
+    let state = pairing.state_at(address);
     // Fields under `ignore_changes` keep what the row holds, and so do fields left empty
     // only because their source values were invalid: an invalid value never erases a good
     // one.
@@ -483,7 +501,7 @@ pub fn missing(spec: &Compiled, addresses: &[String], pairing: &Pairing<'_>) -> 
     if spec.owns_table {
         for (ri, r) in current.rows.iter().enumerate() {
             let key = key_text(&r.key);
-            if !pairing.taken.contains(&ri) && !pairing.managed_keys.contains(key.as_str()) {
+            if !pairing.taken[ri] && !pairing.managed_keys.contains(key.as_str()) {
                 missing.push(Missing {
                     address: format!("#{key}"),
                     row_key: key,
