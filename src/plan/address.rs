@@ -240,14 +240,19 @@ mod tests {
         assert!(slug(&format!("{} tail", "é".repeat(200))).len() <= MAX_SLUG);
     }
 
-    #[test]
-    fn shared_names_get_numbered_suffixes_in_order() {
-        let spec = crate::spec::load::load_str(
+    /// A spec whose records are named by one text field, `name`.
+    fn names_spec() -> Compiled {
+        crate::spec::load::load_str(
             "version: 1\nresource: r\ntarget:\n  table: t\n  fields:\n    name: { type: text }\n\
              sources:\n  s:\n    id: name\n    inline: [{ name: x }]\n    fields: { name: name }\n",
             std::path::Path::new("spec.yaml"),
         )
-        .expect("the spec loads");
+        .expect("the spec loads")
+    }
+
+    #[test]
+    fn shared_names_get_numbered_suffixes_in_order() {
+        let spec = names_spec();
         let record = |name: &str| DesiredRecord {
             values: vec![Value::Text(name.into())],
             provenance: vec![None],
@@ -271,12 +276,7 @@ mod tests {
 
     #[test]
     fn records_keep_the_addresses_of_their_members_and_new_ones_avoid_them() {
-        let spec = crate::spec::load::load_str(
-            "version: 1\nresource: r\ntarget:\n  table: t\n  fields:\n    name: { type: text }\n\
-             sources:\n  s:\n    id: name\n    inline: [{ name: x }]\n    fields: { name: name }\n",
-            std::path::Path::new("spec.yaml"),
-        )
-        .expect("the spec loads");
+        let spec = names_spec();
         let record = |name: &str, ids: &[&str]| DesiredRecord {
             values: vec![Value::Text(name.into())],
             provenance: vec![None],
