@@ -708,6 +708,83 @@ mod tests {
         );
     }
 
+    /// Over several chunks of records, a plan that does not list the records up to date
+    /// keeps the changes that write, in order and each with its record, and the rows of the
+    /// others: moved or copied alike.
+    #[test]
+    fn unlisted_records_up_to_date_leave_only_the_changes_that_write_across_chunks() {
+        let spec = spec("keep");
+        let n = 40_000;
+        let name = |i: usize| {
+            if i % 997 == 0 {
+                format!("Renamed {i}")
+            } else {
+                format!("N{i}")
+            }
+        };
+        let desired: Vec<DesiredRecord> = (0..n)
+            .map(|i| {
+                let mut r = record(&name(i), &format!("{i}@x.example"));
+                r.members[0].id = format!("N{i}");
+                r
+            })
+            .collect();
+        let addresses: Vec<String> = (0..n).map(|i| format!("n{i}")).collect();
+        // Row `i` holds record `i` as it was applied, under the name `N{i}`.
+        let rows: Vec<Vec<Value>> = (0..n)
+            .map(|i| vec![text(&format!("N{i}")), text(&format!("{i}@x.example"))])
+            .collect();
+        let current = CurrentState {
+            table_exists: true,
+            state: (0..n)
+                .map(|i| {
+                    let members = format!("[\"s:N{i}\"]");
+                    let parts = [
+                        &addresses[i],
+                        &i.to_string(),
+                        &members,
+                        &values_hash(&rows[i]),
+                    ];
+                    StateRow::new(parts.map(String::as_str), true)
+                })
+                .collect(),
+            rows: (rows.into_iter().enumerate())
+                .map(|(i, values)| CurrentRow {
+                    key: Value::Int(i as i64),
+                    values,
+                    digest: None,
+                })
+                .collect(),
+            ..CurrentState::default()
+        };
+        let pairing = Pairing::by_state(&current, &addresses);
+        let renamed: Vec<usize> = (0..n).filter(|i| i % 997 == 0).collect();
+        let copied = actions(&spec, Golden::Shared(&desired), &addresses, &pairing, false);
+        let moved = actions(
+            &spec,
+            Golden::Owned(desired.clone()),
+            &addresses,
+            &pairing,
+            false,
+        );
+        for made in [&copied, &moved] {
+            assert_eq!(made.record, renamed);
+            assert!(made.changes.iter().all(|c| c.action == Action::Update));
+            let addressed: Vec<&str> = made.changes.iter().map(|c| c.address.as_str()).collect();
+            let expected: Vec<String> = renamed.iter().map(|&i| format!("n{i}")).collect();
+            assert_eq!(addressed, expected);
+            assert_eq!(made.unlisted_rows.len(), n - renamed.len());
+            assert!(made.unlisted_rows.iter().all(|r| r % 997 != 0));
+        }
+        assert_eq!(copied.changes, moved.changes);
+        let listed = actions(&spec, Golden::Shared(&desired), &addresses, &pairing, true);
+        assert_eq!(
+            listed.changes.len(),
+            n,
+            "listed, every record makes a change"
+        );
+    }
+
     #[test]
     fn golden_records_moved_into_creates_make_the_same_changes_as_copied() {
         let spec = spec("keep");
