@@ -716,7 +716,7 @@ mod tests {
         let spec = spec("keep");
         let n = 40_000;
         let name = |i: usize| {
-            if i % 997 == 0 {
+            if i.is_multiple_of(997) {
                 format!("Renamed {i}")
             } else {
                 format!("N{i}")
@@ -758,7 +758,7 @@ mod tests {
             ..CurrentState::default()
         };
         let pairing = Pairing::by_state(&current, &addresses);
-        let renamed: Vec<usize> = (0..n).filter(|i| i % 997 == 0).collect();
+        let renamed: Vec<usize> = (0..n).filter(|i| i.is_multiple_of(997)).collect();
         let copied = actions(&spec, Golden::Shared(&desired), &addresses, &pairing, false);
         let moved = actions(
             &spec,
@@ -774,7 +774,7 @@ mod tests {
             let expected: Vec<String> = renamed.iter().map(|&i| format!("n{i}")).collect();
             assert_eq!(addressed, expected);
             assert_eq!(made.unlisted_rows.len(), n - renamed.len());
-            assert!(made.unlisted_rows.iter().all(|r| r % 997 != 0));
+            assert!(made.unlisted_rows.iter().all(|r| !r.is_multiple_of(997)));
         }
         assert_eq!(copied.changes, moved.changes);
         let listed = actions(&spec, Golden::Shared(&desired), &addresses, &pairing, true);
