@@ -171,6 +171,9 @@ pub fn assign(spec: &Compiled, desired: &[DesiredRecord], state: &[StateRow]) ->
         }
     }
     drop(by_member);
+    if out.iter().all(Option::is_some) {
+        return out.into_iter().flatten().collect();
+    }
     // The state's addresses, which a new slug must not take, and the slugs given here.
     let by_address = ByHash::new(state, address_of);
     let mut fresh: HashSet<String> = HashSet::default();
