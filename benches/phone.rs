@@ -1,6 +1,7 @@
 //! How fast phone numbers are read and validated, per number: the phone library's parser,
 //! its own validity check, and ours (`reconcile::phone::Validator`, the same rules on
-//! patterns compiled once). `NUMBERS` numbers (default 200,000), South African as the
+//! patterns compiled once), then our reading of plainly written numbers, parse and check
+//! together. `NUMBERS` numbers (default 200,000), South African as the
 //! generated lists write them, half local (`082 874 8637`), half international. Figures are
 //! printed, never asserted.
 //!
@@ -49,6 +50,15 @@ fn main() {
         valid_ours, valid_library,
         "the two validity checks disagree"
     );
+    let mut reader = Validator::default();
+    let start = Instant::now();
+    let read_ours = raw
+        .iter()
+        .filter(|r| matches!(reader.read(r, Some(Id::ZA)), Some(Ok(_))))
+        .count();
+    let read_time = start.elapsed();
+    assert_eq!(read_ours, valid_library, "the two readings disagree");
+
     let per = |d: std::time::Duration| d.as_nanos() as f64 / parsed.len() as f64;
     println!("{} numbers, {valid_ours} valid, one thread", parsed.len());
     println!("  parse (library)        {:>8.0} ns/number", per(parse));
@@ -57,4 +67,8 @@ fn main() {
         per(library_time)
     );
     println!("  is_valid (ours)        {:>8.0} ns/number", per(ours_time));
+    println!(
+        "  parse + is_valid (ours, plain numbers) {:>8.0} ns/number",
+        per(read_time)
+    );
 }

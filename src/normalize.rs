@@ -260,6 +260,12 @@ fn parse_phone(
     region: Option<phonenumber::country::Id>,
     validator: &mut crate::phone::Validator,
 ) -> Result<String, String> {
+    // The plain ways numbers are written are read without the library's parser, which
+    // takes a lock around its pattern cache for every number (`phone::Validator::read`);
+    // anything else, and every number that fails, goes through the library as before.
+    if let Some(Ok(e164)) = validator.read(raw, region) {
+        return Ok(e164);
+    }
     let hint = || match region {
         Some(r) => format!(" (read with default region {})", r.as_ref()),
         None => " (no `region` is set on the field, so it needs a leading +country code)".into(),
