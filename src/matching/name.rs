@@ -105,11 +105,47 @@ fn jaro_winkler_at_least(a: &str, b: &str, cutoff: f64) -> f64 {
     use rapidfuzz::distance::jaro_winkler::{Args, similarity_with_args};
     let args = Args::default().score_cutoff(cutoff);
     let s = if a.is_ascii() && b.is_ascii() {
+        if !may_reach(a.as_bytes(), b.as_bytes(), cutoff) {
+            return 0.0;
+        }
         similarity_with_args(a.bytes(), b.bytes(), &args)
     } else {
         similarity_with_args(a.chars(), b.chars(), &args)
     };
     s.filter(|&s| s >= cutoff).unwrap_or(0.0)
+}
+
+/// Whether two ASCII words may reach Jaro-Winkler `cutoff`, by a bound that costs two
+/// passes over their bytes: no more characters can match than the letters of each found
+/// anywhere in the other, and with that many the Jaro similarity is at most
+/// `(c/|a| + c/|b| + 1) / 3`. Below the Jaro score the cutoff asks of (the Winkler prefix
+/// bonus taken into account, as the scorer itself works it out), the scorer would say 0, so
+/// skipping it changes no result; most pairs of unrelated words stop here, before the scorer
+/// builds its 2 KB table of character positions.
+fn may_reach(a: &[u8], b: &[u8], cutoff: f64) -> bool {
+    if a.is_empty() || b.is_empty() {
+        return true;
+    }
+    let set = |s: &[u8]| s.iter().fold(0u128, |m, &c| m | 1u128 << (c & 127));
+    let (in_a, in_b) = (set(a), set(b));
+    let found = |s: &[u8], other: u128| s.iter().filter(|&&c| other >> (c & 127) & 1 == 1).count();
+    let common = found(a, in_b).min(found(b, in_a));
+    if common == 0 {
+        return false;
+    }
+    let bound = (common as f64 / a.len() as f64 + common as f64 / b.len() as f64 + 1.0) / 3.0;
+    let prefix = a.iter().zip(b).take(4).take_while(|(x, y)| x == y).count();
+    let jaro_cutoff = if cutoff > 0.7 {
+        let bonus = prefix as f64 * 0.1;
+        if bonus >= 1.0 {
+            0.7
+        } else {
+            0.7_f64.max((bonus - cutoff) / (bonus - 1.0))
+        }
+    } else {
+        cutoff
+    };
+    bound >= jaro_cutoff
 }
 
 /// Similarity of one token to another: equal, a likely typo or abbreviation of it, or
@@ -290,6 +326,89 @@ mod tests {
         assert!(one_letter_dropped("abc", "ab") && one_letter_dropped("abc", "bc"));
         assert!(!one_letter_dropped("abc", "ac2") && !one_letter_dropped("abcd", "ab"));
         assert!(swapped("abcd", "abdc") && !swapped("abcd", "abcd") && !swapped("abcd", "badc"));
+    }
+
+    /// The bound that skips the scorer never skips a pair the scorer would keep: thousands of
+    /// pairs of words, alike and not, give the scorer's own answer with the bound and without.
+    #[test]
+    fn the_bound_before_jaro_winkler_changes_no_score() {
+        use rapidfuzz::distance::jaro_winkler::{Args, similarity_with_args};
+        let words = [
+            "brewery",
+            "brewerys",
+            "bewery",
+            "guesthouse",
+            "guesthuose",
+            "martha",
+            "marhta",
+            "dwayne",
+            "duane",
+            "dixon",
+            "dicksonx",
+            "jellyfish",
+            "smellyfish",
+            "abc",
+            "abd",
+            "crate",
+            "trace",
+            "aaaa",
+            "aaab",
+            "abab",
+            "baba",
+            "mugg",
+            "muggbean",
+            "bean",
+            "nan",
+            "montana",
+            "montanna",
+            "fynbos",
+            "lynnwood",
+            "lynwood",
+            "deli",
+            "delhi",
+            "z",
+        ];
+        let (mut kept, mut skipped) = (0, 0);
+        for a in words {
+            for b in words {
+                for cutoff in [0.0, 0.5, 0.7, 0.8, 0.85, 0.9, 0.95] {
+                    let args = Args::default().score_cutoff(cutoff);
+                    let scorer = similarity_with_args(a.bytes(), b.bytes(), &args)
+                        .filter(|&s| s >= cutoff)
+                        .unwrap_or(0.0);
+                    assert_eq!(
+                        jaro_winkler_at_least(a, b, cutoff),
+                        scorer,
+                        "{a} / {b} at {cutoff}"
+                    );
+                    if may_reach(a.as_bytes(), b.as_bytes(), cutoff) {
+                        kept += 1;
+                    } else {
+                        assert_eq!(scorer, 0.0, "{a} / {b} at {cutoff}");
+                        skipped += 1;
+                    }
+                }
+            }
+        }
+        assert!(skipped > kept, "{skipped} skipped, {kept} kept");
+    }
+
+    proptest::proptest! {
+        /// The same on random words over a small alphabet, where letters repeat and
+        /// near-misses are common.
+        #[test]
+        fn the_bound_changes_no_score_on_random_words(
+            a in "[a-f]{1,9}",
+            b in "[a-f]{1,9}",
+            cutoff in proptest::sample::select(vec![0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95]),
+        ) {
+            use rapidfuzz::distance::jaro_winkler::{Args, similarity_with_args};
+            let args = Args::default().score_cutoff(cutoff);
+            let scorer = similarity_with_args(a.bytes(), b.bytes(), &args)
+                .filter(|&s| s >= cutoff)
+                .unwrap_or(0.0);
+            proptest::prop_assert_eq!(jaro_winkler_at_least(&a, &b, cutoff), scorer);
+        }
     }
 
     use super::*;
