@@ -65,7 +65,11 @@ struct Region {
 impl Region {
     fn new(meta: &'static Metadata) -> Option<Region> {
         let d = meta.descriptors();
+        // Any type makes a number valid, so the order is free: the types most numbers are
+        // come first.
         let kinds = [
+            d.fixed_line(),
+            d.mobile(),
             d.premium_rate(),
             d.toll_free(),
             d.shared_cost(),
@@ -74,8 +78,6 @@ impl Region {
             d.pager(),
             d.uan(),
             d.voicemail(),
-            d.fixed_line(),
-            d.mobile(),
         ];
         let compiled = |source: Option<&str>| match source {
             Some(source) => compile_pattern(source).map(Some),
