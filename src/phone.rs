@@ -1,4 +1,4 @@
-//! Phone validity without the phone library's shared regex cache.
+//! Phone reading and validity without the phone library's shared regex cache.
 //!
 //! `phonenumber` keeps its compiled patterns in one LRU cache behind a global mutex, so every
 //! pattern match of every thread takes that lock; at a million numbers validation was most
@@ -7,7 +7,9 @@
 //! by all threads, and the library's own validity rules are applied to them unchanged:
 //! pick the region from the calling code (by leading digits, or by a number type that
 //! matches, when several regions share the code), then the number is valid when the general
-//! pattern matches and so does the pattern of at least one number type.
+//! pattern matches and so does the pattern of at least one number type. Numbers written the
+//! plain way are also parsed here, by the parser's own steps on the same compiled patterns
+//! ([`Validator::read`]); the rest is left to the library.
 
 use std::sync::{Arc, Mutex, OnceLock};
 
