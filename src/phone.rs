@@ -667,5 +667,13 @@ mod tests {
             Some(Ok("+27828748637".into()))
         );
         assert_eq!(v.read("+27 99 999 9999", None), Some(Err(())));
+        // Without spaces the digits before the first separator are the calling code, as the
+        // library reads them: no region has 2782, so the library refuses it and so do we.
+        assert!(phonenumber::parse(None, "+2782-874-8637").is_err());
+        assert_eq!(v.parse("+2782-874-8637", None), None);
+        assert_eq!(
+            v.read("+27828748637", None),
+            Some(Ok("+27828748637".into()))
+        );
     }
 }
