@@ -1,7 +1,8 @@
-//! SQLite: the embedded default. Its one writer lock is taken with `BEGIN IMMEDIATE`; rows
-//! come out in chunks packed as JSON (SQLite hands rows over one at a time from its worker
-//! thread, which costs far more than reading them), and go in through one prepared statement
-//! run per row on SQLite's own API ([`super::sqlite_bulk`]).
+//! SQLite: the embedded default. Its one writer lock is taken with `BEGIN IMMEDIATE`. Rows
+//! are read and written on SQLite's own API ([`super::sqlite_bulk`]): read by stepping one
+//! statement and packing the rows in chunks taken apart on the thread pool (sqlx hands rows
+//! over one at a time from its worker thread, which costs far more than reading them), and
+//! written through one prepared statement run per row.
 
 use sqlx::Connection as _;
 
@@ -13,10 +14,9 @@ use super::error::{ApplyError, count_mismatch, stop_if_interrupted};
 use super::lock::LockRequest;
 use super::rows::{Arg, Cell};
 use super::rows::{Kept, RowShape, StateRead, TableRead, add_row};
-use super::sqlite_bulk::{Param, Statement};
+use super::sqlite_bulk::{Column, Param, Row, Statement};
 use super::statements::{Insert, state_insert};
 use super::writeset::StateEntry;
-use super::{Dialect, STATE_TABLE};
 use crate::error::Result;
 use crate::fingerprint::Prints;
 use crate::state::{CurrentRow, StateRow};
@@ -72,8 +72,8 @@ impl Backend for sqlx::Sqlite {
         }
     }
 
-    /// In chunks of rows packed as JSON, each taken apart on the thread pool while SQLite, on
-    /// its own thread, makes the next; row by row should that fail.
+    /// In chunks of rows, each taken apart on the thread pool while the next is read; row by
+    /// row through sqlx should that fail, which then says why.
     async fn stream_rows(
         conn: &mut sqlx::SqliteConnection,
         read: &TableRead<'_>,
@@ -84,7 +84,7 @@ impl Backend for sqlx::Sqlite {
         }
     }
 
-    /// In chunks, as the rows are; entry by entry should that fail.
+    /// In chunks, as the rows are; entry by entry through sqlx should that fail.
     async fn stream_state(
         conn: &mut sqlx::SqliteConnection,
         read: &StateRead<'_>,
@@ -161,103 +161,202 @@ fn param(arg: Arg<'_>) -> Param<'_> {
     }
 }
 
-/// The table's rows in chunks after a rowid (see [`chunk_sql`]).
+/// The table's rows, stepped through SQLite's own API and packed in chunks of [`CHUNK`] rows
+/// (see [`pack_row`]), each taken apart on the thread pool while the next is read.
 async fn rows_in_chunks(
     conn: &mut sqlx::SqliteConnection,
     read: &TableRead<'_>,
-) -> sqlx::Result<(Prints, Vec<CurrentRow>)> {
+) -> std::result::Result<(Prints, Vec<CurrentRow>), String> {
     let (shape, keep) = (read.shape.clone(), read.keep);
+    let width = shape.width();
     let mut pieces = Pieces::new(move |text| {
         let (mut prints, mut rows) = (Prints::default(), Vec::new());
-        add_json_rows(text, &shape, keep, &mut prints, &mut rows)?;
+        add_packed_rows(text, &shape, keep, &mut prints, &mut rows)?;
         Ok((prints, rows))
     });
-    let sql = chunk_sql(read);
-    let mut after = i64::MIN;
-    loop {
-        let (text, last, n): (Option<String>, Option<i64>, i64) =
-            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
-                .bind(after)
-                .fetch_one(&mut *conn)
-                .await?;
-        if n == 0 {
-            break;
+    {
+        let mut handle = conn.lock_handle().await.map_err(|e| e.to_string())?;
+        let mut statement =
+            Statement::prepare(&mut handle, &read.select()).map_err(|e| e.to_string())?;
+        let (mut buf, mut n, mut wrong) = (Vec::new(), 0, false);
+        statement
+            .for_each_row(&[], |row| {
+                wrong |= row.width() != width;
+                pack_row(row, &mut buf);
+                n += 1;
+                if n == CHUNK {
+                    let capacity = buf.len() + buf.len() / 4;
+                    pieces.spawn(std::mem::replace(&mut buf, Vec::with_capacity(capacity)));
+                    n = 0;
+                }
+            })
+            .map_err(|e| e.to_string())?;
+        if wrong {
+            return Err("the table's rows came back with the wrong width".into());
         }
-        pieces.spawn(text.unwrap_or_default().into_bytes());
-        after = last.unwrap_or(i64::MAX);
+        if n > 0 {
+            pieces.spawn(buf);
+        }
     }
-    pieces.finish().await.map_err(sqlx::Error::Protocol)
+    pieces.finish().await
 }
 
-/// The resource's state entries in chunks by address (see [`state_chunk_sql`]).
+/// The resource's state entries, stepped through SQLite's own API and packed in chunks as
+/// [`split_state_chunk`] takes them apart.
 async fn state_in_chunks(
     conn: &mut sqlx::SqliteConnection,
     read: &StateRead<'_>,
-) -> sqlx::Result<(Prints, Vec<StateRow>)> {
+) -> std::result::Result<(Prints, Vec<StateRow>), String> {
     let members = read.members;
     let mut pieces = Pieces::new(move |text| {
         let (mut prints, mut entries) = (Prints::default(), Vec::new());
         add_state_chunk(text, members, &mut prints, &mut entries)?;
         Ok((prints, entries))
     });
-    let (first, next) = (
-        state_chunk_sql(read.d, true),
-        state_chunk_sql(read.d, false),
-    );
-    let mut after: Option<String> = None;
+    {
+        let mut handle = conn.lock_handle().await.map_err(|e| e.to_string())?;
+        let mut statement =
+            Statement::prepare(&mut handle, &read.select("?1")).map_err(|e| e.to_string())?;
+        let (mut buf, mut n, mut wrong) = (Vec::new(), 0, false);
+        statement
+            .for_each_row(&[Param::Text(read.resource)], |row| {
+                wrong |= !pack_state_entry(row, &mut buf);
+                n += 1;
+                if n == CHUNK {
+                    let capacity = buf.len() + buf.len() / 4;
+                    pieces.spawn(std::mem::replace(&mut buf, Vec::with_capacity(capacity)));
+                    n = 0;
+                }
+            })
+            .map_err(|e| e.to_string())?;
+        // A NULL column: the plain read says which entry.
+        if wrong {
+            return Err("a state entry has a NULL column".into());
+        }
+        if n > 0 {
+            pieces.spawn(buf);
+        }
+    }
+    pieces.finish().await
+}
+
+/// Appends one row to a chunk: each column as `N` (NULL), `I` and the integer and `;`, or
+/// `T`, the text's length in bytes, `:` and the text. Nothing is escaped, so nothing needs
+/// unescaping (see [`unpack_rows`]).
+fn pack_row(row: &Row<'_>, out: &mut Vec<u8>) {
+    for i in 0..row.width() {
+        match row.get(i) {
+            Column::Null => out.push(b'N'),
+            Column::Int(v) => {
+                out.push(b'I');
+                if v < 0 {
+                    out.push(b'-');
+                }
+                push_decimal(out, v.unsigned_abs());
+                out.push(b';');
+            }
+            Column::Text(t) => {
+                out.push(b'T');
+                push_text(out, t);
+            }
+        }
+    }
+}
+
+/// Appends one state entry to a chunk: each of its four columns as its length in bytes, `:`
+/// and the text. `false` (and nothing appended) when the entry is not four texts.
+fn pack_state_entry(row: &Row<'_>, out: &mut Vec<u8>) -> bool {
+    let mut parts = [Column::Null; 4];
+    if row.width() != parts.len() {
+        return false;
+    }
+    for (i, part) in parts.iter_mut().enumerate() {
+        *part = row.get(i);
+    }
+    if parts.contains(&Column::Null) {
+        return false;
+    }
+    for part in parts {
+        match part {
+            Column::Text(t) => push_text(out, t),
+            Column::Int(v) => push_text(out, v.to_string().as_bytes()),
+            Column::Null => {}
+        }
+    }
+    true
+}
+
+/// Appends a text's length in bytes, `:` and the text.
+fn push_text(out: &mut Vec<u8>, text: &[u8]) {
+    push_decimal(out, text.len() as u64);
+    out.push(b':');
+    out.extend_from_slice(text);
+}
+
+/// Appends a number in decimal digits: the formatting machinery took a tenth of a read.
+fn push_decimal(out: &mut Vec<u8>, mut v: u64) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
     loop {
-        let q = match &after {
-            None => sqlx::query_as(sqlx::AssertSqlSafe(first.as_str())).bind(read.resource),
-            Some(a) => sqlx::query_as(sqlx::AssertSqlSafe(next.as_str()))
-                .bind(read.resource)
-                .bind(a.as_str()),
-        };
-        let (text, last, n): (Option<String>, Option<String>, i64) =
-            q.fetch_one(&mut *conn).await?;
-        if n == 0 {
+        start -= 1;
+        digits[start] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
             break;
         }
-        pieces.spawn(text.unwrap_or_default().into_bytes());
-        after = last;
     }
-    pieces.finish().await.map_err(sqlx::Error::Protocol)
+    out.extend_from_slice(&digits[start..]);
 }
 
-/// The query for one chunk of rows after a rowid: the rows as one JSON array of arrays (each
-/// row's array made by `json_array`, joined as text so none is parsed again), the last
-/// rowid, and the count.
-fn chunk_sql(read: &TableRead<'_>) -> String {
-    format!(
-        "SELECT '[' || group_concat(j, ',') || ']', max(r), count(*) FROM \
-         (SELECT rowid AS r, json_array({}) AS j FROM {} WHERE rowid > ? ORDER BY rowid LIMIT {})",
-        read.columns().join(", "),
-        read.d.quote(&read.spec.table),
-        CHUNK
-    )
+/// The cells of a chunk of rows packed by [`pack_row`], `width` to a row, one after another.
+fn unpack_rows(text: &str, width: usize) -> Result<Vec<Cell<'_>>, String> {
+    let bad = || "a chunk of rows is not as packed".to_string();
+    let mut cells = Vec::new();
+    let mut rest = text;
+    while let Some(tag) = rest.as_bytes().first() {
+        rest = &rest[1..];
+        cells.push(match tag {
+            b'N' => Cell::Null,
+            b'I' => {
+                let (v, tail) = rest.split_once(';').ok_or_else(bad)?;
+                rest = tail;
+                Cell::Int(v.parse().map_err(|_| bad())?)
+            }
+            b'T' => {
+                let (len, tail) = rest.split_once(':').ok_or_else(bad)?;
+                let len: usize = len.parse().map_err(|_| bad())?;
+                let t = tail.get(..len).ok_or_else(bad)?;
+                rest = &tail[len..];
+                Cell::Text(t)
+            }
+            _ => return Err(bad()),
+        });
+    }
+    if width == 0 || cells.len() % width != 0 {
+        return Err("a chunk of rows has the wrong width".into());
+    }
+    Ok(cells)
 }
 
-/// The query for one chunk of a resource's state entries, ordered by address: the first
-/// chunk (`first`), or the one after the address bound as `?2`. The two are separate
-/// statements so that each walks the primary key from where the last chunk ended. Each column
-/// comes as its length in bytes, a colon and the text, all joined without separators: nothing
-/// is escaped, so nothing needs unescaping (see [`add_state_chunk`]).
-fn state_chunk_sql(d: Dialect, first: bool) -> String {
-    let part = |c: &str| format!("octet_length({c}) || ':' || {c}");
-    format!(
-        "SELECT group_concat({} || {} || {} || {}, ''), max(address), count(*) FROM \
-         (SELECT address, row_key, members, hash FROM {} \
-         WHERE resource = ?1{} ORDER BY address LIMIT {})",
-        part("address"),
-        part("row_key"),
-        part("members"),
-        part("hash"),
-        d.quote(STATE_TABLE),
-        if first { "" } else { " AND address > ?2" },
-        CHUNK
-    )
+/// Adds the rows of one chunk (see [`pack_row`]). The rows are fingerprinted and turned into
+/// values on every core; the fingerprint is a sum, so their order does not matter, and kept
+/// rows stay in chunk order.
+fn add_packed_rows(
+    text: &str,
+    shape: &RowShape,
+    keep: Kept,
+    prints: &mut Prints,
+    rows: &mut Vec<CurrentRow>,
+) -> Result<(), String> {
+    let cells = unpack_rows(text, shape.width())?;
+    let chunk: Vec<&[Cell<'_>]> = cells.chunks_exact(shape.width()).collect();
+    on_every_core(&chunk, prints, rows, |row, prints, buf, out| {
+        add_row(row, shape, keep, prints, buf, out);
+    });
+    Ok(())
 }
 
-/// Splits a chunk of state entries made by [`state_chunk_sql`] into their columns.
+/// Splits a chunk of state entries made by [`pack_state_entry`] into their columns.
 fn split_state_chunk(text: &str) -> Result<Vec<[&str; 4]>, String> {
     let bad = || "a chunk of state entries is not as written".to_string();
     let mut out = Vec::new();
@@ -279,76 +378,6 @@ fn split_state_chunk(text: &str) -> Result<Vec<[&str; 4]>, String> {
 /// 200 KB) is built and freed in memory the allocator reuses: chunks of 20,000 rows took
 /// 2 MB strings, fresh pages from the kernel each time, and a third more wall time.
 const CHUNK: usize = 2_000;
-
-/// One value of a chunk of rows as JSON: text without escapes is borrowed from the chunk.
-enum JsonCell<'a> {
-    Null,
-    Int(i64),
-    Text(std::borrow::Cow<'a, str>),
-}
-
-impl<'de> serde::Deserialize<'de> for JsonCell<'de> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> serde::de::Visitor<'de> for Visit {
-            type Value = JsonCell<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("null, an integer or text")
-            }
-            fn visit_unit<E>(self) -> std::result::Result<Self::Value, E> {
-                Ok(JsonCell::Null)
-            }
-            fn visit_i64<E>(self, v: i64) -> std::result::Result<Self::Value, E> {
-                Ok(JsonCell::Int(v))
-            }
-            fn visit_u64<E: serde::de::Error>(self, v: u64) -> std::result::Result<Self::Value, E> {
-                i64::try_from(v)
-                    .map(JsonCell::Int)
-                    .map_err(|_| E::custom("an integer too large for 64 bits"))
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> std::result::Result<Self::Value, E> {
-                Ok(JsonCell::Text(std::borrow::Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> std::result::Result<Self::Value, E> {
-                Ok(JsonCell::Text(std::borrow::Cow::Owned(v.to_string())))
-            }
-            fn visit_string<E>(self, v: String) -> std::result::Result<Self::Value, E> {
-                Ok(JsonCell::Text(std::borrow::Cow::Owned(v)))
-            }
-        }
-        d.deserialize_any(Visit)
-    }
-}
-
-/// Adds the rows of one chunk (see [`chunk_sql`]). The rows are fingerprinted and
-/// turned into values on every core; the fingerprint is a sum, so their order does not
-/// matter, and kept rows stay in chunk order.
-fn add_json_rows(
-    text: &str,
-    shape: &RowShape,
-    keep: Kept,
-    prints: &mut Prints,
-    rows: &mut Vec<CurrentRow>,
-) -> Result<(), String> {
-    let chunk: Vec<Vec<JsonCell<'_>>> =
-        serde_json::from_str(text).map_err(|e| format!("cannot read a chunk of rows: {e}"))?;
-    if chunk.iter().any(|row| row.len() != shape.width()) {
-        return Err("a chunk of rows has the wrong width".into());
-    }
-    fn cells_of<'a>(row: &'a [JsonCell<'_>]) -> Vec<Cell<'a>> {
-        row.iter()
-            .map(|v| match v {
-                JsonCell::Null => Cell::Null,
-                JsonCell::Int(i) => Cell::Int(*i),
-                JsonCell::Text(s) => Cell::Text(s),
-            })
-            .collect()
-    }
-    on_every_core(&chunk, prints, rows, |row, prints, buf, out| {
-        add_row(&cells_of(row), shape, keep, prints, buf, out);
-    });
-    Ok(())
-}
 
 /// Runs `add` on every item of a chunk on every core, each core with its own prints, scratch
 /// buffer and output; the prints are summed into `prints` and the outputs appended to `out`
@@ -381,7 +410,7 @@ fn on_every_core<I: Sync, T: Send>(
     out.extend(built);
 }
 
-/// Adds the state entries of one chunk (see [`state_chunk_sql`]), fingerprinted and
+/// Adds the state entries of one chunk (see [`pack_state_entry`]), fingerprinted and
 /// built on every core, members parsed only when `members` is set; they stay in chunk order.
 fn add_state_chunk(
     text: &str,
@@ -451,5 +480,183 @@ mod tests {
             one.print,
             crate::fingerprint::state_print(["a1", "", r#"["s:1"]"#, "h"])
         );
+    }
+}
+
+#[cfg(test)]
+mod reads {
+    use super::super::Dialect;
+    use super::super::dialect::Engine;
+    use super::*;
+    use crate::spec::compiled::Compiled;
+
+    const SPEC: &str = r#"
+version: 1
+resource: things
+target:
+  table: things
+  key: code
+  fields:
+    code: {}
+    name: {}
+    n: { type: integer }
+sources:
+  s:
+    id: id
+    inline:
+      - { id: 1, code: a, name: A, n: 1 }
+    fields: { code: code, name: name, n: n }
+"#;
+
+    fn spec() -> (tempfile::TempDir, Compiled) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("things.yaml");
+        std::fs::write(&path, SPEC).unwrap();
+        let spec = crate::spec::load::load(&path).unwrap();
+        (dir, spec)
+    }
+
+    /// Texts that look like the packing's own marks, empty text, NULLs, extreme integers
+    /// and non-ASCII text, in more rows than one chunk holds.
+    async fn table(conn: &mut sqlx::SqliteConnection) {
+        sqlx::query(
+            "CREATE TABLE things (id INTEGER PRIMARY KEY, code TEXT, name TEXT, n INTEGER)",
+        )
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+        let odd = [
+            "",
+            "N",
+            "I12;",
+            "T3:abc",
+            "a:b;c",
+            "zoë ünïcode 🦀",
+            "12",
+            "-",
+        ];
+        let numbers = [
+            Some(0),
+            Some(-1),
+            Some(i64::MIN),
+            Some(i64::MAX),
+            None,
+            Some(42),
+        ];
+        for i in 0..(2 * CHUNK + 123) {
+            let name = (i % 7 != 3).then(|| format!("{}{i}", odd[i % odd.len()]));
+            sqlx::query("INSERT INTO things (code, name, n) VALUES (?, ?, ?)")
+                .bind(odd[i % odd.len()])
+                .bind(name)
+                .bind(numbers[i % numbers.len()])
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn rows_read_on_sqlites_api_are_the_rows_sqlx_reads() {
+        let (_dir, spec) = spec();
+        let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:")
+            .await
+            .unwrap();
+        table(&mut conn).await;
+        for keep in [Kept::Values, Kept::Digest, Kept::Nothing] {
+            let read = TableRead {
+                spec: &spec,
+                d: Dialect::new(Engine::Sqlite),
+                shape: RowShape::new(&spec, true),
+                keep,
+                absent: Vec::new(),
+            };
+            let (prints, rows) = rows_in_chunks(&mut conn, &read).await.unwrap();
+            let (plain_prints, plain_rows) = stream_rows_plainly::<sqlx::Sqlite>(&mut conn, &read)
+                .await
+                .unwrap();
+            assert_eq!(prints, plain_prints, "{keep:?}");
+            assert_eq!(rows, plain_rows, "{keep:?}");
+            let expected = if keep == Kept::Nothing {
+                0
+            } else {
+                2 * CHUNK + 123
+            };
+            assert_eq!(rows.len(), expected);
+        }
+    }
+
+    #[tokio::test]
+    async fn state_entries_read_on_sqlites_api_are_those_sqlx_reads() {
+        let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:")
+            .await
+            .unwrap();
+        sqlx::query(
+            "CREATE TABLE reconcile_state (resource TEXT, address TEXT, row_key TEXT, \
+             members TEXT, hash TEXT, PRIMARY KEY (resource, address))",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        for i in 0..(CHUNK + 7) {
+            for resource in ["things", "others"] {
+                sqlx::query("INSERT INTO reconcile_state VALUES (?, ?, ?, ?, ?)")
+                    .bind(resource)
+                    .bind(format!("things[\"a:{i}:ë\"]"))
+                    .bind(i.to_string())
+                    .bind(format!(r#"["s:{i}","t:x:{i}"]"#))
+                    .bind(format!("{i:064x}"))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+            }
+        }
+        for members in [true, false] {
+            let read = StateRead {
+                d: Dialect::new(Engine::Sqlite),
+                resource: "things",
+                members,
+            };
+            let (prints, entries) = state_in_chunks(&mut conn, &read).await.unwrap();
+            let plain = stream_state_plainly::<sqlx::Sqlite>(&mut conn, &read)
+                .await
+                .unwrap();
+            assert_eq!(
+                (prints, &entries),
+                (plain.0, &plain.1),
+                "members: {members}"
+            );
+            assert_eq!(entries.len(), CHUNK + 7);
+        }
+        // An entry with a NULL column is not read this way: the plain read says which.
+        sqlx::query("UPDATE reconcile_state SET members = NULL WHERE row_key = '5'")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let read = StateRead {
+            d: Dialect::new(Engine::Sqlite),
+            resource: "things",
+            members: true,
+        };
+        assert!(state_in_chunks(&mut conn, &read).await.is_err());
+    }
+
+    #[test]
+    fn a_chunk_of_rows_not_as_packed_is_refused() {
+        assert_eq!(
+            unpack_rows("I-5;NT2:ab", 3).unwrap(),
+            [Cell::Int(-5), Cell::Null, Cell::Text("ab")]
+        );
+        for bad in ["I5", "Ix;NN", "T9:ab", "T2ab", "X", "NN", "T1:ë"] {
+            assert!(unpack_rows(bad, 3).is_err(), "{bad:?} was read");
+        }
+    }
+
+    #[test]
+    fn numbers_are_written_in_full() {
+        for v in [0, 7, 10, 99, 100, u64::MAX] {
+            let mut out = Vec::new();
+            push_decimal(&mut out, v);
+            assert_eq!(String::from_utf8(out).unwrap(), v.to_string());
+        }
     }
 }

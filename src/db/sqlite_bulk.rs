@@ -1,8 +1,10 @@
-//! Bulk writes on SQLite through its own C API, on the connection sqlx holds (locked out of
-//! sqlx's worker thread for the duration, as sqlx provides for). One statement is prepared
-//! once and run for every row with its values bound in place: no statement text per batch,
-//! no copy of each value into a reference-counted buffer and then again into SQLite, which
-//! is what binding through sqlx costs per value and what dominated a million-row apply.
+//! Bulk writes and reads on SQLite through its own C API, on the connection sqlx holds
+//! (locked out of sqlx's worker thread for the duration, as sqlx provides for). One statement
+//! is prepared once and run for every row with its values bound in place: no statement text
+//! per batch, no copy of each value into a reference-counted buffer and then again into
+//! SQLite, which is what binding through sqlx costs per value and what dominated a
+//! million-row apply. Reads step one statement and lend each row's columns where SQLite
+//! holds them, for the caller to copy what it keeps.
 //!
 //! This is the crate's one use of `unsafe`. Every call passes a handle or statement that is
 //! alive (the handle is borrowed from its guard; the statement is finalized only on drop),
@@ -47,6 +49,55 @@ pub(crate) struct Ran {
     pub last_rowid: i64,
     /// The first column of the first row returned (`RETURNING`), as text.
     pub returned: Option<String>,
+}
+
+/// One column of a row as SQLite holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Column<'a> {
+    Null,
+    Int(i64),
+    /// Text (or any other value, as SQLite turns it into text), as bytes: SQLite does not
+    /// check that text is UTF-8.
+    Text(&'a [u8]),
+}
+
+/// The row a statement is on, lent to [`Statement::for_each_row`]'s callback.
+pub(crate) struct Row<'s> {
+    stmt: NonNull<ffi::sqlite3_stmt>,
+    width: usize,
+    _step: std::marker::PhantomData<&'s ()>,
+}
+
+impl Row<'_> {
+    /// The number of columns.
+    pub(crate) fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Column `i` (from 0; below [`Row::width`]).
+    pub(crate) fn get(&self, i: usize) -> Column<'_> {
+        assert!(i < self.width, "a column of the row");
+        let (stmt, n) = (self.stmt.as_ptr(), i as c_int);
+        // SAFETY: the statement is on a row (the row is lent only between a step that gave
+        // SQLITE_ROW and the next step) and `n` is one of its columns. The text pointer, of
+        // `bytes` bytes, stays valid until the next step, reset or type conversion of this
+        // column, none of which can happen while the borrow of `self` lasts.
+        unsafe {
+            match ffi::sqlite3_column_type(stmt, n) {
+                ffi::SQLITE_NULL => Column::Null,
+                ffi::SQLITE_INTEGER => Column::Int(ffi::sqlite3_column_int64(stmt, n)),
+                _ => {
+                    let text = ffi::sqlite3_column_text(stmt, n);
+                    let bytes = ffi::sqlite3_column_bytes(stmt, n).max(0) as usize;
+                    if text.is_null() {
+                        Column::Text(&[])
+                    } else {
+                        Column::Text(std::slice::from_raw_parts(text, bytes))
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// A prepared statement on a locked connection.
@@ -117,16 +168,18 @@ impl<'h> Statement<'h> {
         })
     }
 
-    /// Binds `params` (one per parameter, in order) and runs the statement to its end.
-    pub(crate) fn run(&mut self, params: &[Param<'_>]) -> Result<Ran, SqliteError> {
+    /// Binds `params` (one per parameter, in order).
+    ///
+    /// Text is bound without a copy (SQLITE_STATIC): every caller borrows `params` for a call
+    /// that steps the statement and resets it before returning, and binds every parameter
+    /// again before the next step, so SQLite never reads a text after its borrow ends.
+    fn bind(&mut self, params: &[Param<'_>]) -> Result<(), SqliteError> {
         assert_eq!(params.len(), self.params, "one value per parameter");
         let stmt = self.stmt.as_ptr();
         for (i, p) in params.iter().enumerate() {
             let n = (i + 1) as c_int;
-            // SAFETY: `stmt` is a live statement and `n` one of its parameters. Text is bound
-            // without a copy (SQLITE_STATIC): it is borrowed for this call, which steps the
-            // statement and resets it before returning, and every parameter is bound again
-            // before the next step, so SQLite never reads it afterwards.
+            // SAFETY: `stmt` is a live statement and `n` one of its parameters; on texts, see
+            // above.
             let rc = unsafe {
                 match p {
                     Param::Null => ffi::sqlite3_bind_null(stmt, n),
@@ -147,6 +200,41 @@ impl<'h> Statement<'h> {
                 return Err(self.fail(rc));
             }
         }
+        Ok(())
+    }
+
+    /// Binds `params` and hands every row the statement returns to `each`, in order. The
+    /// columns a row lends are valid only during the call that gets it.
+    pub(crate) fn for_each_row(
+        &mut self,
+        params: &[Param<'_>],
+        mut each: impl FnMut(&Row<'_>),
+    ) -> Result<(), SqliteError> {
+        self.bind(params)?;
+        let stmt = self.stmt.as_ptr();
+        // SAFETY: a live statement.
+        let width = unsafe { ffi::sqlite3_column_count(stmt) }.max(0) as usize;
+        loop {
+            // SAFETY: a live statement with every parameter bound.
+            match unsafe { ffi::sqlite3_step(stmt) } {
+                ffi::SQLITE_DONE => break,
+                ffi::SQLITE_ROW => each(&Row {
+                    stmt: self.stmt,
+                    width,
+                    _step: std::marker::PhantomData,
+                }),
+                rc => return Err(self.fail(rc)),
+            }
+        }
+        // SAFETY: a live statement; resetting after SQLITE_DONE cannot fail.
+        unsafe { ffi::sqlite3_reset(stmt) };
+        Ok(())
+    }
+
+    /// Binds `params` (one per parameter, in order) and runs the statement to its end.
+    pub(crate) fn run(&mut self, params: &[Param<'_>]) -> Result<Ran, SqliteError> {
+        self.bind(params)?;
+        let stmt = self.stmt.as_ptr();
         let mut returned = None;
         loop {
             // SAFETY: a live statement with every parameter bound.
