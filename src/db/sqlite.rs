@@ -169,36 +169,17 @@ async fn rows_in_chunks(
 ) -> std::result::Result<(Prints, Vec<CurrentRow>), String> {
     let (shape, keep) = (read.shape.clone(), read.keep);
     let width = shape.width();
-    let mut pieces = Pieces::new(move |text| {
+    let pieces = Pieces::new(move |text| {
         let (mut prints, mut rows) = (Prints::default(), Vec::new());
         add_packed_rows(text, &shape, keep, &mut prints, &mut rows)?;
         Ok((prints, rows))
     });
-    {
-        let mut handle = conn.lock_handle().await.map_err(|e| e.to_string())?;
-        let mut statement =
-            Statement::prepare(&mut handle, &read.select()).map_err(|e| e.to_string())?;
-        let (mut buf, mut n, mut wrong) = (Vec::new(), 0, false);
-        statement
-            .for_each_row(&[], |row| {
-                wrong |= row.width() != width;
-                pack_row(row, &mut buf);
-                n += 1;
-                if n == CHUNK {
-                    let capacity = buf.len() + buf.len() / 4;
-                    pieces.spawn(std::mem::replace(&mut buf, Vec::with_capacity(capacity)));
-                    n = 0;
-                }
-            })
-            .map_err(|e| e.to_string())?;
-        if wrong {
-            return Err("the table's rows came back with the wrong width".into());
-        }
-        if n > 0 {
-            pieces.spawn(buf);
-        }
-    }
-    pieces.finish().await
+    let pack = |row: &Row<'_>, buf: &mut Vec<u8>| {
+        pack_row(row, buf);
+        row.width() == width
+    };
+    let wrong = "the table's rows came back with the wrong width";
+    in_chunks(conn, &read.select(), &[], pieces, pack, wrong).await
 }
 
 /// The resource's state entries, stepped through SQLite's own API and packed in chunks as
@@ -208,19 +189,42 @@ async fn state_in_chunks(
     read: &StateRead<'_>,
 ) -> std::result::Result<(Prints, Vec<StateRow>), String> {
     let members = read.members;
-    let mut pieces = Pieces::new(move |text| {
+    let pieces = Pieces::new(move |text| {
         let (mut prints, mut entries) = (Prints::default(), Vec::new());
         add_state_chunk(text, members, &mut prints, &mut entries)?;
         Ok((prints, entries))
     });
+    let params = [Param::Text(read.resource)];
+    // A NULL column: the plain read says which entry.
+    let wrong = "a state entry has a NULL column";
+    in_chunks(
+        conn,
+        &read.select("?1"),
+        &params,
+        pieces,
+        pack_state_entry,
+        wrong,
+    )
+    .await
+}
+
+/// Steps `sql` with `params`, packs every row with `pack` (which says whether the row was
+/// as expected; `wrong` tells otherwise) and hands the chunks of [`CHUNK`] rows to `pieces`.
+async fn in_chunks<T: Send + 'static>(
+    conn: &mut sqlx::SqliteConnection,
+    sql: &str,
+    params: &[Param<'_>],
+    mut pieces: Pieces<T>,
+    mut pack: impl FnMut(&Row<'_>, &mut Vec<u8>) -> bool,
+    wrong: &str,
+) -> std::result::Result<(Prints, Vec<T>), String> {
     {
         let mut handle = conn.lock_handle().await.map_err(|e| e.to_string())?;
-        let mut statement =
-            Statement::prepare(&mut handle, &read.select("?1")).map_err(|e| e.to_string())?;
-        let (mut buf, mut n, mut wrong) = (Vec::new(), 0, false);
+        let mut statement = Statement::prepare(&mut handle, sql).map_err(|e| e.to_string())?;
+        let (mut buf, mut n, mut right) = (Vec::new(), 0, true);
         statement
-            .for_each_row(&[Param::Text(read.resource)], |row| {
-                wrong |= !pack_state_entry(row, &mut buf);
+            .for_each_row(params, |row| {
+                right &= pack(row, &mut buf);
                 n += 1;
                 if n == CHUNK {
                     let capacity = buf.len() + buf.len() / 4;
@@ -229,9 +233,8 @@ async fn state_in_chunks(
                 }
             })
             .map_err(|e| e.to_string())?;
-        // A NULL column: the plain read says which entry.
-        if wrong {
-            return Err("a state entry has a NULL column".into());
+        if !right {
+            return Err(wrong.to_string());
         }
         if n > 0 {
             pieces.spawn(buf);
