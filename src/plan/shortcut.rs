@@ -113,22 +113,38 @@ pub fn inputs_fingerprint(spec: &Compiled, options: Options) -> Option<String> {
         part(b"labels");
         part(&crate::fingerprint::file_sha256(labels).ok()?);
     }
+    // Every file a pattern matches, so that adding, removing or editing any one of them is
+    // seen; the files are hashed on every core, and taken in order.
+    let mut files = Vec::new();
     for source in &spec.sources {
-        part(source.name.as_bytes());
         match &source.input {
             Input::File { path, glob, .. } => {
-                // Every file a pattern matches, so that adding, removing or editing any one
-                // of them is seen.
-                let paths = crate::files::source_paths(path, glob.as_ref()).ok()?;
+                files.push(crate::files::source_paths(path, glob.as_ref()).ok()?);
+            }
+            Input::Inline(_) => files.push(Vec::new()),
+            Input::Sql { .. } => return None,
+        }
+    }
+    let hashes: Vec<[u8; 32]> = {
+        use rayon::prelude::*;
+        let all: Vec<&std::path::PathBuf> = files.iter().flatten().collect();
+        all.par_iter()
+            .map(|p| crate::fingerprint::file_sha256(p).ok())
+            .collect::<Option<_>>()?
+    };
+    let mut hashes = hashes.iter();
+    for (source, paths) in spec.sources.iter().zip(&files) {
+        part(source.name.as_bytes());
+        match &source.input {
+            Input::File { .. } => {
                 part(&(paths.len() as u64).to_le_bytes());
-                for p in &paths {
+                for (p, hash) in paths.iter().zip(&mut hashes) {
                     part(absolute(p).to_string_lossy().as_bytes());
-                    part(&crate::fingerprint::file_sha256(p).ok()?);
+                    part(hash);
                 }
             }
             // Inline records live in the spec's bytes.
-            Input::Inline(_) => part(b"inline"),
-            Input::Sql { .. } => return None,
+            _ => part(b"inline"),
         }
     }
     Some(h.finish())
