@@ -17,6 +17,7 @@
 use std::io::Read as _;
 use std::path::Path;
 
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use xxhash_rust::xxh3::{Xxh3, xxh3_128};
 
@@ -54,6 +55,55 @@ pub fn state_print(parts: [&str; 4]) -> u128 {
     print_hash(buf)
 }
 
+/// How many prints, and their wrapping sum: independent of the order things are read in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sum {
+    pub count: u64,
+    pub sum: u128,
+}
+
+impl Sum {
+    pub fn add(&mut self, print: u128) {
+        self.count += 1;
+        self.sum = self.sum.wrapping_add(print);
+    }
+
+    /// Both sums together.
+    pub fn plus(self, other: Sum) -> Sum {
+        Sum {
+            count: self.count.wrapping_add(other.count),
+            sum: self.sum.wrapping_add(other.sum),
+        }
+    }
+
+    /// The sum without the prints of `other`, which it holds.
+    pub fn minus(self, other: Sum) -> Sum {
+        Sum {
+            count: self.count.wrapping_sub(other.count),
+            sum: self.sum.wrapping_sub(other.sum),
+        }
+    }
+}
+
+impl Serialize for Sum {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{}:{:032x}", self.count, self.sum))
+    }
+}
+
+impl<'de> Deserialize<'de> for Sum {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let parsed = text.split_once(':').and_then(|(count, sum)| {
+            Some(Sum {
+                count: count.parse().ok()?,
+                sum: u128::from_str_radix(sum, 16).ok()?,
+            })
+        });
+        parsed.ok_or_else(|| serde::de::Error::custom(format!("not a count and a sum: {text:?}")))
+    }
+}
+
 /// The fingerprint of what was read, built row by row as rows arrive: the sum of a hash of
 /// each row of the table (its primary key and columns as the database returned them, before
 /// any canonical form), and the same of each state entry. A sum does not depend on the order
@@ -62,6 +112,10 @@ pub fn state_print(parts: [&str; 4]) -> u128 {
 pub struct Prints {
     rows: (u64, u128),
     state: (u64, u128),
+    /// The rows again, by their [`row_print`] (the canonical values the spec reads), in the
+    /// reads that turn rows into values: what the table holds, whatever form the database
+    /// returned it in. Not part of the fingerprint.
+    canonical: Sum,
 }
 
 /// One row being added to [`Prints`].
@@ -112,12 +166,32 @@ impl Prints {
         add_print(&mut self.state, print);
     }
 
+    /// Adds a row of the table by its [`row_print`].
+    pub fn canonical_row(&mut self, print: u128) {
+        self.canonical.add(print);
+    }
+
+    /// The rows read as values, by their [`row_print`]s (empty when the read did not turn
+    /// them into values).
+    pub fn canonical(&self) -> Sum {
+        self.canonical
+    }
+
+    /// The state entries read, by their [`state_print`]s.
+    pub fn state_sum(&self) -> Sum {
+        Sum {
+            count: self.state.0,
+            sum: self.state.1,
+        }
+    }
+
     /// Both sums together: the prints of rows read in parts.
     pub fn merge(&self, other: &Prints) -> Prints {
         let add = |a: (u64, u128), b: (u64, u128)| (a.0 + b.0, a.1.wrapping_add(b.1));
         Prints {
             rows: add(self.rows, other.rows),
             state: add(self.state, other.state),
+            canonical: self.canonical.plus(other.canonical),
         }
     }
 
@@ -226,6 +300,11 @@ impl StateDigest {
             count: self.count.wrapping_add(1),
             sum: self.sum.wrapping_add(print),
         }
+    }
+
+    /// How many entries.
+    pub fn count(&self) -> u64 {
+        self.count
     }
 
     /// The digest of `count` entries whose prints sum to `sum`.

@@ -10,13 +10,16 @@
 use super::backend::{Backend, StateWrite};
 use super::error::{ApplyError, stop_if_interrupted};
 use super::lock::LockRequest;
-use super::read::{Keep, read_decided, read_on};
+use super::read::{Keep, read_decided, read_on, written_rows_sum};
 use super::rows::Arg;
 use super::statements::{self, Insert};
-use super::writeset::{KeyMap, WriteSet, resolve_references};
+use super::writeset::{KeyMap, StateWrites, WriteSet, resolve_references};
 use super::{Database, Dialect, Pool, check, claims, inputs};
 use crate::error::Error;
-use crate::fingerprint::StateDigest;
+use std::collections::{HashMap, HashSet};
+
+use crate::fingerprint::{StateDigest, Sum};
+use crate::plan::decided;
 use crate::plan::{Action, Change, Plan};
 use crate::state::{CurrentState, key_text};
 use crate::value::Value;
@@ -254,9 +257,44 @@ impl<B: Backend> Writer<'_, B> {
                 B::execute(self.conn, sql, &[]).await?;
             }
         }
-        let record = set.inputs_record(&current, all_state, &writes, self.now);
+        let rows_left = self.rows_left(set, &created, &writes).await?;
+        let record = set.inputs_record(&current, all_state, &writes, self.now, rows_left);
         inputs::write::<B>(self.conn, d, &plan.resource, record).await?;
         Ok(created.len())
+    }
+
+    /// What the table's rows sum to once this plan's writes are done (its deletes included):
+    /// those the plan read, without those it wrote or deletes, with those it wrote as they
+    /// read back. `None` when the plan cannot tell ([`decided::row_sums`]) or a row written
+    /// does not read back as its entry says.
+    async fn rows_left(
+        &mut self,
+        set: &WriteSet<'_>,
+        created: &[String],
+        writes: &StateWrites<'_>,
+    ) -> Result<Option<Sum>, ApplyError> {
+        let plan = set.plan;
+        let (Some(sums), Some(_)) = (plan.row_sums, &plan.inputs) else {
+            return Ok(None);
+        };
+        let deleted: HashSet<&Value> = (plan.changes.iter())
+            .filter(|c| c.action == Action::Delete)
+            .filter_map(|c| c.row_key.as_ref())
+            .collect();
+        let mut keys: Vec<String> = decided::row_keys(plan)
+            .into_iter()
+            .filter(|k| !deleted.contains(k))
+            .map(key_text)
+            .collect();
+        keys.extend(created.iter().cloned());
+        keys.sort_unstable();
+        keys.dedup();
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let hashes: HashMap<&str, &str> = (writes.replacing.iter().chain(&writes.fresh))
+            .map(|e| (e.row_key, e.hash))
+            .collect();
+        let written = written_rows_sum::<B>(self.conn, self.d, set.spec, &keys, &hashes).await?;
+        Ok(written.map(|w| sums.all.minus(sums.touched).plus(w)))
     }
 
     /// What the write of plan `index` rests on, read inside the transaction, and refused

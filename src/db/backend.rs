@@ -15,7 +15,7 @@ use super::Dialect;
 use super::batch::{byte_chunks, row_bytes, value_bytes};
 use super::error::{ApplyError, at_row, count_mismatch, stop_if_interrupted};
 use super::lock::LockRequest;
-use super::rows::{Arg, Cast, Cell, StateRead, TableRead, add_row};
+use super::rows::{Arg, Cast, Cell, StateRead, TableRead, add_row, add_state};
 use super::statements::{self, Insert};
 use super::writeset::StateEntry;
 use crate::error::Result;
@@ -374,12 +374,18 @@ pub(crate) async fn stream_state_plainly<B: Backend>(
         &[Arg::Text(read.resource)],
         &[Cast::Text; 4],
         |cells| {
-            let Some(entry) = state_entry(cells, read.members) else {
+            let &[
+                Cell::Text(address),
+                Cell::Text(key),
+                Cell::Text(members),
+                Cell::Text(hash),
+            ] = cells
+            else {
                 null = true;
                 return;
             };
-            prints.state(entry.print);
-            entries.push(entry);
+            let parts = [address, key, members, hash];
+            add_state(parts, read.members, read.entries, &mut prints, &mut entries);
         },
     )
     .await?;

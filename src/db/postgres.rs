@@ -14,7 +14,7 @@ use super::chunks::{Lines, Taken};
 use super::error::{ApplyError, count_mismatch};
 use super::lock::LockRequest;
 use super::rows::Cell;
-use super::rows::{StateRead, TableRead, add_row};
+use super::rows::{StateRead, TableRead, add_row, add_state};
 use super::statements::{Insert, STATE_COLUMNS};
 use super::writeset::StateEntry;
 use crate::error::Result;
@@ -88,7 +88,7 @@ impl Backend for sqlx::Postgres {
     ) -> sqlx::Result<(Prints, Vec<StateRow>)> {
         // COPY takes no parameters: the resource is a literal.
         let query = read.select(&text_literal(read.resource));
-        let members = read.members;
+        let (members, keep) = (read.members, read.entries);
         copy_out(conn, &query, move |text| {
             let (mut prints, mut entries) = (Prints::default(), Vec::new());
             for line in text.split_terminator('\n') {
@@ -97,9 +97,8 @@ impl Backend for sqlx::Postgres {
                     f[i].as_deref()
                         .ok_or_else(|| "the server sent NULL in a state entry".to_string())
                 };
-                let entry = StateRow::new([text(0)?, text(1)?, text(2)?, text(3)?], members);
-                prints.state(entry.print);
-                entries.push(entry);
+                let parts = [text(0)?, text(1)?, text(2)?, text(3)?];
+                add_state(parts, members, keep, &mut prints, &mut entries);
             }
             Ok((prints, entries))
         })

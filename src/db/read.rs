@@ -133,6 +133,9 @@ pub enum Keep {
     /// Neither (unless the table has unique constraints, which the checks need the rows
     /// for): all a write needs.
     Prints,
+    /// No row and no entry, only the sums of their prints ([`Prints::canonical`] for the
+    /// rows): all the no-change shortcut needs after an apply that recorded what it left.
+    Sums,
 }
 
 /// Reads the current state through a connection or transaction (`&mut *tx`). The target
@@ -155,6 +158,7 @@ pub(crate) async fn read_on<B: Backend>(
                 Keep::Digests => Kept::Digest,
                 Keep::Prints if !state.unique.is_empty() => Kept::Values,
                 Keep::Prints => Kept::Nothing,
+                Keep::Sums => Kept::Sum,
             },
             absent: state.missing_columns.iter().map(|m| m.field).collect(),
         };
@@ -170,6 +174,7 @@ pub(crate) async fn read_on<B: Backend>(
             d,
             resource: &spec.resource,
             members: keep == Keep::Everything,
+            entries: keep != Keep::Sums,
         };
         let (read, entries) = B::stream_state(conn, &read).await?;
         prints = prints.merge(&read);
@@ -298,6 +303,69 @@ pub(crate) async fn read_decided<B: Backend>(
     refuse_claimed::<B>(conn, d, spec).await?;
     let same = rows == decided.rows && entries == decided.state;
     Ok(Some((state, same)))
+}
+
+/// The rows at `keys` (primary keys as text), read back inside an apply's transaction once it
+/// wrote them, summed by their canonical prints; `None` unless every one of them is found
+/// and holds the values whose hash its state entry keeps (`hashes`, by row key): then the
+/// no-change shortcut, trusting the sum, sees what its row-by-row check would have.
+pub(crate) async fn written_rows_sum<B: Backend>(
+    conn: &mut B::Connection,
+    d: Dialect,
+    spec: &Compiled,
+    keys: &[&str],
+    hashes: &std::collections::HashMap<&str, &str>,
+) -> std::result::Result<Option<Sum>, ReadError> {
+    let table = structure::<B>(conn, d, spec).await?;
+    if !table.table_exists || !table.missing_columns.is_empty() {
+        return Ok(None);
+    }
+    let read = TableRead {
+        spec,
+        d,
+        shape: RowShape::new(spec, table.integer_key),
+        keep: Kept::Values,
+        absent: Vec::new(),
+    };
+    let keys: Vec<Value> = if table.integer_key {
+        match keys.iter().map(|k| k.parse().map(Value::Int)).collect() {
+            Ok(keys) => keys,
+            Err(_) => return Ok(None),
+        }
+    } else {
+        keys.iter().map(|k| Value::Text(k.to_string())).collect()
+    };
+    let (casts, select) = (read.shape.casts(), read.select());
+    let (mut ignored, mut buf, mut rows) = (Prints::default(), Vec::with_capacity(256), Vec::new());
+    let (mut sum, mut found, mut holds) = (Sum::default(), 0, true);
+    let batch = d.max_params().clamp(1, 1000);
+    for chunk in keys.chunks(batch) {
+        let sql = format!(
+            "{select} WHERE {} IN ({})",
+            d.quote(&spec.primary_key),
+            placeholders(d, 1, chunk.len())
+        );
+        let args: Vec<Arg<'_>> = chunk.iter().map(Arg::key).collect();
+        B::for_each_row(conn, sql, &args, &casts, |cells| {
+            add_row(
+                cells,
+                &read.shape,
+                Kept::Values,
+                &mut ignored,
+                &mut buf,
+                &mut rows,
+            );
+            for row in rows.drain(..) {
+                found += 1;
+                sum.add(row_print(&row.key, &row.values));
+                holds &= hashes
+                    .get(key_text(&row.key).as_str())
+                    .is_some_and(|h| crate::fingerprint::values_hash_matches(&row.values, h));
+            }
+        })
+        .await?;
+    }
+    Ok((holds && found == keys.len()).then_some(sum))
 }
 
 /// The first column of each row of a catalog query on a table (its name bound).

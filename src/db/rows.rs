@@ -10,7 +10,7 @@ use super::{Dialect, STATE_TABLE};
 use crate::fingerprint::Prints;
 use crate::spec::FieldType;
 use crate::spec::compiled::Compiled;
-use crate::state::CurrentRow;
+use crate::state::{CurrentRow, StateRow};
 use crate::types;
 use crate::value::Value;
 
@@ -112,6 +112,9 @@ pub(crate) enum Kept {
     Values,
     /// The key and the digest of the values ([`CurrentRow::digest`]), not the values.
     Digest,
+    /// No row, only the sum of their canonical prints ([`Prints::canonical`]): what the
+    /// no-change shortcut compares with the sum an apply left.
+    Sum,
 }
 
 /// How to read the target table: its rows, as [`RowShape`] says, fingerprinted, and kept
@@ -157,11 +160,31 @@ impl TableRead<'_> {
     }
 }
 
-/// How to read a resource's state entries; their members are parsed only when `members`.
+/// How to read a resource's state entries; their members are parsed only when `members`, and
+/// the entries kept only when `entries` (otherwise only their prints are summed).
 pub(crate) struct StateRead<'a> {
     pub d: Dialect,
     pub resource: &'a str,
     pub members: bool,
+    pub entries: bool,
+}
+
+/// Adds one state entry, given by its four columns, to the prints and, with `keep`, to the
+/// entries (its members parsed with `members`).
+pub(crate) fn add_state(
+    parts: [&str; 4],
+    members: bool,
+    keep: bool,
+    prints: &mut Prints,
+    entries: &mut Vec<StateRow>,
+) {
+    if !keep {
+        prints.state(crate::fingerprint::state_print(parts));
+        return;
+    }
+    let entry = StateRow::new(parts, members);
+    prints.state(entry.print);
+    entries.push(entry);
 }
 
 impl StateRead<'_> {
@@ -264,7 +287,9 @@ pub(crate) fn add_row(
             kind => from_database(kind, c.text().map(|t| t.into_owned())),
         })
         .collect();
+    prints.canonical_row(crate::fingerprint::row_print(&key, &values));
     rows.push(match keep {
+        Kept::Sum => return,
         Kept::Digest => CurrentRow {
             key,
             digest: Some(Box::new(crate::fingerprint::values_digest(&values))),

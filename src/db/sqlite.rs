@@ -13,7 +13,7 @@ use super::chunks::Pieces;
 use super::error::{ApplyError, count_mismatch, stop_if_interrupted};
 use super::lock::LockRequest;
 use super::rows::{Arg, Cell};
-use super::rows::{Kept, RowShape, StateRead, TableRead, add_row};
+use super::rows::{Kept, RowShape, StateRead, TableRead, add_row, add_state};
 use super::sqlite_bulk::{Column, Param, Row, Statement};
 use super::statements::{Insert, state_insert};
 use super::writeset::StateEntry;
@@ -188,10 +188,10 @@ async fn state_in_chunks(
     conn: &mut sqlx::SqliteConnection,
     read: &StateRead<'_>,
 ) -> std::result::Result<(Prints, Vec<StateRow>), String> {
-    let members = read.members;
+    let (members, keep) = (read.members, read.entries);
     let pieces = Pieces::new(move |text| {
         let (mut prints, mut entries) = (Prints::default(), Vec::new());
-        add_state_chunk(text, members, &mut prints, &mut entries)?;
+        add_state_chunk(text, members, keep, &mut prints, &mut entries)?;
         Ok((prints, entries))
     });
     let params = [Param::Text(read.resource)];
@@ -414,18 +414,18 @@ fn on_every_core<I: Sync, T: Send>(
 }
 
 /// Adds the state entries of one chunk (see [`pack_state_entry`]), fingerprinted and
-/// built on every core, members parsed only when `members` is set; they stay in chunk order.
+/// built on every core (kept only with `keep`), members parsed only when `members` is set;
+/// they stay in chunk order.
 fn add_state_chunk(
     text: &str,
     members: bool,
+    keep: bool,
     prints: &mut Prints,
     entries: &mut Vec<StateRow>,
 ) -> Result<(), String> {
     let chunk = split_state_chunk(text)?;
     on_every_core(&chunk, prints, entries, |parts, prints, _, out| {
-        let entry = StateRow::new(*parts, members);
-        prints.state(entry.print);
-        out.push(entry);
+        add_state(*parts, members, keep, prints, out);
     });
     Ok(())
 }
@@ -472,11 +472,15 @@ mod tests {
     fn a_state_entry_hashes_alike_however_it_was_read() {
         let parts = ["a", "1", r#"["s:1"]"#, "h"];
         let mut prints = Prints::default();
-        add_state_chunk(&chunk(&[parts]), false, &mut prints, &mut Vec::new()).unwrap();
+        add_state_chunk(&chunk(&[parts]), false, true, &mut prints, &mut Vec::new()).unwrap();
         let one = StateRow::new(parts, true);
         let mut direct = Prints::default();
         direct.state(one.print);
         assert_eq!(prints, direct);
+        // Summed without being kept, it hashes the same.
+        let (mut summed, mut none) = (Prints::default(), Vec::new());
+        add_state_chunk(&chunk(&[parts]), false, false, &mut summed, &mut none).unwrap();
+        assert_eq!((summed, none.len()), (direct, 0));
         assert_eq!(one.members, ["s:1"]);
         // The parts are length-prefixed: moving a character between two of them shows.
         assert_ne!(
@@ -618,6 +622,7 @@ sources:
                 d: Dialect::new(Engine::Sqlite),
                 resource: "things",
                 members,
+                entries: true,
             };
             let (prints, entries) = state_in_chunks(&mut conn, &read).await.unwrap();
             let plain = stream_state_plainly::<sqlx::Sqlite>(&mut conn, &read)
@@ -639,6 +644,7 @@ sources:
             d: Dialect::new(Engine::Sqlite),
             resource: "things",
             members: true,
+            entries: true,
         };
         assert!(state_in_chunks(&mut conn, &read).await.is_err());
     }

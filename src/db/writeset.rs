@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::rows::Arg;
 use crate::error::Error;
-use crate::fingerprint::{StateDigest, values_hash};
+use crate::fingerprint::{StateDigest, Sum, values_hash};
 use crate::plan::shortcut::{Aside, Record};
 use crate::plan::{Action, Change, Plan, Reason};
 use crate::spec::FieldType;
@@ -218,12 +218,17 @@ impl<'a> WriteSet<'a> {
     /// With `all`, `current` holds only the entries at the addresses the plan writes or
     /// deletes, and `all` is the digest of every entry: the kept ones are then `all` without
     /// those the apply replaces or deletes.
+    ///
+    /// `rows_left` is what the table's rows sum to once the apply is done, when it could tell
+    /// ([`crate::plan::decided::RowSums`]); it is recorded unless the spec owns the table and
+    /// a row would be left that no entry manages.
     pub fn inputs_record(
         &self,
         current: &CurrentState,
         all: Option<StateDigest>,
         writes: &StateWrites<'_>,
         applied_at: &str,
+        rows_left: Option<Sum>,
     ) -> Option<Record> {
         let inputs = self.plan.inputs.as_ref()?;
         let written = writes.replacing.iter().chain(&writes.fresh);
@@ -248,11 +253,15 @@ impl<'a> WriteSet<'a> {
         let digest = written
             .map(|e| StateDigest::written(e.address, e.row_key, e.members, e.hash))
             .fold(kept, StateDigest::with);
+        let rows_left = rows_left.filter(|r| !self.spec.owns_table || r.count == digest.count());
         Some(Record {
             inputs: inputs.clone(),
             state: digest.text(),
             applied_at: applied_at.to_string(),
-            aside: Aside::of(self.plan),
+            aside: Aside {
+                rows_left,
+                ..Aside::of(self.plan)
+            },
         })
     }
 }
@@ -445,11 +454,16 @@ max_delete: "100%"
         assert_eq!(entry_addresses(&writes.fresh), ["cy"]);
         assert_eq!(writes.fresh[0].row_key, "13");
 
-        assert_eq!(set.inputs_record(&current, None, &writes, "now"), None);
+        assert_eq!(
+            set.inputs_record(&current, None, &writes, "now", None),
+            None
+        );
         plan.inputs = Some("inputs".into());
         let set = WriteSet::new(&spec, &plan);
         let writes = set.state_writes(&current, &created);
-        let record = set.inputs_record(&current, None, &writes, "now").unwrap();
+        let record = set
+            .inputs_record(&current, None, &writes, "now", None)
+            .unwrap();
         // The digest of the state the apply leaves: Ann kept, Bob and Cy written, Old gone.
         let left = [
             current.state[0].print,
@@ -479,7 +493,7 @@ max_delete: "100%"
         assert_eq!(partial.state.len(), 2, "Bob's and Old's entries");
         let writes = set.state_writes(&partial, &created);
         let record = set
-            .inputs_record(&partial, Some(all), &writes, "now")
+            .inputs_record(&partial, Some(all), &writes, "now", None)
             .unwrap();
         assert_eq!(record.state, digest.text());
     }

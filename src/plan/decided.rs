@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Action, Change, Plan, RowPrint};
 use crate::collections::HashSet;
+pub use crate::fingerprint::Sum;
 use crate::fingerprint::row_print;
 use crate::spec::compiled::Compiled;
 use crate::state::CurrentState;
@@ -28,37 +29,39 @@ pub struct Decided {
     pub all_state: Sum,
 }
 
-/// How many prints, and their wrapping sum: independent of the order things are read in.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Sum {
-    pub count: u64,
-    pub sum: u128,
+/// The rows a plan read, by their canonical prints ([`row_print`]): all of them, and those
+/// its writes rest on. The rows an apply of the plan leaves sum to `all`, without `touched`,
+/// with the rows it wrote as they read back, unless someone changed another row in between
+/// (the sum then matches nothing, and the next plan takes the full path).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowSums {
+    pub all: Sum,
+    pub touched: Sum,
 }
 
-impl Sum {
-    pub fn add(&mut self, print: u128) {
-        self.count += 1;
-        self.sum = self.sum.wrapping_add(print);
+/// The [`RowSums`] of a plan made from `current` read whole, or `None` where an apply is not
+/// to tell what it leaves this way: a table whose columns the plan alters (its rows read
+/// differently once they are added), rows that reference others (written as keys, planned
+/// as addresses), and soft deletes (a flag outside the mapped fields that the shortcut must
+/// check row by row).
+pub fn row_sums(spec: &Compiled, plan: &Plan, current: &CurrentState) -> Option<RowSums> {
+    if plan.schema.alters()
+        || spec.soft_delete.is_some()
+        || spec.fields.iter().any(|f| f.reference.is_some())
+    {
+        return None;
     }
-}
-
-impl Serialize for Sum {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format!("{}:{:032x}", self.count, self.sum))
+    let mut touched = Sum::default();
+    for key in row_keys(plan) {
+        if let Ok(i) = current.rows.binary_search_by(|r| r.key.cmp(key)) {
+            let row = &current.rows[i];
+            touched.add(row_print(&row.key, &row.values));
+        }
     }
-}
-
-impl<'de> Deserialize<'de> for Sum {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        let parsed = text.split_once(':').and_then(|(count, sum)| {
-            Some(Sum {
-                count: count.parse().ok()?,
-                sum: u128::from_str_radix(sum, 16).ok()?,
-            })
-        });
-        parsed.ok_or_else(|| serde::de::Error::custom(format!("not a count and a sum: {text:?}")))
-    }
+    Some(RowSums {
+        all: current.prints.canonical(),
+        touched,
+    })
 }
 
 /// Whether a change writes to the table or the state table.

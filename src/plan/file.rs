@@ -177,6 +177,8 @@ struct PlanOut<'a> {
     read: &'a Prints,
     #[serde(skip_serializing_if = "Option::is_none")]
     decided: &'a Option<super::decided::Decided>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    row_sums: &'a Option<super::decided::RowSums>,
     inputs: &'a Option<String>,
     matching: &'a super::MatchingModel,
 }
@@ -441,6 +443,7 @@ fn plan_out(plan: &Plan) -> PlanOut<'_> {
         soft_delete: &plan.soft_delete,
         read: &plan.read,
         decided: &plan.decided,
+        row_sums: &plan.row_sums,
         inputs: &plan.inputs,
         matching: &plan.matching,
     }

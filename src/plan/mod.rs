@@ -509,6 +509,10 @@ pub struct Plan {
     /// versions).
     #[serde(default)]
     pub decided: Option<decided::Decided>,
+    /// The rows the plan read, summed by their canonical prints, from which an apply tells
+    /// the sum of the rows it leaves; `None` where it cannot ([`decided::row_sums`]).
+    #[serde(default)]
+    pub row_sums: Option<decided::RowSums>,
     /// Records up to date that the plan counts but does not hold: a saved plan keeps only
     /// the changes that write something, and its counts apart.
     #[serde(default, skip_serializing)]
@@ -669,6 +673,7 @@ impl Plan {
             overrides: Vec::new(),
             read: Prints::default(),
             decided: None,
+            row_sums: None,
             inputs: None,
             shortcut: None,
             matching: MatchingModel::of(&spec.matching),
@@ -901,6 +906,7 @@ fn build(
         ..Plan::of_spec(spec)
     };
     plan.decided = decided::of(spec, &plan, current);
+    plan.row_sums = decided::row_sums(spec, &plan, current);
     plan.read = decided::read_prints(&plan, current).into();
     plan
 }
