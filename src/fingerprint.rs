@@ -116,6 +116,9 @@ pub struct Prints {
     /// reads that turn rows into values: what the table holds, whatever form the database
     /// returned it in. Not part of the fingerprint.
     canonical: Sum,
+    /// The rows again, each by its key and the hash of its values as the state table keeps
+    /// them ([`entry_check`]), in the reads that check rows against entries.
+    checked: Sum,
 }
 
 /// One row being added to [`Prints`].
@@ -177,6 +180,16 @@ impl Prints {
         self.canonical
     }
 
+    /// Adds a row of the table by its [`entry_check`].
+    pub fn checked_row(&mut self, print: u128) {
+        self.checked.add(print);
+    }
+
+    /// The rows read, by their [`entry_check`]s (empty unless the read checked them).
+    pub fn checked(&self) -> Sum {
+        self.checked
+    }
+
     /// The state entries read, by their [`state_print`]s.
     pub fn state_sum(&self) -> Sum {
         Sum {
@@ -192,6 +205,7 @@ impl Prints {
             rows: add(self.rows, other.rows),
             state: add(self.state, other.state),
             canonical: self.canonical.plus(other.canonical),
+            checked: self.checked.plus(other.checked),
         }
     }
 
@@ -343,6 +357,14 @@ pub fn row_print(key: &Value, values: &[Value]) -> u128 {
         v.hash_into(&mut buf);
     }
     print_hash(&buf)
+}
+
+/// The print of a row key with the hash of a row's values ([`values_hash`]): summed over the
+/// entries an apply writes and over the rows it reads back, the two sums agree exactly when
+/// every row holds the values its entry says (a multiset hash: no map from one to the other
+/// is built).
+pub fn entry_check(row_key: &str, hash: &str) -> u128 {
+    state_print([row_key, hash, "", ""])
 }
 
 /// The inputs fingerprint of a plan (spec, sources, options): SHA-256 of length-prefixed
@@ -576,6 +598,34 @@ mod tests {
             digest(&[]),
             "an empty state has the digest of nothing"
         );
+    }
+
+    #[test]
+    fn sums_add_and_take_away_in_any_order() {
+        let (mut a, mut b) = (Sum::default(), Sum::default());
+        for p in [3, u128::MAX, 9] {
+            a.add(p);
+        }
+        b.add(9);
+        let mut c = Sum::default();
+        c.add(u128::MAX);
+        c.add(3);
+        assert_eq!(a.minus(b), c);
+        assert_eq!(c.plus(b), a);
+        assert_ne!(a.minus(c), Sum::default());
+    }
+
+    #[test]
+    fn an_entry_check_sees_which_key_holds_which_hash() {
+        let h = |k: &str, v: &str| entry_check(k, v);
+        assert_ne!(h("1", "aa"), h("1", "ab"));
+        assert_ne!(h("1", "aa"), h("2", "aa"));
+        // Two rows that swapped their values are not the entries that were written.
+        assert_ne!(
+            h("1", "aa").wrapping_add(h("2", "bb")),
+            h("1", "bb").wrapping_add(h("2", "aa"))
+        );
+        assert_ne!(h("12", "3"), h("1", "23"));
     }
 
     #[test]

@@ -10,15 +10,15 @@
 use super::backend::{Backend, StateWrite};
 use super::error::{ApplyError, stop_if_interrupted};
 use super::lock::LockRequest;
-use super::read::{Keep, read_decided, read_on, written_rows_sum};
+use super::read::{Keep, read_decided, read_on, written_rows};
 use super::rows::Arg;
 use super::statements::{self, Insert};
 use super::writeset::{KeyMap, StateWrites, WriteSet, resolve_references};
 use super::{Database, Dialect, Pool, check, claims, inputs};
 use crate::error::Error;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
-use crate::fingerprint::{StateDigest, Sum};
+use crate::fingerprint::{StateDigest, Sum, entry_check};
 use crate::plan::decided;
 use crate::plan::{Action, Change, Plan};
 use crate::state::{CurrentState, key_text};
@@ -266,7 +266,8 @@ impl<B: Backend> Writer<'_, B> {
     /// What the table's rows sum to once this plan's writes are done (its deletes included):
     /// those the plan read, without those it wrote or deletes, with those it wrote as they
     /// read back. `None` when the plan cannot tell ([`decided::row_sums`]) or a row written
-    /// does not read back as its entry says.
+    /// does not read back as its entry says. Into a table that was empty, every row is one
+    /// written: the whole table is read, in order, rather than row by row.
     async fn rows_left(
         &mut self,
         set: &WriteSet<'_>,
@@ -277,24 +278,32 @@ impl<B: Backend> Writer<'_, B> {
         let (Some(sums), Some(_)) = (plan.row_sums, &plan.inputs) else {
             return Ok(None);
         };
-        let deleted: HashSet<&Value> = (plan.changes.iter())
-            .filter(|c| c.action == Action::Delete)
-            .filter_map(|c| c.row_key.as_ref())
-            .collect();
-        let mut keys: Vec<String> = decided::row_keys(plan)
-            .into_iter()
-            .filter(|k| !deleted.contains(k))
-            .map(key_text)
-            .collect();
-        keys.extend(created.iter().cloned());
-        keys.sort_unstable();
-        keys.dedup();
-        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-        let hashes: HashMap<&str, &str> = (writes.replacing.iter().chain(&writes.fresh))
-            .map(|e| (e.row_key, e.hash))
-            .collect();
-        let written = written_rows_sum::<B>(self.conn, self.d, set.spec, &keys, &hashes).await?;
-        Ok(written.map(|w| sums.all.minus(sums.touched).plus(w)))
+        let mut expected = Sum::default();
+        for e in writes.replacing.iter().chain(&writes.fresh) {
+            expected.add(entry_check(e.row_key, e.hash));
+        }
+        let (d, spec) = (self.d, set.spec);
+        let read = if sums.all.count == 0 {
+            written_rows::<B>(self.conn, d, spec, None).await?
+        } else {
+            let deleted: HashSet<&Value> = (plan.changes.iter())
+                .filter(|c| c.action == Action::Delete)
+                .filter_map(|c| c.row_key.as_ref())
+                .collect();
+            let mut keys: Vec<String> = decided::row_keys(plan)
+                .into_iter()
+                .filter(|k| !deleted.contains(k))
+                .map(key_text)
+                .collect();
+            keys.extend(created.iter().cloned());
+            keys.sort_unstable();
+            keys.dedup();
+            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+            written_rows::<B>(self.conn, d, spec, Some(&keys)).await?
+        };
+        Ok(read
+            .filter(|r| r.checked() == expected)
+            .map(|r| sums.all.minus(sums.touched).plus(r.canonical())))
     }
 
     /// What the write of plan `index` rests on, read inside the transaction, and refused

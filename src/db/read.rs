@@ -146,6 +146,24 @@ pub(crate) async fn read_on<B: Backend>(
     spec: &Compiled,
     keep: Keep,
 ) -> std::result::Result<CurrentState, ReadError> {
+    let mut state = read_table::<B>(conn, d, spec, keep).await?;
+    let (exists, entries, prints) = read_state::<B>(conn, d, spec, keep).await?;
+    refuse_claimed::<B>(conn, d, spec).await?;
+    state.state_table_exists = exists;
+    state.state = entries;
+    state.prints = state.prints.merge(&prints);
+    state.fingerprint = (state.prints).finish_lacking(state.table_exists, &state.lacking(spec));
+    Ok(state)
+}
+
+/// The target table's structure and rows, as `keep` says, with their prints: all of
+/// [`read_on`] but the state.
+async fn read_table<B: Backend>(
+    conn: &mut B::Connection,
+    d: Dialect,
+    spec: &Compiled,
+    keep: Keep,
+) -> std::result::Result<CurrentState, ReadError> {
     let mut state = structure::<B>(conn, d, spec).await?;
     let mut prints = Prints::default();
     if state.table_exists {
@@ -168,22 +186,93 @@ pub(crate) async fn read_on<B: Backend>(
         state.rows.sort_by(|a, b| a.key.cmp(&b.key));
         state.soft_deleted = soft_deleted::<B>(conn, d, spec, &state).await?;
     }
-    state.state_table_exists = !columns::<B>(conn, d, STATE_TABLE).await?.is_empty();
-    if state.state_table_exists {
-        let read = StateRead {
-            d,
-            resource: &spec.resource,
-            members: keep == Keep::Everything,
-            entries: keep != Keep::Sums,
-        };
-        let (read, entries) = B::stream_state(conn, &read).await?;
-        prints = prints.merge(&read);
-        state.state = entries;
-    }
-    refuse_claimed::<B>(conn, d, spec).await?;
     state.prints = prints;
-    state.fingerprint = prints.finish_lacking(state.table_exists, &state.lacking(spec));
     Ok(state)
+}
+
+/// The resource's state entries, as `keep` says, with their prints: whether the state table
+/// exists, the entries, and the prints.
+async fn read_state<B: Backend>(
+    conn: &mut B::Connection,
+    d: Dialect,
+    spec: &Compiled,
+    keep: Keep,
+) -> std::result::Result<(bool, Vec<crate::state::StateRow>, Prints), ReadError> {
+    if columns::<B>(conn, d, STATE_TABLE).await?.is_empty() {
+        return Ok((false, Vec::new(), Prints::default()));
+    }
+    let read = StateRead {
+        d,
+        resource: &spec.resource,
+        members: keep == Keep::Everything,
+        entries: keep != Keep::Sums,
+    };
+    let (prints, entries) = B::stream_state(conn, &read).await?;
+    Ok((true, entries, prints))
+}
+
+/// What [`Keep::Sums`] keeps, the table and the state each read on a connection of its
+/// own, at the same time: half the wait of reading one after the other. Two reads, not one
+/// snapshot: what a no-change plan compares them with was recorded before either began,
+/// so a write in between makes one of them differ, and the plan then reads the rows.
+pub fn read_sums(url: &str, spec: &Compiled) -> Result<CurrentState> {
+    let part = |table: bool| -> Result<CurrentState> {
+        crate::operation::runtime()?.block_on(async {
+            let db = Database::open_read(url).await?;
+            let read = async {
+                let Some(pool) = &db.pool else {
+                    return Ok(CurrentState::empty());
+                };
+                match pool {
+                    Pool::Sqlite(p) => sums_part(&db, p, spec, table).await,
+                    Pool::Postgres(p) => sums_part(&db, p, spec, table).await,
+                    Pool::MySql(p) => sums_part(&db, p, spec, table).await,
+                }
+            };
+            let read = read.await;
+            db.close().await;
+            read
+        })
+    };
+    let (table, state) = std::thread::scope(|s| {
+        let state = s.spawn(|| part(false));
+        (
+            part(true),
+            state.join().expect("the state read does not panic"),
+        )
+    });
+    let (mut table, state) = (table?, state?);
+    table.state_table_exists = state.state_table_exists;
+    table.prints = table.prints.merge(&state.prints);
+    table.fingerprint = (table.prints).finish_lacking(table.table_exists, &table.lacking(spec));
+    Ok(table)
+}
+
+/// One half of [`read_sums`]: the table (with `table`) or the state.
+async fn sums_part<B: Backend>(
+    db: &Database,
+    pool: &sqlx::Pool<B>,
+    spec: &Compiled,
+    table: bool,
+) -> Result<CurrentState> {
+    let read = async {
+        let mut conn = pool.acquire().await?;
+        let d = db.dialect;
+        if table {
+            return read_table::<B>(&mut conn, d, spec, Keep::Sums).await;
+        }
+        let (exists, _, prints) = read_state::<B>(&mut conn, d, spec, Keep::Sums).await?;
+        refuse_claimed::<B>(&mut conn, d, spec).await?;
+        Ok(CurrentState {
+            state_table_exists: exists,
+            prints,
+            ..CurrentState::default()
+        })
+    };
+    read.await.map_err(|e| match e {
+        ReadError::Sql(e) => db.error(e),
+        ReadError::Spec(e) => e,
+    })
 }
 
 /// The target table's structure: its columns (checked against the spec), primary key,
@@ -305,17 +394,16 @@ pub(crate) async fn read_decided<B: Backend>(
     Ok(Some((state, same)))
 }
 
-/// The rows at `keys` (primary keys as text), read back inside an apply's transaction once it
-/// wrote them, summed by their canonical prints; `None` unless every one of them is found
-/// and holds the values whose hash its state entry keeps (`hashes`, by row key): then the
-/// no-change shortcut, trusting the sum, sees what its row-by-row check would have.
-pub(crate) async fn written_rows_sum<B: Backend>(
+/// The rows an apply wrote, read back inside its transaction: those at `keys` (primary keys
+/// as text), or with `None` the whole table (every row of which it wrote), summed by their
+/// canonical prints ([`Prints::canonical`]) and by their key and values' hash
+/// ([`Prints::checked`]). `None` when the table is gone or lacks a column.
+pub(crate) async fn written_rows<B: Backend>(
     conn: &mut B::Connection,
     d: Dialect,
     spec: &Compiled,
-    keys: &[&str],
-    hashes: &std::collections::HashMap<&str, &str>,
-) -> std::result::Result<Option<Sum>, ReadError> {
+    keys: Option<&[&str]>,
+) -> std::result::Result<Option<Prints>, ReadError> {
     let table = structure::<B>(conn, d, spec).await?;
     if !table.table_exists || !table.missing_columns.is_empty() {
         return Ok(None);
@@ -324,8 +412,11 @@ pub(crate) async fn written_rows_sum<B: Backend>(
         spec,
         d,
         shape: RowShape::new(spec, table.integer_key),
-        keep: Kept::Values,
+        keep: Kept::Check,
         absent: Vec::new(),
+    };
+    let Some(keys) = keys else {
+        return Ok(Some(B::stream_rows(conn, &read).await?.0));
     };
     let keys: Vec<Value> = if table.integer_key {
         match keys.iter().map(|k| k.parse().map(Value::Int)).collect() {
@@ -336,8 +427,7 @@ pub(crate) async fn written_rows_sum<B: Backend>(
         keys.iter().map(|k| Value::Text(k.to_string())).collect()
     };
     let (casts, select) = (read.shape.casts(), read.select());
-    let (mut ignored, mut buf, mut rows) = (Prints::default(), Vec::with_capacity(256), Vec::new());
-    let (mut sum, mut found, mut holds) = (Sum::default(), 0, true);
+    let (mut prints, mut buf, mut none) = (Prints::default(), Vec::with_capacity(256), Vec::new());
     let batch = d.max_params().clamp(1, 1000);
     for chunk in keys.chunks(batch) {
         let sql = format!(
@@ -350,22 +440,15 @@ pub(crate) async fn written_rows_sum<B: Backend>(
             add_row(
                 cells,
                 &read.shape,
-                Kept::Values,
-                &mut ignored,
+                Kept::Check,
+                &mut prints,
                 &mut buf,
-                &mut rows,
+                &mut none,
             );
-            for row in rows.drain(..) {
-                found += 1;
-                sum.add(row_print(&row.key, &row.values));
-                holds &= hashes
-                    .get(key_text(&row.key).as_str())
-                    .is_some_and(|h| crate::fingerprint::values_hash_matches(&row.values, h));
-            }
         })
         .await?;
     }
-    Ok((holds && found == keys.len()).then_some(sum))
+    Ok(Some(prints))
 }
 
 /// The first column of each row of a catalog query on a table (its name bound).
@@ -658,5 +741,35 @@ mod tests {
         let digest = digests[0].digest.as_deref().expect("a digest");
         assert!(crate::fingerprint::digest_matches(digest, &hash));
         assert!(!crate::fingerprint::digest_matches(digest, &"0".repeat(64)));
+
+        // Summed, or summed and checked: nothing kept, the same canonical print whatever form
+        // the cells came in, and the check of the key with the values' hash.
+        let (mut summed, mut checked, mut none) = (Prints::default(), Prints::default(), vec![]);
+        add_row(
+            &as_text,
+            &shape,
+            Kept::Sum,
+            &mut summed,
+            &mut buf,
+            &mut none,
+        );
+        add_row(
+            &typed,
+            &shape,
+            Kept::Check,
+            &mut checked,
+            &mut buf,
+            &mut none,
+        );
+        assert!(none.is_empty());
+        let mut one = Sum::default();
+        one.add(row_print(&Value::Int(7), &rows_a[0].values));
+        assert_eq!((summed.canonical(), checked.canonical()), (one, one));
+        assert_eq!(summed.checked(), Sum::default());
+        let mut check = Sum::default();
+        check.add(crate::fingerprint::entry_check("7", &hash));
+        assert_eq!(checked.checked(), check);
+        // The raw fingerprint is the same in every mode.
+        assert_eq!(summed.finish(true), b.finish(true));
     }
 }

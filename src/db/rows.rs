@@ -10,7 +10,7 @@ use super::{Dialect, STATE_TABLE};
 use crate::fingerprint::Prints;
 use crate::spec::FieldType;
 use crate::spec::compiled::Compiled;
-use crate::state::{CurrentRow, StateRow};
+use crate::state::{CurrentRow, StateRow, key_text};
 use crate::types;
 use crate::value::Value;
 
@@ -115,6 +115,9 @@ pub(crate) enum Kept {
     /// No row, only the sum of their canonical prints ([`Prints::canonical`]): what the
     /// no-change shortcut compares with the sum an apply left.
     Sum,
+    /// No row, the sum of their canonical prints and that of their [`Prints::checked`]
+    /// prints: what an apply reads back of the rows it wrote.
+    Check,
 }
 
 /// How to read the target table: its rows, as [`RowShape`] says, fingerprinted, and kept
@@ -288,8 +291,12 @@ pub(crate) fn add_row(
         })
         .collect();
     prints.canonical_row(crate::fingerprint::row_print(&key, &values));
+    if keep == Kept::Check {
+        let hash = crate::fingerprint::values_hash(&values);
+        prints.checked_row(crate::fingerprint::entry_check(&key_text(&key), &hash));
+    }
     rows.push(match keep {
-        Kept::Sum => return,
+        Kept::Sum | Kept::Check => return,
         Kept::Digest => CurrentRow {
             key,
             digest: Some(Box::new(crate::fingerprint::values_digest(&values))),

@@ -120,7 +120,15 @@ pub fn one(spec: &Compiled, url: &str, req: Request) -> Result<Made> {
         // When the last apply recorded what its rows summed to, the sums of what the table
         // and state hold now are all it takes: no row is kept, none is checked one by one.
         if !req.list_all && r.aside.rows_left.is_some() {
-            let (current, _) = read_current_keeping(spec, url, req.lock, Keep::Sums)?;
+            // With `--lock`, in one transaction holding the lock; otherwise the table and
+            // the state at the same time.
+            let current = match req.lock {
+                Some(_) => read_current_keeping(spec, url, req.lock, Keep::Sums)?.0,
+                None => {
+                    let _stage = crate::progress::stage("read table");
+                    read::read_sums(url, spec)?
+                }
+            };
             if let Ok(plan) = shortcut::plan_from_sums(spec, inputs, r, &current) {
                 plan::strict(spec, &plan)?;
                 return Ok(Made {

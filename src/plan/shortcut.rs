@@ -465,6 +465,90 @@ mod tests {
         assert_eq!(row_of(&text, "c"), None);
     }
 
+    fn spec(extra: &str) -> Compiled {
+        crate::spec::load::load_str(
+            &format!(
+                "version: 1\nresource: r\n{extra}target:\n  table: t\n  key: email\n  \
+                 fields:\n    name: {{ type: text }}\n    email: {{ type: email }}\n\
+                 sources:\n  s:\n    id: name\n    inline: [{{ name: x }}]\n    \
+                 fields: {{ name: name, email: email }}\n"
+            ),
+            Path::new("spec.yaml"),
+        )
+        .expect("the spec loads")
+    }
+
+    #[test]
+    fn sums_as_recorded_make_a_plan_of_no_change_and_any_other_does_not() {
+        let mut prints = crate::fingerprint::Prints::default();
+        for p in [11, 12, 13] {
+            prints.canonical_row(p);
+        }
+        for p in [21, 22] {
+            prints.state(p);
+        }
+        let current = CurrentState {
+            table_exists: true,
+            prints,
+            ..Default::default()
+        };
+        let state = prints.state_sum();
+        let record = Record {
+            inputs: "in".into(),
+            state: StateDigest::of_sum(state.count, state.sum).text(),
+            applied_at: "then".into(),
+            aside: Aside {
+                rows_left: Some(prints.canonical()),
+                kept: vec![Missing {
+                    address: "gone".into(),
+                    row_key: "3".into(),
+                    members: Vec::new(),
+                    name: None,
+                }],
+                ..Aside::default()
+            },
+        };
+        let s = spec("");
+        let plan = plan_from_sums(&s, "in", &record, &current).unwrap();
+        assert_eq!(
+            plan.shortcut.as_ref().unwrap().unlisted,
+            1,
+            "one of two is kept"
+        );
+        assert_eq!((plan.rows_read, plan.changes.len()), (3, 0));
+        assert_eq!(plan.inputs.as_deref(), Some("in"));
+
+        let miss = |record: &Record, current: &CurrentState, s: &Compiled| {
+            plan_from_sums(s, "in", record, current).err()
+        };
+        assert_eq!(
+            miss(
+                &record,
+                &current,
+                &spec("on_missing: soft_delete\nsoft_delete: { column: archived, value: true }\n")
+            ),
+            Some(Miss::RowChanged)
+        );
+        let mut other = current.clone();
+        other.prints.canonical_row(14);
+        assert_eq!(miss(&record, &other, &s), Some(Miss::RowChanged));
+        let mut other = current.clone();
+        other.prints.state(23);
+        assert_eq!(miss(&record, &other, &s), Some(Miss::StateChanged));
+        let other = CurrentState {
+            table_exists: false,
+            ..current.clone()
+        };
+        assert_eq!(miss(&record, &other, &s), Some(Miss::NoTable));
+        let mut unrecorded = record.clone();
+        unrecorded.aside.rows_left = None;
+        assert_eq!(miss(&unrecorded, &current, &s), Some(Miss::RowChanged));
+        assert_eq!(
+            plan_from_sums(&s, "other", &record, &current).err(),
+            Some(Miss::InputsChanged)
+        );
+    }
+
     #[test]
     fn environment_names_are_found() {
         assert_eq!(env_names("a: ${X}\nb: ${Y:-d} ${"), vec!["X", "Y:-d"]);

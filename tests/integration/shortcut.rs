@@ -334,3 +334,24 @@ on_each_backend! {
         assert_quick(&ws);
     }
 }
+
+/// A database that changes what is written (here a trigger) leaves rows that do not hold
+/// what their entries say: the apply records no sum, and the next plan checks row by row,
+/// which sees the difference.
+#[test]
+fn rows_that_read_back_otherwise_record_no_sum() {
+    use reconcile::plan::shortcut::Miss;
+    let ws = Workspace::seed();
+    ws.run(&["apply", "--auto-approve"]).ok();
+    assert_eq!(sums_check(&ws), Ok(()));
+    ws.execute(
+        "CREATE TRIGGER shout AFTER UPDATE OF name ON customers BEGIN \
+         UPDATE customers SET name = upper(NEW.name) WHERE id = NEW.id; END",
+    );
+    ws.edit(PRODUCTION, "Maltos Sun City", "Maltos Sun City Centre");
+    let out = ws.run(&["apply", "--auto-approve"]).ok().stdout;
+    assert!(out.contains("1 changed"), "{out}");
+    assert_eq!(sums_check(&ws), Err(Miss::RowChanged));
+    let out = full_plan(&ws);
+    assert!(out.contains("changed outside reconcile"), "{out}");
+}
