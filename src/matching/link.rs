@@ -57,6 +57,7 @@ pub(super) fn link_scores(ctx: &Ctx<'_>, rules: &overrides::Rules<'_>) -> Linked
     };
     linker.within_sources();
     linker.across_sources();
+    linker.drop_emptied();
     Linked {
         built: linker.built,
         cluster_of: linker.cluster_of,
@@ -90,6 +91,7 @@ impl Linker<'_, '_> {
             probability,
             rank,
             other_place,
+            ..
         } = *self.ctx;
         let floor = self.floor();
         let mut within: Vec<(bool, f64, usize, usize)> = pairs
@@ -279,8 +281,10 @@ impl Linker<'_, '_> {
         // Per cluster: the pair that took its one place for this source.
         let mut linked: HashMap<usize, (usize, f64, bool)> = HashMap::default();
         let mut filled: HashMap<usize, (usize, usize)> = HashMap::default();
-        for c in candidates {
+        for mut c in candidates {
             let (g, x, y) = (c.group, c.record, c.to);
+            // The cluster the other record is in now: clusters merge as links bridge them.
+            c.cluster = self.cluster_of[y];
             let split = self.rules.distinct.iter().position(|d| {
                 (self.groups.find(d.a) == g && self.cluster_of[d.b] == c.cluster)
                     || (self.groups.find(d.b) == g && self.cluster_of[d.a] == c.cluster)
@@ -297,6 +301,12 @@ impl Linker<'_, '_> {
                 continue;
             }
             if let Some(&(to, score, by_same)) = linked.get(&g) {
+                // A group linked above the threshold to two clusters bridges them: they are
+                // one entity, unless that would put two rows of one list together.
+                if !c.forced && !by_same && self.bridges(self.cluster_of[to], c.cluster) {
+                    self.merge(self.cluster_of[to], c.cluster, (x, y, false));
+                    continue;
+                }
                 // A group joins one cluster here; a second `same` joins the two clusters
                 // afterwards. A score that lost to a `same` is the user's decision, not a
                 // pair to review.
@@ -341,6 +351,54 @@ impl Linker<'_, '_> {
                 .extend(self.group_links.remove(&g).unwrap_or_default());
         }
         linked
+    }
+
+    /// Removes the clusters that merged into others, renumbering the rest.
+    fn drop_emptied(&mut self) {
+        let mut new_index = vec![usize::MAX; self.built.len()];
+        let mut kept = Vec::with_capacity(self.built.len());
+        for (i, b) in std::mem::take(&mut self.built).into_iter().enumerate() {
+            if !b.0.is_empty() {
+                new_index[i] = kept.len();
+                kept.push(b);
+            }
+        }
+        for c in &mut self.cluster_of {
+            if *c != usize::MAX {
+                *c = new_index[*c];
+            }
+        }
+        self.built = kept;
+    }
+
+    /// Whether clusters `a` and `b` may merge: apart, within `max_cluster`, no source
+    /// without `dedupe` in both, and no two members with house numbers that differ.
+    fn bridges(&self, a: usize, b: usize) -> bool {
+        let (flat, config) = (self.ctx.flat, self.ctx.config);
+        if a == b || self.built[a].0.len() + self.built[b].0.len() > config.max_cluster {
+            return false;
+        }
+        self.built[a].0.iter().all(|&m| {
+            self.built[b].0.iter().all(|&n| {
+                let (sm, sn) = (flat.source_of[m], flat.source_of[n]);
+                (sm != sn || config.dedupes(sm)) && !(self.ctx.other_number)(m, n)
+            })
+        })
+    }
+
+    /// Moves cluster `b` into cluster `a`, through `link`; `b` is left empty.
+    fn merge(&mut self, a: usize, b: usize, link: RawLink) {
+        let (members, links) = std::mem::take(&mut self.built[b]);
+        for &m in &members {
+            self.cluster_of[m] = a;
+        }
+        let rank = self.ctx.rank;
+        let into = &mut self.built[a];
+        into.0.extend(members);
+        // Highest-priority source first, as every cluster keeps them.
+        into.0.sort_by_key(|&m| rank[m]);
+        into.1.extend(links);
+        into.1.push(link);
     }
 
     /// A new cluster of the group at `root`, members in (source, id) order.

@@ -973,6 +973,8 @@ struct Ctx<'a> {
     /// Whether two records (global indexes) are at different places by an `address`
     /// comparison: two house numbers, and streets not even similar.
     other_place: &'a (dyn Fn(usize, usize) -> bool + Sync),
+    /// Whether two records have house numbers that differ, by an `address` comparison.
+    other_number: &'a (dyn Fn(usize, usize) -> bool + Sync),
 }
 
 /// Clusters as record indexes, as linking leaves them; they become members and scored links
@@ -1041,6 +1043,21 @@ fn link(
             _ => false,
         })
     };
+    // Two addresses with house numbers that differ, on whatever street: not one address.
+    let addresses: Vec<usize> = (config.comparisons.iter().enumerate())
+        .filter(|(_, c)| c.method == crate::spec::CompareMethod::Address)
+        .map(|(i, _)| i)
+        .collect();
+    let other_number = |a: usize, b: usize| {
+        let (pa, pb) = (scored.prepared(a), scored.prepared(b));
+        addresses.iter().any(|&i| match (&pa[i], &pb[i]) {
+            (Prepared::Address(x), Prepared::Address(y)) => {
+                let (x, y) = (&x.address, &y.address);
+                x.number.is_some() && y.number.is_some() && x.number != y.number
+            }
+            _ => false,
+        })
+    };
     let ctx = Ctx {
         config,
         flat,
@@ -1048,6 +1065,7 @@ fn link(
         probability,
         rank: &rank,
         other_place: &other_place,
+        other_number: &other_number,
     };
     let rules = overrides::Rules::resolve(config, flat, records, &rank);
     let mut linked = link::link_scores(&ctx, &rules);
@@ -1289,6 +1307,36 @@ mod tests {
         let m = cluster(&c, &seed());
         assert!(pairs(&m).contains(&(2, 3)));
         assert!(!pairs(&m).contains(&(2, 2)));
+    }
+
+    #[test]
+    fn a_record_linked_to_two_clusters_bridges_them() {
+        let members = |sources: &[Vec<Record>]| -> Vec<Vec<(usize, usize)>> {
+            let mut out: Vec<Vec<(usize, usize)>> = cluster(&config(), sources)
+                .clusters
+                .iter()
+                .map(|c| c.members.iter().map(|m| (m.source, m.index)).collect())
+                .collect();
+            out.sort();
+            out
+        };
+        // The first two lists hold one entity under two names that do not match each other;
+        // the third list's record matches each of them (by name, by email).
+        let bridged = vec![
+            vec![rec(0, "1", "Luma Bar and Grill", "")],
+            vec![rec(1, "a", "Rosebank Tavern", "luma@x.co")],
+            vec![rec(2, "p", "Luma Bar and Grill", "luma@x.co")],
+        ];
+        assert_eq!(members(&bridged), vec![vec![(0, 0), (1, 0), (2, 0)]]);
+        // Two records of one list are two entities, however a third list links them.
+        let apart = vec![
+            vec![
+                rec(0, "1", "Luma Bar and Grill", ""),
+                rec(0, "2", "Rosebank Tavern", "luma@x.co"),
+            ],
+            vec![rec(2, "p", "Luma Bar and Grill", "luma@x.co")],
+        ];
+        assert_eq!(members(&apart).len(), 2);
     }
 
     #[test]
