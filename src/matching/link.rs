@@ -1,7 +1,9 @@
 //! Linking by score, in named steps: records of a deduplicated source are grouped first
 //! (strongest pairs first, never beyond `max_cluster`), then sources are taken in priority
 //! order, each group joining at most one cluster built from the sources before it and each
-//! cluster taking at most one group per source (the one-to-one rule). `same` pairs go first
+//! cluster taking at most one group per source (the one-to-one rule); a group linked above the
+//! threshold to a second cluster bridges the two into one, where the one-to-one rule and the
+//! members' house numbers allow it. `same` pairs go first
 //! and `distinct` pairs are never linked by a score; what one-to-one linking cannot honour of
 //! them is left to [`super::overrides`]. Every pair worth a look that stays apart is kept
 //! with its reason.

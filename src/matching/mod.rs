@@ -10,7 +10,9 @@
 //!    best first, never beyond `max_cluster` records. Then sources are taken in priority
 //!    order: each group of a later source joins at most one cluster built so far, and a
 //!    cluster takes at most one group from each source, best pairs first, so "Barchefz" and
-//!    "Valley (Barchefz Branch)" each keep their own variant. Pairs in the review band, and
+//!    "Valley (Barchefz Branch)" each keep their own variant. A group linked above the
+//!    threshold to a second cluster bridges the two, where that keeps one group per source
+//!    (but for deduplicated sources) and no two members' house numbers differ. Pairs in the review band, and
 //!    pairs refused by `max_cluster` or the one-to-one rule, are reported with their reason,
 //!    never merged.
 //! 6. `same` / `distinct` overrides are constraints, not hints ([`overrides`]): a chain of
