@@ -130,13 +130,7 @@ pub fn one(spec: &Compiled, url: &str, req: Request) -> Result<Made> {
                 }
             };
             if let Ok(plan) = shortcut::plan_from_sums(spec, inputs, r, &current) {
-                plan::strict(spec, &plan)?;
-                return Ok(Made {
-                    plan,
-                    miss: None,
-                    resolved: None,
-                    refused: None,
-                });
+                return quick(spec, plan);
             }
         }
         // A plan that lists every record up to date needs their values; one that only
@@ -150,15 +144,7 @@ pub fn one(spec: &Compiled, url: &str, req: Request) -> Result<Made> {
         // The shortcut's plan creates, updates and deletes nothing, so the table's
         // constraints have nothing to refuse: no check is needed.
         if let Ok(plan) = shortcut::plan(spec, inputs, Some(r), &mut current, req.list_all) {
-            // `--strict` is not part of the inputs: the invalid values the last apply left
-            // out are errors now.
-            plan::strict(spec, &plan)?;
-            return Ok(Made {
-                plan,
-                miss: None,
-                resolved: None,
-                refused: None,
-            });
+            return quick(spec, plan);
         }
         // Read again below, whole, when only digests were kept.
         if keep == Keep::Everything {
@@ -187,6 +173,18 @@ pub fn one(spec: &Compiled, url: &str, req: Request) -> Result<Made> {
         miss,
         resolved: None,
         refused,
+    })
+}
+
+/// What a plan made by the shortcut gives. `--strict` is not part of the inputs: the
+/// invalid values the last apply left out are errors now.
+fn quick(spec: &Compiled, plan: Plan) -> Result<Made> {
+    plan::strict(spec, &plan)?;
+    Ok(Made {
+        plan,
+        miss: None,
+        resolved: None,
+        refused: None,
     })
 }
 

@@ -219,15 +219,7 @@ fn check_rows(
 ) -> Result<Vec<(usize, bool)>, Miss> {
     use rayon::prelude::*;
     let record = record.ok_or(Miss::NoRecord)?;
-    if record.inputs != inputs {
-        return Err(Miss::InputsChanged);
-    }
-    if !current.table_exists {
-        return Err(Miss::NoTable);
-    }
-    if !current.missing_columns.is_empty() {
-        return Err(Miss::ColumnMissing);
-    }
+    same_inputs_and_columns(inputs, record, current)?;
     if record.state != crate::state::state_digest(&current.state).text() {
         return Err(Miss::StateChanged);
     }
@@ -267,6 +259,25 @@ fn check_rows(
         }
     }
     Ok(rows)
+}
+
+/// The first checks of either way: the inputs the record was made from, and a table that
+/// has every column the spec maps.
+fn same_inputs_and_columns(
+    inputs: &str,
+    record: &Record,
+    current: &CurrentState,
+) -> Result<(), Miss> {
+    if record.inputs != inputs {
+        return Err(Miss::InputsChanged);
+    }
+    if !current.table_exists {
+        return Err(Miss::NoTable);
+    }
+    if !current.missing_columns.is_empty() {
+        return Err(Miss::ColumnMissing);
+    }
+    Ok(())
 }
 
 /// Whether a row holds the values whose hash is `hash`: by the digest the read kept, or by
@@ -363,15 +374,7 @@ pub fn plan_from_sums(
     record: &Record,
     current: &CurrentState,
 ) -> Result<Plan, Miss> {
-    if record.inputs != inputs {
-        return Err(Miss::InputsChanged);
-    }
-    if !current.table_exists {
-        return Err(Miss::NoTable);
-    }
-    if !current.missing_columns.is_empty() {
-        return Err(Miss::ColumnMissing);
-    }
+    same_inputs_and_columns(inputs, record, current)?;
     let state = current.prints.state_sum();
     if record.state != StateDigest::of_sum(state.count, state.sum).text() {
         return Err(Miss::StateChanged);
