@@ -290,7 +290,7 @@ pub(crate) fn add_row(
             kind => from_database(kind, c.text().map(|t| t.into_owned())),
         })
         .collect();
-    prints.canonical_row(crate::fingerprint::row_print(&key, &values));
+    prints.canonical_row(crate::fingerprint::row_print_in(buf, &key, &values));
     if keep == Kept::Check {
         let hash = crate::fingerprint::values_hash(&values);
         prints.checked_row(crate::fingerprint::entry_check(&key_text(&key), &hash));
