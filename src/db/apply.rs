@@ -7,6 +7,8 @@
 //! [`apply`] takes [`WriteSet`]s, built before the async runtime; the writing itself is the
 //! same for every database, over its `Backend`.
 
+use std::collections::HashSet;
+
 use super::backend::{Backend, StateWrite};
 use super::error::{ApplyError, stop_if_interrupted};
 use super::lock::LockRequest;
@@ -16,8 +18,6 @@ use super::statements::{self, Insert};
 use super::writeset::{KeyMap, StateWrites, WriteSet, resolve_references};
 use super::{Database, Dialect, Pool, check, claims, inputs};
 use crate::error::Error;
-use std::collections::HashSet;
-
 use crate::fingerprint::{StateDigest, Sum, entry_check};
 use crate::plan::decided;
 use crate::plan::{Action, Change, Plan};
