@@ -2,7 +2,8 @@
 //!
 //! An address is cut into its house number and its street words, in one canonical spelling:
 //! street types and directions abbreviated ("Avenue" = "Ave" = "av", "North" = "N"), ordinals
-//! as digits ("Seventh" = "7th"), and what is not the address left out: a unit or suite
+//! as digits, with or without their suffix ("Seventh" = "7th" = "7", "E. 113 St." = "E 113th
+//! Street"), and what is not the address left out: a unit or suite
 //! ("Suite 200", "#4", "2nd Floor") and a note after "between", "at", "near" or "corner of".
 //! The house number comes first ("221 E. 51st St.") or last ("Hauptstraße 12", "Calle Mayor,
 //! 5"), and German and Dutch street words joined to the name are shortened as they are
@@ -144,6 +145,10 @@ fn is_house_number(w: &str) -> bool {
 /// Parses an address; `None` when nothing of it is left.
 pub fn parse(text: &str) -> Option<Address> {
     let folded = deunicode::deunicode(text).to_lowercase();
+    let (dashed, folded) = match dashed_number(&folded) {
+        Some((number, rest)) => (Some(number), rest),
+        None => (None, folded.as_str()),
+    };
     let cleaned: String = folded
         .chars()
         .map(|c| {
@@ -183,6 +188,7 @@ pub fn parse(text: &str) -> Option<Address> {
         i += 1;
     }
     let number = match kept.first() {
+        _ if dashed.is_some() => dashed,
         Some(first) if first.starts_with(|c: char| c.is_ascii_digit()) && !is_ordinal(first) => {
             Some(kept.remove(0))
         }
@@ -194,10 +200,41 @@ pub fn parse(text: &str) -> Option<Address> {
     if number.is_none() && kept.is_empty() {
         return None;
     }
+    // A numbered street is written with its ordinal's suffix or without: "E 113 St".
+    for w in &mut kept {
+        if is_ordinal(w) {
+            w.truncate(w.len() - 2);
+        }
+    }
     Some(Address {
         number,
         street: kept,
     })
+}
+
+/// A leading house number written with a dash ("3450-54 W 79th St", a range of numbers, or
+/// "123-45 Queens Blvd", one number): kept whole as the house number, with the text after it.
+fn dashed_number(text: &str) -> Option<(String, &str)> {
+    let trimmed = text.trim_start();
+    let digits = trimmed.bytes().take_while(u8::is_ascii_digit).count();
+    let rest = trimmed[digits..]
+        .trim_start()
+        .strip_prefix('-')?
+        .trim_start();
+    let end = rest.bytes().take_while(u8::is_ascii_digit).count();
+    (digits > 0 && end > 0 && rest[end..].starts_with(' ')).then(|| {
+        (
+            format!("{}-{}", &trimmed[..digits], &rest[..end]),
+            &rest[end..],
+        )
+    })
+}
+
+/// Whether two house numbers are one: equal, or one a dashed number starting with the other
+/// ("3450-54" and "3450").
+pub fn same_number(a: &str, b: &str) -> bool {
+    let first = |n: &str| n.split('-').next().unwrap_or(n).to_string();
+    a == b || (a.contains('-') != b.contains('-') && first(a) == first(b))
 }
 
 fn is_ordinal(w: &str) -> bool {
@@ -279,11 +316,11 @@ pub fn compare(a: &Address, b: &Address) -> (AddressLevel, f64) {
     let similar = s >= 0.8;
     let level = match (&a.number, &b.number) {
         (Some(x), Some(y))
-            if x == y && (same_street || a.street.is_empty() || b.street.is_empty()) =>
+            if same_number(x, y) && (same_street || a.street.is_empty() || b.street.is_empty()) =>
         {
             AddressLevel::SameNumberSameStreet
         }
-        (Some(x), Some(y)) if x == y && similar => AddressLevel::SameNumberSimilarStreet,
+        (Some(x), Some(y)) if same_number(x, y) && similar => AddressLevel::SameNumberSimilarStreet,
         (Some(_), Some(_)) if similar => AddressLevel::OtherNumber,
         (Some(_), None) | (None, Some(_)) | (None, None) if same_street => {
             AddressLevel::SameStreetNoNumber
@@ -360,6 +397,29 @@ mod tests {
         assert_eq!(
             level("156 2nd ave.", "156 second avenue"),
             AddressLevel::Exact
+        );
+        assert_eq!(
+            level("124 E 113th St", "124 E. 113 St."),
+            AddressLevel::Exact
+        );
+        // A house number written with a dash is one number: a range takes in its first
+        // number, and "123-45" is not "123-47".
+        assert_eq!(
+            level("3450-54 W. 79th St", "3450 West 79th Street"),
+            AddressLevel::SameNumberSameStreet
+        );
+        assert_eq!(
+            level("3416 - 18 W. 79th St", "3416-18 W 79th St"),
+            AddressLevel::Exact
+        );
+        assert_eq!(
+            level("123-45 Queens Blvd", "123-47 Queens Blvd"),
+            AddressLevel::OtherNumber
+        );
+        // Only the street's number loses its suffix: another house number is still another.
+        assert_eq!(
+            level("124 E 113th St", "126 E 113 St"),
+            AddressLevel::OtherNumber
         );
     }
 

@@ -143,6 +143,17 @@ impl Linker<'_, '_> {
                 self.reviews.push((a, b, ReviewReason::OtherPlace));
                 continue;
             }
+            // Two groups whose records' own fields say "two entities" somewhere stay apart:
+            // a chain of strong links must not join what its ends deny.
+            if !forced
+                && let Some((left, right)) =
+                    self.against(&self.groups.members[ra], &self.groups.members[rb])
+            {
+                let (left, right) = (self.ctx.flat.member(left), self.ctx.flat.member(right));
+                self.reviews
+                    .push((a, b, ReviewReason::Against { left, right }));
+                continue;
+            }
             let size = self.groups.members[ra].len() + self.groups.members[rb].len();
             if !forced && size > config.max_cluster {
                 self.guard_refusals += 1;
@@ -385,6 +396,17 @@ impl Linker<'_, '_> {
                 let (sm, sn) = (flat.source_of[m], flat.source_of[n]);
                 (sm != sn || config.dedupes(sm)) && !(self.ctx.other_number)(m, n)
             })
+        }) && self.against(&self.built[a].0, &self.built[b].0).is_none()
+    }
+
+    /// Whether some record of `a` and some record of `b` have fields that, on balance, count
+    /// against one entity: judged two by their own evidence, they never share a golden
+    /// record through others.
+    fn against(&self, a: &[usize], b: &[usize]) -> Option<(usize, usize)> {
+        a.iter().find_map(|&m| {
+            b.iter()
+                .find(|&&n| (self.ctx.against)(m, n))
+                .map(|&n| (m, n))
         })
     }
 

@@ -108,6 +108,9 @@ pub enum ReviewReason {
     /// Above the threshold, but two records of one source whose addresses share nothing
     /// (another house number on another street): one list keeps one row per place.
     OtherPlace,
+    /// Above the threshold, but `left` in one group and `right` in the other have fields
+    /// that, on balance, count against one entity (below zero bits before the prior).
+    Against { left: Member, right: Member },
     /// Above the threshold, but the other record's cluster already holds `taken`, of the
     /// record's source, linked to `to`: a cluster takes one group per source.
     OneToOne { taken: Member, to: Member },
@@ -362,10 +365,15 @@ impl<'c> Matcher<'c> {
     /// The probability [`Matcher::score`] gives two prepared records, to the last bit,
     /// without the terms.
     pub fn probability(&self, prior_bits: f64, a: &[Prepared], b: &[Prepared]) -> f64 {
-        let evidence: f64 = (0..self.config.comparisons.len())
+        compare::probability(prior_bits + self.evidence(a, b))
+    }
+
+    /// What two prepared records' fields say, in bits, before the prior: above zero they
+    /// count for one entity, below zero for two.
+    pub fn evidence(&self, a: &[Prepared], b: &[Prepared]) -> f64 {
+        (0..self.config.comparisons.len())
             .map(|i| self.term(i, &a[i], &b[i]).2)
-            .sum();
-        compare::probability(prior_bits + evidence)
+            .sum()
     }
 
     /// The prior for a pair of records of these sources (sizes given).
@@ -510,6 +518,11 @@ impl Scored<'_> {
                     .probability(self.prior(a, b), &self.prepared(a), &self.prepared(b))
             }
         }
+    }
+
+    /// What the fields of any two records (global indexes) say, in bits, before the prior.
+    fn evidence(&self, a: usize, b: usize) -> f64 {
+        self.matcher.evidence(&self.prepared(a), &self.prepared(b))
     }
 
     /// Clusters at the spec's threshold, every link with its evidence.
@@ -977,6 +990,9 @@ struct Ctx<'a> {
     other_place: &'a (dyn Fn(usize, usize) -> bool + Sync),
     /// Whether two records have house numbers that differ, by an `address` comparison.
     other_number: &'a (dyn Fn(usize, usize) -> bool + Sync),
+    /// Whether two records' fields, on balance, count against one entity (below zero bits
+    /// before the prior), candidates or not.
+    against: &'a (dyn Fn(usize, usize) -> bool + Sync),
 }
 
 /// Clusters as record indexes, as linking leaves them; they become members and scored links
@@ -1037,7 +1053,11 @@ fn link(
         places.iter().any(|&i| match (&pa[i], &pb[i]) {
             (Prepared::Address(x), Prepared::Address(y)) => {
                 let (x, y) = (&x.address, &y.address);
-                x.number.is_some() && y.number.is_some() && x.number != y.number && {
+                let other = match (&x.number, &y.number) {
+                    (Some(m), Some(n)) => !address::same_number(m, n),
+                    _ => false,
+                };
+                other && {
                     let (level, street) = address::compare(x, y);
                     level == AddressLevel::Else && street < 0.8
                 }
@@ -1054,8 +1074,10 @@ fn link(
         let (pa, pb) = (scored.prepared(a), scored.prepared(b));
         addresses.iter().any(|&i| match (&pa[i], &pb[i]) {
             (Prepared::Address(x), Prepared::Address(y)) => {
-                let (x, y) = (&x.address, &y.address);
-                x.number.is_some() && y.number.is_some() && x.number != y.number
+                match (&x.address.number, &y.address.number) {
+                    (Some(m), Some(n)) => !address::same_number(m, n),
+                    _ => false,
+                }
             }
             _ => false,
         })
@@ -1068,6 +1090,7 @@ fn link(
         rank: &rank,
         other_place: &other_place,
         other_number: &other_number,
+        against: &|a, b| scored.evidence(a, b) < 0.0,
     };
     let rules = overrides::Rules::resolve(config, flat, records, &rank);
     let mut linked = link::link_scores(&ctx, &rules);
@@ -1322,14 +1345,29 @@ mod tests {
             out.sort();
             out
         };
-        // The first two lists hold one entity under two names that do not match each other;
-        // the third list's record matches each of them (by name, by email).
+        // The first two lists hold one entity under two names too far apart to link, yet
+        // not counting against it; the third list's record matches each (by name, by email).
         let bridged = vec![
+            vec![rec(0, "1", "Luma Bar and Grill", "")],
+            vec![rec(1, "a", "Luma Bar Rosebank", "luma@x.co")],
+            vec![rec(2, "p", "Luma Bar and Grill", "luma@x.co")],
+        ];
+        assert_eq!(members(&bridged), vec![vec![(0, 0), (1, 0), (2, 0)]]);
+        let links = &cluster(&config(), &bridged).clusters[0].links;
+        assert!(
+            links
+                .iter()
+                .all(|l| l.record.source == 2 || l.to.source == 2),
+            "the first two lists' records link through the third: {links:?}"
+        );
+        // Two records whose own fields count against one entity (names that share nothing)
+        // are not joined through a third.
+        let denied = vec![
             vec![rec(0, "1", "Luma Bar and Grill", "")],
             vec![rec(1, "a", "Rosebank Tavern", "luma@x.co")],
             vec![rec(2, "p", "Luma Bar and Grill", "luma@x.co")],
         ];
-        assert_eq!(members(&bridged), vec![vec![(0, 0), (1, 0), (2, 0)]]);
+        assert_eq!(members(&denied).len(), 2);
         // Two records of one list are two entities, however a third list links them.
         let apart = vec![
             vec![
@@ -1404,6 +1442,30 @@ mod tests {
                 .iter()
                 .all(|r| r.2 == ReviewReason::MaxCluster { max: 2 }),
             "{refused:?}"
+        );
+        // Within a deduplicated source, two records whose own fields count against one
+        // entity are not grouped through a third that matches each.
+        let mut c = config();
+        c.dedupe = vec![true];
+        let chain = vec![vec![
+            rec(0, "1", "Rosebank Tavern", "luma@x.co"),
+            rec(0, "2", "Luma Bar and Grill", "luma@x.co"),
+            rec(0, "3", "Luma Bar and Grill", ""),
+        ]];
+        assert_eq!(cluster(&c, &chain).clusters.len(), 2);
+        assert!(
+            reasons(&c, &chain).iter().any(|r| r.2
+                == ReviewReason::Against {
+                    left: m(0, 2),
+                    right: m(0, 0)
+                }
+                || r.2
+                    == ReviewReason::Against {
+                        left: m(0, 0),
+                        right: m(0, 2)
+                    }),
+            "{:?}",
+            reasons(&c, &chain)
         );
         // Below the threshold, in the band.
         let mut c = config();

@@ -206,6 +206,9 @@ pub enum ReviewReason {
     /// Above the threshold, but two records of one source at different addresses: one list
     /// keeps one row per place.
     OtherPlace,
+    /// Above the threshold, but `left`, in one group, and `right`, in the other, have fields
+    /// that on balance count against one entity.
+    Against { left: SourceRef, right: SourceRef },
     /// Above the threshold, but the other record's golden record already holds `taken`, of
     /// the same source, linked to `to`: one record per source in each.
     OneToOne { taken: SourceRef, to: SourceRef },
@@ -235,6 +238,10 @@ impl ReviewReason {
                 score,
             },
             R::OtherPlace => ReviewReason::OtherPlace,
+            R::Against { left, right } => ReviewReason::Against {
+                left: name_of(left),
+                right: name_of(right),
+            },
             R::OneToOne { taken, to } => ReviewReason::OneToOne {
                 taken: name_of(taken),
                 to: name_of(to),
@@ -243,13 +250,15 @@ impl ReviewReason {
     }
 
     /// A short code for machines: `review_band`, `max_cluster`, `better_match`,
-    /// `other_place`, `one_to_one`, or `other` for a reason an older version worded.
+    /// `other_place`, `against`, `one_to_one`, or `other` for a reason an older version
+    /// worded.
     pub fn code(&self) -> &'static str {
         match self {
             ReviewReason::ReviewBand { .. } => "review_band",
             ReviewReason::MaxCluster { .. } => "max_cluster",
             ReviewReason::BetterMatch { .. } => "better_match",
             ReviewReason::OtherPlace => "other_place",
+            ReviewReason::Against { .. } => "against",
             ReviewReason::OneToOne { .. } => "one_to_one",
             ReviewReason::Worded(_) => "other",
         }

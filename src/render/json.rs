@@ -246,8 +246,8 @@ pub struct JsonReview {
     /// when nothing but a sensitive value could (an addition to format 1).
     pub left_name: Option<String>,
     pub right_name: Option<String>,
-    /// Why, for machines: `review_band`, `max_cluster`, `better_match`, `one_to_one` (an
-    /// addition to format 1).
+    /// Why, for machines: `review_band`, `max_cluster`, `better_match`, `other_place`,
+    /// `against`, `one_to_one` (an addition to format 1).
     pub code: &'static str,
 }
 

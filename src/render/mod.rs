@@ -58,6 +58,9 @@ pub fn review_reason(reason: &ReviewReason, address: impl Fn(&str) -> String) ->
         ReviewReason::OtherPlace => {
             "one source at two addresses: one list keeps one row per place".into()
         }
+        ReviewReason::Against { left, right } => format!(
+            "the groups would hold {left} and {right}, whose own fields count against one entity"
+        ),
         ReviewReason::OneToOne { taken, to } => {
             format!("one-to-one: {taken} already linked to {to}")
         }

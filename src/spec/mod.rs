@@ -577,11 +577,13 @@ pub struct MatchSpec {
     #[schemars(range(min = 2))]
     #[schemars(title = "Largest usable block", example = serde_json::json!(100))]
     pub max_block: usize,
-    /// Within a source with `dedupe: true`, a group of records linked together never grows
-    /// beyond this many: chained matches must not snowball into one giant cluster.
+    /// A group of records of a source with `dedupe: true`, and a golden record bridged from
+    /// two, never grows beyond this many records: chained matches must not snowball into one
+    /// giant cluster. Lists that keep one row per programme or service hold one place many
+    /// times over, so the default leaves room for dozens.
     #[serde(default = "default_max_cluster")]
     #[schemars(range(min = 2))]
-    #[schemars(title = "Largest cluster within a source", example = serde_json::json!(10))]
+    #[schemars(title = "Largest cluster", example = serde_json::json!(10))]
     pub max_cluster: usize,
     /// Within a source with `dedupe: true`, two records whose addresses share nothing by an
     /// `address` comparison (another house number on another street) are not linked by
@@ -649,7 +651,7 @@ fn default_max_block() -> usize {
 }
 
 fn default_max_cluster() -> usize {
-    10
+    50
 }
 
 fn default_one_row_per_place() -> bool {
