@@ -1,11 +1,13 @@
 //! Linking by score, in named steps: records of a deduplicated source are grouped first
 //! (strongest pairs first, never beyond `max_cluster`), then sources are taken in priority
 //! order, each group joining at most one cluster built from the sources before it and each
-//! cluster taking at most one group per source (the one-to-one rule); a group linked above the
-//! threshold to a second cluster bridges the two into one, where the one-to-one rule and the
-//! members' house numbers allow it. `same` pairs go first
-//! and `distinct` pairs are never linked by a score; what one-to-one linking cannot honour of
-//! them is left to [`super::overrides`]. Every pair worth a look that stays apart is kept
+//! cluster taking at most one group per source (the one-to-one rule) and never a group with a
+//! member at another house number that does not match it by itself; a group linked above the
+//! threshold to a second cluster bridges the two into one, where the one-to-one rule, the
+//! members' house numbers and their own evidence allow it. Neither a group nor a bridge ever
+//! joins two records whose fields, compared with each other, count against one entity.
+//! `same` pairs go first and `distinct` pairs are never linked by a score; what one-to-one
+//! linking cannot honour of them is left to [`super::overrides`]. Every pair worth a look that stays apart is kept
 //! with its reason.
 
 use crate::collections::HashMap;
@@ -349,6 +351,17 @@ impl Linker<'_, '_> {
                 ));
                 continue;
             }
+            // Through its best link, a group must not bring a golden record two places: a
+            // member at another house number that does not match it by itself.
+            if !c.forced
+                && let Some((left, right)) =
+                    self.two_places(&self.groups.members[g], &self.built[c.cluster].0)
+            {
+                let (left, right) = (flat.member(left), flat.member(right));
+                self.reviews
+                    .push((x, y, ReviewReason::TwoPlaces { left, right }));
+                continue;
+            }
             linked.insert(g, (y, c.probability, c.forced));
             filled.entry(c.cluster).or_insert((x, y));
             let mut members = self.groups.members[g].clone();
@@ -394,9 +407,27 @@ impl Linker<'_, '_> {
         self.built[a].0.iter().all(|&m| {
             self.built[b].0.iter().all(|&n| {
                 let (sm, sn) = (flat.source_of[m], flat.source_of[n]);
-                (sm != sn || config.dedupes(sm)) && !(self.ctx.other_number)(m, n)
+                sm != sn || config.dedupes(sm)
             })
-        }) && self.against(&self.built[a].0, &self.built[b].0).is_none()
+        }) && self
+            .two_places(&self.built[a].0, &self.built[b].0)
+            .is_none()
+            && self.against(&self.built[a].0, &self.built[b].0).is_none()
+    }
+
+    /// Some record of `a` and some record of `b` with house numbers that differ (by an
+    /// `address` comparison) and that do not match each other above the threshold: two
+    /// places, which one golden record never holds through a third record. A pair that
+    /// matches by itself (a typo in the number, a person who moved) is left to its score.
+    fn two_places(&self, a: &[usize], b: &[usize]) -> Option<(usize, usize)> {
+        let threshold = self.ctx.config.threshold;
+        a.iter().find_map(|&m| {
+            b.iter()
+                .find(|&&n| {
+                    (self.ctx.other_number)(m, n) && (self.ctx.probability_of)(m, n) < threshold
+                })
+                .map(|&n| (m, n))
+        })
     }
 
     /// Whether some record of `a` and some record of `b` have fields that, on balance, count

@@ -7,14 +7,16 @@
 //! 4. Each pair's score is the prior plus the bits of its levels (term frequencies included),
 //!    in parallel.
 //! 5. Clustering: within a source with `dedupe: true`, pairs above the threshold join groups,
-//!    best first, never beyond `max_cluster` records. Then sources are taken in priority
-//!    order: each group of a later source joins at most one cluster built so far, and a
-//!    cluster takes at most one group from each source, best pairs first, so "Barchefz" and
-//!    "Valley (Barchefz Branch)" each keep their own variant. A group linked above the
-//!    threshold to a second cluster bridges the two, where that keeps one group per source
-//!    (but for deduplicated sources) and no two members' house numbers differ. Pairs in the review band, and
-//!    pairs refused by `max_cluster` or the one-to-one rule, are reported with their reason,
-//!    never merged.
+//!    best first, never beyond `max_cluster` records nor joining two records whose fields
+//!    count against one entity. Then sources are taken in priority order: each group of a
+//!    later source joins at most one cluster built so far, and a cluster takes at most one
+//!    group from each source, best pairs first, so "Barchefz" and "Valley (Barchefz Branch)"
+//!    each keep their own variant; a cluster never takes a record at another house number
+//!    that does not match its member there by itself. A group linked above the threshold to
+//!    a second cluster bridges the two, where that keeps one group per source (but for
+//!    deduplicated sources), one place, and no two members whose fields count against one
+//!    entity. Pairs in the review band, and pairs refused by these rules, are reported with
+//!    their reason, never merged.
 //! 6. `same` / `distinct` overrides are constraints, not hints ([`overrides`]): a chain of
 //!    `same` is one cluster whatever the scores, the one-to-one rule or `max_cluster`, and a
 //!    `distinct` pair never shares one. What they changed, against linking without them, is
@@ -111,6 +113,9 @@ pub enum ReviewReason {
     /// Above the threshold, but `left` in one group and `right` in the other have fields
     /// that, on balance, count against one entity (below zero bits before the prior).
     Against { left: Member, right: Member },
+    /// Above the threshold, but the golden record would hold `left` and `right`, whose
+    /// house numbers differ and who do not match each other above the threshold.
+    TwoPlaces { left: Member, right: Member },
     /// Above the threshold, but the other record's cluster already holds `taken`, of the
     /// record's source, linked to `to`: a cluster takes one group per source.
     OneToOne { taken: Member, to: Member },
@@ -993,6 +998,8 @@ struct Ctx<'a> {
     /// Whether two records' fields, on balance, count against one entity (below zero bits
     /// before the prior), candidates or not.
     against: &'a (dyn Fn(usize, usize) -> bool + Sync),
+    /// The match probability of any two records, candidates or not.
+    probability_of: &'a (dyn Fn(usize, usize) -> f64 + Sync),
 }
 
 /// Clusters as record indexes, as linking leaves them; they become members and scored links
@@ -1071,6 +1078,9 @@ fn link(
         .map(|(i, _)| i)
         .collect();
     let other_number = |a: usize, b: usize| {
+        if addresses.is_empty() {
+            return false;
+        }
         let (pa, pb) = (scored.prepared(a), scored.prepared(b));
         addresses.iter().any(|&i| match (&pa[i], &pb[i]) {
             (Prepared::Address(x), Prepared::Address(y)) => {
@@ -1091,6 +1101,7 @@ fn link(
         other_place: &other_place,
         other_number: &other_number,
         against: &|a, b| scored.evidence(a, b) < 0.0,
+        probability_of: &|a, b| scored.probability(a, b),
     };
     let rules = overrides::Rules::resolve(config, flat, records, &rank);
     let mut linked = link::link_scores(&ctx, &rules);
@@ -1287,6 +1298,60 @@ mod tests {
             m.review
                 .iter()
                 .all(|r| r.reason != ReviewReason::OtherPlace)
+        );
+    }
+
+    #[test]
+    fn a_golden_record_is_not_brought_a_second_place_through_a_third_record() {
+        let c = MatchConfig::new(vec![
+            Comparison::new(0, "name", CompareMethod::Name),
+            Comparison::new(1, "address", CompareMethod::Address),
+        ]);
+        // Lists of five hundred, so that one name alone is just enough to link.
+        let list = |s: usize, record: Record| {
+            let mut out = vec![record];
+            out.extend((0..499).map(|i| rec(s, &format!("f{i}"), &format!("Filler{s}x{i}"), "")));
+            out
+        };
+        let sources = |third: &str| {
+            vec![
+                list(0, rec(0, "a", "Disney Magnet", "3815 N. Kedvale Ave")),
+                list(1, rec(1, "b", "Disney Magnet", "")),
+                list(2, rec(2, "c", "Disney Magnet", third)),
+            ]
+        };
+        let with = |third: &str| {
+            let m = cluster(&c, &sources(third));
+            let of = |s: usize| {
+                m.clusters.iter().position(|k| {
+                    k.members.contains(&Member {
+                        source: s,
+                        index: 0,
+                    })
+                })
+            };
+            (of(0) == of(1), of(1) == of(2), m.review)
+        };
+        // At the same address, one place: all three together.
+        let (first, third, review) = with("3815 North Kedvale Avenue");
+        assert!(first && third, "{first} {third} {review:?}");
+        // At another number on the street, the third record links to the second by name
+        // alone, but does not match the first by itself: it stays apart, for review.
+        let (first, third, review) = with("4140 N. Kedvale Ave");
+        assert!(first && !third, "{review:?}");
+        assert!(
+            review.iter().any(|r| r.reason
+                == ReviewReason::TwoPlaces {
+                    left: Member {
+                        source: 2,
+                        index: 0
+                    },
+                    right: Member {
+                        source: 0,
+                        index: 0
+                    }
+                }),
+            "{review:?}"
         );
     }
 

@@ -209,6 +209,9 @@ pub enum ReviewReason {
     /// Above the threshold, but `left`, in one group, and `right`, in the other, have fields
     /// that on balance count against one entity.
     Against { left: SourceRef, right: SourceRef },
+    /// Above the threshold, but the golden record would hold `left` and `right`, at two
+    /// house numbers, who do not match each other.
+    TwoPlaces { left: SourceRef, right: SourceRef },
     /// Above the threshold, but the other record's golden record already holds `taken`, of
     /// the same source, linked to `to`: one record per source in each.
     OneToOne { taken: SourceRef, to: SourceRef },
@@ -242,6 +245,10 @@ impl ReviewReason {
                 left: name_of(left),
                 right: name_of(right),
             },
+            R::TwoPlaces { left, right } => ReviewReason::TwoPlaces {
+                left: name_of(left),
+                right: name_of(right),
+            },
             R::OneToOne { taken, to } => ReviewReason::OneToOne {
                 taken: name_of(taken),
                 to: name_of(to),
@@ -250,8 +257,8 @@ impl ReviewReason {
     }
 
     /// A short code for machines: `review_band`, `max_cluster`, `better_match`,
-    /// `other_place`, `against`, `one_to_one`, or `other` for a reason an older version
-    /// worded.
+    /// `other_place`, `against`, `two_places`, `one_to_one`, or `other` for a reason an
+    /// older version worded.
     pub fn code(&self) -> &'static str {
         match self {
             ReviewReason::ReviewBand { .. } => "review_band",
@@ -259,6 +266,7 @@ impl ReviewReason {
             ReviewReason::BetterMatch { .. } => "better_match",
             ReviewReason::OtherPlace => "other_place",
             ReviewReason::Against { .. } => "against",
+            ReviewReason::TwoPlaces { .. } => "two_places",
             ReviewReason::OneToOne { .. } => "one_to_one",
             ReviewReason::Worded(_) => "other",
         }

@@ -247,7 +247,7 @@ pub struct JsonReview {
     pub left_name: Option<String>,
     pub right_name: Option<String>,
     /// Why, for machines: `review_band`, `max_cluster`, `better_match`, `other_place`,
-    /// `against`, `one_to_one` (an addition to format 1).
+    /// `against`, `two_places`, `one_to_one` (an addition to format 1).
     pub code: &'static str,
 }
 

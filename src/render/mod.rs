@@ -61,6 +61,10 @@ pub fn review_reason(reason: &ReviewReason, address: impl Fn(&str) -> String) ->
         ReviewReason::Against { left, right } => format!(
             "the groups would hold {left} and {right}, whose own fields count against one entity"
         ),
+        ReviewReason::TwoPlaces { left, right } => format!(
+            "the golden record would hold {left} and {right}, at two house numbers, which do \
+             not match each other"
+        ),
         ReviewReason::OneToOne { taken, to } => {
             format!("one-to-one: {taken} already linked to {to}")
         }
