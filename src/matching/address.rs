@@ -233,8 +233,7 @@ fn dashed_number(text: &str) -> Option<(String, &str)> {
 /// Whether two house numbers are one: equal, or one a dashed number starting with the other
 /// ("3450-54" and "3450").
 pub fn same_number(a: &str, b: &str) -> bool {
-    let first = |n: &str| n.split('-').next().unwrap_or(n).to_string();
-    a == b || (a.contains('-') != b.contains('-') && first(a) == first(b))
+    a == b || (a.contains('-') != b.contains('-') && a.split('-').next() == b.split('-').next())
 }
 
 fn is_ordinal(w: &str) -> bool {

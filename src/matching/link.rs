@@ -7,8 +7,8 @@
 //! members' house numbers and their own evidence allow it. Neither a group nor a bridge ever
 //! joins two records whose fields, compared with each other, count against one entity.
 //! `same` pairs go first and `distinct` pairs are never linked by a score; what one-to-one
-//! linking cannot honour of them is left to [`super::overrides`]. Every pair worth a look that stays apart is kept
-//! with its reason.
+//! linking cannot honour of them is left to [`super::overrides`]. Every pair worth a look
+//! that stays apart is kept with its reason.
 
 use crate::collections::HashMap;
 
