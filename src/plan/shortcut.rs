@@ -601,6 +601,28 @@ mod recorded {
                     left_name: None,
                     right_name: None,
                 },
+                ReviewItem {
+                    left: r("c", "7"),
+                    right: r("a", "1"),
+                    score: 0.97,
+                    reason: ReviewReason::TwoPlaces {
+                        left: r("c", "7"),
+                        right: r("a", "4"),
+                    },
+                    left_name: None,
+                    right_name: None,
+                },
+                ReviewItem {
+                    left: r("b", "8"),
+                    right: r("b", "9"),
+                    score: 0.9,
+                    reason: ReviewReason::Against {
+                        left: r("b", "8"),
+                        right: r("b", "10"),
+                    },
+                    left_name: None,
+                    right_name: None,
+                },
             ],
             overrides: vec![OverrideNote {
                 origin: Origin {
@@ -622,5 +644,12 @@ mod recorded {
         let text = serde_json::to_string(&now).unwrap();
         assert!(text.contains(r#""reason":"other_place""#), "{text}");
         assert_eq!(serde_json::from_str::<Aside>(&text).unwrap(), now);
+        let codes: Vec<&str> = now.review.iter().map(|i| i.reason.code()).collect();
+        assert_eq!(
+            codes,
+            ["one_to_one", "other_place", "two_places", "against"]
+        );
+        let worded = crate::render::review_reason(&now.review[2].reason, |a| a.to_string());
+        assert!(worded.contains("c:7") && worded.contains("a:4"), "{worded}");
     }
 }
