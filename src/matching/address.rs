@@ -236,6 +236,32 @@ pub fn same_number(a: &str, b: &str) -> bool {
     a == b || (a.contains('-') != b.contains('-') && a.split('-').next() == b.split('-').next())
 }
 
+/// Whether two house numbers name two buildings for certain: not one number, and not one
+/// digit apart as a typo leaves them (one digit changed, dropped, added, or two swapped:
+/// "2140"/"2141", "123"/"132"). A number a typo away is left to the score.
+pub fn other_number(a: &str, b: &str) -> bool {
+    !same_number(a, b) && !one_edit(a.as_bytes(), b.as_bytes())
+}
+
+/// Whether `a` becomes `b` by one changed, dropped or added character, or two neighbours
+/// swapped.
+fn one_edit(a: &[u8], b: &[u8]) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    let head = short.iter().zip(long).take_while(|(x, y)| x == y).count();
+    match long.len() - short.len() {
+        0 if head == short.len() => true,
+        0 => {
+            short[head + 1..] == long[head + 1..]
+                || (head + 1 < short.len()
+                    && short[head] == long[head + 1]
+                    && short[head + 1] == long[head]
+                    && short[head + 2..] == long[head + 2..])
+        }
+        1 => short[head..] == long[head + 1..],
+        _ => false,
+    }
+}
+
 fn is_ordinal(w: &str) -> bool {
     ["st", "nd", "rd", "th"].iter().any(|s| {
         w.strip_suffix(s)

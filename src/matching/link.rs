@@ -1,5 +1,6 @@
 //! Linking by score, in named steps: records of a deduplicated source are grouped first
-//! (strongest pairs first, never beyond `max_cluster`), then sources are taken in priority
+//! (strongest pairs first, never beyond `max_cluster`, never two house numbers that do not
+//! match by themselves in one group), then sources are taken in priority
 //! order, each group joining at most one cluster built from the sources before it and each
 //! cluster taking at most one group per source (the one-to-one rule) and never a group with a
 //! member at another house number that does not match it by itself; a group linked above the
@@ -154,6 +155,19 @@ impl Linker<'_, '_> {
                 let (left, right) = (self.ctx.flat.member(left), self.ctx.flat.member(right));
                 self.reviews
                     .push((a, b, ReviewReason::Against { left, right }));
+                continue;
+            }
+            // Nor two groups that would hold two rows at house numbers more than a typo
+            // apart that are not even worth a review together: a chain through a third row
+            // does not make one place of them.
+            if !forced
+                && config.one_row_per_place
+                && let Some((left, right)) =
+                    self.two_places_below(&self.groups.members[ra], &self.groups.members[rb], floor)
+            {
+                let (left, right) = (self.ctx.flat.member(left), self.ctx.flat.member(right));
+                self.reviews
+                    .push((a, b, ReviewReason::TwoPlaces { left, right }));
                 continue;
             }
             let size = self.groups.members[ra].len() + self.groups.members[rb].len();
@@ -420,7 +434,11 @@ impl Linker<'_, '_> {
     /// places, which one golden record never holds through a third record. A pair that
     /// matches by itself (a typo in the number, a person who moved) is left to its score.
     fn two_places(&self, a: &[usize], b: &[usize]) -> Option<(usize, usize)> {
-        let threshold = self.ctx.config.threshold;
+        self.two_places_below(a, b, self.ctx.config.threshold)
+    }
+
+    /// [`Self::two_places`], for pairs that score below `threshold` by themselves.
+    fn two_places_below(&self, a: &[usize], b: &[usize], threshold: f64) -> Option<(usize, usize)> {
         a.iter().find_map(|&m| {
             b.iter()
                 .find(|&&n| {

@@ -1072,7 +1072,8 @@ fn link(
             _ => false,
         })
     };
-    // Two addresses with house numbers that differ, on whatever street: not one address.
+    // Two addresses with house numbers that differ by more than a typo, on whatever street:
+    // not one address.
     let addresses: Vec<usize> = (config.comparisons.iter().enumerate())
         .filter(|(_, c)| c.method == crate::spec::CompareMethod::Address)
         .map(|(i, _)| i)
@@ -1085,7 +1086,7 @@ fn link(
         addresses.iter().any(|&i| match (&pa[i], &pb[i]) {
             (Prepared::Address(x), Prepared::Address(y)) => {
                 match (&x.address.number, &y.address.number) {
-                    (Some(m), Some(n)) => !address::same_number(m, n),
+                    (Some(m), Some(n)) => address::other_number(m, n),
                     _ => false,
                 }
             }
@@ -1351,6 +1352,46 @@ mod tests {
                         index: 0
                     }
                 }),
+            "{review:?}"
+        );
+    }
+
+    #[test]
+    fn a_list_does_not_hold_two_places_in_one_record_through_a_third_row() {
+        let mut c = MatchConfig::new(vec![
+            Comparison::new(0, "name", CompareMethod::Name),
+            Comparison::new(1, "address", CompareMethod::Address),
+        ]);
+        c.dedupe = vec![true];
+        let list = |third: &str| {
+            let mut out = vec![
+                rec(0, "a", "Disney Magnet", "3815 N. Kedvale Ave"),
+                rec(0, "b", "Disney Magnet", ""),
+                rec(0, "c", "Disney Magnet", third),
+            ];
+            out.extend((0..497).map(|i| rec(0, &format!("f{i}"), &format!("Filler{i}"), "")));
+            vec![out]
+        };
+        let together = |third: &str| {
+            let m = cluster(&c, &list(third));
+            let of = |index: usize| {
+                m.clusters
+                    .iter()
+                    .position(|k| k.members.contains(&Member { source: 0, index }))
+            };
+            (of(0) == of(1), of(1) == of(2), m.review)
+        };
+        // At one address written two ways, one place: all three rows together.
+        let (first, third, review) = together("3815 North Kedvale Avenue");
+        assert!(first && third, "{review:?}");
+        // At another number on the street, the row without an address links to one of the
+        // two by name, never to both: the golden record would hold two places.
+        let (first, third, review) = together("4140 N. Kedvale Ave");
+        assert!(!(first && third), "{review:?}");
+        assert!(
+            review
+                .iter()
+                .any(|r| matches!(r.reason, ReviewReason::TwoPlaces { .. })),
             "{review:?}"
         );
     }

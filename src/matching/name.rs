@@ -2,7 +2,8 @@
 //! folding case and accents, turning `&` into `and`, dropping punctuation, stop words ("the",
 //! "and") and legal suffixes ("Pty Ltd"). Similarity is a fuzzy word containment, so "Luma"
 //! is close to "Luma Bar and Lounge" and "Barchef Entertainment" to "Barchefz", while two
-//! branches of one brand ("Ocean Basket Menlyn" / "Brooklyn") are not.
+//! branches of one brand ("Ocean Basket Menlyn" / "Brooklyn") are not. A word cut short or
+//! written without its vowels ("Dev Inst", "Ctr") counts as most of the word it abbreviates.
 
 /// Words that carry no identity in a business name.
 const STOP_WORDS: &[&str] = &["the", "and", "of", "a", "an", "die", "de"];
@@ -164,7 +165,43 @@ fn token_similarity(a: &str, b: &str) -> f64 {
     } else {
         jaro_winkler_at_least(a, b, 0.9)
     };
-    if typo { jw.max(0.9) } else { jw }
+    if typo {
+        jw.max(0.9)
+    } else if jw == 0.0 && abbreviation(short, long) {
+        ABBREVIATION
+    } else {
+        jw
+    }
+}
+
+/// What a word counts for when it is a likely abbreviation of the other: found, but less
+/// surely than the word itself, so that a name of abbreviations alone stays below the
+/// strictest levels.
+const ABBREVIATION: f64 = 0.8;
+
+/// Whether `short` reads as an abbreviation of `long`: three letters or more, the same first
+/// letter, and either the start of the word ("dev", "inst", "univ") or its consonants in
+/// order with no vowel after the first letter ("ctr", "svcs", "mgmt", "intl"). Digits never
+/// abbreviate, so "3rd" and "33rd" stay apart.
+fn abbreviation(short: &str, long: &str) -> bool {
+    let (s, l) = (short.as_bytes(), long.as_bytes());
+    if s.len() < 3
+        || l.len() < s.len() + 2
+        || s[0] != l[0]
+        || !s.iter().chain(l).all(u8::is_ascii_alphabetic)
+    {
+        return false;
+    }
+    if l.starts_with(s) {
+        return true;
+    }
+    let vowel = |c: &u8| matches!(c, b'a' | b'e' | b'i' | b'o' | b'u');
+    if s[1..].iter().any(vowel) {
+        return false;
+    }
+    // A subsequence: each letter of `short` found in `long` after the one before it.
+    let mut rest = l[1..].iter();
+    s[1..].iter().all(|c| rest.any(|d| d == c))
 }
 
 /// Whether `a` is `b` with two neighbouring characters swapped.
@@ -452,6 +489,41 @@ mod tests {
     fn abbreviations_and_run_together_words() {
         assert!(sim("Mug & Bean", "Mugg and Bean") >= 0.92);
         assert!(sim("MuggBean", "Mugg Bean") >= 0.92);
+    }
+
+    #[test]
+    fn words_cut_short_or_without_vowels_read_as_abbreviations() {
+        for (a, b) in [
+            ("dev", "developmental"),
+            ("inst", "institute"),
+            ("univ", "university"),
+            ("ctr", "center"),
+            ("svcs", "services"),
+            ("mgmt", "management"),
+            ("intl", "international"),
+        ] {
+            assert_eq!(token_similarity(a, b), ABBREVIATION, "{a} / {b}");
+            assert_eq!(token_similarity(b, a), ABBREVIATION, "{b} / {a}");
+        }
+        // Too short, a letter off, a vowel out of order, another first letter, or digits.
+        for (a, b) in [
+            ("st", "street"),
+            ("cat", "cactus"),
+            ("bar", "brewery"),
+            ("ctr", "acentre"),
+            ("123", "12345"),
+            ("ave", "avenue2"),
+        ] {
+            assert_eq!(token_similarity(a, b), 0.0, "{a} / {b}");
+        }
+        assert!(
+            sim(
+                "Children's Dev Inst South Shore",
+                "Children's Developmental Institute South Shore"
+            ) >= 0.8
+        );
+        // An abbreviation finds its word, never more than the word itself would.
+        assert!(sim("Dev Ctr", "Developmental Center") < 0.92);
     }
 
     #[test]
