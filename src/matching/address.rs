@@ -396,6 +396,29 @@ mod tests {
     }
 
     #[test]
+    fn numbers_a_typo_apart_are_not_two_buildings_for_certain() {
+        for (a, b) in [
+            ("2140", "2141"),
+            ("123", "132"),
+            ("123", "1234"),
+            ("123", "13"),
+            ("3450-54", "3450"),
+        ] {
+            assert!(!other_number(a, b), "{a} / {b}");
+            assert!(!other_number(b, a), "{b} / {a}");
+        }
+        for (a, b) in [
+            ("939", "941"),
+            ("3815", "4140"),
+            ("7", "1915"),
+            ("12", "21345"),
+        ] {
+            assert!(other_number(a, b), "{a} / {b}");
+            assert!(other_number(b, a), "{b} / {a}");
+        }
+    }
+
+    #[test]
     fn street_types_and_directions_abbreviated_or_not() {
         assert_eq!(
             level("221 E. 51st St.", "221 East 51st Street"),
