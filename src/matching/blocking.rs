@@ -216,7 +216,12 @@ pub fn comparison_keys(config: &MatchConfig, p: &[Prepared]) -> Vec<String> {
     for (i, (c, v)) in config.comparisons.iter().zip(p).enumerate() {
         match (c.method, v) {
             (_, Prepared::Missing) => {}
-            (CompareMethod::Name, Prepared::Name { tokens, canonical }) => {
+            (
+                CompareMethod::Name,
+                Prepared::Name {
+                    tokens, canonical, ..
+                },
+            ) => {
                 keys.push(format!("{i}={canonical}"));
                 for t in tokens {
                     if t.len() >= 3 || tokens.len() == 1 {

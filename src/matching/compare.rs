@@ -29,6 +29,12 @@ pub enum Prepared {
     Name {
         tokens: Box<[String]>,
         canonical: Box<str>,
+        /// Each token's weight under the term frequencies of its comparison, when they
+        /// have been worked out once for the record ([`PreparedTable::weigh_names`]);
+        /// empty until then, and a comparison works them out per pair.
+        ///
+        /// [`PreparedTable::weigh_names`]: super::PreparedTable::weigh_names
+        weights: Box<[f64]>,
     },
     Text(Box<str>),
     /// Character bigrams, sorted and distinct, with the text they came from.
@@ -93,6 +99,7 @@ impl Prepared {
                     Prepared::Name {
                         tokens: tokens.into_boxed_slice(),
                         canonical,
+                        weights: Box::new([]),
                     }
                 }
             }
@@ -230,7 +237,9 @@ impl TermFrequency {
         for p in values {
             match p {
                 Prepared::Missing => continue,
-                Prepared::Name { tokens, canonical } => {
+                Prepared::Name {
+                    tokens, canonical, ..
+                } => {
                     *tf.names.entry(term_hash(canonical)).or_default() += 1;
                     let mut seen: Vec<&String> = Vec::with_capacity(tokens.len());
                     for t in tokens {
@@ -248,6 +257,12 @@ impl TermFrequency {
             }
             tf.total += 1;
         }
+    }
+
+    /// A name word's weight: its length, times how rare it is among the records.
+    pub fn word_weight(&self, word: &str) -> f64 {
+        let n = f64::from(self.total);
+        word.len() as f64 * (1.0 + n / f64::from(self.count(word))).log2()
     }
 
     fn count(&self, key: &str) -> u32 {
@@ -292,13 +307,23 @@ pub struct Term {
 /// Similarity of two name token lists, words weighted by rarity when a table is given.
 pub fn name_similarity(a: &[String], b: &[String], tf: Option<&TermFrequency>) -> f64 {
     match tf {
-        Some(tf) if tf.total > 0 => {
-            let n = f64::from(tf.total);
-            name::similarity_weighted(a, b, &|t: &str| {
-                t.len() as f64 * (1.0 + n / f64::from(tf.count(t))).log2()
-            })
-        }
+        Some(tf) if tf.total > 0 => name::similarity_weighted(a, b, &|t: &str| tf.word_weight(t)),
         _ => name::similarity(a, b),
+    }
+}
+
+/// [`name_similarity`], with the words' weights taken from each side when they were
+/// worked out once for the record (`wa`, `wb`: one per token, or empty).
+fn name_similarity_weighed(
+    (a, wa): (&[String], &[f64]),
+    (b, wb): (&[String], &[f64]),
+    tf: Option<&TermFrequency>,
+) -> f64 {
+    match tf {
+        Some(tf) if tf.total > 0 && wa.len() == a.len() && wb.len() == b.len() => {
+            name::similarity_given(a, wa, b, wb)
+        }
+        _ => name_similarity(a, b, tf),
     }
 }
 
@@ -336,16 +361,22 @@ pub fn level(
             Prepared::Name {
                 tokens: ta,
                 canonical: ca,
+                weights: wa,
             },
             Prepared::Name {
                 tokens: tb,
                 canonical: cb,
+                weights: wb,
             },
         ) => {
             if ca == cb {
                 return (Some(0), Some(1.0));
             }
-            let s = name_similarity(ta, tb, if c.term_frequency { tf } else { None });
+            let s = if c.term_frequency {
+                name_similarity_weighed((ta, wa), (tb, wb), tf)
+            } else {
+                name_similarity(ta, tb, None)
+            };
             (Some(by_cut(s, false)), Some(s))
         }
         (CompareMethod::JaroWinkler, Prepared::Text(x), Prepared::Text(y)) => {
@@ -531,6 +562,7 @@ pub fn tf_adjustment(
             Prepared::Name {
                 tokens: ta,
                 canonical,
+                ..
             },
             Prepared::Name { tokens: tb, .. },
         ) => {

@@ -107,7 +107,11 @@ pub fn prepared_bytes(p: &[Prepared]) -> u64 {
         .map(|v| match v {
             Prepared::Missing | Prepared::Number(_) => 0,
             Prepared::Other(v) => boxed(size_of_val(&**v)),
-            Prepared::Name { tokens, canonical } => strings(tokens) + text(canonical),
+            Prepared::Name {
+                tokens,
+                canonical,
+                weights,
+            } => strings(tokens) + text(canonical) + boxed(size_of_val(&**weights)),
             Prepared::Text(t) | Prepared::Phone(t) => text(t),
             Prepared::Grams { text: t, grams } => text(t) + boxed(std::mem::size_of_val(&**grams)),
             Prepared::Tokens { text: t, tokens } => text(t) + strings(tokens),

@@ -454,6 +454,22 @@ impl PreparedTable {
         PreparedTable { k, values }
     }
 
+    /// Works out once, for every record, the weights of its name words under comparison
+    /// `i`'s term frequencies, so that comparing a pair looks none of them up.
+    pub fn weigh_names(&mut self, i: usize, tf: &TermFrequency) {
+        if self.k == 0 || tf.total == 0 {
+            return;
+        }
+        self.values.par_chunks_mut(self.k).for_each(|record| {
+            if let Prepared::Name {
+                tokens, weights, ..
+            } = &mut record[i]
+            {
+                *weights = tokens.iter().map(|t| tf.word_weight(t)).collect();
+            }
+        });
+    }
+
     /// Comparison `i`'s prepared value of every record, in record order.
     pub fn column(&self, i: usize) -> impl Iterator<Item = &Prepared> {
         self.values.iter().skip(i).step_by(self.k.max(1))
@@ -619,7 +635,7 @@ fn score_in_memory<'c>(
     // 1. Prepare.
     let stage = crate::progress::stage("match: prepare");
     let given = Matcher::new(config);
-    let prepared = PreparedTable::new(&given, &records);
+    let mut prepared = PreparedTable::new(&given, &records);
     let tf: Vec<Option<TermFrequency>> = config
         .comparisons
         .iter()
@@ -629,6 +645,13 @@ fn score_in_memory<'c>(
                 .then(|| TermFrequency::build(prepared.column(i)))
         })
         .collect();
+    for (i, tf) in tf.iter().enumerate() {
+        if let Some(tf) = tf
+            && config.comparisons[i].method == crate::spec::CompareMethod::Name
+        {
+            prepared.weigh_names(i, tf);
+        }
+    }
     lap("prepare", &mut timings);
 
     // 2. Block.
@@ -1430,6 +1453,46 @@ mod tests {
         c.one_row_per_place = false;
         let (first, third, review) = together(&c, "4140 N. Kedvale Ave");
         assert!(first && third, "{review:?}");
+    }
+
+    /// Name words weighed once per record give every pair the similarity that looking the
+    /// weights up per pair gives, to the last bit.
+    #[test]
+    fn names_weighed_once_compare_as_weighed_per_pair() {
+        let c = config();
+        let sources = seed();
+        let records: Vec<&Record> = sources.iter().flatten().collect();
+        let matcher = Matcher::new(&c);
+        let mut table = PreparedTable::new(&matcher, &records);
+        let tf = TermFrequency::build(table.column(0));
+        let levels = |table: &PreparedTable| {
+            let mut out = Vec::new();
+            for a in 0..records.len() {
+                for b in 0..records.len() {
+                    out.push(compare::level(
+                        &c.comparisons[0],
+                        Some(&tf),
+                        &table[a][0],
+                        &table[b][0],
+                    ));
+                }
+            }
+            out
+        };
+        let per_pair = levels(&table);
+        table.weigh_names(0, &tf);
+        assert!(table.column(0).all(|p| match p {
+            Prepared::Name {
+                tokens, weights, ..
+            } => weights.len() == tokens.len(),
+            _ => true,
+        }));
+        assert_eq!(levels(&table), per_pair);
+        assert!(
+            per_pair
+                .iter()
+                .any(|(_, s)| s.is_some_and(|s| s > 0.0 && s < 1.0))
+        );
     }
 
     #[test]

@@ -309,6 +309,21 @@ pub fn similarity_weighted(a: &[String], b: &[String], weight: &dyn Fn(&str) -> 
     let (mut heap_a, mut heap_b) = (Vec::new(), Vec::new());
     let wa = weights_into(a, weight, &mut inline_a, &mut heap_a);
     let wb = weights_into(b, weight, &mut inline_b, &mut heap_b);
+    similarity_given(a, wa, b, wb)
+}
+
+/// [`similarity_weighted`] with each word's weight given (`wa` for `a`, `wb` for `b`), as
+/// when they were worked out once per record rather than once per pair.
+pub fn similarity_given(a: &[String], wa: &[f64], b: &[String], wb: &[f64]) -> f64 {
+    if a.is_empty() || b.is_empty() {
+        return 0.0;
+    }
+    if a == b {
+        return 1.0;
+    }
+    if same_when_joined(a, b) {
+        return 0.999;
+    }
     let mut s = containment_weighted(a, wa, b, wb);
     if a.len() == 1 && b.len() == 1 {
         // A single word each: a typo anywhere in it still reads as the same name.
