@@ -295,14 +295,8 @@ const INLINE_WORDS: usize = 8;
 /// they stay apart however alike the strings look. Words run together ("MuggBean") match
 /// their spaced form.
 pub fn similarity_weighted(a: &[String], b: &[String], weight: &dyn Fn(&str) -> f64) -> f64 {
-    if a.is_empty() || b.is_empty() {
-        return 0.0;
-    }
-    if a == b {
-        return 1.0;
-    }
-    if same_when_joined(a, b) {
-        return 0.999;
+    if let Some(s) = settled(a, b) {
+        return s;
     }
     // Each word's weight once (the weight may be a term-frequency lookup).
     let (mut inline_a, mut inline_b) = ([0.0; INLINE_WORDS], [0.0; INLINE_WORDS]);
@@ -315,14 +309,8 @@ pub fn similarity_weighted(a: &[String], b: &[String], weight: &dyn Fn(&str) -> 
 /// [`similarity_weighted`] with each word's weight given (`wa` for `a`, `wb` for `b`), as
 /// when they were worked out once per record rather than once per pair.
 pub fn similarity_given(a: &[String], wa: &[f64], b: &[String], wb: &[f64]) -> f64 {
-    if a.is_empty() || b.is_empty() {
-        return 0.0;
-    }
-    if a == b {
-        return 1.0;
-    }
-    if same_when_joined(a, b) {
-        return 0.999;
+    if let Some(s) = settled(a, b) {
+        return s;
     }
     let mut s = containment_weighted(a, wa, b, wb);
     if a.len() == 1 && b.len() == 1 {
@@ -334,6 +322,20 @@ pub fn similarity_given(a: &[String], wa: &[f64], b: &[String], wb: &[f64]) -> f
     }
     // Equal canonical forms are the only way to reach 1.0.
     s.min(0.999)
+}
+
+/// The similarity of two names that no word weight can change: none for an empty name, the
+/// same words, or the same letters run together.
+fn settled(a: &[String], b: &[String]) -> Option<f64> {
+    if a.is_empty() || b.is_empty() {
+        Some(0.0)
+    } else if a == b {
+        Some(1.0)
+    } else if same_when_joined(a, b) {
+        Some(0.999)
+    } else {
+        None
+    }
 }
 
 /// The weights of `tokens`, written into `inline` when they fit, else into `heap`.
