@@ -1,6 +1,6 @@
 //! Linking by score, in named steps: records of a deduplicated source are grouped first
-//! (strongest pairs first, never beyond `max_cluster`, never two house numbers that do not
-//! match by themselves in one group), then sources are taken in priority
+//! (strongest pairs first, never beyond `max_cluster`, never two rows at house numbers more
+//! than a typo apart that score below `review` together), then sources are taken in priority
 //! order, each group joining at most one cluster built from the sources before it and each
 //! cluster taking at most one group per source (the one-to-one rule) and never a group with a
 //! member at another house number that does not match it by itself; a group linked above the
