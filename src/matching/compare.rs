@@ -372,11 +372,7 @@ pub fn level(
             if ca == cb {
                 return (Some(0), Some(1.0));
             }
-            let s = if c.term_frequency {
-                name_similarity_weighed((ta, wa), (tb, wb), tf)
-            } else {
-                name_similarity(ta, tb, None)
-            };
+            let s = name_similarity_weighed((ta, wa), (tb, wb), tf.filter(|_| c.term_frequency));
             (Some(by_cut(s, false)), Some(s))
         }
         (CompareMethod::JaroWinkler, Prepared::Text(x), Prepared::Text(y)) => {
