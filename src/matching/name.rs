@@ -182,7 +182,7 @@ const ABBREVIATION: f64 = 0.8;
 /// Whether `short` reads as an abbreviation of `long`: three letters or more, the same first
 /// letter, and either the start of the word ("dev", "inst", "univ") or its consonants in
 /// order with no vowel after the first letter ("ctr", "svcs", "mgmt", "intl"). Digits never
-/// abbreviate, so "3rd" and "33rd" stay apart.
+/// abbreviate, so "123" and "12345" stay apart.
 fn abbreviation(short: &str, long: &str) -> bool {
     let (s, l) = (short.as_bytes(), long.as_bytes());
     if s.len() < 3
